@@ -1,0 +1,1 @@
+"""The append-only public board (SQLite by default, PostgreSQL at scale)."""

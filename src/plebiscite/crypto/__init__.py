@@ -1,0 +1,1 @@
+"""Pure cryptography: groups, hashing, proofs, shuffles, threshold helpers (no I/O)."""

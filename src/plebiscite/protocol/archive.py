@@ -1,0 +1,172 @@
+"""The public archive (``.bel``) of section 4.4: an old-style (v7) tar, read as a stream.
+
+The first member is ``BELENIOS`` (the header: version and timestamp); every other member is named
+``<sha256 of its content>.data.json`` or ``<sha256>.event.json``. The archive grows by appending:
+it has no end-of-archive blocks while an election runs (a reader also accepts them at the end).
+Each member's mtime equals the header's timestamp.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from plebiscite.errors import EncodingError, SizeError
+from plebiscite.protocol import strictjson
+
+__all__ = [
+    "BLOCK",
+    "DEFAULT_MAX_MEMBER",
+    "ArchiveHeader",
+    "Member",
+    "iter_members",
+    "member_bytes",
+    "parse_header",
+]
+
+BLOCK = 512
+DEFAULT_MAX_MEMBER = 256 * 1024 * 1024
+_NAME = re.compile(r"([0-9a-f]{64})\.(data|event)\.json\Z")
+
+
+@dataclass(frozen=True)
+class ArchiveHeader:
+    version: int
+    timestamp: str
+
+
+@dataclass(frozen=True)
+class Member:
+    """One archive member: ``kind`` is ``header``, ``data`` or ``event``; ``offset`` is the
+    byte offset of its tar header in the archive (where a problem is)."""
+
+    name: str
+    kind: str
+    hash: str
+    content: bytes
+    offset: int
+    mtime: int
+
+
+def _octal(field: bytes, what: str, offset: int) -> int:
+    text = field.rstrip(b"\0 ").lstrip(b" ")
+    if not text:
+        return 0
+    if not re.fullmatch(rb"[0-7]+", text):
+        raise EncodingError(f"tar {what} field is not octal", where=f"byte {offset}")
+    return int(text, 8)
+
+
+def _read_exact(stream: BinaryIO, n: int) -> bytes:
+    chunks = []
+    remaining = n
+    while remaining:
+        chunk = stream.read(remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def iter_members(stream: BinaryIO, *, max_member: int = DEFAULT_MAX_MEMBER) -> Iterator[Member]:
+    """Yield the members of an archive one by one, checking the tar layout and file names.
+
+    The first member must be ``BELENIOS``; the content hash of every other member must match its
+    name. Sizes are checked against ``max_member`` before a member's content is read.
+    """
+    offset = 0
+    first = True
+    while True:
+        block = _read_exact(stream, BLOCK)
+        if not block:
+            if first:
+                raise EncodingError("empty archive")
+            return
+        where = f"archive byte {offset}"
+        if len(block) < BLOCK:
+            raise EncodingError("truncated tar header", where=where)
+        if block == b"\0" * BLOCK:
+            # end-of-archive marker: only zero blocks may follow
+            rest = stream.read()
+            if rest.strip(b"\0"):
+                raise EncodingError("data after the end-of-archive marker", where=where)
+            if first:
+                raise EncodingError("empty archive")
+            return
+        stored = _octal(block[148:156], "checksum", offset)
+        computed = sum(block[:148]) + 8 * 32 + sum(block[156:])
+        if stored != computed:
+            raise EncodingError("tar header checksum mismatch", where=where)
+        typeflag = block[156:157]
+        if typeflag not in (b"0", b"\0"):
+            raise EncodingError(f"tar member type {typeflag!r} is not a regular file", where=where)
+        raw_name = block[:100].split(b"\0", 1)[0]
+        try:
+            name = raw_name.decode("ascii")
+        except UnicodeDecodeError:
+            raise EncodingError("tar member name is not ASCII", where=where) from None
+        size = _octal(block[124:136], "size", offset)
+        mtime = _octal(block[136:148], "mtime", offset)
+        if size > max_member:
+            raise SizeError(
+                f"member {name!r} has {size} bytes, more than the limit of {max_member}",
+                where=where,
+            )
+        content = _read_exact(stream, size)
+        if len(content) < size:
+            raise EncodingError(f"member {name!r} is truncated", where=where)
+        pad = (-size) % BLOCK
+        if pad and len(_read_exact(stream, pad)) < pad:
+            raise EncodingError(f"member {name!r} padding is truncated", where=where)
+        if first:
+            if name != "BELENIOS":
+                raise EncodingError(f"first member is {name!r}, expected 'BELENIOS'", where=where)
+            yield Member(name, "header", "", content, offset, mtime)
+            first = False
+        else:
+            m = _NAME.match(name)
+            if m is None:
+                raise EncodingError(
+                    f"member name {name!r} is not '<sha256>.data.json' or '<sha256>.event.json'",
+                    where=where,
+                )
+            digest = hashlib.sha256(content).hexdigest()
+            if digest != m.group(1):
+                raise EncodingError(f"member {name!r} content hashes to {digest}", where=where)
+            yield Member(name, m.group(2), digest, content, offset, mtime)
+        offset += BLOCK + size + pad
+
+
+def parse_header(member: Member) -> ArchiveHeader:
+    where = "archive header BELENIOS"
+    obj = strictjson.loads(member.content, max_size=4096, where=where)
+    if not isinstance(obj, dict) or set(obj) != {"version", "timestamp"}:
+        raise EncodingError("header must have exactly 'version' and 'timestamp'", where=where)
+    version, timestamp = obj["version"], obj["timestamp"]
+    if type(version) is not int or version != 1:
+        raise EncodingError(f"unsupported archive version {version!r}", where=where)
+    if not isinstance(timestamp, str) or not re.fullmatch(r"(?:0|[1-9][0-9]{0,18})", timestamp):
+        raise EncodingError("timestamp must be a decimal string", where=where)
+    return ArchiveHeader(version, timestamp)
+
+
+def member_bytes(name: str, content: bytes, mtime: int) -> bytes:
+    """One v7 tar member exactly as Belenios writes it: mode 0644, uid and gid 0, no magic."""
+    if len(name) > 99:
+        raise ValueError("tar member name too long")
+    header = bytearray(BLOCK)
+    header[0 : len(name)] = name.encode("ascii")
+    header[100:108] = b"0000644\0"
+    header[108:116] = b"0000000\0"
+    header[116:124] = b"0000000\0"
+    header[124:136] = b"%011o\0" % len(content)
+    header[136:148] = b"%011o\0" % mtime
+    header[148:156] = b" " * 8
+    header[156:157] = b"0"
+    checksum = sum(header)
+    header[148:156] = b"%06o\0 " % checksum
+    return bytes(header) + content + b"\0" * ((-len(content)) % BLOCK)

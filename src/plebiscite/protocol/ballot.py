@@ -1,0 +1,308 @@
+"""Ballots (sections 4.11 to 4.15): strict parsing and complete verification of one ballot.
+
+:func:`verify_ballots` is the map step of ballot verification: it checks a chunk of ballots
+independently of each other and returns, besides a verdict for each, the partial product of the
+(weighted) homomorphic ciphertexts, so a caller can reduce chunks in any order, on any core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gmpy2 import mpz
+
+from plebiscite.crypto.context import Context
+from plebiscite.crypto.hashing import h_json
+from plebiscite.crypto.proofs import (
+    Proof,
+    verify_blank_proof,
+    verify_iproof,
+    verify_overall_blank_proof,
+    verify_raweg,
+    verify_schnorr,
+)
+from plebiscite.errors import ConsistencyError, PlebisciteError, ProofError
+from plebiscite.protocol import strictjson
+from plebiscite.protocol.messages import (
+    LIMITS,
+    Ciphertext,
+    Election,
+    QuestionH,
+    arr,
+    ciphertext,
+    element_not_one,
+    obj,
+    proof,
+    proofs,
+    string,
+)
+
+__all__ = [
+    "BallotOutcome",
+    "BallotSetup",
+    "ChunkResult",
+    "ParsedBallot",
+    "parse_ballot",
+    "verify_ballot",
+    "verify_ballots",
+]
+
+
+@dataclass(frozen=True)
+class AnswerH:
+    choices: tuple[Ciphertext, ...]
+    individual_proofs: tuple[tuple[Proof, ...], ...]
+    overall_proof: tuple[Proof, ...]
+    blank_proof: tuple[Proof, ...] | None
+
+
+@dataclass(frozen=True)
+class AnswerNH:
+    choices: Ciphertext
+    proof: Proof
+
+
+@dataclass(frozen=True)
+class ParsedBallot:
+    credential: mpz
+    credential_text: str
+    answers: tuple[AnswerH | AnswerNH, ...]
+    signature_hash: str
+    signature: Proof
+    signed_text: bytes  # the serialization the signature hash covers
+
+
+def _ordered(o: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    return {k: o[k] for k in keys if k in o}
+
+
+def _ct_json(c: dict[str, Any]) -> dict[str, Any]:
+    return _ordered(c, ("alpha", "beta"))
+
+
+def _pr_json(p: dict[str, Any]) -> dict[str, Any]:
+    return _ordered(p, ("challenge", "response"))
+
+
+def parse_ballot(raw: bytes, election: Election, where: str = "ballot") -> ParsedBallot:
+    """Parse a ballot and check its shape against the election's questions."""
+    group = election.group
+    v = strictjson.loads(raw, max_size=LIMITS.ballot_bytes, where=where)
+    o = obj(v, where, ("election_uuid", "election_hash", "credential", "answers", "signature"))
+    if string(o["election_uuid"], f"{where}.election_uuid") != election.uuid:
+        raise ConsistencyError(
+            "ballot is for another election (uuid differs)", where=f"{where}.election_uuid"
+        )
+    if string(o["election_hash"], f"{where}.election_hash") != election.fingerprint:
+        raise ConsistencyError(
+            "ballot is for another election (fingerprint differs)", where=f"{where}.election_hash"
+        )
+    credential = element_not_one(group, o["credential"], f"{where}.credential")
+    answers_json = arr(
+        o["answers"], f"{where}.answers", len(election.questions), len(election.questions)
+    )
+    answers: list[AnswerH | AnswerNH] = []
+    signed_answers: list[dict[str, Any]] = []
+    for i, (a, q) in enumerate(zip(answers_json, election.questions, strict=True)):
+        w = f"{where}, question {i + 1}"
+        if isinstance(q, QuestionH):
+            n = len(q.answers) + (1 if q.blank else 0)
+            keys = ("choices", "individual_proofs", "overall_proof") + (
+                ("blank_proof",) if q.blank else ()
+            )
+            ao = obj(a, w, keys)
+            cj = arr(ao["choices"], f"{w}.choices", n, n)
+            choices = tuple(
+                ciphertext(group, c, f"{w}.choices[{j}]", ballot=True) for j, c in enumerate(cj)
+            )
+            ipj = arr(ao["individual_proofs"], f"{w}.individual_proofs", n, n)
+            ips = tuple(
+                proofs(group, x, f"{w}.individual_proofs[{j}]", 2, 2) for j, x in enumerate(ipj)
+            )
+            k = q.max - q.min + 1 + (1 if q.blank else 0)
+            ov = proofs(group, ao["overall_proof"], f"{w}.overall_proof", k, k)
+            bp = proofs(group, ao["blank_proof"], f"{w}.blank_proof", 2, 2) if q.blank else None
+            answers.append(AnswerH(choices, ips, ov, bp))
+            sa: dict[str, Any] = {
+                "choices": [_ct_json(c) for c in cj],
+                "individual_proofs": [[_pr_json(p) for p in x] for x in ipj],
+                "overall_proof": [_pr_json(p) for p in ao["overall_proof"]],
+            }
+            if q.blank:
+                sa["blank_proof"] = [_pr_json(p) for p in ao["blank_proof"]]
+            signed_answers.append(sa)
+        else:
+            ao = obj(a, w, ("choices", "proof"))
+            answers.append(
+                AnswerNH(
+                    ciphertext(group, ao["choices"], f"{w}.choices", ballot=True),
+                    proof(group, ao["proof"], f"{w}.proof"),
+                )
+            )
+            signed_answers.append(
+                {"choices": _ct_json(ao["choices"]), "proof": _pr_json(ao["proof"])}
+            )
+    so = obj(o["signature"], f"{where}.signature", ("hash", "proof"))
+    signed = {
+        "election_uuid": o["election_uuid"],
+        "election_hash": o["election_hash"],
+        "credential": o["credential"],
+        "answers": signed_answers,
+    }
+    return ParsedBallot(
+        credential=credential,
+        credential_text=o["credential"],
+        answers=tuple(answers),
+        signature_hash=string(so["hash"], f"{where}.signature.hash"),
+        signature=proof(group, so["proof"], f"{where}.signature.proof"),
+        signed_text=strictjson.dumps_compact(signed),
+    )
+
+
+def _product(cts: Sequence[Ciphertext], p: mpz) -> Ciphertext:
+    a, b = mpz(1), mpz(1)
+    for x, y in cts:
+        a = a * x % p
+        b = b * y % p
+    return a, b
+
+
+def verify_ballot(
+    ballot: ParsedBallot, election: Election, ctx: Context, where: str = "ballot"
+) -> None:
+    """Check the signature and every proof of a parsed ballot (sections 4.11 to 4.14)."""
+    if h_json(ballot.signed_text) != ballot.signature_hash:
+        raise ProofError(
+            "signature hash does not match the ballot's content", where=f"{where}.signature.hash"
+        )
+    try:
+        verify_schnorr(ctx, ballot.credential, ballot.signature, f"sig|{ballot.signature_hash}|")
+    except ProofError as e:
+        raise ProofError(
+            "signature does not verify with the ballot's credential", where=f"{where}.signature"
+        ) from e
+    S0 = f"{election.fingerprint}|{ballot.credential_text}"
+    p = ctx.p
+    for i, (a, q) in enumerate(zip(ballot.answers, election.questions, strict=True)):
+        w = f"{where}, question {i + 1}"
+        try:
+            if isinstance(a, AnswerH):
+                assert isinstance(q, QuestionH)
+                for j, ((alpha, beta), ip) in enumerate(
+                    zip(a.choices, a.individual_proofs, strict=True)
+                ):
+                    try:
+                        verify_iproof(ctx, S0, alpha, beta, ip, (0, 1))
+                    except ProofError as e:
+                        raise e.at(f"individual proof of choice {j + 1}") from None
+                S = S0 + "|" + ",".join(f"{x},{y}" for x, y in a.choices)
+                Ms = range(q.min, q.max + 1)
+                if q.blank:
+                    assert a.blank_proof is not None
+                    a0, b0 = a.choices[0]
+                    a_s, b_s = _product(a.choices[1:], p)
+                    verify_blank_proof(ctx, S, a0, b0, a_s, b_s, a.blank_proof)
+                    verify_overall_blank_proof(ctx, S, a0, b0, a_s, b_s, a.overall_proof, Ms)
+                else:
+                    a_s, b_s = _product(a.choices, p)
+                    verify_iproof(ctx, S, a_s, b_s, a.overall_proof, Ms)
+            else:
+                alpha, beta = a.choices
+                verify_raweg(ctx, S0, alpha, beta, a.proof)
+        except PlebisciteError as e:
+            raise e.at(w) from None
+
+
+# -- the map step ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BallotSetup:
+    """What a worker needs to verify ballots: the election and, when not all 1, the weights."""
+
+    election_raw: bytes
+    weights: dict[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class BallotOutcome:
+    height: int
+    event_hash: str
+    tracker: str
+    credential: str | None
+    error: tuple[str, str, str] | None  # (code, message, where)
+    alpha_digests: tuple[bytes, ...] = ()
+    nh: tuple[Ciphertext, ...] = ()
+
+
+@dataclass
+class ChunkResult:
+    outcomes: list[BallotOutcome] = field(default_factory=list)
+    # product over the valid ballots of the chunk of each homomorphic ciphertext^weight,
+    # indexed [question][choice]; None for non-homomorphic questions
+    product: list[list[Ciphertext] | None] = field(default_factory=list)
+
+
+_CACHE: dict[bytes, tuple[Election, Context]] = {}
+
+
+def _setup(election_raw: bytes) -> tuple[Election, Context]:
+    key = hashlib.sha256(election_raw).digest()
+    hit = _CACHE.get(key)
+    if hit is None:
+        from plebiscite.protocol.messages import parse_election
+
+        election = parse_election(election_raw)
+        hit = (election, Context(election.group, election.public_key))
+        _CACHE.clear()
+        _CACHE[key] = hit
+    return hit
+
+
+def verify_ballots(setup: BallotSetup, chunk: Sequence[tuple[int, str, bytes]]) -> ChunkResult:
+    """Verify ``(height, event_hash, raw ballot)`` items; the map step of ballot verification."""
+    election, ctx = _setup(setup.election_raw)
+    p = ctx.p
+    result = ChunkResult(
+        product=[
+            [(mpz(1), mpz(1)) for _ in range(len(q.answers) + (1 if q.blank else 0))]
+            if isinstance(q, QuestionH)
+            else None
+            for q in election.questions
+        ]
+    )
+    for height, event_hash, raw in chunk:
+        tracker = h_json(raw)
+        where = f"ballot {tracker}"
+        credential: str | None = None
+        try:
+            b = parse_ballot(raw, election, where)
+            credential = b.credential_text
+            verify_ballot(b, election, ctx, where)
+        except PlebisciteError as e:
+            result.outcomes.append(
+                BallotOutcome(height, event_hash, tracker, credential, (e.code, e.message, e.where))
+            )
+            continue
+        weight = 1 if setup.weights is None else setup.weights.get(credential, 1)
+        digests: list[bytes] = []
+        nh: list[Ciphertext] = []
+        for a, acc in zip(b.answers, result.product, strict=True):
+            if isinstance(a, AnswerH):
+                assert acc is not None
+                for j, (x, y) in enumerate(a.choices):
+                    digests.append(hashlib.sha256(str(x).encode()).digest()[:16])
+                    if weight != 1:
+                        x, y = ctx.pow(x, weight), ctx.pow(y, weight)
+                    ax, ay = acc[j]
+                    acc[j] = (ax * x % p, ay * y % p)
+            else:
+                digests.append(hashlib.sha256(str(a.choices[0]).encode()).digest()[:16])
+                nh.append(a.choices)
+        result.outcomes.append(
+            BallotOutcome(height, event_hash, tracker, credential, None, tuple(digests), tuple(nh))
+        )
+    return result

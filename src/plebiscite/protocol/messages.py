@@ -1,0 +1,474 @@
+"""Belenios 2.0 messages (section 4), parsed strictly from JSON into frozen values.
+
+Parsers check the shape of every structure (no missing or unknown field, the right JSON types),
+the canonical encoding of every number, group membership of every element and the range of every
+scalar. Errors name the field they are about.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from gmpy2 import mpz
+
+from plebiscite.crypto.groups import Group, group_by_name, parse_natural
+from plebiscite.crypto.hashing import h_json
+from plebiscite.crypto.proofs import Proof
+from plebiscite.crypto.shuffle import ShuffleProof
+from plebiscite.errors import EncodingError, MembershipError
+from plebiscite.protocol import strictjson
+
+__all__ = [
+    "LIMITS",
+    "Ciphertext",
+    "Credential",
+    "Election",
+    "Event",
+    "Pedersen",
+    "QuestionH",
+    "QuestionNH",
+    "Single",
+    "TrusteePublicKey",
+    "parse_credentials",
+    "parse_election",
+    "parse_event",
+    "parse_trustees",
+]
+
+T = TypeVar("T")
+Ciphertext = tuple[mpz, mpz]
+BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_UUID = re.compile(r"[1-9A-HJ-NP-Za-km-z]{14,64}\Z")
+_HASH = re.compile(r"[0-9a-f]{64}\Z")
+
+
+class LIMITS:
+    """Size limits applied before parsing."""
+
+    election_bytes = 1 << 20
+    questions = 256
+    answers = 1024
+    ballot_bytes = 1 << 20
+    event_bytes = 4096
+    credentials_bytes = 1 << 31
+    trustees = 256
+    small_int = (1 << 53) - 1
+
+
+# -- shape helpers ---------------------------------------------------------------------------
+
+
+def obj(
+    v: Any, where: str, required: Sequence[str], optional: Sequence[str] = ()
+) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise EncodingError(f"expected a JSON object, got {_jtype(v)}", where=where)
+    missing = [k for k in required if k not in v]
+    if missing:
+        raise EncodingError(f"missing field {missing[0]!r}", where=where)
+    unknown = [k for k in v if k not in required and k not in optional]
+    if unknown:
+        raise EncodingError(f"unknown field {unknown[0]!r}", where=where)
+    return v
+
+
+def arr(v: Any, where: str, max_len: int, length: int | None = None) -> list[Any]:
+    if not isinstance(v, list):
+        raise EncodingError(f"expected a JSON array, got {_jtype(v)}", where=where)
+    if len(v) > max_len:
+        raise EncodingError(
+            f"array has {len(v)} items, more than the {max_len} allowed", where=where
+        )
+    if length is not None and len(v) != length:
+        raise EncodingError(f"array has {len(v)} items, expected {length}", where=where)
+    return v
+
+
+def small_int(v: Any, where: str, lo: int = 0, hi: int = LIMITS.small_int) -> int:
+    if type(v) is not int:
+        raise EncodingError(f"expected an integer, got {_jtype(v)}", where=where)
+    if not lo <= v <= hi:
+        raise EncodingError(f"integer {v} outside [{lo}, {hi}]", where=where)
+    return v
+
+
+def string(v: Any, where: str) -> str:
+    if not isinstance(v, str):
+        raise EncodingError(f"expected a string, got {_jtype(v)}", where=where)
+    return v
+
+
+def hash_ref(v: Any, where: str) -> str:
+    if not isinstance(v, str) or not _HASH.match(v):
+        raise EncodingError("expected a SHA256 hash in lowercase hexadecimal", where=where)
+    return v
+
+
+def _jtype(v: Any) -> str:
+    if v is None:
+        return "null"
+    return {
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+    }.get(type(v), type(v).__name__)
+
+
+def items(v: list[Any], where: str, parse: Callable[[Any, str], T]) -> tuple[T, ...]:
+    return tuple(parse(x, f"{where}[{i}]") for i, x in enumerate(v))
+
+
+def proof(group: Group, v: Any, where: str) -> Proof:
+    o = obj(v, where, ("challenge", "response"))
+    return Proof(
+        group.scalar(o["challenge"], where=f"{where}.challenge"),
+        group.scalar(o["response"], where=f"{where}.response"),
+    )
+
+
+def proofs(
+    group: Group, v: Any, where: str, max_len: int, length: int | None = None
+) -> tuple[Proof, ...]:
+    return items(arr(v, where, max_len, length), where, lambda x, w: proof(group, x, w))
+
+
+def element_not_one(group: Group, v: Any, where: str) -> mpz:
+    x = group.element(v, where=where)
+    if x == 1:
+        raise MembershipError("the neutral element 1 is not allowed here", where=where)
+    return x
+
+
+def ciphertext(group: Group, v: Any, where: str, *, ballot: bool = False) -> Ciphertext:
+    o = obj(v, where, ("alpha", "beta"))
+    alpha = (
+        element_not_one(group, o["alpha"], f"{where}.alpha")
+        if ballot
+        else group.element(o["alpha"], where=f"{where}.alpha")
+    )
+    return alpha, group.element(o["beta"], where=f"{where}.beta")
+
+
+# -- election (4.9, 4.10) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionH:
+    question: str
+    answers: tuple[str, ...]
+    min: int
+    max: int
+    blank: bool
+
+    homomorphic = True
+
+
+@dataclass(frozen=True)
+class QuestionNH:
+    question: str
+    answers: tuple[str, ...]
+
+    homomorphic = False
+
+
+Question = QuestionH | QuestionNH
+
+
+@dataclass(frozen=True)
+class Election:
+    version: int
+    description: str
+    name: str
+    group: Group
+    public_key: mpz
+    questions: tuple[Question, ...]
+    uuid: str
+    administrator: str | None
+    credential_authority: str | None
+    raw: bytes
+    fingerprint: str
+
+    @property
+    def has_nh(self) -> bool:
+        return any(not q.homomorphic for q in self.questions)
+
+
+def _answers(v: Any, where: str) -> tuple[str, ...]:
+    a = arr(v, where, LIMITS.answers)
+    if not a:
+        raise EncodingError("a question needs at least one answer", where=where)
+    return items(a, where, string)
+
+
+def _question(v: Any, where: str) -> Question:
+    if isinstance(v, dict) and "type" in v:
+        o = obj(v, where, ("type", "value"))
+        if o["type"] != "NonHomomorphic":
+            raise EncodingError(f"unknown question type {o['type']!r}", where=f"{where}.type")
+        w = f"{where}.value"
+        nh = obj(o["value"], w, ("answers", "question"))
+        return QuestionNH(
+            string(nh["question"], f"{w}.question"), _answers(nh["answers"], f"{w}.answers")
+        )
+    o = obj(v, where, ("answers", "min", "max", "question"), ("blank",))
+    answers = _answers(o["answers"], f"{where}.answers")
+    qmin = small_int(o["min"], f"{where}.min", 0, len(answers))
+    qmax = small_int(o["max"], f"{where}.max", 0, len(answers))
+    if qmin > qmax:
+        raise EncodingError(f"min {qmin} is greater than max {qmax}", where=where)
+    blank = o.get("blank", False)
+    if not isinstance(blank, bool):
+        raise EncodingError("blank must be a boolean", where=f"{where}.blank")
+    return QuestionH(string(o["question"], f"{where}.question"), answers, qmin, qmax, blank)
+
+
+def parse_election(raw: bytes, where: str = "election") -> Election:
+    v = strictjson.loads(raw, max_size=LIMITS.election_bytes, where=where)
+    o = obj(
+        v,
+        where,
+        ("version", "description", "name", "group", "public_key", "questions", "uuid"),
+        ("administrator", "credential_authority"),
+    )
+    version = small_int(o["version"], f"{where}.version")
+    if version != 1:
+        raise EncodingError(f"unsupported election version {version}", where=f"{where}.version")
+    group = group_by_name(o["group"], where=f"{where}.group")
+    uuid = string(o["uuid"], f"{where}.uuid")
+    if not _UUID.match(uuid):
+        raise EncodingError("uuid must be at least 14 Base58 characters", where=f"{where}.uuid")
+    qs = items(
+        arr(o["questions"], f"{where}.questions", LIMITS.questions), f"{where}.questions", _question
+    )
+    if not qs:
+        raise EncodingError("an election needs at least one question", where=f"{where}.questions")
+    if any(not q.homomorphic for q in qs) and group.embedding is None:
+        raise EncodingError(
+            f"group {group.name} has no embedding, needed by non-homomorphic questions",
+            where=f"{where}.group",
+        )
+    opt: dict[str, str | None] = {}
+    for k in ("administrator", "credential_authority"):
+        opt[k] = string(o[k], f"{where}.{k}") if k in o else None
+    return Election(
+        version=version,
+        description=string(o["description"], f"{where}.description"),
+        name=string(o["name"], f"{where}.name"),
+        group=group,
+        public_key=element_not_one(group, o["public_key"], f"{where}.public_key"),
+        questions=qs,
+        uuid=uuid,
+        administrator=opt["administrator"],
+        credential_authority=opt["credential_authority"],
+        raw=raw,
+        fingerprint=h_json(raw),
+    )
+
+
+# -- trustees (4.5, 4.6, 4.7) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrusteePublicKey:
+    public_key: mpz
+    pok: Proof
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class SignedMsg:
+    message: str
+    signature: Proof
+
+
+@dataclass(frozen=True)
+class Single:
+    key: TrusteePublicKey
+
+
+@dataclass(frozen=True)
+class Pedersen:
+    threshold: int
+    certs: tuple[SignedMsg, ...]
+    coefexps: tuple[SignedMsg, ...]
+    verification_keys: tuple[TrusteePublicKey, ...]
+
+
+TrusteeKind = Single | Pedersen
+
+
+def trustee_public_key(group: Group, v: Any, where: str) -> TrusteePublicKey:
+    o = obj(v, where, ("pok", "public_key"), ("name",))
+    return TrusteePublicKey(
+        public_key=element_not_one(group, o["public_key"], f"{where}.public_key"),
+        pok=proof(group, o["pok"], f"{where}.pok"),
+        name=string(o["name"], f"{where}.name") if "name" in o else None,
+    )
+
+
+def signed_msg(group: Group, v: Any, where: str) -> SignedMsg:
+    o = obj(v, where, ("message", "signature"))
+    return SignedMsg(
+        string(o["message"], f"{where}.message"), proof(group, o["signature"], f"{where}.signature")
+    )
+
+
+def parse_trustees(raw: bytes, group: Group, where: str = "trustees") -> tuple[TrusteeKind, ...]:
+    v = strictjson.loads(raw, max_size=LIMITS.election_bytes * 16, where=where)
+    out: list[TrusteeKind] = []
+    for i, item in enumerate(arr(v, where, LIMITS.trustees)):
+        w = f"{where}[{i}]"
+        pair = arr(item, w, 2, 2)
+        kind = pair[0]
+        if kind == "Single":
+            out.append(Single(trustee_public_key(group, pair[1], f"{w}[1]")))
+        elif kind == "Pedersen":
+            w1 = f"{w}[1]"
+            o = obj(pair[1], w1, ("threshold", "certs", "coefexps", "verification_keys"))
+            certs = items(
+                arr(o["certs"], f"{w1}.certs", LIMITS.trustees),
+                f"{w1}.certs",
+                lambda x, ww: signed_msg(group, x, ww),
+            )
+            n = len(certs)
+            out.append(
+                Pedersen(
+                    threshold=small_int(o["threshold"], f"{w1}.threshold", 1, max(n, 1)),
+                    certs=certs,
+                    coefexps=items(
+                        arr(o["coefexps"], f"{w1}.coefexps", LIMITS.trustees, n),
+                        f"{w1}.coefexps",
+                        lambda x, ww: signed_msg(group, x, ww),
+                    ),
+                    verification_keys=items(
+                        arr(o["verification_keys"], f"{w1}.verification_keys", LIMITS.trustees, n),
+                        f"{w1}.verification_keys",
+                        lambda x, ww: trustee_public_key(group, x, ww),
+                    ),
+                )
+            )
+        else:
+            raise EncodingError(f"unknown trustee kind {kind!r}", where=f"{w}[0]")
+    if not out:
+        raise EncodingError("an election needs at least one trustee", where=where)
+    return tuple(out)
+
+
+# -- credentials (4.8) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credential:
+    public: str  # canonical decimal text, as used in ballots
+    weight: int
+    login: str | None
+
+
+def parse_credentials(
+    raw: bytes, group: Group, where: str = "public credentials"
+) -> tuple[Credential, ...]:
+    """``public_credentials``: strings ``cred``, ``cred,weight`` or ``cred,weight,login`` (the
+    third field, written by belenios-tool, names the voter; an empty weight means 1)."""
+    v = strictjson.loads(raw, max_size=LIMITS.credentials_bytes, where=where)
+    out = []
+    seen: set[str] = set()
+    for i, s in enumerate(arr(v, where, 1 << 28)):
+        w = f"{where}[{i}]"
+        parts = string(s, w).split(",")
+        if len(parts) > 3:
+            raise EncodingError("expected 'credential[,weight[,login]]'", where=w)
+        cred = parts[0]
+        element_not_one(group, cred, f"{w} credential")
+        weight = 1
+        if len(parts) >= 2 and parts[1] != "":
+            weight = int(parse_natural(parts[1], max_digits=18, where=f"{w} weight"))
+            if weight < 1:
+                raise EncodingError("weight must be a positive integer", where=f"{w} weight")
+        if cred in seen:
+            raise EncodingError("public credential listed twice", where=w)
+        seen.add(cred)
+        out.append(Credential(cred, weight, parts[2] if len(parts) == 3 else None))
+    return tuple(out)
+
+
+# -- events (4.4) ----------------------------------------------------------------------------
+
+EVENT_TYPES = (
+    "Setup",
+    "Ballot",
+    "EndBallots",
+    "EncryptedTally",
+    "Shuffle",
+    "EndShuffles",
+    "PartialDecryption",
+    "Result",
+)
+WITH_PAYLOAD = {"Setup", "Ballot", "EncryptedTally", "Shuffle", "PartialDecryption", "Result"}
+
+
+@dataclass(frozen=True)
+class Event:
+    height: int
+    type: str
+    parent: str | None
+    payload: str | None
+    hash: str
+
+
+def parse_event(raw: bytes, hash_: str, where: str) -> Event:
+    v = strictjson.loads(raw, max_size=LIMITS.event_bytes, where=where)
+    o = obj(v, where, ("height", "type"), ("parent", "payload"))
+    typ = o["type"]
+    if typ not in EVENT_TYPES:
+        raise EncodingError(f"unknown event type {typ!r}", where=f"{where}.type")
+    payload = hash_ref(o["payload"], f"{where}.payload") if "payload" in o else None
+    if (payload is None) == (typ in WITH_PAYLOAD):
+        raise EncodingError(
+            f"event {typ} {'needs' if typ in WITH_PAYLOAD else 'takes no'} payload", where=where
+        )
+    return Event(
+        height=small_int(o["height"], f"{where}.height"),
+        type=typ,
+        parent=hash_ref(o["parent"], f"{where}.parent") if "parent" in o else None,
+        payload=payload,
+        hash=hash_,
+    )
+
+
+def shuffle_proof(group: Group, v: Any, where: str, n: int) -> ShuffleProof:
+    """``shuffle_proof`` = (t, s, c, c_hat) as nested JSON arrays."""
+    t, s, c, c_hat = arr(v, where, 4, 4)
+    wt, ws = f"{where}[0]", f"{where}[1]"
+    t = arr(t, wt, 5, 5)
+    el = group.element
+    t4 = arr(t[3], f"{wt}[3]", 2, 2)
+    s = arr(s, ws, 6, 6)
+    sc = group.scalar
+
+    def els(x: Any, w: str) -> tuple[mpz, ...]:
+        return tuple(el(e, where=f"{w}[{i}]") for i, e in enumerate(arr(x, w, n, n)))
+
+    def scs(x: Any, w: str) -> tuple[mpz, ...]:
+        return tuple(sc(e, where=f"{w}[{i}]") for i, e in enumerate(arr(x, w, n, n)))
+
+    return ShuffleProof(
+        t1=el(t[0], where=f"{wt}[0]"),
+        t2=el(t[1], where=f"{wt}[1]"),
+        t3=el(t[2], where=f"{wt}[2]"),
+        t4=(el(t4[0], where=f"{wt}[3][0]"), el(t4[1], where=f"{wt}[3][1]")),
+        t_hat=els(t[4], f"{wt}[4]"),
+        s1=sc(s[0], where=f"{ws}[0]"),
+        s2=sc(s[1], where=f"{ws}[1]"),
+        s3=sc(s[2], where=f"{ws}[2]"),
+        s4=sc(s[3], where=f"{ws}[3]"),
+        s_hat=scs(s[4], f"{ws}[4]"),
+        s_prime=scs(s[5], f"{ws}[5]"),
+        c=els(c, f"{where}[2]"),
+        c_hat=els(c_hat, f"{where}[3]"),
+    )

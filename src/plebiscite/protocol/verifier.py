@@ -1,0 +1,886 @@
+"""The verifier: every check of the spec's audit section (3.5) and the ones it implies.
+
+It reads an archive as a stream, once (plus a short second pass over superseded ballots when
+voters revoted), and never holds all ballots: ballots are verified in chunks, through an optional
+:class:`concurrent.futures.Executor` (the map step is
+:func:`~plebiscite.protocol.ballot.verify_ballots`), and the chunk results are reduced in board
+order.
+
+Checks, in order of the archive:
+
+- layout: tar, header, member names equal to the SHA256 of their content, every data member
+  referenced by the event that follows it;
+- chain: heights from 0, parents, the allowed order of event types;
+- setup: election, trustees (proofs of knowledge, certificates, coefficient commitments,
+  verification keys against the commitments), the election key equal to the product of the
+  trustees' sub-keys, public credentials (valid elements, distinct, positive weights);
+- each ballot: uuid, fingerprint, credential in the list, shape against the questions, signature,
+  every proof; no ciphertext reused under another credential;
+- the tally: num_tallied, total_weight and the encrypted tally recomputed from the last ballot of
+  each credential, raised to its weight (non-homomorphic: weight 1, board order);
+- shuffles: each proof against the previous ciphertexts, owners distinct trustees;
+- partial decryptions: shapes and proofs against the owner's key; invalid threshold shares are set
+  aside while enough valid ones remain;
+- the result: equal to the decryption of the tally (homomorphic counts are checked as
+  ``g^count = beta / F`` and bounded by the total weight; non-homomorphic ones decoded).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import gmpy2
+from gmpy2 import mpz
+
+from plebiscite.crypto.context import Context
+from plebiscite.crypto.groups import parse_natural
+from plebiscite.crypto.proofs import verify_decryption, verify_pok, verify_schnorr
+from plebiscite.crypto.shuffle import check_shuffle_proof
+from plebiscite.crypto.threshold import commitment_eval, lagrange
+from plebiscite.errors import (
+    ConsistencyError,
+    EncodingError,
+    MembershipError,
+    PlebisciteError,
+    ProofError,
+    SizeError,
+    StateError,
+)
+from plebiscite.protocol import strictjson
+from plebiscite.protocol.archive import Member, iter_members, parse_header
+from plebiscite.protocol.ballot import BallotSetup, ChunkResult, verify_ballots
+from plebiscite.protocol.messages import (
+    LIMITS,
+    Ciphertext,
+    Credential,
+    Election,
+    Event,
+    Pedersen,
+    QuestionH,
+    Single,
+    TrusteeKind,
+    TrusteePublicKey,
+    arr,
+    ciphertext,
+    hash_ref,
+    obj,
+    parse_credentials,
+    parse_election,
+    parse_event,
+    parse_trustees,
+    proof,
+    shuffle_proof,
+    small_int,
+)
+from plebiscite.protocol.report import Finding, Report
+
+__all__ = ["Verifier", "verify_archive"]
+
+Opener = Callable[[], BinaryIO]
+
+NEXT: dict[str | None, tuple[str, ...]] = {
+    None: ("Setup",),
+    "Setup": ("Ballot", "EndBallots"),
+    "Ballot": ("Ballot", "EndBallots"),
+    "EndBallots": ("EncryptedTally",),
+    "EncryptedTally": ("Shuffle", "EndShuffles", "PartialDecryption", "Result"),
+    "Shuffle": ("Shuffle", "EndShuffles"),
+    "EndShuffles": ("PartialDecryption", "Result"),
+    "PartialDecryption": ("PartialDecryption", "Result"),
+    "Result": (),
+}
+STATUS = {
+    "Setup": "open",
+    "Ballot": "open",
+    "EndBallots": "closed",
+    "EncryptedTally": "tallied",
+    "Shuffle": "shuffling",
+    "EndShuffles": "shuffled",
+    "PartialDecryption": "decrypting",
+    "Result": "done",
+}
+
+
+class _StopError(Exception):
+    """A structural failure after which nothing further can be checked."""
+
+
+@dataclass
+class _Owner:
+    """A trustee able to own a shuffle or a partial decryption: its global 1-based index."""
+
+    index: int
+    key: TrusteePublicKey
+    item: int  # index in the trustees structure
+    position: int  # 1-based position within a Pedersen item (1 for Single)
+
+
+class Verifier:
+    def __init__(
+        self,
+        open_archive: Opener,
+        *,
+        executor: Executor | None = None,
+        chunk_size: int = 32,
+        max_findings: int = 200,
+        progress: Callable[[int], None] | None = None,
+        name: str = "",
+    ) -> None:
+        self.open_archive = open_archive
+        self.executor = executor
+        self.workers = getattr(executor, "_max_workers", 1) if executor else 1
+        self.chunk_size = chunk_size
+        self.max_findings = max_findings
+        self.progress = progress
+        self.report = Report(archive=name)
+        # state
+        self.pending: dict[str, bytes] = {}
+        self.prev: Event | None = None
+        self.election: Election | None = None
+        self.ctx: Context | None = None
+        self.trustees: tuple[TrusteeKind, ...] = ()
+        self.owners: list[_Owner] = []
+        self.credentials: dict[str, Credential] = {}
+        self.setup: BallotSetup | None = None
+        self.batch: list[tuple[int, str, bytes]] = []
+        self.inflight: deque[Future[ChunkResult] | ChunkResult] = deque()
+        self.alpha_owner: dict[bytes, str] = {}
+        self.last: dict[str, int] = {}  # credential -> height of its last ballot
+        self.superseded: list[int] = []
+        self.product: list[list[Ciphertext] | None] = []
+        self.nh_by_height: dict[int, tuple[Ciphertext, ...]] = {}
+        self.tally: list[list[Ciphertext]] | None = None
+        self.shuffle_owners: set[int] = set()
+        self.decryptions: dict[int, list[list[mpz]]] = {}
+
+    # -- findings ----------------------------------------------------------------------------
+    def fail(
+        self,
+        check: str,
+        err: PlebisciteError,
+        event: Event | None = None,
+        tracker: str | None = None,
+        severity: str = "error",
+    ) -> None:
+        if len(self.report.findings) >= self.max_findings:
+            self.report.truncated_findings += 1
+            return
+        self.report.findings.append(
+            Finding(
+                check=check,
+                code=err.code,
+                message=err.message,
+                where=err.where,
+                height=event.height if event else None,
+                event=event.hash if event else None,
+                tracker=tracker,
+                severity=severity,
+            )
+        )
+
+    # -- main loop ---------------------------------------------------------------------------
+    def run(self) -> Report:
+        try:
+            with self.open_archive() as stream:
+                members = iter_members(stream)
+                try:
+                    self._read(members)
+                except _StopError:
+                    pass
+                except PlebisciteError as e:
+                    self.fail("archive", e, self.prev)
+        except OSError as e:
+            self.fail("archive", EncodingError(f"cannot read the archive: {e.strerror or e}"))
+        self._drain(0)
+        return self.report
+
+    def _read(self, members: Iterator[Member]) -> None:
+        header = next(members)
+        parse_header(header)
+        self.report.status = "setup"
+        for m in members:
+            if m.kind == "data":
+                self.pending[m.hash] = m.content
+                if len(self.pending) > 64:
+                    raise EncodingError(
+                        "too many data members not referenced by an event",
+                        where=f"archive byte {m.offset}",
+                    )
+                continue
+            try:
+                ev = parse_event(m.content, m.hash, f"event {m.hash}")
+            except PlebisciteError as e:
+                self.fail("chain", e)
+                raise _StopError from None
+            self._chain(ev)
+            self._event(ev)
+            if self.pending:
+                self.fail(
+                    "archive",
+                    EncodingError(
+                        f"{len(self.pending)} data member(s) not referenced by the next event",
+                        where=", ".join(sorted(self.pending))[:200],
+                    ),
+                    ev,
+                )
+                self.pending.clear()
+            self.prev = ev
+            self.report.events += 1
+            self.report.last_event = ev.hash
+            self.report.status = STATUS[ev.type]
+        if self.pending:
+            self.fail(
+                "archive",
+                EncodingError(
+                    "data members at the end of the archive are not referenced by any event"
+                ),
+                self.prev,
+            )
+
+    def _chain(self, ev: Event) -> None:
+        prev = self.prev
+        expected_height = 0 if prev is None else prev.height + 1
+        if ev.height != expected_height:
+            self.fail("chain", StateError(f"height is {ev.height}, expected {expected_height}"), ev)
+            raise _StopError
+        if (prev is None) != (ev.parent is None) or (prev is not None and ev.parent != prev.hash):
+            self.fail(
+                "chain",
+                StateError(
+                    "parent does not refer to the previous event"
+                    if prev
+                    else "the first event must not have a parent"
+                ),
+                ev,
+            )
+            raise _StopError
+        allowed = NEXT[prev.type if prev else None]
+        if ev.type not in allowed:
+            after = f"after {prev.type}" if prev else "first"
+            self.fail(
+                "chain",
+                StateError(
+                    f"event {ev.type} not allowed {after}; "
+                    f"expected {' or '.join(allowed) or 'nothing'}"
+                ),
+                ev,
+            )
+            raise _StopError
+
+    def _take(self, ref: str, ev: Event, what: str) -> bytes:
+        try:
+            return self.pending.pop(ref)
+        except KeyError:
+            self.fail(
+                "archive", EncodingError(f"{what} {ref} is not in the archive before the event"), ev
+            )
+            raise _StopError from None
+
+    def _event(self, ev: Event) -> None:
+        handler = getattr(self, f"_on_{ev.type}")
+        handler(ev)
+
+    # -- setup -------------------------------------------------------------------------------
+    def _on_Setup(self, ev: Event) -> None:
+        assert ev.payload
+        raw = self._take(ev.payload, ev, "setup data")
+        try:
+            sd = obj(
+                strictjson.loads(raw, max_size=4096, where="setup data"),
+                "setup data",
+                ("election", "trustees", "credentials"),
+            )
+            refs = {
+                k: hash_ref(sd[k], f"setup data.{k}")
+                for k in ("election", "trustees", "credentials")
+            }
+            el_raw = self._take(refs["election"], ev, "election")
+            tr_raw = self._take(refs["trustees"], ev, "trustees")
+            cr_raw = self._take(refs["credentials"], ev, "public credentials")
+            election = parse_election(el_raw)
+        except PlebisciteError as e:
+            self.fail("setup", e, ev)
+            raise _StopError from None
+        self.election = election
+        r = self.report
+        r.uuid, r.name, r.group = election.uuid, election.name, election.group.name
+        r.questions = [
+            {"question": q.question, "answers": list(q.answers), "homomorphic": q.homomorphic}
+            | ({"min": q.min, "max": q.max, "blank": q.blank} if isinstance(q, QuestionH) else {})
+            for q in election.questions
+        ]
+        group = election.group
+        self.ctx = Context(group, election.public_key)
+        try:
+            self.trustees = parse_trustees(tr_raw, group)
+            self._check_trustees(election)
+            creds = parse_credentials(cr_raw, group)
+        except PlebisciteError as e:
+            self.fail("setup", e, ev)
+            raise _StopError from None
+        self.credentials = {c.public: c for c in creds}
+        r.voters = len(creds)
+        weights = {c.public: c.weight for c in creds if c.weight != 1}
+        self.setup = BallotSetup(el_raw, weights or None)
+        self.product = [
+            [(mpz(1), mpz(1)) for _ in range(len(q.answers) + (1 if q.blank else 0))]
+            if isinstance(q, QuestionH)
+            else None
+            for q in election.questions
+        ]
+
+    def _check_trustees(self, election: Election) -> None:
+        ctx = Context(election.group)
+        p, q = ctx.p, ctx.q
+        y = mpz(1)
+        index = 0
+        for i, item in enumerate(self.trustees):
+            w = f"trustees[{i}]"
+            if isinstance(item, Single):
+                try:
+                    verify_pok(ctx, item.key.public_key, item.key.pok)
+                except ProofError as e:
+                    raise e.at(f"{w}[1].pok") from None
+                y = y * item.key.public_key % p
+                index += 1
+                self.owners.append(_Owner(index, item.key, i, 1))
+                continue
+            n = len(item.certs)
+            verification: list[mpz] = []
+            for z, cert in enumerate(item.certs):
+                wc = f"{w}[1].certs[{z}]"
+                keys = obj(
+                    strictjson.loads(cert.message, max_size=8192, where=f"{wc}.message"),
+                    f"{wc}.message",
+                    ("verification", "encryption"),
+                )
+                vk = election.group.element(
+                    keys["verification"], where=f"{wc}.message.verification"
+                )
+                election.group.element(keys["encryption"], where=f"{wc}.message.encryption")
+                try:
+                    verify_schnorr(ctx, vk, cert.signature, f"sigmsg|{cert.message}|")
+                except ProofError as e:
+                    raise e.at(f"{wc}.signature") from None
+                verification.append(vk)
+            if len(set(verification)) != n:
+                raise ConsistencyError(
+                    "two certificates share a verification key", where=f"{w}[1].certs"
+                )
+            coefexps: list[list[mpz]] = []
+            for z, ce in enumerate(item.coefexps):
+                wc = f"{w}[1].coefexps[{z}]"
+                try:
+                    verify_schnorr(ctx, verification[z], ce.signature, f"sigmsg|{ce.message}|")
+                except ProofError as e:
+                    raise e.at(f"{wc}.signature") from None
+                m = obj(
+                    strictjson.loads(
+                        ce.message, max_size=LIMITS.election_bytes, where=f"{wc}.message"
+                    ),
+                    f"{wc}.message",
+                    ("coefexps",),
+                )
+                a = arr(m["coefexps"], f"{wc}.message.coefexps", item.threshold, item.threshold)
+                coefexps.append(
+                    [
+                        election.group.element(x, where=f"{wc}.message.coefexps[{k}]")
+                        for k, x in enumerate(a)
+                    ]
+                )
+            for j, vkey in enumerate(item.verification_keys, start=1):
+                wv = f"{w}[1].verification_keys[{j - 1}]"
+                try:
+                    verify_pok(ctx, vkey.public_key, vkey.pok)
+                except ProofError as e:
+                    raise e.at(f"{wv}.pok") from None
+                expected = mpz(1)
+                for A in coefexps:
+                    expected = expected * commitment_eval(A, j, p, q) % p
+                if expected != vkey.public_key:
+                    raise ConsistencyError(
+                        "verification key does not match the trustees' coefficient commitments",
+                        where=wv,
+                    )
+                index += 1
+                self.owners.append(_Owner(index, vkey, i, j))
+            for A in coefexps:
+                y = y * A[0] % p
+        if y != election.public_key:
+            raise ConsistencyError(
+                "election public key is not the product of the trustees' keys",
+                where="election.public_key",
+            )
+
+    # -- ballots -----------------------------------------------------------------------------
+    def _on_Ballot(self, ev: Event) -> None:
+        assert ev.payload
+        raw = self._take(ev.payload, ev, "ballot")
+        self.report.ballots += 1
+        self.batch.append((ev.height, ev.hash, raw))
+        if len(self.batch) >= self.chunk_size:
+            self._submit()
+
+    def _submit(self) -> None:
+        if not self.batch:
+            return
+        assert self.setup is not None
+        chunk, self.batch = self.batch, []
+        if self.executor is None:
+            self.inflight.append(verify_ballots(self.setup, chunk))
+        else:
+            self.inflight.append(self.executor.submit(verify_ballots, self.setup, chunk))
+        self._drain(2 * self.workers)
+
+    def _drain(self, keep: int) -> None:
+        while len(self.inflight) > keep:
+            item = self.inflight.popleft()
+            res = item if isinstance(item, ChunkResult) else item.result()
+            self._reduce(res)
+
+    def _reduce(self, res: ChunkResult) -> None:
+        p = self.ctx.p if self.ctx else mpz(0)
+        for acc, part in zip(self.product, res.product, strict=True):
+            if acc is not None and part is not None:
+                for j, ((a1, b1), (a2, b2)) in enumerate(zip(acc, part, strict=True)):
+                    acc[j] = (a1 * a2 % p, b1 * b2 % p)
+        for o in res.outcomes:
+            ev = Event(o.height, "Ballot", None, None, o.event_hash)
+            if o.error is not None:
+                code, message, where = o.error
+                self.fail("ballot", _error(code, message, where), ev, o.tracker)
+                continue
+            cred = o.credential
+            assert cred is not None
+            if cred not in self.credentials:
+                self.fail(
+                    "ballot",
+                    ConsistencyError(
+                        "credential is not in the public credential list", where="credential"
+                    ),
+                    ev,
+                    o.tracker,
+                )
+                continue
+            for d in o.alpha_digests:
+                owner = self.alpha_owner.setdefault(d, cred)
+                if owner != cred:
+                    self.fail(
+                        "ballot",
+                        ConsistencyError(
+                            "a ciphertext of this ballot already appears under another credential",
+                            where="answers",
+                        ),
+                        ev,
+                        o.tracker,
+                    )
+                    break
+            prev = self.last.get(cred)
+            if prev is not None:
+                self.superseded.append(prev)
+                self.nh_by_height.pop(prev, None)
+            self.last[cred] = o.height
+            if o.nh:
+                if self.setup and self.setup.weights and self.setup.weights.get(cred, 1) != 1:
+                    self.fail(
+                        "ballot",
+                        ConsistencyError(
+                            "a voter with a weight other than 1 answered a non-homomorphic question"
+                        ),
+                        ev,
+                        o.tracker,
+                    )
+                self.nh_by_height[o.height] = o.nh
+        if self.progress:
+            self.progress(len(res.outcomes))
+
+    def _on_EndBallots(self, ev: Event) -> None:
+        self._submit()
+        self._drain(0)
+        if self.superseded:
+            self._divide_superseded(ev)
+
+    def _divide_superseded(self, ev: Event) -> None:
+        """Divide the product by the ballots replaced by a revote (a second, partial pass)."""
+        assert self.setup is not None and self.ctx is not None
+        wanted = set(self.superseded)
+        chunk: list[tuple[int, str, bytes]] = []
+        with self.open_archive() as stream:
+            pending: dict[str, bytes] = {}
+            for m in iter_members(stream):
+                if m.kind == "data":
+                    pending[m.hash] = m.content
+                elif m.kind == "event":
+                    e = parse_event(m.content, m.hash, "event")
+                    if e.type == "Ballot" and e.height in wanted and e.payload in pending:
+                        chunk.append((e.height, e.hash, pending[e.payload]))
+                    pending.clear()
+                    if e.height >= ev.height:
+                        break
+        res = verify_ballots(self.setup, chunk)
+        p = self.ctx.p
+        for acc, part in zip(self.product, res.product, strict=True):
+            if acc is not None and part is not None:
+                for j, ((a1, b1), (a2, b2)) in enumerate(zip(acc, part, strict=True)):
+                    acc[j] = (a1 * gmpy2.invert(a2, p) % p, b1 * gmpy2.invert(b2, p) % p)
+
+    # -- tally -------------------------------------------------------------------------------
+    def _on_EncryptedTally(self, ev: Event) -> None:
+        assert ev.payload and self.election and self.ctx
+        raw = self._take(ev.payload, ev, "sized encrypted tally")
+        election = self.election
+        group = election.group
+        try:
+            w = "sized_encrypted_tally"
+            st = obj(
+                strictjson.loads(raw, max_size=4096, where=w),
+                w,
+                ("num_tallied", "total_weight", "encrypted_tally"),
+            )
+            num = small_int(st["num_tallied"], f"{w}.num_tallied")
+            total = small_int(st["total_weight"], f"{w}.total_weight")
+            et_raw = self._take(
+                hash_ref(st["encrypted_tally"], f"{w}.encrypted_tally"), ev, "encrypted tally"
+            )
+            w = "encrypted_tally"
+            et = arr(
+                strictjson.loads(et_raw, max_size=1 << 34, where=w),
+                w,
+                len(election.questions),
+                len(election.questions),
+            )
+            tally: list[list[Ciphertext]] = []
+            for i, (col, q) in enumerate(zip(et, election.questions, strict=True)):
+                wi = f"{w}[{i}]"
+                n = (len(q.answers) + (1 if q.blank else 0)) if isinstance(q, QuestionH) else num
+                tally.append(
+                    [ciphertext(group, c, f"{wi}[{j}]") for j, c in enumerate(arr(col, wi, n, n))]
+                )
+        except PlebisciteError as e:
+            self.fail("tally", e, ev)
+            raise _StopError from None
+        self.tally = tally
+        tallied = len(self.last)
+        weight = sum(self.credentials[c].weight for c in self.last)
+        self.report.tallied, self.report.total_weight = tallied, weight
+        self.report.voted = tallied
+        if num != tallied:
+            self.fail(
+                "tally",
+                ConsistencyError(
+                    f"num_tallied is {num}, but {tallied} voters have a last ballot",
+                    where="sized_encrypted_tally.num_tallied",
+                ),
+                ev,
+            )
+        if total != weight:
+            self.fail(
+                "tally",
+                ConsistencyError(
+                    f"total_weight is {total}, but the last ballots weigh {weight}",
+                    where="sized_encrypted_tally.total_weight",
+                ),
+                ev,
+            )
+        nh_expected = [self.nh_by_height[h] for h in sorted(self.nh_by_height)]
+        k = 0
+        for i, (q, col, acc) in enumerate(
+            zip(election.questions, tally, self.product, strict=True)
+        ):
+            if acc is not None:
+                for j, (c, d) in enumerate(zip(col, acc, strict=True)):
+                    if c != d:
+                        self.fail(
+                            "tally",
+                            ConsistencyError(
+                                "encrypted tally differs from the product of the last ballots "
+                                "raised to their weights",
+                                where=f"encrypted_tally[{i}][{j}]",
+                            ),
+                            ev,
+                        )
+                        break
+            else:
+                # The order is not significant (the column is shuffled before decryption) and
+                # belenios-tool does not keep the board order here: compare as multisets.
+                expected = sorted(cts[k] for cts in nh_expected)
+                if sorted(col) != expected:
+                    self.fail(
+                        "tally",
+                        ConsistencyError(
+                            "encrypted tally of a non-homomorphic question is not the list of the "
+                            "last ballots' ciphertexts",
+                            where=f"encrypted_tally[{i}]",
+                        ),
+                        ev,
+                    )
+                k += 1
+            del q
+        self.nh_by_height.clear()
+
+    # -- shuffles ----------------------------------------------------------------------------
+    def _owner(self, v: Any, where: str) -> _Owner:
+        n = small_int(v, where, 1, max(len(self.owners), 1))
+        return self.owners[n - 1]
+
+    def _on_Shuffle(self, ev: Event) -> None:
+        assert ev.payload and self.election and self.ctx and self.tally is not None
+        election = self.election
+        if not election.has_nh:
+            self.fail(
+                "shuffle",
+                StateError("shuffle in an election without non-homomorphic questions"),
+                ev,
+            )
+            raise _StopError
+        raw = self._take(ev.payload, ev, "owned shuffle")
+        group = election.group
+        try:
+            w = "owned_shuffle"
+            os_ = obj(strictjson.loads(raw, max_size=4096, where=w), w, ("owner", "payload"))
+            owner = self._owner(os_["owner"], f"{w}.owner")
+            sh_raw = self._take(hash_ref(os_["payload"], f"{w}.payload"), ev, "shuffle")
+            w = "shuffle"
+            sh = obj(
+                strictjson.loads(sh_raw, max_size=1 << 34, where=w), w, ("ciphertexts", "proofs")
+            )
+            nh_idx = [i for i, q in enumerate(election.questions) if not q.homomorphic]
+            cts = arr(sh["ciphertexts"], f"{w}.ciphertexts", len(nh_idx), len(nh_idx))
+            prfs = arr(sh["proofs"], f"{w}.proofs", len(nh_idx), len(nh_idx))
+            if owner.index in self.shuffle_owners:
+                raise StateError(f"trustee {owner.index} already shuffled", where=f"{w}.owner")
+            new_cols = []
+            for k, i in enumerate(nh_idx):
+                e = self.tally[i]
+                n = len(e)
+                e2 = [
+                    ciphertext(group, c, f"{w}.ciphertexts[{k}][{j}]")
+                    for j, c in enumerate(arr(cts[k], f"{w}.ciphertexts[{k}]", n, n))
+                ]
+                pr = shuffle_proof(group, prfs[k], f"{w}.proofs[{k}]", n)
+                try:
+                    check_shuffle_proof(self.ctx, pr, e, e2, election.fingerprint)
+                except ProofError as err:
+                    raise err.at(f"{w}.proofs[{k}] (question {i + 1})") from None
+                new_cols.append((i, e2))
+        except PlebisciteError as e:
+            self.fail("shuffle", e, ev)
+            return  # its ciphertexts are not used
+        self.shuffle_owners.add(owner.index)
+        for i, e2 in new_cols:
+            self.tally[i] = e2
+
+    def _on_EndShuffles(self, ev: Event) -> None:
+        if self.election and self.election.has_nh and not self.shuffle_owners:
+            self.fail("shuffle", StateError("non-homomorphic questions were not shuffled"), ev)
+
+    # -- decryption and result ----------------------------------------------------------------
+    def _on_PartialDecryption(self, ev: Event) -> None:
+        assert ev.payload and self.election and self.ctx and self.tally is not None
+        if self.election.has_nh and not self.shuffle_owners:
+            self.fail(
+                "decryption",
+                StateError("decryption before any shuffle of the non-homomorphic questions"),
+                ev,
+            )
+        raw = self._take(ev.payload, ev, "owned partial decryption")
+        group = self.election.group
+        owner_index = None
+        try:
+            w = "owned_partial_decryption"
+            op = obj(strictjson.loads(raw, max_size=4096, where=w), w, ("owner", "payload"))
+            owner = self._owner(op["owner"], f"{w}.owner")
+            owner_index = owner.index
+            pd_raw = self._take(hash_ref(op["payload"], f"{w}.payload"), ev, "partial decryption")
+            w = "partial_decryption"
+            pd = obj(
+                strictjson.loads(pd_raw, max_size=1 << 34, where=w),
+                w,
+                ("decryption_factors", "decryption_proofs"),
+            )
+            nq = len(self.tally)
+            dfs = arr(pd["decryption_factors"], f"{w}.decryption_factors", nq, nq)
+            dps = arr(pd["decryption_proofs"], f"{w}.decryption_proofs", nq, nq)
+            if owner.index in self.decryptions:
+                raise StateError(
+                    f"trustee {owner.index} already sent a partial decryption", where=f"{w}"
+                )
+            factors: list[list[mpz]] = []
+            for i, col in enumerate(self.tally):
+                n = len(col)
+                fi = arr(dfs[i], f"{w}.decryption_factors[{i}]", n, n)
+                pi = arr(dps[i], f"{w}.decryption_proofs[{i}]", n, n)
+                row = []
+                for j, ((alpha, _), f, pj) in enumerate(zip(col, fi, pi, strict=True)):
+                    fv = group.element(f, where=f"{w}.decryption_factors[{i}][{j}]")
+                    pr = proof(group, pj, f"{w}.decryption_proofs[{i}][{j}]")
+                    try:
+                        verify_decryption(
+                            self.ctx, self.election.fingerprint, owner.key.public_key, alpha, fv, pr
+                        )
+                    except ProofError as e:
+                        raise e.at(f"{w}.decryption_proofs[{i}][{j}]") from None
+                    row.append(fv)
+                factors.append(row)
+        except PlebisciteError as e:
+            is_threshold = owner_index is not None and isinstance(
+                self.trustees[self.owners[owner_index - 1].item], Pedersen
+            )
+            self.fail(
+                "decryption",
+                e.at(f"trustee {owner_index}") if owner_index else e,
+                ev,
+                severity="warning" if is_threshold else "error",
+            )
+            return
+        self.decryptions[owner.index] = factors
+
+    def _combined_factors(self, ev: Event) -> list[list[mpz]] | None:
+        assert self.ctx and self.tally is not None
+        p, q = self.ctx.p, self.ctx.q
+        F = [[mpz(1)] * len(col) for col in self.tally]
+        ok = True
+        for i, item in enumerate(self.trustees):
+            members = [o for o in self.owners if o.item == i]
+            if isinstance(item, Single):
+                o = members[0]
+                if o.index not in self.decryptions:
+                    self.fail(
+                        "result",
+                        StateError(f"no valid partial decryption from trustee {o.index}"),
+                        ev,
+                    )
+                    ok = False
+                    continue
+                parts = [(o, mpz(1))]
+            else:
+                valid = [o for o in members if o.index in self.decryptions]
+                if len(valid) < item.threshold:
+                    self.fail(
+                        "result",
+                        StateError(
+                            f"{len(valid)} valid partial decryptions from threshold trustees "
+                            f"{members[0].index}..{members[-1].index}, {item.threshold} needed"
+                        ),
+                        ev,
+                    )
+                    ok = False
+                    continue
+                chosen = valid[: item.threshold]
+                idx = [o.position for o in chosen]
+                parts = [(o, lagrange(idx, o.position, q)) for o in chosen]
+            for o, lam in parts:
+                d = self.decryptions[o.index]
+                for a, row in enumerate(d):
+                    for b, f in enumerate(row):
+                        F[a][b] = F[a][b] * (f if lam == 1 else gmpy2.powmod(f, lam, p)) % p
+        return F if ok else None
+
+    def _on_Result(self, ev: Event) -> None:
+        assert ev.payload and self.election and self.ctx and self.tally is not None
+        raw = self._take(ev.payload, ev, "result")
+        election = self.election
+        try:
+            w = "result"
+            res = obj(strictjson.loads(raw, max_size=1 << 34, where=w), w, ("result",))
+            cols = arr(
+                res["result"], f"{w}.result", len(election.questions), len(election.questions)
+            )
+        except PlebisciteError as e:
+            self.fail("result", e, ev)
+            return
+        F = self._combined_factors(ev)
+        if F is None:
+            return
+        p = self.ctx.p
+        total = self.report.total_weight or 0
+        out: list[Any] = []
+        for i, (q, col, tcol, fcol) in enumerate(
+            zip(election.questions, cols, self.tally, F, strict=True)
+        ):
+            wi = f"result.result[{i}]"
+            try:
+                n = len(tcol)
+                values = arr(col, wi, n, n)
+                if isinstance(q, QuestionH):
+                    counts = []
+                    for j, (v, (_, beta), f) in enumerate(zip(values, tcol, fcol, strict=True)):
+                        c = _count(v, f"{wi}[{j}]", total)
+                        if self.ctx.gpow(c) != beta * gmpy2.invert(f, p) % p or c > total:
+                            raise ConsistencyError(
+                                "count does not match the decryption of the encrypted tally",
+                                where=f"{wi}[{j}]",
+                            )
+                        counts.append(c)
+                    out.append(counts)
+                else:
+                    decoded = []
+                    for j, (v, (_, beta), f) in enumerate(zip(values, tcol, fcol, strict=True)):
+                        vec = _decode(election, q, beta * gmpy2.invert(f, p) % p)
+                        got = [
+                            small_int(x, f"{wi}[{j}][{k}]")
+                            for k, x in enumerate(
+                                arr(v, f"{wi}[{j}]", len(q.answers), len(q.answers))
+                            )
+                        ]
+                        if got != vec:
+                            raise ConsistencyError(
+                                "decoded vote does not match the decryption of the shuffled tally",
+                                where=f"{wi}[{j}]",
+                            )
+                        decoded.append(got)
+                    out.append(decoded)
+            except PlebisciteError as e:
+                self.fail("result", e, ev)
+                return
+        self.report.result = out
+
+
+def _count(v: Any, where: str, total: int) -> int:
+    c = v if type(v) is int else int(parse_natural(v, max_digits=19, where=where))
+    if not 0 <= c <= total:
+        raise ConsistencyError(f"count {c} outside [0, total weight {total}]", where=where)
+    return c
+
+
+def _decode(election: Election, q: Any, x: mpz) -> list[int]:
+    emb = election.group.embedding
+    assert emb is not None
+    m = int(x) >> emb.padding
+    k = emb.bits_per_int
+    n = len(q.answers)
+    vec = [(m >> (k * (n - 1 - i))) & ((1 << k) - 1) for i in range(n)]
+    if m >> (k * n):
+        raise ConsistencyError("decrypted value does not encode a vote of the right length")
+    return vec
+
+
+def _error(code: str, message: str, where: str) -> PlebisciteError:
+    """Rebuild an error that crossed a process boundary as (code, message, where)."""
+    classes: list[type[PlebisciteError]] = [
+        EncodingError,
+        SizeError,
+        MembershipError,
+        ProofError,
+        ConsistencyError,
+        StateError,
+    ]
+    for cls in classes:
+        if cls.code == code:
+            return cls(message, where=where)
+    return PlebisciteError(message, where=where)
+
+
+def verify_archive(
+    open_archive: Opener,
+    *,
+    executor: Executor | None = None,
+    name: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Verify an archive; ``open_archive`` opens a fresh binary stream each time it is called."""
+    return Verifier(open_archive, executor=executor, name=name, progress=progress).run()

@@ -1,0 +1,35 @@
+"""Shared fixtures: the checked-in election archives written by belenios-tool."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS))
+
+VECTORS = TESTS / "vectors"
+PEER_VECTORS = VECTORS / "belenios"
+
+
+def peer_vector(name: str) -> tuple[Path, dict[str, Any]]:
+    archive = PEER_VECTORS / f"{name}.bel"
+    meta = json.loads((PEER_VECTORS / f"{name}.json").read_text())
+    return archive, meta
+
+
+def peer_vector_names() -> list[str]:
+    return sorted(p.stem for p in PEER_VECTORS.glob("*.bel"))
+
+
+@pytest.fixture
+def belenios_tool() -> str:
+    path = shutil.which("belenios-tool")
+    if path is None:
+        pytest.skip("belenios-tool is not installed (./dev test installs it)")
+    return path
