@@ -25,6 +25,7 @@ class Context:
         self.y = y
         self._g_fb: FixedBase | None = None
         self._y_fb: FixedBase | None = None
+        self.powmod = group.powmod
 
     def gpow(self, e: mpz | int) -> mpz:
         if self._g_fb is None:
@@ -38,8 +39,9 @@ class Context:
             self._y_fb = FixedBase(self.y, self.group)
         return self._y_fb.pow(e)
 
-    def pow(self, base: mpz, e: mpz | int) -> mpz:
-        return mpz(gmpy2.powmod(base, e, self.p))
+    def pow(self, base: mpz, e: mpz) -> mpz:
+        """``base^e mod p`` for a variable base (``e >= 0``)."""
+        return self.powmod(base, e)
 
     def inv(self, a: mpz) -> mpz:
         return mpz(gmpy2.invert(a, self.p))

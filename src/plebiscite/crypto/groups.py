@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import gmpy2
 from gmpy2 import mpz
 
+from plebiscite.crypto.powmod import PowMod
 from plebiscite.errors import EncodingError, MembershipError
 
 __all__ = [
@@ -73,9 +74,11 @@ class Group:
     safe_prime: bool = field(init=False)
     p_digits: int = field(init=False)
     q_digits: int = field(init=False)
+    powmod: PowMod = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "safe_prime", self.p == 2 * self.q + 1)
+        object.__setattr__(self, "powmod", PowMod(self.p))
         object.__setattr__(self, "p_digits", len(str(self.p)))
         object.__setattr__(self, "q_digits", len(str(self.q)))
 
@@ -86,7 +89,7 @@ class Group:
             return False
         if self.safe_prime:
             return bool(gmpy2.jacobi(x, self.p) == 1)
-        return bool(gmpy2.powmod(x, self.q, self.p) == 1)
+        return bool(self.powmod(x, self.q) == 1)
 
     def element(self, text: object, *, where: str = "") -> mpz:
         """Parse and check a group element (a JSON string in base 10)."""
@@ -103,8 +106,8 @@ class Group:
         return x
 
     # -- arithmetic -------------------------------------------------------------------------------
-    def pow(self, base: mpz, exponent: mpz | int) -> mpz:
-        return mpz(gmpy2.powmod(base, exponent, self.p))
+    def pow(self, base: mpz, exponent: mpz) -> mpz:
+        return self.powmod(base, exponent)
 
     def mul(self, a: mpz, b: mpz) -> mpz:
         return mpz(a * b % self.p)

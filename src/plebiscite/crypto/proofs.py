@@ -12,10 +12,9 @@ bounds) exactly as the spec says, so a proof cannot be reused for another statem
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-import gmpy2
 from gmpy2 import mpz
 
 from plebiscite.crypto.context import Context
@@ -46,15 +45,11 @@ class Proof(NamedTuple):
     response: mpz
 
 
-def _powmod(b: mpz, e: mpz | int, p: mpz) -> mpz:
-    return mpz(gmpy2.powmod(b, e, p))
-
-
 # -- Schnorr-like proofs: trustee keys (4.5), signed messages (4.6.1), ballot signatures (4.14) --
 
 
 def _schnorr_commitment(ctx: Context, X: mpz, proof: Proof) -> mpz:
-    return ctx.gpow(proof.response) * _powmod(X, proof.challenge, ctx.p) % ctx.p
+    return ctx.gpow(proof.response) * ctx.pow(X, proof.challenge) % ctx.p
 
 
 def verify_schnorr(ctx: Context, X: mpz, proof: Proof, prefix: str, suffix: str = "") -> None:
@@ -95,8 +90,8 @@ def _branch_commitments(
     """``A = g^r alpha^c`` and ``B = y^r (beta / g^M)^c``."""
     p = ctx.p
     c, r = proof
-    A = ctx.gpow(r) * _powmod(alpha, c, p) % p
-    B = ctx.ypow(r) * _powmod(beta, c, p) % p
+    A = ctx.gpow(r) * ctx.pow(alpha, c) % p
+    B = ctx.ypow(r) * ctx.pow(beta, c) % p
     if M:
         B = B * ctx.gpow(-M * c) % p
     return A, B
@@ -118,6 +113,45 @@ def verify_iproof(
         raise ProofError("interval proof does not verify")
 
 
+def prove_or(
+    ctx: Context,
+    hash_input: Callable[[list[mpz]], str],
+    statements: Sequence[tuple[mpz, mpz]],
+    real: int,
+    secret: mpz,
+    w: mpz,
+    simulated: Sequence[Proof],
+) -> list[Proof]:
+    """A disjunctive Chaum-Pedersen proof that one of ``statements`` ``(a_j, b_j)`` has the form
+    ``(g^x, y^x)``, with ``x = secret`` for branch ``real``. The other branches are simulated
+    with ``simulated`` (random challenge and response each, in order); the challenge of the real
+    branch is ``SHA256(hash_input(A0, B0, ..., Ak, Bk)) mod q`` minus the others."""
+    p, q = ctx.p, ctx.q
+    if len(simulated) != len(statements) - 1 or not 0 <= real < len(statements):
+        raise ValueError("one simulated proof per branch other than the real one")
+    proofs: list[Proof | None] = []
+    commitments: list[mpz] = []
+    sim = iter(simulated)
+    for j, (a, b) in enumerate(statements):
+        if j == real:
+            proofs.append(None)
+            commitments.extend((ctx.gpow(w), ctx.ypow(w)))
+        else:
+            pj = next(sim)
+            proofs.append(pj)
+            commitments.append(ctx.gpow(pj.response) * ctx.pow(a, pj.challenge) % p)
+            commitments.append(ctx.ypow(pj.response) * ctx.pow(b, pj.challenge) % p)
+    h = sha256_int(hash_input(commitments)) % q
+    c_real = (h - sum(pr.challenge for pr in proofs if pr is not None)) % q
+    proofs[real] = Proof(c_real, (w - secret * c_real) % q)
+    return [pr for pr in proofs if pr is not None]
+
+
+def shifted(ctx: Context, beta: mpz, M: int) -> mpz:
+    """``beta / g^M``."""
+    return beta * ctx.gpow(-M) % ctx.p if M else beta
+
+
 def prove_iproof(
     ctx: Context,
     S: str,
@@ -129,25 +163,17 @@ def prove_iproof(
     w: mpz,
     simulated: Sequence[Proof],
 ) -> list[Proof]:
-    """``iprove(S, r, i, M0..Mk)``: ``simulated`` gives the random (challenge, response) of each
-    branch ``j != i`` in order (``len(simulated) == len(Ms) - 1``)."""
-    p, q = ctx.p, ctx.q
-    proofs: list[Proof | None] = []
-    commitments: list[mpz] = []
-    sim = iter(simulated)
-    for j, M in enumerate(Ms):
-        if j == i:
-            proofs.append(None)
-            commitments.extend((ctx.gpow(w), ctx.ypow(w)))
-        else:
-            pj = next(sim)
-            proofs.append(pj)
-            commitments.extend(_branch_commitments(ctx, alpha, beta, pj, M))
-    h = sha256_int(f"prove|{S}|{alpha},{beta}|{join_numbers(commitments)}") % q
-    c_i = (h - sum(pr.challenge for pr in proofs if pr is not None)) % q
-    proofs[i] = Proof(c_i, (w - r * c_i) % q)
-    del p
-    return [pr for pr in proofs if pr is not None]
+    """``iprove(S, r, i, M0..Mk)`` (section 4.12): ``(alpha, beta)`` encrypts ``Ms[i]`` with
+    randomness ``r``."""
+    return prove_or(
+        ctx,
+        lambda cm: f"prove|{S}|{alpha},{beta}|{join_numbers(cm)}",
+        [(alpha, shifted(ctx, beta, M)) for M in Ms],
+        i,
+        r,
+        w,
+        simulated,
+    )
 
 
 # -- Possibly-blank votes (4.13) --------------------------------------------------------------
@@ -197,7 +223,62 @@ def verify_overall_blank_proof(
         raise ProofError("overall proof does not verify")
 
 
+def prove_blank_proof(
+    ctx: Context,
+    S: str,
+    ct0: tuple[mpz, mpz],
+    ct_s: tuple[mpz, mpz],
+    blank: bool,
+    secret: mpz,
+    w: mpz,
+    simulated: Proof,
+) -> list[Proof]:
+    """``blank_proof`` (4.13): ``m0 = 0`` (not blank, ``secret = r0``) or ``mSigma = 0`` (blank,
+    ``secret = rSigma``)."""
+    return prove_or(
+        ctx,
+        lambda cm: blank_proof_hash_input(S, cm, "bproof0"),
+        [ct0, ct_s],
+        1 if blank else 0,
+        secret,
+        w,
+        [simulated],
+    )
+
+
+def prove_overall_blank_proof(
+    ctx: Context,
+    S: str,
+    ct0: tuple[mpz, mpz],
+    ct_s: tuple[mpz, mpz],
+    Ms: Sequence[int],
+    real: int,
+    secret: mpz,
+    w: mpz,
+    simulated: Sequence[Proof],
+) -> list[Proof]:
+    """``overall_proof`` of a question allowing blank (4.13): branch 0 is ``m0 = 1`` (blank,
+    ``secret = r0``), branch ``i > 0`` is ``mSigma = Ms[i - 1]`` (``secret = rSigma``)."""
+    statements = [(ct0[0], shifted(ctx, ct0[1], 1))]
+    statements += [(ct_s[0], shifted(ctx, ct_s[1], M)) for M in Ms]
+    return prove_or(
+        ctx,
+        lambda cm: blank_proof_hash_input(S, cm, "bproof1"),
+        statements,
+        real,
+        secret,
+        w,
+        simulated,
+    )
+
+
 # -- Non-homomorphic answers (4.11.2) ------------------------------------------------------------
+
+
+def prove_raweg(ctx: Context, S: str, alpha: mpz, beta: mpz, r: mpz, w: mpz) -> Proof:
+    A = ctx.gpow(w)
+    c = sha256_int(f"raweg|{S}|{ctx.y},{alpha},{beta}|{A}") % ctx.q
+    return Proof(c, (w - r * c) % ctx.q)
 
 
 def verify_raweg(ctx: Context, S: str, alpha: mpz, beta: mpz, proof: Proof) -> None:
@@ -216,8 +297,8 @@ def verify_decryption(
     """``A = g^r X^c``, ``B = alpha^r factor^c``, ``c = SHA256(decrypt|phi|X|A,B) mod q``."""
     p = ctx.p
     c, r = proof
-    A = ctx.gpow(r) * _powmod(X, c, p) % p
-    B = _powmod(alpha, r, p) * _powmod(factor, c, p) % p
+    A = ctx.gpow(r) * ctx.pow(X, c) % p
+    B = ctx.pow(alpha, r) * ctx.pow(factor, c) % p
     if sha256_int(f"decrypt|{fingerprint}|{X}|{A},{B}") % ctx.q != c:
         raise ProofError("decryption proof does not verify")
 
@@ -225,9 +306,9 @@ def verify_decryption(
 def prove_decryption(
     ctx: Context, fingerprint: str, x: mpz, alpha: mpz, w: mpz
 ) -> tuple[mpz, Proof]:
-    p, q = ctx.p, ctx.q
+    q = ctx.q
     X = ctx.gpow(x)
     A = ctx.gpow(w)
-    B = _powmod(alpha, w, p)
+    B = ctx.pow(alpha, w)
     c = sha256_int(f"decrypt|{fingerprint}|{X}|{A},{B}") % q
-    return _powmod(alpha, x, p), Proof(c, (w - x * c) % q)
+    return ctx.pow(alpha, x), Proof(c, (w - x * c) % q)

@@ -127,8 +127,8 @@ def check_shuffle_proof(
     str_y = str_c + str_elements(proof.c_hat) + str(pk)
     c = sha256_int(f"shuffle-challenge|{fingerprint}|{str_t}{str_y}") % q
 
-    def powm(b: mpz, x: mpz | int) -> mpz:
-        return mpz(gmpy2.powmod(b, x, p))
+    def powm(b: mpz, x: mpz) -> mpz:
+        return ctx.pow(b, x)
 
     prod_c = mpz(1)
     for ci in proof.c:

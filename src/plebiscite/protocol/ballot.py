@@ -18,12 +18,18 @@ from plebiscite.crypto.context import Context
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.proofs import (
     Proof,
+    prove_blank_proof,
+    prove_iproof,
+    prove_overall_blank_proof,
+    prove_raweg,
+    prove_schnorr,
     verify_blank_proof,
     verify_iproof,
     verify_overall_blank_proof,
     verify_raweg,
     verify_schnorr,
 )
+from plebiscite.crypto.rand import RandomSource
 from plebiscite.errors import ConsistencyError, PlebisciteError, ProofError
 from plebiscite.protocol import strictjson
 from plebiscite.protocol.messages import (
@@ -45,6 +51,8 @@ __all__ = [
     "BallotSetup",
     "ChunkResult",
     "ParsedBallot",
+    "group_encode",
+    "make_ballot",
     "parse_ballot",
     "verify_ballot",
     "verify_ballots",
@@ -306,3 +314,133 @@ def verify_ballots(setup: BallotSetup, chunk: Sequence[tuple[int, str, bytes]]) 
             BallotOutcome(height, event_hash, tracker, credential, None, tuple(digests), tuple(nh))
         )
     return result
+
+
+# -- making ballots (sections 4.11 to 4.15) --------------------------------------------------
+
+
+def group_encode(election: Election, values: Sequence[int], rng: RandomSource) -> mpz:
+    """``group_encode`` (4.11.2): pack the small integers and pick the padding ``epsilon`` so the
+    result lies in the group."""
+    group = election.group
+    emb = group.embedding
+    if emb is None:
+        raise ValueError(f"group {group.name} has no embedding")
+    m = 0
+    for v in values:
+        if not 0 <= v < (1 << emb.bits_per_int):
+            raise ValueError(f"value {v} does not fit in {emb.bits_per_int} bits")
+        m = (m << emb.bits_per_int) | v
+    base = m << emb.padding
+    for _ in range(1 << emb.padding):
+        x = mpz(base + int(rng.below(1 << emb.padding)))
+        if group.is_element(x):
+            return x
+    raise ValueError("no padding puts this vote in the group")
+
+
+def make_ballot(
+    election: Election,
+    credential: str,
+    choices: Sequence[Sequence[int]],
+    rng: RandomSource,
+    *,
+    ctx: Context | None = None,
+) -> bytes:
+    """Build a complete ballot (compact JSON, spec field order) for ``choices`` (belenios-tool's
+    shape: one list per question; with blank allowed, a leading 0/1 for "blank").
+
+    All randomness comes from ``rng``: a :class:`DeterministicRandom` gives known-answer ballots.
+    """
+    from plebiscite.crypto.credentials import credential_secret
+
+    group = election.group
+    ctx = ctx or Context(group, election.public_key)
+    q, p = group.q, group.p
+    if len(choices) != len(election.questions):
+        raise ValueError(f"{len(choices)} answers for {len(election.questions)} questions")
+    s = credential_secret(credential, election.uuid, group)
+    cred_text = str(ctx.gpow(s))
+    S0 = f"{election.fingerprint}|{cred_text}"
+
+    def rand() -> mpz:
+        return rng.below(q)
+
+    def sims(n: int) -> list[Proof]:
+        return [Proof(rand(), rand()) for _ in range(n)]
+
+    answers: list[dict[str, Any]] = []
+    for qi, (question, vote) in enumerate(zip(election.questions, choices, strict=True)):
+        if isinstance(question, QuestionH):
+            n = len(question.answers) + (1 if question.blank else 0)
+            if len(vote) != n or any(m not in (0, 1) for m in vote):
+                raise ValueError(f"question {qi + 1}: expected {n} values 0 or 1")
+            rs = [rand() for _ in vote]
+            cts = [
+                (ctx.gpow(r), ctx.ypow(r) * ctx.gpow(m) % p) for r, m in zip(rs, vote, strict=True)
+            ]
+            ips = [
+                prove_iproof(ctx, S0, a, b, r, m, (0, 1), rand(), sims(1))
+                for (a, b), r, m in zip(cts, rs, vote, strict=True)
+            ]
+            S = S0 + "|" + ",".join(f"{a},{b}" for a, b in cts)
+            Ms = list(range(question.min, question.max + 1))
+            answer: dict[str, Any] = {
+                "choices": [{"alpha": str(a), "beta": str(b)} for a, b in cts],
+                "individual_proofs": [[_proof_json(x) for x in ip] for ip in ips],
+            }
+            if question.blank:
+                m0, rest = vote[0], vote[1:]
+                r0, rsum = rs[0], sum(rs[1:]) % q
+                msum = sum(rest)
+                ct_s = _product(cts[1:], p)
+                if m0 == 1 and msum != 0:
+                    raise ValueError(f"question {qi + 1}: a blank vote selects nothing")
+                if m0 == 0 and msum not in Ms:
+                    raise ValueError(
+                        f"question {qi + 1}: between {question.min} and "
+                        f"{question.max} answers, or blank"
+                    )
+                bp = prove_blank_proof(
+                    ctx, S, cts[0], ct_s, m0 == 1, rsum if m0 else r0, rand(), Proof(rand(), rand())
+                )
+                real = 0 if m0 else Ms.index(msum) + 1
+                ov = prove_overall_blank_proof(
+                    ctx, S, cts[0], ct_s, Ms, real, r0 if m0 else rsum, rand(), sims(len(Ms))
+                )
+                answer["overall_proof"] = [_proof_json(x) for x in ov]
+                answer["blank_proof"] = [_proof_json(x) for x in bp]
+            else:
+                msum = sum(vote)
+                if msum not in Ms:
+                    raise ValueError(
+                        f"question {qi + 1}: between {question.min} and {question.max} answers"
+                    )
+                a_s, b_s = _product(cts, p)
+                ov = prove_iproof(
+                    ctx, S, a_s, b_s, sum(rs) % q, Ms.index(msum), Ms, rand(), sims(len(Ms) - 1)
+                )
+                answer["overall_proof"] = [_proof_json(x) for x in ov]
+            answers.append(answer)
+        else:
+            if len(vote) != len(question.answers):
+                raise ValueError(f"question {qi + 1}: expected {len(question.answers)} values")
+            xi = group_encode(election, vote, rng)
+            r = rand()
+            a, b = ctx.gpow(r), ctx.ypow(r) * xi % p
+            pr = prove_raweg(ctx, S0, a, b, r, rand())
+            answers.append({"choices": {"alpha": str(a), "beta": str(b)}, "proof": _proof_json(pr)})
+    unsigned: dict[str, Any] = {
+        "election_uuid": election.uuid,
+        "election_hash": election.fingerprint,
+        "credential": cred_text,
+        "answers": answers,
+    }
+    h = h_json(strictjson.dumps_compact(unsigned))
+    sig = prove_schnorr(ctx, s, rand(), f"sig|{h}|")
+    unsigned["signature"] = {"hash": h, "proof": _proof_json(sig)}
+    return strictjson.dumps_compact(unsigned)
+
+
+def _proof_json(p: Proof) -> dict[str, str]:
+    return {"challenge": str(p.challenge), "response": str(p.response)}

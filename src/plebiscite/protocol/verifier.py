@@ -542,7 +542,7 @@ class Verifier:
                 ("num_tallied", "total_weight", "encrypted_tally"),
             )
             num = small_int(st["num_tallied"], f"{w}.num_tallied")
-            total = small_int(st["total_weight"], f"{w}.total_weight")
+            total = _count(st["total_weight"], f"{w}.total_weight", None)
             et_raw = self._take(
                 hash_ref(st["encrypted_tally"], f"{w}.encrypted_tally"), ev, "encrypted tally"
             )
@@ -840,9 +840,16 @@ class Verifier:
         self.report.result = out
 
 
-def _count(v: Any, where: str, total: int) -> int:
-    c = v if type(v) is int else int(parse_natural(v, max_digits=19, where=where))
-    if not 0 <= c <= total:
+def _count(v: Any, where: str, total: int | None) -> int:
+    """A count or weight: a JSON integer, or (when large) a decimal string, as Belenios writes
+    them; at most ``total`` when given."""
+    if type(v) is int:
+        c = v
+    elif isinstance(v, str):
+        c = int(parse_natural(v, max_digits=30, where=where))
+    else:
+        raise EncodingError("expected an integer or a decimal string", where=where)
+    if c < 0 or (total is not None and c > total):
         raise ConsistencyError(f"count {c} outside [0, total weight {total}]", where=where)
     return c
 

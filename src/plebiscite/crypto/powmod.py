@@ -1,0 +1,120 @@
+"""Variable-base modular exponentiation, with an accelerated backend where available.
+
+Numbers are gmpy2 ``mpz`` throughout. For exponentiations with a base that changes every time
+(ciphertexts, credentials, commitments), OpenSSL's Montgomery exponentiation (``libcrypto``,
+present wherever Python's ``ssl`` module works) is markedly faster than GMP's ``mpz_powm`` on
+2048-bit moduli; :class:`PowMod` uses it when it loads, and ``gmpy2.powmod`` otherwise. Both give
+the same results (checked by the tests); ``PLEBISCITE_POWMOD=gmp`` forces GMP.
+
+This module loads a shared library but does no I/O of its own.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from collections.abc import Callable
+
+import gmpy2
+from gmpy2 import mpz
+
+__all__ = ["PowMod", "backend_name", "make_powmod"]
+
+_lib: ctypes.CDLL | None = None
+_lib_tried = False
+
+
+def _load() -> ctypes.CDLL | None:
+    global _lib, _lib_tried
+    if _lib_tried:
+        return _lib
+    _lib_tried = True
+    if os.environ.get("PLEBISCITE_POWMOD", "").lower() == "gmp":
+        return None
+    for name in (ctypes.util.find_library("crypto"), "libcrypto.so.3", "libcrypto.so"):
+        if not name:
+            continue
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            continue
+        try:
+            vp = ctypes.c_void_p
+            lib.BN_new.restype = vp
+            lib.BN_free.argtypes = [vp]
+            lib.BN_bin2bn.restype = vp
+            lib.BN_bin2bn.argtypes = [ctypes.c_char_p, ctypes.c_int, vp]
+            lib.BN_bn2binpad.restype = ctypes.c_int
+            lib.BN_bn2binpad.argtypes = [vp, ctypes.c_char_p, ctypes.c_int]
+            lib.BN_CTX_new.restype = vp
+            lib.BN_MONT_CTX_new.restype = vp
+            lib.BN_MONT_CTX_set.restype = ctypes.c_int
+            lib.BN_MONT_CTX_set.argtypes = [vp, vp, vp]
+            lib.BN_mod_exp_mont.restype = ctypes.c_int
+            lib.BN_mod_exp_mont.argtypes = [vp, vp, vp, vp, vp, vp]
+        except AttributeError:
+            continue
+        _lib = lib
+        return lib
+    return None
+
+
+class PowMod:
+    """``base^exponent mod p`` for one modulus ``p`` (base in [0, p), exponent >= 0)."""
+
+    def __init__(self, p: mpz) -> None:
+        self.p = mpz(p)
+        self.nbytes = (int(self.p).bit_length() + 7) // 8
+        self._lib = _load()
+        self._local = threading.local()
+
+    @property
+    def backend(self) -> str:
+        return "openssl" if self._lib is not None else "gmp"
+
+    def _state(self) -> tuple[int, int, int, int, int, int, ctypes.Array[ctypes.c_char]]:
+        st = getattr(self._local, "st", None)
+        if st is None:
+            lib = self._lib
+            assert lib is not None
+            pb = int(self.p).to_bytes(self.nbytes, "big")
+            bn_p = lib.BN_bin2bn(pb, len(pb), None)
+            bctx = lib.BN_CTX_new()
+            mont = lib.BN_MONT_CTX_new()
+            if not (bn_p and bctx and mont and lib.BN_MONT_CTX_set(mont, bn_p, bctx)):
+                raise MemoryError("OpenSSL could not set up a Montgomery context")
+            st = (
+                bn_p,
+                bctx,
+                mont,
+                lib.BN_new(),
+                lib.BN_new(),
+                lib.BN_new(),
+                ctypes.create_string_buffer(self.nbytes),
+            )
+            self._local.st = st
+        return st
+
+    def __call__(self, base: mpz, exponent: mpz) -> mpz:
+        lib = self._lib
+        if lib is None or exponent < 0:
+            return mpz(gmpy2.powmod(base, exponent, self.p))
+        bn_p, bctx, mont, r, b, e, buf = self._state()
+        bb = int(base).to_bytes(self.nbytes, "big")
+        eb = int(exponent).to_bytes((int(exponent).bit_length() + 7) // 8 or 1, "big")
+        lib.BN_bin2bn(bb, len(bb), b)
+        lib.BN_bin2bn(eb, len(eb), e)
+        if not lib.BN_mod_exp_mont(r, b, e, bn_p, bctx, mont):
+            return mpz(gmpy2.powmod(base, exponent, self.p))
+        lib.BN_bn2binpad(r, buf, self.nbytes)
+        return mpz(int.from_bytes(buf.raw, "big"))
+
+
+def make_powmod(p: mpz) -> Callable[[mpz, mpz], mpz]:
+    return PowMod(p)
+
+
+def backend_name() -> str:
+    return "openssl" if _load() is not None else "gmp"
