@@ -28,7 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from peer import run_scenario  # noqa: E402
-
 from plebiscite.protocol.archive import iter_members  # noqa: E402
 from plebiscite.protocol.cost import ballot_exponentiations  # noqa: E402
 from plebiscite.protocol.messages import parse_election  # noqa: E402

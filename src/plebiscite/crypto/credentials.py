@@ -7,9 +7,16 @@ import hashlib
 from gmpy2 import mpz
 
 from plebiscite.crypto.groups import Group
+from plebiscite.crypto.rand import RandomSource
 from plebiscite.errors import EncodingError
 
-__all__ = ["BASE58", "credential_secret", "format_credential", "parse_credential"]
+__all__ = [
+    "BASE58",
+    "credential_secret",
+    "format_credential",
+    "generate_credential",
+    "parse_credential",
+]
 
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _DIGIT = {c: i for i, c in enumerate(BASE58)}
@@ -44,3 +51,9 @@ def credential_secret(credential: str, uuid: str, group: Group) -> mpz:
     """``secret(c)``: PBKDF2-HMAC-SHA256(c, salt = uuid, 1000 iterations, one block) mod q."""
     key = hashlib.pbkdf2_hmac("sha256", credential.encode(), uuid.encode(), 1000, 32)
     return mpz(int.from_bytes(key, "big")) % group.q
+
+
+def generate_credential(rng: RandomSource) -> str:
+    """A fresh secret credential: 14 random Base58 characters and the checksum."""
+    first = "".join(BASE58[int(rng.below(58))] for _ in range(14))
+    return format_credential(first + _checksum(first))

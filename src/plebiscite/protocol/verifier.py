@@ -195,6 +195,8 @@ class Verifier:
                     self.fail("archive", e, self.prev)
         except OSError as e:
             self.fail("archive", EncodingError(f"cannot read the archive: {e.strerror or e}"))
+        if self.setup is not None:
+            self._submit()  # the ballots of an election still open
         self._drain(0)
         return self.report
 
