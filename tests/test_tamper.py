@@ -301,7 +301,7 @@ def test_bad_group_elements_in_a_ballot_are_rejected(value, fragment):  # cases 
         b["answers"][0]["choices"][0]["alpha"] = v
         return b
 
-    assert_rejected(edit_ballot("single", 0, fn, sign=False), "ballot", fragment)
+    assert_rejected(edit_ballot("single", 0, fn), "ballot", fragment)
 
 
 @pytest.mark.parametrize("which", ["challenge", "response"])

@@ -120,40 +120,49 @@ class Group:
 
 
 class FixedBase:
-    """Fixed-base exponentiation with precomputed windows (8 bits each).
+    """Fixed-base exponentiation with precomputed windows.
 
-    ``table[i][d] = base^(d * 256^i) mod p``; an exponent below ``2^bits`` then costs one modular
-    multiplication per non-zero byte, instead of a square-and-multiply over every bit.
+    ``table[i][d] = base^(d * 2^(w*i)) mod p``; an exponent below ``q`` then costs one modular
+    multiplication per non-zero ``w``-bit digit instead of a square-and-multiply over every bit.
+    The window is 12 bits for exponents of up to 320 bits (about 25 MB per base for a 256-bit
+    ``q``) and 8 bits for larger ones.
     """
 
-    __slots__ = ("base", "nbytes", "p", "q", "table")
+    __slots__ = ("base", "mask", "p", "q", "rows", "table", "w")
 
-    def __init__(self, base: mpz, group: Group) -> None:
+    def __init__(self, base: mpz, group: Group, w: int | None = None) -> None:
         self.base = mpz(base)
         self.p = group.p
         self.q = group.q
-        self.nbytes = (int(group.q).bit_length() + 7) // 8
+        bits = int(group.q).bit_length()
+        self.w = w or (12 if bits <= 320 else 8)
+        self.mask = (1 << self.w) - 1
+        self.rows = -(-bits // self.w)
         p = self.p
         table: list[list[mpz]] = []
         b = self.base
-        for _ in range(self.nbytes):
+        for _ in range(self.rows):
             row = [mpz(1), b]
             x = b
-            for _ in range(254):
+            for _ in range((1 << self.w) - 2):
                 x = x * b % p
                 row.append(x)
             table.append(row)
-            b = x * b % p  # base^(256^(i+1))
+            b = x * b % p  # base^(2^(w*(i+1)))
         self.table = table
 
     def pow(self, exponent: mpz | int) -> mpz:
         """``base^exponent mod p``; the exponent is first reduced modulo q."""
         e = int(exponent % self.q)
-        p = self.p
+        p, w, mask = self.p, self.w, self.mask
         r = mpz(1)
-        for row, byte in zip(self.table, e.to_bytes(self.nbytes, "little"), strict=True):
-            if byte:
-                r = r * row[byte] % p
+        for row in self.table:
+            d = e & mask
+            if d:
+                r = r * row[d] % p
+            e >>= w
+            if not e:
+                break
         return r
 
 

@@ -54,6 +54,8 @@ def _load() -> ctypes.CDLL | None:
             lib.BN_MONT_CTX_set.argtypes = [vp, vp, vp]
             lib.BN_mod_exp_mont.restype = ctypes.c_int
             lib.BN_mod_exp_mont.argtypes = [vp, vp, vp, vp, vp, vp]
+            lib.BN_mod_exp2_mont.restype = ctypes.c_int
+            lib.BN_mod_exp2_mont.argtypes = [vp, vp, vp, vp, vp, vp, vp, vp]
         except AttributeError:
             continue
         _lib = lib
@@ -74,7 +76,9 @@ class PowMod:
     def backend(self) -> str:
         return "openssl" if self._lib is not None else "gmp"
 
-    def _state(self) -> tuple[int, int, int, int, int, int, ctypes.Array[ctypes.c_char]]:
+    def _state(
+        self,
+    ) -> tuple[int, int, int, int, int, int, ctypes.Array[ctypes.c_char], int, int, int]:
         st = getattr(self._local, "st", None)
         if st is None:
             lib = self._lib
@@ -93,23 +97,62 @@ class PowMod:
                 lib.BN_new(),
                 lib.BN_new(),
                 ctypes.create_string_buffer(self.nbytes),
+                lib.BN_new(),
+                lib.BN_new(),
+                lib.BN_new(),
             )
             self._local.st = st
         return st
 
     def __call__(self, base: mpz, exponent: mpz) -> mpz:
+        base, exponent = mpz(base), mpz(exponent)
         lib = self._lib
         if lib is None or exponent < 0:
             return mpz(gmpy2.powmod(base, exponent, self.p))
-        bn_p, bctx, mont, r, b, e, buf = self._state()
-        bb = int(base).to_bytes(self.nbytes, "big")
-        eb = int(exponent).to_bytes((int(exponent).bit_length() + 7) // 8 or 1, "big")
+        bn_p, bctx, mont, r, b, e, buf, *_ = self._state()
+        bb = base.to_bytes(self.nbytes, "big")
+        eb = exponent.to_bytes((exponent.bit_length() + 7) // 8 or 1, "big")
         lib.BN_bin2bn(bb, len(bb), b)
         lib.BN_bin2bn(eb, len(eb), e)
         if not lib.BN_mod_exp_mont(r, b, e, bn_p, bctx, mont):
             return mpz(gmpy2.powmod(base, exponent, self.p))
         lib.BN_bn2binpad(r, buf, self.nbytes)
-        return mpz(int.from_bytes(buf.raw, "big"))
+        return mpz.from_bytes(buf.raw, "big")
+
+    def many(self, base: mpz, exponents: list[mpz]) -> list[mpz]:
+        """``[base^e mod p for e in exponents]`` (each ``0 <= e < 2^256``).
+
+        With OpenSSL and several exponents, ``T = base^(2^128)`` is computed once and each power
+        is the double exponentiation ``base^lo * T^hi`` of two 128-bit halves, about 30% cheaper
+        than a full exponentiation each.
+        """
+        lib = self._lib
+        if lib is None or len(exponents) < 2 or any(not 0 <= e < _TWO_256 for e in exponents):
+            return [self(base, e) for e in exponents]
+        bn_p, bctx, mont, r, b, e, buf, t, lo, hi = self._state()
+        bb = mpz(base).to_bytes(self.nbytes, "big")
+        lib.BN_bin2bn(bb, len(bb), b)
+        lib.BN_bin2bn(_TWO_128_BYTES, len(_TWO_128_BYTES), e)
+        if not lib.BN_mod_exp_mont(t, b, e, bn_p, bctx, mont):
+            return [self(base, x) for x in exponents]
+        out = []
+        for x in exponents:
+            x = mpz(x)
+            lb = (x & _MASK_128).to_bytes(16, "big")
+            hb = (x >> 128).to_bytes(16, "big")
+            lib.BN_bin2bn(lb, 16, lo)
+            lib.BN_bin2bn(hb, 16, hi)
+            if not lib.BN_mod_exp2_mont(r, b, lo, t, hi, bn_p, bctx, mont):
+                out.append(mpz(gmpy2.powmod(base, x, self.p)))
+                continue
+            lib.BN_bn2binpad(r, buf, self.nbytes)
+            out.append(mpz.from_bytes(buf.raw, "big"))
+        return out
+
+
+_TWO_256 = mpz(1) << 256
+_MASK_128 = (mpz(1) << 128) - 1
+_TWO_128_BYTES = (mpz(1) << 128).to_bytes(17, "big")
 
 
 def make_powmod(p: mpz) -> Callable[[mpz, mpz], mpz]:

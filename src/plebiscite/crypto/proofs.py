@@ -19,7 +19,7 @@ from gmpy2 import mpz
 
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.hashing import join_numbers, sha256_int
-from plebiscite.errors import ProofError
+from plebiscite.errors import MembershipError, ProofError
 
 __all__ = [
     "Proof",
@@ -88,28 +88,65 @@ def _branch_commitments(
     ctx: Context, alpha: mpz, beta: mpz, proof: Proof, M: int
 ) -> tuple[mpz, mpz]:
     """``A = g^r alpha^c`` and ``B = y^r (beta / g^M)^c``."""
+    return _commitments_from_powers(
+        ctx, ctx.pow(alpha, proof.challenge), ctx.pow(beta, proof.challenge), proof, M
+    )
+
+
+def _commitments_from_powers(
+    ctx: Context, alpha_c: mpz, beta_c: mpz, proof: Proof, M: int
+) -> tuple[mpz, mpz]:
     p = ctx.p
     c, r = proof
-    A = ctx.gpow(r) * ctx.pow(alpha, c) % p
-    B = ctx.ypow(r) * ctx.pow(beta, c) % p
+    A = ctx.gpow(r) * alpha_c % p
+    B = ctx.ypow(r) * beta_c % p
     if M:
         B = B * ctx.gpow(-M * c) % p
     return A, B
 
 
+def _member_and_powers(ctx: Context, x: mpz, exponents: list[mpz], name: str) -> list[mpz]:
+    """Check that ``x`` is in the order-q subgroup and return ``x^e`` for each exponent, sharing
+    the work between the membership test and the powers where the group needs ``x^q``."""
+    group = ctx.group
+    if group.safe_prime:
+        if not group.is_element(x):
+            raise MembershipError(f"{name} is not an element of the order-q subgroup")
+        return ctx.powmod.many(x, exponents)
+    powers = ctx.powmod.many(x, [ctx.q, *exponents])
+    if not 0 < x < ctx.p or powers[0] != 1:
+        raise MembershipError(f"{name} is not an element of the order-q subgroup")
+    return powers[1:]
+
+
 def verify_iproof(
-    ctx: Context, S: str, alpha: mpz, beta: mpz, proofs: Sequence[Proof], Ms: Sequence[int]
+    ctx: Context,
+    S: str,
+    alpha: mpz,
+    beta: mpz,
+    proofs: Sequence[Proof],
+    Ms: Sequence[int],
+    *,
+    check_membership: bool = False,
 ) -> None:
-    """Check that ``(alpha, beta)`` encrypts one of ``Ms`` (``len(proofs) == len(Ms)``)."""
+    """Check that ``(alpha, beta)`` encrypts one of ``Ms`` (``len(proofs) == len(Ms)``).
+
+    With ``check_membership``, ``alpha`` and ``beta`` are also checked to be group elements
+    (:class:`MembershipError` otherwise) before their powers are used."""
     if len(proofs) != len(Ms):
         raise ProofError(f"interval proof has {len(proofs)} branches, expected {len(Ms)}")
+    challenges = [pr.challenge for pr in proofs]
+    if check_membership:
+        alpha_c = _member_and_powers(ctx, alpha, challenges, "alpha")
+        beta_c = _member_and_powers(ctx, beta, challenges, "beta")
+    else:
+        alpha_c = [ctx.pow(alpha, c) for c in challenges]
+        beta_c = [ctx.pow(beta, c) for c in challenges]
     commitments: list[mpz] = []
-    total = 0
-    for proof, M in zip(proofs, Ms, strict=True):
-        commitments.extend(_branch_commitments(ctx, alpha, beta, proof, M))
-        total += proof.challenge
+    for proof, M, ac, bc in zip(proofs, Ms, alpha_c, beta_c, strict=True):
+        commitments.extend(_commitments_from_powers(ctx, ac, bc, proof, M))
     h = sha256_int(f"prove|{S}|{alpha},{beta}|{join_numbers(commitments)}") % ctx.q
-    if h != total % ctx.q:
+    if h != sum(challenges) % ctx.q:
         raise ProofError("interval proof does not verify")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from gmpy2 import mpz
 
 from plebiscite.crypto.context import Context
+from plebiscite.crypto.groups import parse_natural
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.proofs import (
     Proof,
@@ -30,7 +31,7 @@ from plebiscite.crypto.proofs import (
     verify_schnorr,
 )
 from plebiscite.crypto.rand import RandomSource
-from plebiscite.errors import ConsistencyError, PlebisciteError, ProofError
+from plebiscite.errors import ConsistencyError, MembershipError, PlebisciteError, ProofError
 from plebiscite.protocol import strictjson
 from plebiscite.protocol.messages import (
     LIMITS,
@@ -39,7 +40,6 @@ from plebiscite.protocol.messages import (
     QuestionH,
     arr,
     ciphertext,
-    element_not_one,
     obj,
     proof,
     proofs,
@@ -108,7 +108,13 @@ def parse_ballot(raw: bytes, election: Election, where: str = "ballot") -> Parse
         raise ConsistencyError(
             "ballot is for another election (fingerprint differs)", where=f"{where}.election_hash"
         )
-    credential = element_not_one(group, o["credential"], f"{where}.credential")
+    # Membership of the credential is not re-checked here: a ballot counts only if its
+    # credential is on the public list, whose entries were all checked at setup.
+    credential = parse_natural(
+        o["credential"], max_digits=group.p_digits, where=f"{where}.credential"
+    )
+    if not 1 < credential < group.p:
+        raise MembershipError("credential is not a group element", where=f"{where}.credential")
     answers_json = arr(
         o["answers"], f"{where}.answers", len(election.questions), len(election.questions)
     )
@@ -124,7 +130,8 @@ def parse_ballot(raw: bytes, election: Election, where: str = "ballot") -> Parse
             ao = obj(a, w, keys)
             cj = arr(ao["choices"], f"{w}.choices", n, n)
             choices = tuple(
-                ciphertext(group, c, f"{w}.choices[{j}]", ballot=True) for j, c in enumerate(cj)
+                ciphertext(group, c, f"{w}.choices[{j}]", ballot=True, defer_membership=True)
+                for j, c in enumerate(cj)
             )
             ipj = arr(ao["individual_proofs"], f"{w}.individual_proofs", n, n)
             ips = tuple(
@@ -203,8 +210,8 @@ def verify_ballot(
                     zip(a.choices, a.individual_proofs, strict=True)
                 ):
                     try:
-                        verify_iproof(ctx, S0, alpha, beta, ip, (0, 1))
-                    except ProofError as e:
+                        verify_iproof(ctx, S0, alpha, beta, ip, (0, 1), check_membership=True)
+                    except (ProofError, MembershipError) as e:
                         raise e.at(f"individual proof of choice {j + 1}") from None
                 S = S0 + "|" + ",".join(f"{x},{y}" for x, y in a.choices)
                 Ms = range(q.min, q.max + 1)

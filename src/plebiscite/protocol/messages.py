@@ -145,14 +145,29 @@ def element_not_one(group: Group, v: Any, where: str) -> mpz:
     return x
 
 
-def ciphertext(group: Group, v: Any, where: str, *, ballot: bool = False) -> Ciphertext:
+def ciphertext(
+    group: Group, v: Any, where: str, *, ballot: bool = False, defer_membership: bool = False
+) -> Ciphertext:
+    """A ciphertext; in a ballot ``alpha`` may not be 1. With ``defer_membership`` only the
+    encoding and the range ``1 <= x < p`` are checked here: the caller must check membership
+    before using the elements (``verify_iproof(..., check_membership=True)`` does)."""
     o = obj(v, where, ("alpha", "beta"))
-    alpha = (
-        element_not_one(group, o["alpha"], f"{where}.alpha")
-        if ballot
-        else group.element(o["alpha"], where=f"{where}.alpha")
-    )
-    return alpha, group.element(o["beta"], where=f"{where}.beta")
+    if defer_membership:
+        alpha = _in_range(group, o["alpha"], f"{where}.alpha")
+        beta = _in_range(group, o["beta"], f"{where}.beta")
+    else:
+        alpha = group.element(o["alpha"], where=f"{where}.alpha")
+        beta = group.element(o["beta"], where=f"{where}.beta")
+    if ballot and alpha == 1:
+        raise MembershipError("the neutral element 1 is not allowed here", where=f"{where}.alpha")
+    return alpha, beta
+
+
+def _in_range(group: Group, v: Any, where: str) -> mpz:
+    x = parse_natural(v, max_digits=group.p_digits, where=where)
+    if not 0 < x < group.p:
+        raise MembershipError("not an element of the order-q subgroup", where=where)
+    return x
 
 
 # -- election (4.9, 4.10) --------------------------------------------------------------------
