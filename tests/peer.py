@@ -73,6 +73,7 @@ __all__ = [
 SCENARIOS: tuple[str, ...] = (
     "single",
     "threshold",
+    "threshold-all",
     "blank",
     "approval",
     "weighted",
@@ -255,6 +256,7 @@ class _Spec:
     votes: Callable[[int], list[Vote]]
     weights: Callable[[int], int] | None = None  # None: no weights in the voter file
     threshold: bool = False
+    all_decrypt: bool = False  # every threshold trustee decrypts, not just the needed two
     shuffles: int = 0  # number of Shuffle events (by trustees 1..shuffles)
     tally: bool = True
 
@@ -320,9 +322,15 @@ def _nh_votes(i: int) -> list[Vote]:
 def _spec(name: str, voters: int) -> _Spec:
     if name in ("single", "bench"):
         return _Spec(name, BELENIOS_2048, [YES_NO, ONE_OF_THREE], voters, _basic_votes)
-    if name == "threshold":
+    if name in ("threshold", "threshold-all"):
         return _Spec(
-            name, BELENIOS_2048, [YES_NO, ONE_OF_THREE], voters, _basic_votes, threshold=True
+            name,
+            BELENIOS_2048,
+            [YES_NO, ONE_OF_THREE],
+            voters,
+            _basic_votes,
+            threshold=True,
+            all_decrypt=name == "threshold-all",
         )
     if name == "blank":
         questions = [
@@ -568,8 +576,8 @@ def _tally(spec: _Spec, d: Path, skeys: list[str], tkeys: list[str], jobs: int) 
         for t, k in enumerate(skeys, start=1)
     ]
     if tkeys:
-        # 2-of-3: only the first and the last Pedersen trustees take part.
-        for idx in (0, len(tkeys) - 1):
+        # 2-of-3: only the first and the last Pedersen trustees take part, or all of them.
+        for idx in range(len(tkeys)) if spec.all_decrypt else (0, len(tkeys) - 1):
             k = tkeys[idx]
             decrypts.append(
                 [

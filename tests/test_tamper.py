@@ -408,6 +408,21 @@ def test_invalid_threshold_share_is_set_aside_but_too_few_remain():  # case 13
     assert_rejected(report, "result", "valid partial decryptions")
 
 
+def test_invalid_threshold_share_is_set_aside_while_enough_remain():  # case 13
+    """All three threshold trustees decrypted: one invalid share is set aside (a warning naming
+    the trustee), the two others suffice and the archive is valid."""
+    a, _, _ = load("threshold-all")
+    owners = [a.data(a.payload_index("PartialDecryption", k))["owner"] for k in range(4)]
+    nth = owners.index(max(owners))
+    report = _edit_partial_decryption("threshold-all", nth, _break_first_factor)
+    assert report.valid, [f.describe() for f in report.findings]
+    (warning,) = report.findings
+    assert warning.severity == "warning"
+    assert f"trustee {max(owners)}" in warning.where
+    assert "decryption proof does not verify" in warning.message
+    assert report.result is not None
+
+
 def test_tampered_encrypted_tally_is_rejected_even_if_the_result_fits():  # case 14
     """Re-randomise the tally (same plaintexts): the product no longer matches the ballots."""
     a, _, election = load("single")

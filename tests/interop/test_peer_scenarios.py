@@ -18,6 +18,7 @@ if str(_TESTS) not in sys.path:  # conftest.py does this too; be standalone anyw
     sys.path.insert(0, str(_TESTS))
 
 import peer  # noqa: E402  (tests/peer.py, standard library only)
+from plebiscite.protocol.verifier import verify_archive  # noqa: E402
 
 pytestmark = pytest.mark.interop
 
@@ -46,6 +47,17 @@ def test_scenario_verifies(scenario: str, tmp_path: Path) -> None:
         assert election.result is None
     else:
         assert isinstance(election.result, list)
+    # and plebiscite reaches the same verdict and the same result
+    report = verify_archive(lambda: election.archive.open("rb"))
+    assert report.valid, [f.describe() for f in report.findings]
+    expected = json.loads(json.dumps(election.result), parse_int=int)
+    assert report.result == _ints(expected)
+
+
+def _ints(value: object) -> object:
+    if isinstance(value, list):
+        return [_ints(x) for x in value]
+    return int(value) if isinstance(value, str) else value
 
 
 def test_checked_in_vectors_match_sidecars() -> None:

@@ -142,6 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         rc: int = args.func(args)
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # a bug: say so in one line, never a traceback
+        print(
+            f"plebiscite: internal error ({type(e).__name__}: {e}); please report it",
+            file=sys.stderr,
+        )
+        return 3
     return rc
 
 

@@ -120,8 +120,12 @@ def iter_members(stream: BinaryIO, *, max_member: int = DEFAULT_MAX_MEMBER) -> I
         if len(content) < size:
             raise EncodingError(f"member {name!r} is truncated", where=where)
         pad = (-size) % BLOCK
-        if pad and len(_read_exact(stream, pad)) < pad:
-            raise EncodingError(f"member {name!r} padding is truncated", where=where)
+        if pad:
+            padding = _read_exact(stream, pad)
+            if len(padding) < pad:
+                raise EncodingError(f"member {name!r} padding is truncated", where=where)
+            if padding.strip(b"\0"):
+                raise EncodingError(f"member {name!r} padding is not zeros", where=where)
         if first:
             if name != "BELENIOS":
                 raise EncodingError(f"first member is {name!r}, expected 'BELENIOS'", where=where)

@@ -202,9 +202,14 @@ class Verifier:
 
     def _read(self, members: Iterator[Member]) -> None:
         header = next(members)
-        parse_header(header)
+        timestamp = int(parse_header(header).timestamp)
         self.report.status = "setup"
         for m in members:
+            if m.mtime != timestamp:
+                raise EncodingError(
+                    f"member {m.name} has mtime {m.mtime}, not the header's timestamp {timestamp}",
+                    where=f"archive byte {m.offset}",
+                )
             if m.kind == "data":
                 self.pending[m.hash] = m.content
                 if len(self.pending) > 64:
