@@ -1,107 +1,22 @@
-"""``plebiscite``: the command-line entry point.
+"""``plebiscite``: the command-line entry point, a thin layer over the library.
 
+Each command lives in a module of this package with a ``register(subparsers)`` function.
 Exit status: 0 when the command succeeded (for ``verify``: the archive is valid), 1 when the
-archive is invalid, 2 for a usage error or an unreadable input.
+input is invalid, 2 for a usage error or an unreadable input, 3 for an internal error.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
-from typing import Any
 
 from plebiscite import __version__
-from plebiscite.cli.progress import Progress
-from plebiscite.protocol.report import Report
-from plebiscite.protocol.verifier import Verifier
+from plebiscite.cli import verify
 
 __all__ = ["build_parser", "main"]
 
-
-def _cmd_verify(args: argparse.Namespace) -> int:
-    path = Path(args.archive)
-    if not path.is_file():
-        print(f"plebiscite verify: {path}: no such file", file=sys.stderr)
-        return 2
-    jobs = args.jobs or os.cpu_count() or 1
-    progress = (
-        Progress(sys.stderr, "verifying ballots")
-        if (sys.stderr.isatty() and not args.json)
-        else None
-    )
-    executor = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
-    try:
-        report = Verifier(
-            lambda: path.open("rb"),
-            executor=executor,
-            name=str(path),
-            progress=progress.advance if progress else None,
-        ).run()
-    finally:
-        if executor is not None:
-            executor.shutdown(cancel_futures=True)
-        if progress:
-            progress.close()
-    if args.since:
-        _check_since(report, Path(args.since))
-    if args.json:
-        json.dump(report.to_json(), sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
-    else:
-        _print_report(report)
-    return 0 if report.valid else 1
-
-
-def _check_since(report: Report, earlier: Path) -> None:
-    from plebiscite.errors import ConsistencyError, EncodingError, PlebisciteError
-    from plebiscite.protocol.report import Finding
-    from plebiscite.protocol.since import compare_event_chains
-
-    report.since = str(earlier)
-    try:
-        with earlier.open("rb") as old, Path(report.archive).open("rb") as new:
-            compare_event_chains(old, new)
-    except OSError as e:
-        err: PlebisciteError = EncodingError(f"cannot read {earlier}: {e.strerror or e}")
-        report.findings.append(Finding("since", err.code, err.message))
-    except (ConsistencyError, PlebisciteError) as e:
-        report.findings.append(Finding("since", e.code, e.message, e.where))
-
-
-def _print_report(r: Report) -> None:
-    out = sys.stdout
-    out.write(f"archive:   {r.archive}\n")
-    if r.uuid:
-        out.write(f"election:  {r.name} ({r.uuid}, group {r.group})\n")
-    out.write(f"events:    {r.events}, ballots cast: {r.ballots}, voters: {r.voters}\n")
-    if r.since:
-        out.write(f"extends:   {r.since}\n")
-    if r.status in ("setup", "open"):
-        out.write(f"status:    open, {r.ballots} ballots so far\n")
-    else:
-        out.write(f"status:    {r.status}")
-        if r.tallied is not None:
-            out.write(f", {r.tallied} ballots tallied, total weight {r.total_weight}")
-        out.write("\n")
-    if r.result is not None:
-        for q, res in zip(r.questions, r.result, strict=False):
-            out.write(f"question:  {q['question']}\n")
-            if q["homomorphic"]:
-                labels: list[Any] = (["(blank)"] if q.get("blank") else []) + q["answers"]
-                for label, count in zip(labels, res, strict=False):
-                    out.write(f"    {count:>10}  {label}\n")
-            else:
-                out.write(f"    {len(res)} ballots (raw, shuffled): {json.dumps(res)[:200]}\n")
-    for f in r.findings:
-        out.write(f"{f.severity.upper()}: {f.describe()}\n")
-    if r.truncated_findings:
-        out.write(f"... and {r.truncated_findings} more findings\n")
-    out.write("VALID\n" if r.valid else "INVALID\n")
+COMMANDS = (verify,)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,27 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"plebiscite {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    v = sub.add_parser(
-        "verify",
-        help="verify a Belenios 2.0 election archive (.bel)",
-        description="Check every ballot, proof, the tally, the partial decryptions and the "
-        "result of an election archive. Exit status 0 if and only if it is valid.",
-    )
-    v.add_argument("archive", help="the election archive, UUID.bel")
-    v.add_argument(
-        "--since",
-        metavar="EARLIER_ARCHIVE",
-        help="also check that the archive extends this earlier copy of it",
-    )
-    v.add_argument("--json", action="store_true", help="print the report as JSON")
-    v.add_argument(
-        "--jobs",
-        type=int,
-        default=0,
-        metavar="N",
-        help="processes verifying ballots (default: all cores)",
-    )
-    v.set_defaults(func=_cmd_verify)
+    for module in COMMANDS:
+        module.register(sub)
     return parser
 
 
