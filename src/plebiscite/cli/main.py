@@ -12,11 +12,13 @@ import sys
 from collections.abc import Sequence
 
 from plebiscite import __version__
-from plebiscite.cli import verify
+from plebiscite.cli import admin, credentials, trustee, verify, voter
+from plebiscite.cli.common import CommandError
+from plebiscite.errors import PlebisciteError
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (verify,)
+COMMANDS = (verify, voter, credentials, trustee, admin)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +38,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         rc: int = args.func(args)
+    except CommandError as e:
+        print(f"plebiscite {args.command}: {e}", file=sys.stderr)
+        return e.status
+    except PlebisciteError as e:
+        print(f"plebiscite {args.command}: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"plebiscite {args.command}: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # a bug: say so in one line, never a traceback

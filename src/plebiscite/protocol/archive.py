@@ -21,7 +21,11 @@ __all__ = [
     "BLOCK",
     "DEFAULT_MAX_MEMBER",
     "ArchiveHeader",
+    "ArchiveState",
+    "ArchiveWriter",
     "Member",
+    "archive_state",
+    "header_bytes",
     "iter_members",
     "member_bytes",
     "parse_header",
@@ -174,3 +178,61 @@ def member_bytes(name: str, content: bytes, mtime: int) -> bytes:
     checksum = sum(header)
     header[148:156] = b"%06o\0 " % checksum
     return bytes(header) + content + b"\0" * ((-len(content)) % BLOCK)
+
+
+@dataclass
+class ArchiveState:
+    """Where an archive stands: its timestamp and last event (``None`` before Setup)."""
+
+    timestamp: int
+    last_height: int | None = None
+    last_hash: str | None = None
+
+
+def archive_state(stream: BinaryIO) -> ArchiveState:
+    """Read an archive to the end and return what appending to it needs."""
+    import json
+
+    members = iter_members(stream)
+    state = ArchiveState(int(parse_header(next(members)).timestamp))
+    for m in members:
+        if m.kind == "event":
+            state.last_height = int(json.loads(m.content)["height"])
+            state.last_hash = m.hash
+    return state
+
+
+def header_bytes(timestamp: int) -> bytes:
+    """The ``BELENIOS`` member that starts an archive."""
+    content = b'{"version":1,"timestamp":"%d"}' % timestamp
+    return member_bytes("BELENIOS", content, timestamp)
+
+
+class ArchiveWriter:
+    """Appends data and events to an archive stream, exactly as Belenios does: each data member
+    before the event that refers to it, the event chained to the previous one."""
+
+    def __init__(self, stream: BinaryIO, state: ArchiveState) -> None:
+        self.stream = stream
+        self.state = state
+
+    def data(self, content: bytes) -> str:
+        digest = hashlib.sha256(content).hexdigest()
+        self.stream.write(member_bytes(f"{digest}.data.json", content, self.state.timestamp))
+        return digest
+
+    def event(self, type_: str, payload: str | None = None) -> str:
+        st = self.state
+        fields = []
+        if st.last_hash is not None:
+            fields.append(f'"parent":"{st.last_hash}"')
+        height = 0 if st.last_height is None else st.last_height + 1
+        fields.append(f'"height":{height}')
+        fields.append(f'"type":"{type_}"')
+        if payload is not None:
+            fields.append(f'"payload":"{payload}"')
+        content = ("{" + ",".join(fields) + "}").encode()
+        digest = hashlib.sha256(content).hexdigest()
+        self.stream.write(member_bytes(f"{digest}.event.json", content, st.timestamp))
+        st.last_height, st.last_hash = height, digest
+        return digest

@@ -156,6 +156,10 @@ class Verifier:
         self.tally: list[list[Ciphertext]] | None = None
         self.shuffle_owners: set[int] = set()
         self.decryptions: dict[int, list[list[mpz]]] = {}
+        # recomputed at EndBallots, for whoever produces the tally from this board
+        self.computed_tally: list[list[Ciphertext]] | None = None
+        self.computed_num = 0
+        self.computed_weight = 0
 
     # -- findings ----------------------------------------------------------------------------
     def fail(
@@ -510,6 +514,25 @@ class Verifier:
         self._drain(0)
         if self.superseded:
             self._divide_superseded(ev)
+        self._record_computed_tally()
+
+    def _record_computed_tally(self) -> None:
+        """The encrypted tally as recomputed from the board: homomorphic questions, the product
+        of the last ballots raised to their weights; non-homomorphic ones, the last ballots'
+        ciphertexts sorted by value (as belenios-tool orders them)."""
+        assert self.election is not None
+        nh = [self.nh_by_height[h] for h in sorted(self.nh_by_height)]
+        tally: list[list[Ciphertext]] = []
+        k = 0
+        for acc in self.product:
+            if acc is not None:
+                tally.append(list(acc))
+            else:
+                tally.append(sorted(cts[k] for cts in nh))
+                k += 1
+        self.computed_tally = tally
+        self.computed_num = len(self.last)
+        self.computed_weight = sum(self.credentials[c].weight for c in self.last)
 
     def _divide_superseded(self, ev: Event) -> None:
         """Divide the product by the ballots replaced by a revote (a second, partial pass)."""
@@ -746,7 +769,7 @@ class Verifier:
             return
         self.decryptions[owner.index] = factors
 
-    def _combined_factors(self, ev: Event) -> list[list[mpz]] | None:
+    def _combined_factors(self, ev: Event | None) -> list[list[mpz]] | None:
         assert self.ctx and self.tally is not None
         p, q = self.ctx.p, self.ctx.q
         F = [[mpz(1)] * len(col) for col in self.tally]
@@ -786,6 +809,30 @@ class Verifier:
                     for b, f in enumerate(row):
                         F[a][b] = F[a][b] * (f if lam == 1 else gmpy2.powmod(f, lam, p)) % p
         return F if ok else None
+
+    def decrypt_result(self) -> list[Any]:
+        """The result from the tally and the valid partial decryptions seen so far (for the
+        administrator producing the Result event); raises StateError if they do not suffice."""
+        if self.tally is None or self.election is None or self.ctx is None:
+            raise StateError("the archive has no encrypted tally yet")
+        before = len(self.report.findings)
+        F = self._combined_factors(None)
+        if F is None:
+            missing = "; ".join(f.message for f in self.report.findings[before:])
+            del self.report.findings[before:]
+            raise StateError(f"not enough valid partial decryptions: {missing}")
+        p = self.ctx.p
+        total = self.report.total_weight or 0
+        out: list[Any] = []
+        for q, tcol, fcol in zip(self.election.questions, self.tally, F, strict=True):
+            values = [
+                beta * gmpy2.invert(f, p) % p for (_, beta), f in zip(tcol, fcol, strict=True)
+            ]
+            if isinstance(q, QuestionH):
+                out.append([_dlog(self.ctx, v, total) for v in values])
+            else:
+                out.append([_decode(self.election, q, v) for v in values])
+        return out
 
     def _on_Result(self, ev: Event) -> None:
         assert ev.payload and self.election and self.ctx and self.tally is not None
@@ -859,6 +906,24 @@ def _count(v: Any, where: str, total: int | None) -> int:
     if c < 0 or (total is not None and c > total):
         raise ConsistencyError(f"count {c} outside [0, total weight {total}]", where=where)
     return c
+
+
+def _dlog(ctx: Context, x: mpz, bound: int) -> int:
+    """``log_g(x)`` for a result known to lie in ``[0, bound]`` (baby-step giant-step)."""
+    m = int(bound**0.5) + 1
+    baby: dict[mpz, int] = {}
+    e = mpz(1)
+    for j in range(m):
+        baby.setdefault(e, j)
+        e = e * ctx.g % ctx.p
+    giant = ctx.gpow(-m)
+    y = x
+    for i in range(m + 1):
+        found = baby.get(y)
+        if found is not None and i * m + found <= bound:
+            return i * m + found
+        y = y * giant % ctx.p
+    raise ConsistencyError(f"decryption is not g^n for any n in [0, {bound}]")
 
 
 def _decode(election: Election, q: Any, x: mpz) -> list[int]:

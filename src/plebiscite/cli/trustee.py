@@ -1,0 +1,126 @@
+"""Trustee commands: key generation, shuffle, partial decryption."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from gmpy2 import mpz
+
+from plebiscite.cli.common import CommandError, find_archive, load_board
+from plebiscite.crypto.groups import group_by_name
+from plebiscite.crypto.hashing import sha256_hex
+from plebiscite.crypto.rand import SystemRandom
+from plebiscite.protocol.election_setup import make_trustee_key
+from plebiscite.protocol.messages import Pedersen, Single
+from plebiscite.protocol.tally import owned_json, partial_decryption_json, shuffle_json
+
+__all__ = ["register"]
+
+
+def _cmd_keygen(args: argparse.Namespace) -> int:
+    group = group_by_name(args.group)
+    x, public = make_trustee_key(group, SystemRandom())
+    key_id = sha256_hex(public)[:8].upper()
+    out = Path(args.dir)
+    priv = out / f"{key_id}.privkey"
+    pub = out / f"{key_id}.pubkey"
+    priv.write_text(json.dumps(str(x)) + "\n")
+    priv.chmod(0o400)
+    pub.write_text(public.decode() + "\n")
+    print(
+        f"keypair {key_id} has been generated: public key in {pub}, private key in {priv}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _private_key(path: str) -> mpz:
+    try:
+        value = json.loads(Path(path).read_text())
+        return mpz(value)
+    except (ValueError, TypeError):
+        raise CommandError(f"{path}: not a private key file", status=2) from None
+
+
+def _cmd_decrypt(args: argparse.Namespace) -> int:
+    path = find_archive(args.archive, args.dir)
+    board = load_board(path)
+    if board.election is None or board.ctx is None or board.tally is None:
+        raise CommandError("there is no encrypted tally to decrypt yet")
+    if board.election.has_nh and not board.shuffle_owners:
+        raise CommandError("the non-homomorphic questions must be shuffled first")
+    owners = board.owners
+    if not 1 <= args.trustee_id <= len(owners):
+        raise CommandError(f"--trustee-id must be between 1 and {len(owners)}", status=2)
+    owner = owners[args.trustee_id - 1]
+    x = _private_key(args.privkey) % board.ctx.q
+    if board.ctx.gpow(x) != owner.key.public_key:
+        raise CommandError(f"this private key is not the key of trustee {args.trustee_id}")
+    item = board.trustees[owner.item]
+    assert isinstance(item, Single | Pedersen)
+    pd = partial_decryption_json(
+        board.ctx, board.election.fingerprint, x, board.tally, SystemRandom()
+    )
+    sys.stdout.write(pd.decode() + "\n")
+    sys.stdout.write(owned_json(args.trustee_id, sha256_hex(pd)).decode() + "\n")
+    return 0
+
+
+def _cmd_shuffle(args: argparse.Namespace) -> int:
+    path = find_archive(args.archive, args.dir)
+    board = load_board(path)
+    if board.election is None or board.ctx is None or board.tally is None:
+        raise CommandError("there is no encrypted tally to shuffle yet")
+    if not board.election.has_nh:
+        raise CommandError("the election has no non-homomorphic question to shuffle")
+    if board.report.status not in ("tallied", "shuffling"):
+        raise CommandError(f"shuffling is over ({board.report.status})")
+    if args.trustee_id in board.shuffle_owners:
+        raise CommandError(f"trustee {args.trustee_id} has already shuffled")
+    sh = shuffle_json(board.election, board.ctx, board.tally, SystemRandom())
+    sys.stdout.write(sh.decode() + "\n")
+    sys.stdout.write(owned_json(args.trustee_id, sha256_hex(sh)).decode() + "\n")
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "trustee",
+        help="trustee: key generation, shuffle, partial decryption",
+        description="Commands of a trustee.",
+    )
+    s = p.add_subparsers(dest="trustee_command", metavar="COMMAND", required=True)
+    k = s.add_parser(
+        "keygen",
+        help="generate a (single) trustee key pair",
+        description="Write ID.pubkey (send it to the administrator) and ID.privkey "
+        "(keep it safe: it decrypts the tally).",
+    )
+    k.add_argument("--group", default="BELENIOS-2048", help="group name (default: %(default)s)")
+    k.add_argument("--dir", default=".", help="where to write the files (default: current)")
+    k.set_defaults(func=_cmd_keygen)
+    for name, func, what in (
+        ("decrypt", _cmd_decrypt, "compute a partial decryption of the encrypted tally"),
+        ("shuffle", _cmd_shuffle, "shuffle the non-homomorphic ciphertexts of the tally"),
+    ):
+        c = s.add_parser(
+            name,
+            help=what,
+            description=f"Verify the archive, {what} and print it (two lines: the "
+            "data and the owned wrapper, for 'plebiscite admin add-event').",
+        )
+        c.add_argument("--archive", help="the election archive (default: the one .bel in --dir)")
+        c.add_argument("--dir", help="directory holding the archive (default: current)")
+        c.add_argument(
+            "--trustee-id",
+            type=int,
+            required=True,
+            help="this trustee's number in the trustees structure (from 1)",
+        )
+        if name == "decrypt":
+            c.add_argument("--privkey", required=True, help="the private key file")
+        c.set_defaults(func=func)

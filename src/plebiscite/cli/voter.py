@@ -1,0 +1,119 @@
+"""Voter commands: make a ballot, print its smart ballot tracker, check it is on the board."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from plebiscite.cli.common import CommandError, find_archive, load_board
+from plebiscite.crypto.credentials import parse_credential
+from plebiscite.crypto.hashing import h_json
+from plebiscite.crypto.rand import SystemRandom
+from plebiscite.protocol.archive import iter_members
+from plebiscite.protocol.ballot import make_ballot
+from plebiscite.protocol.messages import parse_event
+
+__all__ = ["register"]
+
+
+def _credential(value: str) -> str:
+    p = Path(value)
+    text = p.read_text().strip() if p.is_file() else value
+    return parse_credential(text.split()[-1])
+
+
+def _cmd_ballot(args: argparse.Namespace) -> int:
+    path = find_archive(args.archive, args.dir)
+    board = load_board(path)
+    if board.election is None:
+        raise CommandError("the archive has no election")
+    if board.report.status not in ("open", "setup"):
+        raise CommandError(f"voting is over ({board.report.status})")
+    try:
+        choices = json.loads(args.choices)
+    except json.JSONDecodeError as e:
+        raise CommandError(f"--choices is not JSON: {e}", status=2) from None
+    if not (isinstance(choices, list) and all(isinstance(c, list) for c in choices)):
+        raise CommandError("--choices must be a list of lists of integers", status=2)
+    try:
+        raw = make_ballot(board.election, _credential(args.credential), choices, SystemRandom())
+    except ValueError as e:
+        raise CommandError(str(e), status=2) from None
+    sys.stdout.write(raw.decode() + "\n")
+    return 0
+
+
+def _cmd_tracker(args: argparse.Namespace) -> int:
+    data = Path(args.ballot).read_bytes() if args.ballot else sys.stdin.buffer.read()
+    print(h_json(data.strip()))
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    path = find_archive(args.archive, args.dir)
+    board = load_board(path, require_valid=False)
+    found_height = None
+    credential = None
+    pending: dict[str, bytes] = {}
+    with path.open("rb") as f:
+        for m in iter_members(f):
+            if m.kind == "data":
+                pending[m.hash] = m.content
+            elif m.kind == "event":
+                e = parse_event(m.content, m.hash, "event")
+                if e.type == "Ballot" and e.payload in pending:
+                    raw = pending[e.payload]
+                    if h_json(raw) == args.tracker:
+                        found_height = e.height
+                        credential = json.loads(raw).get("credential")
+                pending.clear()
+    if found_height is None:
+        print(f"tracker {args.tracker} is NOT on the board")
+        return 1
+    last = board.last.get(credential or "")
+    counted = last == found_height
+    print(
+        f"tracker {args.tracker} is on the board (event {found_height})"
+        + ("" if counted else "; a later ballot with the same credential replaces it")
+    )
+    return 0 if counted else 1
+
+
+def register(sub: Any) -> None:
+    b = sub.add_parser(
+        "ballot",
+        help="make a ballot (voter)",
+        description="Encrypt choices into a complete ballot for the election of an archive and "
+        "print it as JSON. CHOICES has belenios-tool's shape, e.g. [[1,0],[0,1,0]] (with blank "
+        "allowed, a leading 0/1 for blank).",
+    )
+    b.add_argument("--archive", help="the election archive (default: the one .bel in --dir)")
+    b.add_argument("--dir", help="directory holding the archive (default: current)")
+    b.add_argument(
+        "--credential", required=True, help="the secret credential, or a file holding it"
+    )
+    b.add_argument("--choices", required=True, help="the choices, as JSON")
+    b.set_defaults(func=_cmd_ballot)
+
+    v = sub.add_parser("voter", help="voter tools: tracker, check", description="Tools for voters.")
+    vs = v.add_subparsers(dest="voter_command", metavar="COMMAND", required=True)
+    t = vs.add_parser(
+        "tracker",
+        help="print the smart ballot tracker of a ballot",
+        description="Print the smart ballot tracker (hash) of a ballot.",
+    )
+    t.add_argument("ballot", nargs="?", help="a file holding the ballot (default: stdin)")
+    t.set_defaults(func=_cmd_tracker)
+    c = vs.add_parser(
+        "check",
+        help="check that a tracker is on the board and counted",
+        description="Exit 0 if the ballot with this tracker is on the board and "
+        "is the last one of its credential (so it is counted).",
+    )
+    c.add_argument("tracker", help="the smart ballot tracker")
+    c.add_argument("--archive", help="the election archive (default: the one .bel in --dir)")
+    c.add_argument("--dir", help="directory holding the archive (default: current)")
+    c.set_defaults(func=_cmd_check)

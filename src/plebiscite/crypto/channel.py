@@ -1,0 +1,315 @@
+"""The trustees' private channels of threshold key establishment (section 4.6.1 to 4.6.3).
+
+A trustee's secret is a 22-character Base58 *seed*; from it are derived a signing key
+``sk = SHA256(sk|seed)`` (verification key ``g^sk``) and a decryption key ``dk = SHA256(dk|seed)``
+(encryption key ``g^dk``), each hash read as a 256-bit big-endian number, reduced modulo q.
+
+- ``signed_msg`` ``{"message": M, "signature": proof}``: a Schnorr proof whose challenge is
+  ``SHA256(sigmsg|M|A)`` (the same proof as :func:`~plebiscite.crypto.proofs.prove_schnorr`).
+- ``encrypted_msg`` ``{"alpha": g^r, "beta": ek^r g^s, "data": hex}``: hybrid El Gamal. ``data``
+  is AES-256 in CCM mode of the UTF-8 message, without associated data, with
+  ``key = SHA256(key|g^s)`` (the 32 raw bytes), a nonce made of the first ``15 - L`` bytes of
+  ``SHA256(iv|alpha)`` where ``L`` is the number of bytes needed to write the message length
+  (at least 2: a 13-byte nonce below 64 KiB, 12 bytes below 16 MiB), and an 8-byte tag appended
+  to the ciphertext; hexadecimal in lowercase. These parameters are those of belenios-tool 2.0,
+  learnt by decrypting its messages (the spec leaves them implicit).
+- ``send(sk, recipient, M)``: the channel message ``{"recipient": ek, "message": M}``,
+  serialised, signed with ``sk``, the ``signed_msg`` serialised and encrypted for ``recipient``;
+  :func:`receive` checks the signature against the sender's verification key and that the
+  recipient is the receiver's own encryption key.
+
+Every JSON text is written compactly with the fields in the order above (as belenios-tool
+does) and read strictly: no duplicate, missing or unknown field, canonical numbers, group
+membership of every element. Randomised functions take a :class:`RandomSource`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+from gmpy2 import mpz
+
+from plebiscite.crypto.context import Context
+from plebiscite.crypto.groups import Group
+from plebiscite.crypto.hashing import sha256_int
+from plebiscite.crypto.proofs import Proof, prove_schnorr, verify_schnorr
+from plebiscite.crypto.rand import RandomSource
+from plebiscite.errors import ConsistencyError, EncodingError, ProofError, SizeError
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "SEED_ALPHABET",
+    "SEED_LENGTH",
+    "ChannelKeys",
+    "SignedMessage",
+    "check_seed",
+    "decrypt",
+    "derive_keys",
+    "dumps",
+    "encrypt",
+    "generate_seed",
+    "parse_proof",
+    "parse_signed",
+    "proof_json",
+    "receive",
+    "send",
+    "sign",
+    "signed_json",
+    "strict_object",
+    "verify_signed",
+]
+
+SEED_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+SEED_LENGTH = 22
+_SEED = re.compile(f"[{SEED_ALPHABET}]{{{SEED_LENGTH}}}\\Z")
+_HEX = re.compile(r"(?:[0-9a-f]{2})*\Z")
+
+#: Largest text accepted by the parsers of this module (a vinput of 256 trustees fits).
+MAX_MESSAGE_BYTES = 1 << 24
+_TAG_BYTES = 8
+_KEY_PREFIX = "key|"
+_IV_PREFIX = "iv|"
+
+
+# -- JSON helpers ---------------------------------------------------------------------------------
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, fields in dict order, as belenios-tool writes it."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise EncodingError(f"duplicate JSON key {k!r}")
+        out[k] = v
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise EncodingError(f"JSON constant {name} is not allowed")
+
+
+def strict_object(
+    text: object, fields: tuple[str, ...], where: str, *, max_size: int = MAX_MESSAGE_BYTES
+) -> dict[str, Any]:
+    """Parse ``text`` as a JSON object with exactly ``fields`` (any order)."""
+    if not isinstance(text, str):
+        raise EncodingError("expected a JSON document in a string", where=where)
+    if len(text) > max_size:
+        raise SizeError(f"{len(text)} characters, more than the limit of {max_size}", where=where)
+    try:
+        v = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except EncodingError as e:
+        raise e.at(where) from None
+    except (ValueError, RecursionError) as e:
+        raise EncodingError(f"invalid JSON: {e}", where=where) from None
+    return _fields(v, fields, where)
+
+
+def _fields(v: object, fields: tuple[str, ...], where: str) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise EncodingError("expected a JSON object", where=where)
+    missing = [k for k in fields if k not in v]
+    if missing:
+        raise EncodingError(f"missing field {missing[0]!r}", where=where)
+    unknown = [k for k in v if k not in fields]
+    if unknown:
+        raise EncodingError(f"unknown field {unknown[0]!r}", where=where)
+    return v
+
+
+def _string(v: object, where: str) -> str:
+    if not isinstance(v, str):
+        raise EncodingError("expected a JSON string", where=where)
+    return v
+
+
+def proof_json(proof: Proof) -> dict[str, str]:
+    return {"challenge": str(proof.challenge), "response": str(proof.response)}
+
+
+def parse_proof(group: Group, v: object, where: str) -> Proof:
+    o = _fields(v, ("challenge", "response"), where)
+    return Proof(
+        group.scalar(o["challenge"], where=f"{where}.challenge"),
+        group.scalar(o["response"], where=f"{where}.response"),
+    )
+
+
+# -- keys -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class ChannelKeys:
+    """The four keys derived from a seed (the repr hides the secrets)."""
+
+    sk: mpz
+    vk: mpz
+    dk: mpz
+    ek: mpz
+
+    def __repr__(self) -> str:
+        return f"ChannelKeys(vk={str(self.vk)[:12]}..., ek={str(self.ek)[:12]}...)"
+
+
+def generate_seed(rng: RandomSource) -> str:
+    """A fresh seed: 22 characters drawn uniformly from the Base58 alphabet (128.9 bits)."""
+    return "".join(SEED_ALPHABET[int(rng.below(len(SEED_ALPHABET)))] for _ in range(SEED_LENGTH))
+
+
+def check_seed(text: object, where: str = "seed") -> str:
+    """The seed of a ``.key`` file (surrounding whitespace, such as the final newline, ignored)."""
+    if not isinstance(text, str) or not _SEED.match(text.strip()):
+        raise EncodingError(
+            f"a seed is {SEED_LENGTH} characters of the Base58 alphabet", where=where
+        )
+    return text.strip()
+
+
+def derive_keys(ctx: Context, seed: str) -> ChannelKeys:
+    """``sk = SHA256(sk|seed) mod q``, ``dk = SHA256(dk|seed) mod q`` and their public keys."""
+    seed = check_seed(seed)
+    sk = sha256_int(f"sk|{seed}") % ctx.q
+    dk = sha256_int(f"dk|{seed}") % ctx.q
+    return ChannelKeys(sk=sk, vk=ctx.gpow(sk), dk=dk, ek=ctx.gpow(dk))
+
+
+# -- signed messages ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignedMessage:
+    """``signed_msg``: a message and its signature (not yet checked when parsed)."""
+
+    message: str
+    signature: Proof
+
+
+def _sig_prefix(message: str) -> str:
+    return f"sigmsg|{message}|"
+
+
+def sign(ctx: Context, sk: mpz, message: str, rng: RandomSource) -> SignedMessage:
+    """Sign ``message``: challenge ``SHA256(sigmsg|M|A) mod q`` with ``A = g^w``."""
+    w = rng.below(ctx.q)
+    return SignedMessage(message, prove_schnorr(ctx, sk, w, _sig_prefix(message)))
+
+
+def signed_json(signed: SignedMessage) -> dict[str, Any]:
+    return {"message": signed.message, "signature": proof_json(signed.signature)}
+
+
+def parse_signed(group: Group, v: object, where: str) -> SignedMessage:
+    """A ``signed_msg`` given as a parsed JSON value."""
+    o = _fields(v, ("message", "signature"), where)
+    return SignedMessage(
+        _string(o["message"], f"{where}.message"),
+        parse_proof(group, o["signature"], f"{where}.signature"),
+    )
+
+
+def verify_signed(ctx: Context, vk: mpz, signed: SignedMessage, where: str = "") -> str:
+    """Check the signature of ``signed`` with ``vk``; return the message.
+
+    Raises :class:`ProofError` naming ``where`` when it does not verify."""
+    try:
+        verify_schnorr(ctx, vk, signed.signature, _sig_prefix(signed.message))
+    except ProofError:
+        raise ProofError("signature does not verify", where=where) from None
+    return signed.message
+
+
+# -- encrypted messages ---------------------------------------------------------------------------
+
+
+def _length_bytes(n: int) -> int:
+    """CCM's ``L``: bytes needed to write the message length, at least 2."""
+    L = 2
+    while L < 4 and n >> (8 * L):
+        L += 1
+    return L
+
+
+def _aes(gs: mpz, alpha: mpz, length: int) -> tuple[AESCCM, bytes]:
+    key = int(sha256_int(f"{_KEY_PREFIX}{gs}")).to_bytes(32, "big")
+    iv = int(sha256_int(f"{_IV_PREFIX}{alpha}")).to_bytes(32, "big")
+    return AESCCM(key, tag_length=_TAG_BYTES), iv[: 15 - _length_bytes(length)]
+
+
+def encrypt(ctx: Context, ek: mpz, message: str, rng: RandomSource) -> str:
+    """``encrypted_msg`` of ``message`` for the encryption key ``ek``, serialised."""
+    plaintext = message.encode()
+    if len(plaintext) >= 1 << 32:
+        raise SizeError("message too long for AES-CCM")
+    r = rng.below(ctx.q)
+    s = rng.below(ctx.q)
+    alpha = ctx.gpow(r)
+    gs = ctx.gpow(s)
+    beta = ctx.pow(ek, r) * gs % ctx.p
+    aes, nonce = _aes(gs, alpha, len(plaintext))
+    data = aes.encrypt(nonce, plaintext, None)
+    return dumps({"alpha": str(alpha), "beta": str(beta), "data": data.hex()})
+
+
+def decrypt(ctx: Context, dk: mpz, text: str, where: str = "encrypted message") -> str:
+    """Decrypt a serialised ``encrypted_msg`` with the decryption key ``dk``.
+
+    Raises :class:`EncodingError` for a malformed message and :class:`ProofError` when the
+    authentication tag does not verify (a wrong key or a tampered message)."""
+    o = strict_object(text, ("alpha", "beta", "data"), where)
+    alpha = ctx.group.element(o["alpha"], where=f"{where}.alpha")
+    beta = ctx.group.element(o["beta"], where=f"{where}.beta")
+    data_hex = _string(o["data"], f"{where}.data")
+    if not _HEX.match(data_hex) or len(data_hex) < 2 * _TAG_BYTES:
+        raise EncodingError("data is not lowercase hexadecimal with a tag", where=f"{where}.data")
+    data = bytes.fromhex(data_hex)
+    gs = beta * ctx.inv(ctx.pow(alpha, dk)) % ctx.p
+    length = len(data) - _TAG_BYTES
+    if length >= 1 << 32:
+        raise SizeError("message too long for AES-CCM", where=f"{where}.data")
+    aes, nonce = _aes(gs, alpha, length)
+    try:
+        plaintext = aes.decrypt(nonce, data, None)
+    except InvalidTag:
+        raise ProofError(
+            "cannot decrypt: authentication failed (wrong key or altered message)", where=where
+        ) from None
+    try:
+        return plaintext.decode()
+    except UnicodeDecodeError:
+        raise EncodingError("decrypted message is not UTF-8", where=where) from None
+
+
+# -- channels -------------------------------------------------------------------------------------
+
+
+def send(ctx: Context, sk: mpz, recipient: mpz, message: str, rng: RandomSource) -> str:
+    """``send(sk, recipient, message)`` of section 4.6.3, serialised."""
+    channel = dumps({"recipient": str(recipient), "message": message})
+    signed = dumps(signed_json(sign(ctx, sk, channel, rng)))
+    return encrypt(ctx, recipient, signed, rng)
+
+
+def receive(
+    ctx: Context, keys: ChannelKeys, sender_vk: mpz, text: str, where: str = "channel message"
+) -> str:
+    """Open a message sent on a channel to the owner of ``keys`` by the owner of ``sender_vk``:
+    decrypt it, check the sender's signature and that the recipient is ``keys.ek``."""
+    signed_text = decrypt(ctx, keys.dk, text, where)
+    signed = parse_signed(
+        ctx.group, strict_object(signed_text, ("message", "signature"), where), where
+    )
+    verify_signed(ctx, sender_vk, signed, where)
+    o = strict_object(signed.message, ("recipient", "message"), where)
+    recipient = ctx.group.element(o["recipient"], where=f"{where}.recipient")
+    if recipient != keys.ek:
+        raise ConsistencyError("message was sent to another recipient", where=where)
+    return _string(o["message"], f"{where}.message")
