@@ -79,6 +79,7 @@ SCENARIOS: tuple[str, ...] = (
     "weighted",
     "revotes",
     "nh",
+    "nh-open",
     "open",
     "bench",
 )
@@ -362,7 +363,7 @@ def _spec(name: str, voters: int) -> _Spec:
         )
     if name == "revotes":
         return _Spec(name, BELENIOS_2048, [YES_NO, ONE_OF_THREE], voters, _revotes)
-    if name == "nh":
+    if name in ("nh", "nh-open"):
         questions = [
             YES_NO,
             {
@@ -370,6 +371,8 @@ def _spec(name: str, voters: int) -> _Spec:
                 "value": {"answers": ["First", "Second", "Third"], "question": "Rank them"},
             },
         ]
+        if name == "nh-open":  # ballots cast, nothing tallied: for other tools to tally
+            return _Spec(name, RFC_3526_2048, questions, voters, _nh_votes, tally=False)
         return _Spec(name, RFC_3526_2048, questions, voters, _nh_votes, shuffles=2)
     if name == "open":
         return _Spec(name, BELENIOS_2048, [YES_NO, ONE_OF_THREE], voters, _open_votes, tally=False)

@@ -106,15 +106,23 @@ def test_missing_file_exit_2(tmp_path):
     assert "no such file" in p.stderr
 
 
+def _walk(parser, path):
+    for action in parser._actions:
+        if action.__class__.__name__ == "_SubParsersAction":
+            assert all(c.help for c in action._choices_actions), path
+            for name, sp in action.choices.items():
+                assert sp.description, f"{path} {name}: no description"
+                yield from _walk(sp, f"{path} {name}")
+        elif action.dest != "help":
+            yield path, action
+
+
 def test_every_command_and_option_has_help():
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    for name, sp in sub.choices.items():
-        assert sp.description, name
-        for action in sp._actions:
-            if action.dest != "help":
-                assert action.help, f"{name} {action.dest}"
-    assert all(c.help for c in sub._choices_actions)
+    """A command or option without help text fails here (the CLI documents itself)."""
+    actions = list(_walk(build_parser(), "plebiscite"))
+    assert len(actions) > 20
+    for path, action in actions:
+        assert action.help, f"{path} {action.dest}: no help text"
 
 
 def test_progress_is_not_printed_when_not_a_terminal():

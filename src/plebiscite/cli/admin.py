@@ -158,7 +158,7 @@ def register(sub: Any) -> None:
         help="administrator: set up, run and tally an election",
         description="Commands of the election administrator.",
     )
-    s = p.add_subparsers(dest="admin_command", metavar="COMMAND", required=True)
+    s = p.add_subparsers(dest="admin_command", metavar="COMMAND", required=True, help="the command")
 
     def cmd(name: str, func: Any, help_: str, description: str) -> argparse.ArgumentParser:
         c: argparse.ArgumentParser = s.add_parser(name, help=help_, description=description)

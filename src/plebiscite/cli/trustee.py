@@ -93,7 +93,7 @@ def register(sub: Any) -> None:
         help="trustee: key generation, shuffle, partial decryption",
         description="Commands of a trustee.",
     )
-    s = p.add_subparsers(dest="trustee_command", metavar="COMMAND", required=True)
+    s = p.add_subparsers(dest="trustee_command", metavar="COMMAND", required=True, help="the command")
     k = s.add_parser(
         "keygen",
         help="generate a (single) trustee key pair",
