@@ -63,8 +63,8 @@ def tally(d: Path, shufflers: int = 0) -> None:
             sh = ok(["trustee", "shuffle", "--trustee-id", str(t)], cwd=d)
             ok(["admin", "add-event", "--type", "Shuffle"], stdin=sh.encode(), cwd=d)
         ok(["admin", "add-event", "--type", "EndShuffles"], cwd=d)
-    for t, key in enumerate(sorted(d.glob("*.privkey")), start=1):
-        pd = ok(["trustee", "decrypt", "--privkey", key.name, "--trustee-id", str(t)], cwd=d)
+    for key in sorted(d.glob("*.privkey")):
+        pd = ok(["trustee", "decrypt", "--privkey", key.name], cwd=d)
         ok(["admin", "add-event", "--type", "PartialDecryption"], stdin=pd.encode(), cwd=d)
     ok(
         ["admin", "add-event", "--type", "Result"],

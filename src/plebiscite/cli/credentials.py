@@ -69,7 +69,9 @@ def register(sub: Any) -> None:
         help="credential authority: generate and derive",
         description="Commands of the credential authority.",
     )
-    s = p.add_subparsers(dest="credentials_command", metavar="COMMAND", required=True, help="the command")
+    s = p.add_subparsers(
+        dest="credentials_command", metavar="COMMAND", required=True, help="the command"
+    )
     g = s.add_parser(
         "generate",
         help="generate one credential per voter",

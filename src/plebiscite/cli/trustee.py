@@ -54,19 +54,26 @@ def _cmd_decrypt(args: argparse.Namespace) -> int:
     if board.election.has_nh and not board.shuffle_owners:
         raise CommandError("the non-homomorphic questions must be shuffled first")
     owners = board.owners
-    if not 1 <= args.trustee_id <= len(owners):
-        raise CommandError(f"--trustee-id must be between 1 and {len(owners)}", status=2)
-    owner = owners[args.trustee_id - 1]
     x = _private_key(args.privkey) % board.ctx.q
-    if board.ctx.gpow(x) != owner.key.public_key:
-        raise CommandError(f"this private key is not the key of trustee {args.trustee_id}")
+    X = board.ctx.gpow(x)
+    if args.trustee_id is None:
+        matching = [o for o in owners if o.key.public_key == X]
+        if not matching:
+            raise CommandError("this private key is not the key of any trustee of the election")
+        owner = matching[0]
+    else:
+        if not 1 <= args.trustee_id <= len(owners):
+            raise CommandError(f"--trustee-id must be between 1 and {len(owners)}", status=2)
+        owner = owners[args.trustee_id - 1]
+        if owner.key.public_key != X:
+            raise CommandError(f"this private key is not the key of trustee {args.trustee_id}")
     item = board.trustees[owner.item]
     assert isinstance(item, Single | Pedersen)
     pd = partial_decryption_json(
         board.ctx, board.election.fingerprint, x, board.tally, SystemRandom()
     )
     sys.stdout.write(pd.decode() + "\n")
-    sys.stdout.write(owned_json(args.trustee_id, sha256_hex(pd)).decode() + "\n")
+    sys.stdout.write(owned_json(owner.index, sha256_hex(pd)).decode() + "\n")
     return 0
 
 
@@ -93,7 +100,9 @@ def register(sub: Any) -> None:
         help="trustee: key generation, shuffle, partial decryption",
         description="Commands of a trustee.",
     )
-    s = p.add_subparsers(dest="trustee_command", metavar="COMMAND", required=True, help="the command")
+    s = p.add_subparsers(
+        dest="trustee_command", metavar="COMMAND", required=True, help="the command"
+    )
     k = s.add_parser(
         "keygen",
         help="generate a (single) trustee key pair",
@@ -118,8 +127,9 @@ def register(sub: Any) -> None:
         c.add_argument(
             "--trustee-id",
             type=int,
-            required=True,
-            help="this trustee's number in the trustees structure (from 1)",
+            required=name == "shuffle",
+            help="this trustee's number in the trustees structure (from 1)"
+            + ("; found from the key when omitted" if name == "decrypt" else ""),
         )
         if name == "decrypt":
             c.add_argument("--privkey", required=True, help="the private key file")

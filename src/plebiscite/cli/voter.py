@@ -99,7 +99,9 @@ def register(sub: Any) -> None:
     b.set_defaults(func=_cmd_ballot)
 
     v = sub.add_parser("voter", help="voter tools: tracker, check", description="Tools for voters.")
-    vs = v.add_subparsers(dest="voter_command", metavar="COMMAND", required=True, help="the command")
+    vs = v.add_subparsers(
+        dest="voter_command", metavar="COMMAND", required=True, help="the command"
+    )
     t = vs.add_parser(
         "tracker",
         help="print the smart ballot tracker of a ballot",
