@@ -12,13 +12,13 @@ import sys
 from collections.abc import Sequence
 
 from plebiscite import __version__
-from plebiscite.cli import admin, credentials, threshold, trustee, verify, voter
+from plebiscite.cli import admin, credentials, demo, threshold, trustee, verify, voter
 from plebiscite.cli.common import CommandError
 from plebiscite.errors import PlebisciteError
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (verify, voter, credentials, trustee, admin, threshold)
+COMMANDS = (verify, voter, credentials, trustee, admin, threshold, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
