@@ -33,3 +33,11 @@ def belenios_tool() -> str:
     if path is None:
         pytest.skip("belenios-tool is not installed (./dev test installs it)")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _checkpoint_cache(tmp_path_factory):
+    """Verification checkpoints of the CLI go to a temporary directory, not the user's cache."""
+    import os
+
+    os.environ["PLEBISCITE_CACHE"] = str(tmp_path_factory.mktemp("plebiscite-cache"))

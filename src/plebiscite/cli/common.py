@@ -7,10 +7,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from plebiscite.errors import PlebisciteError, StateError
-from plebiscite.protocol.archive import ArchiveWriter, archive_state
+from plebiscite.protocol.archive import ArchiveWriter, archive_state, iter_members
 from plebiscite.protocol.verifier import Verifier
 
 
@@ -37,14 +38,74 @@ def find_archive(archive: str | None, directory: str | None = None) -> Path:
     return found[0]
 
 
+def cache_dir() -> Path | None:
+    """Where verification checkpoints are kept (``PLEBISCITE_CACHE``, ``off`` to disable)."""
+    env = os.environ.get("PLEBISCITE_CACHE")
+    if env == "off":
+        return None
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / ("" if env else "plebiscite") / "checkpoints"
+
+
+def _event_hashes(path: Path) -> list[str]:
+    with path.open("rb") as f:
+        return [m.hash for m in iter_members(f) if m.kind == "event"]
+
+
 def load_board(path: Path, *, require_valid: bool = True) -> Verifier:
     """Verify the archive and return the verifier, whose state (election, tally, ...) the
-    commands then use. Every command that acts on an election checks its board first."""
-    verifier = Verifier(lambda: path.open("rb"), name=str(path))
-    report = verifier.run()
+    commands then use. Every command that acts on an election checks its board first.
+
+    The user's own earlier verifications are kept as checkpoints (the spec's "record the last
+    audited board", section 3.5.1): when the archive extends one, only the events after it are
+    verified again. A checkpoint names the hash of its last event, which commits to everything
+    before it."""
+    cache = cache_dir()
+    try:
+        hashes = _event_hashes(path)
+    except PlebisciteError:
+        hashes = []
+    saved = None
+    start = 0
+    if cache is not None:
+        for i in range(len(hashes) - 1, -1, -1):
+            candidate = cache / f"{hashes[i]}.json"
+            if candidate.is_file():
+                saved, start = candidate.read_bytes(), i + 1
+                break
+    executor = (
+        ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
+        if len(hashes) - start > 64 and (os.cpu_count() or 1) > 1
+        else None
+    )
+    try:
+        verifier = None
+        if saved is not None:
+            try:
+                verifier = Verifier.from_checkpoint(
+                    saved, lambda: path.open("rb"), name=str(path), executor=executor
+                )
+            except (PlebisciteError, KeyError, TypeError, ValueError):
+                verifier = None  # an unusable checkpoint: verify from scratch
+        if verifier is None:
+            verifier = Verifier(lambda: path.open("rb"), name=str(path), executor=executor)
+        report = verifier.run()
+    finally:
+        if executor is not None:
+            executor.shutdown()
     if require_valid and not report.valid:
         first = next(f for f in report.findings if f.severity == "error")
         raise CommandError(f"{path} does not verify: {first.describe()}")
+    if cache is not None and report.valid and hashes and report.last_event == hashes[-1]:
+        target = cache / f"{hashes[-1]}.json"
+        if not target.exists():
+            try:
+                cache.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_suffix(".tmp")
+                tmp.write_bytes(verifier.checkpoint())
+                os.replace(tmp, target)
+            except (OSError, PlebisciteError):
+                pass  # a cache that cannot be written only costs time
     return verifier
 
 
@@ -70,8 +131,7 @@ def append_events(path: Path, items: Sequence[tuple[str, Sequence[bytes]]]) -> N
                 w.event(event_type, payload)
             out_f.flush()
             os.fsync(out_f.fileno())
-        written = tmp
-        report = Verifier(lambda: written.open("rb"), name=str(path)).run()
+        report = load_board(tmp, require_valid=False).report
         if not report.valid:
             first = next(f for f in report.findings if f.severity == "error")
             raise CommandError(f"refused, the archive would not verify: {first.describe()}")

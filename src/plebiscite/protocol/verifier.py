@@ -160,6 +160,10 @@ class Verifier:
         self.computed_tally: list[list[Ciphertext]] | None = None
         self.computed_num = 0
         self.computed_weight = 0
+        # resuming from a checkpoint: events up to this one are only chain-checked
+        self.resume: Event | None = None
+        self._skip_prev: Event | None = None
+        self.raw_setup: tuple[bytes, bytes, bytes] | None = None
 
     # -- findings ----------------------------------------------------------------------------
     def fail(
@@ -207,7 +211,8 @@ class Verifier:
     def _read(self, members: Iterator[Member]) -> None:
         header = next(members)
         timestamp = int(parse_header(header).timestamp)
-        self.report.status = "setup"
+        if self.resume is None:
+            self.report.status = "setup"
         for m in members:
             if m.mtime != timestamp:
                 raise EncodingError(
@@ -227,6 +232,9 @@ class Verifier:
             except PlebisciteError as e:
                 self.fail("chain", e)
                 raise _StopError from None
+            if self.resume is not None:
+                self._skip(ev)
+                continue
             self._chain(ev)
             self._event(ev)
             if self.pending:
@@ -243,6 +251,14 @@ class Verifier:
             self.report.events += 1
             self.report.last_event = ev.hash
             self.report.status = STATUS[ev.type]
+        if self.resume is not None:
+            self.fail(
+                "since",
+                ConsistencyError(
+                    f"the archive ends before event {self.resume.height} ({self.resume.hash}) of "
+                    "the verification it resumes: events were removed"
+                ),
+            )
         if self.pending:
             self.fail(
                 "archive",
@@ -251,6 +267,115 @@ class Verifier:
                 ),
                 self.prev,
             )
+
+    def _skip(self, ev: Event) -> None:
+        """Before the checkpoint: check the chain only, and that the checkpoint's event is
+        where it should be (same height, same hash, hence the same content before it)."""
+        resume = self.resume
+        assert resume is not None
+        self.pending.clear()
+        expected = 0 if self._skip_prev is None else self._skip_prev.height + 1
+        if ev.height != expected or ev.parent != (
+            self._skip_prev.hash if self._skip_prev else None
+        ):
+            self.fail("chain", StateError("event out of chain"), ev)
+            raise _StopError
+        self._skip_prev = ev
+        if ev.height == resume.height:
+            if ev.hash != resume.hash:
+                self.fail(
+                    "since",
+                    ConsistencyError(
+                        f"event {ev.height} differs from the one this verification resumes from "
+                        f"({resume.hash}): the archive was rewritten"
+                    ),
+                    ev,
+                )
+                raise _StopError
+            self.resume = None
+            self.prev = ev
+
+    def checkpoint(self) -> bytes:
+        """The state reached, as JSON, to resume verification of a longer copy of the same
+        archive later (:meth:`from_checkpoint`) without checking earlier events again. Only a
+        valid state is saved, and only between events (no chunk in flight)."""
+        if not self.report.valid or self.prev is None or self.raw_setup is None:
+            raise StateError("only a valid, set-up verification can be checkpointed")
+        if self.batch or self.inflight:
+            raise StateError("ballots are still being verified")
+
+        def cts(xs: Any) -> Any:
+            return [[str(a), str(b)] for a, b in xs]
+
+        state = {
+            "version": 1,
+            "event": {
+                "height": self.prev.height,
+                "type": self.prev.type,
+                "hash": self.prev.hash,
+                "parent": self.prev.parent,
+                "payload": self.prev.payload,
+            },
+            "setup": [r.decode() for r in self.raw_setup],
+            "report": {
+                k: v
+                for k, v in self.report.to_json().items()
+                if k not in ("findings", "valid", "archive", "since")
+            },
+            "alpha_owner": {d.hex(): c for d, c in self.alpha_owner.items()},
+            "last": self.last,
+            "superseded": self.superseded,
+            "product": [None if col is None else cts(col) for col in self.product],
+            "nh_by_height": {str(h): cts(v) for h, v in self.nh_by_height.items()},
+            "tally": None if self.tally is None else [cts(col) for col in self.tally],
+            "shuffle_owners": sorted(self.shuffle_owners),
+            "decryptions": {
+                str(o): [[str(f) for f in row] for row in rows]
+                for o, rows in self.decryptions.items()
+            },
+            "computed": None
+            if self.computed_tally is None
+            else {
+                "tally": [cts(col) for col in self.computed_tally],
+                "num": self.computed_num,
+                "weight": self.computed_weight,
+            },
+        }
+        return strictjson.dumps_compact(state)
+
+    @classmethod
+    def from_checkpoint(cls, data: bytes, open_archive: Opener, **kwargs: Any) -> Verifier:
+        """A verifier that continues from :meth:`checkpoint`: the archive must contain the
+        checkpoint's event at the same height; only the events after it are verified."""
+        v = cls(open_archive, **kwargs)
+        s = strictjson.loads(data, max_size=1 << 34, where="checkpoint")
+        if not isinstance(s, dict) or s.get("version") != 1:
+            raise EncodingError("not a checkpoint of this version", where="checkpoint")
+        e = s["event"]
+        v.resume = Event(e["height"], e["type"], e["parent"], e["payload"], e["hash"])
+        el_raw, tr_raw, cr_raw = (x.encode() for x in s["setup"])
+        v._setup_from(el_raw, tr_raw, cr_raw, None)
+
+        def cts(xs: Any) -> list[Ciphertext]:
+            return [(mpz(a), mpz(b)) for a, b in xs]
+
+        for k, val in s["report"].items():
+            setattr(v.report, k, val)
+        v.alpha_owner = {bytes.fromhex(d): c for d, c in s["alpha_owner"].items()}
+        v.last = dict(s["last"])
+        v.superseded = list(s["superseded"])
+        v.product = [None if col is None else cts(col) for col in s["product"]]
+        v.nh_by_height = {int(h): tuple(cts(x)) for h, x in s["nh_by_height"].items()}
+        v.tally = None if s["tally"] is None else [cts(col) for col in s["tally"]]
+        v.shuffle_owners = set(s["shuffle_owners"])
+        v.decryptions = {
+            int(o): [[mpz(f) for f in row] for row in rows] for o, rows in s["decryptions"].items()
+        }
+        if s["computed"] is not None:
+            c = s["computed"]
+            v.computed_tally = [cts(col) for col in c["tally"]]
+            v.computed_num, v.computed_weight = c["num"], c["weight"]
+        return v
 
     def _chain(self, ev: Event) -> None:
         prev = self.prev
@@ -312,10 +437,18 @@ class Verifier:
             el_raw = self._take(refs["election"], ev, "election")
             tr_raw = self._take(refs["trustees"], ev, "trustees")
             cr_raw = self._take(refs["credentials"], ev, "public credentials")
+        except PlebisciteError as e:
+            self.fail("setup", e, ev)
+            raise _StopError from None
+        self._setup_from(el_raw, tr_raw, cr_raw, ev)
+
+    def _setup_from(self, el_raw: bytes, tr_raw: bytes, cr_raw: bytes, ev: Event | None) -> None:
+        try:
             election = parse_election(el_raw)
         except PlebisciteError as e:
             self.fail("setup", e, ev)
             raise _StopError from None
+        self.raw_setup = (el_raw, tr_raw, cr_raw)
         self.election = election
         r = self.report
         r.uuid, r.name, r.group = election.uuid, election.name, election.group.name
