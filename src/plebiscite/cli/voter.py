@@ -15,6 +15,7 @@ from plebiscite.crypto.rand import SystemRandom
 from plebiscite.protocol.archive import iter_members
 from plebiscite.protocol.ballot import make_ballot
 from plebiscite.protocol.messages import parse_event
+from plebiscite.protocol.verifier import Verifier
 
 __all__ = ["register"]
 
@@ -27,11 +28,12 @@ def _credential(value: str) -> str:
 
 def _cmd_ballot(args: argparse.Namespace) -> int:
     path = find_archive(args.archive, args.dir)
-    board = load_board(path)
-    if board.election is None:
-        raise CommandError("the archive has no election")
-    if board.report.status not in ("open", "setup"):
-        raise CommandError(f"voting is over ({board.report.status})")
+    # a voter needs the election and its setup (checked), not every other ballot
+    board = Verifier(lambda: path.open("rb"), name=str(path), stop_after=0, check_credentials=False)
+    report = board.run()
+    if not report.valid or board.election is None:
+        first = next((f.describe() for f in report.findings), "no election")
+        raise CommandError(f"{path}: the election setup does not verify: {first}")
     try:
         choices = json.loads(args.choices)
     except json.JSONDecodeError as e:

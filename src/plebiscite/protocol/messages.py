@@ -386,10 +386,13 @@ class Credential:
 
 
 def parse_credentials(
-    raw: bytes, group: Group, where: str = "public credentials"
+    raw: bytes, group: Group, where: str = "public credentials", *, membership: bool = True
 ) -> tuple[Credential, ...]:
     """``public_credentials``: strings ``cred``, ``cred,weight`` or ``cred,weight,login`` (the
-    third field, written by belenios-tool, names the voter; an empty weight means 1)."""
+    third field, written by belenios-tool, names the voter; an empty weight means 1).
+
+    ``membership=False`` checks the encoding and range of each credential but not its
+    subgroup membership (for a voter, who only needs the election)."""
     v = strictjson.loads(raw, max_size=LIMITS.credentials_bytes, where=where)
     out = []
     seen: set[str] = set()
@@ -399,7 +402,14 @@ def parse_credentials(
         if len(parts) > 3:
             raise EncodingError("expected 'credential[,weight[,login]]'", where=w)
         cred = parts[0]
-        element_not_one(group, cred, f"{w} credential")
+        if membership:
+            element_not_one(group, cred, f"{w} credential")
+        elif (
+            not 1
+            < parse_natural(cred, max_digits=group.p_digits, where=f"{w} credential")
+            < group.p
+        ):
+            raise MembershipError("not an element of the order-q subgroup", where=f"{w} credential")
         weight = 1
         if len(parts) >= 2 and parts[1] != "":
             weight = int(parse_natural(parts[1], max_digits=18, where=f"{w} weight"))

@@ -129,8 +129,12 @@ class Verifier:
         max_findings: int = 200,
         progress: Callable[[int], None] | None = None,
         name: str = "",
+        stop_after: int | None = None,
+        check_credentials: bool = True,
     ) -> None:
         self.open_archive = open_archive
+        self.stop_after = stop_after  # verify events up to this height only
+        self.check_credentials = check_credentials  # subgroup membership of the whole list
         self.executor = executor
         self.workers = getattr(executor, "_max_workers", 1) if executor else 1
         self.chunk_size = chunk_size
@@ -251,6 +255,8 @@ class Verifier:
             self.report.events += 1
             self.report.last_event = ev.hash
             self.report.status = STATUS[ev.type]
+            if self.stop_after is not None and ev.height >= self.stop_after:
+                return
         if self.resume is not None:
             self.fail(
                 "since",
@@ -462,7 +468,7 @@ class Verifier:
         try:
             self.trustees = parse_trustees(tr_raw, group)
             self._check_trustees(election)
-            creds = parse_credentials(cr_raw, group)
+            creds = parse_credentials(cr_raw, group, membership=self.check_credentials)
         except PlebisciteError as e:
             self.fail("setup", e, ev)
             raise _StopError from None
