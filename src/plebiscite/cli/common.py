@@ -7,7 +7,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from plebiscite.errors import PlebisciteError, StateError
@@ -60,6 +59,11 @@ def load_board(path: Path, *, require_valid: bool = True) -> Verifier:
     audited board", section 3.5.1): when the archive extends one, only the events after it are
     verified again. A checkpoint names the hash of its last event, which commits to everything
     before it."""
+
+    from concurrent.futures import ProcessPoolExecutor
+
+    from plebiscite.protocol.verifier import Verifier
+
     cache = cache_dir()
     try:
         hashes = _event_hashes(path)

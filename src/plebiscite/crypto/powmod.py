@@ -12,7 +12,6 @@ This module loads a shared library but does no I/O of its own.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import threading
 from collections.abc import Callable
@@ -26,6 +25,12 @@ _lib: ctypes.CDLL | None = None
 _lib_tried = False
 
 
+def _find_library(name: str) -> str | None:
+    import ctypes.util
+
+    return ctypes.util.find_library(name)
+
+
 def _load() -> ctypes.CDLL | None:
     global _lib, _lib_tried
     if _lib_tried:
@@ -33,7 +38,8 @@ def _load() -> ctypes.CDLL | None:
     _lib_tried = True
     if os.environ.get("PLEBISCITE_POWMOD", "").lower() == "gmp":
         return None
-    for name in (ctypes.util.find_library("crypto"), "libcrypto.so.3", "libcrypto.so"):
+    # the usual names first: find_library runs a helper process (ldconfig)
+    for name in ("libcrypto.so.3", "libcrypto.so", "libcrypto.dylib", _find_library("crypto")):
         if not name:
             continue
         try:

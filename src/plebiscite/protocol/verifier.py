@@ -29,9 +29,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import gmpy2
 from gmpy2 import mpz
@@ -77,6 +76,9 @@ from plebiscite.protocol.messages import (
     small_int,
 )
 from plebiscite.protocol.report import Finding, Report
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
 
 __all__ = ["Verifier", "verify_archive"]
 
