@@ -88,3 +88,21 @@ _fb = {g.name: FixedBase(g.g, g) for g in GROUPS.values()}
 @given(st.sampled_from(list(GROUPS.values())), st.integers(min_value=-(2**2100), max_value=2**2100))
 def test_fixed_base_matches_powmod(group, e):
     assert _fb[group.name].pow(e) == gmpy2.powmod(group.g, e % group.q, group.p)
+
+
+def test_credential_checksum_accepts_every_belenios_credential():
+    """belenios-tool's credentials, including checksums of 53 ("v", when c1 = 0 mod 53)."""
+    import json
+
+    from conftest import PEER_VECTORS
+
+    from plebiscite.crypto.credentials import BASE58, format_credential, parse_credential
+
+    for meta in PEER_VECTORS.glob("*.json"):
+        for c in json.loads(meta.read_text())["private_credentials"]:
+            assert parse_credential(c) == c
+    assert parse_credential("dkK-ZJs-kDm-NTr-qfv") == "dkK-ZJs-kDm-NTr-qfv"
+    first = "dkKZJskDmNTrqf"
+    for wrong in BASE58.replace("v", ""):
+        with pytest.raises(EncodingError):
+            parse_credential(format_credential(first + wrong))

@@ -26,7 +26,7 @@ def _checksum(first14: str) -> str:
     n = 0
     for c in first14:
         n = n * 58 + _DIGIT[c]
-    return BASE58[(53 - n) % 53]
+    return BASE58[53 - n % 53]  # in 1..53: "53 - c1 mod 53" of section 4.8
 
 
 def parse_credential(text: str) -> str:
