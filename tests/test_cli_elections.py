@@ -165,3 +165,43 @@ def test_belenios_ballots_on_a_plebiscite_board_and_plebiscite_tally_of_belenios
     result = result_of(d)
     assert len(result[1]) == 3
     belenios_accepts(d)
+
+
+@pytest.mark.interop
+def test_plebiscite_threshold_trustees_decrypt_a_belenios_tool_election(tmp_path, belenios_tool):
+    """A 2-of-3 election set up and tallied by belenios-tool up to the encrypted tally; the
+    server key and two threshold trustees decrypt with plebiscite (seed and .dkey files of
+    belenios-tool's ceremony); plebiscite combines; belenios-tool verifies."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tamper import Archive
+
+    election = peer.run_scenario("threshold", tmp_path / "t", voters=3)
+    d = election.directory
+    a = Archive.load(election.archive)
+    cut = next(i for i, e in a.events() if e["type"] == "EncryptedTally")
+    a.entries = a.entries[: cut + 1]
+    a.write(election.archive)
+    pd = ok(["trustee", "decrypt", "--privkey", next(d.glob("*.privkey")).name], cwd=d)
+    ok(["admin", "add-event", "--type", "PartialDecryption"], stdin=pd.encode(), cwd=d)
+    for key in sorted(d.glob("*.key"))[:2]:
+        pd = ok(
+            [
+                "trustee",
+                "decrypt",
+                "--key",
+                key.name,
+                "--decryption-key",
+                key.with_suffix(".dkey").name,
+            ],
+            cwd=d,
+        )
+        ok(["admin", "add-event", "--type", "PartialDecryption"], stdin=pd.encode(), cwd=d)
+    ok(
+        ["admin", "add-event", "--type", "Result"],
+        stdin=ok(["admin", "result"], cwd=d).encode(),
+        cwd=d,
+    )
+    assert result_of(d) == [[int(x) for x in col] for col in election.result]
+    belenios_accepts(d)

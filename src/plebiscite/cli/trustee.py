@@ -54,7 +54,18 @@ def _cmd_decrypt(args: argparse.Namespace) -> int:
     if board.election.has_nh and not board.shuffle_owners:
         raise CommandError("the non-homomorphic questions must be shuffled first")
     owners = board.owners
-    x = _private_key(args.privkey) % board.ctx.q
+    if args.privkey:
+        x = _private_key(args.privkey) % board.ctx.q
+    elif args.key and args.decryption_key:
+        from plebiscite.protocol.ceremony import threshold_decryption_key
+
+        x = threshold_decryption_key(
+            board.election.group,
+            Path(args.key).read_text().strip(),
+            Path(args.decryption_key).read_text(),
+        )
+    else:
+        raise CommandError("give --privkey, or --key and --decryption-key", status=2)
     X = board.ctx.gpow(x)
     if args.trustee_id is None:
         matching = [o for o in owners if o.key.public_key == X]
@@ -132,5 +143,10 @@ def register(sub: Any) -> None:
             + ("; found from the key when omitted" if name == "decrypt" else ""),
         )
         if name == "decrypt":
-            c.add_argument("--privkey", required=True, help="the private key file")
+            c.add_argument("--privkey", help="the private key file (a single trustee)")
+            c.add_argument("--key", help="the threshold trustee's seed (.key file)")
+            c.add_argument(
+                "--decryption-key",
+                help="the threshold trustee's encrypted decryption key (.dkey file)",
+            )
         c.set_defaults(func=func)
