@@ -95,7 +95,6 @@ def test_credential_checksum_accepts_every_belenios_credential():
     import json
 
     from conftest import PEER_VECTORS
-
     from plebiscite.crypto.credentials import BASE58, format_credential, parse_credential
 
     for meta in PEER_VECTORS.glob("*.json"):

@@ -10,31 +10,46 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
 from plebiscite import __version__
-from plebiscite.cli import admin, credentials, demo, threshold, trustee, verify, voter
 from plebiscite.cli.common import CommandError
 from plebiscite.errors import PlebisciteError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS = (verify, voter, credentials, trustee, admin, threshold, demo)
+# command name -> module of plebiscite.cli that registers it (imported only when needed, so a
+# command starts without loading the code of every other one)
+COMMANDS = {
+    "verify": "verify",
+    "ballot": "voter",
+    "voter": "voter",
+    "credentials": "credentials",
+    "trustee": "trustee",
+    "admin": "admin",
+    "trustee-threshold": "threshold",
+    "demo": "demo",
+    "method": "method",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or (``only``) of the module of one command."""
     parser = argparse.ArgumentParser(
         prog="plebiscite",
         description="Verifiable polls and referendums (Belenios 2.0).",
     )
     parser.add_argument("--version", action="version", version=f"plebiscite {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS:
-        module.register(sub)
+    modules = [COMMANDS[only]] if only in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
+        import_module(f"plebiscite.cli.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         rc: int = args.func(args)
