@@ -9,7 +9,9 @@ Every error says what is wrong and where (``where``: which event, ballot, questi
     ├── ProofError          a zero-knowledge proof or a signature that does not verify
     ├── ConsistencyError    data that parses and proves but contradicts other data
     │                       (unknown credential, wrong tally, wrong result, bad chain)
-    └── StateError          an event or operation not allowed at this point of the election
+    ├── StateError          an event or operation not allowed at this point of the election
+    └── BoardError          the public board refused or failed an operation
+        └── ConflictError   an append expected another last event (someone appended first)
 """
 
 from __future__ import annotations
@@ -54,3 +56,11 @@ class ConsistencyError(PlebisciteError):
 
 class StateError(PlebisciteError):
     code = "state"
+
+
+class BoardError(PlebisciteError):
+    code = "board"
+
+
+class ConflictError(BoardError):
+    code = "conflict"

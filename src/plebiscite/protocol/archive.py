@@ -25,6 +25,7 @@ __all__ = [
     "ArchiveWriter",
     "Member",
     "archive_state",
+    "event_bytes",
     "header_bytes",
     "iter_members",
     "member_bytes",
@@ -208,6 +209,18 @@ def header_bytes(timestamp: int) -> bytes:
     return member_bytes("BELENIOS", content, timestamp)
 
 
+def event_bytes(height: int, parent: str | None, type_: str, payload: str | None) -> bytes:
+    """An event (section 4.4) exactly as Belenios serializes it: parent, height, type, payload."""
+    fields = []
+    if parent is not None:
+        fields.append(f'"parent":"{parent}"')
+    fields.append(f'"height":{height}')
+    fields.append(f'"type":"{type_}"')
+    if payload is not None:
+        fields.append(f'"payload":"{payload}"')
+    return ("{" + ",".join(fields) + "}").encode()
+
+
 class ArchiveWriter:
     """Appends data and events to an archive stream, exactly as Belenios does: each data member
     before the event that refers to it, the event chained to the previous one."""
@@ -223,15 +236,8 @@ class ArchiveWriter:
 
     def event(self, type_: str, payload: str | None = None) -> str:
         st = self.state
-        fields = []
-        if st.last_hash is not None:
-            fields.append(f'"parent":"{st.last_hash}"')
         height = 0 if st.last_height is None else st.last_height + 1
-        fields.append(f'"height":{height}')
-        fields.append(f'"type":"{type_}"')
-        if payload is not None:
-            fields.append(f'"payload":"{payload}"')
-        content = ("{" + ",".join(fields) + "}").encode()
+        content = event_bytes(height, st.last_hash, type_, payload)
         digest = hashlib.sha256(content).hexdigest()
         self.stream.write(member_bytes(f"{digest}.event.json", content, st.timestamp))
         st.last_height, st.last_hash = height, digest

@@ -1,0 +1,114 @@
+"""The append-only public board: one archive per election, as a sequence of members.
+
+A board stores, for each election, the archive's timestamp and its members in order (data and
+events, section 4.4) and exports the ``.bel`` archive byte for byte as belenios-tool writes it.
+It only ever appends: :meth:`Board.append` takes the head (last event) the caller expects and
+fails with :class:`~plebiscite.errors.ConflictError` if another append came first
+(compare-and-append), so two writers can never fork a board; the append is atomic (all its
+members or none) and durable when it returns (SQLite WAL with ``synchronous=FULL``,
+PostgreSQL with synchronous commit), so an acknowledged ballot survives a crash.
+
+What is appended is checked by the caller (the server verifies every ballot first); the board
+checks only the chain it builds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from plebiscite.protocol.archive import event_bytes, header_bytes, member_bytes
+
+__all__ = ["Board", "Head", "Item", "StoredMember", "archive_bytes", "plan_append"]
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last event of an election's board (``height is None``: no event yet)."""
+
+    height: int | None = None
+    hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One event to append, preceded by its data members (the last one is its payload)."""
+
+    type: str
+    data: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredMember:
+    """A member as stored: ``kind`` is ``data`` or ``event``; ``hash`` the SHA256 of
+    ``content`` in hexadecimal (the member's name without its suffix)."""
+
+    seq: int
+    kind: str
+    hash: str
+    content: bytes
+
+    @property
+    def name(self) -> str:
+        return f"{self.hash}.{self.kind}.json"
+
+
+def plan_append(
+    head: Head, items: Sequence[Item], first_seq: int
+) -> tuple[list[StoredMember], Head]:
+    """The members an append adds after ``head`` (data, then the event chained to the previous
+    one), numbered from ``first_seq``, and the new head. Pure: both backends use it."""
+    members: list[StoredMember] = []
+    height, parent = head.height, head.hash
+    seq = first_seq
+    for item in items:
+        payload = None
+        for content in item.data:
+            payload = hashlib.sha256(content).hexdigest()
+            members.append(StoredMember(seq, "data", payload, content))
+            seq += 1
+        height = 0 if height is None else height + 1
+        content = event_bytes(height, parent, item.type, payload)
+        parent = hashlib.sha256(content).hexdigest()
+        members.append(StoredMember(seq, "event", parent, content))
+        seq += 1
+    return members, Head(height, parent)
+
+
+def archive_bytes(timestamp: int, members: Iterator[StoredMember]) -> Iterator[bytes]:
+    """The ``.bel`` archive, member by member: byte-identical to belenios-tool's."""
+    yield header_bytes(timestamp)
+    for m in members:
+        yield member_bytes(m.name, m.content, timestamp)
+
+
+class Board(Protocol):
+    """What every board backend provides (SQLite, PostgreSQL); one contract test suite checks
+    both."""
+
+    def create(self, election: str, timestamp: int) -> None:
+        """Start the board of ``election`` (its uuid); BoardError if it exists."""
+
+    def elections(self) -> list[str]:
+        """The elections on this board, oldest first."""
+
+    def timestamp(self, election: str) -> int:
+        """The archive timestamp of ``election``; BoardError if unknown."""
+
+    def head(self, election: str) -> Head:
+        """The last event of ``election``."""
+
+    def append(self, election: str, expected: Head, items: Sequence[Item]) -> Head:
+        """Append atomically and durably if the head is still ``expected``; ConflictError
+        otherwise. Returns the new head."""
+
+    def members(self, election: str, *, after_seq: int = -1) -> Iterator[StoredMember]:
+        """The members of ``election`` in order, those after ``after_seq``."""
+
+    def archive(self, election: str) -> Iterator[bytes]:
+        """The whole ``.bel`` archive, streamed."""
+
+    def close(self) -> None:
+        """Release the connection."""
