@@ -51,7 +51,7 @@ from plebiscite.errors import (
 )
 from plebiscite.protocol import strictjson
 from plebiscite.protocol.archive import Member, iter_members, parse_header
-from plebiscite.protocol.ballot import BallotSetup, ChunkResult, verify_ballots
+from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, verify_ballots
 from plebiscite.protocol.messages import (
     LIMITS,
     Ciphertext,
@@ -169,6 +169,9 @@ class Verifier:
         # resuming from a checkpoint: events up to this one are only chain-checked
         self.resume: Event | None = None
         self._skip_prev: Event | None = None
+        self.timestamp: int | None = None
+        # ballots checked by precheck_ballot, by payload hash, not to be checked again
+        self.prechecked: dict[str, ChunkResult] = {}
         self.raw_setup: tuple[bytes, bytes, bytes] | None = None
 
     # -- findings ----------------------------------------------------------------------------
@@ -216,49 +219,54 @@ class Verifier:
 
     def _read(self, members: Iterator[Member]) -> None:
         header = next(members)
-        timestamp = int(parse_header(header).timestamp)
+        self.timestamp = int(parse_header(header).timestamp)
         if self.resume is None:
             self.report.status = "setup"
         for m in members:
-            if m.mtime != timestamp:
+            if m.mtime != self.timestamp:
                 raise EncodingError(
-                    f"member {m.name} has mtime {m.mtime}, not the header's timestamp {timestamp}",
+                    f"member {m.name} has mtime {m.mtime}, not the header's timestamp "
+                    f"{self.timestamp}",
                     where=f"archive byte {m.offset}",
                 )
-            if m.kind == "data":
-                self.pending[m.hash] = m.content
-                if len(self.pending) > 64:
-                    raise EncodingError(
-                        "too many data members not referenced by an event",
-                        where=f"archive byte {m.offset}",
-                    )
-                continue
-            try:
-                ev = parse_event(m.content, m.hash, f"event {m.hash}")
-            except PlebisciteError as e:
-                self.fail("chain", e)
-                raise _StopError from None
-            if self.resume is not None:
-                self._skip(ev)
-                continue
-            self._chain(ev)
-            self._event(ev)
-            if self.pending:
-                self.fail(
-                    "archive",
-                    EncodingError(
-                        f"{len(self.pending)} data member(s) not referenced by the next event",
-                        where=", ".join(sorted(self.pending))[:200],
-                    ),
-                    ev,
-                )
-                self.pending.clear()
-            self.prev = ev
-            self.report.events += 1
-            self.report.last_event = ev.hash
-            self.report.status = STATUS[ev.type]
-            if self.stop_after is not None and ev.height >= self.stop_after:
+            if self._member(m.kind, m.hash, m.content, f"archive byte {m.offset}"):
                 return
+        self._at_end()
+
+    def _member(self, kind: str, hash_: str, content: bytes, where: str) -> bool:
+        """Process one member; True when verification stops here (``stop_after``)."""
+        if kind == "data":
+            self.pending[hash_] = content
+            if len(self.pending) > 64:
+                raise EncodingError("too many data members not referenced by an event", where=where)
+            return False
+        try:
+            ev = parse_event(content, hash_, f"event {hash_}")
+        except PlebisciteError as e:
+            self.fail("chain", e)
+            raise _StopError from None
+        if self.resume is not None:
+            self._skip(ev)
+            return False
+        self._chain(ev)
+        self._event(ev)
+        if self.pending:
+            self.fail(
+                "archive",
+                EncodingError(
+                    f"{len(self.pending)} data member(s) not referenced by the next event",
+                    where=", ".join(sorted(self.pending))[:200],
+                ),
+                ev,
+            )
+            self.pending.clear()
+        self.prev = ev
+        self.report.events += 1
+        self.report.last_event = ev.hash
+        self.report.status = STATUS[ev.type]
+        return self.stop_after is not None and ev.height >= self.stop_after
+
+    def _at_end(self) -> None:
         if self.resume is not None:
             self.fail(
                 "since",
@@ -275,6 +283,55 @@ class Verifier:
                 ),
                 self.prev,
             )
+
+    # -- live use: a board that grows while it is watched -------------------------------------
+    def consume(self, kind: str, hash_: str, content: bytes) -> None:
+        """Verify one more member appended to the archive verified so far (a board server or
+        an observer following the live feed). Findings go to the report as usual.
+        ``open_archive`` must open the archive as it now is, this member included: the tally
+        reads replaced ballots again when voters revoted."""
+        try:
+            self._member(kind, hash_, content, f"member {hash_}")
+        except _StopError:
+            pass
+        except PlebisciteError as e:
+            self.fail("archive", e, self.prev)
+        if kind == "event":
+            self._submit()
+            self._drain(0)
+
+    def precheck_ballot(self, raw: bytes) -> ChunkResult:
+        """Check a ballot against the board as it stands, before it is appended: every proof
+        and the signature, the election, the credential on the list, no ciphertext of another
+        credential, voting still open. Raises the error that refuses it; nothing changes. The
+        result, passed to :meth:`consume` through :attr:`prechecked`, spares checking twice."""
+        if (
+            self.setup is None
+            or self.report.status not in ("open", "setup")
+            or (self.prev is not None and self.prev.type not in ("Setup", "Ballot"))
+        ):
+            raise StateError("voting is not open")
+        res = verify_ballots(self.setup, [(-1, "", raw)])
+        (o,) = res.outcomes
+        if o.error is not None:
+            raise _error(*o.error)
+        cred = o.credential
+        if cred is None or cred not in self.credentials:
+            raise ConsistencyError(
+                "credential is not in the public credential list", where="credential"
+            )
+        for d in o.alpha_digests:
+            owner = self.alpha_owner.get(d)
+            if owner is not None and owner != cred:
+                raise ConsistencyError(
+                    "a ciphertext of this ballot already appears under another credential",
+                    where="answers",
+                )
+        if o.nh and self.credentials[cred].weight != 1:
+            raise ConsistencyError(
+                "a voter with a weight other than 1 cannot answer a non-homomorphic question"
+            )
+        return res
 
     def _skip(self, ev: Event) -> None:
         """Before the checkpoint: check the chain only, and that the checkpoint's event is
@@ -573,6 +630,28 @@ class Verifier:
         assert ev.payload
         raw = self._take(ev.payload, ev, "ballot")
         self.report.ballots += 1
+        pre = self.prechecked.pop(ev.payload, None)
+        if pre is not None:
+            self._submit()
+            self._drain(0)
+            o = pre.outcomes[0]
+            self._reduce(
+                ChunkResult(
+                    outcomes=[
+                        BallotOutcome(
+                            ev.height,
+                            ev.hash,
+                            o.tracker,
+                            o.credential,
+                            o.error,
+                            o.alpha_digests,
+                            o.nh,
+                        )
+                    ],
+                    product=pre.product,
+                )
+            )
+            return
         self.batch.append((ev.height, ev.hash, raw))
         if len(self.batch) >= self.chunk_size:
             self._submit()

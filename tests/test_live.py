@@ -1,0 +1,96 @@
+"""Live verification: a verifier fed member by member reaches the same verdict as one reading
+the whole archive; ballots are prechecked before they are appended."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from conftest import peer_vector
+from plebiscite.board.base import Head, Item, plan_append
+from plebiscite.crypto.credentials import generate_credential
+from plebiscite.crypto.rand import DeterministicRandom
+from plebiscite.errors import ConsistencyError, PlebisciteError, StateError
+from plebiscite.protocol.ballot import make_ballot
+from plebiscite.protocol.verifier import Verifier
+from tamper import Archive
+
+
+def _prefix_verifier(a: Archive, events: int) -> tuple[Verifier, int]:
+    """A verifier of the first ``events`` events whose ``open_archive`` opens the archive as
+    it now is (members fed later included), as a board's would."""
+    evs = a.events()
+    end = evs[events - 1][0] + 1
+    board = Archive(a.entries[:end])
+    v = Verifier(lambda: io.BytesIO(board.to_bytes()))
+    v.board = board  # type: ignore[attr-defined]
+    assert v.run().valid
+    return v, end
+
+
+def _feed(v: Verifier, kind: str, content: bytes) -> None:
+    from tamper import Entry
+
+    entry = Entry(kind, content, v.board.entries[0].mtime)  # type: ignore[attr-defined]
+    v.board.entries.append(entry)  # type: ignore[attr-defined]
+    v.consume(kind, entry.hash, content)
+
+
+@pytest.mark.parametrize("name", ["single", "revotes", "nh", "threshold-all"])
+def test_fed_member_by_member_equals_whole(name):
+    path, _ = peer_vector(name)
+    a = Archive.load(path)
+    v, end = _prefix_verifier(a, 2)
+    for e in a.entries[end:]:
+        _feed(v, e.kind, e.content)
+    whole = Verifier(lambda: path.open("rb")).run()
+    assert v.report.valid and whole.valid
+    assert v.report.result == whole.result
+    assert (v.report.events, v.report.ballots, v.report.status) == (
+        whole.events,
+        whole.ballots,
+        whole.status,
+    )
+
+
+def _append(v: Verifier, head: Head, raw: bytes, seq: int) -> Head:
+    members, new_head = plan_append(head, [Item("Ballot", (raw,))], seq)
+    for m in members:
+        _feed(v, m.kind, m.content)
+    return new_head
+
+
+def test_prechecked_ballot_is_accepted_without_checking_twice():
+    path, meta = peer_vector("open")
+    a = Archive.load(path)
+    v, _ = _prefix_verifier(a, len(a.events()))
+    head = Head(v.prev.height, v.prev.hash)
+    raw = make_ballot(
+        v.election, meta["private_credentials"][4], [[1, 0], [0, 0, 1]], DeterministicRandom("live")
+    )
+    pre = v.precheck_ballot(raw)
+    import hashlib
+
+    v.prechecked[hashlib.sha256(raw).hexdigest()] = pre
+    _append(v, head, raw, 100)
+    assert v.report.valid, [f.describe() for f in v.report.findings]
+    assert v.report.ballots == meta["ballots"] + 1
+    assert not v.prechecked
+
+
+def test_precheck_refuses_foreign_credential_and_closed_voting():
+    path, _ = peer_vector("open")
+    a = Archive.load(path)
+    v, _ = _prefix_verifier(a, len(a.events()))
+    outsider = generate_credential(DeterministicRandom("outsider"))
+    raw = make_ballot(v.election, outsider, [[1, 0], [0, 0, 1]], DeterministicRandom("x"))
+    with pytest.raises(ConsistencyError, match="not in the public credential list"):
+        v.precheck_ballot(raw)
+    with pytest.raises(PlebisciteError):
+        v.precheck_ballot(b'{"not": "a ballot"}')
+    members, _ = plan_append(Head(v.prev.height, v.prev.hash), [Item("EndBallots")], 100)
+    for m in members:
+        _feed(v, m.kind, m.content)
+    with pytest.raises(StateError, match="voting is not open"):
+        v.precheck_ballot(raw)
