@@ -30,6 +30,7 @@ COMMANDS = {
     "trustee-threshold": "threshold",
     "demo": "demo",
     "method": "method",
+    "serve": "serve",
 }
 
 

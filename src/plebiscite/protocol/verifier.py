@@ -304,17 +304,32 @@ class Verifier:
         """Check a ballot against the board as it stands, before it is appended: every proof
         and the signature, the election, the credential on the list, no ciphertext of another
         credential, voting still open. Raises the error that refuses it; nothing changes. The
-        result, passed to :meth:`consume` through :attr:`prechecked`, spares checking twice."""
-        if (
-            self.setup is None
-            or self.report.status not in ("open", "setup")
-            or (self.prev is not None and self.prev.type not in ("Setup", "Ballot"))
-        ):
-            raise StateError("voting is not open")
+        result, passed to :meth:`consume` through :attr:`prechecked`, spares checking twice.
+        A server runs the two halves apart: :meth:`check_ballot_alone` (the costly proofs,
+        on any core, no lock) then :meth:`check_ballot_on_board` (under its append lock)."""
+        res = self.check_ballot_alone(raw)
+        self.check_ballot_on_board(res)
+        return res
+
+    def check_ballot_alone(self, raw: bytes) -> ChunkResult:
+        """The checks of a ballot that do not depend on the rest of the board."""
+        if self.setup is None:
+            raise StateError("the election is not set up")
         res = verify_ballots(self.setup, [(-1, "", raw)])
         (o,) = res.outcomes
         if o.error is not None:
             raise _error(*o.error)
+        return res
+
+    def check_ballot_on_board(self, res: ChunkResult) -> None:
+        """The checks of a ballot against the board as it now stands."""
+        if (
+            self.report.status not in ("open", "setup")
+            or self.prev is None
+            or (self.prev.type not in ("Setup", "Ballot"))
+        ):
+            raise StateError("voting is not open")
+        (o,) = res.outcomes
         cred = o.credential
         if cred is None or cred not in self.credentials:
             raise ConsistencyError(
@@ -331,7 +346,6 @@ class Verifier:
             raise ConsistencyError(
                 "a voter with a weight other than 1 cannot answer a non-homomorphic question"
             )
-        return res
 
     def _skip(self, ev: Event) -> None:
         """Before the checkpoint: check the chain only, and that the checkpoint's event is

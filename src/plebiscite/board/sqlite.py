@@ -1,0 +1,462 @@
+"""The board in one SQLite file: the default backend, for one server (several threads or processes).
+
+Durability: the file is in WAL mode with ``synchronous=FULL``, so a commit is on disk when
+:meth:`SQLiteBoard.append` returns. Compare-and-append: an append is one ``BEGIN IMMEDIATE``
+transaction (it takes the file's write lock at once) that reads the election's head, compares it
+with the expected one, inserts the members computed by :func:`~plebiscite.board.base.plan_append`
+and moves the head; so of two writers (threads or processes) that expected the same head one
+appends and the other gets :class:`~plebiscite.errors.ConflictError`. A writer waits for the lock
+up to :data:`BUSY_TIMEOUT_MS` (SQLite's ``busy_timeout``).
+
+Schema (version :data:`SCHEMA_VERSION`): ``elections`` (one row per election: uuid, archive
+timestamp, head height and hash, the next member number), ``members`` (election, seq, kind,
+hash, content; primary key (election, seq)) and ``schema_version`` (one row per migration
+applied). Migrations are an ordered list of steps; opening a board applies those it lacks in
+one transaction, so reopening is a no-op and two processes opening a new file at once are safe.
+Triggers refuse any change or removal of a member and of an election's uuid and timestamp.
+
+Threads: each operation borrows a connection from a small pool (one connection is used by one
+thread at a time). Streams (:meth:`SQLiteBoard.members`, :meth:`SQLiteBoard.archive`) read by
+pages in short separate queries, never holding a transaction open, and stop at the head of the
+board at the time of the call.
+
+This module also holds what both backends share (:func:`check_items`, the errors, the pool).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Generic, TypeVar
+
+from plebiscite.board.base import Head, Item, StoredMember, archive_bytes, plan_append
+from plebiscite.errors import BoardError, ConflictError
+from plebiscite.protocol.messages import EVENT_TYPES, WITH_PAYLOAD
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "MIGRATIONS",
+    "PAGE",
+    "SCHEMA_VERSION",
+    "SQLiteBoard",
+    "check_election",
+    "check_heights",
+    "check_items",
+    "check_timestamp",
+]
+
+BUSY_TIMEOUT_MS = 30_000
+"""How long a writer waits for another's transaction to end before failing (milliseconds)."""
+
+PAGE = 256
+"""Members read per query when streaming."""
+
+MAX_TIMESTAMP = 8**11 - 1
+"""The largest archive timestamp: the tar mtime field has 11 octal digits."""
+
+_ELECTION = re.compile(r"[A-Za-z0-9_-]{1,128}\Z")
+
+# -- shared by both backends ------------------------------------------------------------------
+
+
+def where(election: str) -> str:
+    return f"election {election}"
+
+
+def check_election(election: str) -> None:
+    """An election id is a Belenios uuid (base58): letters, digits, ``_`` or ``-``."""
+    if not isinstance(election, str) or not _ELECTION.match(election):
+        raise BoardError(
+            f"invalid election id {election!r}: expected 1 to 128 letters, digits, '_' or '-'"
+        )
+
+
+def check_timestamp(election: str, timestamp: int) -> None:
+    if type(timestamp) is not int or not 0 <= timestamp <= MAX_TIMESTAMP:
+        raise BoardError(
+            f"archive timestamp {timestamp!r} is not an integer in [0, {MAX_TIMESTAMP}]",
+            where=where(election),
+        )
+
+
+def check_items(election: str, items: Sequence[Item]) -> None:
+    """Refuse items that can never make a valid chain: an unknown event type, a payload missing
+    or unexpected, data that is not bytes. Checked before taking any lock."""
+    for i, item in enumerate(items):
+        here = f"{where(election)}, item {i}"
+        if not isinstance(item, Item):
+            raise BoardError(f"not an Item: {type(item).__name__}", where=here)
+        if item.type not in EVENT_TYPES:
+            raise BoardError(f"unknown event type {item.type!r}", where=here)
+        if not isinstance(item.data, tuple) or not all(type(d) is bytes for d in item.data):
+            raise BoardError("data must be a tuple of bytes", where=here)
+        if bool(item.data) != (item.type in WITH_PAYLOAD):
+            needs = "needs a payload (data)" if item.type in WITH_PAYLOAD else "takes no data"
+            raise BoardError(f"event {item.type} {needs}", where=here)
+
+
+def check_heights(election: str, head: Head, items: Sequence[Item]) -> None:
+    """Setup is the first event (height 0) and only it. Checked once the head is known."""
+    height = head.height
+    for i, item in enumerate(items):
+        height = 0 if height is None else height + 1
+        if (item.type == "Setup") != (height == 0):
+            raise BoardError(
+                f"event {item.type} at height {height}: Setup is the first event and only it",
+                where=f"{where(election)}, item {i}",
+            )
+
+
+def unknown_election(election: str) -> BoardError:
+    return BoardError("no such election on this board", where=where(election))
+
+
+def conflict(election: str, expected: Head, current: Head) -> ConflictError:
+    return ConflictError(
+        f"the last event is {_describe(current)}, not {_describe(expected)} as expected: "
+        "another append came first (read the head again)",
+        where=where(election),
+    )
+
+
+def _describe(head: Head) -> str:
+    if head.height is None:
+        return "none (empty board)"
+    return f"height {head.height} ({head.hash})"
+
+
+C = TypeVar("C")
+
+
+class Pool(Generic[C]):
+    """Connections borrowed one operation at a time; at most ``max_idle`` are kept open. A
+    connection found broken after use is closed, and so are the idle ones.
+
+    After a fork the child opens its own connections and never touches (nor closes) those
+    inherited from the parent."""
+
+    def __init__(
+        self,
+        connect: Callable[[], C],
+        close: Callable[[C], None],
+        reusable: Callable[[C], bool],
+        *,
+        name: str,
+        max_idle: int = 8,
+    ) -> None:
+        self._connect = connect
+        self._close = close
+        self._reusable = reusable
+        self._name = name
+        self._max_idle = max_idle
+        self._lock = threading.Lock()
+        self._idle: list[C] = []
+        self._inherited: list[C] = []
+        self._pid = os.getpid()
+        self._closed = False
+
+    @contextmanager
+    def borrow(self) -> Iterator[C]:
+        conn: C | None = None
+        with self._lock:
+            if self._closed:
+                raise BoardError(f"the board {self._name} is closed")
+            if self._pid != os.getpid():
+                self._inherited.extend(self._idle)
+                self._idle, self._pid = [], os.getpid()
+            if self._idle:
+                conn = self._idle.pop()
+        if conn is None:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            reusable = keep = self._reusable(conn)
+            if keep:
+                with self._lock:
+                    keep = (
+                        not self._closed
+                        and self._pid == os.getpid()
+                        and len(self._idle) < self._max_idle
+                    )
+                    if keep:
+                        self._idle.append(conn)
+            if not keep:
+                self._close(conn)
+            if not reusable:  # broken (say, the server restarted): so are the idle ones
+                with self._lock:
+                    stale, self._idle = self._idle, []
+                for other in stale:
+                    self._close(other)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            self._close(conn)
+
+
+# -- SQLite -------------------------------------------------------------------------------------
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the elections and their members
+    (
+        """CREATE TABLE elections (
+            id INTEGER PRIMARY KEY,
+            uuid TEXT NOT NULL UNIQUE,
+            timestamp INTEGER NOT NULL,
+            height INTEGER,
+            head TEXT,
+            next_seq INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE members (
+            election INTEGER NOT NULL REFERENCES elections (id),
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('data', 'event')),
+            hash TEXT NOT NULL,
+            content BLOB NOT NULL,
+            PRIMARY KEY (election, seq)
+        )""",
+    ),
+    # 2: append-only, enforced by the database too
+    (
+        """CREATE TRIGGER members_no_update BEFORE UPDATE ON members
+            BEGIN SELECT RAISE(ABORT, 'the board is append-only: members cannot change'); END""",
+        """CREATE TRIGGER members_no_delete BEFORE DELETE ON members
+            BEGIN SELECT RAISE(ABORT, 'the board is append-only: members cannot go'); END""",
+        """CREATE TRIGGER elections_no_update BEFORE UPDATE OF uuid, timestamp ON elections
+            BEGIN SELECT RAISE(ABORT, 'an election keeps its uuid and timestamp'); END""",
+        """CREATE TRIGGER elections_no_delete BEFORE DELETE ON elections
+            BEGIN SELECT RAISE(ABORT, 'the board is append-only: elections cannot go'); END""",
+    ),
+)
+"""The schema's migration steps in order: step ``i`` takes the schema to version ``i + 1``."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _reusable(conn: sqlite3.Connection) -> bool:
+    return not conn.in_transaction  # in a transaction only if a rollback itself failed
+
+
+class SQLiteBoard:
+    """The board in the SQLite file ``path`` (created if missing)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._pool: Pool[sqlite3.Connection] = Pool(
+            self._connect, sqlite3.Connection.close, _reusable, name=self.path
+        )
+        try:
+            self._migrate()
+        except BaseException:
+            self._pool.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SQLiteBoard({self.path!r})"
+
+    def __enter__(self) -> SQLiteBoard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- connections and transactions --
+
+    def _error(self, exc: sqlite3.Error, election: str | None) -> BoardError:
+        what = where(election) if election else f"board {self.path}"
+        return BoardError(f"SQLite failed: {exc}", where=what)
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,  # autocommit: transactions are explicit
+                check_same_thread=False,  # pooled: used by one thread at a time
+            )
+        except sqlite3.Error as exc:
+            raise self._error(exc, None) from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                raise BoardError(
+                    f"SQLite journal mode is {mode!r}, not 'wal' (an in-memory database?)",
+                    where=f"board {self.path}",
+                )
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc, None) from exc
+            raise
+        return conn
+
+    @contextmanager
+    def _read(self, election: str | None) -> Iterator[sqlite3.Connection]:
+        with self._pool.borrow() as conn:
+            try:
+                yield conn
+            except sqlite3.Error as exc:
+                raise self._error(exc, election) from exc
+
+    @contextmanager
+    def _write(self, election: str | None) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction, committed if the body returns, else rolled back."""
+        with self._pool.borrow() as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise self._error(exc, election) from exc
+
+    def _migrate(self) -> None:
+        with self._read(None) as conn:
+            if self._version(conn) == SCHEMA_VERSION:
+                return
+        with self._write(None) as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            version = self._version(conn)
+            if version > SCHEMA_VERSION:
+                raise BoardError(
+                    f"the board's schema is version {version}, newer than this plebiscite's "
+                    f"({SCHEMA_VERSION}): upgrade plebiscite",
+                    where=f"board {self.path}",
+                )
+            for number in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[number - 1]:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_version (version, applied_at) "
+                    "VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                    (number,),
+                )
+
+    @staticmethod
+    def _version(conn: sqlite3.Connection) -> int:
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ).fetchone()
+        if exists is None:
+            return 0
+        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def schema_version(self) -> int:
+        """The schema version of the file (:data:`SCHEMA_VERSION` once open)."""
+        with self._read(None) as conn:
+            return self._version(conn)
+
+    # -- the Board protocol --
+
+    def create(self, election: str, timestamp: int) -> None:
+        check_election(election)
+        check_timestamp(election, timestamp)
+        try:
+            with self._write(election) as conn:
+                conn.execute(
+                    "INSERT INTO elections (uuid, timestamp) VALUES (?, ?)", (election, timestamp)
+                )
+        except BoardError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise BoardError("already on this board", where=where(election)) from None
+            raise
+
+    def elections(self) -> list[str]:
+        with self._read(None) as conn:
+            return [r[0] for r in conn.execute("SELECT uuid FROM elections ORDER BY id")]
+
+    def timestamp(self, election: str) -> int:
+        with self._read(election) as conn:
+            row = conn.execute(
+                "SELECT timestamp FROM elections WHERE uuid = ?", (election,)
+            ).fetchone()
+        if row is None:
+            raise unknown_election(election)
+        return int(row[0])
+
+    def head(self, election: str) -> Head:
+        with self._read(election) as conn:
+            row = conn.execute(
+                "SELECT height, head FROM elections WHERE uuid = ?", (election,)
+            ).fetchone()
+        if row is None:
+            raise unknown_election(election)
+        return Head(row[0], row[1])
+
+    def append(self, election: str, expected: Head, items: Sequence[Item]) -> Head:
+        items = tuple(items)
+        check_items(election, items)
+        with self._write(election) as conn:
+            row = conn.execute(
+                "SELECT id, height, head, next_seq FROM elections WHERE uuid = ?", (election,)
+            ).fetchone()
+            if row is None:
+                raise unknown_election(election)
+            ident, next_seq = row[0], row[3]
+            current = Head(row[1], row[2])
+            if current != expected:
+                raise conflict(election, expected, current)
+            check_heights(election, current, items)
+            members, new = plan_append(current, items, next_seq)
+            conn.executemany(
+                "INSERT INTO members (election, seq, kind, hash, content) VALUES (?, ?, ?, ?, ?)",
+                [(ident, m.seq, m.kind, m.hash, m.content) for m in members],
+            )
+            conn.execute(
+                "UPDATE elections SET height = ?, head = ?, next_seq = ? WHERE id = ?",
+                (new.height, new.hash, next_seq + len(members), ident),
+            )
+        return new
+
+    def members(self, election: str, *, after_seq: int = -1) -> Iterator[StoredMember]:
+        with self._read(election) as conn:
+            row = conn.execute(
+                "SELECT id, next_seq FROM elections WHERE uuid = ?", (election,)
+            ).fetchone()
+        if row is None:
+            raise unknown_election(election)
+        ident, end = row
+        first = self._page(election, ident, after_seq, end)
+        return self._pages(election, ident, first, end)
+
+    def _page(self, election: str, ident: int, after: int, end: int) -> list[StoredMember]:
+        with self._read(election) as conn:
+            rows = conn.execute(
+                "SELECT seq, kind, hash, content FROM members "
+                "WHERE election = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?",
+                (ident, after, end, PAGE),
+            ).fetchall()
+        return [StoredMember(r[0], r[1], r[2], bytes(r[3])) for r in rows]
+
+    def _pages(
+        self, election: str, ident: int, page: list[StoredMember], end: int
+    ) -> Iterator[StoredMember]:
+        while page:
+            yield from page
+            if len(page) < PAGE:
+                return
+            page = self._page(election, ident, page[-1].seq, end)
+
+    def archive(self, election: str) -> Iterator[bytes]:
+        return archive_bytes(self.timestamp(election), self.members(election))
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,0 +1,239 @@
+"""The HTTP server: the public board of each election, ballot submission, the observer API.
+
+Every route is documented (OpenAPI at ``/docs`` and ``/openapi.json``). Errors are JSON
+``{"error": {"code": ..., "message": ...}}`` with a stable code. Request bodies are limited in
+size before they are parsed. A ballot is verified in full (every proof, its signature, its
+credential, no ciphertext of another voter) before it is appended, and its tracker is returned
+only once the append is durably committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import io
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from plebiscite.board.base import Board, Head, Item
+from plebiscite.crypto.hashing import h_json, sha256_hex
+from plebiscite.crypto.signing import SigningKey
+from plebiscite.errors import BoardError, ConflictError, PlebisciteError
+from plebiscite.protocol import strictjson
+from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
+from plebiscite.protocol.messages import LIMITS
+from plebiscite.protocol.verifier import Verifier
+from plebiscite.server.state import ElectionState
+
+__all__ = ["ApiError", "create_app"]
+
+MAX_BALLOT = LIMITS.ballot_bytes
+MAX_SETUP = 64 << 20
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, refused past ``limit`` bytes before anything is parsed."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(
+    board: Board, *, admin_token: str, key: SigningKey, timestamp: int | None = None
+) -> FastAPI:
+    """The application over ``board``; ``admin_token`` authorizes the administrator's routes,
+    ``key`` signs the checkpoints of every board."""
+    app = FastAPI(
+        title="plebiscite",
+        description="The public board of verifiable referendums and polls (Belenios 2.0).",
+        version="0.1",
+    )
+    elections: dict[str, ElectionState] = {
+        uuid: ElectionState(uuid, board, key) for uuid in board.elections()
+    }
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, e: ApiError) -> JSONResponse:
+        return _error_response(e.status, e.code, e.message)
+
+    @app.exception_handler(PlebisciteError)
+    async def _plebiscite_error(request: Request, e: PlebisciteError) -> JSONResponse:
+        status = 409 if isinstance(e, ConflictError) else 422
+        return _error_response(status, e.code, str(e))
+
+    def state(uuid: str) -> ElectionState:
+        s = elections.get(uuid)
+        if s is None:
+            raise ApiError(404, "unknown_election", f"no election {uuid!r} on this board")
+        return s
+
+    def require_admin(request: Request) -> None:
+        auth = request.headers.get("authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else ""
+        if not hmac.compare_digest(token.encode(), admin_token.encode()):
+            raise ApiError(401, "unauthorized", "administrator token missing or wrong")
+
+    @app.get("/api/server-key", summary="The key that signs the board checkpoints")
+    async def server_key() -> dict[str, str]:
+        """The server's Ed25519 public key (base64): observers check every checkpoint with
+        it and compare checkpoints with each other to detect two different boards."""
+        return {"key": key.public().to_base64()}
+
+    @app.get("/api/elections", summary="Every election on the board")
+    async def list_elections() -> list[dict[str, Any]]:
+        """Each election with its status, board height, ballots, voters and turnout."""
+        return [s.summary() for s in elections.values()]
+
+    @app.post("/api/elections", status_code=201, summary="Start an election's board")
+    async def create_election(request: Request) -> dict[str, Any]:
+        """Administrator only. Body: ``{"election", "trustees", "credentials"}``, each the
+        exact JSON text of that structure (section 4.10, 4.7, 4.8). The setup is verified
+        (trustee proofs, election key, credentials) before the board is created."""
+        require_admin(request)
+        body = strictjson.loads(
+            await _body(request, MAX_SETUP), max_size=MAX_SETUP, where="request"
+        )
+        if (
+            not isinstance(body, dict)
+            or set(body) != {"election", "trustees", "credentials"}
+            or (not all(isinstance(v, str) for v in body.values()))
+        ):
+            raise ApiError(
+                422, "bad_request", "expected {election, trustees, credentials}, each a JSON text"
+            )
+        raws = [body[k].encode() for k in ("election", "trustees", "credentials")]
+        ts = timestamp if timestamp is not None else int(__import__("time").time())
+        buf = io.BytesIO()
+        buf.write(header_bytes(ts))
+        w = ArchiveWriter(buf, ArchiveState(ts))
+        refs = [w.data(r) for r in raws]
+        setup = strictjson.dumps_compact(
+            dict(zip(("election", "trustees", "credentials"), refs, strict=True))
+        )
+        w.event("Setup", w.data(setup))
+        data = buf.getvalue()
+        check = Verifier(lambda: io.BytesIO(data))
+        report = check.run()
+        if not report.valid or check.election is None:
+            first = next(f for f in report.findings if f.severity == "error")
+            raise ApiError(422, first.code, f"the setup does not verify: {first.describe()}")
+        uuid = check.election.uuid
+        if uuid in elections:
+            raise ApiError(409, "exists", f"election {uuid} already exists")
+        board.create(uuid, ts)
+        board.append(uuid, Head(), [Item("Setup", (*raws, setup))])
+        elections[uuid] = ElectionState(uuid, board, key)
+        return elections[uuid].summary()
+
+    @app.get("/api/elections/{uuid}", summary="An election's status")
+    async def election_status(uuid: str) -> dict[str, Any]:
+        """Status, board height and last event, ballots, voters, turnout, and the result once
+        published; recomputed by the server's own verifier as the board grows."""
+        return state(uuid).summary()
+
+    @app.get("/api/elections/{uuid}/archive", summary="The election archive (UUID.bel)")
+    async def archive(uuid: str) -> StreamingResponse:
+        """The public record, byte-identical to what ``belenios-tool election verify``
+        accepts, at any time during the election."""
+        s = state(uuid)
+        return StreamingResponse(
+            s.board.archive(uuid),
+            media_type="application/x-tar",
+            headers={"content-disposition": f'attachment; filename="{uuid}.bel"'},
+        )
+
+    @app.post("/api/elections/{uuid}/ballots", summary="Cast a ballot")
+    async def cast(uuid: str, request: Request) -> dict[str, Any]:
+        """Body: the ballot (JSON, at most 1 MiB). It is verified in full before it is
+        appended; the response (its smart ballot tracker) comes after the durable commit. A
+        later ballot with the same credential replaces it."""
+        s = state(uuid)
+        raw = (await _body(request, MAX_BALLOT)).strip()
+        res = await anyio.to_thread.run_sync(s.verifier.check_ballot_alone, raw)
+        async with s.lock:
+            s.verifier.check_ballot_on_board(res)
+            s.verifier.prechecked[sha256_hex(raw)] = res
+            try:
+                head = await anyio.to_thread.run_sync(s.append, [Item("Ballot", (raw,))])
+            except BoardError:
+                s.verifier.prechecked.pop(sha256_hex(raw), None)
+                raise
+        return {"tracker": h_json(raw), "height": head.height}
+
+    @app.get("/api/elections/{uuid}/ballots/{tracker:path}", summary="Find a ballot")
+    async def find_ballot(uuid: str, tracker: str) -> dict[str, Any]:
+        """Whether the ballot with this smart ballot tracker is on the board, and where."""
+        s = state(uuid)
+        height = s.trackers.get(tracker)
+        if height is None:
+            raise ApiError(404, "unknown_tracker", "no ballot with this tracker on the board")
+        return {"tracker": tracker, "height": height}
+
+    @app.post("/api/elections/{uuid}/close", summary="Close voting")
+    async def close(uuid: str, request: Request) -> dict[str, Any]:
+        """Administrator only: append EndBallots and sign a checkpoint."""
+        require_admin(request)
+        s = state(uuid)
+        async with s.lock:
+            if s.verifier.report.status not in ("open", "setup"):
+                raise ApiError(409, "state", f"voting is not open ({s.verifier.report.status})")
+            await anyio.to_thread.run_sync(s.append, [Item("EndBallots")])
+            s.checkpoint()
+        return s.summary()
+
+    @app.get("/api/elections/{uuid}/checkpoints", summary="Signed checkpoints of the board")
+    async def checkpoints(uuid: str) -> list[Any]:
+        """Every checkpoint the server signed for this board (start-up, phase changes),
+        oldest first; each verifiable with the server key."""
+        return [json.loads(c.to_json()) for c in state(uuid).checkpoints]
+
+    @app.get("/api/elections/{uuid}/events", summary="Live feed of new events")
+    async def events(uuid: str, request: Request) -> StreamingResponse:
+        """Server-sent events: one ``data:`` line per new board event, as
+        ``{"height", "type", "hash"}``."""
+        s = state(uuid)
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        s.subscribers.add(queue)
+
+        async def stream() -> AsyncIterator[bytes]:
+            try:
+                yield b": plebiscite live feed\n\n"
+                while not await request.is_disconnected():
+                    try:
+                        event = await asyncio.wait_for(queue.get(), timeout=15)
+                    except TimeoutError:
+                        yield b": keep-alive\n\n"
+                        continue
+                    yield f"data: {json.dumps(event)}\n\n".encode()
+            finally:
+                s.subscribers.discard(queue)
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def health() -> Response:
+        return Response("ok")
+
+    return app
