@@ -30,7 +30,7 @@ from plebiscite.protocol.messages import LIMITS
 from plebiscite.protocol.verifier import Verifier
 from plebiscite.server.state import ElectionState
 
-__all__ = ["ApiError", "create_app"]
+__all__ = ["ApiError", "create_app", "require_admin"]
 
 MAX_BALLOT = LIMITS.ballot_bytes
 MAX_SETUP = 64 << 20
@@ -60,6 +60,15 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def require_admin(request: Request) -> None:
+    """Refuse the request unless it carries the administrator's bearer token."""
+    auth = request.headers.get("authorization", "")
+    token = auth[7:] if auth.startswith("Bearer ") else ""
+    expected: str = request.app.state.admin_token
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", "administrator token missing or wrong")
+
+
 def create_app(
     board: Board, *, admin_token: str, key: SigningKey, timestamp: int | None = None
 ) -> FastAPI:
@@ -73,6 +82,11 @@ def create_app(
     elections: dict[str, ElectionState] = {
         uuid: ElectionState(uuid, board, key) for uuid in board.elections()
     }
+    # shared with the other routers of the server (lifecycle, web pages)
+    app.state.board = board
+    app.state.key = key
+    app.state.elections = elections
+    app.state.admin_token = admin_token
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, e: ApiError) -> JSONResponse:
@@ -88,12 +102,6 @@ def create_app(
         if s is None:
             raise ApiError(404, "unknown_election", f"no election {uuid!r} on this board")
         return s
-
-    def require_admin(request: Request) -> None:
-        auth = request.headers.get("authorization", "")
-        token = auth[7:] if auth.startswith("Bearer ") else ""
-        if not hmac.compare_digest(token.encode(), admin_token.encode()):
-            raise ApiError(401, "unauthorized", "administrator token missing or wrong")
 
     @app.get("/api/server-key", summary="The key that signs the board checkpoints")
     async def server_key() -> dict[str, str]:
