@@ -36,6 +36,12 @@ RANKING = {
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.server:
+        from plebiscite.cli import demo_server
+
+        return demo_server.run(args)
+    if args.out is None:
+        raise CommandError("--out is required (unless --server)", status=2)
     if args.voters < 1:
         raise CommandError("--voters must be at least 1", status=2)
     if not 1 <= args.threshold <= args.trustees:
@@ -85,7 +91,7 @@ def register(sub: Any) -> None:
         "trustees, result; writes OUT/UUID.bel and the messages exchanged.",
     )
     d.add_argument("--voters", type=int, required=True, help="number of voters")
-    d.add_argument("--out", required=True, help="output directory")
+    d.add_argument("--out", help="output directory")
     d.add_argument("--trustees", type=int, default=3, help="threshold trustees (default 3)")
     d.add_argument(
         "--threshold", type=int, default=2, help="trustees needed to decrypt (default 2)"
@@ -96,4 +102,7 @@ def register(sub: Any) -> None:
         help="add a ranking (non-homomorphic) question, shuffled before decryption",
     )
     d.add_argument("--seed", help="deterministic randomness (for tests; never for real use)")
+    from plebiscite.cli import demo_server
+
+    demo_server.add_arguments(d)
     d.set_defaults(func=_cmd_demo)

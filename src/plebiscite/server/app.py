@@ -240,6 +240,10 @@ def create_app(
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
+    from plebiscite.server.lifecycle import router as lifecycle_router  # imports this module
+
+    app.include_router(lifecycle_router)
+
     @app.get("/healthz", include_in_schema=False)
     async def health() -> Response:
         return Response("ok")

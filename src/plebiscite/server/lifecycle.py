@@ -1,0 +1,1050 @@
+"""The referendum lifecycle over the API: each party a separate client, the server a relay.
+
+1. The administrator creates the referendum (``POST /api/referendums``): the referendum record
+   (:mod:`plebiscite.protocol.referendum`), a voter list per region and who acts as each
+   region's credential authority. The server answers with one single-purpose link token per
+   trustee (and per external credential authority), kept only as a SHA256 hash, and generates
+   its own "Single" trustee key for this referendum only.
+2. The trustees run the threshold ("Pedersen") ceremony through the server: each sends its
+   certificate, polynomial and voutput, computed on its own side (steps 1, 3 and 5 of
+   :mod:`plebiscite.protocol.ceremony`, or ``belenios-tool setup
+   generate-trustee-key-threshold``); the server does steps 2, 4 and 6 and keeps each
+   trustee's encrypted decryption key (``.dkey``) for it to fetch back. No trustee's seed ever
+   reaches the server.
+3. The administrator opens the referendum (``POST .../open``): for each region the server uses
+   the public credentials uploaded by the region's credential authority, or (when it is the
+   credential authority, which the status says publicly) generates them and returns the
+   private ones to the administrator once, then creates the region's election and board.
+4. Voters cast ballots on each region's board (``POST /api/elections/UUID/ballots``). The
+   administrator closes every region (``POST .../close``): EndBallots, then the encrypted tally
+   the server's live verifier recomputed from the board.
+5. Each trustee sends its partial decryption of each region's tally, computed on its side; it
+   is checked (every proof, against the trustee's verification key) before it is appended.
+   Once enough are in, the server appends its own partial decryption and the result.
+6. ``GET /api/referendums/ID``: the ceremony, every region's phase, turnout and result, and the
+   outcome of the decision rule once every region is tallied.
+
+Referendums are kept in memory: a server restart loses the ceremony state and the server's own
+key of a referendum not yet decrypted (the regional boards themselves are durable).
+Non-homomorphic questions (which need shuffles) are refused at creation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import hashlib
+import hmac
+import io
+import json
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from gmpy2 import mpz
+
+from plebiscite.board.base import Board, Head, Item
+from plebiscite.crypto.context import Context
+from plebiscite.crypto.groups import BELENIOS_2048, Group
+from plebiscite.crypto.hashing import sha256_hex
+from plebiscite.crypto.proofs import verify_decryption
+from plebiscite.crypto.rand import SystemRandom
+from plebiscite.crypto.signing import SigningKey
+from plebiscite.errors import EncodingError, PlebisciteError, ProofError
+from plebiscite.protocol import ceremony, strictjson
+from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
+from plebiscite.protocol.election_setup import (
+    generate_credentials,
+    generate_uuid,
+    make_election,
+    make_trustee_key,
+    make_trustees,
+    public_credentials_json,
+)
+from plebiscite.protocol.messages import (
+    LIMITS,
+    Pedersen,
+    QuestionH,
+    arr,
+    obj,
+    parse_credentials,
+    parse_election,
+    proof,
+    small_int,
+    string,
+)
+from plebiscite.protocol.referendum import (
+    Referendum,
+    RegionResult,
+    Trustees,
+    check_election,
+    compute_outcome,
+)
+from plebiscite.protocol.tally import (
+    encrypted_tally_json,
+    owned_json,
+    partial_decryption_json,
+    result_json,
+    sized_encrypted_tally_json,
+)
+from plebiscite.protocol.verifier import Verifier
+from plebiscite.server.app import ApiError, require_admin
+from plebiscite.server.state import ElectionState
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/referendums", tags=["referendums"])
+
+MAX_CREATE = 64 << 20
+MAX_MESSAGE = 16 << 20  # a ceremony message, a partial decryption, a credential list
+MAX_VOTERS = 1 << 22
+#: The group of every referendum (homomorphic questions only, so no message embedding needed).
+GROUP = BELENIOS_2048
+
+CEREMONY_PHASES = ("certificates", "polynomials", "voutputs", "done")
+
+
+# -- state --------------------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(repr=False)
+class _Trustee:
+    """A threshold trustee as the server knows it: only public messages and the hash of its
+    link token. Its owner number on the boards is ``index + 1`` (owner 1 is the server)."""
+
+    index: int
+    name: str
+    token_hash: str
+    cert: str | None = None
+    cert_id: str | None = None
+    polynomial: str | None = None
+    vinput: str | None = None
+    voutput: str | None = None
+    dkey: str | None = None  # the trustee's decryption key, encrypted to itself
+
+    @property
+    def owner(self) -> int:
+        return self.index + 1
+
+
+@dataclass(repr=False)
+class _Region:
+    name: str
+    uuid: str
+    voters: list[tuple[str, int | None]]
+    authority: str  # "server" or "external"
+    token_hash: str | None = None  # the external credential authority's link token
+    public_credentials: bytes | None = None
+
+
+@dataclass(repr=False)
+class _Referendum:
+    referendum: Referendum
+    group: Group
+    trustees: list[_Trustee]
+    threshold: int
+    regions: list[_Region]
+    server_key: mpz  # the server's own "Single" trustee key, for this referendum only
+    server_public: bytes
+    phase: str = "certificates"
+    certs: str | None = None
+    parameters: str | None = None
+    trustees_raw: bytes | None = None
+    error: str | None = None
+    opened: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def region(self, name: str) -> _Region:
+        for r in self.regions:
+            if r.name == name:
+                return r
+        raise ApiError(
+            404, "unknown_region", f"no region {name!r} in referendum {self.referendum.id}"
+        )
+
+
+def _referendums(request: Request) -> dict[str, _Referendum]:
+    state = request.app.state
+    if not hasattr(state, "referendums"):
+        state.referendums = {}
+    out: dict[str, _Referendum] = state.referendums
+    return out
+
+
+def _get(request: Request, rid: str) -> _Referendum:
+    ref = _referendums(request).get(rid)
+    if ref is None:
+        raise ApiError(404, "unknown_referendum", f"no referendum {rid!r} on this server")
+    return ref
+
+
+def _elections(request: Request) -> dict[str, ElectionState]:
+    out: dict[str, ElectionState] = request.app.state.elections
+    return out
+
+
+def _election(request: Request, ref: _Referendum, region: _Region) -> ElectionState:
+    s = _elections(request).get(region.uuid) if ref.opened else None
+    if s is None:
+        raise ApiError(409, "state", f"region {region.name!r} has no election yet: not opened")
+    return s
+
+
+# -- requests and authorization ----------------------------------------------------------------
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    """The request body, refused past ``limit`` bytes before anything is parsed."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _text(request: Request, what: str, limit: int = MAX_MESSAGE) -> str:
+    raw = (await _read(request, limit)).strip()
+    if not raw:
+        raise ApiError(422, "bad_request", f"the body must be the {what}")
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        raise ApiError(422, "encoding", f"the {what} is not UTF-8") from None
+
+
+def _bearer(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    return auth[7:] if auth.startswith("Bearer ") else ""
+
+
+def _require_trustee(request: Request, ref: _Referendum, index: int) -> _Trustee:
+    """The trustee ``index`` if the request carries its link token; a token of another trustee
+    of this referendum is refused (403): a token acts for its own trustee only."""
+    if not 1 <= index <= len(ref.trustees):
+        raise ApiError(404, "unknown_trustee", f"no trustee {index} in this referendum")
+    h = _token_hash(_bearer(request))
+    me = ref.trustees[index - 1]
+    if hmac.compare_digest(h, me.token_hash):
+        return me
+    for t in ref.trustees:
+        if hmac.compare_digest(h, t.token_hash):
+            raise ApiError(
+                403,
+                "forbidden",
+                f"this is the link token of trustee {t.index}, not of trustee {index}: a "
+                "trustee token acts only for its own trustee",
+            )
+    raise ApiError(401, "unauthorized", f"trustee {index}'s link token missing or wrong")
+
+
+def _require_authority(request: Request, region: _Region) -> None:
+    if region.token_hash is None:
+        raise ApiError(
+            409,
+            "state",
+            f"the server is the credential authority of region {region.name!r}",
+        )
+    if not hmac.compare_digest(_token_hash(_bearer(request)), region.token_hash):
+        raise ApiError(
+            401,
+            "unauthorized",
+            f"the link token of region {region.name!r}'s credential authority missing or wrong",
+        )
+
+
+# -- creation ------------------------------------------------------------------------------------
+
+
+def _voter_list(v: Any, where: str) -> list[tuple[str, int | None]]:
+    """``["login", {"login": "x", "weight": 2}, ...]``."""
+    items = arr(v, where, MAX_VOTERS)
+    if not items:
+        raise EncodingError("a region needs at least one voter", where=where)
+    out: list[tuple[str, int | None]] = []
+    seen: set[str] = set()
+    for i, x in enumerate(items):
+        w = f"{where}[{i}]"
+        weight: int | None = None
+        if isinstance(x, dict):
+            o = obj(x, w, ("login",), ("weight",))
+            login = string(o["login"], f"{w}.login")
+            if "weight" in o:
+                weight = small_int(o["weight"], f"{w}.weight", 1, 10**18 - 1)
+        else:
+            login = string(x, w)
+        if not login or len(login) > 256 or any(c in login for c in ",\r\n"):
+            raise EncodingError("a login is 1 to 256 characters, no comma or newline", where=w)
+        if login in seen:
+            raise EncodingError(f"voter {login!r} listed twice", where=w)
+        seen.add(login)
+        out.append((login, weight))
+    return out
+
+
+def _create(body: Any, taken: set[str]) -> tuple[_Referendum, dict[str, Any]]:
+    """Parse the administrator's request; the new referendum and the answer (with the tokens)."""
+    w = "request"
+    o = obj(body, w, ("referendum", "voters"), ("credential_authority",))
+    record = o["referendum"]
+    if not isinstance(record, dict):
+        raise EncodingError(
+            "expected the referendum record (a JSON object)", where=f"{w}.referendum"
+        )
+    rng = SystemRandom()
+    regions_v = arr(record.get("regions"), f"{w}.referendum.regions", 1000)
+    for i, r in enumerate(regions_v):
+        if isinstance(r, dict) and "election" not in r:
+            # the server chooses the uuid of each region's election
+            while (uuid := generate_uuid(rng)) in taken:
+                pass
+            regions_v[i] = {**r, "election": uuid}
+    trustees_v = record.get("trustees")
+    if isinstance(trustees_v, dict) and "hash" in trustees_v:
+        raise EncodingError(
+            "the trustees structure is made by the ceremony: its hash is set by the server "
+            "when the regions open",
+            where=f"{w}.referendum.trustees.hash",
+        )
+    referendum = Referendum.from_json(strictjson.dumps_compact(record), f"{w}.referendum")
+    for i, q in enumerate(referendum.questions):
+        if not isinstance(q, QuestionH):
+            raise EncodingError(
+                "non-homomorphic questions (shuffled before decryption) are not supported by "
+                "the referendum lifecycle yet",
+                where=f"{w}.referendum.questions[{i}]",
+            )
+    for r in referendum.regions:
+        if r.election in taken:
+            raise ApiError(409, "exists", f"election {r.election} already exists")
+    names = [r.name for r in referendum.regions]
+    voters_v = obj(o["voters"], f"{w}.voters", names)
+    modes_v = obj(o.get("credential_authority", {}), f"{w}.credential_authority", (), names)
+    answer_regions: list[dict[str, Any]] = []
+    regions: list[_Region] = []
+    for r in referendum.regions:
+        mode = modes_v.get(r.name, "server")
+        if mode not in ("server", "external"):
+            raise EncodingError(
+                "expected 'server' or 'external'", where=f"{w}.credential_authority.{r.name}"
+            )
+        region = _Region(
+            r.name, r.election, _voter_list(voters_v[r.name], f"{w}.voters.{r.name}"), mode
+        )
+        entry: dict[str, Any] = {"name": r.name, "election": r.election, "authority": mode}
+        if mode == "external":
+            token = secrets.token_urlsafe(32)
+            region.token_hash = _token_hash(token)
+            entry["authority_token"] = token
+        regions.append(region)
+        answer_regions.append(entry)
+
+    n = len(referendum.trustees.names)
+    threshold = referendum.trustees.threshold or n
+    trustees: list[_Trustee] = []
+    answer_trustees: list[dict[str, Any]] = []
+    for z, name in enumerate(referendum.trustees.names, start=1):
+        token = secrets.token_urlsafe(32)
+        trustees.append(_Trustee(z, name, _token_hash(token)))
+        answer_trustees.append({"index": z, "name": name, "owner": z + 1, "token": token})
+    x, public = make_trustee_key(GROUP, rng)
+    ref = _Referendum(referendum, GROUP, trustees, threshold, regions, x, public)
+    answer = {
+        "id": referendum.id,
+        "record": referendum.to_value(),
+        "group": GROUP.name,
+        "trustees": answer_trustees,
+        "threshold": threshold,
+        "regions": answer_regions,
+    }
+    return ref, answer
+
+
+# -- the ceremony --------------------------------------------------------------------------------
+
+
+def _one_value(text: str, what: str) -> Any:
+    values = ceremony.split_jsons(text, what)
+    if len(values) != 1:
+        raise EncodingError(f"expected one JSON value, found {len(values)}", where=what)
+    return values[0]
+
+
+def _line(value: Any) -> str:
+    """One JSON value on one line (as the ``.jsons`` files hold them)."""
+    return strictjson.dumps_compact(value).decode()
+
+
+def _polynomial_degree(ref: _Referendum, value: Any) -> None:
+    """The checks of a polynomial that do not need the others: its shape, one secret per
+    trustee and as many coefficient commitments as the planned threshold."""
+    w = "polynomial"
+    o = obj(value, w, ("polynomial", "secrets", "coefexps"))
+    n = len(ref.trustees)
+    arr(o["secrets"], f"{w}.secrets", n, n)
+    ce = obj(o["coefexps"], f"{w}.coefexps", ("message", "signature"))
+    msg = obj(
+        strictjson.loads(
+            string(ce["message"], f"{w}.coefexps.message"),
+            max_size=MAX_MESSAGE,
+            where=f"{w}.coefexps.message",
+        ),
+        f"{w}.coefexps.message",
+        ("coefexps",),
+    )
+    k = len(arr(msg["coefexps"], f"{w}.coefexps.message.coefexps", LIMITS.trustees))
+    if k != ref.threshold:
+        raise EncodingError(
+            f"{k} coefficient commitments, but the referendum's threshold is {ref.threshold}: "
+            f"make the polynomial with threshold {ref.threshold}",
+            where=f"{w}.coefexps",
+        )
+
+
+def _at_fault(ref: _Referendum, e: PlebisciteError, submitter: _Trustee) -> _Trustee:
+    """The trustee a ceremony error names (by its certificate id), the submitter if none."""
+    text = str(e)
+    for t in [submitter, *ref.trustees]:
+        if t.cert_id and t.cert_id in text:
+            return t
+    return submitter
+
+
+def _step_failed(ref: _Referendum, e: PlebisciteError, submitter: _Trustee, what: str) -> None:
+    """A step the server does over every trustee's message failed: the message of the trustee
+    at fault is set aside (it must send it again); the submitter hears of it if it is theirs."""
+    culprit = _at_fault(ref, e, submitter)
+    setattr(culprit, what, None)
+    ref.error = f"trustee {culprit.index} ({culprit.name}) must send its {what} again: {e}"
+    if culprit is submitter:
+        raise ApiError(422, e.code, f"{what} refused: {e}")
+
+
+def _all(ref: _Referendum, what: str) -> str | None:
+    values = [getattr(t, what) for t in ref.trustees]
+    if any(v is None for v in values):
+        return None
+    return "".join(v + "\n" for v in values)
+
+
+def _ceremony_status(ref: _Referendum) -> dict[str, Any]:
+    return {
+        "phase": ref.phase,
+        "threshold": ref.threshold,
+        "trustees": [
+            {
+                "index": t.index,
+                "name": t.name,
+                "owner": t.owner,
+                "certificate": t.cert_id,
+                "polynomial": t.polynomial is not None,
+                "voutput": t.voutput is not None,
+            }
+            for t in ref.trustees
+        ],
+        "certificates": ref.certs,
+        "threshold_parameters": None if ref.parameters is None else json.loads(ref.parameters),
+        "server_key": json.loads(ref.server_public),
+        "trustees_hash": None if ref.trustees_raw is None else sha256_hex(ref.trustees_raw),
+        "error": ref.error,
+    }
+
+
+def _expect_phase(ref: _Referendum, phase: str) -> None:
+    if ref.phase != phase:
+        raise ApiError(
+            409,
+            "state",
+            f"the ceremony is at step {ref.phase!r}, not {phase!r}",
+        )
+
+
+# -- regional elections --------------------------------------------------------------------------
+
+
+def _setup_archive(raws: Sequence[bytes], timestamp: int) -> tuple[bytes, bytes]:
+    """The archive of a board holding only its Setup (to verify it), and the setup data."""
+    buf = io.BytesIO()
+    buf.write(header_bytes(timestamp))
+    w = ArchiveWriter(buf, ArchiveState(timestamp))
+    refs = [w.data(r) for r in raws]
+    setup = strictjson.dumps_compact(
+        dict(zip(("election", "trustees", "credentials"), refs, strict=True))
+    )
+    w.event("Setup", w.data(setup))
+    return buf.getvalue(), setup
+
+
+def _open(
+    ref: _Referendum, board: Board, key: SigningKey, elections: dict[str, ElectionState]
+) -> tuple[Referendum, dict[str, ElectionState], dict[str, list[dict[str, Any]]]]:
+    """Make and verify every region's setup, then start the boards (as ``POST
+    /api/elections`` does). Returns the final record (with the hash of the trustees
+    structure), the new elections and the private credentials the server generated."""
+    assert ref.trustees_raw is not None
+    rng = SystemRandom()
+    trustees_raw = ref.trustees_raw
+    old = ref.referendum.trustees
+    final = dataclasses.replace(
+        ref.referendum, trustees=Trustees(old.names, old.threshold, sha256_hex(trustees_raw))
+    )
+    Referendum.from_json(final.to_json())  # still a valid record
+    ts = int(time.time())
+    planned: list[tuple[str, tuple[bytes, bytes, bytes], bytes]] = []
+    private: dict[str, list[dict[str, Any]]] = {}
+    for region, r in zip(ref.regions, final.regions, strict=True):
+        if region.uuid in elections:
+            raise ApiError(409, "exists", f"election {region.uuid} already exists")
+        template = json.loads(final.election_template(r))
+        if region.authority == "server":
+            template["credential_authority"] = "server"
+            creds = generate_credentials(region.voters, region.uuid, ref.group, rng)
+            public = public_credentials_json(creds)
+            private[region.name] = [
+                {"login": c.login, "weight": c.weight or 1, "credential": c.private} for c in creds
+            ]
+        else:
+            assert region.public_credentials is not None
+            public = region.public_credentials
+        election_raw = make_election(
+            strictjson.dumps_compact(template), region.uuid, ref.group, trustees_raw
+        )
+        check_election(final, parse_election(election_raw), trustees_raw)
+        raws = (election_raw, trustees_raw, public)
+        data, setup = _setup_archive(raws, ts)
+        check = Verifier(functools.partial(io.BytesIO, data))
+        report = check.run()
+        if not report.valid:
+            first = next(f for f in report.findings if f.severity == "error")
+            raise ApiError(
+                422,
+                first.code,
+                f"region {region.name!r}: the setup does not verify: {first.describe()}",
+            )
+        planned.append((region.uuid, raws, setup))
+    new: dict[str, ElectionState] = {}
+    for uuid, raws, setup in planned:
+        board.create(uuid, ts)
+        board.append(uuid, Head(), [Item("Setup", (*raws, setup))])
+        new[uuid] = ElectionState(uuid, board, key)
+    return final, new, private
+
+
+def _check_public_credentials(ref: _Referendum, region: _Region, raw: bytes) -> bytes:
+    """An external credential authority's public credentials: valid and distinct elements,
+    one per voter, with the voters' weights."""
+    creds = parse_credentials(raw, ref.group, where=f"public credentials of {region.name}")
+    if len(creds) != len(region.voters):
+        raise EncodingError(
+            f"{len(creds)} public credentials for {len(region.voters)} voters",
+            where=f"public credentials of {region.name}",
+        )
+    if sorted(c.weight for c in creds) != sorted(w or 1 for _, w in region.voters):
+        raise EncodingError(
+            "the credentials' weights are not the voters' weights",
+            where=f"public credentials of {region.name}",
+        )
+    return strictjson.dumps_compact(strictjson.loads(raw, max_size=MAX_MESSAGE))
+
+
+# -- tally and decryption ----------------------------------------------------------------------
+
+
+def _check_partial_decryption(s: ElectionState, owner: int, raw: bytes) -> None:
+    """Every decryption factor and proof of ``raw`` against the tally on the board and the
+    verification key of ``owner``; raises the error that refuses it."""
+    v = s.verifier
+    assert v.election is not None and v.ctx is not None and v.tally is not None
+    group = v.election.group
+    key = v.owners[owner - 1].key.public_key
+    w = "partial_decryption"
+    pd = obj(
+        strictjson.loads(raw, max_size=MAX_MESSAGE, where=w),
+        w,
+        ("decryption_factors", "decryption_proofs"),
+    )
+    nq = len(v.tally)
+    dfs = arr(pd["decryption_factors"], f"{w}.decryption_factors", nq, nq)
+    dps = arr(pd["decryption_proofs"], f"{w}.decryption_proofs", nq, nq)
+    for i, col in enumerate(v.tally):
+        n = len(col)
+        fs = arr(dfs[i], f"{w}.decryption_factors[{i}]", n, n)
+        ps = arr(dps[i], f"{w}.decryption_proofs[{i}]", n, n)
+        for j, ((alpha, _), f, p) in enumerate(zip(col, fs, ps, strict=True)):
+            factor = group.element(f, where=f"{w}.decryption_factors[{i}][{j}]")
+            pr = proof(group, p, f"{w}.decryption_proofs[{i}][{j}]")
+            try:
+                verify_decryption(v.ctx, v.election.fingerprint, key, alpha, factor, pr)
+            except ProofError as e:
+                raise ProofError(
+                    "decryption proof does not verify against this trustee's verification key "
+                    "and the tally on the board",
+                    where=f"{w}.decryption_proofs[{i}][{j}]",
+                ) from e
+
+
+def _threshold_owners(s: ElectionState) -> list[int]:
+    """The owners of the threshold trustees whose partial decryption is on the board."""
+    v = s.verifier
+    return sorted(
+        o.index
+        for o in v.owners
+        if isinstance(v.trustees[o.item], Pedersen) and o.index in v.decryptions
+    )
+
+
+def _finish(ref: _Referendum, s: ElectionState) -> None:
+    """Enough trustees decrypted: append the server key's partial decryption, then the
+    result. The caller holds ``s.lock``."""
+    v = s.verifier
+    assert v.election is not None and v.tally is not None
+    if 1 not in v.decryptions:
+        ctx = Context(ref.group, v.election.public_key)
+        pd = partial_decryption_json(
+            ctx, v.election.fingerprint, ref.server_key, v.tally, SystemRandom()
+        )
+        s.append([Item("PartialDecryption", (pd, owned_json(1, sha256_hex(pd))))])
+    result = s.verifier.decrypt_result()
+    s.append([Item("Result", (result_json(v.election, result),))])
+    _still_valid(s)
+
+
+def _still_valid(s: ElectionState) -> None:
+    if not s.verifier.report.valid:
+        first = next(f for f in s.verifier.report.findings if f.severity == "error")
+        raise ApiError(
+            500, "internal", f"the board of {s.uuid} no longer verifies: {first.describe()}"
+        )
+
+
+# -- status ----------------------------------------------------------------------------------------
+
+
+def _region_status(ref: _Referendum, region: _Region, s: ElectionState | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": region.name,
+        "election": region.uuid,
+        "credential_authority": region.authority,
+        "credentials_ready": region.authority == "server" or region.public_credentials is not None,
+        "roll": len(region.voters),
+    }
+    if s is None:
+        return out | {"status": "not-opened"}
+    summary = s.summary()
+    out |= {k: summary[k] for k in ("status", "height", "ballots", "voted", "turnout", "result")}
+    out["valid"] = summary["valid"]
+    out["archive"] = f"/api/elections/{region.uuid}/archive"
+    done = set(s.verifier.decryptions)
+    out["decrypted_by"] = [t.index for t in ref.trustees if t.owner in done]
+    return out
+
+
+def _roll_and_voted(s: ElectionState) -> tuple[int, int]:
+    """The roll and the turnout in the unit of the counts: voters, or weight when weighted."""
+    v = s.verifier
+    roll = sum(c.weight for c in v.credentials.values())
+    voted = sum(v.credentials[c].weight for c in v.last)
+    return roll, voted
+
+
+def _status(ref: _Referendum, elections: dict[str, ElectionState]) -> dict[str, Any]:
+    states = [elections.get(r.uuid) if ref.opened else None for r in ref.regions]
+    regions = [_region_status(ref, r, s) for r, s in zip(ref.regions, states, strict=True)]
+    outcome: Any = None
+    if ref.phase != "done":
+        phase = "ceremony"
+    elif not ref.opened:
+        phase = "ready"
+    else:
+        statuses = {r["status"] for r in regions}
+        if statuses == {"done"}:
+            phase = "done"
+            results = {}
+            for r, s in zip(ref.regions, states, strict=True):
+                assert s is not None
+                roll, voted = _roll_and_voted(s)
+                results[r.name] = RegionResult(s.verifier.report.result, roll, voted)
+            outcome = json.loads(compute_outcome(ref.referendum, results).to_json())
+        elif statuses & {"open", "setup"}:
+            phase = "open"
+        else:
+            phase = "decrypting"
+    return {
+        "id": ref.referendum.id,
+        "title": ref.referendum.title,
+        "phase": phase,
+        "record": ref.referendum.to_value(),
+        "fingerprint": ref.referendum.fingerprint,
+        "group": ref.group.name,
+        "ceremony": _ceremony_status(ref),
+        "regions": regions,
+        "outcome": outcome,
+    }
+
+
+# -- routes: administrator -------------------------------------------------------------------------
+
+
+@router.post("", status_code=201, summary="Create a referendum (administrator)")
+async def create_referendum(request: Request) -> dict[str, Any]:
+    """Administrator only. Body: ``{"referendum": RECORD, "voters": {REGION: [login or
+    {"login", "weight"}, ...]}, "credential_authority": {REGION: "server" | "external"}}``.
+    RECORD is a referendum record (``plebiscite.protocol.referendum``); a region without
+    ``election`` gets a fresh uuid; ``trustees.names`` and ``trustees.threshold`` plan the
+    threshold ceremony (plus the server's own key, generated for this referendum only). Only
+    homomorphic questions. Answers with the referendum id, one link token per trustee and per
+    external credential authority (shown once: the server keeps only their hash)."""
+    require_admin(request)
+    body = strictjson.loads(await _read(request, MAX_CREATE), max_size=MAX_CREATE, where="request")
+    refs = _referendums(request)
+    taken = set(_elections(request)) | {r.uuid for x in refs.values() for r in x.regions}
+    ref, answer = await anyio.to_thread.run_sync(_create, body, taken)
+    if ref.referendum.id in refs:
+        raise ApiError(409, "exists", f"referendum {ref.referendum.id!r} already exists")
+    taken = set(_elections(request)) | {r.uuid for x in refs.values() for r in x.regions}
+    clash = [r.uuid for r in ref.regions if r.uuid in taken]
+    if clash:  # created meanwhile
+        raise ApiError(409, "exists", f"election {clash[0]} already exists")
+    refs[ref.referendum.id] = ref
+    return answer
+
+
+@router.post("/{rid}/open", summary="Open every region's election (administrator)")
+async def open_referendum(rid: str, request: Request) -> dict[str, Any]:
+    """Administrator only, once the ceremony is done and every external credential authority
+    sent its public credentials: creates each region's election (the referendum's questions,
+    the trustees of the ceremony) and board. Answers with each region's election and, where
+    the server is the credential authority, the voters' private credentials: returned this
+    once, not kept."""
+    require_admin(request)
+    ref = _get(request, rid)
+    async with ref.lock:
+        _expect_phase(ref, "done")
+        if ref.opened:
+            raise ApiError(409, "state", f"referendum {rid!r} is already open")
+        missing = [
+            r.name for r in ref.regions if r.authority == "external" and not r.public_credentials
+        ]
+        if missing:
+            raise ApiError(
+                409, "state", f"waiting for the public credentials of {', '.join(missing)}"
+            )
+        elections = _elections(request)
+        state = request.app.state
+        final, new, private = await anyio.to_thread.run_sync(
+            _open, ref, state.board, state.key, elections
+        )
+        elections.update(new)
+        ref.referendum = final
+        ref.opened = True
+    return {
+        "id": rid,
+        "record": final.to_value(),
+        "fingerprint": final.fingerprint,
+        "regions": [
+            {
+                "name": r.name,
+                "election": r.uuid,
+                "archive": f"/api/elections/{r.uuid}/archive",
+                "credentials": private.get(r.name),
+            }
+            for r in ref.regions
+        ],
+    }
+
+
+@router.post("/{rid}/close", summary="Close voting in every region and tally (administrator)")
+async def close_referendum(rid: str, request: Request) -> dict[str, Any]:
+    """Administrator only: in every region, append EndBallots (unless already closed), then
+    the encrypted tally the server's verifier recomputed from the board (the last ballot of
+    each credential, raised to its weight), and sign a checkpoint."""
+    require_admin(request)
+    ref = _get(request, rid)
+    if not ref.opened:
+        raise ApiError(409, "state", f"referendum {rid!r} is not open")
+    for region in ref.regions:
+        s = _election(request, ref, region)
+        async with s.lock:
+            if s.verifier.report.status in ("open", "setup"):
+                await anyio.to_thread.run_sync(s.append, [Item("EndBallots")])
+                s.checkpoint()
+            v = s.verifier
+            if v.report.status == "closed":
+                assert v.computed_tally is not None
+                et = encrypted_tally_json(v.computed_tally)
+                sized = sized_encrypted_tally_json(
+                    v.computed_num, v.computed_weight, sha256_hex(et)
+                )
+                await anyio.to_thread.run_sync(s.append, [Item("EncryptedTally", (et, sized))])
+                s.checkpoint()
+            _still_valid(s)
+    return _status(ref, _elections(request))
+
+
+# -- routes: public --------------------------------------------------------------------------------
+
+
+@router.get("", summary="Every referendum on this server")
+async def list_referendums(request: Request) -> list[dict[str, Any]]:
+    """Each referendum's id, title and phase."""
+    elections = _elections(request)
+    out = []
+    for ref in _referendums(request).values():
+        st = _status(ref, elections)
+        out.append({k: st[k] for k in ("id", "title", "phase")})
+    return out
+
+
+@router.get("/{rid}", summary="A referendum's status")
+async def referendum_status(rid: str, request: Request) -> dict[str, Any]:
+    """The record (with the trustees' hash once the regions are open), the ceremony (who sent
+    what, the certificates, the threshold parameters, the server's key), every region (who is
+    its credential authority, phase, ballots, turnout, result, which trustees decrypted) and,
+    once every region is tallied and decrypted, the outcome of the decision rule."""
+    return _status(_get(request, rid), _elections(request))
+
+
+@router.get("/{rid}/regions/{name}/election", summary="A region's election (election.json)")
+async def region_election(rid: str, name: str, request: Request) -> Response:
+    """The exact election JSON of the region's board (what a voter needs to make a ballot)."""
+    ref = _get(request, rid)
+    s = _election(request, ref, ref.region(name))
+    assert s.verifier.raw_setup is not None
+    return Response(s.verifier.raw_setup[0], media_type="application/json")
+
+
+@router.get("/{rid}/regions/{name}/tally", summary="A region's encrypted tally")
+async def region_tally(rid: str, name: str, request: Request) -> dict[str, Any]:
+    """The encrypted tally on the region's board, as the server's verifier recomputed it from
+    the ballots, with the election's fingerprint: what each trustee decrypts (a careful
+    trustee recomputes it from the archive itself)."""
+    ref = _get(request, rid)
+    s = _election(request, ref, ref.region(name))
+    v = s.verifier
+    if v.tally is None or v.election is None:
+        raise ApiError(409, "state", f"region {name!r} is not tallied ({v.report.status})")
+    return {
+        "election": s.uuid,
+        "fingerprint": v.election.fingerprint,
+        "encrypted_tally": json.loads(encrypted_tally_json(v.tally)),
+    }
+
+
+# -- routes: trustees ------------------------------------------------------------------------------
+
+
+@router.post("/{rid}/trustees/{index}/certificate", summary="Send a certificate (trustee)")
+async def send_certificate(rid: str, index: int, request: Request) -> dict[str, Any]:
+    """Trustee ``index`` only (its link token). Body: its certificate (step 1 of the threshold
+    ceremony, the ``cert`` of ``trustee-threshold --step 1``). Checked (signature, keys
+    distinct from the others'); it may be replaced until every trustee has sent one. When the
+    last arrives the server checks them together (step 2) and the polynomials are due."""
+    ref = _get(request, rid)
+    me = _require_trustee(request, ref, index)
+    text = await _text(request, "certificate")
+    async with ref.lock:
+        _expect_phase(ref, "certificates")
+        line = _line(_one_value(text, "certificate"))
+        others = [t.cert if t is not me else line for t in ref.trustees]
+        so_far = "".join(c + "\n" for c in others if c is not None)
+        try:
+            cs = await anyio.to_thread.run_sync(ceremony.check_certificates, ref.group, so_far)
+        except PlebisciteError as e:
+            raise ApiError(422, e.code, f"certificate refused: {e}") from None
+        mine = [t for t in ref.trustees if t is me or t.cert is not None]
+        me.cert, me.cert_id = line, cs[mine.index(me)].id
+        certs = _all(ref, "cert")
+        if certs is not None:
+            ref.certs = certs
+            ref.phase = "polynomials"
+            ref.error = None
+    return _ceremony_status(ref)
+
+
+@router.post("/{rid}/trustees/{index}/polynomial", summary="Send a polynomial (trustee)")
+async def send_polynomial(rid: str, index: int, request: Request) -> dict[str, Any]:
+    """Trustee ``index`` only. Body: its polynomial (step 3, made from the certificates of
+    ``GET /api/referendums/ID`` and the referendum's threshold). When every polynomial is in,
+    the server checks them (signed commitments, one threshold) and routes the shares (step 4);
+    a polynomial found faulty is set aside and its trustee must send another."""
+    ref = _get(request, rid)
+    me = _require_trustee(request, ref, index)
+    text = await _text(request, "polynomial")
+    async with ref.lock:
+        _expect_phase(ref, "polynomials")
+        value = _one_value(text, "polynomial")
+        _polynomial_degree(ref, value)
+        me.polynomial = _line(value)
+        polynomials = _all(ref, "polynomial")
+        if polynomials is not None:
+            assert ref.certs is not None
+            try:
+                vinputs = await anyio.to_thread.run_sync(
+                    ceremony.make_vinputs, ref.group, ref.certs, polynomials
+                )
+            except PlebisciteError as e:
+                _step_failed(ref, e, me, "polynomial")
+            else:
+                by_id = dict(vinputs)
+                for t in ref.trustees:
+                    assert t.cert_id is not None
+                    t.vinput = by_id[t.cert_id]
+                ref.phase = "voutputs"
+                ref.error = None
+    return _ceremony_status(ref)
+
+
+@router.get("/{rid}/trustees/{index}/vinput", summary="Fetch one's vinput (trustee)")
+async def get_vinput(rid: str, index: int, request: Request) -> Response:
+    """Trustee ``index`` only: its vinput (step 4's output for it: its own polynomial and the
+    shares the other trustees sent it, encrypted to it), for step 5."""
+    ref = _get(request, rid)
+    me = _require_trustee(request, ref, index)
+    if me.vinput is None:
+        raise ApiError(409, "state", f"the vinputs are not ready (ceremony at {ref.phase!r})")
+    return Response(me.vinput, media_type="application/json")
+
+
+@router.post("/{rid}/trustees/{index}/voutput", summary="Send a voutput (trustee)")
+async def send_voutput(rid: str, index: int, request: Request) -> dict[str, Any]:
+    """Trustee ``index`` only. Body: its voutput (step 5). When every voutput is in, the server
+    checks them (proofs of knowledge, verification keys against the commitments) and makes
+    the threshold parameters (step 6): with the server's own key they form the trustees
+    structure of every region."""
+    ref = _get(request, rid)
+    me = _require_trustee(request, ref, index)
+    text = await _text(request, "voutput")
+    async with ref.lock:
+        _expect_phase(ref, "voutputs")
+        value = _one_value(text, "voutput")
+        obj(value, "voutput", ("private_key", "public_key"))
+        me.voutput = _line(value)
+        voutputs = _all(ref, "voutput")
+        if voutputs is not None:
+            assert ref.certs is not None
+            polynomials = _all(ref, "polynomial")
+            assert polynomials is not None
+            try:
+                out = await anyio.to_thread.run_sync(
+                    ceremony.make_threshold_parameters,
+                    ref.group,
+                    ref.certs,
+                    polynomials,
+                    voutputs,
+                )
+            except PlebisciteError as e:
+                _step_failed(ref, e, me, "voutput")
+            else:
+                dkeys = dict(out.dkeys)
+                for t in ref.trustees:
+                    assert t.cert_id is not None
+                    t.dkey = dkeys[t.cert_id]
+                ref.parameters = out.parameters
+                ref.trustees_raw = make_trustees(
+                    [("Single", ref.server_public), ("Pedersen", out.parameters.encode())],
+                    ref.group,
+                )
+                ref.phase = "done"
+                ref.error = None
+    return _ceremony_status(ref)
+
+
+@router.get("/{rid}/trustees/{index}/dkey", summary="Fetch one's decryption key (trustee)")
+async def get_dkey(rid: str, index: int, request: Request) -> Response:
+    """Trustee ``index`` only: its decryption key as it sent it in its voutput, encrypted to
+    itself (the ``.dkey`` file): only its seed opens it."""
+    ref = _get(request, rid)
+    me = _require_trustee(request, ref, index)
+    if me.dkey is None:
+        raise ApiError(409, "state", f"the ceremony is not done ({ref.phase!r})")
+    return Response(me.dkey, media_type="application/json")
+
+
+@router.post(
+    "/{rid}/trustees/{index}/regions/{name}/partial-decryption",
+    summary="Send a partial decryption of a region's tally (trustee)",
+)
+async def send_partial_decryption(
+    rid: str, index: int, name: str, request: Request
+) -> dict[str, Any]:
+    """Trustee ``index`` only. Body: its partial decryption of the region's encrypted tally
+    (``tally.partial_decryption_json`` with its decryption key, or ``trustee decrypt``).
+    Every factor and proof is checked against the trustee's verification key and the tally on
+    the board before it is appended. Once the threshold is reached the server appends its own
+    key's partial decryption and the result."""
+    ref = _get(request, rid)
+    me = _require_trustee(request, ref, index)
+    region = ref.region(name)
+    s = _election(request, ref, region)
+    raw = (await _read(request, MAX_MESSAGE)).strip()
+    async with s.lock:
+        status = s.verifier.report.status
+        if status not in ("tallied", "decrypting"):
+            raise ApiError(
+                409, "state", f"region {name!r} is {status}: no tally waiting for decryption"
+            )
+        if me.owner in s.verifier.decryptions:
+            raise ApiError(409, "state", f"trustee {index} already decrypted the tally of {name!r}")
+        try:
+            await anyio.to_thread.run_sync(_check_partial_decryption, s, me.owner, raw)
+        except PlebisciteError as e:
+            raise ApiError(422, e.code, f"partial decryption refused: {e}") from None
+        item = Item("PartialDecryption", (raw, owned_json(me.owner, sha256_hex(raw))))
+        await anyio.to_thread.run_sync(s.append, [item])
+        _still_valid(s)
+        if me.owner not in s.verifier.decryptions:
+            raise ApiError(500, "internal", "the partial decryption was not accepted by the board")
+        if len(_threshold_owners(s)) >= ref.threshold:
+            await anyio.to_thread.run_sync(_finish, ref, s)
+        s.checkpoint()
+    return _region_status(ref, region, s)
+
+
+# -- routes: credential authorities ----------------------------------------------------------------
+
+
+@router.get("/{rid}/regions/{name}/voters", summary="A region's voter list (its authority)")
+async def region_voters(rid: str, name: str, request: Request) -> dict[str, Any]:
+    """The region's external credential authority only (its link token): the voters and
+    their weights, the election uuid and group to make their credentials with."""
+    ref = _get(request, rid)
+    region = ref.region(name)
+    _require_authority(request, region)
+    return {
+        "election": region.uuid,
+        "group": ref.group.name,
+        "voters": [{"login": login, "weight": w or 1} for login, w in region.voters],
+        "weighted": any(w is not None for _, w in region.voters),
+    }
+
+
+@router.put("/{rid}/regions/{name}/credentials", summary="Send a region's public credentials")
+async def put_credentials(rid: str, name: str, request: Request) -> dict[str, Any]:
+    """The region's external credential authority only. Body: the public credential list (as
+    ``credentials generate`` writes it): one valid, distinct credential per voter, with the
+    voters' weights. May be replaced until the referendum opens."""
+    ref = _get(request, rid)
+    region = ref.region(name)
+    _require_authority(request, region)
+    raw = (await _read(request, MAX_MESSAGE)).strip()
+    async with ref.lock:
+        if ref.opened:
+            raise ApiError(409, "state", f"referendum {rid!r} is already open")
+        region.public_credentials = await anyio.to_thread.run_sync(
+            _check_public_credentials, ref, region, raw
+        )
+    return _region_status(ref, region, None)
