@@ -59,6 +59,8 @@ def test_an_election_from_setup_to_close(client, setup, tmp_path):
         assert r.status_code == 200, r.text
         assert r.json()["tracker"] == h_json(ballot)
         trackers.append(r.json()["tracker"])
+        again = client.post(f"/api/elections/{uuid}/ballots", content=ballot)
+        assert again.status_code == 409 and again.json()["error"]["code"] == "duplicate"
     # a revote replaces the first ballot
     r = client.post(
         f"/api/elections/{uuid}/ballots",

@@ -16,6 +16,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -67,6 +68,7 @@ class _Client:
 
     def __init__(self, http: httpx.Client, token: str | None = None) -> None:
         self.http = http
+        self.token = token
         self._headers = {"authorization": f"Bearer {token}"} if token else {}
 
     def call(
@@ -304,22 +306,30 @@ def demo_record(rid: str, regions: list[str]) -> dict[str, Any]:
     }
 
 
-def play_referendum(
+@dataclass
+class DemoReferendum:
+    """A referendum set up and open: what each party holds afterwards."""
+
+    rid: str
+    names: list[str]
+    roll: dict[str, list[str]]
+    trustees: list[Trustee]
+    private: dict[str, dict[str, str]]  # region -> login -> secret credential
+    admin: Administrator
+
+
+def setup_referendum(
     http: httpx.Client,
     admin_token: str,
     *,
     voters: int,
     regions: int,
     rng: RandomSource,
-    log: Callable[[str], None] = print,
-) -> dict[str, Any]:
-    """The whole lifecycle, each party its own client; returns the final public status. The
-    first region has the server as credential authority, the others an external one."""
-    t0 = time.monotonic()
-
-    def say(text: str) -> None:
-        log(f"[{time.monotonic() - t0:6.1f} s] {text}")
-
+    say: Callable[[str], None] = print,
+) -> DemoReferendum:
+    """Create a referendum, run the trustees' ceremony, make the credentials and open every
+    region, each party its own client. The first region has the server as credential
+    authority, the others an external one."""
     names = region_names(regions)
     rid = f"demo-{secrets.token_hex(4)}"
     admin = Administrator(http, admin_token)
@@ -353,9 +363,29 @@ def play_referendum(
             private[reg["name"]] = {c["login"]: c["credential"] for c in reg["credentials"]}
             say(f"{reg['name']}: the server generated the credentials (it is the authority)")
     say("every region is open")
+    return DemoReferendum(rid, names, roll, trustees, private, admin)
 
+
+def play_referendum(
+    http: httpx.Client,
+    admin_token: str,
+    *,
+    voters: int,
+    regions: int,
+    rng: RandomSource,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """The whole lifecycle, each party its own client; returns the final public status."""
+    t0 = time.monotonic()
+
+    def say(text: str) -> None:
+        log(f"[{time.monotonic() - t0:6.1f} s] {text}")
+
+    d = setup_referendum(http, admin_token, voters=voters, regions=regions, rng=rng, say=say)
     people = [
-        Voter(http, rid, name, private[name][login], rng) for name in names for login in roll[name]
+        Voter(http, d.rid, name, d.private[name][login], rng)
+        for name in d.names
+        for login in d.roll[name]
     ]
     for p in people:
         p.vote(random_choices(p.election, rng))
@@ -364,12 +394,12 @@ def play_referendum(
         p.vote(random_choices(p.election, rng))
     say(f"{len(people) + revoters} ballots cast ({revoters} revotes)")
 
-    admin.close(rid)
+    d.admin.close(d.rid)
     say("voting closed, tallies on the boards")
-    for name in names:
-        for t in trustees[:2]:
+    for name in d.names:
+        for t in d.trustees[:2]:
             t.decrypt(name)
-    final = status(http, rid)
+    final = status(http, d.rid)
     say(f"decrypted by trustees 1 and 2 and the server: {final['phase']}")
     return final
 

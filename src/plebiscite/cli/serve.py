@@ -33,11 +33,52 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     print(f"board: {args.database}; checkpoint key: {key.public().to_base64()}", file=sys.stderr)
     if "PLEBISCITE_ADMIN_TOKEN" not in os.environ:
         print(f"administrator token: {token}", file=sys.stderr)
-    print(
-        f"listening on http://{args.host}:{args.port}/ (API documentation: /docs)", file=sys.stderr
-    )
+    base = f"http://{args.host}:{args.port}"
+    if args.demo:
+        _demo(app, token, base, Path(args.demo_dir or f"{args.database}.demo"), args.demo_voters)
+    print(f"listening on {base}/ (API documentation: {base}/docs)", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _demo(app: Any, token: str, base: str, out: Path, voters: int) -> None:
+    """Set up a demo referendum on the server before it starts listening: four regions, three
+    trustees (2 of 3) plus the server's own key, credentials made; voting open. The trustees'
+    and voters' secrets are written to ``out`` (they would never be on a real server)."""
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from plebiscite.cli.demo_server import setup_referendum
+    from plebiscite.crypto.rand import SystemRandom
+
+    with TestClient(app, base_url=base) as http:
+        d = setup_referendum(
+            http,
+            token,
+            voters=voters,
+            regions=4,
+            rng=SystemRandom(),
+            say=lambda s: print(f"demo: {s}", file=sys.stderr),
+        )
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    trustees = [{"index": t.index, "token": t.token, "seed": t._seed()} for t in d.trustees]
+    (out / "trustees.json").write_text(json.dumps(trustees, indent=1) + "\n")
+    lines = [
+        f"{name} {login} {cred}"
+        for name in d.names
+        for login, cred in sorted(d.private[name].items())
+    ]
+    (out / "credentials.txt").write_text("\n".join(lines) + "\n")
+    print(f"demo referendum {d.rid}: {base}/api/referendums/{d.rid}", file=sys.stderr)
+    for name in d.names:
+        login, cred = sorted(d.private[name].items())[0]
+        print(f"  region {name}: voter {login} has credential {cred}", file=sys.stderr)
+    print(
+        f"  every credential: {out / 'credentials.txt'}; trustee links and seeds: "
+        f"{out / 'trustees.json'}",
+        file=sys.stderr,
+    )
 
 
 def register(sub: Any) -> None:
@@ -56,4 +97,16 @@ def register(sub: Any) -> None:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on")
     s.add_argument("--port", type=int, default=8000, help="port to listen on")
     s.add_argument("--key-file", help="the checkpoint signing key (default: DATABASE.key)")
+    s.add_argument(
+        "--demo",
+        action="store_true",
+        help="set up a demo referendum first: 4 regions, trustees 2 of 3, voting open",
+    )
+    s.add_argument(
+        "--demo-voters",
+        type=int,
+        default=40,
+        help="voters of the demo referendum (default: %(default)s)",
+    )
+    s.add_argument("--demo-dir", help="where the demo's secrets go (default: DATABASE.demo)")
     s.set_defaults(func=_cmd_serve)

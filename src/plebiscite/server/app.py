@@ -179,6 +179,8 @@ def create_app(
         later ballot with the same credential replaces it."""
         s = state(uuid)
         raw = (await _body(request, MAX_BALLOT)).strip()
+        if h_json(raw) in s.trackers:
+            raise ApiError(409, "duplicate", "this very ballot is already on the board")
         res = await anyio.to_thread.run_sync(s.verifier.check_ballot_alone, raw)
         async with s.lock:
             s.verifier.check_ballot_on_board(res)
