@@ -552,3 +552,12 @@ def test_unreferenced_data_is_reported():
 
 def test_paths_are_tests_vectors():
     assert Path(peer_vector("single")[0]).exists()
+
+
+def test_reencoded_ballot_is_rejected():  # case 10: one ballot, one encoding
+    """The same ballot with other spacing would get another tracker (and could bring back a
+    replaced vote); belenios-tool refuses it as 'not in canonical form', and so does this."""
+    a, _, _ = load("single")
+    i = a.payload_index("Ballot", 0)
+    a.replace_content(i, a.entries[i].content.replace(b'":', b'": ', 1))
+    assert_rejected(verify(a), "ballot", "canonical form")

@@ -110,9 +110,13 @@ def test_bad_ballots_are_refused_with_a_clear_error(client, setup):
         make_ballot(election, creds[0], [[1, 0], [0, 1, 0]], DeterministicRandom("x"))
     )
     ballot["signature"]["proof"]["response"] = "1"
-    r = client.post(f"/api/elections/{uuid}/ballots", content=json.dumps(ballot))
+    r = client.post(
+        f"/api/elections/{uuid}/ballots", content=json.dumps(ballot, separators=(",", ":"))
+    )
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "proof"
+    r = client.post(f"/api/elections/{uuid}/ballots", content=json.dumps(ballot))
+    assert r.status_code == 422 and "canonical form" in r.json()["error"]["message"]
     r = client.post(f"/api/elections/{uuid}/ballots", content=b"{" * 10)
     assert r.status_code == 422 and r.json()["error"]["code"] == "encoding"
     r = client.post(f"/api/elections/{uuid}/ballots", content=b"x" * (2 << 20))

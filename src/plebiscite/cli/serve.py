@@ -20,7 +20,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from plebiscite.crypto.signing import SigningKey
     from plebiscite.server.app import create_app
 
-    key_file = Path(args.key_file or f"{args.database}.key")
+    is_url = "://" in args.database
+    key_file = Path(
+        args.key_file or ("plebiscite-server.key" if is_url else f"{args.database}.key")
+    )
     if key_file.exists():
         key = SigningKey.from_base64(key_file.read_text().strip(), where=str(key_file))
     else:
@@ -35,7 +38,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"administrator token: {token}", file=sys.stderr)
     base = f"http://{args.host}:{args.port}"
     if args.demo:
-        _demo(app, token, base, Path(args.demo_dir or f"{args.database}.demo"), args.demo_voters)
+        demo_dir = args.demo_dir or ("plebiscite-demo" if is_url else f"{args.database}.demo")
+        _demo(app, token, base, Path(demo_dir), args.demo_voters)
     print(f"listening on {base}/ (API documentation: {base}/docs)", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
@@ -96,7 +100,11 @@ def register(sub: Any) -> None:
     )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on")
     s.add_argument("--port", type=int, default=8000, help="port to listen on")
-    s.add_argument("--key-file", help="the checkpoint signing key (default: DATABASE.key)")
+    s.add_argument(
+        "--key-file",
+        help="the checkpoint signing key (default: DATABASE.key, or plebiscite-server.key "
+        "for a PostgreSQL URL)",
+    )
     s.add_argument(
         "--demo",
         action="store_true",

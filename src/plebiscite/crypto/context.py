@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 
 import gmpy2
 from gmpy2 import mpz
@@ -12,10 +12,23 @@ from plebiscite.crypto.groups import FixedBase, Group
 __all__ = ["Context"]
 
 
-@lru_cache(maxsize=32)
+_TABLES: dict[tuple[int, mpz], FixedBase] = {}
+_TABLES_LOCK = threading.Lock()
+
+
 def fixed_base(group: Group, base: mpz) -> FixedBase:
-    """A shared table per (group, base): building one costs about 0.2 s."""
-    return FixedBase(base, group)
+    """A shared table per (group, base): building one costs about 0.4 s and 25 MB, so it is
+    built once per process even when many threads ask for it at the same time."""
+    key = (id(group), mpz(base))
+    table = _TABLES.get(key)
+    if table is None:
+        with _TABLES_LOCK:
+            table = _TABLES.get(key)
+            if table is None:
+                if len(_TABLES) >= 32:
+                    _TABLES.pop(next(iter(_TABLES)))
+                table = _TABLES[key] = FixedBase(base, group)
+    return table
 
 
 class Context:

@@ -31,7 +31,13 @@ from plebiscite.crypto.proofs import (
     verify_schnorr,
 )
 from plebiscite.crypto.rand import RandomSource
-from plebiscite.errors import ConsistencyError, MembershipError, PlebisciteError, ProofError
+from plebiscite.errors import (
+    ConsistencyError,
+    EncodingError,
+    MembershipError,
+    PlebisciteError,
+    ProofError,
+)
 from plebiscite.protocol import strictjson
 from plebiscite.protocol.messages import (
     LIMITS,
@@ -167,6 +173,15 @@ def parse_ballot(raw: bytes, election: Election, where: str = "ballot") -> Parse
         "credential": o["credential"],
         "answers": signed_answers,
     }
+    canonical = dict(signed)
+    canonical["signature"] = {"hash": so["hash"], "proof": _pr_json(so["proof"])}
+    if strictjson.dumps_compact(canonical) != raw:
+        # one ballot, one encoding: a copy with other spacing or field order would get another
+        # tracker (and could bring back a replaced vote); belenios-tool refuses it too
+        raise EncodingError(
+            "ballot is not in canonical form (compact JSON, fields in the spec's order)",
+            where=where,
+        )
     return ParsedBallot(
         credential=credential,
         credential_text=o["credential"],

@@ -27,6 +27,13 @@ def loads(data: bytes | str, *, max_size: int, where: str = "") -> Any:
     """Parse JSON after checking its size; errors name ``where``."""
     if len(data) > max_size:
         raise SizeError(f"{len(data)} bytes, more than the limit of {max_size}", where=where)
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")  # UTF-8 only: no BOM, no UTF-16 or UTF-32 guessing
+        except UnicodeDecodeError as e:
+            raise EncodingError(f"not UTF-8: {e.reason} at byte {e.start}", where=where) from None
+        if data.startswith("\ufeff"):
+            raise EncodingError("a byte order mark is not allowed", where=where)
     try:
         return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except EncodingError as e:

@@ -94,8 +94,11 @@ def create_app(
 
     @app.exception_handler(PlebisciteError)
     async def _plebiscite_error(request: Request, e: PlebisciteError) -> JSONResponse:
-        status = 409 if isinstance(e, ConflictError) else 422
-        return _error_response(status, e.code, str(e))
+        if isinstance(e, ConflictError):
+            return _error_response(409, e.code, str(e))
+        if isinstance(e, BoardError):  # the database failed: try again later, nothing was lost
+            return _error_response(503, "board_unavailable", str(e))
+        return _error_response(422, e.code, str(e))
 
     def state(uuid: str) -> ElectionState:
         s = elections.get(uuid)
@@ -183,6 +186,8 @@ def create_app(
             raise ApiError(409, "duplicate", "this very ballot is already on the board")
         res = await anyio.to_thread.run_sync(s.verifier.check_ballot_alone, raw)
         async with s.lock:
+            if h_json(raw) in s.trackers:  # again: the same ballot may have been sent twice at once
+                raise ApiError(409, "duplicate", "this very ballot is already on the board")
             s.verifier.check_ballot_on_board(res)
             s.verifier.prechecked[sha256_hex(raw)] = res
             try:
