@@ -273,6 +273,24 @@ class SQLiteBoard:
         what = where(election) if election else f"board {self.path}"
         return BoardError(f"SQLite failed: {exc}", where=what)
 
+    @staticmethod
+    def _set_wal(conn: sqlite3.Connection) -> str:
+        """Switch to WAL. Turning WAL on needs a moment alone with a new file, and SQLite does
+        not wait for it (busy_timeout does not apply): when several processes open a new
+        board at once, retry for up to the busy timeout."""
+        import time
+
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        delay = 0.005
+        while True:
+            try:
+                return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
+
     def _connect(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(
@@ -285,7 +303,7 @@ class SQLiteBoard:
             raise self._error(exc, None) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._set_wal(conn)
             if mode != "wal":
                 raise BoardError(
                     f"SQLite journal mode is {mode!r}, not 'wal' (an in-memory database?)",
