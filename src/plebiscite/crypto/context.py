@@ -31,6 +31,11 @@ def fixed_base(group: Group, base: mpz) -> FixedBase:
     return table
 
 
+def existing_fixed_base(group: Group, base: mpz) -> FixedBase | None:
+    """The table of (group, base) if this process already has it (built or inherited)."""
+    return _TABLES.get((id(group), mpz(base)))
+
+
 class Context:
     """Arithmetic helpers for one group and (optionally) one election public key ``y``.
 
@@ -47,8 +52,8 @@ class Context:
         self.q = group.q
         self.g = group.g
         self.y = y
-        self._g_fb: FixedBase | None = None
-        self._y_fb: FixedBase | None = None
+        self._g_fb: FixedBase | None = existing_fixed_base(group, group.g)
+        self._y_fb: FixedBase | None = None if y is None else existing_fixed_base(group, y)
         self._g_uses = 0
         self._y_uses = 0
         self.powmod = group.powmod

@@ -124,7 +124,7 @@ class FixedBase:
 
     ``table[i][d] = base^(d * 2^(w*i)) mod p``; an exponent below ``q`` then costs one modular
     multiplication per non-zero ``w``-bit digit instead of a square-and-multiply over every bit.
-    The window is 12 bits for exponents of up to 320 bits (about 25 MB per base for a 256-bit
+    The window is 10 bits for exponents of up to 320 bits (about 7 MB per base for a 256-bit
     ``q``) and 8 bits for larger ones.
     """
 
@@ -135,7 +135,7 @@ class FixedBase:
         self.p = group.p
         self.q = group.q
         bits = int(group.q).bit_length()
-        self.w = w or (12 if bits <= 320 else 8)
+        self.w = w or (10 if bits <= 320 else 8)
         self.mask = (1 << self.w) - 1
         self.rows = -(-bits // self.w)
         p = self.p

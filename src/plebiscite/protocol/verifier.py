@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import gmpy2
 from gmpy2 import mpz
 
-from plebiscite.crypto.context import Context
+from plebiscite.crypto.context import Context, fixed_base
 from plebiscite.crypto.groups import parse_natural
 from plebiscite.crypto.proofs import verify_decryption, verify_pok, verify_schnorr
 from plebiscite.crypto.shuffle import check_shuffle_proof
@@ -538,6 +538,10 @@ class Verifier:
         ]
         group = election.group
         self.ctx = Context(group, election.public_key)
+        if self.executor is not None:
+            # the worker processes, forked later, inherit the fixed-base tables built here
+            fixed_base(group, group.g)
+            fixed_base(group, election.public_key)
         try:
             self.trustees = parse_trustees(tr_raw, group)
             self._check_trustees(election)
