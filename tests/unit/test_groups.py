@@ -105,3 +105,18 @@ def test_credential_checksum_accepts_every_belenios_credential():
     for wrong in BASE58.replace("v", ""):
         with pytest.raises(EncodingError):
             parse_credential(format_credential(first + wrong))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(list(GROUPS.values())),
+    st.integers(min_value=0, max_value=2**2048),
+    st.lists(st.integers(min_value=0, max_value=2**256 - 1), min_size=1, max_size=4),
+)
+def test_powmod_backends_agree_with_gmp(group, base, exponents):
+    """The OpenSSL backend (single and shared-squaring powers) equals gmpy2.powmod."""
+    b = mpz(base) % group.p
+    es = [mpz(e) for e in exponents]
+    expected = [gmpy2.powmod(b, e, group.p) for e in es]
+    assert [group.powmod(b, e) for e in es] == expected
+    assert group.powmod.many(b, es) == expected
