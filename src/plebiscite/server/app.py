@@ -30,7 +30,7 @@ from plebiscite.protocol.messages import LIMITS
 from plebiscite.protocol.verifier import Verifier
 from plebiscite.server.state import ElectionState
 
-__all__ = ["ApiError", "create_app", "require_admin"]
+__all__ = ["ApiError", "create_app", "read_body", "require_admin"]
 
 MAX_BALLOT = LIMITS.ballot_bytes
 MAX_SETUP = 64 << 20
@@ -46,7 +46,7 @@ def _error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-async def _body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused past ``limit`` bytes before anything is parsed."""
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
@@ -124,7 +124,7 @@ def create_app(
         (trustee proofs, election key, credentials) before the board is created."""
         require_admin(request)
         body = strictjson.loads(
-            await _body(request, MAX_SETUP), max_size=MAX_SETUP, where="request"
+            await read_body(request, MAX_SETUP), max_size=MAX_SETUP, where="request"
         )
         if (
             not isinstance(body, dict)
@@ -181,7 +181,7 @@ def create_app(
         appended; the response (its smart ballot tracker) comes after the durable commit. A
         later ballot with the same credential replaces it."""
         s = state(uuid)
-        raw = (await _body(request, MAX_BALLOT)).strip()
+        raw = (await read_body(request, MAX_BALLOT)).strip()
         if h_json(raw) in s.trackers:
             raise ApiError(409, "duplicate", "this very ballot is already on the board")
         res = await anyio.to_thread.run_sync(s.verifier.check_ballot_alone, raw)

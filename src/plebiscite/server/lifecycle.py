@@ -94,7 +94,7 @@ from plebiscite.protocol.tally import (
     sized_encrypted_tally_json,
 )
 from plebiscite.protocol.verifier import Verifier
-from plebiscite.server.app import ApiError, require_admin
+from plebiscite.server.app import ApiError, read_body, require_admin
 from plebiscite.server.state import ElectionState
 
 __all__ = ["router"]
@@ -203,22 +203,8 @@ def _election(request: Request, ref: _Referendum, region: _Region) -> ElectionSt
 # -- requests and authorization ----------------------------------------------------------------
 
 
-async def _read(request: Request, limit: int) -> bytes:
-    """The request body, refused past ``limit`` bytes before anything is parsed."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def _text(request: Request, what: str, limit: int = MAX_MESSAGE) -> str:
-    raw = (await _read(request, limit)).strip()
+    raw = (await read_body(request, limit)).strip()
     if not raw:
         raise ApiError(422, "bad_request", f"the body must be the {what}")
     try:
@@ -709,7 +695,9 @@ async def create_referendum(request: Request) -> dict[str, Any]:
     homomorphic questions. Answers with the referendum id, one link token per trustee and per
     external credential authority (shown once: the server keeps only their hash)."""
     require_admin(request)
-    body = strictjson.loads(await _read(request, MAX_CREATE), max_size=MAX_CREATE, where="request")
+    body = strictjson.loads(
+        await read_body(request, MAX_CREATE), max_size=MAX_CREATE, where="request"
+    )
     refs = _referendums(request)
     taken = set(_elections(request)) | {r.uuid for x in refs.values() for r in x.regions}
     ref, answer = await anyio.to_thread.run_sync(_create, body, taken)
@@ -990,7 +978,7 @@ async def send_partial_decryption(
     me = _require_trustee(request, ref, index)
     region = ref.region(name)
     s = _election(request, ref, region)
-    raw = (await _read(request, MAX_MESSAGE)).strip()
+    raw = (await read_body(request, MAX_MESSAGE)).strip()
     async with s.lock:
         status = s.verifier.report.status
         if status not in ("tallied", "decrypting"):
@@ -1040,7 +1028,7 @@ async def put_credentials(rid: str, name: str, request: Request) -> dict[str, An
     ref = _get(request, rid)
     region = ref.region(name)
     _require_authority(request, region)
-    raw = (await _read(request, MAX_MESSAGE)).strip()
+    raw = (await read_body(request, MAX_MESSAGE)).strip()
     async with ref.lock:
         if ref.opened:
             raise ApiError(409, "state", f"referendum {rid!r} is already open")
