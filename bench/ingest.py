@@ -40,10 +40,10 @@ import httpx
 
 from common import ROOT, plebiscite_command
 from peer import ONE_OF_THREE, YES_NO
+from plebiscite import strictjson
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import BELENIOS_2048
 from plebiscite.crypto.rand import DeterministicRandom
-from plebiscite.protocol import strictjson
 from plebiscite.protocol.ballot import make_ballot, parse_ballot, verify_ballot
 from plebiscite.protocol.election_setup import (
     generate_credentials,

@@ -22,7 +22,7 @@ from plebiscite.protocol.methods import (
     stv,
     summary,
 )
-from plebiscite.protocol.strictjson import dumps_compact
+from plebiscite.strictjson import dumps_compact
 
 
 def ranks(order: str, names: str = "ABCDE") -> list[int]:

@@ -36,11 +36,11 @@ import httpx
 import pytest
 
 from board.pg import PgTestServer, PgTestServerError
+from plebiscite import strictjson
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import BELENIOS_2048
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.rand import DeterministicRandom
-from plebiscite.protocol import strictjson
 from plebiscite.protocol.archive import iter_members
 from plebiscite.protocol.ballot import make_ballot
 from plebiscite.protocol.election_setup import (

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from plebiscite import strictjson
 from plebiscite.cli.common import (
     CommandError,
     append_events,
@@ -17,7 +18,6 @@ from plebiscite.cli.common import (
 )
 from plebiscite.crypto.groups import group_by_name
 from plebiscite.crypto.hashing import h_json, sha256_hex
-from plebiscite.protocol import strictjson
 from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
 from plebiscite.protocol.election_setup import make_election, make_trustees
 from plebiscite.protocol.messages import EVENT_TYPES, WITH_PAYLOAD, parse_election

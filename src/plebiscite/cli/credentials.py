@@ -18,7 +18,7 @@ from plebiscite.protocol.election_setup import (
     parse_voter_list,
     public_credentials_json,
 )
-from plebiscite.protocol.strictjson import dumps_compact
+from plebiscite.strictjson import dumps_compact
 
 __all__ = ["register"]
 

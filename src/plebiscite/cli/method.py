@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from plebiscite import strictjson
 from plebiscite.cli.common import CommandError
-from plebiscite.protocol import strictjson
 from plebiscite.protocol.methods import (
     MjResult,
     SchulzeResult,

@@ -34,6 +34,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 from gmpy2 import mpz
 
+from plebiscite import strictjson
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import Group
 from plebiscite.crypto.hashing import sha256_int
@@ -84,19 +85,6 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise EncodingError(f"duplicate JSON key {k!r}")
-        out[k] = v
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise EncodingError(f"JSON constant {name} is not allowed")
-
-
 def strict_object(
     text: object, fields: tuple[str, ...], where: str, *, max_size: int = MAX_MESSAGE_BYTES
 ) -> dict[str, Any]:
@@ -105,13 +93,7 @@ def strict_object(
         raise EncodingError("expected a JSON document in a string", where=where)
     if len(text) > max_size:
         raise SizeError(f"{len(text)} characters, more than the limit of {max_size}", where=where)
-    try:
-        v = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-    except EncodingError as e:
-        raise e.at(where) from None
-    except (ValueError, RecursionError) as e:
-        raise EncodingError(f"invalid JSON: {e}", where=where) from None
-    return _fields(v, fields, where)
+    return _fields(strictjson.loads(text, max_size=max_size, where=where), fields, where)
 
 
 def _fields(v: object, fields: tuple[str, ...], where: str) -> dict[str, Any]:

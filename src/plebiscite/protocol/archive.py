@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from plebiscite import strictjson
 from plebiscite.errors import EncodingError, SizeError
-from plebiscite.protocol import strictjson
 
 __all__ = [
     "BLOCK",

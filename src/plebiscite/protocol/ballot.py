@@ -14,6 +14,7 @@ from typing import Any
 
 from gmpy2 import mpz
 
+from plebiscite import strictjson
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import parse_natural
 from plebiscite.crypto.hashing import h_json
@@ -38,7 +39,6 @@ from plebiscite.errors import (
     PlebisciteError,
     ProofError,
 )
-from plebiscite.protocol import strictjson
 from plebiscite.protocol.messages import (
     LIMITS,
     Ciphertext,

@@ -58,6 +58,7 @@ from typing import Any
 
 from gmpy2 import mpz
 
+from plebiscite import strictjson
 from plebiscite.crypto.channel import (
     ChannelKeys,
     SignedMessage,
@@ -79,7 +80,6 @@ from plebiscite.crypto.proofs import Proof, prove_pok, verify_pok
 from plebiscite.crypto.rand import RandomSource
 from plebiscite.crypto.threshold import commitment_eval
 from plebiscite.errors import ConsistencyError, EncodingError, PlebisciteError, ProofError
-from plebiscite.protocol import strictjson
 from plebiscite.protocol.messages import LIMITS, arr, obj, proof, string
 
 __all__ = [

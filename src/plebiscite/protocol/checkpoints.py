@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from plebiscite import strictjson
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.signing import (
     SIGNATURE_BYTES,
@@ -51,7 +52,6 @@ from plebiscite.crypto.signing import (
     b64encode,
 )
 from plebiscite.errors import ConsistencyError, EncodingError, ProofError
-from plebiscite.protocol import strictjson
 from plebiscite.protocol.messages import LIMITS, hash_ref, obj, small_int, string
 
 __all__ = [

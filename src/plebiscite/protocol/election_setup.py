@@ -13,6 +13,7 @@ from typing import Any
 
 from gmpy2 import mpz
 
+from plebiscite import strictjson
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.credentials import (
     BASE58,
@@ -23,7 +24,6 @@ from plebiscite.crypto.groups import Group
 from plebiscite.crypto.proofs import prove_pok
 from plebiscite.crypto.rand import RandomSource
 from plebiscite.errors import EncodingError
-from plebiscite.protocol import strictjson
 from plebiscite.protocol.messages import (
     Pedersen,
     Single,

@@ -14,12 +14,12 @@ from typing import Any, TypeVar
 
 from gmpy2 import mpz
 
+from plebiscite import strictjson
 from plebiscite.crypto.groups import Group, group_by_name, parse_natural
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.proofs import Proof
 from plebiscite.crypto.shuffle import ShuffleProof
 from plebiscite.errors import EncodingError, MembershipError
-from plebiscite.protocol import strictjson
 
 __all__ = [
     "LIMITS",

@@ -76,9 +76,9 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
+from plebiscite import strictjson
 from plebiscite.crypto.hashing import h_json, sha256_hex
 from plebiscite.errors import ConsistencyError, EncodingError
-from plebiscite.protocol import strictjson
 from plebiscite.protocol.checkpoints import utc_time
 from plebiscite.protocol.messages import (
     LIMITS,

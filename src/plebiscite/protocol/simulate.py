@@ -15,12 +15,13 @@ from typing import Any
 
 from gmpy2 import mpz
 
+from plebiscite import strictjson
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import Group
 from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.rand import RandomSource
 from plebiscite.errors import StateError
-from plebiscite.protocol import ceremony, strictjson
+from plebiscite.protocol import ceremony
 from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
 from plebiscite.protocol.ballot import make_ballot
 from plebiscite.protocol.election_setup import (

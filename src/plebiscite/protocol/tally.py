@@ -14,6 +14,7 @@ from typing import Any
 
 from gmpy2 import mpz
 
+from plebiscite import strictjson
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.hashing import sha256_int
 from plebiscite.crypto.proofs import prove_decryption
@@ -25,7 +26,6 @@ from plebiscite.crypto.shuffle import (
     str_ciphertexts,
     str_elements,
 )
-from plebiscite.protocol import strictjson
 from plebiscite.protocol.messages import Ciphertext, Election
 
 __all__ = [

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import gmpy2
 from gmpy2 import mpz
 
+from plebiscite import strictjson
 from plebiscite.crypto.context import Context, fixed_base
 from plebiscite.crypto.groups import parse_natural
 from plebiscite.crypto.proofs import verify_decryption, verify_pok, verify_schnorr
@@ -49,7 +50,6 @@ from plebiscite.errors import (
     SizeError,
     StateError,
 )
-from plebiscite.protocol import strictjson
 from plebiscite.protocol.archive import Member, iter_members, parse_header
 from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, verify_ballots
 from plebiscite.protocol.messages import (

@@ -20,11 +20,11 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from plebiscite import strictjson
 from plebiscite.board.base import Board, Head, Item
 from plebiscite.crypto.hashing import h_json, sha256_hex
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import BoardError, ConflictError, PlebisciteError
-from plebiscite.protocol import strictjson
 from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
 from plebiscite.protocol.messages import LIMITS
 from plebiscite.protocol.verifier import Verifier

@@ -49,6 +49,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from gmpy2 import mpz
 
+from plebiscite import strictjson
 from plebiscite.board.base import Board, Head, Item
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import BELENIOS_2048, Group
@@ -57,7 +58,7 @@ from plebiscite.crypto.proofs import verify_decryption
 from plebiscite.crypto.rand import SystemRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import EncodingError, PlebisciteError, ProofError
-from plebiscite.protocol import ceremony, strictjson
+from plebiscite.protocol import ceremony
 from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
 from plebiscite.protocol.election_setup import (
     generate_credentials,

@@ -1,4 +1,5 @@
-"""Strict JSON: duplicate keys, NaN and Infinity are rejected; sizes are checked first."""
+"""Strict JSON, shared by every layer (like :mod:`plebiscite.errors`): duplicate keys, NaN,
+Infinity and encodings other than UTF-8 are rejected; sizes are checked first."""
 
 from __future__ import annotations
 
