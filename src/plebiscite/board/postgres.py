@@ -74,6 +74,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TRIGGER elections_no_truncate BEFORE TRUNCATE ON elections
             FOR EACH STATEMENT EXECUTE FUNCTION board_append_only()""",
     ),
+    # 3: the server's private records (plebiscite.board.private), outside the public board
+    (
+        """CREATE TABLE private (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value BYTEA NOT NULL,
+            PRIMARY KEY (kind, key)
+        )""",
+    ),
 )
 """The schema's migration steps in order: step ``i`` takes the schema to version ``i + 1``."""
 

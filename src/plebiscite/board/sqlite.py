@@ -10,9 +10,11 @@ up to :data:`BUSY_TIMEOUT_MS` (SQLite's ``busy_timeout``).
 
 Schema (version :data:`SCHEMA_VERSION`): ``elections`` (one row per election: uuid, archive
 timestamp, head height and hash, the next member number), ``members`` (election, seq, kind,
-hash, content; primary key (election, seq)) and ``schema_version`` (one row per migration
-applied). Migrations are an ordered list of steps; opening a board applies those it lacks in
-one transaction, so reopening is a no-op and two processes opening a new file at once are safe.
+hash, content; primary key (election, seq)), ``private`` (the server's private records,
+:mod:`plebiscite.board.private`: kind, key, value) and ``schema_version`` (one row per
+migration applied). Migrations are an ordered list of steps; opening a board applies those it
+lacks in one transaction, so reopening is a no-op and two processes opening a new file at once
+are safe.
 Triggers refuse any change or removal of a member and of an election's uuid and timestamp.
 
 Threads: each operation borrows a connection from a small pool (one connection is used by one
@@ -233,6 +235,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             BEGIN SELECT RAISE(ABORT, 'an election keeps its uuid and timestamp'); END""",
         """CREATE TRIGGER elections_no_delete BEFORE DELETE ON elections
             BEGIN SELECT RAISE(ABORT, 'the board is append-only: elections cannot go'); END""",
+    ),
+    # 3: the server's private records (plebiscite.board.private), outside the public board
+    (
+        """CREATE TABLE private (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value BLOB NOT NULL,
+            PRIMARY KEY (kind, key)
+        )""",
     ),
 )
 """The schema's migration steps in order: step ``i`` takes the schema to version ``i + 1``."""

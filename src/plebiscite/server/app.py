@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from plebiscite import strictjson
 from plebiscite.board.base import Board, Head, Item
+from plebiscite.board.private import PrivateStore, private_of
 from plebiscite.crypto.hashing import h_json, sha256_hex
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import BoardError, ConflictError, PlebisciteError
@@ -70,10 +71,16 @@ def require_admin(request: Request) -> None:
 
 
 def create_app(
-    board: Board, *, admin_token: str, key: SigningKey, timestamp: int | None = None
+    board: Board,
+    *,
+    admin_token: str,
+    key: SigningKey,
+    timestamp: int | None = None,
+    private: PrivateStore | None = None,
 ) -> FastAPI:
     """The application over ``board``; ``admin_token`` authorizes the administrator's routes,
-    ``key`` signs the checkpoints of every board."""
+    ``key`` signs the checkpoints of every board; ``private`` keeps the server's private
+    records (by default those in the board's own database)."""
     app = FastAPI(
         title="plebiscite",
         description="The public board of verifiable referendums and polls (Belenios 2.0).",
@@ -87,6 +94,7 @@ def create_app(
     app.state.key = key
     app.state.elections = elections
     app.state.admin_token = admin_token
+    app.state.private = private if private is not None else private_of(board)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, e: ApiError) -> JSONResponse:

@@ -1,0 +1,197 @@
+"""The server's private records, beside the public board and in the same database.
+
+The public board is append-only and published; the server also keeps records nobody else may
+read or that change: the state of each referendum's lifecycle, its own trustee keys (encrypted
+by the caller), single-use tokens, the verifier's checkpoints. :class:`PrivateStore` keeps them
+as bytes under a ``(kind, key)`` pair, in the table ``private`` of the board's database (made by
+migration 3 of each backend: :data:`plebiscite.board.sqlite.MIGRATIONS`,
+:data:`plebiscite.board.postgres.MIGRATIONS`). The board's triggers do not apply to it: a
+private record may be replaced or removed.
+
+Every write is one transaction, durable when it returns (the board's own settings: SQLite WAL
+with ``synchronous=FULL``, PostgreSQL with synchronous commit). :meth:`PrivateStore.take` reads
+and removes a record in one statement (``DELETE ... RETURNING``), so of two concurrent takers
+(threads, processes or servers on one PostgreSQL database) exactly one gets the value.
+
+Nothing here encrypts: whoever can read the database reads these records. A caller that keeps a
+secret (a private key) encrypts it first.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, cast
+
+from plebiscite.board.base import Board
+from plebiscite.errors import EncodingError
+
+__all__ = ["MAX_KEY", "MAX_KIND", "PrivateStore", "SQLPrivateStore", "open_private", "private_of"]
+
+MAX_KIND = 64
+"""The longest kind (characters)."""
+MAX_KEY = 1024
+"""The longest key (characters)."""
+
+
+class PrivateStore(Protocol):
+    """Records of bytes under ``(kind, key)``; every write is durable when it returns."""
+
+    def get(self, kind: str, key: str) -> bytes | None:
+        """The record, or None."""
+
+    def put(self, kind: str, key: str, value: bytes) -> None:
+        """Write the record, replacing any."""
+
+    def insert(self, kind: str, key: str, value: bytes) -> bool:
+        """Write the record unless one exists: False (and nothing written) if it does."""
+
+    def delete(self, kind: str, key: str) -> bool:
+        """Remove the record: True if it existed."""
+
+    def take(self, kind: str, key: str) -> bytes | None:
+        """Remove the record and return it, atomically (None if there was none)."""
+
+    def items(self, kind: str) -> list[tuple[str, bytes]]:
+        """Every record of ``kind`` as ``(key, value)``, sorted by key."""
+
+
+class _Database(Protocol):
+    """What a board backend lends the private store: its connections and transactions."""
+
+    def _read(self, election: str | None) -> AbstractContextManager[Any]: ...
+
+    def _write(self, election: str | None) -> AbstractContextManager[Any]: ...
+
+    def close(self) -> None: ...
+
+
+def _text(what: str, text: object, limit: int) -> None:
+    if not isinstance(text, str) or not 1 <= len(text) <= limit or "\x00" in text:
+        raise EncodingError(
+            f"a private record's {what} is 1 to {limit} characters, no NUL",
+            where="private store",
+        )
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise EncodingError(
+            f"a private record's {what} is not valid Unicode", where="private store"
+        ) from None
+
+
+def _check(kind: str, key: str) -> None:
+    _text("kind", kind, MAX_KIND)
+    _text("key", key, MAX_KEY)
+
+
+def _value(value: bytes) -> bytes:
+    if type(value) is not bytes:
+        raise EncodingError(
+            f"a private record's value is bytes, not {type(value).__name__}", where="private store"
+        )
+    return value
+
+
+def _bytes(value: object) -> bytes:
+    assert isinstance(value, bytes | memoryview)
+    return bytes(value)
+
+
+class SQLPrivateStore:
+    """The private store in the database of a board (SQLite or PostgreSQL).
+
+    ``owns``: closing the store closes the board (as :func:`open_private` makes it)."""
+
+    def __init__(self, board: Board, *, owns: bool = False) -> None:
+        from plebiscite.board.sqlite import SQLiteBoard
+
+        if not (hasattr(board, "_read") and hasattr(board, "_write")):
+            raise TypeError(f"{type(board).__name__} keeps no private records")
+        self._db = cast(_Database, board)
+        self._owns = owns
+        # the parameter style: SQLite's qmark, psycopg's format
+        self._p = "?" if isinstance(board, SQLiteBoard) else "%s"
+
+    def __repr__(self) -> str:
+        return f"SQLPrivateStore({self._db!r})"
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self._p)
+
+    def get(self, kind: str, key: str) -> bytes | None:
+        _check(kind, key)
+        with self._db._read(None) as conn:
+            row = conn.execute(
+                self._sql("SELECT value FROM private WHERE kind = ? AND key = ?"), (kind, key)
+            ).fetchone()
+        return None if row is None else _bytes(row[0])
+
+    def put(self, kind: str, key: str, value: bytes) -> None:
+        _check(kind, key)
+        value = _value(value)
+        with self._db._write(None) as conn:
+            conn.execute(
+                self._sql(
+                    "INSERT INTO private (kind, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value"
+                ),
+                (kind, key, value),
+            )
+
+    def insert(self, kind: str, key: str, value: bytes) -> bool:
+        _check(kind, key)
+        value = _value(value)
+        with self._db._write(None) as conn:
+            cur = conn.execute(
+                self._sql(
+                    "INSERT INTO private (kind, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (kind, key) DO NOTHING"
+                ),
+                (kind, key, value),
+            )
+            return bool(cur.rowcount == 1)
+
+    def delete(self, kind: str, key: str) -> bool:
+        _check(kind, key)
+        with self._db._write(None) as conn:
+            cur = conn.execute(
+                self._sql("DELETE FROM private WHERE kind = ? AND key = ?"), (kind, key)
+            )
+            return bool(cur.rowcount == 1)
+
+    def take(self, kind: str, key: str) -> bytes | None:
+        _check(kind, key)
+        with self._db._write(None) as conn:
+            row = conn.execute(
+                self._sql("DELETE FROM private WHERE kind = ? AND key = ? RETURNING value"),
+                (kind, key),
+            ).fetchone()
+        return None if row is None else _bytes(row[0])
+
+    def items(self, kind: str) -> list[tuple[str, bytes]]:
+        _text("kind", kind, MAX_KIND)
+        with self._db._read(None) as conn:
+            rows = conn.execute(
+                self._sql("SELECT key, value FROM private WHERE kind = ? ORDER BY key"), (kind,)
+            ).fetchall()
+        out = [(str(r[0]), _bytes(r[1])) for r in rows]
+        out.sort(key=lambda kv: kv[0])  # by code point, whatever the database's collation
+        return out
+
+    def close(self) -> None:
+        """Close the board if this store opened it."""
+        if self._owns:
+            self._db.close()
+
+
+def private_of(board: Board) -> SQLPrivateStore:
+    """The private store in ``board``'s database, sharing its connections."""
+    return SQLPrivateStore(board)
+
+
+def open_private(url: str) -> SQLPrivateStore:
+    """The private store of the board at ``url`` (the forms of
+    :func:`plebiscite.board.open_board`); its schema is brought up to date."""
+    from plebiscite.board import open_board
+
+    return SQLPrivateStore(open_board(url), owns=True)
