@@ -258,6 +258,9 @@ def create_app(
     from plebiscite.server.lifecycle import router as lifecycle_router  # imports this module
 
     app.include_router(lifecycle_router)
+    from plebiscite.server.web import router as web_router  # the pages and their assets
+
+    app.include_router(web_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> Response:
