@@ -217,3 +217,35 @@ def test_no_text_outside_the_catalogue_in_the_pages():
             if t.strip() and t.strip() not in ("plebiscite",)
         ]
         assert not leftover, f"{page.name}: untranslated text {leftover}"
+
+
+# -- JavaScript dependencies ---------------------------------------------------------------------
+
+WEB = Path(__file__).parents[2] / "web"
+
+
+def test_javascript_dependencies_are_pinned_by_the_lockfile():
+    package = json.loads((WEB / "package.json").read_text())
+    lock = json.loads((WEB / "package-lock.json").read_text())
+    wanted = {**package.get("dependencies", {}), **package.get("devDependencies", {})}
+    assert wanted
+    for name, version in wanted.items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"{name} {version}: not an exact version"
+        locked = lock["packages"][f"node_modules/{name}"]
+        assert locked["version"] == version and locked["integrity"].startswith("sha512-")
+
+
+@pytest.mark.parametrize(
+    ("path", "ctype"),
+    [
+        ("/static/vendor/uplot/uPlot.esm.js", "text/javascript; charset=utf-8"),
+        ("/static/vendor/uplot/uPlot.min.css", "text/css; charset=utf-8"),
+        ("/static/vendor/axe-core/axe.min.js", "text/javascript; charset=utf-8"),
+    ],
+)
+def test_vendored_files_are_served(client, path, ctype):
+    assert (STATIC / path.removeprefix("/static/")).is_file(), (
+        "the set-up copies them: run web/setup.sh (./dev test does)"
+    )
+    r = client.get(path)
+    assert r.status_code == 200 and r.headers["content-type"] == ctype

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The web pages' JavaScript dependencies: `npm ci` from the lockfile (again only when it
+# changed), then the files the pages use copied into src/plebiscite/server/static/vendor/ (not in
+# git). Called by the set-up of ./dev; offline once node_modules is there.
+set -euo pipefail
+cd "$(dirname "$0")"
+VENDOR=../src/plebiscite/server/static/vendor
+
+need_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+stamp="node_modules/.plebiscite-installed-$(sha256sum package-lock.json package.json | sha256sum | cut -c1-16)"
+if [ ! -e "$stamp" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        need_root apt-get update -qq
+        need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+    fi
+    # no install scripts: the packages are plain files to copy
+    npm ci --include=dev --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error
+    touch "$stamp"
+fi
+
+copy() { # copy SOURCE DEST: only when changed
+    mkdir -p "$(dirname "$VENDOR/$2")"
+    cmp -s "node_modules/$1" "$VENDOR/$2" || cp "node_modules/$1" "$VENDOR/$2"
+}
+copy uplot/dist/uPlot.esm.js uplot/uPlot.esm.js
+copy uplot/dist/uPlot.min.css uplot/uPlot.min.css
+copy uplot/LICENSE uplot/LICENSE.txt
+copy axe-core/axe.min.js axe-core/axe.min.js
+copy axe-core/LICENSE axe-core/LICENSE.txt
