@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from plebiscite.errors import PlebisciteError, StateError
 from plebiscite.protocol.archive import ArchiveWriter, archive_state, iter_members
-from plebiscite.protocol.verifier import Verifier
+
+if TYPE_CHECKING:
+    from plebiscite.protocol.verifier import Verifier
 
 
 class CommandError(Exception):
@@ -119,6 +121,8 @@ def append_events(path: Path, items: Sequence[tuple[str, Sequence[bytes]]]) -> N
     place, so the archive is never half-written and never holds anything invalid."""
     tmp = None
     try:
+        import tempfile
+
         fd, tmp_name = tempfile.mkstemp(prefix=".append-", suffix=".bel", dir=path.parent)
         tmp = Path(tmp_name)
         with os.fdopen(fd, "wb") as out, path.open("rb") as src:

@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from plebiscite.cli.common import CommandError, find_archive, load_board
+from plebiscite.cli.common import CommandError, cache_dir, find_archive, load_board
 from plebiscite.crypto.credentials import parse_credential
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.rand import SystemRandom
+from plebiscite.errors import PlebisciteError
 from plebiscite.protocol.archive import iter_members
 from plebiscite.protocol.ballot import make_ballot
 from plebiscite.protocol.messages import parse_event
-from plebiscite.protocol.verifier import Verifier
 
 __all__ = ["register"]
 
@@ -26,22 +26,60 @@ def _credential(value: str) -> str:
     return parse_credential(text.split()[-1])
 
 
+def _setup_marker(event_hash: str) -> Path | None:
+    cache = cache_dir()
+    return None if cache is None else cache.parent / "setups" / event_hash
+
+
+def _setup_checked(event_hash: str) -> bool:
+    """Whether this machine already checked the setup of this Setup event (whose hash commits
+    to the election, the trustees and the credentials)."""
+    marker = _setup_marker(event_hash)
+    return marker is not None and marker.is_file()
+
+
+def _remember_setup(event_hash: str) -> None:
+    marker = _setup_marker(event_hash)
+    if marker is None:
+        return
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
 def _cmd_ballot(args: argparse.Namespace) -> int:
+    # a voter needs the election and its setup (checked), not the ballots of the others
+    from plebiscite.crypto.context import Context
+    from plebiscite.crypto.credentials import credential_secret
+    from plebiscite.protocol.messages import parse_election, parse_trustees
+    from plebiscite.protocol.setup import check_trustees, read_setup
+
     path = find_archive(args.archive, args.dir)
-    # a voter needs the election and its setup (checked), not every other ballot
-    board = Verifier(lambda: path.open("rb"), name=str(path), stop_after=0, check_credentials=False)
-    report = board.run()
-    if not report.valid or board.election is None:
-        first = next((f.describe() for f in report.findings), "no election")
-        raise CommandError(f"{path}: the election setup does not verify: {first}")
     try:
         choices = json.loads(args.choices)
     except json.JSONDecodeError as e:
         raise CommandError(f"--choices is not JSON: {e}", status=2) from None
     if not (isinstance(choices, list) and all(isinstance(c, list) for c in choices)):
         raise CommandError("--choices must be a list of lists of integers", status=2)
+    credential = _credential(args.credential)
     try:
-        raw = make_ballot(board.election, _credential(args.credential), choices, SystemRandom())
+        with path.open("rb") as f:
+            setup = read_setup(f)
+        election = parse_election(setup.election)
+        if not _setup_checked(setup.event_hash):
+            check_trustees(election, parse_trustees(setup.trustees, election.group))
+            _remember_setup(setup.event_hash)
+    except PlebisciteError as e:
+        raise CommandError(f"{path}: the election setup does not verify: {e}") from None
+    ctx = Context(election.group, election.public_key)
+    public = str(ctx.gpow(credential_secret(credential, election.uuid, election.group))).encode()
+    listed = setup.credentials
+    if b'"' + public + b'"' not in listed and b'"' + public + b"," not in listed:
+        raise CommandError("this credential is not on the election's list of public credentials")
+    try:
+        raw = make_ballot(election, credential, choices, SystemRandom(), ctx=ctx)
     except ValueError as e:
         raise CommandError(str(e), status=2) from None
     sys.stdout.write(raw.decode() + "\n")

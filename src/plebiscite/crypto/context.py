@@ -57,6 +57,7 @@ class Context:
         self._g_uses = 0
         self._y_uses = 0
         self.powmod = group.powmod
+        self._g_inv: dict[int, mpz] = {}
 
     def gpow(self, e: mpz | int) -> mpz:
         fb = self._g_fb
@@ -77,6 +78,33 @@ class Context:
                 return self.powmod(self.y, mpz(e) % self.q)
             fb = self._y_fb = fixed_base(self.group, self.y)
         return fb.pow(e)
+
+    def g_inverse_pow(self, m: int) -> mpz:
+        """``g^(-m)`` for a small ``m >= 0`` (a vote, a count): the inverse of ``g^m``, which
+        costs a few multiplications, where ``g^(q-m)`` would be a full exponentiation."""
+        cached = self._g_inv.get(m)
+        if cached is None:
+            cached = mpz(gmpy2.invert(gmpy2.powmod(self.g, m, self.p), self.p))
+            if len(self._g_inv) < 1024:
+                self._g_inv[m] = cached
+        return cached
+
+    def gpow_times(self, r: mpz, a: mpz, c: mpz) -> mpz:
+        """``g^r * a^c`` (``r, c`` in [0, q)): one double exponentiation while ``g`` has no
+        table yet (a short command), a table lookup and one exponentiation once it has."""
+        if self._g_fb is None and self._g_uses < self.TABLE_AFTER:
+            self._g_uses += 1
+            return self.powmod.pow2(self.g, mpz(r) % self.q, a, c)
+        return self.gpow(r) * self.powmod(a, c) % self.p
+
+    def ypow_times(self, r: mpz, b: mpz, c: mpz) -> mpz:
+        """``y^r * b^c``, as :meth:`gpow_times` for the election public key."""
+        if self.y is None:
+            raise ValueError("this context has no election public key")
+        if self._y_fb is None and self._y_uses < self.TABLE_AFTER:
+            self._y_uses += 1
+            return self.powmod.pow2(self.y, mpz(r) % self.q, b, c)
+        return self.ypow(r) * self.powmod(b, c) % self.p
 
     def pow(self, base: mpz, e: mpz) -> mpz:
         """``base^e mod p`` for a variable base (``e >= 0``)."""

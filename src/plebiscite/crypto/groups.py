@@ -12,7 +12,7 @@ BELENIOS-2048 the cofactor ``(p-1)/q`` has the small factors 2 and 3, so each el
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import gmpy2
 from gmpy2 import mpz
@@ -54,33 +54,34 @@ def parse_natural(text: object, *, max_digits: int, where: str = "") -> mpz:
     return mpz(text)
 
 
-@dataclass(frozen=True)
-class Embedding:
+class Embedding(NamedTuple):
     """How a vector of small integers is encoded into a group element (section 4.11.2)."""
 
     padding: int
     bits_per_int: int
 
 
-@dataclass(frozen=True, eq=False)
 class Group:
-    """A prime-order subgroup of Z_p^*; ``name`` is the string used in election data."""
+    """A prime-order subgroup of Z_p^*; ``name`` is the string used in election data.
 
-    name: str
-    p: mpz
-    q: mpz
-    g: mpz
-    embedding: Embedding | None = None
-    safe_prime: bool = field(init=False)
-    p_digits: int = field(init=False)
-    q_digits: int = field(init=False)
-    powmod: PowMod = field(init=False, repr=False)
+    (A plain class rather than a dataclass: every command imports it, and a dataclass costs
+    about a millisecond to create at import time.)"""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "safe_prime", self.p == 2 * self.q + 1)
-        object.__setattr__(self, "powmod", PowMod(self.p))
-        object.__setattr__(self, "p_digits", len(str(self.p)))
-        object.__setattr__(self, "q_digits", len(str(self.q)))
+    __slots__ = ("embedding", "g", "name", "p", "p_digits", "powmod", "q", "q_digits", "safe_prime")
+
+    def __init__(
+        self, name: str, p: mpz, q: mpz, g: mpz, embedding: Embedding | None = None
+    ) -> None:
+        self.name, self.p, self.q, self.g, self.embedding = name, p, q, g, embedding
+        self.safe_prime: bool = p == 2 * q + 1
+        self.powmod = PowMod(p)
+        self.p_digits = len(str(p))
+        self.q_digits = len(str(q))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, name):
+            raise AttributeError(f"Group.{name} cannot be changed")
+        object.__setattr__(self, name, value)
 
     # -- membership ---------------------------------------------------------------------------
     def is_element(self, x: mpz) -> bool:

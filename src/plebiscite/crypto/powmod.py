@@ -38,8 +38,15 @@ def _load() -> ctypes.CDLL | None:
     _lib_tried = True
     if os.environ.get("PLEBISCITE_POWMOD", "").lower() == "gmp":
         return None
-    # the usual names first: find_library runs a helper process (ldconfig)
-    for name in ("libcrypto.so.3", "libcrypto.so", "libcrypto.dylib", _find_library("crypto")):
+    # the usual names first: find_library runs a helper process (ldconfig), only if needed
+    names: list[Callable[[], str | None]] = [
+        lambda: "libcrypto.so.3",
+        lambda: "libcrypto.so",
+        lambda: "libcrypto.dylib",
+        lambda: _find_library("crypto"),
+    ]
+    for get_name in names:
+        name = get_name()
         if not name:
             continue
         try:
@@ -122,6 +129,26 @@ class PowMod:
         lib.BN_bin2bn(eb, len(eb), e)
         if not lib.BN_mod_exp_mont(r, b, e, bn_p, bctx, mont):
             return mpz(gmpy2.powmod(base, exponent, self.p))
+        lib.BN_bn2binpad(r, buf, self.nbytes)
+        return mpz.from_bytes(buf.raw, "big")
+
+    def pow2(self, a: mpz, x: mpz, b: mpz, y: mpz) -> mpz:
+        """``a^x * b^y mod p`` (``x, y >= 0``): with OpenSSL, one double exponentiation, about
+        1.3 times the cost of one exponentiation instead of twice."""
+        lib = self._lib
+        a, x, b, y = mpz(a), mpz(x), mpz(b), mpz(y)
+        if lib is None or x < 0 or y < 0:
+            return self(a, x) * self(b, y) % self.p
+        bn_p, bctx, mont, r, ba, bx, buf, bb, _lo, by = self._state()
+        ab, bbytes = a.to_bytes(self.nbytes, "big"), b.to_bytes(self.nbytes, "big")
+        xb = x.to_bytes((x.bit_length() + 7) // 8 or 1, "big")
+        yb = y.to_bytes((y.bit_length() + 7) // 8 or 1, "big")
+        lib.BN_bin2bn(ab, len(ab), ba)
+        lib.BN_bin2bn(xb, len(xb), bx)
+        lib.BN_bin2bn(bbytes, len(bbytes), bb)
+        lib.BN_bin2bn(yb, len(yb), by)
+        if not lib.BN_mod_exp2_mont(r, ba, bx, bb, by, bn_p, bctx, mont):
+            return self(a, x) * self(b, y) % self.p
         lib.BN_bn2binpad(r, buf, self.nbytes)
         return mpz.from_bytes(buf.raw, "big")
 

@@ -163,7 +163,7 @@ def prove_or(
     ``(g^x, y^x)``, with ``x = secret`` for branch ``real``. The other branches are simulated
     with ``simulated`` (random challenge and response each, in order); the challenge of the real
     branch is ``SHA256(hash_input(A0, B0, ..., Ak, Bk)) mod q`` minus the others."""
-    p, q = ctx.p, ctx.q
+    q = ctx.q
     if len(simulated) != len(statements) - 1 or not 0 <= real < len(statements):
         raise ValueError("one simulated proof per branch other than the real one")
     proofs: list[Proof | None] = []
@@ -176,8 +176,8 @@ def prove_or(
         else:
             pj = next(sim)
             proofs.append(pj)
-            commitments.append(ctx.gpow(pj.response) * ctx.pow(a, pj.challenge) % p)
-            commitments.append(ctx.ypow(pj.response) * ctx.pow(b, pj.challenge) % p)
+            commitments.append(ctx.gpow_times(pj.response, a, pj.challenge))
+            commitments.append(ctx.ypow_times(pj.response, b, pj.challenge))
     h = sha256_int(hash_input(commitments)) % q
     c_real = (h - sum(pr.challenge for pr in proofs if pr is not None)) % q
     proofs[real] = Proof(c_real, (w - secret * c_real) % q)
@@ -186,7 +186,11 @@ def prove_or(
 
 def shifted(ctx: Context, beta: mpz, M: int) -> mpz:
     """``beta / g^M``."""
-    return beta * ctx.gpow(-M) % ctx.p if M else beta
+    if M == 0:
+        return beta
+    if M > 0:
+        return beta * ctx.g_inverse_pow(M) % ctx.p
+    return beta * ctx.gpow(-M) % ctx.p
 
 
 def prove_iproof(

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import gmpy2
 from gmpy2 import mpz
@@ -31,8 +31,7 @@ __all__ = [
 Ciphertext = tuple[mpz, mpz]
 
 
-@dataclass(frozen=True)
-class ShuffleProof:
+class ShuffleProof(NamedTuple):
     """``shuffle_proof``: commitments ``t``, responses ``s``, permutation commitment ``c`` and
     chained challenges ``c_hat``."""
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from plebiscite import strictjson
 from plebiscite.errors import EncodingError, SizeError
@@ -37,14 +36,12 @@ DEFAULT_MAX_MEMBER = 256 * 1024 * 1024
 _NAME = re.compile(r"([0-9a-f]{64})\.(data|event)\.json\Z")
 
 
-@dataclass(frozen=True)
-class ArchiveHeader:
+class ArchiveHeader(NamedTuple):
     version: int
     timestamp: str
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):
     """One archive member: ``kind`` is ``header``, ``data`` or ``event``; ``offset`` is the
     byte offset of its tar header in the archive (where a problem is)."""
 
@@ -181,13 +178,27 @@ def member_bytes(name: str, content: bytes, mtime: int) -> bytes:
     return bytes(header) + content + b"\0" * ((-len(content)) % BLOCK)
 
 
-@dataclass
 class ArchiveState:
     """Where an archive stands: its timestamp and last event (``None`` before Setup)."""
 
-    timestamp: int
-    last_height: int | None = None
-    last_hash: str | None = None
+    __slots__ = ("last_hash", "last_height", "timestamp")
+
+    def __init__(
+        self, timestamp: int, last_height: int | None = None, last_hash: str | None = None
+    ) -> None:
+        self.timestamp, self.last_height, self.last_hash = timestamp, last_height, last_hash
+
+    def __repr__(self) -> str:
+        return f"ArchiveState({self.timestamp}, {self.last_height}, {self.last_hash!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ArchiveState) and (
+            self.timestamp,
+            self.last_height,
+            self.last_hash,
+        ) == (other.timestamp, other.last_height, other.last_hash)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def archive_state(stream: BinaryIO) -> ArchiveState:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from gmpy2 import mpz
 
@@ -65,22 +64,19 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class AnswerH:
+class AnswerH(NamedTuple):
     choices: tuple[Ciphertext, ...]
     individual_proofs: tuple[tuple[Proof, ...], ...]
     overall_proof: tuple[Proof, ...]
     blank_proof: tuple[Proof, ...] | None
 
 
-@dataclass(frozen=True)
-class AnswerNH:
+class AnswerNH(NamedTuple):
     choices: Ciphertext
     proof: Proof
 
 
-@dataclass(frozen=True)
-class ParsedBallot:
+class ParsedBallot(NamedTuple):
     credential: mpz
     credential_text: str
     answers: tuple[AnswerH | AnswerNH, ...]
@@ -249,16 +245,14 @@ def verify_ballot(
 # -- the map step ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BallotSetup:
+class BallotSetup(NamedTuple):
     """What a worker needs to verify ballots: the election and, when not all 1, the weights."""
 
     election_raw: bytes
     weights: dict[str, int] | None = None
 
 
-@dataclass(frozen=True)
-class BallotOutcome:
+class BallotOutcome(NamedTuple):
     height: int
     event_hash: str
     tracker: str
@@ -268,12 +262,20 @@ class BallotOutcome:
     nh: tuple[Ciphertext, ...] = ()
 
 
-@dataclass
 class ChunkResult:
-    outcomes: list[BallotOutcome] = field(default_factory=list)
-    # product over the valid ballots of the chunk of each homomorphic ciphertext^weight,
-    # indexed [question][choice]; None for non-homomorphic questions
-    product: list[list[Ciphertext] | None] = field(default_factory=list)
+    """The outcomes of a chunk of ballots and ``product``: over the valid ballots of the
+    chunk, the product of each homomorphic ciphertext raised to its weight, indexed
+    [question][choice] (None for non-homomorphic questions)."""
+
+    __slots__ = ("outcomes", "product")
+
+    def __init__(
+        self,
+        outcomes: list[BallotOutcome] | None = None,
+        product: list[list[Ciphertext] | None] | None = None,
+    ) -> None:
+        self.outcomes: list[BallotOutcome] = [] if outcomes is None else outcomes
+        self.product: list[list[Ciphertext] | None] = [] if product is None else product
 
 
 _CACHE: dict[bytes, tuple[Election, Context]] = {}

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from gmpy2 import mpz
 
@@ -173,30 +172,31 @@ def _in_range(group: Group, v: Any, where: str) -> mpz:
 # -- election (4.9, 4.10) --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class QuestionH:
+class QuestionH(NamedTuple):
     question: str
     answers: tuple[str, ...]
     min: int
     max: int
     blank: bool
 
-    homomorphic = True
+    @property
+    def homomorphic(self) -> bool:
+        return True
 
 
-@dataclass(frozen=True)
-class QuestionNH:
+class QuestionNH(NamedTuple):
     question: str
     answers: tuple[str, ...]
 
-    homomorphic = False
+    @property
+    def homomorphic(self) -> bool:
+        return False
 
 
 Question = QuestionH | QuestionNH
 
 
-@dataclass(frozen=True)
-class Election:
+class Election(NamedTuple):
     version: int
     description: str
     name: str
@@ -289,26 +289,22 @@ def parse_election(raw: bytes, where: str = "election") -> Election:
 # -- trustees (4.5, 4.6, 4.7) ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TrusteePublicKey:
+class TrusteePublicKey(NamedTuple):
     public_key: mpz
     pok: Proof
     name: str | None = None
 
 
-@dataclass(frozen=True)
-class SignedMsg:
+class SignedMsg(NamedTuple):
     message: str
     signature: Proof
 
 
-@dataclass(frozen=True)
-class Single:
+class Single(NamedTuple):
     key: TrusteePublicKey
 
 
-@dataclass(frozen=True)
-class Pedersen:
+class Pedersen(NamedTuple):
     threshold: int
     certs: tuple[SignedMsg, ...]
     coefexps: tuple[SignedMsg, ...]
@@ -378,8 +374,7 @@ def parse_trustees(raw: bytes, group: Group, where: str = "trustees") -> tuple[T
 # -- credentials (4.8) -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Credential:
+class Credential(NamedTuple):
     public: str  # canonical decimal text, as used in ballots
     weight: int
     login: str | None
@@ -437,8 +432,7 @@ EVENT_TYPES = (
 WITH_PAYLOAD = {"Setup", "Ballot", "EncryptedTally", "Shuffle", "PartialDecryption", "Result"}
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     height: int
     type: str
     parent: str | None

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import gmpy2
@@ -38,9 +37,9 @@ from gmpy2 import mpz
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context, fixed_base
 from plebiscite.crypto.groups import parse_natural
-from plebiscite.crypto.proofs import verify_decryption, verify_pok, verify_schnorr
+from plebiscite.crypto.proofs import verify_decryption
 from plebiscite.crypto.shuffle import check_shuffle_proof
-from plebiscite.crypto.threshold import commitment_eval, lagrange
+from plebiscite.crypto.threshold import lagrange
 from plebiscite.errors import (
     ConsistencyError,
     EncodingError,
@@ -53,7 +52,6 @@ from plebiscite.errors import (
 from plebiscite.protocol.archive import Member, iter_members, parse_header
 from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, verify_ballots
 from plebiscite.protocol.messages import (
-    LIMITS,
     Ciphertext,
     Credential,
     Election,
@@ -62,7 +60,6 @@ from plebiscite.protocol.messages import (
     QuestionH,
     Single,
     TrusteeKind,
-    TrusteePublicKey,
     arr,
     ciphertext,
     hash_ref,
@@ -76,6 +73,7 @@ from plebiscite.protocol.messages import (
     small_int,
 )
 from plebiscite.protocol.report import Finding, Report
+from plebiscite.protocol.setup import Owner, check_trustees
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
@@ -111,16 +109,6 @@ class _StopError(Exception):
     """A structural failure after which nothing further can be checked."""
 
 
-@dataclass
-class _Owner:
-    """A trustee able to own a shuffle or a partial decryption: its global 1-based index."""
-
-    index: int
-    key: TrusteePublicKey
-    item: int  # index in the trustees structure
-    position: int  # 1-based position within a Pedersen item (1 for Single)
-
-
 class Verifier:
     def __init__(
         self,
@@ -149,7 +137,7 @@ class Verifier:
         self.election: Election | None = None
         self.ctx: Context | None = None
         self.trustees: tuple[TrusteeKind, ...] = ()
-        self.owners: list[_Owner] = []
+        self.owners: list[Owner] = []
         self.credentials: dict[str, Credential] = {}
         self.setup: BallotSetup | None = None
         self.batch: list[tuple[int, str, bytes]] = []
@@ -561,87 +549,7 @@ class Verifier:
         ]
 
     def _check_trustees(self, election: Election) -> None:
-        ctx = Context(election.group)
-        p, q = ctx.p, ctx.q
-        y = mpz(1)
-        index = 0
-        for i, item in enumerate(self.trustees):
-            w = f"trustees[{i}]"
-            if isinstance(item, Single):
-                try:
-                    verify_pok(ctx, item.key.public_key, item.key.pok)
-                except ProofError as e:
-                    raise e.at(f"{w}[1].pok") from None
-                y = y * item.key.public_key % p
-                index += 1
-                self.owners.append(_Owner(index, item.key, i, 1))
-                continue
-            n = len(item.certs)
-            verification: list[mpz] = []
-            for z, cert in enumerate(item.certs):
-                wc = f"{w}[1].certs[{z}]"
-                keys = obj(
-                    strictjson.loads(cert.message, max_size=8192, where=f"{wc}.message"),
-                    f"{wc}.message",
-                    ("verification", "encryption"),
-                )
-                vk = election.group.element(
-                    keys["verification"], where=f"{wc}.message.verification"
-                )
-                election.group.element(keys["encryption"], where=f"{wc}.message.encryption")
-                try:
-                    verify_schnorr(ctx, vk, cert.signature, f"sigmsg|{cert.message}|")
-                except ProofError as e:
-                    raise e.at(f"{wc}.signature") from None
-                verification.append(vk)
-            if len(set(verification)) != n:
-                raise ConsistencyError(
-                    "two certificates share a verification key", where=f"{w}[1].certs"
-                )
-            coefexps: list[list[mpz]] = []
-            for z, ce in enumerate(item.coefexps):
-                wc = f"{w}[1].coefexps[{z}]"
-                try:
-                    verify_schnorr(ctx, verification[z], ce.signature, f"sigmsg|{ce.message}|")
-                except ProofError as e:
-                    raise e.at(f"{wc}.signature") from None
-                m = obj(
-                    strictjson.loads(
-                        ce.message, max_size=LIMITS.election_bytes, where=f"{wc}.message"
-                    ),
-                    f"{wc}.message",
-                    ("coefexps",),
-                )
-                a = arr(m["coefexps"], f"{wc}.message.coefexps", item.threshold, item.threshold)
-                coefexps.append(
-                    [
-                        election.group.element(x, where=f"{wc}.message.coefexps[{k}]")
-                        for k, x in enumerate(a)
-                    ]
-                )
-            for j, vkey in enumerate(item.verification_keys, start=1):
-                wv = f"{w}[1].verification_keys[{j - 1}]"
-                try:
-                    verify_pok(ctx, vkey.public_key, vkey.pok)
-                except ProofError as e:
-                    raise e.at(f"{wv}.pok") from None
-                expected = mpz(1)
-                for A in coefexps:
-                    expected = expected * commitment_eval(A, j, p, q) % p
-                if expected != vkey.public_key:
-                    raise ConsistencyError(
-                        "verification key does not match the trustees' coefficient commitments",
-                        where=wv,
-                    )
-                index += 1
-                self.owners.append(_Owner(index, vkey, i, j))
-            for A in coefexps:
-                y = y * A[0] % p
-        if y != election.public_key:
-            raise ConsistencyError(
-                "election public key is not the product of the trustees' keys",
-                where="election.public_key",
-            )
+        self.owners = check_trustees(election, self.trustees)
 
     # -- ballots -----------------------------------------------------------------------------
     def _on_Ballot(self, ev: Event) -> None:
@@ -891,7 +799,7 @@ class Verifier:
         self.nh_by_height.clear()
 
     # -- shuffles ----------------------------------------------------------------------------
-    def _owner(self, v: Any, where: str) -> _Owner:
+    def _owner(self, v: Any, where: str) -> Owner:
         n = small_int(v, where, 1, max(len(self.owners), 1))
         return self.owners[n - 1]
 
