@@ -31,6 +31,7 @@ COMMANDS = {
     "demo": "demo",
     "method": "method",
     "serve": "serve",
+    "voter-audit": "voter_audit",
 }
 
 

@@ -1,0 +1,1 @@
+"""Browser and web-page tests (a package: its conftest does not shadow tests/conftest.py)."""
