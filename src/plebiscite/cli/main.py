@@ -32,6 +32,7 @@ COMMANDS = {
     "method": "method",
     "serve": "serve",
     "voter-audit": "voter_audit",
+    "admin-account": "accounts",
 }
 
 

@@ -16,9 +16,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from plebiscite.board import open_board
+    from plebiscite.cli.common import CommandError
     from plebiscite.crypto.rand import SystemRandom
     from plebiscite.crypto.signing import SigningKey
     from plebiscite.server.app import create_app
+    from plebiscite.server.outbox import outbox_from
+    from plebiscite.server.ratelimit import RateLimits
 
     is_url = "://" in args.database
     key_file = Path(
@@ -31,8 +34,30 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         key_file.touch(mode=0o600)
         key_file.write_text(key.to_base64() + "\n")
     token = os.environ.get("PLEBISCITE_ADMIN_TOKEN") or secrets.token_urlsafe(32)
+    try:
+        limits = RateLimits.parse(args.rate_limits)
+        outbox = outbox_from(
+            directory=args.outbox_dir,
+            smtp_url=args.smtp_url or os.environ.get("PLEBISCITE_SMTP_URL"),
+            starttls=args.smtp_starttls,
+            sender=args.mail_from,
+        )
+    except ValueError as e:
+        raise CommandError(str(e), status=2) from None
+    if args.admin_account:
+        from plebiscite.cli.accounts import ensure_account
+
+        if ensure_account(args.database, args.admin_account):
+            print(f"administrator account {args.admin_account!r} created", file=sys.stderr)
     board = open_board(args.database)
-    app = create_app(board, admin_token=token, key=key)
+    app = create_app(
+        board,
+        admin_token=token,
+        key=key,
+        rate_limits=limits,
+        outbox=outbox,
+        public_url=args.public_url,
+    )
     print(f"board: {args.database}; checkpoint key: {key.public().to_base64()}", file=sys.stderr)
     if "PLEBISCITE_ADMIN_TOKEN" not in os.environ:
         print(f"administrator token: {token}", file=sys.stderr)
@@ -41,7 +66,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         demo_dir = args.demo_dir or ("plebiscite-demo" if is_url else f"{args.database}.demo")
         _demo(app, token, base, Path(demo_dir), args.demo_voters)
     print(f"listening on {base}/ (API documentation: {base}/docs)", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    # no access log: addresses are personal data, and nothing else in it is needed
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 
 
@@ -117,4 +143,46 @@ def register(sub: Any) -> None:
         help="voters of the demo referendum (default: %(default)s)",
     )
     s.add_argument("--demo-dir", help="where the demo's secrets go (default: DATABASE.demo)")
+    s.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the server's address as its users see it (https://vote.example.org): the only "
+        "origin whose pages may send state-changing requests, and the base of the links "
+        "sent to voters (without it, voters get a code and no link)",
+    )
+    s.add_argument(
+        "--admin-account",
+        metavar="NAME",
+        help="create this administrator account first if it does not exist (password from "
+        "PLEBISCITE_ADMIN_PASSWORD or the terminal)",
+    )
+    s.add_argument(
+        "--outbox-dir",
+        metavar="DIR",
+        help="write the messages to voters (login codes) as files in DIR (development, tests)",
+    )
+    s.add_argument(
+        "--smtp-url",
+        metavar="URL",
+        help="send the messages to voters through this SMTP server: "
+        "smtp://USER:PASSWORD@HOST:PORT or smtps://... (better in PLEBISCITE_SMTP_URL, which "
+        "other users cannot read in the process list)",
+    )
+    s.add_argument(
+        "--smtp-starttls", action="store_true", help="upgrade the smtp:// connection to TLS"
+    )
+    s.add_argument(
+        "--mail-from",
+        metavar="ADDRESS",
+        default="plebiscite@localhost",
+        help="the sender of the messages (default: %(default)s)",
+    )
+    s.add_argument(
+        "--rate-limits",
+        metavar="SPEC",
+        default="default",
+        help="requests per client address: 'default', 'off', or CLASS=BURST/PER_SECOND,... "
+        "with CLASS ballot, login, code or write (e.g. login=10/0.1); default: ballot=600/30, "
+        "login=10/0.167, code=5/0.05, write=300/5",
+    )
     s.set_defaults(func=_cmd_serve)

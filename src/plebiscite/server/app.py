@@ -10,7 +10,6 @@ only once the append is durably committed.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import io
 import json
 from collections.abc import AsyncIterator
@@ -29,6 +28,9 @@ from plebiscite.errors import BoardError, ConflictError, PlebisciteError
 from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
 from plebiscite.protocol.messages import LIMITS
 from plebiscite.protocol.verifier import Verifier
+from plebiscite.server.outbox import Outbox
+from plebiscite.server.ratelimit import RateLimits
+from plebiscite.server.ratelimit import install as install_rate_limits
 from plebiscite.server.state import ElectionState
 
 __all__ = ["ApiError", "create_app", "read_body", "require_admin"]
@@ -62,12 +64,11 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def require_admin(request: Request) -> None:
-    """Refuse the request unless it carries the administrator's bearer token."""
-    auth = request.headers.get("authorization", "")
-    token = auth[7:] if auth.startswith("Bearer ") else ""
-    expected: str = request.app.state.admin_token
-    if not hmac.compare_digest(token.encode(), expected.encode()):
-        raise ApiError(401, "unauthorized", "administrator token missing or wrong")
+    """Refuse the request unless it carries the administrator's bootstrap token or the
+    session token of an administrator account (:mod:`plebiscite.server.accounts`)."""
+    from plebiscite.server.accounts import authenticate
+
+    authenticate(request)
 
 
 def create_app(
@@ -77,10 +78,16 @@ def create_app(
     key: SigningKey,
     timestamp: int | None = None,
     private: PrivateStore | None = None,
+    rate_limits: RateLimits | None = None,
+    outbox: Outbox | None = None,
+    public_url: str | None = None,
 ) -> FastAPI:
     """The application over ``board``; ``admin_token`` authorizes the administrator's routes,
     ``key`` signs the checkpoints of every board; ``private`` keeps the server's private
-    records (by default those in the board's own database)."""
+    records (by default those in the board's own database). ``rate_limits`` (default
+    :class:`RateLimits`, per client address), ``outbox`` (where voters' login codes go; None:
+    none sent), ``public_url`` (the server's address as its users see it: its origin for
+    the Origin checks, the base of the links in messages)."""
     app = FastAPI(
         title="plebiscite",
         description="The public board of verifiable referendums and polls (Belenios 2.0).",
@@ -94,6 +101,12 @@ def create_app(
     app.state.key = key
     app.state.elections = elections
     app.state.admin_token = admin_token
+    app.state.outbox = outbox
+    app.state.public_url = public_url.rstrip("/") if public_url else None
+    from plebiscite.server import accounts, security, voterauth
+
+    install_rate_limits(app, rate_limits if rate_limits is not None else RateLimits())
+    app.add_middleware(security.SecurityMiddleware, public_url=public_url)  # outermost
     app.state.private = private if private is not None else private_of(board)
 
     @app.exception_handler(ApiError)
@@ -193,6 +206,7 @@ def create_app(
         if h_json(raw) in s.trackers:
             raise ApiError(409, "duplicate", "this very ballot is already on the board")
         res = await anyio.to_thread.run_sync(s.verifier.check_ballot_alone, raw)
+        await voterauth.authorize_cast(request, uuid, res.outcomes[0].credential)
         async with s.lock:
             if h_json(raw) in s.trackers:  # again: the same ballot may have been sent twice at once
                 raise ApiError(409, "duplicate", "this very ballot is already on the board")
@@ -258,6 +272,8 @@ def create_app(
     from plebiscite.server.lifecycle import router as lifecycle_router  # imports this module
 
     app.include_router(lifecycle_router)
+    app.include_router(accounts.router)
+    app.include_router(voterauth.router)
     from plebiscite.server.web import router as web_router  # the pages and their assets
 
     app.include_router(web_router)

@@ -1,0 +1,201 @@
+"""The outbox: how the server sends a message to a person (a voter's one-time code).
+
+Two implementations of :class:`Outbox`:
+
+- :class:`LocalOutbox` writes each message as one file (RFC 5322, ``.eml``) in a directory,
+  readable by its owner only (mode 0600, written under a temporary name then renamed, so a
+  reader never sees half a message): for development and tests (``serve --outbox-dir DIR``).
+- :class:`SmtpOutbox` hands each message to an SMTP server (``serve --smtp-url
+  smtp://USER:PASSWORD@HOST:PORT``, STARTTLS with ``--smtp-starttls``, or ``smtps://`` for TLS
+  from the start), with :mod:`smtplib` in a worker thread so the server never waits on it.
+
+What is guaranteed: a message's body (which holds a one-time code or link) is never logged,
+never part of an exception's text and never in a :class:`Message`'s ``repr``; the SMTP
+password is not in :class:`SmtpOutbox`'s ``repr`` either. A failure is logged with the kind of
+failure only, without the recipient (personal data) or the body. Nothing is retried: a voter
+whose message was lost asks for another code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.message
+import email.utils
+import logging
+import os
+import secrets
+import smtplib
+import ssl
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+import anyio
+
+__all__ = ["LocalOutbox", "Message", "Outbox", "OutboxError", "SmtpOutbox", "outbox_from"]
+
+log = logging.getLogger("plebiscite.server.outbox")
+
+DEFAULT_SENDER = "plebiscite@localhost"
+
+
+class OutboxError(Exception):
+    """A message could not be sent; the text never holds the message's body."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to one address. ``body`` holds secrets: it is left out of the ``repr``."""
+
+    to: str
+    subject: str
+    body: str = field(repr=False)
+
+    def to_email(self, sender: str) -> email.message.EmailMessage:
+        m = email.message.EmailMessage()
+        m["From"] = sender
+        m["To"] = self.to
+        m["Subject"] = self.subject
+        m["Date"] = email.utils.formatdate(usegmt=True)
+        m["Message-ID"] = email.utils.make_msgid(domain=sender.rpartition("@")[2] or None)
+        m["Auto-Submitted"] = "auto-generated"
+        m.set_content(self.body)
+        return m
+
+
+class Outbox(Protocol):
+    """Where the server's messages go. :meth:`send` returns once the message is handed over
+    (written, or accepted by the SMTP server); it raises :class:`OutboxError` otherwise."""
+
+    async def send(self, message: Message) -> None: ...
+
+
+class LocalOutbox:
+    """Each message a file ``TIME-RANDOM.eml`` in ``directory`` (made 0700 if missing)."""
+
+    def __init__(self, directory: str | os.PathLike[str], sender: str = DEFAULT_SENDER) -> None:
+        self.directory = Path(directory)
+        self.sender = sender
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def __repr__(self) -> str:
+        return f"LocalOutbox({str(self.directory)!r})"
+
+    def _write(self, message: Message) -> Path:
+        data = bytes(message.to_email(self.sender))
+        name = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
+        tmp = self.directory / f".{name}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            path = self.directory / f"{name}.eml"
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        return path
+
+    async def send(self, message: Message) -> None:
+        try:
+            await anyio.to_thread.run_sync(self._write, message)
+        except OSError as e:
+            log.warning("local outbox: a message could not be written (%s)", e.strerror)
+            raise OutboxError(f"the local outbox could not write a message: {e.strerror}") from None
+
+
+@dataclass(frozen=True)
+class _SmtpTarget:
+    host: str
+    port: int
+    tls: bool  # TLS from the start (smtps://)
+    user: str | None
+    password: str | None = field(repr=False)
+
+
+def _parse_smtp_url(url: str) -> _SmtpTarget:
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("expected smtp://[USER:PASSWORD@]HOST[:PORT] or smtps://...")
+    tls = parts.scheme == "smtps"
+    try:
+        port = parts.port or (465 if tls else 25)
+    except ValueError:
+        raise ValueError("the SMTP URL's port is not a number") from None
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    return _SmtpTarget(parts.hostname, port, tls, user, password)
+
+
+class SmtpOutbox:
+    """Messages through an SMTP server; ``starttls`` upgrades a ``smtp://`` connection (and a
+    server that cannot is an error, never a fallback to clear text). Certificates are checked
+    against the system's authorities."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        starttls: bool = False,
+        sender: str = DEFAULT_SENDER,
+        timeout: float = 30,
+    ) -> None:
+        self.target = _parse_smtp_url(url)
+        self.starttls = starttls
+        self.sender = sender
+        self.timeout = timeout
+        if self.target.password is not None and not (self.target.tls or starttls):
+            log.warning("SMTP: the password will cross the network in clear (no TLS)")
+
+    def __repr__(self) -> str:
+        t = self.target
+        scheme = "smtps" if t.tls else "smtp"
+        return f"SmtpOutbox('{scheme}://{t.host}:{t.port}', starttls={self.starttls})"
+
+    def _send(self, message: Message) -> None:
+        t = self.target
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if t.tls:
+            smtp = smtplib.SMTP_SSL(t.host, t.port, timeout=self.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(t.host, t.port, timeout=self.timeout)
+        with smtp:
+            if self.starttls and not t.tls:
+                smtp.starttls(context=context)
+            if t.user is not None:
+                smtp.login(t.user, t.password or "")
+            smtp.send_message(message.to_email(self.sender))
+
+    async def send(self, message: Message) -> None:
+        try:
+            await anyio.to_thread.run_sync(self._send, message)
+        except smtplib.SMTPResponseException as e:
+            log.warning("SMTP: the server refused a message (code %d)", e.smtp_code)
+            raise OutboxError(f"the SMTP server refused the message (code {e.smtp_code})") from None
+        except (smtplib.SMTPException, OSError) as e:
+            kind = type(e).__name__
+            log.warning("SMTP: a message could not be sent (%s)", kind)
+            raise OutboxError(f"the message could not be sent ({kind})") from None
+
+
+def outbox_from(
+    *,
+    directory: str | None = None,
+    smtp_url: str | None = None,
+    starttls: bool = False,
+    sender: str = DEFAULT_SENDER,
+) -> Outbox | None:
+    """The outbox the server's options choose (None: no outbox, voters cannot get codes)."""
+    if directory and smtp_url:
+        raise ValueError("choose one outbox: a directory or an SMTP server")
+    if directory:
+        return LocalOutbox(directory, sender)
+    if smtp_url:
+        return SmtpOutbox(smtp_url, starttls=starttls, sender=sender)
+    return None

@@ -1,0 +1,252 @@
+"""Rate limits: in-memory token buckets, per client address and route class.
+
+Every state-changing request (POST, PUT, DELETE, PATCH) falls in one route class:
+
+- ``ballot``: ``POST /api/elections/UUID/ballots``;
+- ``login``: ``POST /api/session`` (administrators) and ``POST /api/elections/UUID/login``
+  (voters);
+- ``code``: ``POST /api/elections/UUID/login-code`` (a voter asks for a one-time code);
+- ``write``: every other one (administrators, trustees, credential authorities).
+
+Each (client address, class) pair has a bucket of ``burst`` tokens refilled at ``per_second``;
+a request takes one token, and a request that finds the bucket empty is answered ``429`` with
+``{"error": {"code": "rate_limited", ...}}`` and ``Retry-After`` (whole seconds), before the
+application sees it. Reads (GET, HEAD) are not limited here. :class:`Buckets` also serves the
+modules that limit failures by another key (an account name, a voter's login).
+
+The client address is the one the ASGI server reports (uvicorn takes it from
+``X-Forwarded-For`` only when the peer is a trusted proxy, by default 127.0.0.1). It is kept in
+memory only, for as long as its bucket is not full, and never logged, stored or published.
+Limits are per process: several server processes behind one proxy each keep their own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+__all__ = [
+    "Buckets",
+    "Limit",
+    "RateLimitError",
+    "RateLimitMiddleware",
+    "RateLimits",
+    "install",
+    "route_class",
+    "too_many",
+]
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[Message], Any]
+ASGIApp = Callable[[Scope, Receive, Send], Any]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A bucket of ``burst`` requests, refilled at ``per_second`` requests a second."""
+
+    burst: float
+    per_second: float
+
+    def __post_init__(self) -> None:
+        if not (self.burst >= 1 and self.per_second > 0):
+            raise ValueError("a limit needs burst >= 1 and a positive rate")
+
+    @classmethod
+    def parse(cls, text: str) -> Limit:
+        """``BURST/PER_SECOND``, e.g. ``10/0.1`` (ten at once, then one every ten seconds)."""
+        burst, sep, rate = text.partition("/")
+        try:
+            if not sep:
+                raise ValueError
+            return cls(float(burst), float(rate))
+        except ValueError:
+            raise ValueError(f"a limit is BURST/PER_SECOND (e.g. 10/0.1), not {text!r}") from None
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """The limit of each route class per client address (None: that class is not limited).
+
+    The defaults let one address send a burst of 600 ballots (a polling station, a proxy, the
+    load tests) and 30 a second after that, ten logins then one every six seconds, five code
+    requests then one every twenty seconds, and 300 other writes then five a second."""
+
+    ballot: Limit | None = Limit(600, 30)
+    login: Limit | None = Limit(10, 1 / 6)
+    code: Limit | None = Limit(5, 1 / 20)
+    write: Limit | None = Limit(300, 5)
+
+    @classmethod
+    def off(cls) -> RateLimits:
+        return cls(ballot=None, login=None, code=None, write=None)
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimits:
+        """``off``, ``default``, or ``CLASS=BURST/PER_SECOND|off,...`` over the defaults."""
+        text = text.strip()
+        if text == "off":
+            return cls.off()
+        out = cls()
+        if text in ("", "default"):
+            return out
+        names = {f.name for f in fields(cls)}
+        for part in text.split(","):
+            name, sep, value = part.strip().partition("=")
+            if not sep or name not in names:
+                raise ValueError(
+                    f"expected CLASS=BURST/PER_SECOND with CLASS one of {sorted(names)}, "
+                    f"not {part!r}"
+                )
+            out = replace(out, **{name: None if value == "off" else Limit.parse(value)})
+        return out
+
+    def of(self, route: str) -> Limit | None:
+        limit: Limit | None = getattr(self, route)
+        return limit
+
+
+class Buckets:
+    """Token buckets under any hashable key, thread-safe, bounded in memory: a full bucket
+    is the same as no bucket, so full ones are dropped when there are too many."""
+
+    def __init__(
+        self, limit: Limit, *, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.max_keys = max_keys
+        self.clock = clock
+        self._buckets: dict[Any, tuple[float, float]] = {}  # key -> (tokens, when)
+        self._lock = threading.Lock()
+
+    def _tokens(self, key: Any, now: float) -> float:
+        tokens, when = self._buckets.get(key, (self.limit.burst, now))
+        return min(self.limit.burst, tokens + (now - when) * self.limit.per_second)
+
+    def wait(self, key: Any) -> float:
+        """Seconds until ``key`` may take a token (0: now), without taking one."""
+        with self._lock:
+            tokens = self._tokens(key, self.clock())
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.limit.per_second
+
+    def take(self, key: Any, cost: float = 1.0) -> float:
+        """Take ``cost`` tokens of ``key``'s bucket: 0.0 if it had them, else the seconds to
+        wait (and nothing is taken)."""
+        with self._lock:
+            now = self.clock()
+            tokens = self._tokens(key, now)
+            if tokens < cost:
+                return (cost - tokens) / self.limit.per_second
+            self._buckets[key] = (tokens - cost, now)
+            if len(self._buckets) > self.max_keys:
+                self._prune(now)
+            return 0.0
+
+    def reset(self, key: Any) -> None:
+        with self._lock:
+            self._buckets.pop(key, None)
+
+    def _prune(self, now: float) -> None:
+        full = [k for k in self._buckets if self._tokens(k, now) >= self.limit.burst]
+        for k in full:
+            del self._buckets[k]
+        if len(self._buckets) > self.max_keys:  # still too many: the oldest go (they refill)
+            by_age = sorted(self._buckets, key=lambda k: self._buckets[k][1])
+            for k in by_age[: len(by_age) - self.max_keys // 2]:
+                del self._buckets[k]
+
+
+_BALLOT = re.compile(r"^/api/elections/[^/]+/ballots/?$")
+_VOTER_LOGIN = re.compile(r"^/api/elections/[^/]+/login/?$")
+_CODE = re.compile(r"^/api/elections/[^/]+/login-code/?$")
+_WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+
+
+def route_class(method: str, path: str) -> str | None:
+    """The route class of a request (None: not limited)."""
+    if method not in _WRITES:
+        return None
+    if _BALLOT.match(path):
+        return "ballot"
+    if path.rstrip("/") == "/api/session" or _VOTER_LOGIN.match(path):
+        return "login"
+    if _CODE.match(path):
+        return "code"
+    return "write"
+
+
+class RateLimitError(Exception):
+    """Raised by a route that limits something itself (failed logins): answered 429."""
+
+    def __init__(self, retry_after: float, what: str = "requests") -> None:
+        super().__init__(f"too many {what}")
+        self.retry_after, self.what = retry_after, what
+
+
+def too_many(
+    retry_after: float, what: str = "requests"
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """The 429 answer: status, headers, JSON body."""
+    seconds = max(1, math.ceil(retry_after))
+    message = f"too many {what}: try again in {seconds} s"
+    body = json.dumps({"error": {"code": "rate_limited", "message": message}}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(seconds).encode()),
+    ]
+    return 429, headers, body
+
+
+class RateLimitMiddleware:
+    """The ASGI middleware applying :class:`RateLimits` before the application."""
+
+    def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
+        self.app = app
+        self.limits = limits
+        self.buckets = {
+            f.name: Buckets(limit)
+            for f in fields(RateLimits)
+            if (limit := limits.of(f.name)) is not None
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            route = route_class(scope["method"], scope["path"])
+            buckets = self.buckets.get(route) if route is not None else None
+            if buckets is not None:
+                client = scope.get("client")
+                address = client[0] if client else ""
+                wait = buckets.take(address)
+                if wait > 0:
+                    status, headers, body = too_many(wait)
+                    start = {"type": "http.response.start", "status": status, "headers": headers}
+                    await send(start)
+                    await send({"type": "http.response.body", "body": body})
+                    return
+        await self.app(scope, receive, send)
+
+
+def install(app: Any, limits: RateLimits) -> None:
+    """Apply ``limits`` to ``app`` (a FastAPI application) and answer :class:`RateLimitError`."""
+    from starlette.responses import Response
+
+    async def _limited(request: Any, e: Exception) -> Response:
+        assert isinstance(e, RateLimitError)
+        status, headers, body = too_many(e.retry_after, e.what)
+        return Response(
+            body,
+            status_code=status,
+            headers={k.decode(): v.decode() for k, v in headers if k != b"content-length"},
+        )
+
+    app.add_exception_handler(RateLimitError, _limited)
+    app.add_middleware(RateLimitMiddleware, limits=limits)

@@ -1,0 +1,548 @@
+"""Voter authentication for polls: one-time codes and links sent through the outbox.
+
+An election may require its voters to authenticate before they cast (the administrator turns
+it on with ``POST /api/elections/UUID/voter-authentication`` and the voter list: logins that
+are e-mail addresses, each optionally with its public credential). Then:
+
+1. A voter asks ``POST /api/elections/UUID/login-code`` with their login. The answer is the
+   same (202) whether the login is on the list or not, and comes before anything is looked up
+   or sent: the lookup, the code and the message are made afterwards in the background, so
+   neither the answer nor its timing says who is on the list (SECURITY-CASES 21). A login gets
+   at most :data:`CODE_REQUESTS` codes (the rest are dropped silently), an address at most
+   the ``code`` rate limit (:mod:`plebiscite.server.ratelimit`).
+2. The message holds a one-time code, 10 characters of Crockford's base 32 (50 bits, a code
+   is destroyed after :data:`CODE_ATTEMPTS` wrong tries), and, when the server knows its
+   public URL, a one-time link with a 256-bit token in its fragment (``PUBLIC_URL/vote/UUID
+   #login=TOKEN``; the fragment is never sent to a server, so the token is in no access log;
+   without a configured public URL there is no link, as the ``Host`` header could be forged).
+   Both expire after :data:`CODE_SECONDS`, are kept only as SHA-256 hashes, and using either
+   spends both; a new code replaces the previous one.
+3. ``POST /api/elections/UUID/login`` with ``{"login", "code"}`` or ``{"token"}`` answers a
+   voter session token (256 bits, kept hashed, valid :data:`SESSION_SECONDS` for this
+   election only). Every failure gives the same 401 ``login_failed``; the codes are taken from
+   the store atomically, so two guesses never race on one code.
+4. The ballot route calls :func:`authorize_cast` after the ballot's signature is verified: it
+   returns at once for an election that does not require authentication; otherwise the request
+   needs the voter's session (``Authorization: Bearer``), and the ballot's credential must be
+   the one the voter list gives for that login. Where the list gives none (the server is not
+   the credential authority, or was not told), the first ballot a login casts binds its
+   credential to it: a later ballot of that login must use the same credential, and a
+   credential bound to one login is refused to any other. The ballot's signature proves the
+   voter holds the credential, so the binding is made only by its holder.
+
+Everything is kept in the server's private store (:mod:`plebiscite.board.private`, kinds
+``voter-*``), so it survives restarts and is shared by the processes of one database; the
+per-login code limit is in memory. Nothing here logs a login, code, token or credential.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from plebiscite.server.app import ApiError, read_body, require_admin
+from plebiscite.server.outbox import Message, Outbox, OutboxError
+from plebiscite.server.ratelimit import Buckets, Limit
+from plebiscite.server.security import (
+    bearer,
+    json_object,
+    new_token,
+    private_store,
+    token_hash,
+)
+
+if TYPE_CHECKING:
+    from plebiscite.board.private import PrivateStore
+    from plebiscite.server.state import ElectionState
+
+__all__ = [
+    "CODE_ATTEMPTS",
+    "CODE_REQUESTS",
+    "CODE_SECONDS",
+    "SESSION_SECONDS",
+    "authorize_cast",
+    "is_required",
+    "router",
+    "set_roll",
+]
+
+log = logging.getLogger("plebiscite.server.voterauth")
+
+CONFIG = "voter-auth"  # uuid -> {"version", "buckets", "voters"}
+ROLL = "voter-roll"  # uuid/version/bucket -> {casefolded login: [login, credential or None]}
+CODE = "voter-code"  # uuid/login -> {"code", "link", "expires", "failures"} (hashes)
+LINK = "voter-link"  # sha256(link token) -> {"uuid", "login", "expires"}
+SESSION = "voter-session"  # sha256(session token) -> {"uuid", "login", "expires"}
+CAST_LOGIN = "voter-cast-login"  # uuid/login -> the credential the login cast with
+CAST_CREDENTIAL = "voter-cast-credential"  # uuid/credential -> the login that cast with it
+
+CODE_SECONDS = 15 * 60
+SESSION_SECONDS = 60 * 60
+CODE_ATTEMPTS = 5
+#: codes per login and election: three, then one every five minutes
+CODE_REQUESTS = Limit(3, 1 / 300)
+#: messages being sent at once; requests beyond are dropped
+MAX_PENDING = 256
+MAX_ROLL_BODY = 256 << 20
+MAX_BODY = 4096
+MAX_VOTERS = 1 << 22
+ROLL_BUCKET = 256  # logins per roll record
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32
+_CODE_LENGTH = 10
+_EMAIL = re.compile(r"^[^@\s,;<>\"()\[\]\\:]+@[^@\s,;<>\"()\[\]\\:]+\.[^@\s,;<>\"()\[\]\\:]+$")
+
+
+def clock() -> float:
+    """The time (tests replace it)."""
+    return time.time()
+
+
+# -- the voter list -------------------------------------------------------------------------------
+
+
+def _login_key(login: str) -> str:
+    return login.strip().casefold()
+
+
+def _bucket(login_key: str, buckets: int) -> int:
+    return int.from_bytes(hashlib.sha256(login_key.encode()).digest()[:8], "big") % buckets
+
+
+def set_roll(store: PrivateStore, uuid: str, roll: Mapping[str, str | None]) -> None:
+    """Require voter authentication on election ``uuid`` with this voter list (login ->
+    public credential, or None where unknown), replacing any previous list. The records of
+    the new list are written before the switch to it, so a reader sees one list or the other.
+    """
+    config = store.get(CONFIG, uuid)
+    old = json.loads(config) if config is not None else None
+    version = (old["version"] + 1) if old else 1
+    n = max(1, -(-len(roll) // ROLL_BUCKET))
+    parts: list[dict[str, list[str | None]]] = [{} for _ in range(n)]
+    for login, credential in roll.items():
+        key = _login_key(login)
+        parts[_bucket(key, n)][key] = [login.strip(), credential]
+    for i, part in enumerate(parts):
+        store.put(ROLL, f"{uuid}/{version}/{i}", json.dumps(part).encode())
+    new = {"version": version, "buckets": n, "voters": len(roll)}
+    store.put(CONFIG, uuid, json.dumps(new).encode())
+    if old:
+        for i in range(old["buckets"]):
+            store.delete(ROLL, f"{uuid}/{old['version']}/{i}")
+
+
+def _config(store: PrivateStore, uuid: str) -> dict[str, Any] | None:
+    raw = store.get(CONFIG, uuid)
+    return None if raw is None else dict(json.loads(raw))
+
+
+def _on_roll(
+    store: PrivateStore, uuid: str, config: dict[str, Any], login: str
+) -> tuple[str, str | None] | None:
+    """``(login as listed, its credential or None)``, or None if not on the list."""
+    key = _login_key(login)
+    raw = store.get(ROLL, f"{uuid}/{config['version']}/{_bucket(key, config['buckets'])}")
+    if raw is None:
+        return None
+    entry = json.loads(raw).get(key)
+    return None if entry is None else (entry[0], entry[1])
+
+
+def is_required(store: PrivateStore | None, uuid: str) -> bool:
+    return store is not None and store.get(CONFIG, uuid) is not None
+
+
+# -- codes ---------------------------------------------------------------------------------------
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_LENGTH))
+
+
+def _normal_code(text: str) -> str:
+    t = text.upper().replace("-", "").replace(" ", "")
+    return t.translate(str.maketrans("OIL", "011"))
+
+
+def _code_hash(uuid: str, login_key: str, code: str) -> str:
+    return hashlib.sha256(f"{uuid}\n{login_key}\n{code}".encode()).hexdigest()
+
+
+def _message(to: str, name: str, code: str, link: str | None, minutes: int) -> Message:
+    shown = f"{code[:5]}-{code[5:]}"
+    lines = [
+        f"Your one-time code to vote in the election «{name}» is:",
+        "",
+        f"    {shown}",
+        "",
+    ]
+    if link is not None:
+        lines += ["Or open this link (once):", "", f"    {link}", ""]
+    lines += [
+        f"It is valid for {minutes} minutes and only once. If you did not ask for it, ignore "
+        "this message: nobody can use it without access to your mailbox.",
+    ]
+    return Message(to=to, subject="Your voting code", body="\n".join(lines) + "\n")
+
+
+def _issue(
+    store: PrivateStore, uuid: str, login_key: str, base: str | None
+) -> tuple[str, str | None]:
+    """Make and keep a new code and link token for ``login_key`` (replacing any)."""
+    code, token = _new_code(), new_token()
+    key = f"{uuid}/{login_key}"
+    old = store.take(CODE, key)
+    if old is not None:
+        store.delete(LINK, json.loads(old)["link"])
+    expires = clock() + CODE_SECONDS
+    link_hash = token_hash(token)
+    store.put(
+        LINK, link_hash, json.dumps({"uuid": uuid, "login": login_key, "expires": expires}).encode()
+    )
+    record = {
+        "code": _code_hash(uuid, login_key, code),
+        "link": link_hash,
+        "expires": expires,
+        "failures": 0,
+    }
+    store.put(CODE, key, json.dumps(record).encode())
+    link = f"{base}/vote/{uuid}#login={token}" if base else None
+    return code, link
+
+
+async def _send_code(
+    store: PrivateStore,
+    outbox: Outbox,
+    limits: Buckets,
+    uuid: str,
+    name: str,
+    login: str,
+    base: str | None,
+) -> None:
+    """In the background of a code request: look the login up, make a code, send it."""
+    try:
+        config = await anyio.to_thread.run_sync(_config, store, uuid)
+        entry = (
+            None
+            if config is None
+            else await anyio.to_thread.run_sync(_on_roll, store, uuid, config, login)
+        )
+        if entry is None:
+            return
+        key = _login_key(login)
+        if limits.take((uuid, key)) > 0:
+            return
+        code, link = await anyio.to_thread.run_sync(_issue, store, uuid, key, base)
+        await outbox.send(_message(entry[0], name, code, link, CODE_SECONDS // 60))
+    except OutboxError:
+        pass  # logged by the outbox, without the message
+    except Exception as e:  # a background task: say what failed, never the data
+        log.error("voter code request failed (%s)", type(e).__name__)
+
+
+# -- sessions -------------------------------------------------------------------------------------
+
+
+def _new_session(store: PrivateStore, uuid: str, login_key: str) -> tuple[str, float]:
+    token = new_token()
+    expires = clock() + SESSION_SECONDS
+    value = json.dumps({"uuid": uuid, "login": login_key, "expires": expires}).encode()
+    store.put(SESSION, token_hash(token), value)
+    return token, expires
+
+
+def _session(store: PrivateStore, uuid: str, token: str) -> str | None:
+    """The login of a live voter session of election ``uuid``, or None."""
+    if not 20 <= len(token) <= 128:
+        return None
+    key = token_hash(token)
+    raw = store.get(SESSION, key)
+    if raw is None:
+        return None
+    s = json.loads(raw)
+    if s["expires"] <= clock():
+        store.delete(SESSION, key)
+        return None
+    return str(s["login"]) if s["uuid"] == uuid else None
+
+
+def _login_with_code(store: PrivateStore, uuid: str, login: str, code: str) -> str | None:
+    key = _login_key(login)
+    raw = store.take(CODE, f"{uuid}/{key}")
+    if raw is None:
+        return None
+    r = json.loads(raw)
+    if r["expires"] <= clock():
+        store.delete(LINK, r["link"])
+        return None
+    given = _code_hash(uuid, key, _normal_code(code))
+    if not secrets.compare_digest(given, r["code"]):
+        r["failures"] += 1
+        if r["failures"] < CODE_ATTEMPTS:
+            store.insert(CODE, f"{uuid}/{key}", json.dumps(r).encode())
+        else:
+            store.delete(LINK, r["link"])
+        return None
+    store.delete(LINK, r["link"])
+    return key
+
+
+def _login_with_link(store: PrivateStore, uuid: str, token: str) -> str | None:
+    if not 20 <= len(token) <= 128:
+        return None
+    h = token_hash(token)
+    raw = store.take(LINK, h)
+    if raw is None:
+        return None
+    r = json.loads(raw)
+    if r["uuid"] != uuid or r["expires"] <= clock():
+        return None
+    key = f"{uuid}/{r['login']}"
+    code = store.take(CODE, key)
+    if code is not None and json.loads(code)["link"] != h:  # a newer code: it stays
+        store.insert(CODE, key, code)
+    return str(r["login"])
+
+
+# -- casting -------------------------------------------------------------------------------------
+
+
+def _authorize(store: PrivateStore, uuid: str, token: str, credential: str | None) -> None:
+    config = _config(store, uuid)
+    if config is None:
+        return
+    login = _session(store, uuid, token) if token else None
+    if login is None:
+        raise ApiError(
+            401,
+            "voter_session",
+            "this election requires voters to log in: ask for a code (POST "
+            f"/api/elections/{uuid}/login-code), log in with it, then send the ballot with "
+            "the session token",
+        )
+    if credential is None:
+        raise ApiError(422, "bad_request", "the ballot names no credential")
+    entry = _on_roll(store, uuid, config, login)
+    if entry is None:  # removed from the list since the login
+        raise ApiError(403, "not_on_roll", "your login is no longer on the voter list")
+    expected = entry[1]
+    if expected is not None:
+        if credential != expected:
+            raise ApiError(
+                403, "wrong_credential", "this ballot's credential is not the one of your login"
+            )
+        return
+    bound = store.get(CAST_LOGIN, f"{uuid}/{login}")
+    if bound is not None:
+        if bound.decode() != credential:
+            raise ApiError(
+                403,
+                "wrong_credential",
+                "your login already voted with another credential: use that one",
+            )
+        return
+    ckey = f"{uuid}/{credential}"
+    inserted = store.insert(CAST_CREDENTIAL, ckey, login.encode())
+    if not inserted:
+        owner = store.get(CAST_CREDENTIAL, ckey)
+        if owner is None or owner.decode() != login:
+            raise ApiError(
+                403, "credential_taken", "this credential was already used by another voter"
+            )
+    if not store.insert(CAST_LOGIN, f"{uuid}/{login}", credential.encode()):
+        again = store.get(CAST_LOGIN, f"{uuid}/{login}")
+        if again is None or again.decode() != credential:  # a concurrent ballot of this login
+            if inserted:
+                store.delete(CAST_CREDENTIAL, ckey)
+            raise ApiError(
+                403,
+                "wrong_credential",
+                "your login already voted with another credential: use that one",
+            )
+
+
+async def authorize_cast(request: Request, uuid: str, credential: str | None) -> None:
+    """Refuse the ballot of ``credential`` unless election ``uuid`` does not require voter
+    authentication, or the request carries a voter session of a login that may cast with
+    this credential (see the module's documentation)."""
+    store = private_store(request)
+    if store is None or store.get(CONFIG, uuid) is None:
+        return
+    await anyio.to_thread.run_sync(_authorize, store, uuid, bearer(request), credential)
+
+
+# -- routes ----------------------------------------------------------------------------------------
+
+router = APIRouter(prefix="/api/elections", tags=["voter authentication"])
+
+
+def _election(request: Request, uuid: str) -> ElectionState:
+    s: ElectionState | None = request.app.state.elections.get(uuid)
+    if s is None:
+        raise ApiError(404, "unknown_election", f"no election {uuid!r} on this board")
+    return s
+
+
+def _store(request: Request) -> PrivateStore:
+    store = private_store(request)
+    if store is None:
+        raise ApiError(
+            503, "no_private_store", "this server has no private store: no voter authentication"
+        )
+    return store
+
+
+def _roll_of(body: dict[str, Any], s: ElectionState) -> dict[str, str | None]:
+    if set(body) != {"voters"}:
+        raise ApiError(422, "bad_request", 'expected {"voters": [LOGIN, ...] or {LOGIN: CRED}}')
+    voters = body["voters"]
+    if isinstance(voters, list):
+        pairs: list[tuple[Any, Any]] = [(v, None) for v in voters]
+    elif isinstance(voters, dict):
+        pairs = list(voters.items())
+    else:
+        raise ApiError(422, "bad_request", "voters: a list of logins or an object login -> cred")
+    if not 1 <= len(pairs) <= MAX_VOTERS:
+        raise ApiError(422, "bad_request", f"voters: 1 to {MAX_VOTERS} of them")
+    roll: dict[str, str | None] = {}
+    seen: set[str] = set()
+    known = s.verifier.credentials
+    for i, (login, cred) in enumerate(pairs):
+        if not isinstance(login, str) or len(login) > 254 or not _EMAIL.match(login.strip()):
+            raise ApiError(422, "bad_request", f"voters[{i}]: a login here is an e-mail address")
+        key = _login_key(login)
+        if key in seen:
+            raise ApiError(422, "bad_request", f"voters[{i}]: listed twice")
+        seen.add(key)
+        if cred is not None and (not isinstance(cred, str) or cred not in known):
+            raise ApiError(
+                422,
+                "bad_request",
+                f"voters[{i}]: its credential is not on the election's public credential list",
+            )
+        roll[login.strip()] = cred
+    given = [c for c in roll.values() if c is not None]
+    if len(given) != len(set(given)):
+        raise ApiError(422, "bad_request", "voters: two logins with the same credential")
+    return roll
+
+
+@router.post(
+    "/{uuid}/voter-authentication",
+    summary="Require voters to log in (administrator)",
+)
+async def require_voter_authentication(uuid: str, request: Request) -> dict[str, Any]:
+    """Administrator only, while voting is open. Body: ``{"voters": [LOGIN, ...]}`` or
+    ``{"voters": {LOGIN: PUBLIC_CREDENTIAL or null}}``, the logins e-mail addresses. From now
+    on a ballot is accepted only with the session of a listed voter (a one-time code sent to
+    the login), and only under that voter's credential: the one given here, else the one of
+    the voter's first ballot. Sending the list again replaces it; it cannot be turned off."""
+    require_admin(request)
+    s = _election(request, uuid)
+    store = _store(request)
+    if s.verifier.report.status not in ("open", "setup"):
+        raise ApiError(409, "state", f"voting is not open ({s.verifier.report.status})")
+    body = json_object(await read_body(request, MAX_ROLL_BODY), "request")
+    roll = await anyio.to_thread.run_sync(_roll_of, body, s)
+    await anyio.to_thread.run_sync(set_roll, store, uuid, roll)
+    return {"election": uuid, "required": True, "voters": len(roll)}
+
+
+@router.get("/{uuid}/voter-authentication", summary="Whether voters must log in")
+async def voter_authentication(uuid: str, request: Request) -> dict[str, Any]:
+    """``{"required"}``: whether a ballot of this election needs a voter session, and
+    ``codes``: whether this server can send login codes (it has an outbox)."""
+    _election(request, uuid)
+    store = private_store(request)
+    required = store is not None and await anyio.to_thread.run_sync(is_required, store, uuid)
+    return {"required": required, "codes": getattr(request.app.state, "outbox", None) is not None}
+
+
+def _pending(request: Request) -> tuple[set[asyncio.Task[None]], Buckets]:
+    st = request.app.state
+    if not hasattr(st, "voter_codes"):
+        st.voter_codes = (set(), Buckets(CODE_REQUESTS))
+    out: tuple[set[asyncio.Task[None]], Buckets] = st.voter_codes
+    return out
+
+
+@router.post("/{uuid}/login-code", status_code=202, summary="Ask for a one-time login code (voter)")
+async def login_code(uuid: str, request: Request) -> dict[str, str]:
+    """Body: ``{"login"}``. If the login is on the election's voter list, a one-time code
+    (and link) is sent to it; the answer is the same either way, and says nothing of whether
+    the login is on the list or has voted."""
+    s = _election(request, uuid)
+    store = _store(request)
+    body = json_object(await read_body(request, MAX_BODY), "request")
+    login = body.get("login")
+    if set(body) != {"login"} or not isinstance(login, str) or not 1 <= len(login) <= 254:
+        raise ApiError(422, "bad_request", 'expected {"login": your login}')
+    outbox: Outbox | None = getattr(request.app.state, "outbox", None)
+    if outbox is None:
+        raise ApiError(503, "no_outbox", "this server cannot send login codes (no outbox)")
+    if not await anyio.to_thread.run_sync(is_required, store, uuid):
+        raise ApiError(409, "not_required", "this election does not require voters to log in")
+    tasks, limits = _pending(request)
+    if len(tasks) < MAX_PENDING:
+        base: str | None = getattr(request.app.state, "public_url", None)
+        task = asyncio.get_running_loop().create_task(
+            _send_code(store, outbox, limits, uuid, s.verifier.report.name or uuid, login, base)
+        )
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    else:
+        log.warning("voter codes: too many messages pending, a request was dropped")
+    return {
+        "status": "accepted",
+        "message": "if this login is on the voter list, a one-time code is on its way to it",
+    }
+
+
+@router.post("/{uuid}/login", summary="Log in with a one-time code or link (voter)")
+async def voter_login(uuid: str, request: Request) -> JSONResponse:
+    """Body: ``{"login", "code"}`` (the code of the message) or ``{"token"}`` (the token of
+    the message's link, after ``#login=``). Either is spent by a successful login. Answers
+    ``{"token", "expires"}``: the voter session to send (``Authorization: Bearer``) with the
+    ballot. Any failure is the same 401 ``login_failed``."""
+    _election(request, uuid)
+    store = _store(request)
+    body = json_object(await read_body(request, MAX_BODY), "request")
+    login_key: str | None
+    if set(body) == {"login", "code"} and all(isinstance(v, str) for v in body.values()):
+        if len(body["code"]) > 64 or len(body["login"]) > 254:
+            login_key = None
+        else:
+            login_key = await anyio.to_thread.run_sync(
+                _login_with_code, store, uuid, body["login"], body["code"]
+            )
+    elif set(body) == {"token"} and isinstance(body["token"], str):
+        login_key = await anyio.to_thread.run_sync(_login_with_link, store, uuid, body["token"])
+    else:
+        raise ApiError(422, "bad_request", 'expected {"login", "code"} or {"token"}')
+    if login_key is None:
+        raise ApiError(401, "login_failed", "this code is wrong, spent or expired")
+    token, expires = await anyio.to_thread.run_sync(_new_session, store, uuid, login_key)
+    return JSONResponse(
+        {"token": token, "expires": int(expires)}, headers={"cache-control": "no-store"}
+    )
+
+
+@router.post("/{uuid}/logout", summary="Log out (end a voter session)")
+async def voter_logout(uuid: str, request: Request) -> dict[str, bool]:
+    """Ends the voter session whose token the request carries."""
+    store = _store(request)
+    token = bearer(request)
+    ended = False
+    if 20 <= len(token) <= 128:
+        ended = await anyio.to_thread.run_sync(store.delete, SESSION, token_hash(token))
+    return {"ended": ended}
