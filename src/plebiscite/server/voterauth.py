@@ -43,6 +43,7 @@ import json
 import logging
 import re
 import secrets
+import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,7 @@ MAX_ROLL_BODY = 256 << 20
 MAX_BODY = 4096
 MAX_VOTERS = 1 << 22
 ROLL_BUCKET = 256  # logins per roll record
+_ISSUING = threading.Lock()
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32
 _CODE_LENGTH = 10
 _EMAIL = re.compile(r"^[^@\s,;<>\"()\[\]\\:]+@[^@\s,;<>\"()\[\]\\:]+\.[^@\s,;<>\"()\[\]\\:]+$")
@@ -198,7 +200,15 @@ def _message(to: str, name: str, code: str, link: str | None, minutes: int) -> M
 def _issue(
     store: PrivateStore, uuid: str, login_key: str, base: str | None
 ) -> tuple[str, str | None]:
-    """Make and keep a new code and link token for ``login_key`` (replacing any)."""
+    """Make and keep a new code and link token for ``login_key`` (replacing any; one issue
+    at a time in this process, so a login never has two live links)."""
+    with _ISSUING:
+        return _issue_locked(store, uuid, login_key, base)
+
+
+def _issue_locked(
+    store: PrivateStore, uuid: str, login_key: str, base: str | None
+) -> tuple[str, str | None]:
     code, token = _new_code(), new_token()
     key = f"{uuid}/{login_key}"
     old = store.take(CODE, key)
