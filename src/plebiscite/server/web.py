@@ -35,24 +35,22 @@ Conventions for a page (``static/NAME.html`` served at the routes of :data:`PAGE
   (``static/js/api.js``); the trustees' and authorities' link tokens are shown once, never
   stored.
 
-:func:`turnout_router` adds one public API route for the dashboard:
-``GET /api/referendums/{rid}/turnout``, the turnout of every region over time, sampled by the
-server as ballots arrive (the board itself records no times).
+The router also carries the public API routes the dashboard needs (:mod:`.dashboard`): the
+turnout of every region over time and one live feed for all the regions of a referendum.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
+
+from plebiscite.server.dashboard import router as dashboard_router
 
 __all__ = ["CSP", "PAGES", "SECURITY_HEADERS", "STATIC", "router"]
 
@@ -138,85 +136,6 @@ def _static_path(sub: str) -> Path | None:
     return STATIC.joinpath(*parts)
 
 
-# -- turnout over time -------------------------------------------------------------------------
-
-#: Seconds between two looks at the boards; a sample is kept only when a board changed.
-SAMPLE_EVERY = 1.0
-MAX_SAMPLES = 2000
-
-
-def _sample(app: FastAPI) -> None:
-    """One look at every board: keep ``[time, height, voted, ballots]`` of each that changed."""
-    samples: dict[str, list[list[int]]] = app.state.turnout_samples
-    now = int(time.time())
-    for uuid, s in list(app.state.elections.items()):
-        row = [now, s.head.height or 0, len(s.verifier.last), s.verifier.report.ballots]
-        series = samples.setdefault(uuid, [])
-        if series and series[-1][1:] == row[1:]:
-            continue
-        if series and series[-1][0] == now:
-            series[-1] = row
-        else:
-            series.append(row)
-        if len(series) > MAX_SAMPLES:  # keep the first, thin out the rest
-            del series[1:-1:2]
-
-
-@contextlib.asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    if not hasattr(app.state, "turnout_samples"):
-        app.state.turnout_samples = {}
-
-    async def sampler() -> None:
-        while True:
-            with contextlib.suppress(Exception):  # a board mid-append: the next look will do
-                _sample(app)
-            await asyncio.sleep(SAMPLE_EVERY)
-
-    task = asyncio.create_task(sampler())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-def turnout_router() -> APIRouter:
-    r = APIRouter(prefix="/api/referendums", tags=["referendums"], lifespan=_lifespan)
-
-    @r.get("/{rid}/turnout", summary="Turnout over time in every region")
-    async def turnout(rid: str, request: Request) -> dict[str, Any]:
-        """For each region: the roll and the samples ``[time, height, voted, ballots]`` (Unix
-        time in seconds, board height, voters who voted, ballots on the board), taken by the
-        server at most once a second when the board changed, since the server started. The
-        last sample is the board as it is now. The board records no times: for the times of
-        the phases, see the signed checkpoints."""
-        from plebiscite.server.lifecycle import referendum_status
-
-        status = await referendum_status(rid, request)
-        app = request.app
-        if not hasattr(app.state, "turnout_samples"):
-            app.state.turnout_samples = {}
-        _sample(app)
-        samples: dict[str, list[list[int]]] = app.state.turnout_samples
-        return {
-            "id": rid,
-            "now": int(time.time()),
-            "regions": [
-                {
-                    "name": reg["name"],
-                    "election": reg["election"],
-                    "roll": reg["roll"],
-                    "samples": samples.get(reg["election"], []),
-                }
-                for reg in status["regions"]
-            ],
-        }
-
-    return r
-
-
 # -- the router ------------------------------------------------------------------------------------
 
 
@@ -247,4 +166,4 @@ def _pages_router() -> APIRouter:
 #: Everything this module serves: ``app.include_router(web.router)``.
 router = APIRouter()
 router.include_router(_pages_router())
-router.include_router(turnout_router())
+router.include_router(dashboard_router)

@@ -1,0 +1,156 @@
+"""Public API routes for the observer dashboard, beside the referendum API.
+
+- ``GET /api/referendums/{rid}/turnout``: every region's turnout over time. The board records
+  no times, so the server samples its boards (at most once a second, when one changed) from
+  the moment it starts; the signed checkpoints carry the times of the phases.
+- ``GET /api/referendums/{rid}/events``: one live feed (server-sent events) for every region of
+  the referendum, each event ``{"region", "election", "height", "type", "hash"}``: a browser
+  keeps only a few connections to one server, so a page follows all the regions on one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import StreamingResponse
+
+from plebiscite.server.state import ElectionState
+
+__all__ = ["MAX_SAMPLES", "SAMPLE_EVERY", "router", "sample"]
+
+#: Seconds between two looks at the boards; a sample is kept only when a board changed.
+SAMPLE_EVERY = 1.0
+#: Samples kept per election: past it, every other one is dropped (the first and last stay).
+MAX_SAMPLES = 2000
+KEEP_ALIVE = 15.0
+
+
+def _samples(app: FastAPI) -> dict[str, list[list[int]]]:
+    if not hasattr(app.state, "turnout_samples"):
+        app.state.turnout_samples = {}
+    out: dict[str, list[list[int]]] = app.state.turnout_samples
+    return out
+
+
+def sample(app: FastAPI) -> None:
+    """One look at every board: keep ``[time, height, voted, ballots]`` of each that changed."""
+    samples = _samples(app)
+    now = int(time.time())
+    elections: dict[str, ElectionState] = app.state.elections
+    for uuid, s in list(elections.items()):
+        row = [now, s.head.height or 0, len(s.verifier.last), s.verifier.report.ballots]
+        series = samples.setdefault(uuid, [])
+        if series and series[-1][1:] == row[1:]:
+            continue
+        if series and series[-1][0] == now:
+            series[-1] = row
+        else:
+            series.append(row)
+        if len(series) > MAX_SAMPLES:
+            del series[1:-1:2]
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def sampler() -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a board mid-append: the next look will do
+                sample(app)
+            await asyncio.sleep(SAMPLE_EVERY)
+
+    task = asyncio.create_task(sampler())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+router = APIRouter(prefix="/api/referendums", tags=["referendums"], lifespan=_lifespan)
+
+
+async def _regions(rid: str, request: Request) -> list[dict[str, Any]]:
+    from plebiscite.server.lifecycle import referendum_status  # imports the app module
+
+    status = await referendum_status(rid, request)
+    out: list[dict[str, Any]] = status["regions"]
+    return out
+
+
+@router.get("/{rid}/turnout", summary="Turnout over time in every region")
+async def turnout(rid: str, request: Request) -> dict[str, Any]:
+    """For each region: its roll and the samples ``[time, height, voted, ballots]`` (Unix time
+    in seconds, board height, voters who voted, ballots on the board), taken by the server at
+    most once a second when the board changed, since the server started; the last sample is
+    the board as it is now. The board itself records no times: the signed checkpoints
+    (``GET /api/elections/UUID/checkpoints``) give the time of each phase."""
+    regions = await _regions(rid, request)
+    sample(request.app)
+    samples = _samples(request.app)
+    return {
+        "id": rid,
+        "now": int(time.time()),
+        "regions": [
+            {
+                "name": reg["name"],
+                "election": reg["election"],
+                "roll": reg["roll"],
+                "samples": samples.get(reg["election"], []),
+            }
+            for reg in regions
+        ],
+    }
+
+
+class _Tagged(asyncio.Queue[dict[str, Any]]):
+    """Subscribed to one region's feed: passes each event on to the referendum's queue with
+    the region's name and election."""
+
+    def __init__(self, target: asyncio.Queue[dict[str, Any]], name: str, uuid: str) -> None:
+        super().__init__()
+        self.target, self.tag = target, {"region": name, "election": uuid}
+
+    def put_nowait(self, item: dict[str, Any]) -> None:
+        self.target.put_nowait({**self.tag, **item})
+
+
+@router.get("/{rid}/events", summary="Live feed of every region")
+async def events(rid: str, request: Request) -> StreamingResponse:
+    """Server-sent events: one ``data:`` line per new event on the board of any region of the
+    referendum, as ``{"region", "election", "height", "type", "hash"}``. Regions not opened yet
+    have no board: follow ``GET /api/referendums/ID`` until the referendum opens."""
+    regions = await _regions(rid, request)
+    elections: dict[str, ElectionState] = request.app.state.elections
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    taps = [
+        (s, _Tagged(queue, reg["name"], reg["election"]))
+        for reg in regions
+        if reg["status"] != "not-opened" and (s := elections.get(reg["election"])) is not None
+    ]
+
+    async def stream() -> AsyncIterator[bytes]:
+        for s, tap in taps:
+            s.subscribers.add(tap)
+        try:
+            yield b": plebiscite live feed\n\n"
+            while not await request.is_disconnected():
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=KEEP_ALIVE)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                yield f"data: {json.dumps(event)}\n\n".encode()
+        finally:
+            for s, tap in taps:
+                s.subscribers.discard(tap)
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"cache-control": "no-cache"}
+    )
