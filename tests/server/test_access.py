@@ -241,6 +241,17 @@ def test_failed_logins_are_limited_per_name_whether_it_exists_or_not(client):
     )
 
 
+def test_wrong_administrator_tokens_are_limited_per_address(client):
+    for _ in range(5):  # no token: not a guess
+        assert client.get("/api/session").status_code == 401
+    for i in range(int(accounts.BAD_TOKENS.burst)):
+        r = client.get("/api/session", headers={"authorization": f"Bearer guess-{i}"})
+        assert r.status_code == 401
+    r = client.get("/api/session", headers=ADMIN)  # even the right one, for a while
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    assert client.get("/api/elections").status_code == 200
+
+
 def test_admin_account_command(tmp_path, monkeypatch, capsys):
     from plebiscite.board.private import open_private
     from plebiscite.cli.main import main

@@ -17,7 +17,8 @@ server runs with it, or the session token of an administrator account.
   costs the same time (an unknown name is checked against a dummy hash). Failures are limited
   per account name (:data:`FAILURES`, whether the name exists or not, so the limit reveals
   nothing) and all logins per client address (:mod:`plebiscite.server.ratelimit`); at most two
-  scrypt computations run at once.
+  scrypt computations run at once. Wrong administrator tokens are limited per client address
+  (:data:`BAD_TOKENS`), on every route, reads included.
 - Nothing here logs: no name, password, token or hash reaches a log.
 
 :func:`authenticate` is what :func:`plebiscite.server.app.require_admin` runs. It reads the
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACCOUNT",
+    "BAD_TOKENS",
     "FAILURES",
     "MIN_PASSWORD",
     "SESSION",
@@ -78,6 +80,9 @@ MAX_PASSWORD = 1024
 MAX_BODY = 4096
 #: failed logins per account name: five, then one a minute
 FAILURES = Limit(5, 1 / 60)
+#: wrong administrator tokens per client address: twenty, then one every three seconds (a
+#: bootstrap token chosen by a person may be short)
+BAD_TOKENS = Limit(20, 1 / 3)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 
 
@@ -200,6 +205,14 @@ def _iso(t: float) -> str:
 # -- authentication ---------------------------------------------------------------------------
 
 
+def _bad_tokens(request: Request) -> Buckets:
+    st = request.app.state
+    if not hasattr(st, "admin_bad_tokens"):
+        st.admin_bad_tokens = Buckets(BAD_TOKENS)
+    out: Buckets = st.admin_bad_tokens
+    return out
+
+
 def _session(store: PrivateStore, token: str) -> dict[str, Any] | None:
     """The live session of ``token`` (its account still there), or None."""
     if not 20 <= len(token) <= 128:
@@ -223,6 +236,10 @@ def authenticate(request: Request) -> str | None:
     of an administrator account; the account's name (None for the bootstrap token), also left
     in ``request.state.admin``."""
     token = bearer(request)
+    bad_tokens = _bad_tokens(request)
+    address = request.client.host if request.client else ""
+    if token and (wait := bad_tokens.wait(address)) > 0:
+        raise RateLimitError(wait, "wrong administrator tokens")
     expected: str = request.app.state.admin_token
     if same_token(token, expected):
         request.state.admin = None
@@ -230,6 +247,8 @@ def authenticate(request: Request) -> str | None:
     store = private_store(request)
     s = _session(store, token) if store is not None and token else None
     if s is None:
+        if token:
+            bad_tokens.take(address)
         raise ApiError(401, "unauthorized", "administrator token missing or wrong")
     name: str = s["name"]
     request.state.admin = name
