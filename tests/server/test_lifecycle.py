@@ -8,6 +8,7 @@ import io
 import json
 import shutil
 import subprocess
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -46,6 +47,10 @@ def client(tmp_path):
     board.close()
 
 
+def iso(seconds_from_now: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds_from_now))
+
+
 def record(**changes):
     base = {
         "version": 1,
@@ -54,8 +59,8 @@ def record(**changes):
         "questions": DEMO_QUESTIONS,
         "regions": [{"name": "North"}, {"name": "South", "weight": "1"}],
         "trustees": {"names": ["Alice", "Bob", "Carol"], "threshold": 2},
-        "opening": "2030-05-12T06:00:00Z",
-        "closing": "2030-05-12T18:00:00Z",
+        "opening": iso(-3600),  # voting is open now
+        "closing": iso(86400),
         "rule": {"type": "double-majority", "question": 0, "answer": 0, "regions": {"count": 2}},
     }
     base.update(changes)

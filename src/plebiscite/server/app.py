@@ -93,21 +93,25 @@ def create_app(
         description="The public board of verifiable referendums and polls (Belenios 2.0).",
         version="0.1",
     )
+    if private is None:
+        private = private_of(board)
     elections: dict[str, ElectionState] = {
-        uuid: ElectionState(uuid, board, key) for uuid in board.elections()
+        uuid: ElectionState(uuid, board, key, private)
+        for uuid in board.elections()
+        if board.head(uuid).height is not None  # a board whose Setup never came: not started
     }
     # shared with the other routers of the server (lifecycle, web pages)
     app.state.board = board
     app.state.key = key
     app.state.elections = elections
     app.state.admin_token = admin_token
+    app.state.private = private
     app.state.outbox = outbox
     app.state.public_url = public_url.rstrip("/") if public_url else None
     from plebiscite.server import accounts, security, voterauth
 
     install_rate_limits(app, rate_limits if rate_limits is not None else RateLimits())
     app.add_middleware(security.SecurityMiddleware, public_url=public_url)  # outermost
-    app.state.private = private if private is not None else private_of(board)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, e: ApiError) -> JSONResponse:
@@ -176,7 +180,7 @@ def create_app(
             raise ApiError(409, "exists", f"election {uuid} already exists")
         board.create(uuid, ts)
         board.append(uuid, Head(), [Item("Setup", (*raws, setup))])
-        elections[uuid] = ElectionState(uuid, board, key)
+        elections[uuid] = ElectionState(uuid, board, key, private)
         return elections[uuid].summary()
 
     @app.get("/api/elections/{uuid}", summary="An election's status")
@@ -202,6 +206,8 @@ def create_app(
         appended; the response (its smart ballot tracker) comes after the durable commit. A
         later ballot with the same credential replaces it."""
         s = state(uuid)
+        if (closed := s.voting_closed()) is not None:  # a referendum's voting hours
+            raise ApiError(409, *closed)
         raw = (await read_body(request, MAX_BALLOT)).strip()
         if h_json(raw) in s.trackers:
             raise ApiError(409, "duplicate", "this very ballot is already on the board")
@@ -210,6 +216,8 @@ def create_app(
         async with s.lock:
             if h_json(raw) in s.trackers:  # again: the same ballot may have been sent twice at once
                 raise ApiError(409, "duplicate", "this very ballot is already on the board")
+            if (closed := s.voting_closed()) is not None:
+                raise ApiError(409, *closed)
             s.verifier.check_ballot_on_board(res)
             s.verifier.prechecked[sha256_hex(raw)] = res
             try:
@@ -269,9 +277,10 @@ def create_app(
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
-    from plebiscite.server.lifecycle import router as lifecycle_router  # imports this module
+    from plebiscite.server import lifecycle  # imports this module
 
-    app.include_router(lifecycle_router)
+    app.include_router(lifecycle.router)
+    lifecycle.install(app)  # the stored referendums, the closing of voting at its time
     app.include_router(accounts.router)
     app.include_router(voterauth.router)
     from plebiscite.server.web import router as web_router  # the pages and their assets

@@ -24,40 +24,69 @@
 6. ``GET /api/referendums/ID``: the ceremony, every region's phase, turnout and result, and the
    outcome of the decision rule once every region is tallied.
 
-Referendums are kept in memory: a server restart loses the ceremony state and the server's own
-key of a referendum not yet decrypted (the regional boards themselves are durable).
+Voting is open from the record's ``opening`` to its ``closing`` time (UTC): a ballot outside
+them is refused (``not_yet_open``, ``voting_closed``), and once the closing time passes the
+server closes every region itself (:func:`closer`, what ``POST .../close`` does). The
+administrator may still close earlier.
+
+Persistence: every change of a referendum (creation, each ceremony message and its outcome,
+the trustees' ``.dkey``, public credentials, opening, errors) is written to the server's private
+store (:mod:`plebiscite.board.private`, in the board's database) before the answer is sent; a
+write that fails leaves the referendum as it was and answers 503. At start-up
+(:func:`restore`) every referendum is loaded again, a decryption interrupted between the last
+trustee's share and the result is finished, and regions past their closing time are closed.
+The records: ``referendum`` (id: the ceremony and token hashes, what changes),
+``referendum-roll`` (id: voter lists and public credentials, large and written rarely) and
+``referendum-opening`` (id: the regions' setups planned by ``POST .../open`` before any board is
+made, so an opening interrupted by a crash is finished by the next ``POST .../open`` with the
+same credentials; removed once open). The decryption's progress is on the boards themselves.
+
+What protects the server's own trustee key of each referendum (and the private credentials of
+an opening in progress): it is stored sealed with AES-256-GCM under a key derived (HKDF-SHA256)
+from the seed of the server's signing key (the key file, ``plebiscite serve --key-file``), bound
+to the referendum's id. Reading the database is not enough to decrypt a region early; the key
+file and the database together are. Token links are kept as SHA-256 hashes only.
+
 Non-homomorphic questions (which need shuffles) are refused at creation.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import hmac
 import io
 import json
+import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Request
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from gmpy2 import mpz
 
 from plebiscite import strictjson
 from plebiscite.board.base import Board, Head, Item
+from plebiscite.board.private import PrivateStore
 from plebiscite.crypto.context import Context
-from plebiscite.crypto.groups import BELENIOS_2048, Group
+from plebiscite.crypto.groups import BELENIOS_2048, Group, group_by_name
 from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.proofs import verify_decryption
 from plebiscite.crypto.rand import SystemRandom
 from plebiscite.crypto.signing import SigningKey
-from plebiscite.errors import EncodingError, PlebisciteError, ProofError
+from plebiscite.errors import EncodingError, PlebisciteError, ProofError, StateError
 from plebiscite.protocol import ceremony
 from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
 from plebiscite.protocol.election_setup import (
@@ -96,9 +125,11 @@ from plebiscite.protocol.tally import (
 )
 from plebiscite.protocol.verifier import Verifier
 from plebiscite.server.app import ApiError, read_body, require_admin
-from plebiscite.server.state import ElectionState
+from plebiscite.server.state import ElectionState, now_iso
 
-__all__ = ["router"]
+__all__ = ["close_due", "closer", "install", "restore", "router"]
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/referendums", tags=["referendums"])
 
@@ -109,6 +140,16 @@ MAX_VOTERS = 1 << 22
 GROUP = BELENIOS_2048
 
 CEREMONY_PHASES = ("certificates", "polynomials", "voutputs", "done")
+
+#: the kinds of the private records (:mod:`plebiscite.board.private`), keyed by referendum id
+KIND = "referendum"
+KIND_ROLL = "referendum-roll"
+KIND_OPENING = "referendum-opening"
+MAX_RECORD = 1 << 34
+#: seconds between two looks of :func:`closer` at the closing times
+CLOSE_INTERVAL = 1.0
+#: the statuses of a board still taking ballots, or closed without its tally
+OPEN = ("open", "setup", "closed")
 
 
 # -- state --------------------------------------------------------------------------------------
@@ -156,6 +197,7 @@ class _Referendum:
     threshold: int
     regions: list[_Region]
     server_key: mpz  # the server's own "Single" trustee key, for this referendum only
+    server_key_sealed: str  # the same, as stored (see _seal)
     server_public: bytes
     phase: str = "certificates"
     certs: str | None = None
@@ -175,11 +217,204 @@ class _Referendum:
 
 
 def _referendums(request: Request) -> dict[str, _Referendum]:
-    state = request.app.state
+    return _referendums_of(request.app)
+
+
+def _referendums_of(app: FastAPI) -> dict[str, _Referendum]:
+    state = app.state
     if not hasattr(state, "referendums"):
         state.referendums = {}
     out: dict[str, _Referendum] = state.referendums
     return out
+
+
+def _private(request: Request) -> PrivateStore:
+    out: PrivateStore = request.app.state.private
+    return out
+
+
+# -- persistence ---------------------------------------------------------------------------------
+
+
+def _sealer(key: SigningKey) -> AESGCM:
+    """AES-256-GCM under a key derived from the seed of the server's signing key."""
+    derived = HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=b"plebiscite: the server's sealed private records, version 1",
+    ).derive(key.seed)
+    return AESGCM(derived)
+
+
+def _seal(key: SigningKey, rid: str, what: str, secret: bytes) -> str:
+    nonce = secrets.token_bytes(12)
+    sealed = _sealer(key).encrypt(nonce, secret, f"{what} of referendum {rid}".encode())
+    return base64.b64encode(nonce + sealed).decode()
+
+
+def _unseal(key: SigningKey, rid: str, what: str, text: str) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True)
+        return _sealer(key).decrypt(raw[:12], raw[12:], f"{what} of referendum {rid}".encode())
+    except (InvalidTag, ValueError):
+        raise StateError(
+            f"the server's sealed {what} does not open with this server's key: is this the key "
+            "file the referendum was created with?",
+            where=f"referendum {rid}",
+        ) from None
+
+
+def _dump(ref: _Referendum) -> bytes:
+    """What changes: the record, the ceremony, the token hashes (kind ``referendum``)."""
+    return strictjson.dumps_compact(
+        {
+            "version": 1,
+            "record": ref.referendum.to_json().decode(),
+            "group": ref.group.name,
+            "threshold": ref.threshold,
+            "server_key": ref.server_key_sealed,
+            "server_public": ref.server_public.decode(),
+            "phase": ref.phase,
+            "certs": ref.certs,
+            "parameters": ref.parameters,
+            "trustees_raw": None if ref.trustees_raw is None else ref.trustees_raw.decode(),
+            "error": ref.error,
+            "opened": ref.opened,
+            "trustees": [dataclasses.asdict(t) for t in ref.trustees],
+            "regions": [
+                {"name": r.name, "uuid": r.uuid, "authority": r.authority, "token": r.token_hash}
+                for r in ref.regions
+            ],
+        }
+    )
+
+
+def _dump_roll(ref: _Referendum) -> bytes:
+    """What is large and changes rarely: voters, public credentials (``referendum-roll``)."""
+    return strictjson.dumps_compact(
+        {
+            "version": 1,
+            "regions": [
+                {
+                    "voters": [[login, w] for login, w in r.voters],
+                    "public_credentials": None
+                    if r.public_credentials is None
+                    else r.public_credentials.decode(),
+                }
+                for r in ref.regions
+            ],
+        }
+    )
+
+
+def _load(rid: str, raw: bytes, roll_raw: bytes, key: SigningKey) -> _Referendum:
+    """A referendum from its records; StateError (naming it) if they do not make one."""
+    where = f"referendum {rid}"
+    try:
+        d = strictjson.loads(raw, max_size=MAX_RECORD, where=where)
+        roll = strictjson.loads(roll_raw, max_size=MAX_RECORD, where=where)
+        if d["version"] != 1 or roll["version"] != 1:
+            raise StateError("a record of another version of plebiscite", where=where)
+        record = Referendum.from_json(d["record"], where)
+        regions = [
+            _Region(
+                r["name"],
+                r["uuid"],
+                [(str(login), None if w is None else int(w)) for login, w in rr["voters"]],
+                r["authority"],
+                r["token"],
+                None if rr["public_credentials"] is None else rr["public_credentials"].encode(),
+            )
+            for r, rr in zip(d["regions"], roll["regions"], strict=True)
+        ]
+        trustees = [_Trustee(**t) for t in d["trustees"]]
+        sealed = str(d["server_key"])
+        server_key = mpz(_unseal(key, rid, "trustee key", sealed).decode())
+        ref = _Referendum(
+            record,
+            group_by_name(d["group"], where=where),
+            trustees,
+            int(d["threshold"]),
+            regions,
+            server_key,
+            sealed,
+            d["server_public"].encode(),
+            phase=d["phase"],
+            certs=d["certs"],
+            parameters=d["parameters"],
+            trustees_raw=None if d["trustees_raw"] is None else d["trustees_raw"].encode(),
+            error=d["error"],
+            opened=bool(d["opened"]),
+        )
+    except StateError:
+        raise
+    except (PlebisciteError, KeyError, TypeError, ValueError, AttributeError) as e:
+        raise StateError(f"the stored referendum is unreadable: {e}", where=where) from None
+    if record.id != rid or ref.phase not in CEREMONY_PHASES:
+        raise StateError("the stored referendum is inconsistent", where=where)
+    return ref
+
+
+def _restore_in_place(ref: _Referendum, saved: _Referendum) -> None:
+    """Put ``ref`` back as ``saved`` (the same referendum as stored), keeping its objects
+    (requests waiting for its lock hold its trustees and regions)."""
+    for f in dataclasses.fields(_Referendum):
+        if f.name not in ("trustees", "regions", "lock"):
+            setattr(ref, f.name, getattr(saved, f.name))
+    for cls, mine, theirs in (
+        (_Trustee, ref.trustees, saved.trustees),
+        (_Region, ref.regions, saved.regions),
+    ):
+        for a, b in zip(mine, theirs, strict=True):
+            for f in dataclasses.fields(cls):
+                setattr(a, f.name, getattr(b, f.name))
+
+
+class _Change:
+    """A change of a referendum under way (see :func:`_changing`)."""
+
+    def __init__(self, private: PrivateStore, key: SigningKey, ref: _Referendum) -> None:
+        self.private, self.key, self.ref = private, key, ref
+        self.saved = (_dump(ref), _dump_roll(ref))
+
+    async def save(self) -> None:
+        """Write what changed since the last save, durably; on failure put the referendum back
+        as last saved and raise."""
+        rid = self.ref.referendum.id
+        now = (_dump(self.ref), _dump_roll(self.ref))
+        try:
+            if now[1] != self.saved[1]:
+                await anyio.to_thread.run_sync(self.private.put, KIND_ROLL, rid, now[1])
+            if now[0] != self.saved[0]:
+                await anyio.to_thread.run_sync(self.private.put, KIND, rid, now[0])
+        except BaseException:
+            self.rollback()
+            raise
+        self.saved = now
+
+    def rollback(self) -> None:
+        rid = self.ref.referendum.id
+        _restore_in_place(self.ref, _load(rid, self.saved[0], self.saved[1], self.key))
+
+
+@contextlib.asynccontextmanager
+async def _changing(request: Request, ref: _Referendum) -> AsyncIterator[_Change]:
+    """Hold the referendum's lock for a change; on the way out write what changed (also when
+    the request is refused with an ApiError or a PlebisciteError after a change, such as a
+    ceremony step that set a trustee's message aside) before the answer goes. Any other
+    exception puts the referendum back as it was."""
+    async with ref.lock:
+        change = _Change(_private(request), request.app.state.key, ref)
+        try:
+            yield change
+        except (ApiError, PlebisciteError):
+            await change.save()
+            raise
+        except BaseException:
+            change.rollback()
+            raise
+        await change.save()
 
 
 def _get(request: Request, rid: str) -> _Referendum:
@@ -195,10 +430,24 @@ def _elections(request: Request) -> dict[str, ElectionState]:
 
 
 def _election(request: Request, ref: _Referendum, region: _Region) -> ElectionState:
-    s = _elections(request).get(region.uuid) if ref.opened else None
+    return _election_in(_elections(request), ref, region)
+
+
+def _election_in(
+    elections: dict[str, ElectionState], ref: _Referendum, region: _Region
+) -> ElectionState:
+    s = elections.get(region.uuid) if ref.opened else None
     if s is None:
         raise ApiError(409, "state", f"region {region.name!r} has no election yet: not opened")
     return s
+
+
+def _set_windows(ref: _Referendum, elections: dict[str, ElectionState]) -> None:
+    """Ballots on the regions' boards only from the opening to the closing time."""
+    for region in ref.regions:
+        s = elections.get(region.uuid)
+        if s is not None:
+            s.window = (ref.referendum.opening, ref.referendum.closing)
 
 
 # -- requests and authorization ----------------------------------------------------------------
@@ -283,8 +532,9 @@ def _voter_list(v: Any, where: str) -> list[tuple[str, int | None]]:
     return out
 
 
-def _create(body: Any, taken: set[str]) -> tuple[_Referendum, dict[str, Any]]:
-    """Parse the administrator's request; the new referendum and the answer (with the tokens)."""
+def _create(body: Any, taken: set[str], key: SigningKey) -> tuple[_Referendum, dict[str, Any]]:
+    """Parse the administrator's request; the new referendum and the answer (with the tokens).
+    ``key``: the server's signing key, to seal the server's trustee key with."""
     w = "request"
     o = obj(body, w, ("referendum", "voters"), ("credential_authority",))
     record = o["referendum"]
@@ -349,7 +599,8 @@ def _create(body: Any, taken: set[str]) -> tuple[_Referendum, dict[str, Any]]:
         trustees.append(_Trustee(z, name, _token_hash(token)))
         answer_trustees.append({"index": z, "name": name, "owner": z + 1, "token": token})
     x, public = make_trustee_key(GROUP, rng)
-    ref = _Referendum(referendum, GROUP, trustees, threshold, regions, x, public)
+    sealed = _seal(key, referendum.id, "trustee key", str(x).encode())
+    ref = _Referendum(referendum, GROUP, trustees, threshold, regions, x, sealed, public)
     answer = {
         "id": referendum.id,
         "record": referendum.to_value(),
@@ -476,12 +727,10 @@ def _setup_archive(raws: Sequence[bytes], timestamp: int) -> tuple[bytes, bytes]
     return buf.getvalue(), setup
 
 
-def _open(
-    ref: _Referendum, board: Board, key: SigningKey, elections: dict[str, ElectionState]
-) -> tuple[Referendum, dict[str, ElectionState], dict[str, list[dict[str, Any]]]]:
-    """Make and verify every region's setup, then start the boards (as ``POST
-    /api/elections`` does). Returns the final record (with the hash of the trustees
-    structure), the new elections and the private credentials the server generated."""
+def _plan_open(ref: _Referendum, elections: dict[str, ElectionState], key: SigningKey) -> bytes:
+    """Make and verify every region's setup (generating the credentials where the server is
+    the credential authority): the plan of the opening, stored before any board is made
+    (kind ``referendum-opening``), the private credentials sealed."""
     assert ref.trustees_raw is not None
     rng = SystemRandom()
     trustees_raw = ref.trustees_raw
@@ -491,7 +740,7 @@ def _open(
     )
     Referendum.from_json(final.to_json())  # still a valid record
     ts = int(time.time())
-    planned: list[tuple[str, tuple[bytes, bytes, bytes], bytes]] = []
+    planned: list[dict[str, Any]] = []
     private: dict[str, list[dict[str, Any]]] = {}
     for region, r in zip(ref.regions, final.regions, strict=True):
         if region.uuid in elections:
@@ -512,7 +761,7 @@ def _open(
         )
         check_election(final, parse_election(election_raw), trustees_raw)
         raws = (election_raw, trustees_raw, public)
-        data, setup = _setup_archive(raws, ts)
+        data, _ = _setup_archive(raws, ts)
         check = Verifier(functools.partial(io.BytesIO, data))
         report = check.run()
         if not report.valid:
@@ -522,12 +771,56 @@ def _open(
                 first.code,
                 f"region {region.name!r}: the setup does not verify: {first.describe()}",
             )
-        planned.append((region.uuid, raws, setup))
+        planned.append({"uuid": region.uuid, "setup": [x.decode() for x in raws]})
+    rid = ref.referendum.id
+    return strictjson.dumps_compact(
+        {
+            "version": 1,
+            "timestamp": ts,
+            "record": final.to_json().decode(),
+            "regions": planned,
+            "credentials": _seal(key, rid, "credentials", strictjson.dumps_compact(private)),
+        }
+    )
+
+
+def _open_from_plan(
+    ref: _Referendum,
+    plan_raw: bytes,
+    board: Board,
+    key: SigningKey,
+    elections: dict[str, ElectionState],
+    private_store: PrivateStore,
+) -> tuple[Referendum, dict[str, ElectionState], dict[str, list[dict[str, Any]]]]:
+    """Start the boards of the plan (as ``POST /api/elections`` does), those not started yet
+    (an earlier attempt may have started some). Returns the final record (with the hash of the
+    trustees structure), the new elections and the private credentials the server made."""
+    rid = ref.referendum.id
+    plan = strictjson.loads(plan_raw, max_size=MAX_RECORD, where=f"opening of {rid}")
+    final = Referendum.from_json(plan["record"], f"opening of {rid}")
+    ts = int(plan["timestamp"])
     new: dict[str, ElectionState] = {}
-    for uuid, raws, setup in planned:
-        board.create(uuid, ts)
-        board.append(uuid, Head(), [Item("Setup", (*raws, setup))])
-        new[uuid] = ElectionState(uuid, board, key)
+    for region in plan["regions"]:
+        uuid = str(region["uuid"])
+        el_raw, tr_raw, cr_raw = (x.encode() for x in region["setup"])
+        raws = (el_raw, tr_raw, cr_raw)
+        existing = elections.get(uuid)
+        if existing is not None:
+            if existing.verifier.raw_setup != raws:
+                raise ApiError(409, "exists", f"election {uuid} already exists")
+            continue  # started by an earlier attempt
+        if uuid not in board.elections():
+            board.create(uuid, ts)
+        if board.head(uuid).height is None:
+            _, setup = _setup_archive(raws, ts)
+            board.append(uuid, Head(), [Item("Setup", (*raws, setup))])
+        new[uuid] = ElectionState(uuid, board, key, private_store)
+        if new[uuid].verifier.raw_setup != raws:
+            raise ApiError(409, "exists", f"election {uuid} already exists")
+    sealed = _unseal(key, rid, "credentials", str(plan["credentials"]))
+    private: dict[str, list[dict[str, Any]]] = strictjson.loads(
+        sealed, max_size=MAX_RECORD, where=f"opening of {rid}"
+    )
     return final, new, private
 
 
@@ -683,6 +976,119 @@ def _status(ref: _Referendum, elections: dict[str, ElectionState]) -> dict[str, 
     }
 
 
+# -- closing, start-up ----------------------------------------------------------------------------
+
+
+async def _close(elections: dict[str, ElectionState], ref: _Referendum) -> None:
+    """In every region: EndBallots (unless already closed), then the encrypted tally the
+    server's verifier recomputed from the board, each with a signed checkpoint."""
+    for region in ref.regions:
+        s = _election_in(elections, ref, region)
+        async with s.lock:
+            if s.verifier.report.status in ("open", "setup"):
+                await anyio.to_thread.run_sync(s.append, [Item("EndBallots")])
+                s.checkpoint()
+            v = s.verifier
+            if v.report.status == "closed":
+                assert v.computed_tally is not None
+                et = encrypted_tally_json(v.computed_tally)
+                sized = sized_encrypted_tally_json(
+                    v.computed_num, v.computed_weight, sha256_hex(et)
+                )
+                await anyio.to_thread.run_sync(s.append, [Item("EncryptedTally", (et, sized))])
+                s.checkpoint()
+            _still_valid(s)
+
+
+async def close_due(app: FastAPI, now: str | None = None) -> list[str]:
+    """Close every open referendum whose closing time has passed (at ``now``, default now);
+    the ids of those closed."""
+    now = now or now_iso()
+    elections: dict[str, ElectionState] = app.state.elections
+    if not hasattr(app.state, "close_failures"):
+        app.state.close_failures = {}
+    failures: dict[str, str] = app.state.close_failures
+    closed = []
+    for rid, ref in list(_referendums_of(app).items()):
+        if not ref.opened or now < ref.referendum.closing:
+            continue
+        states = [elections.get(r.uuid) for r in ref.regions]
+        if all(s is not None and s.verifier.report.status not in OPEN for s in states):
+            continue
+        try:
+            await _close(elections, ref)
+        except Exception as e:  # logged once per distinct failure, tried again later
+            if failures.get(rid) != str(e):
+                failures[rid] = str(e)
+                log.error("referendum %s: closing at %s failed: %s", rid, ref.referendum.closing, e)
+            continue
+        failures.pop(rid, None)
+        log.info(
+            "referendum %s: closing time %s passed, voting closed", rid, ref.referendum.closing
+        )
+        closed.append(rid)
+    return closed
+
+
+async def closer(app: FastAPI) -> None:
+    """Close each referendum when its closing time passes (runs for the app's lifetime),
+    looking every ``app.state.close_interval`` seconds (default :data:`CLOSE_INTERVAL`)."""
+    while True:
+        await close_due(app)
+        await anyio.sleep(getattr(app.state, "close_interval", CLOSE_INTERVAL))
+
+
+def restore(app: FastAPI) -> None:
+    """Load every stored referendum into ``app`` (at start-up, once its elections are loaded):
+    voting windows set, a decryption interrupted before its result finished, the sealed
+    credentials of an opening that completed removed."""
+    state = app.state
+    private: PrivateStore = state.private
+    elections: dict[str, ElectionState] = state.elections
+    refs = _referendums_of(app)
+    for rid, raw in private.items(KIND):
+        roll = private.get(KIND_ROLL, rid)
+        if roll is None:  # a creation that did not complete: its tokens never went out
+            log.warning("referendum %s: creation not completed, not loaded", rid)
+            continue
+        ref = _load(rid, raw, roll, state.key)
+        refs[rid] = ref
+        if not ref.opened:
+            continue
+        missing = [r.uuid for r in ref.regions if r.uuid not in elections]
+        if missing:
+            raise StateError(f"the board of region election {missing[0]} is missing", where=rid)
+        _set_windows(ref, elections)
+        if private.get(KIND_OPENING, rid) is not None:
+            private.delete(KIND_OPENING, rid)
+        for region in ref.regions:
+            s = elections[region.uuid]
+            v = s.verifier
+            if v.report.status == "decrypting" and len(_threshold_owners(s)) >= ref.threshold:
+                log.info("referendum %s: finishing the decryption of %s", rid, region.name)
+                _finish(ref, s)
+                s.checkpoint()
+
+
+def install(app: FastAPI) -> None:
+    """Load the stored referendums and run :func:`closer` while the app serves."""
+    restore(app)
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        async with inner(a) as maybe_state:
+            task = asyncio.create_task(closer(a))
+            try:
+                yield maybe_state
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app.router.lifespan_context = lifespan
+
+
 # -- routes: administrator -------------------------------------------------------------------------
 
 
@@ -701,14 +1107,30 @@ async def create_referendum(request: Request) -> dict[str, Any]:
     )
     refs = _referendums(request)
     taken = set(_elections(request)) | {r.uuid for x in refs.values() for r in x.regions}
-    ref, answer = await anyio.to_thread.run_sync(_create, body, taken)
-    if ref.referendum.id in refs:
-        raise ApiError(409, "exists", f"referendum {ref.referendum.id!r} already exists")
+    ref, answer = await anyio.to_thread.run_sync(_create, body, taken, request.app.state.key)
+    rid = ref.referendum.id
+    if rid in refs:
+        raise ApiError(409, "exists", f"referendum {rid!r} already exists")
     taken = set(_elections(request)) | {r.uuid for x in refs.values() for r in x.regions}
     clash = [r.uuid for r in ref.regions if r.uuid in taken]
     if clash:  # created meanwhile
         raise ApiError(409, "exists", f"election {clash[0]} already exists")
-    refs[ref.referendum.id] = ref
+    refs[rid] = ref  # taken now; usable once stored (its tokens are not out yet)
+    private = _private(request)
+    async with ref.lock:
+        try:
+            # the main record first: it reserves the id (another server may share the store)
+            if not await anyio.to_thread.run_sync(private.insert, KIND, rid, _dump(ref)):
+                raise ApiError(409, "exists", f"referendum {rid!r} already exists")
+            try:
+                await anyio.to_thread.run_sync(private.put, KIND_ROLL, rid, _dump_roll(ref))
+            except BaseException:
+                with contextlib.suppress(PlebisciteError):
+                    await anyio.to_thread.run_sync(private.delete, KIND, rid)
+                raise
+        except BaseException:
+            refs.pop(rid, None)
+            raise
     return answer
 
 
@@ -721,7 +1143,8 @@ async def open_referendum(rid: str, request: Request) -> dict[str, Any]:
     once, not kept."""
     require_admin(request)
     ref = _get(request, rid)
-    async with ref.lock:
+    store = _private(request)
+    async with _changing(request, ref):
         _expect_phase(ref, "done")
         if ref.opened:
             raise ApiError(409, "state", f"referendum {rid!r} is already open")
@@ -734,12 +1157,21 @@ async def open_referendum(rid: str, request: Request) -> dict[str, Any]:
             )
         elections = _elections(request)
         state = request.app.state
+        # an opening interrupted (by a crash, a database failure) is finished as planned
+        plan = await anyio.to_thread.run_sync(store.get, KIND_OPENING, rid)
+        if plan is None:
+            plan = await anyio.to_thread.run_sync(_plan_open, ref, elections, state.key)
+            await anyio.to_thread.run_sync(store.put, KIND_OPENING, rid, plan)
         final, new, private = await anyio.to_thread.run_sync(
-            _open, ref, state.board, state.key, elections
+            _open_from_plan, ref, plan, state.board, state.key, elections, store
         )
         elections.update(new)
         ref.referendum = final
         ref.opened = True
+        _set_windows(ref, elections)
+    # the private credentials are returned this once: the sealed copy goes
+    with contextlib.suppress(PlebisciteError):
+        await anyio.to_thread.run_sync(store.delete, KIND_OPENING, rid)
     return {
         "id": rid,
         "record": final.to_value(),
@@ -765,22 +1197,7 @@ async def close_referendum(rid: str, request: Request) -> dict[str, Any]:
     ref = _get(request, rid)
     if not ref.opened:
         raise ApiError(409, "state", f"referendum {rid!r} is not open")
-    for region in ref.regions:
-        s = _election(request, ref, region)
-        async with s.lock:
-            if s.verifier.report.status in ("open", "setup"):
-                await anyio.to_thread.run_sync(s.append, [Item("EndBallots")])
-                s.checkpoint()
-            v = s.verifier
-            if v.report.status == "closed":
-                assert v.computed_tally is not None
-                et = encrypted_tally_json(v.computed_tally)
-                sized = sized_encrypted_tally_json(
-                    v.computed_num, v.computed_weight, sha256_hex(et)
-                )
-                await anyio.to_thread.run_sync(s.append, [Item("EncryptedTally", (et, sized))])
-                s.checkpoint()
-            _still_valid(s)
+    await _close(_elections(request), ref)
     return _status(ref, _elections(request))
 
 
@@ -845,7 +1262,7 @@ async def send_certificate(rid: str, index: int, request: Request) -> dict[str, 
     ref = _get(request, rid)
     me = _require_trustee(request, ref, index)
     text = await _text(request, "certificate")
-    async with ref.lock:
+    async with _changing(request, ref):
         _expect_phase(ref, "certificates")
         line = _line(_one_value(text, "certificate"))
         others = [t.cert if t is not me else line for t in ref.trustees]
@@ -873,7 +1290,7 @@ async def send_polynomial(rid: str, index: int, request: Request) -> dict[str, A
     ref = _get(request, rid)
     me = _require_trustee(request, ref, index)
     text = await _text(request, "polynomial")
-    async with ref.lock:
+    async with _changing(request, ref):
         _expect_phase(ref, "polynomials")
         value = _one_value(text, "polynomial")
         _polynomial_degree(ref, value)
@@ -917,7 +1334,7 @@ async def send_voutput(rid: str, index: int, request: Request) -> dict[str, Any]
     ref = _get(request, rid)
     me = _require_trustee(request, ref, index)
     text = await _text(request, "voutput")
-    async with ref.lock:
+    async with _changing(request, ref):
         _expect_phase(ref, "voutputs")
         value = _one_value(text, "voutput")
         obj(value, "voutput", ("private_key", "public_key"))
@@ -1030,9 +1447,16 @@ async def put_credentials(rid: str, name: str, request: Request) -> dict[str, An
     region = ref.region(name)
     _require_authority(request, region)
     raw = (await read_body(request, MAX_MESSAGE)).strip()
-    async with ref.lock:
+    async with _changing(request, ref):
         if ref.opened:
             raise ApiError(409, "state", f"referendum {rid!r} is already open")
+        if await anyio.to_thread.run_sync(_private(request).get, KIND_OPENING, rid) is not None:
+            raise ApiError(
+                409,
+                "state",
+                f"referendum {rid!r} is being opened with the credentials sent before: the "
+                "administrator finishes the opening (POST .../open)",
+            )
         region.public_credentials = await anyio.to_thread.run_sync(
             _check_public_credentials, ref, region, raw
         )

@@ -1,23 +1,41 @@
 """What the server keeps in memory for each election: a live verifier at the board's head,
-the trackers on the board, the signed checkpoints, the live-feed subscribers."""
+the trackers on the board, the signed checkpoints, the live-feed subscribers.
+
+Fast restart: the live verifier's state is saved in the private store (kind
+:data:`CHECKPOINT_KIND`, key the election's uuid) every :data:`CHECKPOINT_EVERY` events and at
+each change of phase. At start-up an election resumes from it: the saved event must be on the
+board at the same place (same member number, same hash; the board is append-only and its chain
+commits to everything before), and only the members after it are verified. A checkpoint that is
+missing, unreadable or off the board costs only time: the whole board is verified again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime
 import io
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from plebiscite import strictjson
 from plebiscite.board.base import Board, Head, Item, StoredMember
+from plebiscite.board.private import PrivateStore
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.signing import SigningKey
-from plebiscite.errors import StateError
+from plebiscite.errors import PlebisciteError, StateError
 from plebiscite.protocol.checkpoints import SignedCheckpoint, sign_checkpoint
+from plebiscite.protocol.messages import parse_event
 from plebiscite.protocol.verifier import Verifier
 
-__all__ = ["ElectionState", "now_iso"]
+__all__ = ["CHECKPOINT_EVERY", "CHECKPOINT_KIND", "ElectionState", "now_iso"]
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_KIND = "verifier-checkpoint"
+CHECKPOINT_EVERY = 100
+"""Events between two saved verifier checkpoints (and one at each change of phase)."""
 
 
 def now_iso() -> str:
@@ -51,25 +69,131 @@ class ElectionState:
     uuid: str
     board: Board
     key: SigningKey
+    private: PrivateStore | None = None
     verifier: Verifier = field(init=False)
     head: Head = field(init=False)
     trackers: dict[str, int] = field(default_factory=dict)
     checkpoints: list[SignedCheckpoint] = field(default_factory=list)
     subscribers: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: ``(opening, closing)`` UTC times (``YYYY-MM-DDTHH:MM:SSZ``) when ballots are accepted
+    #: (a referendum's region); None: whenever the board is open
+    window: tuple[str, str] | None = None
+    #: whether the verifier state was resumed from a saved checkpoint at start-up
+    resumed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        self.verifier = Verifier(self.open_archive, name=self.uuid)
-        report = self.verifier.run()
-        if not report.valid:
-            first = next(f for f in report.findings if f.severity == "error")
-            raise StateError(f"the board of {self.uuid} does not verify: {first.describe()}")
-        self.head = self.board.head(self.uuid)
         self.seq = -1
+        self._saved_events = -1  # the verifier's event count at the last saved checkpoint
+        self._saved_status = ""
+        self.head = self.board.head(self.uuid)
+        if not self._resume():
+            self.verifier = Verifier(self.open_archive, name=self.uuid)
+            report = self.verifier.run()
+            if not report.valid:
+                first = next(f for f in report.findings if f.severity == "error")
+                raise StateError(f"the board of {self.uuid} does not verify: {first.describe()}")
+            self.head = self.board.head(self.uuid)
+            pending: dict[str, bytes] = {}
+            for m in self.board.members(self.uuid):
+                self._index(m, pending)
+            self.save_verifier()
+        self.checkpoint()
+
+    # -- the verifier's checkpoints in the private store --
+
+    def _resume(self) -> bool:
+        """Resume the verifier from its saved checkpoint and verify only the members after
+        it; False (nothing changed) when there is none or it does not fit the board."""
+        if self.private is None:
+            return False
+        try:
+            saved = self.private.get(CHECKPOINT_KIND, self.uuid)
+        except PlebisciteError as e:
+            log.warning("election %s: verifier checkpoint unreadable (%s)", self.uuid, e)
+            return False
+        if saved is None:
+            return False
+        try:
+            header, data = saved.split(b"\n", 1)
+            at = strictjson.loads(header, max_size=4096, where="checkpoint header")
+            seq, height, hash_ = int(at["seq"]), int(at["height"]), str(at["hash"])
+            first = next(iter(self.board.members(self.uuid, after_seq=seq - 1)), None)
+            if first is None or first.seq != seq or first.kind != "event" or first.hash != hash_:
+                raise StateError(
+                    f"its event {height} ({hash_}) is not on the board as member {seq}"
+                )
+            ev = parse_event(first.content, first.hash, f"event {first.hash}")
+            if ev.height != height:
+                raise StateError(f"its event is at height {ev.height}, not {height}")
+            # the credentials were checked in full when the checkpoint was made
+            v = Verifier.from_checkpoint(
+                data, self.open_archive, name=self.uuid, check_credentials=False
+            )
+            if v.resume is None or v.resume.hash != hash_ or not v.report.valid:
+                raise StateError("it is not at the event it names")
+            v.timestamp = self.board.timestamp(self.uuid)
+            v.prev, v.resume = v.resume, None
+        except Exception as e:  # any fault of the checkpoint only costs time
+            log.warning(
+                "election %s: verifier checkpoint not used, verifying the whole board (%s)",
+                self.uuid,
+                e,
+            )
+            return False
+        self.verifier = v
+        self._saved_events, self._saved_status = v.report.events, v.report.status
         pending: dict[str, bytes] = {}
         for m in self.board.members(self.uuid):
+            if m.seq <= seq:
+                self._index(m, pending)
+                continue
             self._index(m, pending)
-        self.checkpoint()
+            v.consume(m.kind, m.hash, m.content)
+        if not v.report.valid:
+            first_error = next(f for f in v.report.findings if f.severity == "error")
+            raise StateError(f"the board of {self.uuid} does not verify: {first_error.describe()}")
+        assert v.prev is not None
+        self.head = Head(v.prev.height, v.prev.hash)
+        self.resumed = True
+        self.save_verifier()
+        return True
+
+    def save_verifier(self, *, force: bool = False) -> None:
+        """Save the verifier's state if :data:`CHECKPOINT_EVERY` events passed since the last
+        one or its phase changed (always with ``force``). A failure only costs time at the
+        next start-up: it is logged, not raised."""
+        v = self.verifier
+        if self.private is None or not v.report.valid or v.prev is None:
+            return
+        changed = v.report.status != self._saved_status
+        due = v.report.events - self._saved_events >= CHECKPOINT_EVERY
+        if not (force or changed or due) or v.report.events == self._saved_events:
+            return
+        if self.head.hash != v.prev.hash:
+            return  # the verifier is not at the board's head
+        try:
+            header = strictjson.dumps_compact(
+                {"seq": self.seq, "height": v.prev.height, "hash": v.prev.hash}
+            )
+            self.private.put(CHECKPOINT_KIND, self.uuid, header + b"\n" + v.checkpoint())
+        except PlebisciteError as e:
+            log.warning("election %s: verifier checkpoint not saved (%s)", self.uuid, e)
+            return
+        self._saved_events, self._saved_status = v.report.events, v.report.status
+
+    def voting_closed(self, now: str | None = None) -> tuple[str, str] | None:
+        """Why a ballot cannot be cast at ``now`` (default: now) given the voting window:
+        ``(code, message)``, or None."""
+        if self.window is None:
+            return None
+        opening, closing = self.window
+        now = now or now_iso()
+        if now < opening:
+            return "not_yet_open", f"voting opens at {opening} (it is now {now})"
+        if now >= closing:
+            return "voting_closed", f"voting closed at {closing} (it is now {now})"
+        return None
 
     def _index(self, m: StoredMember, pending: dict[str, bytes]) -> None:
         """Keep the trackers of the ballots on the board and the last member number."""
@@ -108,6 +232,13 @@ class ElectionState:
         """Append to the board (compare-and-append on the head the verifier is at), then feed
         the verifier and the live feed. The caller holds :attr:`lock`."""
         head = self.board.append(self.uuid, self.head, items)
+        self._catch_up()
+        self.head = head
+        self.save_verifier()
+        return head
+
+    def _catch_up(self) -> None:
+        """Index and verify the members after those seen, tell the live feed."""
         pending: dict[str, bytes] = {}
         for m in self.board.members(self.uuid, after_seq=self.seq):
             self._index(m, pending)
@@ -120,8 +251,6 @@ class ElectionState:
                 }
                 for q in list(self.subscribers):
                     q.put_nowait(event)
-        self.head = head
-        return head
 
     def summary(self) -> dict[str, Any]:
         r = self.verifier.report
