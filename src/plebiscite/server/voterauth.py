@@ -28,7 +28,9 @@ are e-mail addresses, each optionally with its public credential). Then:
    the credential authority, or was not told), the first ballot a login casts binds its
    credential to it: a later ballot of that login must use the same credential, and a
    credential bound to one login is refused to any other. The ballot's signature proves the
-   voter holds the credential, so the binding is made only by its holder.
+   voter holds the credential, so the binding is made only by its holder. The server thus
+   knows which login cast under which credential (as Belenios' own server does): who voted,
+   never how, since the ballots stay encrypted.
 
 Everything is kept in the server's private store (:mod:`plebiscite.board.private`, kinds
 ``voter-*``), so it survives restarts and is shared by the processes of one database; the
@@ -86,7 +88,7 @@ CODE = "voter-code"  # uuid/login -> {"code", "link", "expires", "failures"} (ha
 LINK = "voter-link"  # sha256(link token) -> {"uuid", "login", "expires"}
 SESSION = "voter-session"  # sha256(session token) -> {"uuid", "login", "expires"}
 CAST_LOGIN = "voter-cast-login"  # uuid/login -> the credential the login cast with
-CAST_CREDENTIAL = "voter-cast-credential"  # uuid/credential -> the login that cast with it
+CAST_CREDENTIAL = "voter-cast-credential"  # uuid/sha256(credential) -> the login that cast
 
 CODE_SECONDS = 15 * 60
 SESSION_SECONDS = 60 * 60
@@ -361,7 +363,7 @@ def _authorize(store: PrivateStore, uuid: str, token: str, credential: str | Non
                 "your login already voted with another credential: use that one",
             )
         return
-    ckey = f"{uuid}/{credential}"
+    ckey = f"{uuid}/{hashlib.sha256(credential.encode()).hexdigest()}"
     inserted = store.insert(CAST_CREDENTIAL, ckey, login.encode())
     if not inserted:
         owner = store.get(CAST_CREDENTIAL, ckey)
