@@ -6,13 +6,14 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from plebiscite.errors import PlebisciteError, StateError
 from plebiscite.protocol.archive import ArchiveWriter, archive_state, iter_members
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from plebiscite.protocol.verifier import Verifier
 
 
@@ -25,6 +26,8 @@ class CommandError(Exception):
 
 
 def find_archive(archive: str | None, directory: str | None = None) -> Path:
+    from pathlib import Path
+
     if archive:
         path = Path(archive)
         if not path.is_file():
@@ -41,6 +44,8 @@ def find_archive(archive: str | None, directory: str | None = None) -> Path:
 
 def cache_dir() -> Path | None:
     """Where verification checkpoints are kept (``PLEBISCITE_CACHE``, ``off`` to disable)."""
+    from pathlib import Path
+
     env = os.environ.get("PLEBISCITE_CACHE")
     if env == "off":
         return None
@@ -124,7 +129,7 @@ def append_events(path: Path, items: Sequence[tuple[str, Sequence[bytes]]]) -> N
         import tempfile
 
         fd, tmp_name = tempfile.mkstemp(prefix=".append-", suffix=".bel", dir=path.parent)
-        tmp = Path(tmp_name)
+        tmp = path.with_name(os.path.basename(tmp_name))
         with os.fdopen(fd, "wb") as out, path.open("rb") as src:
             while chunk := src.read(1 << 20):
                 out.write(chunk)

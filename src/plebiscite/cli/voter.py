@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from pathlib import Path
 from typing import Any
 
-from plebiscite.cli.common import CommandError, cache_dir, find_archive, load_board
+from plebiscite.cli.common import CommandError, find_archive, load_board
 from plebiscite.crypto.credentials import parse_credential
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.rand import SystemRandom
@@ -21,21 +21,28 @@ __all__ = ["register"]
 
 
 def _credential(value: str) -> str:
-    p = Path(value)
-    text = p.read_text().strip() if p.is_file() else value
-    return parse_credential(text.split()[-1])
+    if os.path.isfile(value):
+        with open(value, encoding="utf-8") as f:
+            value = f.read().strip()
+    return parse_credential(value.split()[-1] if value.split() else value)
 
 
-def _setup_marker(event_hash: str) -> Path | None:
-    cache = cache_dir()
-    return None if cache is None else cache.parent / "setups" / event_hash
+def _setup_marker(event_hash: str) -> str | None:
+    env = os.environ.get("PLEBISCITE_CACHE")
+    if env == "off":
+        return None
+    base = env or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "plebiscite"
+    )
+    return os.path.join(base, "setups", event_hash)
 
 
 def _setup_checked(event_hash: str) -> bool:
     """Whether this machine already checked the setup of this Setup event (whose hash commits
-    to the election, the trustees and the credentials)."""
+    to the election, the trustees and the credentials). Kept beside the verification
+    checkpoints (``PLEBISCITE_CACHE``)."""
     marker = _setup_marker(event_hash)
-    return marker is not None and marker.is_file()
+    return marker is not None and os.path.isfile(marker)
 
 
 def _remember_setup(event_hash: str) -> None:
@@ -43,20 +50,20 @@ def _remember_setup(event_hash: str) -> None:
     if marker is None:
         return
     try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
+        os.makedirs(os.path.dirname(marker), exist_ok=True)
+        with open(marker, "wb"):
+            pass
     except OSError:
         pass  # a cache that cannot be written only costs time
 
 
 def _cmd_ballot(args: argparse.Namespace) -> int:
     # a voter needs the election and its setup (checked), not the ballots of the others
-    from plebiscite.crypto.context import Context
-    from plebiscite.crypto.credentials import credential_secret
     from plebiscite.protocol.messages import parse_election, parse_trustees
     from plebiscite.protocol.setup import check_trustees, read_setup
 
-    path = find_archive(args.archive, args.dir)
+    path = args.archive if args.archive and os.path.isfile(args.archive) else None
+    path = path or str(find_archive(args.archive, args.dir))
     try:
         choices = json.loads(args.choices)
     except json.JSONDecodeError as e:
@@ -65,7 +72,7 @@ def _cmd_ballot(args: argparse.Namespace) -> int:
         raise CommandError("--choices must be a list of lists of integers", status=2)
     credential = _credential(args.credential)
     try:
-        with path.open("rb") as f:
+        with open(path, "rb") as f:
             setup = read_setup(f)
         election = parse_election(setup.election)
         if not _setup_checked(setup.event_hash):
@@ -73,21 +80,24 @@ def _cmd_ballot(args: argparse.Namespace) -> int:
             _remember_setup(setup.event_hash)
     except PlebisciteError as e:
         raise CommandError(f"{path}: the election setup does not verify: {e}") from None
-    ctx = Context(election.group, election.public_key)
-    public = str(ctx.gpow(credential_secret(credential, election.uuid, election.group))).encode()
+    try:
+        raw = make_ballot(election, credential, choices, SystemRandom())
+    except ValueError as e:
+        raise CommandError(str(e), status=2) from None
+    public = json.loads(raw)["credential"].encode()
     listed = setup.credentials
     if b'"' + public + b'"' not in listed and b'"' + public + b"," not in listed:
         raise CommandError("this credential is not on the election's list of public credentials")
-    try:
-        raw = make_ballot(election, credential, choices, SystemRandom(), ctx=ctx)
-    except ValueError as e:
-        raise CommandError(str(e), status=2) from None
     sys.stdout.write(raw.decode() + "\n")
     return 0
 
 
 def _cmd_tracker(args: argparse.Namespace) -> int:
-    data = Path(args.ballot).read_bytes() if args.ballot else sys.stdin.buffer.read()
+    if args.ballot:
+        with open(args.ballot, "rb") as f:
+            data = f.read()
+    else:
+        data = sys.stdin.buffer.read()
     print(h_json(data.strip()))
     return 0
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-import threading
+from _thread import _local as thread_local
 from collections.abc import Callable
 
 import gmpy2
@@ -83,7 +83,7 @@ class PowMod:
         self.p = mpz(p)
         self.nbytes = (int(self.p).bit_length() + 7) // 8
         self._lib = _load()
-        self._local = threading.local()
+        self._local = thread_local()  # (``_thread``: cheaper to import than ``threading``)
 
     @property
     def backend(self) -> str:
@@ -152,6 +152,18 @@ class PowMod:
         lib.BN_bn2binpad(r, buf, self.nbytes)
         return mpz.from_bytes(buf.raw, "big")
 
+    def half_power(self, base: mpz) -> mpz:
+        """``base^(2^128)``, the second base of :meth:`split`."""
+        return self(base, _TWO_128)
+
+    def split(self, base: mpz, t: mpz, e: mpz) -> mpz:
+        """``base^e`` as ``base^lo * t^hi`` for ``t = base^(2^128)`` and the 128-bit halves of
+        ``0 <= e < 2^256``: one double exponentiation with OpenSSL."""
+        e = mpz(e)
+        if self._lib is None or not 0 <= e < _TWO_256:
+            return self(base, e)
+        return self.pow2(base, e & _MASK_128, t, e >> 128)
+
     def many(self, base: mpz, exponents: list[mpz]) -> list[mpz]:
         """``[base^e mod p for e in exponents]`` (each ``0 <= e < 2^256``).
 
@@ -184,6 +196,7 @@ class PowMod:
 
 
 _TWO_256 = mpz(1) << 256
+_TWO_128 = mpz(1) << 128
 _MASK_128 = (mpz(1) << 128) - 1
 _TWO_128_BYTES = (mpz(1) << 128).to_bytes(17, "big")
 

@@ -4,7 +4,7 @@ production, :class:`DeterministicRandom` for known-answer vectors and tests."""
 from __future__ import annotations
 
 import hashlib
-import secrets
+import os
 from typing import Protocol
 
 from gmpy2 import mpz
@@ -19,10 +19,18 @@ class RandomSource(Protocol):
 
 
 class SystemRandom:
-    """The operating system's CSPRNG (``secrets``)."""
+    """The operating system's CSPRNG (``os.urandom``), with rejection sampling: uniform."""
 
     def below(self, n: mpz | int) -> mpz:
-        return mpz(secrets.randbelow(int(n)))
+        n = int(n)
+        if n <= 0:
+            raise ValueError("the upper bound must be positive")
+        k = n.bit_length()
+        nbytes, mask = (k + 7) // 8, (1 << k) - 1
+        while True:
+            x = int.from_bytes(os.urandom(nbytes), "big") & mask
+            if x < n:
+                return mpz(x)
 
 
 class DeterministicRandom:
