@@ -34,6 +34,7 @@ __all__ = [
     "parse_credentials",
     "parse_election",
     "parse_event",
+    "parse_question",
     "parse_trustees",
 ]
 
@@ -214,33 +215,35 @@ class Election(NamedTuple):
         return any(not q.homomorphic for q in self.questions)
 
 
-def _answers(v: Any, where: str) -> tuple[str, ...]:
-    a = arr(v, where, LIMITS.answers)
-    if not a:
-        raise EncodingError("a question needs at least one answer", where=where)
-    return items(a, where, string)
-
-
-def _question(v: Any, where: str) -> Question:
+def parse_question(v: Any, where: str, text: Callable[[Any, str], str] = string) -> Question:
+    """A question of an election (section 4.9). ``text`` checks the question and every answer
+    (by default any JSON string, as in an election belenios-tool accepts; the referendum
+    record passes a stricter check)."""
     if isinstance(v, dict) and "type" in v:
         o = obj(v, where, ("type", "value"))
         if o["type"] != "NonHomomorphic":
             raise EncodingError(f"unknown question type {o['type']!r}", where=f"{where}.type")
         w = f"{where}.value"
         nh = obj(o["value"], w, ("answers", "question"))
-        return QuestionNH(
-            string(nh["question"], f"{w}.question"), _answers(nh["answers"], f"{w}.answers")
-        )
+        return QuestionNH(text(nh["question"], f"{w}.question"), _answers(nh["answers"], w, text))
     o = obj(v, where, ("answers", "min", "max", "question"), ("blank",))
-    answers = _answers(o["answers"], f"{where}.answers")
+    answers = _answers(o["answers"], where, text)
     qmin = small_int(o["min"], f"{where}.min", 0, len(answers))
     qmax = small_int(o["max"], f"{where}.max", 0, len(answers))
     if qmin > qmax:
         raise EncodingError(f"min {qmin} is greater than max {qmax}", where=where)
     blank = o.get("blank", False)
     if not isinstance(blank, bool):
-        raise EncodingError("blank must be a boolean", where=f"{where}.blank")
-    return QuestionH(string(o["question"], f"{where}.question"), answers, qmin, qmax, blank)
+        raise EncodingError("blank must be true or false", where=f"{where}.blank")
+    return QuestionH(text(o["question"], f"{where}.question"), answers, qmin, qmax, blank)
+
+
+def _answers(v: Any, where: str, text: Callable[[Any, str], str]) -> tuple[str, ...]:
+    w = f"{where}.answers"
+    a = arr(v, w, LIMITS.answers)
+    if not a:
+        raise EncodingError("a question needs at least one answer", where=w)
+    return items(a, w, text)
 
 
 def parse_election(raw: bytes, where: str = "election") -> Election:
@@ -258,9 +261,8 @@ def parse_election(raw: bytes, where: str = "election") -> Election:
     uuid = string(o["uuid"], f"{where}.uuid")
     if not _UUID.match(uuid):
         raise EncodingError("uuid must be at least 14 Base58 characters", where=f"{where}.uuid")
-    qs = items(
-        arr(o["questions"], f"{where}.questions", LIMITS.questions), f"{where}.questions", _question
-    )
+    wq = f"{where}.questions"
+    qs = items(arr(o["questions"], wq, LIMITS.questions), wq, parse_question)
     if not qs:
         raise EncodingError("an election needs at least one question", where=f"{where}.questions")
     if any(not q.homomorphic for q in qs) and group.embedding is None:

@@ -88,6 +88,7 @@ from plebiscite.protocol.messages import (
     arr,
     hash_ref,
     obj,
+    parse_question,
     small_int,
 )
 
@@ -185,32 +186,10 @@ def format_fraction(f: Fraction) -> str:
     return f"{f} ({'' if Fraction(hundredths, 10_000) == f else '~'}{pct})"
 
 
-def _answers(v: Any, where: str) -> tuple[str, ...]:
-    a = arr(v, where, LIMITS.answers)
-    if not a:
-        raise EncodingError("a question needs at least one answer", where=where)
-    return tuple(_text(x, f"{where}[{i}]") for i, x in enumerate(a))
-
-
 def _question(v: Any, where: str) -> Question:
-    """A question of a belenios election template (the shape of section 4.9)."""
-    if isinstance(v, dict) and "type" in v:
-        o = obj(v, where, ("type", "value"))
-        if o["type"] != "NonHomomorphic":
-            raise EncodingError(f"unknown question type {o['type']!r}", where=f"{where}.type")
-        w = f"{where}.value"
-        nh = obj(o["value"], w, ("answers", "question"))
-        return QuestionNH(
-            _text(nh["question"], f"{w}.question"), _answers(nh["answers"], f"{w}.answers")
-        )
-    o = obj(v, where, ("answers", "max", "min", "question"), ("blank",))
-    answers = _answers(o["answers"], f"{where}.answers")
-    qmin = small_int(o["min"], f"{where}.min", 0, len(answers))
-    qmax = small_int(o["max"], f"{where}.max", 0, len(answers))
-    if qmin > qmax:
-        raise EncodingError(f"min {qmin} is greater than max {qmax}", where=where)
-    blank = _bool(o["blank"], f"{where}.blank") if "blank" in o else False
-    return QuestionH(_text(o["question"], f"{where}.question"), answers, qmin, qmax, blank)
+    """A question of a belenios election template (the shape of section 4.9), every text
+    checked by :func:`_text` (not empty, bounded, valid Unicode)."""
+    return parse_question(v, where, _text)
 
 
 def _question_value(q: Question) -> dict[str, Any]:
