@@ -6,6 +6,7 @@ its trustee key sealed, the link tokens as hashes only; a failed write changes n
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -329,6 +330,11 @@ def test_restart_resumes_the_verifier_from_its_checkpoint(tmp_path):
         for x in north["credentials"]:
             Voter(c, rid, "North", x["credential"], rng).vote([YES, A])
         summary = c.get(f"/api/elections/{north['election']}").json()
+    # saved when the server stopped: at the head of the board
+    store = open_private(url)
+    header = store.get(CHECKPOINT_KIND, north["election"]).split(b"\n", 1)[0]
+    store.close()
+    assert json.loads(header)["height"] == summary["height"] == 3
     with server(url) as c:
         s = c.app.state.elections[north["election"]]
         assert s.resumed

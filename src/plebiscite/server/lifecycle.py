@@ -1071,7 +1071,8 @@ def restore(app: FastAPI) -> None:
 
 
 def install(app: FastAPI) -> None:
-    """Load the stored referendums and run :func:`closer` while the app serves."""
+    """Load the stored referendums and run :func:`closer` while the app serves; when it
+    stops, save every election's verifier state (:meth:`ElectionState.save_verifier`)."""
     restore(app)
     inner = app.router.lifespan_context
 
@@ -1085,6 +1086,12 @@ def install(app: FastAPI) -> None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+                # the verifiers' states, for a fast start next time
+                for s in list(a.state.elections.values()):
+                    async with s.lock:
+                        await anyio.to_thread.run_sync(
+                            functools.partial(s.save_verifier, force=True)
+                        )
 
     app.router.lifespan_context = lifespan
 

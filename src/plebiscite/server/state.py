@@ -2,11 +2,13 @@
 the trackers on the board, the signed checkpoints, the live-feed subscribers.
 
 Fast restart: the live verifier's state is saved in the private store (kind
-:data:`CHECKPOINT_KIND`, key the election's uuid) every :data:`CHECKPOINT_EVERY` events and at
-each change of phase. At start-up an election resumes from it: the saved event must be on the
-board at the same place (same member number, same hash; the board is append-only and its chain
-commits to everything before), and only the members after it are verified. A checkpoint that is
-missing, unreadable or off the board costs only time: the whole board is verified again.
+:data:`CHECKPOINT_KIND`, key the election's uuid) at each change of phase, when the server stops,
+and every :data:`CHECKPOINT_EVERY` events, but no more often than keeps the time spent saving
+under 1/:data:`SAVE_COST_FACTOR` of the time (a checkpoint grows with the board: about 4.5 kB a
+ballot). At start-up an election resumes from it: the saved event must be on the board at the
+same place (same member number, same hash; the board is append-only and its chain commits to
+everything before), and only the members after it are verified. A checkpoint that is missing,
+unreadable or off the board costs only time: the whole board is verified again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import datetime
 import io
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +39,8 @@ log = logging.getLogger(__name__)
 CHECKPOINT_KIND = "verifier-checkpoint"
 CHECKPOINT_EVERY = 100
 """Events between two saved verifier checkpoints (and one at each change of phase)."""
+SAVE_COST_FACTOR = 20
+"""After a save that took t seconds, the next periodic one waits at least this times t."""
 
 
 def now_iso() -> str:
@@ -85,6 +90,7 @@ class ElectionState:
     def __post_init__(self) -> None:
         self.seq = -1
         self._saved_events = -1  # the verifier's event count at the last saved checkpoint
+        self._next_save = 0.0  # time.monotonic() before which no periodic save is made
         self._saved_status = ""
         self.head = self.board.head(self.uuid)
         if not self._resume():
@@ -97,7 +103,7 @@ class ElectionState:
             pending: dict[str, bytes] = {}
             for m in self.board.members(self.uuid):
                 self._index(m, pending)
-            self.save_verifier()
+            self.save_verifier(force=True)
         self.checkpoint()
 
     # -- the verifier's checkpoints in the private store --
@@ -156,22 +162,27 @@ class ElectionState:
         assert v.prev is not None
         self.head = Head(v.prev.height, v.prev.hash)
         self.resumed = True
-        self.save_verifier()
+        self.save_verifier(force=True)
         return True
 
     def save_verifier(self, *, force: bool = False) -> None:
-        """Save the verifier's state if :data:`CHECKPOINT_EVERY` events passed since the last
-        one or its phase changed (always with ``force``). A failure only costs time at the
-        next start-up: it is logged, not raised."""
+        """Save the verifier's state if its phase changed, or :data:`CHECKPOINT_EVERY` events
+        passed since the last save and the saving budget allows, or ``force`` (at shut-down),
+        unless nothing changed. The caller holds :attr:`lock` (or the server is stopping). A
+        failure only costs time at the next start-up: it is logged, not raised."""
         v = self.verifier
         if self.private is None or not v.report.valid or v.prev is None:
             return
         changed = v.report.status != self._saved_status
-        due = v.report.events - self._saved_events >= CHECKPOINT_EVERY
+        due = (
+            v.report.events - self._saved_events >= CHECKPOINT_EVERY
+            and time.monotonic() >= self._next_save
+        )
         if not (force or changed or due) or v.report.events == self._saved_events:
             return
         if self.head.hash != v.prev.hash:
             return  # the verifier is not at the board's head
+        started = time.monotonic()
         try:
             header = strictjson.dumps_compact(
                 {"seq": self.seq, "height": v.prev.height, "hash": v.prev.hash}
@@ -181,6 +192,8 @@ class ElectionState:
             log.warning("election %s: verifier checkpoint not saved (%s)", self.uuid, e)
             return
         self._saved_events, self._saved_status = v.report.events, v.report.status
+        now = time.monotonic()
+        self._next_save = now + (now - started) * SAVE_COST_FACTOR
 
     def voting_closed(self, now: str | None = None) -> tuple[str, str] | None:
         """Why a ballot cannot be cast at ``now`` (default: now) given the voting window:
