@@ -1,0 +1,474 @@
+// The voting booth (/booth/UUID): the voter's browser encrypts the ballot (static/js/belenios/),
+// shows its smart ballot tracker before it is cast, casts it (POST /api/elections/UUID/ballots)
+// and confirms the tracker the server answers. "Audit this ballot" (Benaloh's challenge)
+// reveals the randomness of a ballot that is then not cast, checks it here, offers it for an
+// independent check (the audit page, plebiscite voter-audit) and encrypts the choices again.
+// The secret credential stays in this page's memory: only the signed ballot leaves it.
+// An election requiring voters to log in: a one-time code (or the link's #login=TOKEN).
+
+import { api, seg } from "./api.js";
+import { showAuditResult, choicesList } from "./audit.js";
+import {
+  checkAudit,
+  checkChoices,
+  credentialLooksValid,
+  hasWebCrypto,
+  loadElection,
+  makeBallot,
+} from "./belenios/booth-core.js";
+import { sha256Hex } from "./belenios/hash.js";
+import { say } from "./common.js";
+import { $, $all, el, pathParams, replace } from "./dom.js";
+import { initI18n, t } from "./i18n.js";
+
+const STEPS = ["login", "credential", "questions", "review", "audit", "done"];
+
+const state = {
+  uuid: null,
+  electionText: null,
+  election: null,
+  session: null, // the voter session token, when the election requires logging in
+  credential: null,
+  choices: null,
+  made: null, // {ballot, tracker, audit} of the ballot on show
+  problems: null, // the last problems found with the choices
+  auditUrl: null,
+};
+
+function show(step, focus = true) {
+  for (const s of STEPS) $(`#step-${s}`).hidden = s !== step;
+  if (focus) $(`#step-${step} h2`).focus();
+}
+
+const status = () => $("#status");
+
+// The page's status line, kept as (key, params, kind) so that it follows a change of language.
+let notice = null;
+function tell(key, params = {}, kind = "") {
+  notice = key ? { key, params, kind } : null;
+  say(status(), key ? t(key, params) : "", kind);
+}
+
+// -- the election: the exact text of its Setup, read from the start of the archive -----------
+
+// Read the tar archive as it streams and stop at the Setup event: the election is one of the
+// data members before it, named by the Setup payload (each member is named by its SHA-256,
+// which is checked).
+async function fetchElectionText(uuid) {
+  const response = await api(`/api/elections/${seg(uuid)}/archive`, { raw: true });
+  const reader = response.body.getReader();
+  let buf = new Uint8Array(0);
+  const data = new Map();
+  const decoder = new TextDecoder();
+  const need = async (n) => {
+    while (buf.length < n) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the archive ends before its Setup event");
+      const next = new Uint8Array(buf.length + value.length);
+      next.set(buf);
+      next.set(value, buf.length);
+      buf = next;
+    }
+  };
+  try {
+    for (;;) {
+      await need(512);
+      const header = buf.subarray(0, 512);
+      const name = decoder.decode(header.subarray(0, 100)).replace(/\0.*$/s, "");
+      const size = parseInt(decoder.decode(header.subarray(124, 136)).replace(/\0.*$/s, "").trim(), 8);
+      if (!name) throw new Error("the archive ends before its Setup event");
+      const padded = 512 + Math.ceil(size / 512) * 512;
+      await need(padded);
+      const content = buf.slice(512, 512 + size);
+      buf = buf.slice(padded);
+      const m = /^([0-9a-f]{64})\.(data|event)\.json$/.exec(name);
+      if (!m) continue; // the BELENIOS header
+      if ((await sha256Hex(content)) !== m[1]) throw new Error(`archive member ${name} is corrupt`);
+      if (m[2] === "data") {
+        data.set(m[1], content);
+        continue;
+      }
+      const event = JSON.parse(decoder.decode(content));
+      if (event.type !== "Setup") throw new Error("the archive does not start with its Setup");
+      const setup = JSON.parse(decoder.decode(data.get(event.payload)));
+      const election = data.get(setup.election);
+      if (!election) throw new Error("the Setup event names no election");
+      return decoder.decode(election);
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+// -- questions --------------------------------------------------------------------------------
+
+function questionHint(q) {
+  if (!q.homomorphic) return t("booth.hint-rank", { count: q.answers.length });
+  let key;
+  if (q.min === q.max) key = q.max === 1 ? "booth.hint-one" : "booth.hint-exactly";
+  else key = q.min === 0 ? "booth.hint-up-to" : "booth.hint-between";
+  const text = t(key, { min: q.min, max: q.max, count: q.max });
+  return q.blank ? `${text} ${t("booth.hint-blank")}` : text;
+}
+
+function renderQuestions() {
+  const box = $("#questions");
+  const previous = state.choices;
+  replace(box);
+  state.election.questions.forEach((q, i) => {
+    const id = `q${i + 1}`;
+    const fs = el("fieldset", { id, "aria-describedby": `${id}-hint ${id}-error` });
+    fs.append(
+      el("legend", { text: q.question }),
+      el("p", { class: "hint", id: `${id}-hint`, text: questionHint(q) }),
+      el("p", { class: "hint", id: `${id}-error`, role: "alert" }),
+    );
+    const old = previous?.[i];
+    if (!q.homomorphic) {
+      q.answers.forEach((a, j) => {
+        const inputId = `${id}-a${j + 1}`;
+        fs.append(
+          el(
+            "div",
+            { class: "field inline" },
+            el("input", {
+              type: "number",
+              id: inputId,
+              min: 1,
+              max: q.answers.length,
+              value: old ? old[j] : "",
+              dataset: { question: i, answer: j },
+            }),
+            el("label", { for: inputId, text: a }),
+          ),
+        );
+      });
+      box.append(fs);
+      return;
+    }
+    const single = q.max === 1;
+    const offset = q.blank ? 1 : 0;
+    const option = (j, label, checked) => {
+      const inputId = `${id}-a${j}`;
+      return el(
+        "div",
+        { class: "field inline" },
+        el("input", {
+          type: single ? "radio" : "checkbox",
+          name: id,
+          id: inputId,
+          checked,
+          dataset: { question: i, answer: j },
+        }),
+        el("label", { for: inputId, text: label }),
+      );
+    };
+    q.answers.forEach((a, j) => fs.append(option(j + 1, a, old ? old[j + offset] === 1 : false)));
+    if (single && q.min === 0) {
+      const none = old && !old.slice(offset).includes(1) && !(q.blank && old[0] === 1);
+      const node = option("none", t("booth.no-answer"), none);
+      node.querySelector("label").dataset.i18n = "booth.no-answer";
+      fs.append(node);
+    }
+    if (q.blank) {
+      const node = option(0, t("booth.blank"), old ? old[0] === 1 : false);
+      node.querySelector("label").dataset.i18n = "booth.blank";
+      if (!single) {
+        // a blank vote clears the answers, an answer clears the blank vote
+        node.querySelector("input").addEventListener("change", (e) => {
+          if (e.target.checked) {
+            for (const x of $all('input[data-answer]:not([data-answer="0"])', fs)) x.checked = false;
+          }
+        });
+      }
+      fs.append(node);
+      if (!single) {
+        for (const x of $all('input[data-answer]:not([data-answer="0"])', fs)) {
+          x.addEventListener("change", () => {
+            if (x.checked) fs.querySelector('input[data-answer="0"]').checked = false;
+          });
+        }
+      }
+    }
+    box.append(fs);
+  });
+}
+
+function readChoices() {
+  return state.election.questions.map((q, i) => {
+    const inputs = $all(`#q${i + 1} input`);
+    if (!q.homomorphic) return inputs.map((x) => (x.value === "" ? -1 : Number(x.value)));
+    const offset = q.blank ? 1 : 0;
+    const vote = new Array(q.answers.length + offset).fill(0);
+    for (const x of inputs) {
+      if (!x.checked || x.dataset.answer === "none") continue;
+      const j = Number(x.dataset.answer);
+      vote[j === 0 ? 0 : j - 1 + offset] = 1;
+    }
+    return vote;
+  });
+}
+
+function problemMessage(p) {
+  switch (p.code) {
+    case "too_few":
+    case "too_many":
+      if (p.min === 1 && p.max === 1) return t("booth.hint-one");
+      return t("booth.choose-between", { min: p.min, max: p.max, count: p.count });
+    case "blank_and_answers":
+      return t("booth.blank-alone");
+    case "range":
+    case "shape":
+      return t("booth.rank-range");
+    default:
+      return p.message;
+  }
+}
+
+function showChoiceProblems(problems, focus = true) {
+  state.problems = problems;
+  state.election.questions.forEach((_, i) => {
+    const fs = $(`#q${i + 1}`);
+    const mine = problems.filter((p) => p.question === i + 1);
+    replace($(`#q${i + 1}-error`), mine.map(problemMessage).join(" "));
+    if (mine.length) fs.setAttribute("aria-invalid", "true");
+    else fs.removeAttribute("aria-invalid");
+  });
+  if (problems.length && focus) {
+    const first = problems.find((p) => p.question) ?? problems[0];
+    const input = first.question ? $(`#q${first.question} input`) : null;
+    tell("booth.fix-choices", { count: problems.length }, "error");
+    input?.focus();
+  }
+}
+
+// -- encrypting, casting, auditing -----------------------------------------------------------
+
+async function encrypt() {
+  tell("booth.encrypting");
+  $("#encrypt").disabled = true;
+  try {
+    state.made = await makeBallot(state.electionText, state.credential, state.choices);
+  } finally {
+    $("#encrypt").disabled = false;
+  }
+  replace($("#review-tracker"), state.made.tracker);
+  replace($("#review-choices"), choicesList(state.election, state.choices));
+  tell("booth.encrypted", {}, "ok");
+  show("review");
+}
+
+async function cast() {
+  const made = state.made;
+  $("#cast").disabled = true;
+  tell("booth.casting");
+  try {
+    const answer = await api(`/api/elections/${seg(state.uuid)}/ballots`, {
+      body: made.ballot,
+      token: state.session ?? undefined,
+    });
+    if (answer.tracker !== made.tracker) {
+      tell("booth.tracker-mismatch", { tracker: answer.tracker }, "error");
+      return;
+    }
+    state.made = null;
+    replace($("#done-tracker"), answer.tracker);
+    replace($("#done-height"), String(answer.height));
+    tell("booth.cast-ok", {}, "ok");
+    show("done");
+  } catch (e) {
+    tell("booth.cast-failed", { message: e.message }, "error");
+  } finally {
+    $("#cast").disabled = false;
+  }
+}
+
+async function audit() {
+  const made = state.made;
+  state.made = null; // an audited ballot is never cast
+  const bundle = {
+    election: state.electionText,
+    ballot: made.ballot,
+    audit: made.audit,
+  };
+  if (state.auditUrl) URL.revokeObjectURL(state.auditUrl);
+  state.auditUrl = URL.createObjectURL(
+    new Blob([JSON.stringify(bundle, null, 1)], { type: "application/json" }),
+  );
+  const save = $("#audit-save");
+  save.href = state.auditUrl;
+  save.download = `audit-${made.tracker.slice(0, 8).replace(/[^A-Za-z0-9]/g, "_")}.json`;
+  $("#audit-json").value = JSON.stringify(made.audit, null, 1);
+  $("#audit-ballot-json").value = made.ballot;
+  replace($("#audit-tracker"), made.tracker);
+  replace($("#audit-problems"));
+  show("audit");
+  say($("#audit-status"), t("audit.checking"));
+  const report = await checkAudit(state.electionText, made.ballot, made.audit);
+  showAuditResult(
+    { status: $("#audit-status"), problems: $("#audit-problems"), section: $("#step-audit") },
+    state.election,
+    report,
+  );
+  tell("booth.audited", {}, "warn");
+}
+
+// -- logging in -------------------------------------------------------------------------------
+
+async function logIn(body) {
+  const answer = await api(`/api/elections/${seg(state.uuid)}/login`, { json: body });
+  state.session = answer.token;
+}
+
+async function setUpLogin() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const token = fragment.get("login");
+  if (token) {
+    history.replaceState(null, "", location.pathname); // the token is spent: out of sight
+    try {
+      await logIn({ token });
+      return true;
+    } catch {
+      tell("booth.login-link-failed", {}, "error");
+    }
+  }
+  show("login");
+  $("#login-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const login = $("#login").value.trim();
+    if (!login) {
+      $("#login").setAttribute("aria-invalid", "true");
+      $("#login").focus();
+      return;
+    }
+    $("#login").removeAttribute("aria-invalid");
+    try {
+      await api(`/api/elections/${seg(state.uuid)}/login-code`, { json: { login } });
+      $("#code-form").hidden = false;
+      tell("booth.code-sent", {}, "ok");
+      $("#code").focus();
+    } catch (err) {
+      tell("booth.login-failed", { message: err.message }, "error");
+    }
+  });
+  $("#code-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await logIn({ login: $("#login").value.trim(), code: $("#code").value.trim() });
+      tell("booth.logged-in", {}, "ok");
+      show("credential");
+    } catch (err) {
+      $("#code").setAttribute("aria-invalid", "true");
+      tell("booth.login-failed", { message: err.message }, "error");
+      $("#code").focus();
+    }
+  });
+  return false;
+}
+
+// -- the page ---------------------------------------------------------------------------------
+
+function wire() {
+  $("#credential-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const input = $("#credential");
+    if (!credentialLooksValid(input.value)) {
+      input.setAttribute("aria-invalid", "true");
+      replace($("#credential-error"), t("booth.credential-invalid"));
+      input.focus();
+      return;
+    }
+    input.removeAttribute("aria-invalid");
+    replace($("#credential-error"));
+    state.credential = input.value.trim();
+    input.value = ""; // kept in memory only, not in the form
+    renderQuestions();
+    tell(null);
+    show("questions");
+  });
+  $("#questions-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const choices = readChoices();
+    const problems = checkChoices(state.election, choices);
+    showChoiceProblems(problems);
+    if (problems.length) return;
+    state.choices = choices;
+    try {
+      await encrypt();
+    } catch (err) {
+      tell("booth.encrypt-failed", { message: err.message }, "error");
+    }
+  });
+  $("#cast").addEventListener("click", cast);
+  $("#audit-ballot").addEventListener("click", audit);
+  $("#change").addEventListener("click", () => {
+    state.made = null;
+    renderQuestions();
+    tell(null);
+    show("questions");
+  });
+  $("#reencrypt").addEventListener("click", () =>
+    encrypt().catch((err) => tell("booth.encrypt-failed", { message: err.message }, "error")),
+  );
+  $("#vote-again").addEventListener("click", () => {
+    renderQuestions();
+    tell(null);
+    show("questions");
+  });
+  document.addEventListener("i18n:changed", () => {
+    if (state.election && !$("#step-questions").hidden) {
+      state.choices = readChoices();
+      renderQuestions();
+      if (state.problems) showChoiceProblems(state.problems, false);
+    }
+    if (notice) tell(notice.key, notice.params, notice.kind);
+    if (state.made && !$("#step-review").hidden) {
+      replace($("#review-choices"), choicesList(state.election, state.choices));
+    }
+  });
+}
+
+async function main() {
+  await initI18n();
+  wire();
+  const [uuid] = pathParams(location.pathname.startsWith("/vote/") ? "/vote/" : "/booth/");
+  if (!uuid) {
+    tell("booth.no-election", {}, "error");
+    return;
+  }
+  state.uuid = uuid;
+  if (!hasWebCrypto()) {
+    tell("booth.no-webcrypto", {}, "error");
+    return;
+  }
+  tell("common.loading");
+  try {
+    const summary = await api(`/api/elections/${seg(uuid)}`);
+    state.electionText = await fetchElectionText(uuid);
+    state.election = await loadElection(state.electionText);
+    if (state.election.uuid !== uuid) throw new Error("the archive holds another election");
+    const name = $("#election-name");
+    delete name.dataset.i18n;
+    replace(name, state.election.name);
+    replace($("#election-description"), state.election.description);
+    document.title = t("booth.page-title", { name: state.election.name });
+    if (summary.status !== "open" && summary.status !== "setup") {
+      tell("booth.not-open", {}, "warn");
+      return;
+    }
+    tell(null);
+    let auth = { required: false };
+    try {
+      auth = await api(`/api/elections/${seg(uuid)}/voter-authentication`);
+    } catch {
+      /* a server without voter authentication */
+    }
+    if (auth.required && !(await setUpLogin())) return;
+    show("credential", false);
+    $("#credential").focus();
+  } catch (e) {
+    tell("booth.load-failed", { message: e.message }, "error");
+  }
+}
+
+main();

@@ -1,0 +1,207 @@
+"""The voting booth (/booth/UUID) in Debian's Chromium against a real server with the demo
+referendum: a voter enters the credential, chooses, sees the tracker, casts and sees it
+confirmed; votes again; audits a ballot (Benaloh's challenge), which is then not cast, and
+casts a fresh encryption; belenios-tool and plebiscite verify the board afterwards."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from cli_run import cli
+from plebiscite.protocol.verifier import Verifier
+from plebiscite.server.web import CSP
+
+from .live import LiveServer, demo_server
+
+__all__ = ["demo_server"]
+
+pytestmark = pytest.mark.browser
+
+
+def _voter(server: LiveServer, index: int) -> tuple[str, str]:
+    """(election uuid, credential) of a demo voter counted from the end of the list (the
+    dashboard's tests cast for the first ones)."""
+    region, _login, cred = server.credentials()[-index]
+    raw = httpx.get(
+        f"{server.base}/api/referendums/{server.rid}/regions/{region}/election", timeout=30
+    ).content
+    return json.loads(raw)["uuid"], cred
+
+
+def _open_booth(page, server: LiveServer, uuid: str, credential: str) -> None:
+    response = page.goto(f"{server.base}/booth/{uuid}")
+    assert response.headers["content-security-policy"] == CSP
+    page.wait_for_selector("#credential:focus")  # the booth puts the focus where to type
+    page.keyboard.type(credential)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#step-questions:not([hidden])")
+
+
+def _choose(page, picks: list[str]) -> None:
+    """Tick the inputs ``#q1-a2``... by keyboard-less clicks on their labels."""
+    for pick in picks:
+        page.click(f"label[for='{pick}']")
+
+
+def _encrypt(page) -> str:
+    page.click("#encrypt")
+    page.wait_for_selector("#step-review:not([hidden])", timeout=30_000)
+    return page.text_content("#review-tracker")
+
+
+def _cast(page) -> tuple[str, str]:
+    page.click("#cast")
+    page.wait_for_selector("#step-done:not([hidden])", timeout=30_000)
+    return page.text_content("#done-tracker"), page.text_content("#done-height")
+
+
+def _on_board(server: LiveServer, uuid: str, tracker: str) -> bool:
+    r = httpx.get(f"{server.base}/api/elections/{uuid}/ballots/{quote(tracker, safe='')}")
+    return r.status_code == 200
+
+
+def test_a_voter_casts_votes_again_and_the_board_verifies(
+    page, shots, demo_server: LiveServer, tmp_path, belenios_tool
+):
+    server = demo_server
+    uuid, credential = _voter(server, 1)
+    _open_booth(page, server, uuid, credential)
+    assert page.text_content("#q1 legend") == "Do you approve the proposal?"
+    shots.take(page, "questions")
+    _choose(page, ["q1-a1", "q2-a3"])  # Yes, Option C
+    tracker = _encrypt(page)
+    shots.take(page, "review")
+    assert "Yes" in page.text_content("#review-choices")
+    assert page.evaluate("document.activeElement.id") == "review-heading"
+    done, height = _cast(page)
+    shots.take(page, "cast")
+    assert done == tracker and int(height) > 0
+    assert _on_board(server, uuid, tracker)
+
+    # a revote: the same credential, other choices; the last ballot counts
+    page.click("#vote-again")
+    page.wait_for_selector("#step-questions:not([hidden])")
+    _choose(page, ["q1-a0", "q2-a1"])  # blank, Option A
+    second = _encrypt(page)
+    assert second != tracker
+    assert "Blank vote" in page.text_content("#review-choices")
+    assert _cast(page)[0] == second
+    assert page.js_errors == []
+
+    # the archive with both ballots verifies in belenios-tool and plebiscite
+    archive = httpx.get(f"{server.base}/api/elections/{uuid}/archive", timeout=60).content
+    (tmp_path / f"{uuid}.bel").write_bytes(archive)
+    proc = subprocess.run(
+        [belenios_tool, "election", "verify", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    v = Verifier(lambda: io.BytesIO(archive))
+    report = v.run()
+    assert report.valid, [f.describe() for f in report.findings]
+    rc, out = cli(["voter", "check", second, "--archive", str(tmp_path / f"{uuid}.bel")])
+    assert rc == 0, out
+    rc, out = cli(["voter", "check", tracker, "--archive", str(tmp_path / f"{uuid}.bel")])
+    assert rc == 1 and "replaces it" in out
+
+
+def test_the_audit_path(page, shots, demo_server: LiveServer, tmp_path):
+    server = demo_server
+    uuid, credential = _voter(server, 2)
+    _open_booth(page, server, uuid, credential)
+    _choose(page, ["q1-a2", "q2-a2"])  # No, Option B
+    audited = _encrypt(page)
+    page.click("#audit-ballot")
+    page.wait_for_selector("#audit-status.ok", timeout=30_000)
+    shots.take(page, "audit")
+    assert page.text_content("#audit-tracker") == audited
+    audit = json.loads(page.input_value("#audit-json"))
+    ballot = page.input_value("#audit-ballot-json")
+    assert [a["choices"] for a in audit["answers"]] == [[0, 0, 1], [0, 1, 0]]
+
+    # the independent check: plebiscite voter-audit on the audit file the booth offers
+    with page.expect_download() as info:
+        page.click("#audit-save")
+    bundle = tmp_path / "audit.json"
+    info.value.save_as(bundle)
+    saved = json.loads(bundle.read_text())
+    assert saved["ballot"] == ballot and saved["audit"] == audit
+    (tmp_path / "election.json").write_text(saved["election"])
+    (tmp_path / "ballot.json").write_text(ballot)
+    rc, out = cli(
+        [
+            "voter-audit",
+            "--election",
+            str(tmp_path / "election.json"),
+            "--ballot",
+            str(tmp_path / "ballot.json"),
+            "--audit",
+            str(bundle),
+        ]
+    )
+    assert rc == 0, out
+
+    # then the booth encrypts again: a new ballot, cast; the audited one never is
+    page.click("#reencrypt")
+    page.wait_for_selector("#step-review:not([hidden])", timeout=30_000)
+    fresh = page.text_content("#review-tracker")
+    assert fresh != audited
+    assert _cast(page)[0] == fresh
+    shots.take(page, "cast-after-audit")
+    assert _on_board(server, uuid, fresh)
+    assert not _on_board(server, uuid, audited)
+    assert page.js_errors == []
+
+
+def test_choices_and_credential_are_checked_before_encrypting(page, shots, demo_server):
+    server = demo_server
+    uuid, credential = _voter(server, 3)
+    page.goto(f"{server.base}/booth/{uuid}")
+    page.wait_for_selector("#credential:focus")
+    page.fill("#credential", credential[:-1] + ("A" if credential[-1] != "A" else "B"))
+    page.click("#credential-next")
+    assert page.get_attribute("#credential", "aria-invalid") == "true"
+    assert "typing error" in page.text_content("#credential-error")
+    page.fill("#credential", credential)
+    page.click("#credential-next")
+    page.wait_for_selector("#step-questions:not([hidden])")
+    page.click("#encrypt")  # nothing chosen
+    page.wait_for_selector("#status.error")
+    shots.take(page, "problems")
+    assert page.get_attribute("#q1", "aria-invalid") == "true"
+    assert page.get_attribute("#q2", "aria-invalid") == "true"
+    assert page.text_content("#q1-error") == "Choose one answer."
+    assert page.evaluate("document.activeElement.id") == "q1-a1"
+    # keyboard: arrows move within a question's radio group, the choice follows
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.id") == "q1-a2"
+    page.select_option("[data-lang-select]", "ru")
+    page.locator("html[lang=ru]").wait_for(state="attached")
+    shots.take(page, "ru")
+    assert page.text_content("label[for='q1-a0']") == "Пустой голос"
+    assert page.is_checked("#q1-a2")  # the choices survive the change of language
+    assert page.text_content("#status") == "2 вопроса требуют внимания."
+    assert page.get_attribute("#q2", "aria-invalid") == "true"
+    assert page.text_content("#q2-error") == "Выберите один ответ."
+
+
+def test_every_message_of_the_booth_is_in_the_catalogues():
+    """The booth says its status with tell("key"), which the catalogue test does not see."""
+    static = Path(__file__).parents[2] / "src" / "plebiscite" / "server" / "static"
+    text = (static / "js" / "booth.js").read_text() + (static / "js" / "audit.js").read_text()
+    keys = set(re.findall(r"""\b(?:tell|t)\(\s*["']([\w.-]+)["']""", text))
+    keys |= set(re.findall(r'"(booth\.hint-[\w-]+)"', text))
+    assert len(keys) > 40
+    for lang in ("en", "uk", "ru"):
+        catalogue = json.loads((static / "i18n" / f"{lang}.json").read_text())
+        assert keys <= set(catalogue), (lang, sorted(keys - set(catalogue)))
