@@ -119,3 +119,22 @@ def test_setup_with_a_bad_trustee_proof_is_refused(monkeypatch, tmp_path):
     assert rc == 1 and "setup does not verify" in out, out
     assert not (tmp_path / "setups").exists()
     assert os.environ["PLEBISCITE_CACHE"] == "off"
+
+
+def test_the_ballot_command_imports_little():
+    """``plebiscite ballot`` runs once per ballot: its imports are kept light (no typing,
+    dataclasses, pathlib or threading on its path), which a benchmark against belenios-tool
+    measures; this test keeps them from coming back unnoticed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import plebiscite.cli.main, plebiscite.cli.voter, plebiscite.protocol.setup\n"
+        "import plebiscite.protocol.ballot\n"
+        "heavy = ('typing', 'dataclasses', 'pathlib', 'inspect', 'secrets', 'tempfile',\n"
+        "         'threading', 'ctypes.util', 'subprocess')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -4,7 +4,11 @@ Infinity and encodings other than UTF-8 are rejected; sizes are checked first.""
 from __future__ import annotations
 
 import json
-from typing import Any
+
+from plebiscite._records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 from plebiscite.errors import EncodingError, SizeError
 

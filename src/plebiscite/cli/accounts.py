@@ -99,7 +99,11 @@ def register(sub: Any) -> None:
         "in its database, password hashed with scrypt). The password comes from "
         f"{PASSWORD_ENV}, the terminal, or the first line of stdin.",
     )
-    s.add_argument("action", choices=("add", "remove", "list"))
+    s.add_argument(
+        "action",
+        choices=("add", "remove", "list"),
+        help="add an account (or with --replace set its password), remove one, or list them",
+    )
     s.add_argument("name", nargs="?", help="the account's name")
     s.add_argument(
         "--database",

@@ -6,8 +6,8 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from plebiscite._records import TYPE_CHECKING
 from plebiscite.errors import PlebisciteError, StateError
 from plebiscite.protocol.archive import ArchiveWriter, archive_state, iter_members
 

@@ -6,8 +6,8 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
 
+from plebiscite._records import TYPE_CHECKING
 from plebiscite.cli.common import CommandError, find_archive, load_board
 from plebiscite.crypto.credentials import parse_credential
 from plebiscite.crypto.hashing import h_json
@@ -16,6 +16,9 @@ from plebiscite.errors import PlebisciteError
 from plebiscite.protocol.archive import iter_members
 from plebiscite.protocol.ballot import make_ballot
 from plebiscite.protocol.messages import parse_event
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["register"]
 

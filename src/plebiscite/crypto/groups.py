@@ -12,11 +12,11 @@ BELENIOS-2048 the cofactor ``(p-1)/q`` has the small factors 2 and 3, so each el
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 import gmpy2
 from gmpy2 import mpz
 
+from plebiscite._records import NamedTuple
 from plebiscite.crypto.powmod import PowMod
 from plebiscite.errors import EncodingError, MembershipError
 

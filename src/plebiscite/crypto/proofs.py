@@ -13,10 +13,10 @@ bounds) exactly as the spec says, so a proof cannot be reused for another statem
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 from gmpy2 import mpz
 
+from plebiscite._records import NamedTuple
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.hashing import join_numbers, sha256_int
 from plebiscite.errors import MembershipError, ProofError

@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Protocol
 
 from gmpy2 import mpz
 
+from plebiscite._records import TYPE_CHECKING
+
 __all__ = ["DeterministicRandom", "RandomSource", "SystemRandom"]
 
+if TYPE_CHECKING:
+    from typing import Protocol
 
-class RandomSource(Protocol):
-    def below(self, n: mpz | int) -> mpz:
-        """A uniform integer in ``[0, n)``."""
-        ...
+    class RandomSource(Protocol):
+        def below(self, n: mpz | int) -> mpz:
+            """A uniform integer in ``[0, n)``."""
+            ...
+
+else:
+
+    class RandomSource:
+        """What a random source provides: ``below(n)``, a uniform integer in ``[0, n)``.
+        (A typing Protocol for the type checker; typing is not imported at run time.)"""
 
 
 class SystemRandom:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import NamedTuple
 
 import gmpy2
 from gmpy2 import mpz
 
+from plebiscite._records import NamedTuple
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import Group
 from plebiscite.crypto.hashing import sha256_int

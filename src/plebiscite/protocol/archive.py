@@ -11,10 +11,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from typing import BinaryIO, NamedTuple
 
 from plebiscite import strictjson
+from plebiscite._records import TYPE_CHECKING, NamedTuple
 from plebiscite.errors import EncodingError, SizeError
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
 
 __all__ = [
     "BLOCK",

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any, NamedTuple
 
 from gmpy2 import mpz
 
 from plebiscite import strictjson
+from plebiscite._records import TYPE_CHECKING, NamedTuple
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import parse_natural
 from plebiscite.crypto.hashing import h_json
@@ -50,6 +50,10 @@ from plebiscite.protocol.messages import (
     proofs,
     string,
 )
+
+if TYPE_CHECKING:
+    from typing import Any
+
 
 __all__ = [
     "BallotOutcome",

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, TypeVar
 
 from gmpy2 import mpz
 
 from plebiscite import strictjson
+from plebiscite._records import TYPE_CHECKING, NamedTuple
 from plebiscite.crypto.groups import Group, group_by_name, parse_natural
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.proofs import Proof
 from plebiscite.crypto.shuffle import ShuffleProof
 from plebiscite.errors import EncodingError, MembershipError
+
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
 
 __all__ = [
     "LIMITS",
@@ -38,7 +42,8 @@ __all__ = [
     "parse_trustees",
 ]
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    T = TypeVar("T")
 Ciphertext = tuple[mpz, mpz]
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _UUID = re.compile(r"[1-9A-HJ-NP-Za-km-z]{14,64}\Z")

@@ -7,11 +7,11 @@ A voter needs only this much of a board to make a ballot; the verifier checks th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import BinaryIO, NamedTuple
 
 from gmpy2 import mpz
 
 from plebiscite import strictjson
+from plebiscite._records import TYPE_CHECKING, NamedTuple
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.proofs import verify_pok, verify_schnorr
 from plebiscite.crypto.threshold import commitment_eval
@@ -28,6 +28,10 @@ from plebiscite.protocol.messages import (
     obj,
     parse_event,
 )
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
 
 __all__ = ["Owner", "SetupData", "check_trustees", "read_setup"]
 
