@@ -63,6 +63,12 @@ def _cast(page) -> tuple[str, str]:
     return page.text_content("#done-tracker"), page.text_content("#done-height")
 
 
+def _axe(page) -> list[str]:
+    """The accessibility violations axe-core finds on the page (ids)."""
+    page.add_script_tag(url="/static/vendor/axe-core/axe.min.js")
+    return list(page.evaluate("async () => (await axe.run()).violations.map((v) => v.id)"))
+
+
 def _on_board(server: LiveServer, uuid: str, tracker: str) -> bool:
     r = httpx.get(f"{server.base}/api/elections/{uuid}/ballots/{quote(tracker, safe='')}")
     return r.status_code == 200
@@ -76,10 +82,12 @@ def test_a_voter_casts_votes_again_and_the_board_verifies(
     _open_booth(page, server, uuid, credential)
     assert page.text_content("#q1 legend") == "Do you approve the proposal?"
     shots.take(page, "questions")
+    assert _axe(page) == []
     _choose(page, ["q1-a1", "q2-a3"])  # Yes, Option C
     tracker = _encrypt(page)
     shots.take(page, "review")
     assert "Yes" in page.text_content("#review-choices")
+    assert _axe(page) == []
     assert page.evaluate("document.activeElement.id") == "review-heading"
     done, height = _cast(page)
     shots.take(page, "cast")
