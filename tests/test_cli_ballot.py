@@ -132,8 +132,9 @@ def test_the_ballot_command_imports_little():
         "import sys\n"
         "import plebiscite.cli.main, plebiscite.cli.voter, plebiscite.protocol.setup\n"
         "import plebiscite.protocol.ballot\n"
+        "plebiscite.cli.main.build_parser('ballot')\n"
         "heavy = ('typing', 'dataclasses', 'pathlib', 'inspect', 'secrets', 'tempfile',\n"
-        "         'threading', 'ctypes.util', 'subprocess')\n"
+        "         'threading', 'ctypes.util', 'subprocess', 'shutil')\n"
         "print(','.join(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -8,13 +8,18 @@ input is invalid, 2 for a usage error or an unreadable input, 3 for an internal 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
 
 from plebiscite import __version__
+from plebiscite._records import TYPE_CHECKING
 from plebiscite.cli.common import CommandError
 from plebiscite.errors import PlebisciteError
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -36,9 +41,37 @@ COMMANDS = {
 }
 
 
+def _terminal_width() -> int:
+    # what argparse asks shutil for, without importing shutil (and its compression modules)
+    # in every command
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    def __init__(self, prog: str, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("width", _terminal_width() - 2)
+        super().__init__(prog, *args, **kwargs)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a help formatter that starts without importing shutil; the command
+    parsers inherit it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or (``only``) of the module of one command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="plebiscite",
         description="Verifiable polls and referendums (Belenios 2.0).",
     )
