@@ -76,8 +76,11 @@ def _demo(app: Any, token: str, base: str, out: Path, voters: int) -> None:
     trustees (2 of 3) plus the server's own key, credentials made; voting open. The trustees'
     and voters' secrets are written to ``out`` (they would never be on a real server)."""
     import json
+    import warnings
 
-    from fastapi.testclient import TestClient
+    with warnings.catch_warnings():  # starlette's notice about its httpx dependency
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fastapi.testclient import TestClient
 
     from plebiscite.cli.demo_server import setup_referendum
     from plebiscite.crypto.rand import SystemRandom
