@@ -79,7 +79,7 @@ def _demo(app: Any, token: str, base: str, out: Path, voters: int) -> None:
     import warnings
 
     with warnings.catch_warnings():  # starlette's notice about its httpx dependency
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient
 
     from plebiscite.cli.demo_server import setup_referendum
