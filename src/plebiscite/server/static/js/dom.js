@@ -43,7 +43,8 @@ export function replace(node, ...children) {
 export function safeUrl(url) {
   try {
     const u = new URL(String(url), location.href);
-    return u.origin === location.origin && (u.protocol === "http:" || u.protocol === "https:");
+    // blob: URLs made by this page (files to download) have this page's origin too
+    return u.origin === location.origin && ["http:", "https:", "blob:"].includes(u.protocol);
   } catch {
     return false;
   }

@@ -569,7 +569,8 @@ function ruleText(rule, questions) {
   if (quorum.turnout) lines.push(t("rule.quorum-turnout", { fraction: fraction(quorum.turnout) }));
   if (quorum.approval) lines.push(t("rule.quorum-approval", { ...params, fraction: fraction(quorum.approval) }));
   if (!quorum.turnout && !quorum.approval) lines.push(t("rule.no-quorum"));
-  if (rule.scope === "overall") lines.push(t("rule.scope-overall"));
+  const several = (state.status?.regions ?? []).length > 1;
+  if (rule.scope === "overall" && several) lines.push(t("rule.scope-overall"));
   if (rule.scope === "per-region") lines.push(t("rule.scope-per-region"));
   if (rule.regions) {
     const r = rule.regions;

@@ -92,6 +92,7 @@ export class TurnoutChart {
         axes: [
           {
             stroke: "#4a5560",
+            space: 90,
             values: (u, splits) => {
               const span = splits.length > 1 ? splits[splits.length - 1] - splits[0] : 0;
               const style =

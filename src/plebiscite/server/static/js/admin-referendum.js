@@ -1,0 +1,370 @@
+// /admin/referendum/RID: the administrator follows a referendum through its steps: the
+// trustees' key ceremony and the independent credential authorities (polled), opening (the
+// voters' credentials the server made are shown once), voting, closing and tallying, the
+// trustees' partial decryptions, and the published result.
+
+import { api, ApiError, seg } from "./api.js";
+import { commands, downloadLink, renderSession, trusteeCommands, whoAmI } from "./admin-common.js";
+import { phaseBadge, say, statusBadge } from "./common.js";
+import { $, el, pathParams, replace } from "./dom.js";
+import { formatNumber, formatPercent, initI18n, language, t } from "./i18n.js";
+
+const [rid] = pathParams("/admin/referendum/");
+const POLL_MS = 3000;
+
+let status = null;
+let opened = null; // the answer of POST .../open: the private credentials, shown once
+let busy = false;
+let confirmClose = false;
+let drawn = "";
+
+function errorMessage(e) {
+  if (e instanceof ApiError && e.status === 401) return t("admin.token-refused");
+  return e.message;
+}
+
+async function act(label, path, after) {
+  if (busy) return;
+  busy = true;
+  say($("#status"), t("manage.working", { action: label }));
+  render(true);
+  try {
+    const answer = await api(path, { method: "POST", admin: true });
+    if (after) after(answer);
+    say($("#status"), t("manage.done", { action: label }), "ok");
+  } catch (e) {
+    say($("#status"), t("manage.failed", { action: label, message: errorMessage(e) }), "error");
+  } finally {
+    busy = false;
+    await refresh(true);
+  }
+}
+
+function step(id, title, state, ...body) {
+  const badge = {
+    done: el("span", { class: "badge ok" }, t("manage.state-done")),
+    current: el("span", { class: "badge warn" }, t("manage.state-current")),
+    later: el("span", { class: "badge" }, t("manage.state-later")),
+  }[state];
+  return el(
+    "li",
+    { class: ["card", "step", state], id, "aria-current": state === "current" ? "step" : undefined },
+    el("h2", {}, title, " ", badge),
+    ...body,
+  );
+}
+
+function check(ok) {
+  return ok ? t("manage.yes") : t("manage.no");
+}
+
+function ceremonyStep() {
+  const c = status.ceremony;
+  const done = c.phase === "done";
+  const rows = c.trustees.map((tr) =>
+    el(
+      "tr",
+      {},
+      el("th", { scope: "row" }, `${tr.index}. ${tr.name}`),
+      el("td", {}, check(Boolean(tr.certificate))),
+      el("td", {}, check(tr.polynomial)),
+      el("td", {}, check(tr.voutput)),
+    ),
+  );
+  const body = [
+    el("p", {}, t("manage.ceremony-intro", { threshold: c.threshold, count: c.trustees.length })),
+    el("p", {}, t("manage.ceremony-phase", { phase: t(`ceremony.${c.phase}`) })),
+    el(
+      "div",
+      { class: "table-wrap", tabindex: 0, role: "region", "aria-label": t("manage.ceremony-table") },
+      el(
+        "table",
+        { id: "ceremony-table" },
+        el("caption", {}, t("manage.ceremony-table")),
+        el(
+          "thead",
+          {},
+          el(
+            "tr",
+            {},
+            el("th", { scope: "col" }, t("manage.trustee")),
+            el("th", { scope: "col" }, t("manage.certificate")),
+            el("th", { scope: "col" }, t("manage.polynomial")),
+            el("th", { scope: "col" }, t("manage.voutput")),
+          ),
+        ),
+        el("tbody", {}, rows),
+      ),
+    ),
+  ];
+  if (c.error) body.push(el("p", { class: "notice error", lang: "en" }, c.error));
+  if (!done) {
+    body.push(
+      el(
+        "details",
+        {},
+        el("summary", {}, t("manage.trustee-help")),
+        el("p", { class: "hint" }, t("manage.trustee-help-text")),
+        ...trusteeCommands({
+          origin: location.origin,
+          rid,
+          index: "$INDEX",
+          token: "$TOKEN",
+          threshold: c.threshold,
+          group: status.group,
+          regions: [],
+        }).flatMap((s) => [el("p", { class: "hint" }, s.label), ...commands(s.text)]),
+      ),
+    );
+  }
+  if (done) body.push(el("p", {}, t("manage.trustees-hash"), " ", el("code", { class: "hash" }, c.trustees_hash)));
+  return step("step-ceremony", t("manage.step-ceremony"), done ? "done" : "current", ...body);
+}
+
+function authoritiesStep() {
+  const regions = status.regions;
+  const external = regions.filter((r) => r.credential_authority === "external");
+  const ready = regions.every((r) => r.credentials_ready);
+  const items = regions.map((r) =>
+    el(
+      "li",
+      {},
+      el("strong", {}, r.name),
+      ": ",
+      r.credential_authority === "server"
+        ? t("manage.authority-server")
+        : r.credentials_ready
+          ? t("manage.authority-ready")
+          : t("manage.authority-waiting"),
+    ),
+  );
+  return step(
+    "step-credentials",
+    t("manage.step-credentials"),
+    ready ? "done" : "current",
+    el("p", {}, external.length ? t("manage.credentials-intro-external") : t("manage.credentials-intro-server")),
+    el("ul", {}, items),
+  );
+}
+
+function credentialsOnce() {
+  if (!opened) return [];
+  const out = [
+    el("p", {}, el("strong", {}, t("manage.credentials-once"))),
+    el("p", {}, t("manage.credentials-once-hint")),
+  ];
+  for (const r of opened.regions) {
+    if (!r.credentials) continue;
+    const csv = ["login,weight,credential", ...r.credentials.map((c) => `${c.login},${c.weight},${c.credential}`)].join("\n");
+    out.push(
+      el(
+        "p",
+        {},
+        downloadLink(`credentials-${r.election}.csv`, `${csv}\n`, t("manage.download-credentials", { region: r.name, count: r.credentials.length })),
+      ),
+    );
+  }
+  return [el("div", { class: "once", id: "credentials-once" }, out)];
+}
+
+function openStep() {
+  const ready = status.phase === "ready" && status.regions.every((r) => r.credentials_ready);
+  const isOpen = !["ceremony", "ready"].includes(status.phase);
+  const button = el("button", { type: "button", id: "open", disabled: !ready || busy }, t("manage.open"));
+  button.addEventListener("click", () =>
+    act(t("manage.open"), `/api/referendums/${seg(rid)}/open`, (answer) => {
+      opened = answer;
+    }),
+  );
+  return step(
+    "step-open",
+    t("manage.step-open"),
+    isOpen ? "done" : ready ? "current" : "later",
+    el("p", {}, t("manage.open-intro")),
+    isOpen ? el("p", {}, t("manage.opened")) : el("div", { class: "actions" }, button),
+    ...credentialsOnce(),
+  );
+}
+
+function votingStep() {
+  const isOpen = status.phase === "open";
+  const after = ["decrypting", "done"].includes(status.phase);
+  const rows = status.regions.map((r) =>
+    el(
+      "tr",
+      {},
+      el("th", { scope: "row" }, r.name),
+      el("td", {}, statusBadge(r.status)),
+      el("td", { class: "num" }, t("observe.voted-of-roll", { voted: r.voted ?? 0, roll: r.roll })),
+      el("td", { class: "num" }, r.turnout === undefined ? "—" : formatPercent(r.turnout)),
+      el("td", { class: "num" }, r.ballots === undefined ? "—" : formatNumber(r.ballots)),
+    ),
+  );
+  const body = [
+    el(
+      "div",
+      { class: "table-wrap", tabindex: 0, role: "region", "aria-label": t("manage.turnout-table") },
+      el(
+        "table",
+        { id: "turnout" },
+        el("caption", {}, t("manage.turnout-table")),
+        el(
+          "thead",
+          {},
+          el(
+            "tr",
+            {},
+            el("th", { scope: "col" }, t("observe.region")),
+            el("th", { scope: "col" }, t("observe.status")),
+            el("th", { scope: "col", class: "num" }, t("observe.voted")),
+            el("th", { scope: "col", class: "num" }, t("observe.turnout")),
+            el("th", { scope: "col", class: "num" }, t("observe.ballots")),
+          ),
+        ),
+        el("tbody", {}, rows),
+      ),
+    ),
+  ];
+  if (isOpen) {
+    if (!confirmClose) {
+      const b = el("button", { type: "button", id: "close", disabled: busy }, t("manage.close"));
+      b.addEventListener("click", () => {
+        confirmClose = true;
+        render(true);
+        $("#close-confirm")?.focus();
+      });
+      body.push(el("p", {}, t("manage.close-intro")), el("div", { class: "actions" }, b));
+    } else {
+      const yes = el("button", { type: "button", class: "danger", id: "close-confirm", disabled: busy }, t("manage.close-confirm"));
+      const no = el("button", { type: "button", class: "secondary", id: "close-cancel" }, t("manage.cancel"));
+      yes.addEventListener("click", () => {
+        confirmClose = false;
+        act(t("manage.close"), `/api/referendums/${seg(rid)}/close`);
+      });
+      no.addEventListener("click", () => {
+        confirmClose = false;
+        render(true);
+        $("#close")?.focus();
+      });
+      body.push(el("p", { class: "notice warn" }, t("manage.close-warning")), el("div", { class: "actions" }, yes, no));
+    }
+  }
+  return step("step-voting", t("manage.step-voting"), after ? "done" : isOpen ? "current" : "later", ...body);
+}
+
+function decryptStep() {
+  const trustees = status.ceremony.trustees;
+  const done = status.phase === "done";
+  const current = status.phase === "decrypting";
+  const items = status.regions.map((r) =>
+    el(
+      "li",
+      {},
+      el("strong", {}, r.name),
+      ": ",
+      t("manage.decrypted-by", {
+        names: (r.decrypted_by ?? []).map((i) => trustees[i - 1]?.name ?? String(i)).join(", ") || "—",
+        count: (r.decrypted_by ?? []).length,
+        threshold: status.ceremony.threshold,
+      }),
+      " ",
+      statusBadge(r.status),
+    ),
+  );
+  const body = [el("p", {}, t("manage.decrypt-intro", { threshold: status.ceremony.threshold })), el("ul", {}, items)];
+  if (current) {
+    const regions = status.regions.map((r) => ({ name: r.name, election: r.election }));
+    const steps = trusteeCommands({
+      origin: location.origin,
+      rid,
+      index: "$INDEX",
+      token: "$TOKEN",
+      threshold: status.ceremony.threshold,
+      group: status.group,
+      regions,
+    }).filter((s) => s.step === 4);
+    body.push(
+      el(
+        "details",
+        {},
+        el("summary", {}, t("manage.trustee-help")),
+        el("p", { class: "hint" }, t("manage.trustee-help-text")),
+        ...steps.flatMap((s) => [el("p", { class: "hint" }, s.label), ...commands(s.text)]),
+      ),
+    );
+  }
+  return step("step-decrypt", t("manage.step-decrypt"), done ? "done" : current ? "current" : "later", ...body);
+}
+
+function publishedStep() {
+  const done = status.phase === "done";
+  const body = [];
+  if (done && status.outcome) {
+    body.push(
+      el("p", { id: "verdict" }, t("manage.outcome"), " ", el("strong", {}, t(`verdict.${status.outcome.verdict}`))),
+    );
+  } else {
+    body.push(el("p", {}, t("manage.publish-intro")));
+  }
+  body.push(el("p", {}, el("a", { href: `/observe/${seg(rid)}` }, t("manage.observer-page"))));
+  return step("step-published", t("manage.step-published"), done ? "done" : "later", ...body);
+}
+
+function render(force = false) {
+  if (!status) return;
+  // redraw only when something changed: a reader's focus stays where it is
+  const key = JSON.stringify([language(), status, Boolean(opened), busy, confirmClose]);
+  if (!force && key === drawn) return;
+  drawn = key;
+  const h1 = $("#title");
+  delete h1.dataset.i18n;
+  h1.textContent = status.title;
+  document.title = t("manage.page-title", { title: status.title });
+  const focused = document.activeElement?.id;
+  replace(
+    $("#links"),
+    phaseBadge(status.phase),
+    " · ",
+    el("code", {}, status.id),
+    " · ",
+    el("a", { href: `/observe/${seg(rid)}` }, t("manage.observer-page")),
+  );
+  replace($("#steps"), ceremonyStep(), authoritiesStep(), openStep(), votingStep(), decryptStep(), publishedStep());
+  if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+}
+
+async function refresh(force = false) {
+  try {
+    status = await api(`/api/referendums/${seg(rid)}`);
+  } catch (e) {
+    say($("#status"), e.status === 404 ? t("observe.not-found", { id: rid ?? "" }) : t("error.load", { message: e.message }), "error");
+    return;
+  }
+  render(force);
+}
+
+async function main() {
+  await initI18n();
+  let name = null;
+  try {
+    name = await whoAmI();
+  } catch (e) {
+    say($("#status"), t("error.load", { message: e.message }), "error");
+  }
+  renderSession(name, () => location.assign("/admin/"));
+  if (name === null) {
+    $("#need-sign-in").hidden = false;
+    const h1 = $("#title");
+    delete h1.dataset.i18n;
+    h1.textContent = t("manage.title");
+    return;
+  }
+  $("#manage").hidden = false;
+  await refresh();
+  setInterval(() => {
+    if (!busy && status?.phase !== "done") refresh();
+  }, POLL_MS);
+  document.addEventListener("i18n:changed", () => render(true));
+}
+
+main();

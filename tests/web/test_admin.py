@@ -1,0 +1,223 @@
+"""The administrator's pages in Debian's Chromium against a real, empty server: sign in with
+the administrator token, create a poll in the browser (questions, a voter list uploaded as
+CSV, two trustees), let the trustees run the very commands the page shows them (on their own,
+with plebiscite and curl), open it, take the voters' credentials from the page, let the voters
+vote, close and tally, let the trustees decrypt, and find the result and the decision on the
+administrator's and the observer's pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from plebiscite.crypto.rand import SystemRandom
+from plebiscite.protocol.ballot import make_ballot
+from plebiscite.protocol.messages import parse_election
+
+from .live import LiveServer, empty_server
+
+__all__ = ["empty_server"]
+
+pytestmark = pytest.mark.browser
+
+VOTERS_CSV = b"login,weight\nann\nben\ncid,2\n"
+#: the blank-allowed question: [blank, Yes, No]
+VOTES = {"ann": [[0, 1, 0]], "ben": [[0, 0, 1]], "cid": [[0, 1, 0]]}
+
+
+def _run(commands: str, cwd: Path) -> None:
+    """Run a trustee's commands as shown on the page, with this plebiscite on the PATH."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    p = subprocess.run(
+        ["bash", "-e", "-c", commands],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 0, f"{commands}\n---\n{p.stdout}\n{p.stderr}"
+
+
+def _sign_in(page, server: LiveServer) -> None:
+    page.goto(f"{server.base}/admin/")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    page.fill("#admin-token", server.token)
+    page.click("#token-form button[type=submit]")
+    page.wait_for_selector("#signed-in:not([hidden])")
+
+
+def test_a_wrong_token_is_refused_and_nothing_is_kept(page, empty_server: LiveServer):
+    page.goto(f"{empty_server.base}/admin/")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    page.fill("#admin-token", "not-the-token")
+    page.click("#token-form button[type=submit]")
+    page.wait_for_selector("#status.error")
+    assert page.locator("#signed-in").is_hidden()
+    assert page.evaluate("() => sessionStorage.length") == 0
+    page.goto(f"{empty_server.base}/admin/new")
+    page.wait_for_selector("#need-sign-in:not([hidden])")
+    assert page.locator("#create-form").is_hidden()
+    assert page.js_errors == []
+
+
+def test_the_form_explains_what_is_wrong(page, empty_server: LiveServer):
+    _sign_in(page, empty_server)
+    page.goto(f"{empty_server.base}/admin/new")
+    page.wait_for_selector("#create-form:not([hidden])")
+    page.fill("#title", "Broken poll")
+    page.fill("#questions .q-text", "Anything?")
+    page.fill("#regions .r-voters", "ann\nben\nann\n")
+    page.fill("#trustees", "Tess")
+    page.click("#create")
+    page.wait_for_selector("#form-errors:not([hidden])")
+    assert "line 3" in page.inner_text("#form-errors")
+    assert page.get_attribute("#regions .r-voters", "aria-invalid") == "true"
+    assert page.evaluate("() => document.activeElement.classList.contains('r-voters')")
+    assert empty_server.get("/api/referendums") == []
+    assert page.js_errors == []
+
+
+def test_the_administrator_runs_a_poll_from_creation_to_result(
+    page, shots, empty_server: LiveServer, tmp_path: Path
+):
+    server = empty_server
+    foreign: list[str] = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((server.base + "/", "blob:")) else foreign.append(r.url),
+    )
+    _sign_in(page, server)
+
+    # -- creation, in the browser
+    page.click("#new-link")
+    page.wait_for_selector("#create-form:not([hidden])")
+    page.fill("#title", "Sunday opening of the library")
+    page.press("#title", "Tab")
+    rid = page.input_value("#rid")
+    assert rid.startswith("sunday-opening-of-the-library-")
+    page.fill("#questions .q-text", "Open the library on Sundays?")
+    page.set_input_files(
+        "#regions .r-file",
+        files=[{"name": "voters.csv", "mimeType": "text/csv", "buffer": VOTERS_CSV}],
+    )
+    page.wait_for_function(
+        "() => document.querySelector('#regions .r-voters').value.includes('cid')"
+    )
+    page.fill("#trustees", "Tess\nTom")
+    page.fill("#threshold", "2")
+    shots.take(page, "form-filled")
+    page.click("#create")
+    page.wait_for_selector("#created:not([hidden])", timeout=30_000)
+    shots.take(page, "created")
+    status = server.get(f"/api/referendums/{rid}")
+    assert status["phase"] == "ceremony"
+    assert [r["roll"] for r in status["regions"]] == [3]
+
+    # the commands each trustee got, run by the trustees on their own machines
+    def block(index: int, step: int) -> str:
+        return page.locator(f'pre[data-trustee="{index}"][data-step="{step}"]').text_content()
+
+    commands = {(i, s): block(i, s) for i in (1, 2) for s in (1, 2, 3, 4)}
+    for i in (1, 2):
+        assert server.token not in commands[(i, 1)]  # the trustee's own token, not the admin's
+    homes = {i: tmp_path / f"trustee-{i}" for i in (1, 2)}
+    for home in homes.values():
+        home.mkdir()
+    for step in (1, 2, 3):
+        for i in (1, 2):
+            _run(commands[(i, step)], homes[i])
+
+    # -- the ceremony is done: open, and take the voters' credentials (shown once)
+    page.click("#continue")
+    page.wait_for_selector("#open:not([disabled])", timeout=30_000)
+    shots.take(page, "ceremony-done")
+    page.click("#open")
+    page.wait_for_selector("#credentials-once a[download]", timeout=60_000)
+    with page.expect_download() as download:
+        page.click("#credentials-once a[download]")
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert sorted(r["login"] for r in rows) == ["ann", "ben", "cid"]
+    assert {r["login"]: r["weight"] for r in rows}["cid"] == "2"
+    shots.take(page, "opened")
+
+    # -- the voters vote (through the API, as the booth does)
+    (region,) = server.get(f"/api/referendums/{rid}")["regions"]
+    raw = httpx.get(
+        f"{server.base}/api/referendums/{rid}/regions/{region['name']}/election", timeout=30
+    ).content
+    election = parse_election(raw)
+    rng = SystemRandom()
+    for row in rows:
+        ballot = make_ballot(election, row["credential"], VOTES[row["login"]], rng)
+        r = httpx.post(f"{server.base}/api/elections/{election.uuid}/ballots", content=ballot)
+        assert r.status_code == 200, r.text
+    page.wait_for_function(
+        "() => document.querySelector('#turnout tbody td.num').textContent.startsWith('3')",
+        timeout=20_000,
+    )
+
+    # -- close and tally, then the trustees decrypt
+    page.click("#close")
+    page.click("#close-confirm")
+    page.wait_for_selector("#step-decrypt.current", timeout=60_000)
+    shots.take(page, "closed")
+    for i in (1, 2):
+        _run(commands[(i, 4)], homes[i])
+    page.wait_for_selector("#verdict", timeout=60_000)
+    assert "Passed" in page.inner_text("#verdict")
+    shots.take(page, "published")
+    final = server.get(f"/api/referendums/{rid}")
+    assert final["phase"] == "done" and final["outcome"]["verdict"] == "passed"
+    # Yes 1 + 2 (weighted), No 1
+    assert final["regions"][0]["result"] == [[0, 3, 1]]
+
+    # -- the observer's page shows the result and the decision
+    page.goto(f"{server.base}/observe/{rid}")
+    page.wait_for_selector("#outcome")
+    assert page.locator("#outcome .badge.ok").count() == 1
+    assert page.locator("#result table").count() >= 2
+    assert page.js_errors == []
+    assert foreign == []
+
+
+def test_a_referendum_has_regions_and_an_independent_authority(page, empty_server: LiveServer):
+    server = empty_server
+    _sign_in(page, server)
+    page.goto(f"{server.base}/admin/new")
+    page.wait_for_selector("#create-form:not([hidden])")
+    page.check("#kind-referendum")
+    assert page.locator("#regions .region").count() == 2
+    page.fill("#title", "Regional charter")
+    page.press("#title", "Tab")
+    page.fill("#questions .q-text", "Adopt the charter?")
+    names = ["Upland", "Lowland"]
+    for k, name in enumerate(names):
+        box = page.locator("#regions .region").nth(k)
+        box.locator(".r-name").fill(name)
+        box.locator(".r-voters").fill(f"{name.lower()}1\n{name.lower()}2\n")
+    page.locator("#regions .region").nth(1).locator(".r-authority").select_option("external")
+    page.fill("#trustees", "Tess")
+    page.fill("#threshold", "1")
+    page.select_option("#rule-type", "double-majority")
+    page.select_option("#rule-regions-mode", "count")
+    page.fill("#rule-regions-value", "2")
+    page.click("#create")
+    page.wait_for_selector("#created:not([hidden])", timeout=30_000)
+    rid = page.input_value("#rid")
+    status = server.get(f"/api/referendums/{rid}")
+    assert [r["name"] for r in status["regions"]] == names
+    assert [r["credential_authority"] for r in status["regions"]] == ["server", "external"]
+    assert status["record"]["rule"]["type"] == "double-majority"
+    assert status["record"]["rule"]["regions"] == {"count": 2}
+    authority = page.locator('.authority[data-region="Lowland"] pre').text_content()
+    assert "/regions/Lowland/credentials" in authority
+    assert page.js_errors == []
