@@ -213,3 +213,124 @@ def test_every_message_of_the_booth_is_in_the_catalogues():
     for lang in ("en", "uk", "ru"):
         catalogue = json.loads((static / "i18n" / f"{lang}.json").read_text())
         assert keys <= set(catalogue), (lang, sorted(keys - set(catalogue)))
+
+
+@pytest.fixture(scope="module")
+def login_server(tmp_path_factory):
+    """A demo server that sends voters' one-time codes to a local outbox directory."""
+    import os
+    import sys
+
+    from .live import ADMIN_TOKEN, free_port
+
+    directory = tmp_path_factory.mktemp("booth-login")
+    server = LiveServer.__new__(LiveServer)
+    server.directory = directory
+    server.port = free_port()
+    server.base = f"http://127.0.0.1:{server.port}"
+    server.token = ADMIN_TOKEN
+    server.database = directory / "board.db"
+    server.demo_dir = directory / "demo"
+    server.voted = 0
+    server._log = directory / "server.log"
+    server.outbox = directory / "outbox"
+    args = [
+        sys.executable,
+        "-m",
+        "plebiscite.cli.main",
+        "serve",
+        "--database",
+        str(server.database),
+        "--port",
+        str(server.port),
+        "--demo",
+        "--demo-voters",
+        "4",
+        "--demo-dir",
+        str(server.demo_dir),
+        "--outbox-dir",
+        str(server.outbox),
+        "--public-url",
+        server.base,
+    ]
+    env = dict(os.environ, PLEBISCITE_ADMIN_TOKEN=ADMIN_TOKEN)
+    with server._log.open("wb") as out:
+        server.proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        server._wait()
+        (ref,) = server.get("/api/referendums")
+        server.rid = ref["id"]
+        yield server
+    finally:
+        server.proc.terminate()
+        server.proc.wait(timeout=30)
+
+
+def _body(eml: bytes) -> str:
+    import email
+
+    message = email.message_from_bytes(eml)
+    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    return part.get_payload(decode=True).decode()
+
+
+def _messages(outbox: Path, count: int) -> list[str]:
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        files = sorted(outbox.glob("*.eml")) if outbox.is_dir() else []
+        if len(files) >= count:
+            return [_body(f.read_bytes()) for f in files]
+        time.sleep(0.2)
+    raise AssertionError("no message in the outbox")
+
+
+def test_a_voter_logs_in_by_code_then_by_link(page, shots, login_server):
+    server = login_server
+    region, _login, credential = server.credentials()[0]
+    login = "voter@example.org"
+    raw = httpx.get(
+        f"{server.base}/api/referendums/{server.rid}/regions/{region}/election", timeout=30
+    ).content
+    uuid = json.loads(raw)["uuid"]
+    r = httpx.post(
+        f"{server.base}/api/elections/{uuid}/voter-authentication",
+        json={"voters": [login]},
+        headers={"authorization": f"Bearer {server.token}", "origin": server.base},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+
+    page.goto(f"{server.base}/booth/{uuid}")
+    page.wait_for_selector("#step-login:not([hidden])")
+    shots.take(page, "login")
+    page.fill("#login", login)
+    page.click("#send-code")
+    page.wait_for_selector("#code:focus")
+    (message,) = _messages(server.outbox, 1)
+    code = re.search(r"^\s+([0-9A-Z]{5}-[0-9A-Z]{5})\s*$", message, re.M)[1]
+    page.fill("#code", code)
+    page.click("#log-in")
+    page.wait_for_selector("#step-credential:not([hidden])")
+    page.fill("#credential", credential)
+    page.click("#credential-next")
+    _choose(page, ["q1-a1", "q2-a1"])
+    tracker = _encrypt(page)
+    assert _cast(page)[0] == tracker
+    shots.take(page, "cast-with-session")
+
+    # the link of a second message logs in by itself (the booth serves /vote/ links too)
+    r = httpx.post(
+        f"{server.base}/api/elections/{uuid}/login-code",
+        json={"login": login},
+        headers={"origin": server.base},
+        timeout=30,
+    )
+    assert r.status_code == 202, r.text
+    link = re.search(r"(http://\S+#login=\S+)", _messages(server.outbox, 2)[-1])[1]
+    page.goto("about:blank")  # (the same page with another fragment would not reload)
+    page.goto(link.replace("/vote/", "/booth/"))
+    page.wait_for_selector("#credential:focus")
+    assert "#login" not in page.url  # the spent token is out of the address bar
+    assert page.js_errors == []
