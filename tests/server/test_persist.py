@@ -353,3 +353,73 @@ def test_restart_resumes_the_verifier_from_its_checkpoint(tmp_path):
         s = c.app.state.elections[north["election"]]
         assert not s.resumed and s.verifier.report.status == "tallied"
         assert s.verifier.report.ballots == 4
+
+
+# -- two servers on one board ----------------------------------------------------------------
+
+
+def open_vector_setup():
+    """The setup of belenios-tool's 'open' vector and its voters' private credentials."""
+    from conftest import peer_vector
+    from plebiscite.protocol.messages import parse_election
+    from tamper import Archive
+
+    path, meta = peer_vector("open")
+    a = Archive.load(path)
+    sd = a.data(a.payload_index("Setup"))
+    texts = {k: a.entries[a.index_of_hash(sd[k])].content.decode() for k in sd}
+    return texts, meta["private_credentials"], parse_election(texts["election"].encode())
+
+
+def test_two_servers_on_one_board_read_each_others_ballots_before_appending(database):
+    from plebiscite.protocol.ballot import make_ballot
+
+    texts, creds, election = open_vector_setup()
+    uuid = election.uuid
+    admin = {"authorization": f"Bearer {TOKEN}"}
+    with server(database) as one:
+        assert one.post("/api/elections", json=texts, headers=admin).status_code == 201
+        with server(database) as two:  # started once the election exists
+            ballots = [
+                make_ballot(election, creds[i], [[1, 0], [0, 1, 0]], DeterministicRandom(f"{i}"))
+                for i in range(4)
+            ]
+            assert one.post(f"/api/elections/{uuid}/ballots", content=ballots[0]).status_code == 200
+            # two's head is stale: it reads one's ballot, checks its own again, appends
+            r = two.post(f"/api/elections/{uuid}/ballots", content=ballots[1])
+            assert r.status_code == 200, r.text
+            assert r.json()["height"] == 2
+            assert two.get(f"/api/elections/{uuid}").json()["ballots"] == 2
+            # the same ballot through the other server: found on the board, a clear 409
+            r = one.post(f"/api/elections/{uuid}/ballots", content=ballots[1])
+            assert r.status_code == 409 and r.json()["error"]["code"] == "duplicate"
+            assert one.get(f"/api/elections/{uuid}").json()["ballots"] == 2
+            assert one.post(f"/api/elections/{uuid}/ballots", content=ballots[2]).status_code == 200
+            assert two.post(f"/api/elections/{uuid}/close", headers=admin).status_code == 200
+            r = one.post(f"/api/elections/{uuid}/ballots", content=ballots[3])
+            assert r.status_code == 422 and "voting is not open" in r.text
+            data = one.get(f"/api/elections/{uuid}/archive").content
+    report = verify_archive(lambda: io.BytesIO(data))
+    assert report.valid and report.status == "closed" and report.ballots == 3
+
+
+def test_closing_a_referendum_reads_the_ballots_another_server_appended(database):
+    rng = DeterministicRandom("shared")
+    with server(database) as one:
+        admin, rid, (alice, bob, _) = ceremony(one, rng)
+        opened = admin.open(rid)
+        creds = {r["name"]: r["credentials"] for r in opened["regions"]}
+        Voter(one, rid, "North", creds["North"][0]["credential"], rng).vote([YES, A])
+        with server(database) as two:  # a second server on the same board
+            assert status(two, rid)["phase"] == "open"
+            Voter(two, rid, "North", creds["North"][1]["credential"], rng).vote([NO, B])
+            Voter(two, rid, "South", creds["South"][0]["credential"], rng).vote([YES, B])
+        # one's view of the boards is stale: closing reads the new ballots, then tallies them
+        closed = admin.close(rid)
+        assert [r["ballots"] for r in closed["regions"]] == [2, 1]
+        for name in ("North", "South"):
+            alice.decrypt(name)
+            bob.decrypt(name)
+        st = status(one, rid)
+        assert st["phase"] == "done"
+        assert [r["result"] for r in st["regions"]] == [[[0, 1, 1], [1, 1, 0]], [YES, B]]

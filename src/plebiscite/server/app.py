@@ -142,6 +142,8 @@ def create_app(
         """Each election with its status, board height, ballots, voters and turnout."""
         return [s.summary() for s in elections.values()]
 
+    starting: set[str] = set()  # elections whose board is being started
+
     @app.post("/api/elections", status_code=201, summary="Start an election's board")
     async def create_election(request: Request) -> dict[str, Any]:
         """Administrator only. Body: ``{"election", "trustees", "credentials"}``, each the
@@ -161,26 +163,37 @@ def create_app(
             )
         raws = [body[k].encode() for k in ("election", "trustees", "credentials")]
         ts = timestamp if timestamp is not None else int(__import__("time").time())
-        buf = io.BytesIO()
-        buf.write(header_bytes(ts))
-        w = ArchiveWriter(buf, ArchiveState(ts))
-        refs = [w.data(r) for r in raws]
-        setup = strictjson.dumps_compact(
-            dict(zip(("election", "trustees", "credentials"), refs, strict=True))
-        )
-        w.event("Setup", w.data(setup))
-        data = buf.getvalue()
-        check = Verifier(lambda: io.BytesIO(data))
-        report = check.run()
-        if not report.valid or check.election is None:
-            first = next(f for f in report.findings if f.severity == "error")
-            raise ApiError(422, first.code, f"the setup does not verify: {first.describe()}")
-        uuid = check.election.uuid
-        if uuid in elections:
+
+        def verify() -> tuple[str, bytes]:  # the costly part, off the event loop
+            buf = io.BytesIO()
+            buf.write(header_bytes(ts))
+            w = ArchiveWriter(buf, ArchiveState(ts))
+            refs = [w.data(r) for r in raws]
+            setup = strictjson.dumps_compact(
+                dict(zip(("election", "trustees", "credentials"), refs, strict=True))
+            )
+            w.event("Setup", w.data(setup))
+            data = buf.getvalue()
+            check = Verifier(lambda: io.BytesIO(data))
+            report = check.run()
+            if not report.valid or check.election is None:
+                first = next(f for f in report.findings if f.severity == "error")
+                raise ApiError(422, first.code, f"the setup does not verify: {first.describe()}")
+            return check.election.uuid, setup
+
+        def start(uuid: str, setup: bytes) -> ElectionState:
+            board.create(uuid, ts)
+            board.append(uuid, Head(), [Item("Setup", (*raws, setup))])
+            return ElectionState(uuid, board, key, private)
+
+        uuid, setup = await anyio.to_thread.run_sync(verify)
+        if uuid in elections or uuid in starting:
             raise ApiError(409, "exists", f"election {uuid} already exists")
-        board.create(uuid, ts)
-        board.append(uuid, Head(), [Item("Setup", (*raws, setup))])
-        elections[uuid] = ElectionState(uuid, board, key, private)
+        starting.add(uuid)
+        try:
+            elections[uuid] = await anyio.to_thread.run_sync(start, uuid, setup)
+        finally:
+            starting.discard(uuid)
         return elections[uuid].summary()
 
     @app.get("/api/elections/{uuid}", summary="An election's status")
@@ -213,16 +226,20 @@ def create_app(
             raise ApiError(409, "duplicate", "this very ballot is already on the board")
         res = await anyio.to_thread.run_sync(s.verifier.check_ballot_alone, raw)
         await voterauth.authorize_cast(request, uuid, res.outcomes[0].credential)
-        async with s.lock:
+
+        def on_board() -> None:  # the checks against the board as it now stands
             if h_json(raw) in s.trackers:  # again: the same ballot may have been sent twice at once
                 raise ApiError(409, "duplicate", "this very ballot is already on the board")
             if (closed := s.voting_closed()) is not None:
                 raise ApiError(409, *closed)
             s.verifier.check_ballot_on_board(res)
+
+        async with s.lock:
+            on_board()
             s.verifier.prechecked[sha256_hex(raw)] = res
-            try:
-                head = await anyio.to_thread.run_sync(s.append, [Item("Ballot", (raw,))])
-            except BoardError:
+            try:  # checked again if another server sharing the board appended first
+                head = await anyio.to_thread.run_sync(s.append, [Item("Ballot", (raw,))], on_board)
+            except BaseException:
                 s.verifier.prechecked.pop(sha256_hex(raw), None)
                 raise
         return {"tracker": h_json(raw), "height": head.height}
@@ -241,10 +258,14 @@ def create_app(
         """Administrator only: append EndBallots and sign a checkpoint."""
         require_admin(request)
         s = state(uuid)
-        async with s.lock:
+
+        def still_open() -> None:
             if s.verifier.report.status not in ("open", "setup"):
                 raise ApiError(409, "state", f"voting is not open ({s.verifier.report.status})")
-            await anyio.to_thread.run_sync(s.append, [Item("EndBallots")])
+
+        async with s.lock:
+            still_open()
+            await anyio.to_thread.run_sync(s.append, [Item("EndBallots")], still_open)
             s.checkpoint()
         return s.summary()
 

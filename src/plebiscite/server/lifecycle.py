@@ -86,7 +86,13 @@ from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.proofs import verify_decryption
 from plebiscite.crypto.rand import SystemRandom
 from plebiscite.crypto.signing import SigningKey
-from plebiscite.errors import EncodingError, PlebisciteError, ProofError, StateError
+from plebiscite.errors import (
+    ConflictError,
+    EncodingError,
+    PlebisciteError,
+    ProofError,
+    StateError,
+)
 from plebiscite.protocol import ceremony
 from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
 from plebiscite.protocol.election_setup import (
@@ -125,7 +131,7 @@ from plebiscite.protocol.tally import (
 )
 from plebiscite.protocol.verifier import Verifier
 from plebiscite.server.app import ApiError, read_body, require_admin
-from plebiscite.server.state import ElectionState, now_iso
+from plebiscite.server.state import APPEND_ATTEMPTS, ElectionState, now_iso
 
 __all__ = ["close_due", "closer", "install", "restore", "router"]
 
@@ -985,19 +991,28 @@ async def _close(elections: dict[str, ElectionState], ref: _Referendum) -> None:
     for region in ref.regions:
         s = _election_in(elections, ref, region)
         async with s.lock:
-            if s.verifier.report.status in ("open", "setup"):
-                await anyio.to_thread.run_sync(s.append, [Item("EndBallots")])
-                s.checkpoint()
-            v = s.verifier
-            if v.report.status == "closed":
-                assert v.computed_tally is not None
-                et = encrypted_tally_json(v.computed_tally)
-                sized = sized_encrypted_tally_json(
-                    v.computed_num, v.computed_weight, sha256_hex(et)
-                )
-                await anyio.to_thread.run_sync(s.append, [Item("EncryptedTally", (et, sized))])
-                s.checkpoint()
+            for attempt in range(1, APPEND_ATTEMPTS + 1):
+                try:
+                    await _close_board(s)
+                    break
+                except ConflictError:  # another server appended first: its events are read
+                    if attempt == APPEND_ATTEMPTS:
+                        raise
             _still_valid(s)
+
+
+async def _close_board(s: ElectionState) -> None:
+    """What closing still needs on one board, from its status. The caller holds ``s.lock``."""
+    if s.verifier.report.status in ("open", "setup"):
+        await anyio.to_thread.run_sync(s.append, [Item("EndBallots")])
+        s.checkpoint()
+    v = s.verifier
+    if v.report.status == "closed":
+        assert v.computed_tally is not None
+        et = encrypted_tally_json(v.computed_tally)
+        sized = sized_encrypted_tally_json(v.computed_num, v.computed_weight, sha256_hex(et))
+        await anyio.to_thread.run_sync(s.append, [Item("EncryptedTally", (et, sized))])
+        s.checkpoint()
 
 
 async def close_due(app: FastAPI, now: str | None = None) -> list[str]:

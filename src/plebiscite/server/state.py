@@ -18,7 +18,7 @@ import datetime
 import io
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from plebiscite.board.base import Board, Head, Item, StoredMember
 from plebiscite.board.private import PrivateStore
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.signing import SigningKey
-from plebiscite.errors import PlebisciteError, StateError
+from plebiscite.errors import ConflictError, PlebisciteError, StateError
 from plebiscite.protocol.checkpoints import SignedCheckpoint, sign_checkpoint
 from plebiscite.protocol.messages import parse_event
 from plebiscite.protocol.verifier import Verifier
@@ -40,6 +40,8 @@ CHECKPOINT_KIND = "verifier-checkpoint"
 CHECKPOINT_EVERY = 100
 """Events between two saved verifier checkpoints (and one at each change of phase)."""
 SAVE_COST_FACTOR = 20
+APPEND_ATTEMPTS = 3
+"""Appends tried when another server sharing the board keeps appending first."""
 """After a save that took t seconds, the next periodic one waits at least this times t."""
 
 
@@ -241,14 +243,42 @@ class ElectionState:
         self.checkpoints.append(cp)
         return cp
 
-    def append(self, items: list[Item]) -> Head:
+    def append(
+        self,
+        items: list[Item],
+        recheck: Callable[[], None] | None = None,
+        *,
+        attempts: int = APPEND_ATTEMPTS,
+    ) -> Head:
         """Append to the board (compare-and-append on the head the verifier is at), then feed
-        the verifier and the live feed. The caller holds :attr:`lock`."""
-        head = self.board.append(self.uuid, self.head, items)
+        the verifier and the live feed. The caller holds :attr:`lock`.
+
+        Another server may share the board (PostgreSQL): if it appended first, the board
+        refuses (ConflictError); its events are then read and verified (:meth:`refresh`) and,
+        if ``recheck`` is given and does not raise (it checks the items again against the
+        board as it now is), the append is tried again, up to ``attempts`` times in all.
+        Without ``recheck`` the ConflictError is raised (the caller answers 409)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                head = self.board.append(self.uuid, self.head, items)
+                break
+            except ConflictError:
+                self.refresh()
+                if recheck is None or attempt == attempts:
+                    raise
+                recheck()
         self._catch_up()
         self.head = head
         self.save_verifier()
         return head
+
+    def refresh(self) -> None:
+        """Read and verify what was appended to the board since (by another server). The
+        caller holds :attr:`lock`."""
+        self._catch_up()
+        v = self.verifier
+        if v.prev is not None:
+            self.head = Head(v.prev.height, v.prev.hash)
 
     def _catch_up(self) -> None:
         """Index and verify the members after those seen, tell the live feed."""
