@@ -105,12 +105,26 @@ def _report(label: str, times: list[float]) -> None:
 
 
 def js_size() -> dict[str, int]:
-    """Bytes of the booth's JavaScript: the crypto modules and the booth and audit pages'."""
-    files = sorted((STATIC / "js" / "belenios").glob("*.js"))
-    for extra in ("booth.js", "audit.js"):
-        if (STATIC / "js" / extra).is_file():
-            files.append(STATIC / "js" / extra)
-    return {str(f.relative_to(STATIC)): f.stat().st_size for f in files}
+    """Bytes of the booth page's JavaScript: every module booth.js imports, transitively (the
+    crypto modules, the booth's and the audit page's, the pages' shared ones)."""
+    import re
+
+    seen: dict[str, int] = {}
+    todo = [STATIC / "js" / "booth.js"]
+    if not todo[0].is_file():
+        todo = sorted((STATIC / "js" / "belenios").glob("*.js"))
+    while todo:
+        f = todo.pop().resolve()
+        name = str(f.relative_to(STATIC.resolve()))
+        if name in seen or not f.is_file():
+            continue
+        text = f.read_text()
+        seen[name] = len(text.encode())
+        for m in re.finditer(
+            r"""^(?:import|export)[^"';]*?from\s+["'](\.[^"']+)["']""", text, re.M
+        ):
+            todo.append(f.parent / m[1])
+    return dict(sorted(seen.items()))
 
 
 def main() -> None:
@@ -141,7 +155,11 @@ def main() -> None:
     sizes = js_size()
     for f, n in sizes.items():
         print(f"  {n:8d}  {f}")
-    print(f"booth JavaScript: {sum(sizes.values())} bytes in {len(sizes)} files (not minified)")
+    crypto = sum(n for f, n in sizes.items() if f.startswith("js/belenios/"))
+    print(
+        f"booth page JavaScript: {sum(sizes.values())} bytes in {len(sizes)} modules, "
+        f"of which the cryptography (js/belenios/) {crypto} bytes (not minified)"
+    )
 
 
 if __name__ == "__main__":
