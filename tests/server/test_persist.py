@@ -6,6 +6,7 @@ its trustee key sealed, the link tokens as hashes only; a failed write changes n
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -423,3 +424,31 @@ def test_closing_a_referendum_reads_the_ballots_another_server_appended(database
         st = status(one, rid)
         assert st["phase"] == "done"
         assert [r["result"] for r in st["regions"]] == [[[0, 1, 1], [1, 1, 0]], [YES, B]]
+
+
+def test_signed_checkpoints_form_one_chain_across_restarts(database):
+    from plebiscite.protocol.ballot import make_ballot
+    from plebiscite.protocol.checkpoints import (
+        SignedCheckpoint,
+        detect_equivocation,
+        verify_checkpoint,
+    )
+
+    texts, creds, election = open_vector_setup()
+    uuid = election.uuid
+    admin = {"authorization": f"Bearer {TOKEN}"}
+    with server(database) as c:
+        assert c.post("/api/elections", json=texts, headers=admin).status_code == 201
+        ballot = make_ballot(election, creds[0], [[1, 0], [0, 1, 0]], DeterministicRandom("c"))
+        assert c.post(f"/api/elections/{uuid}/ballots", content=ballot).status_code == 200
+    with server(database) as c:
+        assert c.post(f"/api/elections/{uuid}/close", headers=admin).status_code == 200
+    with server(database) as c:
+        seen = c.get(f"/api/elections/{uuid}/checkpoints").json()
+    cps = [SignedCheckpoint.from_json(json.dumps(x)) for x in seen]
+    # the creation, the second start, the close, the third start
+    assert [c.checkpoint.height for c in cps] == [0, 1, 2, 2]
+    for a, b in itertools.pairwise(cps):
+        assert b.checkpoint.previous == a.fingerprint
+    assert all(verify_checkpoint(KEY.public(), c) for c in cps)
+    assert detect_equivocation(cps) == []

@@ -9,6 +9,11 @@ ballot). At start-up an election resumes from it: the saved event must be on the
 same place (same member number, same hash; the board is append-only and its chain commits to
 everything before), and only the members after it are verified. A checkpoint that is missing,
 unreadable or off the board costs only time: the whole board is verified again.
+
+The signed checkpoints of each board (:mod:`plebiscite.protocol.checkpoints`) are kept there too
+(kind :data:`SIGNED_KIND`): after a restart the server's checkpoints go on as one chain, the
+first new one naming the last one signed before, so that observers comparing checkpoints from
+before and after the restart do not see two chains (which would look like a fork).
 """
 
 from __future__ import annotations
@@ -27,16 +32,17 @@ from plebiscite.board.base import Board, Head, Item, StoredMember
 from plebiscite.board.private import PrivateStore
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.signing import SigningKey
-from plebiscite.errors import ConflictError, PlebisciteError, StateError
+from plebiscite.errors import ConflictError, ConsistencyError, PlebisciteError, StateError
 from plebiscite.protocol.checkpoints import SignedCheckpoint, sign_checkpoint
 from plebiscite.protocol.messages import parse_event
 from plebiscite.protocol.verifier import Verifier
 
-__all__ = ["CHECKPOINT_EVERY", "CHECKPOINT_KIND", "ElectionState", "now_iso"]
+__all__ = ["CHECKPOINT_EVERY", "CHECKPOINT_KIND", "SIGNED_KIND", "ElectionState", "now_iso"]
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_KIND = "verifier-checkpoint"
+SIGNED_KIND = "signed-checkpoints"
 CHECKPOINT_EVERY = 100
 """Events between two saved verifier checkpoints (and one at each change of phase)."""
 SAVE_COST_FACTOR = 20
@@ -106,6 +112,7 @@ class ElectionState:
             for m in self.board.members(self.uuid):
                 self._index(m, pending)
             self.save_verifier(force=True)
+        self._load_checkpoints()
         self.checkpoint()
 
     # -- the verifier's checkpoints in the private store --
@@ -228,19 +235,51 @@ class ElectionState:
     def open_archive(self) -> io.BufferedReader:
         return io.BufferedReader(_BoardStream(self.board.archive(self.uuid)))
 
+    def _load_checkpoints(self) -> None:
+        """The signed checkpoints kept from before (see the module's documentation)."""
+        if self.private is None:
+            return
+        try:
+            raw = self.private.get(SIGNED_KIND, self.uuid)
+            if raw is None:
+                return
+            saved = [SignedCheckpoint.from_json(line) for line in raw.splitlines() if line]
+        except PlebisciteError as e:
+            log.warning("election %s: signed checkpoints unreadable (%s)", self.uuid, e)
+            return
+        self.checkpoints = [c for c in saved if c.checkpoint.election == self.uuid]
+
     def checkpoint(self) -> SignedCheckpoint:
-        """Sign the current head (on start-up, at each phase change, at intervals)."""
+        """Sign the current head (on start-up, at each phase change, at intervals), next in
+        the chain of this key's checkpoints, and keep it."""
         assert self.head.height is not None and self.head.hash is not None
-        cp = sign_checkpoint(
-            self.key,
-            election=self.uuid,
-            height=self.head.height,
-            hash=self.head.hash,
-            time=now_iso(),
-            phase=self.verifier.report.status,
-            previous=self.checkpoints[-1] if self.checkpoints else None,
-        )
+        mine = self.key.public().to_base64()
+        previous = next((c for c in reversed(self.checkpoints) if c.key.to_base64() == mine), None)
+        fields: dict[str, Any] = {
+            "election": self.uuid,
+            "height": self.head.height,
+            "hash": self.head.hash,
+            "time": now_iso(),
+            "phase": self.verifier.report.status,
+        }
+        try:
+            cp = sign_checkpoint(self.key, **fields, previous=previous)
+        except ConsistencyError as e:  # the board is not the one signed before
+            log.error(
+                "election %s: the board does not extend the last checkpoint signed (%s): "
+                "starting a new chain",
+                self.uuid,
+                e,
+            )
+            cp = sign_checkpoint(self.key, **fields, previous=None)
         self.checkpoints.append(cp)
+        if self.private is not None:
+            try:
+                self.private.put(
+                    SIGNED_KIND, self.uuid, b"\n".join(c.to_json() for c in self.checkpoints)
+                )
+            except PlebisciteError as e:
+                log.warning("election %s: signed checkpoint not stored (%s)", self.uuid, e)
         return cp
 
     def append(
