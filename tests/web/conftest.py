@@ -144,7 +144,8 @@ def _serve_static(route: Any) -> None:
             return
         route.fulfill(status=404, body="not found", headers={"content-type": "text/plain"})
         return
-    page_file = {"/audit": "audit.html", "/booth": "booth.html"}.get(path)
+    first = path.split("/")[1] if path.count("/") else ""
+    page_file = {"audit": "audit.html", "booth": "booth.html", "vote": "booth.html"}.get(first)
     body = (
         (STATIC / page_file).read_bytes()
         if page_file and (STATIC / page_file).is_file()

@@ -334,3 +334,63 @@ def test_a_voter_logs_in_by_code_then_by_link(page, shots, login_server):
     page.wait_for_selector("#credential:focus")
     assert "#login" not in page.url  # the spent token is out of the address bar
     assert page.js_errors == []
+
+
+def test_every_kind_of_question_in_the_booth(page, shots, static_site, vector_election):
+    """The booth on a mock API (page.route) with the known-answer election: RFC-3526-2048,
+    a yes/no question with blank, an approval question (0 to 2 answers, checkboxes) and a
+    ranking (non-homomorphic); the ballot it casts verifies in Python."""
+    from plebiscite.crypto.context import Context
+    from plebiscite.crypto.hashing import h_json
+    from plebiscite.protocol.ballot import parse_ballot, verify_ballot
+    from plebiscite.protocol.messages import parse_election
+
+    raw, creds = vector_election("plebiscite")
+    election = parse_election(raw)
+    archive = (Path(__file__).parents[1] / "vectors" / "plebiscite" / "election.bel").read_bytes()
+    cast: list[bytes] = []
+
+    def api(route) -> None:
+        url, method = route.request.url, route.request.method
+        path = url.split("://", 1)[1].split("/", 1)[1]
+        if path == f"api/elections/{election.uuid}":
+            route.fulfill(json={"uuid": election.uuid, "status": "open"})
+        elif path == f"api/elections/{election.uuid}/archive":
+            route.fulfill(body=archive, headers={"content-type": "application/x-tar"})
+        elif path.endswith("/voter-authentication"):
+            route.fulfill(json={"required": False, "codes": False})
+        elif path.endswith("/ballots") and method == "POST":
+            body = route.request.post_data_buffer
+            ctx = Context(election.group, election.public_key)
+            verify_ballot(parse_ballot(body, election), election, ctx)
+            cast.append(body)
+            route.fulfill(json={"tracker": h_json(body), "height": 42})
+        else:
+            route.fulfill(status=404, json={"error": {"code": "not_found", "message": path}})
+
+    page.route(f"{static_site}/api/**", api)
+    page.goto(f"{static_site}/booth/{election.uuid}")
+    page.wait_for_selector("#credential:focus")
+    page.fill("#credential", creds[2])
+    page.click("#credential-next")
+    page.wait_for_selector("#step-questions:not([hidden])")
+    # approval: checkboxes; a blank vote elsewhere is a radio; ranks are numbers
+    assert page.get_attribute("#q2-a1", "type") == "checkbox"
+    assert page.get_attribute("#q1-a0", "type") == "radio"
+    _choose(page, ["q1-a0", "q2-a1", "q2-a2", "q2-a3"])  # blank; three of "up to two"
+    for j, rank in enumerate(["2", "3", "1"], start=1):
+        page.fill(f"#q3-a{j}", rank)
+    page.click("#encrypt")
+    page.wait_for_selector("#status.error")
+    shots.take(page, "too-many")
+    assert page.get_attribute("#q2", "aria-invalid") == "true"
+    assert page.get_attribute("#q1", "aria-invalid") is None
+    _choose(page, ["q2-a2"])  # untick one: A and C
+    tracker = _encrypt(page)
+    review = page.text_content("#review-choices")
+    assert "Blank vote" in review and "X: 2" in review
+    assert _cast(page)[0] == tracker
+    shots.take(page, "cast")
+    (ballot,) = cast
+    assert h_json(ballot) == tracker
+    assert page.js_errors == []
