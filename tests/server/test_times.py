@@ -129,3 +129,19 @@ def test_a_closing_time_passed_while_the_server_was_down_closes_at_start_up(tmp_
     with server(url) as c:
         st = wait_for_phase(c, rid, "decrypting", timeout=10)
         assert [r["status"] for r in st["regions"]] == ["tallied", "tallied"]
+
+
+def test_a_referendum_past_its_closing_time_does_not_open(tmp_path):
+    rng = DeterministicRandom("late")
+    with server(str(tmp_path / "board.db")) as c:
+        admin = Administrator(c, TOKEN)
+        created = admin.create(record(opening=iso(-7200), closing=iso(-3600)), VOTERS)
+        rid = created["id"]
+        trustees = [Trustee(c, rid, t["index"], t["token"], rng) for t in created["trustees"]]
+        for step in ("send_certificate", "send_polynomial", "send_voutput"):
+            for t in trustees:
+                getattr(t, step)()
+        with pytest.raises(PartyError) as e:
+            admin.open(rid)
+        assert (e.value.status, e.value.code) == (409, "voting_closed")
+        assert status(c, rid)["phase"] == "ready" and c.app.state.elections == {}

@@ -27,7 +27,7 @@
 Voting is open from the record's ``opening`` to its ``closing`` time (UTC): a ballot outside
 them is refused (``not_yet_open``, ``voting_closed``), and once the closing time passes the
 server closes every region itself (:func:`closer`, what ``POST .../close`` does). The
-administrator may still close earlier.
+administrator may still close earlier; a referendum past its closing time does not open.
 
 Persistence: every change of a referendum (creation, each ceremony message and its outcome,
 the trustees' ``.dkey``, public credentials, opening, errors) is written to the server's private
@@ -1182,6 +1182,13 @@ async def open_referendum(rid: str, request: Request) -> dict[str, Any]:
         # an opening interrupted (by a crash, a database failure) is finished as planned
         plan = await anyio.to_thread.run_sync(store.get, KIND_OPENING, rid)
         if plan is None:
+            if now_iso() >= ref.referendum.closing:
+                raise ApiError(
+                    409,
+                    "voting_closed",
+                    f"the closing time {ref.referendum.closing} has passed: the referendum "
+                    "cannot open",
+                )
             plan = await anyio.to_thread.run_sync(_plan_open, ref, elections, state.key)
             await anyio.to_thread.run_sync(store.put, KIND_OPENING, rid, plan)
         final, new, private = await anyio.to_thread.run_sync(
