@@ -41,6 +41,11 @@ The records: ``referendum`` (id: the ceremony and token hashes, what changes),
 made, so an opening interrupted by a crash is finished by the next ``POST .../open`` with the
 same credentials; removed once open). The decryption's progress is on the boards themselves.
 
+Several server processes may share one PostgreSQL board (ballots through any of them: each
+reads the others' events before appending, :meth:`ElectionState.append`), but a referendum's
+own changes (ceremony, credentials, opening) go through one process: each process keeps the
+referendums it loaded at start-up in memory and writes them back whole.
+
 What protects the server's own trustee key of each referendum (and the private credentials of
 an opening in progress): it is stored sealed with AES-256-GCM under a key derived (HKDF-SHA256)
 from the seed of the server's signing key (the key file, ``plebiscite serve --key-file``), bound
