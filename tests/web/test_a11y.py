@@ -28,6 +28,7 @@ PAGES: list[tuple[str, str, str, bool, str]] = [
     ("admin-new", "empty_server", "/admin/new", True, "#create-form:not([hidden])"),
     ("admin-new-signed-out", "empty_server", "/admin/new", False, "#need-sign-in:not([hidden])"),
     ("admin-manage", "demo_server", "/admin/referendum/{rid}", True, "#steps li"),
+    ("api-docs", "empty_server", "/docs", False, "#routes .route"),
 ]
 
 

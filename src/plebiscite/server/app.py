@@ -92,6 +92,9 @@ def create_app(
         title="plebiscite",
         description="The public board of verifiable referendums and polls (Belenios 2.0).",
         version="0.1",
+        # /docs is plebiscite's own page (server/web.py): nothing loaded from another origin
+        docs_url=None,
+        redoc_url=None,
     )
     if private is None:
         private = private_of(board)

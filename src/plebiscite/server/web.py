@@ -78,6 +78,7 @@ PAGES: dict[str, str] = {
     "/admin/": "admin.html",
     "/admin/new": "admin-new.html",
     "/admin/referendum/{rid}": "admin-referendum.html",
+    "/docs": "docs.html",  # the API documentation, drawn from /openapi.json
     "/booth": "booth.html",
     "/booth/{rest:path}": "booth.html",
     "/audit": "audit.html",
