@@ -221,3 +221,42 @@ def test_a_referendum_has_regions_and_an_independent_authority(page, empty_serve
     authority = page.locator('.authority[data-region="Lowland"] pre').text_content()
     assert "/regions/Lowland/credentials" in authority
     assert page.js_errors == []
+
+
+def test_an_administrator_account_signs_in_and_out(page, empty_server: LiveServer):
+    server = empty_server
+    password = "correct horse battery staple"
+    env = dict(os.environ, PLEBISCITE_ADMIN_PASSWORD=password)
+    p = subprocess.run(
+        [
+            *(sys.executable, "-m", "plebiscite.cli.main", "admin-account", "add", "alex"),
+            *("--database", str(server.database)),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    page.goto(f"{server.base}/admin/")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    page.fill("#account-name", "alex")
+    page.fill("#account-password", "wrong password, surely")
+    page.click("#account-form button[type=submit]")
+    page.wait_for_selector("#status.error")
+    assert page.locator("#signed-in").is_hidden()
+    page.fill("#account-password", password)
+    page.click("#account-form button[type=submit]")
+    page.wait_for_selector("#signed-in:not([hidden])")
+    assert "alex" in page.inner_text("#session")
+    token = page.evaluate("() => sessionStorage.getItem('plebiscite.admin-token')")
+    assert token and token != server.token
+    # the session token works for the administrator's routes, until signing out
+    ok = httpx.get(f"{server.base}/api/session", headers={"authorization": f"Bearer {token}"})
+    assert ok.status_code == 200 and ok.json()["name"] == "alex"
+    page.click("#sign-out")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    assert page.evaluate("() => sessionStorage.length") == 0
+    gone = httpx.get(f"{server.base}/api/session", headers={"authorization": f"Bearer {token}"})
+    assert gone.status_code == 401
+    assert page.js_errors == []
