@@ -101,6 +101,7 @@ def test_the_dashboard_shows_the_signed_checkpoints_and_the_verification_command
         assert f"{server.base}/api/elections/{uuid}/archive" in verify
         link = page.locator(f'#verify a[href="/api/elections/{uuid}/archive"]')
         assert link.count() == 1
+        assert page.locator(f'#regions a[href="/booth/{uuid}"]').count() == 1  # voting is open
     # the rule stated up front, and no outcome before the count
     assert page.locator("#rule li").count() >= 3
     assert page.locator("#outcome").count() == 0

@@ -379,6 +379,7 @@ function renderRegions() {
           el("th", { scope: "col" }, t("observe.authority")),
           el("th", { scope: "col" }, t("observe.decrypted-by")),
           el("th", { scope: "col" }, t("observe.archive")),
+          el("th", { scope: "col" }, t("observe.vote")),
         ),
       ),
       el(
@@ -409,6 +410,13 @@ function renderRegions() {
                     { href: r.archive, download: `${r.election}.bel` },
                     t("observe.download-region", { region: r.name }),
                   )
+                : "—",
+            ),
+            el(
+              "td",
+              {},
+              r.status === "open"
+                ? el("a", { href: `/booth/${seg(r.election)}` }, t("observe.vote-region", { region: r.name }))
                 : "—",
             ),
           ),
