@@ -81,6 +81,8 @@ PAGES: dict[str, str] = {
     "/docs": "docs.html",  # the API documentation, drawn from /openapi.json
     "/booth": "booth.html",
     "/booth/{rest:path}": "booth.html",
+    # the voters' one-time login links (voterauth) land in the booth
+    "/vote/{rest:path}": "booth.html",
     "/audit": "audit.html",
     "/audit/{rest:path}": "audit.html",
 }
