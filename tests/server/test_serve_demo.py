@@ -72,4 +72,8 @@ def test_serve_demo_opens_a_referendum_ready_for_ballots(tmp_path):
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert "voter1 has credential" in out
+    # the addresses to open: the observer dashboard, the administrator pages, a booth per region
+    assert f"{base}/observe/{ref['id']}" in out
+    assert f"{base}/admin/" in out
+    assert f"{base}/booth/{election.uuid}" in out
     assert "administrator token" not in out  # it came from the environment

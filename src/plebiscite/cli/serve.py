@@ -94,6 +94,8 @@ def _demo(app: Any, token: str, base: str, out: Path, voters: int) -> None:
             rng=SystemRandom(),
             say=lambda s: print(f"demo: {s}", file=sys.stderr),
         )
+        status = http.get(f"/api/referendums/{d.rid}").json()
+    uuids = {r["name"]: r["election"] for r in status.get("regions", [])}
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
     trustees = [{"index": t.index, "token": t.token, "seed": t._seed()} for t in d.trustees]
     (out / "trustees.json").write_text(json.dumps(trustees, indent=1) + "\n")
@@ -103,10 +105,17 @@ def _demo(app: Any, token: str, base: str, out: Path, voters: int) -> None:
         for login, cred in sorted(d.private[name].items())
     ]
     (out / "credentials.txt").write_text("\n".join(lines) + "\n")
-    print(f"demo referendum {d.rid}: {base}/api/referendums/{d.rid}", file=sys.stderr)
+    print(f"demo referendum {d.rid}:", file=sys.stderr)
+    print(f"  observer dashboard: {base}/observe/{d.rid}", file=sys.stderr)
+    print(f"  administrator pages: {base}/admin/ (sign in with the token above)", file=sys.stderr)
+    print(f"  API: {base}/api/referendums/{d.rid}", file=sys.stderr)
     for name in d.names:
         login, cred = sorted(d.private[name].items())[0]
-        print(f"  region {name}: voter {login} has credential {cred}", file=sys.stderr)
+        booth = f"{base}/booth/{uuids[name]}" if name in uuids else "(not open)"
+        print(
+            f"  region {name}: voting booth {booth}; voter {login} has credential {cred}",
+            file=sys.stderr,
+        )
     print(
         f"  every credential: {out / 'credentials.txt'}; trustee links and seeds: "
         f"{out / 'trustees.json'}",
