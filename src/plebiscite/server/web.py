@@ -33,7 +33,8 @@ Conventions for a page (``static/NAME.html`` served at the routes of :data:`PAGE
   by the set-up into ``static/vendor/`` (not in git): uPlot for charts.
 - **The administrator's token** stays in ``sessionStorage`` and is sent as a Bearer token
   (``static/js/api.js``); the trustees' and authorities' link tokens are shown once, never
-  stored.
+  stored. A trustee's page (``/trustee/RID/INDEX#token=...``) reads its own link token from
+  the URL fragment and keeps it in that tab's ``sessionStorage``.
 
 The router also carries the public API routes the dashboard needs (:mod:`.dashboard`): the
 turnout of every region over time and one live feed for all the regions of a referendum.
@@ -85,6 +86,7 @@ PAGES: dict[str, str] = {
     "/vote/{rest:path}": "booth.html",
     "/audit": "audit.html",
     "/audit/{rest:path}": "audit.html",
+    "/trustee/{rid}/{index}": "trustee.html",
 }
 
 CONTENT_TYPES = {
