@@ -383,3 +383,39 @@ def _nothing_secret_was_sent(trustees: list[Trustee]) -> None:
                 posted += 1
                 json.loads(body)  # every message sent is the JSON of a protocol message
     assert posted >= 3 * 3 + 2 * len(REGIONS)
+
+
+def test_a_wrong_or_missing_link_token_is_explained_and_can_be_pasted(
+    page, shots, empty_server: LiveServer
+):
+    server = empty_server
+    rid = f"links-{secrets.token_hex(3)}"
+    r = httpx.post(
+        f"{server.base}/api/referendums",
+        headers={"authorization": f"Bearer {server.token}"},
+        json={"referendum": demo_record(rid, ["North"]), "voters": {"North": ["v1"]}},
+        timeout=120,
+    )
+    assert r.status_code == 201, r.text
+    tokens = {t["index"]: t["token"] for t in r.json()["trustees"]}
+    url = f"{server.base}/trustee/{rid}/1"
+
+    # no token at all
+    page.goto(url)
+    page.wait_for_selector("#token-section:not([hidden])")
+    assert "#token=" in page.inner_text("#status")
+    # another trustee's token: refused by the server, and said so
+    page.goto(f"{url}#token={tokens[2]}")
+    page.reload()
+    page.wait_for_selector("#status.error")
+    assert page.is_visible("#token-section")
+    assert "trustee 2" in page.inner_text("#status")
+    shots.take(page, "wrong-token")
+    # the whole link pasted: accepted, kept for the tab, and the first step shown
+    page.fill("#token-input", f"{url}#token={tokens[1]}")
+    page.click("#token-form button[type=submit]")
+    page.wait_for_selector("#status.ok")
+    assert page.is_hidden("#token-section")
+    page.wait_for_selector('#task-section[data-task="certificate"]')
+    assert page.evaluate("() => Object.values(sessionStorage)") == [tokens[1]]
+    assert page.js_errors == []
