@@ -285,9 +285,9 @@ def test_creation_is_checked_and_admin_only(client):
         Administrator(client, "nope").create(record(), VOTERS)
     assert error(e)[:2] == (401, "unauthorized")
     ranking = {"type": "NonHomomorphic", "value": {"answers": ["x", "y"], "question": "Rank"}}
-    with pytest.raises(PartyError) as e:
+    with pytest.raises(PartyError) as e:  # a ranking, but a voter weighs 2
         admin.create(record(questions=[*DEMO_QUESTIONS, ranking]), VOTERS)
-    assert error(e)[0] == 422 and "non-homomorphic" in error(e)[2]
+    assert error(e)[0] == 422 and "non-homomorphic: every voter's weight must be 1" in error(e)[2]
     trustees = {"names": ["A", "B"], "hash": "0" * 64}
     with pytest.raises(PartyError) as e:
         admin.create(record(trustees=trustees), VOTERS)

@@ -4,8 +4,8 @@ Each party is its own client object and holds only its own secrets: the administ
 token (``PLEBISCITE_ADMIN_TOKEN``), each trustee its link token and the seed of its
 certificate (never sent), each external credential authority its link token and the private
 credentials it makes, each voter their own credential. Everything else comes from the server's
-public routes, and each trustee decrypts only the tally it recomputed itself from the region's
-archive.
+public routes, and each trustee shuffles (where the questions are not homomorphic) and
+decrypts only the ciphertexts it recomputed itself from the region's archive.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from urllib.parse import quote
 from gmpy2 import mpz
 
 from plebiscite.cli.common import CommandError
-from plebiscite.cli.demo import DEMO_QUESTIONS
+from plebiscite.cli.demo import DEMO_QUESTIONS, RANKING
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import Group, group_by_name
 from plebiscite.crypto.hashing import h_json
@@ -33,7 +33,11 @@ from plebiscite.protocol.ballot import make_ballot
 from plebiscite.protocol.election_setup import generate_credentials, public_credentials_json
 from plebiscite.protocol.messages import Election, parse_election
 from plebiscite.protocol.simulate import random_choices
-from plebiscite.protocol.tally import encrypted_tally_json, partial_decryption_json
+from plebiscite.protocol.tally import (
+    encrypted_tally_json,
+    partial_decryption_json,
+    shuffle_json,
+)
 from plebiscite.protocol.verifier import Verifier
 
 if TYPE_CHECKING:
@@ -211,6 +215,31 @@ class Trustee(_Client):
         ctx = Context(group, v.election.public_key)
         return partial_decryption_json(ctx, v.election.fingerprint, self._key, v.tally, self.rng)
 
+    def shuffle_of(self, region: str) -> bytes:
+        """Its shuffle of ``region``'s non-homomorphic ciphertexts: the board verified here
+        (every shuffle so far checked), the ciphertexts compared with those the server serves,
+        then shuffled with a fresh permutation and re-encryption of its own."""
+        st = status(self.http, self.rid)
+        (reg,) = [r for r in st["regions"] if r["name"] == region]
+        v = verified_board(self.http, reg["election"])
+        if v.tally is None or v.election is None:
+            raise CommandError(f"region {region!r} is not tallied")
+        served = self.get(f"/api/referendums/{self.rid}/regions/{_quote(region)}/shuffle-input")
+        mine = [json.loads(encrypted_tally_json([v.tally[i]]))[0] for i in served["questions"]]
+        if mine != served["ciphertexts"]:
+            raise CommandError(
+                f"the server's ciphertexts to shuffle of {region!r} are not the board's"
+            )
+        ctx = Context(v.election.group, v.election.public_key)
+        return shuffle_json(v.election, ctx, v.tally, self.rng)
+
+    def shuffle(self, region: str) -> dict[str, Any]:
+        sh = self.shuffle_of(region)
+        out: dict[str, Any] = self.call(
+            "POST", f"{self.base}/regions/{_quote(region)}/shuffle", content=sh
+        ).json()
+        return out
+
     def decrypt(self, region: str) -> dict[str, Any]:
         pd = self.partial_decryption(region)
         out: dict[str, Any] = self.call(
@@ -245,12 +274,18 @@ class CredentialAuthority(_Client):
 
 
 class Voter(_Client):
-    """A voter: their own credential only."""
+    """A voter: their own credential only (and, where voters log in, their session)."""
 
     def __init__(
-        self, http: httpx.Client, rid: str, region: str, credential: str, rng: RandomSource
+        self,
+        http: httpx.Client,
+        rid: str,
+        region: str,
+        credential: str,
+        rng: RandomSource,
+        session: str | None = None,
     ) -> None:
-        super().__init__(http)
+        super().__init__(http, session)
         self.rid, self.region, self.credential, self.rng = rid, region, credential, rng
         self._election: Election | None = None
 
@@ -279,10 +314,11 @@ def region_names(n: int) -> list[str]:
     return [REGION_NAMES[i] if i < len(REGION_NAMES) else f"Region {i + 1}" for i in range(n)]
 
 
-def demo_record(rid: str, regions: list[str]) -> dict[str, Any]:
-    """A referendum record over ``regions`` (uuids left to the server): the demo questions, a
-    2-of-3 ceremony, and a double majority (pooled votes and half of the regions) when there
-    are several regions, a simple majority otherwise."""
+def demo_record(rid: str, regions: list[str], *, ranking: bool = False) -> dict[str, Any]:
+    """A referendum record over ``regions`` (uuids left to the server): the demo questions
+    (with ``ranking``, also a ranking, non-homomorphic, shuffled before decryption), a 2-of-3
+    ceremony, and a double majority (pooled votes and half of the regions) when there are
+    several regions, a simple majority otherwise."""
     rule: dict[str, Any] = {"type": "majority", "question": 0, "answer": 0}
     if len(regions) > 1:
         rule = {
@@ -297,7 +333,7 @@ def demo_record(rid: str, regions: list[str]) -> dict[str, Any]:
         "version": 1,
         "id": rid,
         "title": "plebiscite demo referendum",
-        "questions": DEMO_QUESTIONS,
+        "questions": [*DEMO_QUESTIONS, RANKING] if ranking else DEMO_QUESTIONS,
         "regions": [{"name": name} for name in regions],
         "trustees": {"names": list(TRUSTEE_NAMES), "threshold": 2},
         "opening": opening,
@@ -326,6 +362,7 @@ def setup_referendum(
     regions: int,
     rng: RandomSource,
     say: Callable[[str], None] = print,
+    ranking: bool = False,
 ) -> DemoReferendum:
     """Create a referendum, run the trustees' ceremony, make the credentials and open every
     region, each party its own client. The first region has the server as credential
@@ -337,7 +374,7 @@ def setup_referendum(
     for i in range(voters):
         roll[names[i % regions]].append(f"voter{i + 1}")
     authorities = {n: ("server" if k == 0 else "external") for k, n in enumerate(names)}
-    created = admin.create(demo_record(rid, names), dict(roll), authorities)
+    created = admin.create(demo_record(rid, names, ranking=ranking), dict(roll), authorities)
     say(f"referendum {rid}: {voters} voters in {regions} region(s), trustees 2 of 3")
 
     trustees = [Trustee(http, rid, t["index"], t["token"], rng) for t in created["trustees"]]
@@ -374,14 +411,19 @@ def play_referendum(
     regions: int,
     rng: RandomSource,
     log: Callable[[str], None] = print,
+    ranking: bool = False,
 ) -> dict[str, Any]:
-    """The whole lifecycle, each party its own client; returns the final public status."""
+    """The whole lifecycle, each party its own client; returns the final public status. With
+    ``ranking`` a ranking question is added: the server and trustees 1 and 2 shuffle its
+    ciphertexts before the decryption."""
     t0 = time.monotonic()
 
     def say(text: str) -> None:
         log(f"[{time.monotonic() - t0:6.1f} s] {text}")
 
-    d = setup_referendum(http, admin_token, voters=voters, regions=regions, rng=rng, say=say)
+    d = setup_referendum(
+        http, admin_token, voters=voters, regions=regions, rng=rng, say=say, ranking=ranking
+    )
     people = [
         Voter(http, d.rid, name, d.private[name][login], rng)
         for name in d.names
@@ -396,6 +438,11 @@ def play_referendum(
 
     d.admin.close(d.rid)
     say("voting closed, tallies on the boards")
+    if ranking:
+        for name in d.names:
+            for t in d.trustees[:2]:
+                t.shuffle(name)
+        say("the ranking shuffled by the server and trustees 1 and 2")
     for name in d.names:
         for t in d.trustees[:2]:
             t.decrypt(name)
@@ -427,8 +474,6 @@ def run(args: Any) -> int:
     token = os.environ.get("PLEBISCITE_ADMIN_TOKEN")
     if not token:
         raise CommandError("--server needs the administrator token in PLEBISCITE_ADMIN_TOKEN")
-    if getattr(args, "ranking", False):
-        raise CommandError("--ranking is not supported with --server yet (no shuffles)", status=2)
     if args.regions < 1:
         raise CommandError("--regions must be at least 1", status=2)
     if args.voters < args.regions:
@@ -437,7 +482,12 @@ def run(args: Any) -> int:
     try:
         with httpx.Client(base_url=base, timeout=600) as http:
             final = play_referendum(
-                http, token, voters=args.voters, regions=args.regions, rng=SystemRandom()
+                http,
+                token,
+                voters=args.voters,
+                regions=args.regions,
+                rng=SystemRandom(),
+                ranking=bool(getattr(args, "ranking", False)),
             )
     except PartyError as e:
         raise CommandError(str(e)) from None

@@ -18,11 +18,34 @@
 4. Voters cast ballots on each region's board (``POST /api/elections/UUID/ballots``). The
    administrator closes every region (``POST .../close``): EndBallots, then the encrypted tally
    the server's live verifier recomputed from the board.
-5. Each trustee sends its partial decryption of each region's tally, computed on its side; it
-   is checked (every proof, against the trustee's verification key) before it is appended.
-   Once enough are in, the server appends its own partial decryption and the result.
-6. ``GET /api/referendums/ID``: the ceremony, every region's phase, turnout and result, and the
-   outcome of the decision rule once every region is tallied.
+5. Where the questions include non-homomorphic ones (a ranking, say: the referendum then uses
+   the group RFC-3526-2048, whose elements embed the answers, and every voter weighs 1), the
+   ciphertexts of those questions are shuffled before any decryption (section 3.4 of the
+   specification): the server shuffles first, right after the encrypted tally (owner 1, its
+   shuffle independent of any key), then ``threshold`` of the threshold trustees each send a
+   shuffle made on their side of the ciphertexts the last shuffle left
+   (``GET .../regions/NAME/shuffle-input``; ``POST .../trustees/I/regions/NAME/shuffle``).
+   Each is checked in full (CheckShuffleProof against those ciphertexts, one per trustee)
+   before it is appended; once ``threshold`` trustees shuffled, the server appends
+   EndShuffles. Why ``threshold``: the link between a ballot and its decrypted answers is
+   broken if one shuffler is honest; decrypting needs the server's key and ``threshold``
+   trustees' shares, so those who could undo every shuffle (the server and the ``threshold``
+   trustees who shuffled) could as well decrypt every ballot before any shuffle: the shuffles
+   protect exactly as much as the key does. More shuffles would add time, not protection
+   against a coalition that can decrypt anyway.
+6. Each trustee sends its partial decryption of each region's tally (after the shuffles, if
+   any), computed on its side; it is checked (every proof, against the trustee's verification
+   key) before it is appended. Once enough are in, the server appends its own partial
+   decryption and the result.
+7. ``GET /api/referendums/ID``: the ceremony, every region's phase, turnout, shuffles and
+   result, and the outcome of the decision rule once every region is tallied.
+
+Voter login: a referendum created with ``"voter_authentication": true`` (every login an e-mail
+address) requires voters to log in by one-time code (:mod:`plebiscite.server.voterauth`)
+before casting. At opening, before its board exists, each region gets its voter list: where
+the server is the credential authority, each login with its own public credential (a ballot
+under any other credential is refused); where an external authority made them, the server
+does not know whose credential is whose, so a login's first ballot binds its credential.
 
 Voting is open from the record's ``opening`` to its ``closing`` time (UTC): a ballot outside
 them is refused (``not_yet_open``, ``voting_closed``), and once the closing time passes the
@@ -33,8 +56,9 @@ Persistence: every change of a referendum (creation, each ceremony message and i
 the trustees' ``.dkey``, public credentials, opening, errors) is written to the server's private
 store (:mod:`plebiscite.board.private`, in the board's database) before the answer is sent; a
 write that fails leaves the referendum as it was and answers 503. At start-up
-(:func:`restore`) every referendum is loaded again, a decryption interrupted between the last
-trustee's share and the result is finished, and regions past their closing time are closed.
+(:func:`restore`) every referendum is loaded again, the server's shuffle or the EndShuffles
+that a crash left due are appended, a decryption interrupted between the last trustee's share
+and the result is finished, and regions past their closing time are closed.
 The records: ``referendum`` (id: the ceremony and token hashes, what changes),
 ``referendum-roll`` (id: voter lists and public credentials, large and written rarely) and
 ``referendum-opening`` (id: the regions' setups planned by ``POST .../open`` before any board is
@@ -51,8 +75,6 @@ an opening in progress): it is stored sealed with AES-256-GCM under a key derive
 from the seed of the server's signing key (the key file, ``plebiscite serve --key-file``), bound
 to the referendum's id. Reading the database is not enough to decrypt a region early; the key
 file and the database together are. Token links are kept as SHA-256 hashes only.
-
-Non-homomorphic questions (which need shuffles) are refused at creation.
 """
 
 from __future__ import annotations
@@ -86,10 +108,11 @@ from plebiscite import strictjson
 from plebiscite.board.base import Board, Head, Item
 from plebiscite.board.private import PrivateStore
 from plebiscite.crypto.context import Context
-from plebiscite.crypto.groups import BELENIOS_2048, Group, group_by_name
+from plebiscite.crypto.groups import BELENIOS_2048, RFC_3526_2048, Group, group_by_name
 from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.proofs import verify_decryption
 from plebiscite.crypto.rand import SystemRandom
+from plebiscite.crypto.shuffle import check_shuffle_proof
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import (
     ConflictError,
@@ -113,10 +136,12 @@ from plebiscite.protocol.messages import (
     Pedersen,
     QuestionH,
     arr,
+    ciphertext,
     obj,
     parse_credentials,
     parse_election,
     proof,
+    shuffle_proof,
     small_int,
     string,
 )
@@ -132,11 +157,14 @@ from plebiscite.protocol.tally import (
     owned_json,
     partial_decryption_json,
     result_json,
+    shuffle_json,
     sized_encrypted_tally_json,
 )
 from plebiscite.protocol.verifier import Verifier
 from plebiscite.server.app import ApiError, read_body, require_admin
 from plebiscite.server.state import APPEND_ATTEMPTS, ElectionState, now_iso
+from plebiscite.server.voterauth import _EMAIL as EMAIL
+from plebiscite.server.voterauth import is_required, set_roll
 
 __all__ = ["close_due", "closer", "install", "restore", "router"]
 
@@ -147,8 +175,11 @@ router = APIRouter(prefix="/api/referendums", tags=["referendums"])
 MAX_CREATE = 64 << 20
 MAX_MESSAGE = 16 << 20  # a ceremony message, a partial decryption, a credential list
 MAX_VOTERS = 1 << 22
-#: The group of every referendum (homomorphic questions only, so no message embedding needed).
+#: The group of a referendum with homomorphic questions only (no message embedding needed).
 GROUP = BELENIOS_2048
+#: The group of a referendum with a non-homomorphic question (its answers are embedded in
+#: group elements, decrypted after the shuffles).
+GROUP_NH = RFC_3526_2048
 
 CEREMONY_PHASES = ("certificates", "polynomials", "voutputs", "done")
 
@@ -216,6 +247,8 @@ class _Referendum:
     trustees_raw: bytes | None = None
     error: str | None = None
     opened: bool = False
+    #: voters log in by one-time code before casting (their logins are e-mail addresses)
+    voter_authentication: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def region(self, name: str) -> _Region:
@@ -292,6 +325,7 @@ def _dump(ref: _Referendum) -> bytes:
             "trustees_raw": None if ref.trustees_raw is None else ref.trustees_raw.decode(),
             "error": ref.error,
             "opened": ref.opened,
+            "voter_authentication": ref.voter_authentication,
             "trustees": [dataclasses.asdict(t) for t in ref.trustees],
             "regions": [
                 {"name": r.name, "uuid": r.uuid, "authority": r.authority, "token": r.token_hash}
@@ -357,6 +391,7 @@ def _load(rid: str, raw: bytes, roll_raw: bytes, key: SigningKey) -> _Referendum
             trustees_raw=None if d["trustees_raw"] is None else d["trustees_raw"].encode(),
             error=d["error"],
             opened=bool(d["opened"]),
+            voter_authentication=bool(d.get("voter_authentication", False)),
         )
     except StateError:
         raise
@@ -547,7 +582,10 @@ def _create(body: Any, taken: set[str], key: SigningKey) -> tuple[_Referendum, d
     """Parse the administrator's request; the new referendum and the answer (with the tokens).
     ``key``: the server's signing key, to seal the server's trustee key with."""
     w = "request"
-    o = obj(body, w, ("referendum", "voters"), ("credential_authority",))
+    o = obj(body, w, ("referendum", "voters"), ("credential_authority", "voter_authentication"))
+    login_required = o.get("voter_authentication", False)
+    if not isinstance(login_required, bool):
+        raise EncodingError("expected true or false", where=f"{w}.voter_authentication")
     record = o["referendum"]
     if not isinstance(record, dict):
         raise EncodingError(
@@ -569,13 +607,8 @@ def _create(body: Any, taken: set[str], key: SigningKey) -> tuple[_Referendum, d
             where=f"{w}.referendum.trustees.hash",
         )
     referendum = Referendum.from_json(strictjson.dumps_compact(record), f"{w}.referendum")
-    for i, q in enumerate(referendum.questions):
-        if not isinstance(q, QuestionH):
-            raise EncodingError(
-                "non-homomorphic questions (shuffled before decryption) are not supported by "
-                "the referendum lifecycle yet",
-                where=f"{w}.referendum.questions[{i}]",
-            )
+    nh = [i for i, q in enumerate(referendum.questions) if not isinstance(q, QuestionH)]
+    group = GROUP_NH if nh else GROUP
     for r in referendum.regions:
         if r.election in taken:
             raise ApiError(409, "exists", f"election {r.election} already exists")
@@ -590,9 +623,20 @@ def _create(body: Any, taken: set[str], key: SigningKey) -> tuple[_Referendum, d
             raise EncodingError(
                 "expected 'server' or 'external'", where=f"{w}.credential_authority.{r.name}"
             )
-        region = _Region(
-            r.name, r.election, _voter_list(voters_v[r.name], f"{w}.voters.{r.name}"), mode
-        )
+        where = f"{w}.voters.{r.name}"
+        region = _Region(r.name, r.election, _voter_list(voters_v[r.name], where), mode)
+        for k, (login, weight) in enumerate(region.voters):
+            if nh and weight not in (None, 1):
+                raise EncodingError(
+                    f"question {nh[0]} is non-homomorphic: every voter's weight must be 1",
+                    where=f"{where}[{k}].weight",
+                )
+            if login_required and (len(login) > 254 or not EMAIL.match(login)):
+                raise EncodingError(
+                    "with voter_authentication every login is an e-mail address (the "
+                    "one-time login codes are sent to it)",
+                    where=f"{where}[{k}]",
+                )
         entry: dict[str, Any] = {"name": r.name, "election": r.election, "authority": mode}
         if mode == "external":
             token = secrets.token_urlsafe(32)
@@ -609,13 +653,15 @@ def _create(body: Any, taken: set[str], key: SigningKey) -> tuple[_Referendum, d
         token = secrets.token_urlsafe(32)
         trustees.append(_Trustee(z, name, _token_hash(token)))
         answer_trustees.append({"index": z, "name": name, "owner": z + 1, "token": token})
-    x, public = make_trustee_key(GROUP, rng)
+    x, public = make_trustee_key(group, rng)
     sealed = _seal(key, referendum.id, "trustee key", str(x).encode())
-    ref = _Referendum(referendum, GROUP, trustees, threshold, regions, x, sealed, public)
+    ref = _Referendum(referendum, group, trustees, threshold, regions, x, sealed, public)
+    ref.voter_authentication = login_required
     answer = {
         "id": referendum.id,
         "record": referendum.to_value(),
-        "group": GROUP.name,
+        "group": group.name,
+        "voter_authentication": login_required,
         "trustees": answer_trustees,
         "threshold": threshold,
         "regions": answer_regions,
@@ -753,6 +799,7 @@ def _plan_open(ref: _Referendum, elections: dict[str, ElectionState], key: Signi
     ts = int(time.time())
     planned: list[dict[str, Any]] = []
     private: dict[str, list[dict[str, Any]]] = {}
+    rolls: dict[str, dict[str, str | None]] = {}
     for region, r in zip(ref.regions, final.regions, strict=True):
         if region.uuid in elections:
             raise ApiError(409, "exists", f"election {region.uuid} already exists")
@@ -764,9 +811,13 @@ def _plan_open(ref: _Referendum, elections: dict[str, ElectionState], key: Signi
             private[region.name] = [
                 {"login": c.login, "weight": c.weight or 1, "credential": c.private} for c in creds
             ]
+            if ref.voter_authentication:  # each login casts with its own credential only
+                rolls[region.uuid] = {c.login: str(c.public) for c in creds}
         else:
             assert region.public_credentials is not None
             public = region.public_credentials
+            if ref.voter_authentication:  # which credential is whose is not known here
+                rolls[region.uuid] = {login: None for login, _ in region.voters}
         election_raw = make_election(
             strictjson.dumps_compact(template), region.uuid, ref.group, trustees_raw
         )
@@ -791,6 +842,7 @@ def _plan_open(ref: _Referendum, elections: dict[str, ElectionState], key: Signi
             "record": final.to_json().decode(),
             "regions": planned,
             "credentials": _seal(key, rid, "credentials", strictjson.dumps_compact(private)),
+            "voter_rolls": rolls,
         }
     )
 
@@ -811,8 +863,13 @@ def _open_from_plan(
     final = Referendum.from_json(plan["record"], f"opening of {rid}")
     ts = int(plan["timestamp"])
     new: dict[str, ElectionState] = {}
+    rolls: dict[str, dict[str, str | None]] = plan.get("voter_rolls", {})
     for region in plan["regions"]:
         uuid = str(region["uuid"])
+        roll = rolls.get(uuid)
+        if roll is not None and not is_required(private_store, uuid):
+            # before the board exists: no ballot is ever taken without a login
+            set_roll(private_store, uuid, roll)
         el_raw, tr_raw, cr_raw = (x.encode() for x in region["setup"])
         raws = (el_raw, tr_raw, cr_raw)
         existing = elections.get(uuid)
@@ -850,6 +907,129 @@ def _check_public_credentials(ref: _Referendum, region: _Region, raw: bytes) -> 
             where=f"public credentials of {region.name}",
         )
     return strictjson.dumps_compact(strictjson.loads(raw, max_size=MAX_MESSAGE))
+
+
+# -- shuffles ------------------------------------------------------------------------------------
+
+
+def _nh_columns(s: ElectionState) -> list[int]:
+    """The indexes of the election's non-homomorphic questions (the columns shuffled)."""
+    v = s.verifier
+    assert v.election is not None
+    return [i for i, q in enumerate(v.election.questions) if not q.homomorphic]
+
+
+def _trustee_shuffles(ref: _Referendum, s: ElectionState) -> list[int]:
+    """The indexes of the threshold trustees whose shuffle is on the board."""
+    done = s.verifier.shuffle_owners
+    return [t.index for t in ref.trustees if t.owner in done]
+
+
+def _shuffles_done(ref: _Referendum, s: ElectionState) -> bool:
+    """Whether the shuffles of the region are all in (:data:`SHUFFLES`)."""
+    return 1 in s.verifier.shuffle_owners and len(_trustee_shuffles(ref, s)) >= ref.threshold
+
+
+def _shuffle_body(raw: bytes, owner: int) -> bytes:
+    """The shuffle of a trustee's request body: the shuffle JSON alone, or the two lines
+    ``plebiscite trustee shuffle`` and ``belenios-tool election shuffle`` print (the shuffle,
+    then its owned wrapper, which must name this trustee and the shuffle's hash). The shuffle
+    is kept as sent (its hash is the one the trustee computed) when it is on one line."""
+    w = "shuffle"
+    lines = [x.strip() for x in raw.split(b"\n") if x.strip()]
+    if len(lines) == 2 and lines[1].startswith(b"{") and b'"owner"' in lines[1]:
+        data = lines[0]
+        owned = obj(
+            strictjson.loads(lines[1], max_size=4096, where="owned_shuffle"),
+            "owned_shuffle",
+            ("owner", "payload"),
+        )
+        if owned["owner"] != owner:
+            raise EncodingError(
+                f"the owned shuffle names trustee (owner) {owned['owner']!r}, but this is "
+                f"owner {owner}: make it with --trustee-id {owner}",
+                where="owned_shuffle.owner",
+            )
+        if owned["payload"] != sha256_hex(data):
+            raise EncodingError(
+                "the owned shuffle's payload is not the hash of the shuffle",
+                where="owned_shuffle.payload",
+            )
+        strictjson.loads(data, max_size=MAX_MESSAGE, where=w)
+        return data
+    value = strictjson.loads(raw, max_size=MAX_MESSAGE, where=w)
+    return raw if len(lines) == 1 else strictjson.dumps_compact(value)
+
+
+def _check_shuffle(s: ElectionState, raw: bytes) -> None:
+    """Every ciphertext and CheckShuffleProof of the shuffle ``raw`` against the ciphertexts
+    to shuffle now (the non-homomorphic columns of the tally, as the last shuffle left them);
+    raises the error that refuses it."""
+    v = s.verifier
+    assert v.election is not None and v.ctx is not None and v.tally is not None
+    group = v.election.group
+    w = "shuffle"
+    sh = obj(strictjson.loads(raw, max_size=MAX_MESSAGE, where=w), w, ("ciphertexts", "proofs"))
+    nh = _nh_columns(s)
+    cts = arr(sh["ciphertexts"], f"{w}.ciphertexts", len(nh), len(nh))
+    prfs = arr(sh["proofs"], f"{w}.proofs", len(nh), len(nh))
+    for k, i in enumerate(nh):
+        e = v.tally[i]
+        n = len(e)
+        e2 = [
+            ciphertext(group, c, f"{w}.ciphertexts[{k}][{j}]")
+            for j, c in enumerate(arr(cts[k], f"{w}.ciphertexts[{k}]", n, n))
+        ]
+        pr = shuffle_proof(group, prfs[k], f"{w}.proofs[{k}]", n)
+        try:
+            check_shuffle_proof(v.ctx, pr, e, e2, v.election.fingerprint)
+        except ProofError as err:
+            raise ProofError(
+                "the shuffle proof does not verify against the ciphertexts to shuffle now "
+                "(GET .../shuffle-input)",
+                where=f"{w}.proofs[{k}] (question {i})",
+            ) from err
+
+
+def _server_shuffle(s: ElectionState) -> None:
+    """The server's own shuffle (owner 1), the first of every region with non-homomorphic
+    questions, appended right after the encrypted tally. The caller holds ``s.lock``."""
+    v = s.verifier
+    if v.election is None or not v.election.has_nh or v.report.status != "tallied":
+        return
+    assert v.ctx is not None and v.tally is not None
+    sh = shuffle_json(v.election, v.ctx, v.tally, SystemRandom())
+    s.append([Item("Shuffle", (sh, owned_json(1, sha256_hex(sh))))])
+    _still_valid(s)
+    if 1 not in v.shuffle_owners:
+        raise ApiError(500, "internal", "the server's shuffle was not accepted by the board")
+    s.checkpoint()
+
+
+def _end_shuffles(ref: _Referendum, s: ElectionState) -> None:
+    """EndShuffles once the shuffles are all in. The caller holds ``s.lock``."""
+    if s.verifier.report.status == "shuffling" and _shuffles_done(ref, s):
+        s.append([Item("EndShuffles")])
+        _still_valid(s)
+        s.checkpoint()
+
+
+def _shuffle_status(ref: _Referendum, s: ElectionState) -> dict[str, Any] | None:
+    """The shuffles of a region with non-homomorphic questions (None without them)."""
+    v = s.verifier
+    if v.election is None or not v.election.has_nh:
+        return None
+    status = v.report.status
+    done = status in ("shuffled", "decrypting", "done")
+    by = _trustee_shuffles(ref, s)
+    return {
+        "questions": _nh_columns(s),
+        "server": 1 in v.shuffle_owners,
+        "by": by,
+        "needed": ref.threshold,
+        "done": done,
+        "open": status in ("tallied", "shuffling") and not done,
+    }
 
 
 # -- tally and decryption ----------------------------------------------------------------------
@@ -941,6 +1121,7 @@ def _region_status(ref: _Referendum, region: _Region, s: ElectionState | None) -
     out["archive"] = f"/api/elections/{region.uuid}/archive"
     done = set(s.verifier.decryptions)
     out["decrypted_by"] = [t.index for t in ref.trustees if t.owner in done]
+    out["shuffles"] = _shuffle_status(ref, s)
     return out
 
 
@@ -972,6 +1153,8 @@ def _status(ref: _Referendum, elections: dict[str, ElectionState]) -> dict[str, 
             outcome = json.loads(compute_outcome(ref.referendum, results).to_json())
         elif statuses & {"open", "setup"}:
             phase = "open"
+        elif any(r["shuffles"] is not None and r["shuffles"]["open"] for r in regions):
+            phase = "shuffling"
         else:
             phase = "decrypting"
     return {
@@ -981,6 +1164,7 @@ def _status(ref: _Referendum, elections: dict[str, ElectionState]) -> dict[str, 
         "record": ref.referendum.to_value(),
         "fingerprint": ref.referendum.fingerprint,
         "group": ref.group.name,
+        "voter_authentication": ref.voter_authentication,
         "ceremony": _ceremony_status(ref),
         "regions": regions,
         "outcome": outcome,
@@ -999,6 +1183,7 @@ async def _close(elections: dict[str, ElectionState], ref: _Referendum) -> None:
             for attempt in range(1, APPEND_ATTEMPTS + 1):
                 try:
                     await _close_board(s)
+                    await anyio.to_thread.run_sync(_server_shuffle, s)
                     break
                 except ConflictError:  # another server appended first: its events are read
                     if attempt == APPEND_ATTEMPTS:
@@ -1084,6 +1269,12 @@ def restore(app: FastAPI) -> None:
         for region in ref.regions:
             s = elections[region.uuid]
             v = s.verifier
+            if v.report.status == "tallied" and v.election is not None and v.election.has_nh:
+                log.info("referendum %s: the server shuffles %s", rid, region.name)
+                _server_shuffle(s)
+            if v.report.status == "shuffling" and _shuffles_done(ref, s):
+                log.info("referendum %s: ending the shuffles of %s", rid, region.name)
+                _end_shuffles(ref, s)
             if v.report.status == "decrypting" and len(_threshold_owners(s)) >= ref.threshold:
                 log.info("referendum %s: finishing the decryption of %s", rid, region.name)
                 _finish(ref, s)
@@ -1125,9 +1316,12 @@ async def create_referendum(request: Request) -> dict[str, Any]:
     {"login", "weight"}, ...]}, "credential_authority": {REGION: "server" | "external"}}``.
     RECORD is a referendum record (``plebiscite.protocol.referendum``); a region without
     ``election`` gets a fresh uuid; ``trustees.names`` and ``trustees.threshold`` plan the
-    threshold ceremony (plus the server's own key, generated for this referendum only). Only
-    homomorphic questions. Answers with the referendum id, one link token per trustee and per
-    external credential authority (shown once: the server keeps only their hash)."""
+    threshold ceremony (plus the server's own key, generated for this referendum only).
+    Non-homomorphic questions are shuffled before decryption (the group is then RFC-3526-2048
+    and every weight 1). ``"voter_authentication": true`` (optional; logins then e-mail
+    addresses) makes voters log in by one-time code before casting. Answers with the
+    referendum id, one link token per trustee and per external credential authority (shown
+    once: the server keeps only their hash)."""
     require_admin(request)
     body = strictjson.loads(
         await read_body(request, MAX_CREATE), max_size=MAX_CREATE, where="request"
@@ -1284,6 +1478,38 @@ async def region_tally(rid: str, name: str, request: Request) -> dict[str, Any]:
     }
 
 
+@router.get(
+    "/{rid}/regions/{name}/shuffle-input",
+    summary="The ciphertexts a region's next shuffle takes (non-homomorphic questions)",
+)
+async def region_shuffle_input(rid: str, name: str, request: Request) -> dict[str, Any]:
+    """While the region's shuffles are under way: the ciphertexts of each non-homomorphic
+    question to shuffle next (those of the encrypted tally, or the output of the last shuffle
+    on the board), with the election's fingerprint and public key, and the shuffles so far. A
+    careful trustee recomputes them from the archive itself (``trustee shuffle`` does)."""
+    ref = _get(request, rid)
+    s = _election(request, ref, ref.region(name))
+    v = s.verifier
+    sh = _shuffle_status(ref, s)
+    if sh is None:
+        raise ApiError(
+            409, "state", f"region {name!r} has no non-homomorphic question: nothing to shuffle"
+        )
+    if not sh["open"]:
+        raise ApiError(
+            409, "state", f"region {name!r} is {v.report.status}: it takes no shuffle now"
+        )
+    assert v.election is not None and v.tally is not None
+    return {
+        "election": s.uuid,
+        "fingerprint": v.election.fingerprint,
+        "public_key": str(v.election.public_key),
+        "questions": sh["questions"],
+        "ciphertexts": [json.loads(encrypted_tally_json([v.tally[i]]))[0] for i in sh["questions"]],
+        "shuffles": sh,
+    }
+
+
 # -- routes: trustees ------------------------------------------------------------------------------
 
 
@@ -1433,7 +1659,18 @@ async def send_partial_decryption(
     raw = (await read_body(request, MAX_MESSAGE)).strip()
     async with s.lock:
         status = s.verifier.report.status
-        if status not in ("tallied", "decrypting"):
+        election = s.verifier.election
+        if election is not None and election.has_nh and status in ("tallied", "shuffling"):
+            sh = _shuffle_status(ref, s)
+            assert sh is not None
+            raise ApiError(
+                409,
+                "shuffles_pending",
+                f"region {name!r} has non-homomorphic questions: its tally is decrypted only "
+                f"after the shuffles ({len(sh['by'])} of the {ref.threshold} trustees' "
+                "shuffles so far)",
+            )
+        if status not in ("tallied", "shuffled", "decrypting"):
             raise ApiError(
                 409, "state", f"region {name!r} is {status}: no tally waiting for decryption"
             )
@@ -1450,6 +1687,58 @@ async def send_partial_decryption(
             raise ApiError(500, "internal", "the partial decryption was not accepted by the board")
         if len(_threshold_owners(s)) >= ref.threshold:
             await anyio.to_thread.run_sync(_finish, ref, s)
+        s.checkpoint()
+    return _region_status(ref, region, s)
+
+
+@router.post(
+    "/{rid}/trustees/{index}/regions/{name}/shuffle",
+    summary="Send a shuffle of a region's non-homomorphic ciphertexts (trustee)",
+)
+async def send_shuffle(rid: str, index: int, name: str, request: Request) -> dict[str, Any]:
+    """Trustee ``index`` only, once voting is closed and the server shuffled first. Body: its
+    shuffle of the ciphertexts of ``GET .../shuffle-input`` (``plebiscite trustee shuffle
+    --trustee-id OWNER`` or ``belenios-tool election shuffle --trustee-id OWNER`` on the
+    region's archive, OWNER being ``index + 1``: both lines they print, or the first alone).
+    Checked in full (every ciphertext, CheckShuffleProof against the current ciphertexts, one
+    shuffle per trustee) before it is appended. Once ``threshold`` trustees shuffled, the
+    server appends EndShuffles and the tally can be decrypted."""
+    ref = _get(request, rid)
+    me = _require_trustee(request, ref, index)
+    region = ref.region(name)
+    s = _election(request, ref, region)
+    body = (await read_body(request, MAX_MESSAGE)).strip()
+    if not body:
+        raise ApiError(422, "bad_request", "the body must be the shuffle")
+    async with s.lock:
+        if _shuffle_status(ref, s) is not None and s.verifier.report.status == "tallied":
+            # the server shuffles first (its shuffle is due since the tally: normally made
+            # when closing, or at start-up after a crash in between)
+            await anyio.to_thread.run_sync(_server_shuffle, s)
+        sh = _shuffle_status(ref, s)
+        status = s.verifier.report.status
+        if sh is None:
+            raise ApiError(
+                409, "state", f"region {name!r} has no non-homomorphic question to shuffle"
+            )
+        if not sh["open"]:
+            when = "voting is not closed" if status in OPEN else "its shuffles are over"
+            raise ApiError(409, "state", f"region {name!r} is {status}: {when}")
+        if me.owner in s.verifier.shuffle_owners:
+            raise ApiError(
+                409, "state", f"trustee {index} already shuffled the ciphertexts of {name!r}"
+            )
+        try:
+            raw = _shuffle_body(body, me.owner)
+            await anyio.to_thread.run_sync(_check_shuffle, s, raw)
+        except PlebisciteError as e:
+            raise ApiError(422, e.code, f"shuffle refused: {e}") from None
+        item = Item("Shuffle", (raw, owned_json(me.owner, sha256_hex(raw))))
+        await anyio.to_thread.run_sync(s.append, [item])
+        _still_valid(s)
+        if me.owner not in s.verifier.shuffle_owners:
+            raise ApiError(500, "internal", "the shuffle was not accepted by the board")
+        await anyio.to_thread.run_sync(_end_shuffles, ref, s)
         s.checkpoint()
     return _region_status(ref, region, s)
 
