@@ -127,6 +127,10 @@ def test_the_administrator_runs_a_poll_from_creation_to_result(
         return page.locator(f'pre[data-trustee="{index}"][data-step="{step}"]').text_content()
 
     commands = {(i, s): block(i, s) for i in (1, 2) for s in (1, 2, 3, 4)}
+    # each trustee also gets the link to their own page (the token in the fragment)
+    for i in (1, 2):
+        href = page.locator(f'section.trustee[data-index="{i}"] a[href*="/trustee/"]')
+        assert href.get_attribute("href").startswith(f"{server.base}/trustee/{rid}/{i}#token=")
     for i in (1, 2):
         assert server.token not in commands[(i, 1)]  # the trustee's own token, not the admin's
     homes = {i: tmp_path / f"trustee-{i}" for i in (1, 2)}

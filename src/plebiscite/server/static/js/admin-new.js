@@ -416,8 +416,10 @@ function showCreated(answer) {
       group: answer.group,
       regions,
     });
+    const page = `${origin}/trustee/${encodeURIComponent(answer.id)}/${tr.index}#token=${encodeURIComponent(tr.token)}`;
     const text = [
       t("new.file-trustee", { name: tr.name, index: tr.index, title: answer.record.title }),
+      `${t("new.trustee-page")} ${page}`,
       `TOKEN=${tr.token}`,
       "",
       ...steps.flatMap((s) => [`# ${s.label}`, s.text, ""]),
@@ -428,6 +430,7 @@ function showCreated(answer) {
         "section",
         { class: "card trustee", "aria-labelledby": `trustee-${tr.index}`, dataset: { index: tr.index } },
         el("h3", { id: `trustee-${tr.index}` }, t("new.trustee-n", { index: tr.index, name: tr.name })),
+        el("p", {}, t("new.trustee-page"), " ", el("a", { href: page }, t("new.trustee-page-link"))),
         el("p", {}, t("new.link-token"), " ", el("code", { class: "hash token" }, tr.token)),
         el("p", {}, downloadLink(`trustee-${tr.index}.txt`, text, t("new.download-trustee", { name: tr.name }))),
         el(
