@@ -143,7 +143,7 @@ def test_a_ranking_is_shuffled_then_decrypted(client, tmp_path):
 
     closed = admin.close(rid)
     (north,) = closed["regions"]
-    assert closed["phase"] == "shuffling"
+    assert closed["phase"] == "decrypting"  # shuffles first, see the region's "shuffles"
     assert north["status"] == "shuffling"  # the server shuffled right after the tally
     assert north["shuffles"] == {
         "questions": [1],
@@ -318,3 +318,23 @@ def test_the_demo_with_a_ranking_shuffles_over_http(client):
     assert region["valid"] and region["status"] == "done"
     assert region["shuffles"]["by"] == [1, 2] and region["shuffles"]["server"]
     assert len(region["result"][2]) == 3  # three rankings, in shuffled order
+
+
+def test_a_region_without_ballots_is_shuffled_and_decrypted(client):
+    rng = DeterministicRandom("no ballots")
+    admin = Administrator(client, TOKEN)
+    created = admin.create(nh_record(), VOTERS)
+    rid = created["id"]
+    trustees = [Trustee(client, rid, t["index"], t["token"], rng) for t in created["trustees"]]
+    for step in ("send_certificate", "send_polynomial", "send_voutput"):
+        for t in trustees:
+            getattr(t, step)()
+    admin.open(rid)
+    admin.close(rid)
+    for t in trustees[1:]:
+        t.shuffle("North")
+    for t in trustees[:2]:
+        t.decrypt("North")
+    st = status(client, rid)
+    assert st["phase"] == "done"
+    assert st["regions"][0]["result"] == [[0, 0, 0], []]

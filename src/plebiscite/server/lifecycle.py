@@ -1153,9 +1153,7 @@ def _status(ref: _Referendum, elections: dict[str, ElectionState]) -> dict[str, 
             outcome = json.loads(compute_outcome(ref.referendum, results).to_json())
         elif statuses & {"open", "setup"}:
             phase = "open"
-        elif any(r["shuffles"] is not None and r["shuffles"]["open"] for r in regions):
-            phase = "shuffling"
-        else:
+        else:  # shuffles (see each region's "shuffles") and decryptions under way
             phase = "decrypting"
     return {
         "id": ref.referendum.id,
@@ -1446,9 +1444,13 @@ async def list_referendums(request: Request) -> list[dict[str, Any]]:
 @router.get("/{rid}", summary="A referendum's status")
 async def referendum_status(rid: str, request: Request) -> dict[str, Any]:
     """The record (with the trustees' hash once the regions are open), the ceremony (who sent
-    what, the certificates, the threshold parameters, the server's key), every region (who is
-    its credential authority, phase, ballots, turnout, result, which trustees decrypted) and,
-    once every region is tallied and decrypted, the outcome of the decision rule."""
+    what, the certificates, the threshold parameters, the server's key), whether voters log
+    in, every region (who is its credential authority, phase, ballots, turnout, result, which
+    trustees decrypted and, where questions are not homomorphic, ``shuffles``: the questions
+    shuffled, whether the server shuffled, which trustees did, how many are needed, whether
+    they are done) and, once every region is tallied and decrypted, the outcome of the
+    decision rule. The referendum's ``phase`` is ``ceremony``, ``ready``, ``open``,
+    ``decrypting`` (from the close to the last result: shuffles included) or ``done``."""
     return _status(_get(request, rid), _elections(request))
 
 
