@@ -173,7 +173,9 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/referendums", tags=["referendums"])
 
 MAX_CREATE = 64 << 20
-MAX_MESSAGE = 16 << 20  # a ceremony message, a partial decryption, a credential list
+MAX_MESSAGE = 16 << 20  # a ceremony message, a credential list
+#: a shuffle or a partial decryption: several KB per ballot and non-homomorphic question
+MAX_TALLY_MESSAGE = 256 << 20
 MAX_VOTERS = 1 << 22
 #: The group of a referendum with homomorphic questions only (no message embedding needed).
 GROUP = BELENIOS_2048
@@ -955,9 +957,9 @@ def _shuffle_body(raw: bytes, owner: int) -> bytes:
                 "the owned shuffle's payload is not the hash of the shuffle",
                 where="owned_shuffle.payload",
             )
-        strictjson.loads(data, max_size=MAX_MESSAGE, where=w)
+        strictjson.loads(data, max_size=MAX_TALLY_MESSAGE, where=w)
         return data
-    value = strictjson.loads(raw, max_size=MAX_MESSAGE, where=w)
+    value = strictjson.loads(raw, max_size=MAX_TALLY_MESSAGE, where=w)
     return raw if len(lines) == 1 else strictjson.dumps_compact(value)
 
 
@@ -969,7 +971,9 @@ def _check_shuffle(s: ElectionState, raw: bytes) -> None:
     assert v.election is not None and v.ctx is not None and v.tally is not None
     group = v.election.group
     w = "shuffle"
-    sh = obj(strictjson.loads(raw, max_size=MAX_MESSAGE, where=w), w, ("ciphertexts", "proofs"))
+    sh = obj(
+        strictjson.loads(raw, max_size=MAX_TALLY_MESSAGE, where=w), w, ("ciphertexts", "proofs")
+    )
     nh = _nh_columns(s)
     cts = arr(sh["ciphertexts"], f"{w}.ciphertexts", len(nh), len(nh))
     prfs = arr(sh["proofs"], f"{w}.proofs", len(nh), len(nh))
@@ -1044,7 +1048,7 @@ def _check_partial_decryption(s: ElectionState, owner: int, raw: bytes) -> None:
     key = v.owners[owner - 1].key.public_key
     w = "partial_decryption"
     pd = obj(
-        strictjson.loads(raw, max_size=MAX_MESSAGE, where=w),
+        strictjson.loads(raw, max_size=MAX_TALLY_MESSAGE, where=w),
         w,
         ("decryption_factors", "decryption_proofs"),
     )
@@ -1658,7 +1662,7 @@ async def send_partial_decryption(
     me = _require_trustee(request, ref, index)
     region = ref.region(name)
     s = _election(request, ref, region)
-    raw = (await read_body(request, MAX_MESSAGE)).strip()
+    raw = (await read_body(request, MAX_TALLY_MESSAGE)).strip()
     async with s.lock:
         status = s.verifier.report.status
         election = s.verifier.election
@@ -1709,7 +1713,7 @@ async def send_shuffle(rid: str, index: int, name: str, request: Request) -> dic
     me = _require_trustee(request, ref, index)
     region = ref.region(name)
     s = _election(request, ref, region)
-    body = (await read_body(request, MAX_MESSAGE)).strip()
+    body = (await read_body(request, MAX_TALLY_MESSAGE)).strip()
     if not body:
         raise ApiError(422, "bad_request", "the body must be the shuffle")
     async with s.lock:
