@@ -465,3 +465,33 @@ def test_a_reencoded_copy_of_a_superseded_ballot_is_refused(setup, server):
     for copy in (first.replace(b'":', b'": ', 1), b"\xef\xbb\xbf" + first):
         r = httpx.post(cast, content=copy, timeout=60)
         assert 400 <= r.status_code < 500, f"{r.status_code}: the old ballot replaces the revote"
+
+
+# -- the demo command against a running server ------------------------------------------------
+
+
+def test_plebiscite_demo_drives_the_whole_lifecycle_against_the_server(server, tmp_path):
+    """``plebiscite demo --server URL`` (each party its own HTTP client) completes against a
+    real server on each database, and prints each regional archive's URL; every archive passes
+    plebiscite's verifier and belenios-tool."""
+    server.start()
+    p = subprocess.run(
+        [*_plebiscite(), "demo", "--server", server.url, "--voters", "3", "--regions", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PLEBISCITE_ADMIN_TOKEN": TOKEN},
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    urls = [
+        line.split(": ", 1)[1]
+        for line in p.stdout.splitlines()
+        if line.partition(": ")[2].startswith(f"{server.url}/api/elections/")
+    ]
+    assert len(urls) == 2, p.stdout
+    for i, url in enumerate(urls):
+        archive = httpx.get(url, timeout=60).content
+        report = verify_archive(lambda archive=archive: io.BytesIO(archive))
+        assert report.valid and report.status == "done", [f.describe() for f in report.findings]
+        (workdir := tmp_path / f"region-{i}").mkdir()
+        belenios_verifies(archive, url.rstrip("/").split("/")[-2], workdir)
