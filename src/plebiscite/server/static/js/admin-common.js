@@ -86,50 +86,74 @@ export function shellSeg(s) {
 const PY_CERTS = `python3 -c 'import json,sys; print(json.load(sys.stdin)["ceremony"]["certificates"], end="")'`;
 const PY_VOTERS = `python3 -c 'import json,sys; d=json.load(sys.stdin); print("\\n".join(v["login"]+","+v["login"]+(","+str(v["weight"]) if d["weighted"] else "") for v in d["voters"]))'`;
 
+// Whether a referendum record (or the questions of one) has a question that is not
+// homomorphic (a ranking): its regions' ciphertexts are then shuffled before decryption.
+export function hasRanking(questions) {
+  return (questions ?? []).some((q) => q && q.type === "NonHomomorphic");
+}
+
 // The shell commands trustee `index` runs, step by step, in a directory of its own (token:
-// its link token, or the placeholder "$TOKEN"). Each step: {step, label, text}.
-export function trusteeCommands({ origin, rid, index, token, threshold, group, regions }) {
+// its link token, or the placeholder "$TOKEN"; index: a number, or the placeholder "$INDEX").
+// Each step: {step, label, text}; step 4 decrypts a region, step "shuffle" (only with
+// `shuffle`: the questions include a ranking) shuffles a region's ciphertexts first.
+export function trusteeCommands({ origin, rid, index, token, threshold, group, regions, shuffle = false }) {
   const api = `${origin}/api/referendums/${shellSeg(rid)}`;
   const me = `${api}/trustees/${index}`;
-  const auth = `-H 'Authorization: Bearer ${token}'`;
+  // double quotes: the placeholders $TOKEN and $INDEX expand (a token, a path segment made
+  // by shellSeg and an election uuid hold no character the shell treats there)
+  const auth = `-H "Authorization: Bearer ${token}"`;
   const steps = [
     {
       step: 1,
       label: t("trustee.step-certificate"),
       text: [
         `plebiscite trustee-threshold --step 1 --group ${group}`,
-        `curl -fsS ${auth} --data-binary @$(ls *.cert) '${me}/certificate'`,
+        `curl -fsS ${auth} --data-binary @$(ls *.cert) "${me}/certificate"`,
       ].join("\n"),
     },
     {
       step: 2,
       label: t("trustee.step-polynomial"),
       text: [
-        `curl -fsS '${api}' | ${PY_CERTS} > certs.jsons`,
+        `curl -fsS "${api}" | ${PY_CERTS} > certs.jsons`,
         `plebiscite trustee-threshold --step 3 --group ${group} --certs certs.jsons --key $(ls *.key) --threshold ${threshold} > polynomial.json`,
-        `curl -fsS ${auth} --data-binary @polynomial.json '${me}/polynomial'`,
+        `curl -fsS ${auth} --data-binary @polynomial.json "${me}/polynomial"`,
       ].join("\n"),
     },
     {
       step: 3,
       label: t("trustee.step-voutput"),
       text: [
-        `curl -fsS ${auth} '${me}/vinput' > vinput.json`,
+        `curl -fsS ${auth} "${me}/vinput" > vinput.json`,
         `plebiscite trustee-threshold --step 5 --group ${group} --certs certs.jsons --key $(ls *.key) < vinput.json > voutput.json`,
-        `curl -fsS ${auth} --data-binary @voutput.json '${me}/voutput'`,
+        `curl -fsS ${auth} --data-binary @voutput.json "${me}/voutput"`,
       ].join("\n"),
     },
   ];
+  // the trustee's owner number on the boards: the server is owner 1, trustee i is owner i + 1
+  const owner = typeof index === "number" ? String(index + 1) : `$((${String(index).replace(/^\$/, "")} + 1))`;
+  for (const r of shuffle ? regions : []) {
+    steps.push({
+      step: "shuffle",
+      region: r.name,
+      label: t("manage.step-shuffle", { region: r.name }),
+      text: [
+        `curl -fsS -o ${r.election}.bel "${origin}/api/elections/${r.election}/archive"`,
+        `plebiscite trustee shuffle --archive ${r.election}.bel --trustee-id ${owner} > shuffle-${r.election}.txt`,
+        `curl -fsS ${auth} --data-binary @shuffle-${r.election}.txt "${me}/regions/${shellSeg(r.name)}/shuffle"`,
+      ].join("\n"),
+    });
+  }
   for (const r of regions) {
     steps.push({
       step: 4,
       region: r.name,
       label: t("trustee.step-decrypt", { region: r.name }),
       text: [
-        `[ -s decryption.dkey ] || curl -fsS ${auth} '${me}/dkey' > decryption.dkey`,
-        `curl -fsS -o ${r.election}.bel '${origin}/api/elections/${r.election}/archive'`,
+        `[ -s decryption.dkey ] || curl -fsS ${auth} "${me}/dkey" > decryption.dkey`,
+        `curl -fsS -o ${r.election}.bel "${origin}/api/elections/${r.election}/archive"`,
         `plebiscite trustee decrypt --archive ${r.election}.bel --key $(ls *.key) --decryption-key decryption.dkey | sed -n 1p > partial-${r.election}.json`,
-        `curl -fsS ${auth} --data-binary @partial-${r.election}.json '${me}/regions/${shellSeg(r.name)}/partial-decryption'`,
+        `curl -fsS ${auth} --data-binary @partial-${r.election}.json "${me}/regions/${shellSeg(r.name)}/partial-decryption"`,
       ].join("\n"),
     });
   }

@@ -8,6 +8,7 @@ import {
   authorityCommands,
   commands,
   downloadLink,
+  hasRanking,
   renderSession,
   trusteeCommands,
   whoAmI,
@@ -19,6 +20,8 @@ import { initI18n, t } from "./i18n.js";
 let counter = 0;
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const FRACTION = /^(0|[1-9][0-9]{0,17})(\/[1-9][0-9]{0,17})?$/;
+// what the server takes for an e-mail address (plebiscite.server.voterauth)
+const EMAIL = /^[^@\s,;<>"()[\]\\:]+@[^@\s,;<>"()[\]\\:]+\.[^@\s,;<>"()[\]\\:]+$/;
 
 class FormError extends Error {
   constructor(message, field) {
@@ -52,14 +55,33 @@ function checkbox(id, labelKey, checked) {
   );
 }
 
+// The type of a question: "choose" (homomorphic: tick between min and max answers, counted
+// by adding the encrypted votes) or "rank" (non-homomorphic: each ballot a ranking, shuffled
+// then decrypted one by one).
+function questionType(box) {
+  return box.querySelector(".q-type").value;
+}
+
+function anyRanking() {
+  return $all("#questions .question").some((b) => questionType(b) === "rank");
+}
+
 function addQuestion(values = {}) {
   const n = ++counter;
   const remove = el("button", { type: "button", class: "secondary remove" }, t("new.remove-question"));
+  const type = el(
+    "select",
+    { class: "q-type" },
+    el("option", { value: "choose", i18n: "new.q-type-choose" }, t("new.q-type-choose")),
+    el("option", { value: "rank", i18n: "new.q-type-rank" }, t("new.q-type-rank")),
+  );
+  type.value = values.type ?? "choose";
   const box = el(
     "fieldset",
     { class: "question", dataset: { n } },
     el("legend", {}),
     field(`q${n}-text`, "new.question-text", el("input", { class: "q-text", required: true, value: values.question ?? "" })),
+    field(`q${n}-type`, "new.q-type", type, "new.q-type-hint"),
     field(
       `q${n}-answers`,
       "new.answers",
@@ -68,13 +90,28 @@ function addQuestion(values = {}) {
     ),
     el(
       "div",
-      { class: "row" },
-      field(`q${n}-min`, "new.min", el("input", { class: "q-min", type: "number", min: 0, value: values.min ?? 1 })),
-      field(`q${n}-max`, "new.max", el("input", { class: "q-max", type: "number", min: 1, value: values.max ?? 1 })),
+      { class: "choose-only" },
+      el(
+        "div",
+        { class: "row" },
+        field(`q${n}-min`, "new.min", el("input", { class: "q-min", type: "number", min: 0, value: values.min ?? 1 })),
+        field(`q${n}-max`, "new.max", el("input", { class: "q-max", type: "number", min: 1, value: values.max ?? 1 })),
+      ),
+      checkbox(`q${n}-blank`, "new.blank", values.blank ?? true),
     ),
-    checkbox(`q${n}-blank`, "new.blank", values.blank ?? true),
+    el("p", { class: "hint rank-only", i18n: "new.rank-hint" }, t("new.rank-hint")),
     el("div", { class: "actions" }, remove),
   );
+  const setType = () => {
+    const rank = type.value === "rank";
+    box.querySelector(".choose-only").hidden = rank;
+    box.querySelector(".rank-only").hidden = !rank;
+  };
+  setType();
+  type.addEventListener("change", () => {
+    setType();
+    recountVoters();
+  });
   remove.addEventListener("click", () => {
     box.remove();
     renumber();
@@ -110,6 +147,10 @@ function readQuestions() {
       .filter(Boolean);
     if (!text) throw new FormError(t("new.err-question", { n: i + 1 }), b.querySelector(".q-text"));
     if (answers.length < 1) throw new FormError(t("new.err-answers", { n: i + 1 }), b.querySelector(".q-answers"));
+    if (questionType(b) === "rank") {
+      if (answers.length < 2) throw new FormError(t("new.err-rank-answers", { n: i + 1 }), b.querySelector(".q-answers"));
+      return { type: "NonHomomorphic", value: { answers, question: text } };
+    }
     const min = Number(b.querySelector(".q-min").value);
     const max = Number(b.querySelector(".q-max").value);
     if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < 1 || min > max || max > answers.length) {
@@ -128,7 +169,7 @@ function updateRuleChoices() {
   const keepA = aSelect.value;
   const options = [];
   $all("#questions .question").forEach((b, i) => {
-    if (Number(b.querySelector(".q-max").value) === 1) {
+    if (questionType(b) === "choose" && Number(b.querySelector(".q-max").value) === 1) {
       const text = b.querySelector(".q-text").value.trim() || t("new.question-n", { n: i + 1 });
       options.push(el("option", { value: String(i) }, `${i + 1}. ${text}`));
     }
@@ -146,8 +187,10 @@ function updateRuleChoices() {
 // -- regions and voter lists ------------------------------------------------------------------------
 
 // A CSV voter list: "login" or "login,weight" per line (a header line "login[,weight]" is
-// skipped). Returns the API's list: logins, or {login, weight}.
-export function parseVoters(text, region) {
+// skipped). Returns the API's list: logins, or {login, weight}. Options: `emails` (voters log
+// in by e-mail code: every login an e-mail address), `unitWeights` (a ranking question: every
+// voter weighs 1, so a weight other than 1 is refused).
+export function parseVoters(text, region, { emails = false, unitWeights = false } = {}) {
   const out = [];
   const seen = new Set();
   const lines = text.split(/\r?\n/);
@@ -160,6 +203,9 @@ export function parseVoters(text, region) {
     if (parts.length > 2 || !parts[0]) throw new FormError(t("new.err-csv-line", where));
     const login = parts[0];
     if (login.length > 256) throw new FormError(t("new.err-csv-login", where));
+    if (emails && (login.length > 254 || !EMAIL.test(login))) {
+      throw new FormError(t("new.err-csv-email", { ...where, login }));
+    }
     if (seen.has(login)) throw new FormError(t("new.err-csv-twice", { ...where, login }));
     seen.add(login);
     if (parts.length === 2 && parts[1] !== "") {
@@ -167,6 +213,7 @@ export function parseVoters(text, region) {
       if (!/^[0-9]+$/.test(parts[1]) || !Number.isSafeInteger(w) || w < 1) {
         throw new FormError(t("new.err-csv-weight", where));
       }
+      if (unitWeights && w !== 1) throw new FormError(t("new.err-csv-ranking-weight", where));
       out.push({ login, weight: w });
     } else {
       out.push(login);
@@ -207,13 +254,19 @@ function addRegion(name = "") {
   );
   const recount = () => {
     try {
-      const list = parseVoters(voters.value, box.querySelector(".r-name").value || "?");
+      const list = parseVoters(voters.value, box.querySelector(".r-name").value || "?", voterOptions());
       voters.removeAttribute("aria-invalid");
+      count.classList.remove("error-text");
       count.textContent = t("new.voter-count", { count: list.length });
     } catch (e) {
-      count.textContent = voters.value.trim() ? e.message : "";
+      const wrong = Boolean(voters.value.trim());
+      count.classList.toggle("error-text", wrong);
+      count.textContent = wrong ? e.message : "";
     }
   };
+  box.recount = recount;
+  // the count line says what is wrong with the list: read with the field
+  voters.setAttribute("aria-describedby", `${voters.getAttribute("aria-describedby")} ${count.id}`);
   file.addEventListener("change", async () => {
     const f = file.files?.[0];
     if (!f) return;
@@ -229,6 +282,15 @@ function addRegion(name = "") {
   $("#regions").append(box);
   renumberRegions();
   return box;
+}
+
+function voterOptions() {
+  return { emails: $("#voter-authentication").checked, unitWeights: anyRanking() };
+}
+
+// Check every voter list again (the voters' login or a question's type changed).
+function recountVoters() {
+  for (const b of $all("#regions .region")) b.recount?.();
 }
 
 function renumberRegions() {
@@ -279,7 +341,7 @@ function readRegions() {
       if (population) region.population = Number(population);
     }
     try {
-      voters[name] = parseVoters(b.querySelector(".r-voters").value, name);
+      voters[name] = parseVoters(b.querySelector(".r-voters").value, name, voterOptions());
     } catch (e) {
       e.field = b.querySelector(".r-voters");
       throw e;
@@ -384,7 +446,9 @@ function readRequest() {
     closing,
     rule: readRule(),
   };
-  return { referendum: record, voters, credential_authority: authority };
+  const request = { referendum: record, voters, credential_authority: authority };
+  if ($("#voter-authentication").checked) request.voter_authentication = true;
+  return request;
 }
 
 function slug(text) {
@@ -415,6 +479,7 @@ function showCreated(answer) {
       threshold: answer.threshold,
       group: answer.group,
       regions,
+      shuffle: hasRanking(answer.record.questions),
     });
     const page = `${origin}/trustee/${encodeURIComponent(answer.id)}/${tr.index}#token=${encodeURIComponent(tr.token)}`;
     const text = [
@@ -557,11 +622,13 @@ async function main() {
   for (const r of form.querySelectorAll("[name=kind]")) r.addEventListener("change", setKind);
   $("#rule-type").addEventListener("change", updateRuleFields);
   $("#rule-question").addEventListener("change", updateRuleChoices);
+  $("#voter-authentication").addEventListener("change", recountVoters);
   form.addEventListener("submit", submit);
   setKind();
   document.addEventListener("i18n:changed", () => {
     renumber();
     renumberRegions();
+    recountVoters();
   });
 }
 

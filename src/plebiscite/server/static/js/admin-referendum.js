@@ -1,10 +1,11 @@
 // /admin/referendum/RID: the administrator follows a referendum through its steps: the
 // trustees' key ceremony and the independent credential authorities (polled), opening (the
 // voters' credentials the server made are shown once), voting, closing and tallying, the
-// trustees' partial decryptions, and the published result.
+// trustees' shuffles (where a question is a ranking) and partial decryptions, and the
+// published result.
 
 import { api, ApiError, seg } from "./api.js";
-import { commands, downloadLink, renderSession, trusteeCommands, whoAmI } from "./admin-common.js";
+import { commands, downloadLink, hasRanking, renderSession, trusteeCommands, whoAmI } from "./admin-common.js";
 import { phaseBadge, say, statusBadge } from "./common.js";
 import { $, el, pathParams, replace } from "./dom.js";
 import { formatNumber, formatPercent, initI18n, language, t } from "./i18n.js";
@@ -252,10 +253,60 @@ function votingStep() {
   return step("step-voting", t("manage.step-voting"), after ? "done" : isOpen ? "current" : "later", ...body);
 }
 
+// Each region's shuffles (regions with a ranking question): the server's own, then those of
+// `needed` trustees, one after the other; a table, from the status's "shuffles" objects.
+function shufflesTable() {
+  const trustees = status.ceremony.trustees;
+  const regions = status.regions.filter((r) => r.shuffles);
+  if (!regions.length) return [];
+  const rows = regions.map((r) => {
+    const sh = r.shuffles;
+    const by = sh.by ?? [];
+    const state = sh.done ? t("manage.shuffles-done") : sh.open ? t("manage.shuffles-open") : t("manage.shuffles-waiting");
+    return el(
+      "tr",
+      { dataset: { region: r.name } },
+      el("th", { scope: "row" }, r.name),
+      el("td", { class: "shuffle-server" }, sh.server ? t("manage.shuffle-made") : t("manage.shuffle-not-made")),
+      el("td", { class: "shuffle-by" }, by.map((i) => `${i}. ${trustees[i - 1]?.name ?? ""}`.trim()).join(", ") || "—"),
+      el("td", { class: "num shuffle-count" }, t("manage.shuffles-count", { count: by.length, needed: sh.needed })),
+      el("td", { class: "shuffle-state" }, el("span", { class: ["badge", sh.done ? "ok" : "warn"] }, state)),
+    );
+  });
+  return [
+    el("h3", {}, t("manage.shuffles")),
+    el("p", {}, t("manage.shuffles-intro", { needed: status.ceremony.threshold })),
+    el(
+      "div",
+      { class: "table-wrap", tabindex: 0, role: "region", "aria-label": t("manage.shuffles-table") },
+      el(
+        "table",
+        { id: "shuffles" },
+        el("caption", {}, t("manage.shuffles-table")),
+        el(
+          "thead",
+          {},
+          el(
+            "tr",
+            {},
+            el("th", { scope: "col" }, t("observe.region")),
+            el("th", { scope: "col" }, t("manage.shuffle-server")),
+            el("th", { scope: "col" }, t("manage.shuffled-by")),
+            el("th", { scope: "col", class: "num" }, t("manage.shuffles-progress")),
+            el("th", { scope: "col" }, t("observe.status")),
+          ),
+        ),
+        el("tbody", {}, rows),
+      ),
+    ),
+  ];
+}
+
 function decryptStep() {
   const trustees = status.ceremony.trustees;
   const done = status.phase === "done";
   const current = status.phase === "decrypting";
+  const ranking = hasRanking(status.record?.questions);
   const items = status.regions.map((r) =>
     el(
       "li",
@@ -271,9 +322,15 @@ function decryptStep() {
       statusBadge(r.status),
     ),
   );
-  const body = [el("p", {}, t("manage.decrypt-intro", { threshold: status.ceremony.threshold })), el("ul", {}, items)];
+  const body = [
+    el("p", {}, t(ranking ? "manage.decrypt-intro-ranking" : "manage.decrypt-intro", { threshold: status.ceremony.threshold })),
+    ...shufflesTable(),
+    el("h3", {}, t("manage.decryptions")),
+    el("ul", {}, items),
+  ];
   if (current) {
     const regions = status.regions.map((r) => ({ name: r.name, election: r.election }));
+    const shuffling = new Set(status.regions.filter((r) => r.shuffles && !r.shuffles.done).map((r) => r.name));
     const steps = trusteeCommands({
       origin: location.origin,
       rid,
@@ -282,14 +339,19 @@ function decryptStep() {
       threshold: status.ceremony.threshold,
       group: status.group,
       regions,
-    }).filter((s) => s.step === 4);
+      shuffle: ranking,
+    }).filter((s) => s.step === 4 || (s.step === "shuffle" && shuffling.has(s.region)));
     body.push(
       el(
         "details",
         {},
         el("summary", {}, t("manage.trustee-help")),
         el("p", { class: "hint" }, t("manage.trustee-help-text")),
-        ...steps.flatMap((s) => [el("p", { class: "hint" }, s.label), ...commands(s.text)]),
+        ranking ? el("p", { class: "hint" }, t("manage.shuffle-help-text", { needed: status.ceremony.threshold })) : null,
+        ...steps.flatMap((s) => [
+          el("p", { class: "hint" }, s.label),
+          ...commands(s.text, { step: s.step, region: s.region ?? "" }),
+        ]),
       ),
     );
   }
