@@ -459,4 +459,7 @@ def test_voters_logging_in_by_e_mail_need_e_mail_logins(page, shots, empty_serve
         ]
     }
     assert server.get(f"/api/referendums/{rid}")["voter_authentication"] is True
+    page.click("#continue")
+    page.wait_for_selector("#voter-login")
+    assert "e-mail" in page.inner_text("#voter-login")
     assert page.js_errors == []

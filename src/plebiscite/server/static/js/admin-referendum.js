@@ -390,6 +390,7 @@ function render(force = false) {
     el("code", {}, status.id),
     " · ",
     el("a", { href: `/observe/${seg(rid)}` }, t("manage.observer-page")),
+    status.voter_authentication ? [" · ", el("span", { id: "voter-login" }, t("manage.voter-authentication"))] : null,
   );
   replace($("#steps"), ceremonyStep(), authoritiesStep(), openStep(), votingStep(), decryptStep(), publishedStep());
   if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
