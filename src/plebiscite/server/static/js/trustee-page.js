@@ -500,21 +500,21 @@ function renderCli() {
         commandBlock(cmds.voutput, t("trustee.cli-voutput")),
       ),
       step(
-        "decrypt",
-        t("trustee.cli-decrypt"),
-        t("trustee.cli-decrypt-intro"),
-        cmds.decrypt.map((d) => [
-          el("h4", {}, t("trustee.cli-region", { region: d.region })),
-          commandBlock(d.text, t("trustee.cli-decrypt-region", { region: d.region })),
-        ]),
-      ),
-      step(
         "shuffle",
         t("trustee.cli-shuffle"),
         t("trustee.cli-shuffle-intro"),
         cmds.shuffle.map((d) => [
           el("h4", {}, t("trustee.cli-region", { region: d.region })),
           commandBlock(d.text, t("trustee.cli-shuffle-region", { region: d.region })),
+        ]),
+      ),
+      step(
+        "decrypt",
+        t("trustee.cli-decrypt"),
+        t("trustee.cli-decrypt-intro"),
+        cmds.decrypt.map((d) => [
+          el("h4", {}, t("trustee.cli-region", { region: d.region })),
+          commandBlock(d.text, t("trustee.cli-decrypt-region", { region: d.region })),
         ]),
       ),
     );

@@ -71,6 +71,7 @@ export function trusteeCommands({ origin, rid, index, group, threshold, certId, 
       text: lines(
         `curl -fsS -o ${r.election}.bel ${shellQuote(`${origin}/api/elections/${r.election}/archive`)}`,
         `plebiscite trustee shuffle --archive ${r.election}.bel --trustee-id ${index + 1} > shuffle-${r.election}.txt`,
+        `curl -fsS ${AUTH} --data-binary @shuffle-${r.election}.txt "$ME/regions/${urlSegment(r.name)}/shuffle"`,
       ),
     })),
   };
