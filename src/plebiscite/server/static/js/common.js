@@ -16,7 +16,15 @@ export function phaseBadge(phase) {
   return el("span", { class: ["badge", PHASE_CLASS[phase] ?? ""] }, t(`phase.${phase}`));
 }
 
-const STATUS_CLASS = { open: "ok", done: "ok", closed: "warn", tallied: "warn", decrypting: "warn", shuffling: "warn", shuffled: "warn" };
+const STATUS_CLASS = {
+  open: "ok",
+  done: "ok",
+  closed: "warn",
+  tallied: "warn",
+  shuffling: "warn",
+  shuffled: "warn",
+  decrypting: "warn",
+};
 
 // The status of a region's election (not-opened, setup, open, closed, tallied, ...).
 export function statusBadge(status) {
