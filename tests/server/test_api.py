@@ -141,3 +141,13 @@ def test_every_route_is_documented(client):
     for path, methods in spec["paths"].items():
         for method, op in methods.items():
             assert op.get("summary") and op.get("description"), f"{method} {path}"
+
+
+def test_the_election_alone_for_a_voting_booth(client, setup):
+    texts, _, election = setup
+    assert client.post("/api/elections", json=texts, headers=ADMIN).status_code == 201
+    r = client.get(f"/api/elections/{election.uuid}/election")
+    assert r.status_code == 200 and r.content == texts["election"].encode()
+    assert r.headers["content-type"] == "application/json"
+    missing = client.get("/api/elections/NoSuchElection1234/election")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "unknown_election"

@@ -347,7 +347,6 @@ def test_every_kind_of_question_in_the_booth(page, shots, static_site, vector_el
 
     raw, creds = vector_election("plebiscite")
     election = parse_election(raw)
-    archive = (Path(__file__).parents[1] / "vectors" / "plebiscite" / "election.bel").read_bytes()
     cast: list[bytes] = []
 
     def api(route) -> None:
@@ -355,8 +354,8 @@ def test_every_kind_of_question_in_the_booth(page, shots, static_site, vector_el
         path = url.split("://", 1)[1].split("/", 1)[1]
         if path == f"api/elections/{election.uuid}":
             route.fulfill(json={"uuid": election.uuid, "status": "open"})
-        elif path == f"api/elections/{election.uuid}/archive":
-            route.fulfill(body=archive, headers={"content-type": "application/x-tar"})
+        elif path == f"api/elections/{election.uuid}/election":
+            route.fulfill(body=raw, headers={"content-type": "application/json"})
         elif path.endswith("/voter-authentication"):
             route.fulfill(json={"required": False, "codes": False})
         elif path.endswith("/ballots") and method == "POST":

@@ -205,6 +205,16 @@ def create_app(
         published; recomputed by the server's own verifier as the board grows."""
         return state(uuid).summary()
 
+    @app.get("/api/elections/{uuid}/election", summary="The election (election.json)")
+    async def election(uuid: str) -> Response:
+        """The exact election JSON of the board's Setup (its SHA256 is the fingerprint every
+        ballot carries): what a voting booth needs, without the credential list that comes
+        before the Setup event in the archive."""
+        raw = state(uuid).verifier.raw_setup
+        if raw is None:
+            raise ApiError(409, "state", "this board has no Setup yet")
+        return Response(raw[0], media_type="application/json")
+
     @app.get("/api/elections/{uuid}/archive", summary="The election archive (UUID.bel)")
     async def archive(uuid: str) -> StreamingResponse:
         """The public record, byte-identical to what ``belenios-tool election verify``

@@ -16,7 +16,6 @@ import {
   loadElection,
   makeBallot,
 } from "./belenios/booth-core.js";
-import { sha256Hex } from "./belenios/hash.js";
 import { say } from "./common.js";
 import { $, $all, el, pathParams, replace } from "./dom.js";
 import { initI18n, t } from "./i18n.js";
@@ -49,55 +48,13 @@ function tell(key, params = {}, kind = "") {
   say(status(), key ? t(key, params) : "", kind);
 }
 
-// -- the election: the exact text of its Setup, read from the start of the archive -----------
+// -- the election: the exact text of its Setup ------------------------------------------------
 
-// Read the tar archive as it streams and stop at the Setup event: the election is one of the
-// data members before it, named by the Setup payload (each member is named by its SHA-256,
-// which is checked).
+// The election JSON of the board's Setup, byte for byte (its SHA-256 is the fingerprint every
+// ballot carries), without the credential list that precedes the Setup event in the archive.
 async function fetchElectionText(uuid) {
-  const response = await api(`/api/elections/${seg(uuid)}/archive`, { raw: true });
-  const reader = response.body.getReader();
-  let buf = new Uint8Array(0);
-  const data = new Map();
-  const decoder = new TextDecoder();
-  const need = async (n) => {
-    while (buf.length < n) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the archive ends before its Setup event");
-      const next = new Uint8Array(buf.length + value.length);
-      next.set(buf);
-      next.set(value, buf.length);
-      buf = next;
-    }
-  };
-  try {
-    for (;;) {
-      await need(512);
-      const header = buf.subarray(0, 512);
-      const name = decoder.decode(header.subarray(0, 100)).replace(/\0.*$/s, "");
-      const size = parseInt(decoder.decode(header.subarray(124, 136)).replace(/\0.*$/s, "").trim(), 8);
-      if (!name) throw new Error("the archive ends before its Setup event");
-      const padded = 512 + Math.ceil(size / 512) * 512;
-      await need(padded);
-      const content = buf.slice(512, 512 + size);
-      buf = buf.slice(padded);
-      const m = /^([0-9a-f]{64})\.(data|event)\.json$/.exec(name);
-      if (!m) continue; // the BELENIOS header
-      if ((await sha256Hex(content)) !== m[1]) throw new Error(`archive member ${name} is corrupt`);
-      if (m[2] === "data") {
-        data.set(m[1], content);
-        continue;
-      }
-      const event = JSON.parse(decoder.decode(content));
-      if (event.type !== "Setup") throw new Error("the archive does not start with its Setup");
-      const setup = JSON.parse(decoder.decode(data.get(event.payload)));
-      const election = data.get(setup.election);
-      if (!election) throw new Error("the Setup event names no election");
-      return decoder.decode(election);
-    }
-  } finally {
-    reader.cancel().catch(() => {});
-  }
+  const response = await api(`/api/elections/${seg(uuid)}/election`, { raw: true });
+  return new TextDecoder("utf-8", { fatal: true }).decode(await response.arrayBuffer());
 }
 
 // -- questions --------------------------------------------------------------------------------
