@@ -41,3 +41,21 @@ def _checkpoint_cache(tmp_path_factory):
     import os
 
     os.environ["PLEBISCITE_CACHE"] = str(tmp_path_factory.mktemp("plebiscite-cache"))
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One PostgreSQL server for the whole session (Debian's binaries, started by
+    ``scripts/pg-test-server`` in a temporary directory on a free port, or the server of
+    ``PLEBISCITE_TEST_PG_DSN``); each test takes a fresh database of it."""
+    from board.pg import PgTestServer, PgTestServerError
+
+    try:
+        server = PgTestServer.start()
+    except PgTestServerError as exc:
+        pytest.fail(
+            f"PostgreSQL could not start, so nothing can be tested on PostgreSQL: {exc}",
+            pytrace=False,
+        )
+    yield server
+    server.stop()

@@ -45,19 +45,6 @@ TS = 1_700_000_000
 # -- fixtures ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def pg_server():
-    try:
-        server = PgTestServer.start()
-    except PgTestServerError as exc:
-        pytest.fail(
-            f"PostgreSQL could not start, so the PostgreSQL board cannot be tested: {exc}",
-            pytrace=False,
-        )
-    yield server
-    server.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def url(request, tmp_path):
     """Where a fresh board lives: a new SQLite file, or a new PostgreSQL database."""

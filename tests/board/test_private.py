@@ -12,26 +12,12 @@ import threading
 import psycopg
 import pytest
 
-from board.pg import PgTestServer, PgTestServerError
 from board.test_contract import TS, E, backend_of, raw_execute, setup_item
 from plebiscite.board import Head, open_board
 from plebiscite.board import postgres as pg_backend
 from plebiscite.board import sqlite as sqlite_backend
 from plebiscite.board.private import MAX_KEY, MAX_KIND, open_private, private_of
 from plebiscite.errors import EncodingError
-
-
-@pytest.fixture(scope="session")
-def pg_server():
-    try:
-        server = PgTestServer.start()
-    except PgTestServerError as exc:
-        pytest.fail(
-            f"PostgreSQL could not start, so the private store cannot be tested: {exc}",
-            pytrace=False,
-        )
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

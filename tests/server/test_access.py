@@ -409,20 +409,12 @@ def any_board(request, tmp_path):
         yield board
         board.close()
         return
-    from board.pg import PgTestServer, PgTestServerError
     from plebiscite.board.postgres import PostgresBoard
 
-    try:
-        server = PgTestServer.start()
-    except PgTestServerError as e:
-        pytest.fail(f"PostgreSQL could not start: {e}", pytrace=False)
-    try:
-        with server.fresh_database() as dsn:
-            board = PostgresBoard(dsn)
-            yield board
-            board.close()
-    finally:
-        server.stop()
+    with request.getfixturevalue("pg_server").fresh_database() as dsn:
+        board = PostgresBoard(dsn)
+        yield board
+        board.close()
 
 
 def test_a_voter_logs_in_with_a_code_and_casts(tmp_path, poll, any_board):

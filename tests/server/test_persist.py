@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from board.pg import PgTestServer, PgTestServerError
 from plebiscite.board import open_board
 from plebiscite.board.private import open_private
 from plebiscite.cli.demo_server import (
@@ -39,19 +38,6 @@ from plebiscite.server.state import CHECKPOINT_KIND
 from server.test_lifecycle import BLANK, NO, TOKEN, VOTERS, YES, A, B, C, record
 
 KEY = SigningKey.from_seed(b"\x07" * 32)
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgTestServer]:
-    try:
-        server = PgTestServer.start()
-    except PgTestServerError as exc:
-        pytest.fail(
-            f"PostgreSQL could not start, so persistence on PostgreSQL cannot be tested: {exc}",
-            pytrace=False,
-        )
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

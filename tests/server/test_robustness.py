@@ -35,7 +35,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from board.pg import PgTestServer, PgTestServerError
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import BELENIOS_2048
@@ -127,19 +126,6 @@ def setup() -> Setup:
 
 
 # -- the databases ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgTestServer]:
-    try:
-        server = PgTestServer.start()
-    except PgTestServerError as exc:
-        pytest.fail(
-            f"PostgreSQL could not start, so the server on PostgreSQL cannot be tested: {exc}",
-            pytrace=False,
-        )
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
