@@ -814,41 +814,51 @@ class Verifier:
             )
             raise _StopError
         raw = self._take(ev.payload, ev, "owned shuffle")
-        group = election.group
         try:
             w = "owned_shuffle"
             os_ = obj(strictjson.loads(raw, max_size=4096, where=w), w, ("owner", "payload"))
             owner = self._owner(os_["owner"], f"{w}.owner")
             sh_raw = self._take(hash_ref(os_["payload"], f"{w}.payload"), ev, "shuffle")
-            w = "shuffle"
-            sh = obj(
-                strictjson.loads(sh_raw, max_size=1 << 34, where=w), w, ("ciphertexts", "proofs")
-            )
-            nh_idx = [i for i, q in enumerate(election.questions) if not q.homomorphic]
-            cts = arr(sh["ciphertexts"], f"{w}.ciphertexts", len(nh_idx), len(nh_idx))
-            prfs = arr(sh["proofs"], f"{w}.proofs", len(nh_idx), len(nh_idx))
             if owner.index in self.shuffle_owners:
                 raise StateError(f"trustee {owner.index} already shuffled", where=f"{w}.owner")
-            new_cols = []
-            for k, i in enumerate(nh_idx):
-                e = self.tally[i]
-                n = len(e)
-                e2 = [
-                    ciphertext(group, c, f"{w}.ciphertexts[{k}][{j}]")
-                    for j, c in enumerate(arr(cts[k], f"{w}.ciphertexts[{k}]", n, n))
-                ]
-                pr = shuffle_proof(group, prfs[k], f"{w}.proofs[{k}]", n)
-                try:
-                    check_shuffle_proof(self.ctx, pr, e, e2, election.fingerprint)
-                except ProofError as err:
-                    raise err.at(f"{w}.proofs[{k}] (question {i + 1})") from None
-                new_cols.append((i, e2))
+            new_cols = self.check_shuffle(sh_raw)
         except PlebisciteError as e:
             self.fail("shuffle", e, ev)
             return  # its ciphertexts are not used
         self.shuffle_owners.add(owner.index)
         for i, e2 in new_cols:
             self.tally[i] = e2
+
+    def check_shuffle(
+        self, raw: bytes, *, max_size: int = 1 << 34
+    ) -> list[tuple[int, list[Ciphertext]]]:
+        """Every ciphertext and CheckShuffleProof of the shuffle ``raw`` against the ciphertexts
+        to shuffle now (the non-homomorphic columns of the tally as the last shuffle left
+        them); returns the new columns, by question, or raises what refuses it."""
+        election, ctx, tally = self.election, self.ctx, self.tally
+        if election is None or ctx is None or tally is None:
+            raise StateError("no encrypted tally to shuffle yet")
+        group = election.group
+        w = "shuffle"
+        sh = obj(strictjson.loads(raw, max_size=max_size, where=w), w, ("ciphertexts", "proofs"))
+        nh_idx = [i for i, q in enumerate(election.questions) if not q.homomorphic]
+        cts = arr(sh["ciphertexts"], f"{w}.ciphertexts", len(nh_idx), len(nh_idx))
+        prfs = arr(sh["proofs"], f"{w}.proofs", len(nh_idx), len(nh_idx))
+        new_cols = []
+        for k, i in enumerate(nh_idx):
+            e = tally[i]
+            n = len(e)
+            e2 = [
+                ciphertext(group, c, f"{w}.ciphertexts[{k}][{j}]")
+                for j, c in enumerate(arr(cts[k], f"{w}.ciphertexts[{k}]", n, n))
+            ]
+            pr = shuffle_proof(group, prfs[k], f"{w}.proofs[{k}]", n)
+            try:
+                check_shuffle_proof(ctx, pr, e, e2, election.fingerprint)
+            except ProofError as err:
+                raise err.at(f"{w}.proofs[{k}] (question {i + 1})") from None
+            new_cols.append((i, e2))
+        return new_cols
 
     def _on_EndShuffles(self, ev: Event) -> None:
         if self.election and self.election.has_nh and not self.shuffle_owners:

@@ -112,7 +112,6 @@ from plebiscite.crypto.groups import BELENIOS_2048, RFC_3526_2048, Group, group_
 from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.proofs import verify_decryption
 from plebiscite.crypto.rand import SystemRandom
-from plebiscite.crypto.shuffle import check_shuffle_proof
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import (
     ConflictError,
@@ -136,12 +135,10 @@ from plebiscite.protocol.messages import (
     Pedersen,
     QuestionH,
     arr,
-    ciphertext,
     obj,
     parse_credentials,
     parse_election,
     proof,
-    shuffle_proof,
     small_int,
     string,
 )
@@ -965,34 +962,15 @@ def _shuffle_body(raw: bytes, owner: int) -> bytes:
 
 def _check_shuffle(s: ElectionState, raw: bytes) -> None:
     """Every ciphertext and CheckShuffleProof of the shuffle ``raw`` against the ciphertexts
-    to shuffle now (the non-homomorphic columns of the tally, as the last shuffle left them);
-    raises the error that refuses it."""
-    v = s.verifier
-    assert v.election is not None and v.ctx is not None and v.tally is not None
-    group = v.election.group
-    w = "shuffle"
-    sh = obj(
-        strictjson.loads(raw, max_size=MAX_TALLY_MESSAGE, where=w), w, ("ciphertexts", "proofs")
-    )
-    nh = _nh_columns(s)
-    cts = arr(sh["ciphertexts"], f"{w}.ciphertexts", len(nh), len(nh))
-    prfs = arr(sh["proofs"], f"{w}.proofs", len(nh), len(nh))
-    for k, i in enumerate(nh):
-        e = v.tally[i]
-        n = len(e)
-        e2 = [
-            ciphertext(group, c, f"{w}.ciphertexts[{k}][{j}]")
-            for j, c in enumerate(arr(cts[k], f"{w}.ciphertexts[{k}]", n, n))
-        ]
-        pr = shuffle_proof(group, prfs[k], f"{w}.proofs[{k}]", n)
-        try:
-            check_shuffle_proof(v.ctx, pr, e, e2, v.election.fingerprint)
-        except ProofError as err:
-            raise ProofError(
-                "the shuffle proof does not verify against the ciphertexts to shuffle now "
-                "(GET .../shuffle-input)",
-                where=f"{w}.proofs[{k}] (question {i})",
-            ) from err
+    to shuffle now (the verifier's own check); raises the error that refuses it."""
+    try:
+        s.verifier.check_shuffle(raw, max_size=MAX_TALLY_MESSAGE)
+    except ProofError as err:
+        raise ProofError(
+            "the shuffle proof does not verify against the ciphertexts to shuffle now "
+            f"(GET .../shuffle-input): {err.message}",
+            where=err.where,
+        ) from err
 
 
 def _server_shuffle(s: ElectionState) -> None:
