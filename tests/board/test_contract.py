@@ -124,8 +124,10 @@ def verify(archive: bytes):
     return report
 
 
-def backend_module(board: Board):
-    return sys.modules[type(board).__module__]
+def append_module(board: Board):
+    """The module whose ``plan_append`` the board's append calls (the shared SqlBoard's)."""
+    (append_owner,) = [c for c in type(board).__mro__ if "append" in vars(c)]
+    return sys.modules[append_owner.__module__]
 
 
 # -- elections, heads, appends ----------------------------------------------------------------
@@ -251,7 +253,7 @@ def test_failure_midway_rolls_back(board, monkeypatch):
         members[2] = StoredMember(members[2].seq, "event", members[2].hash, None)
         return members, new
 
-    module = backend_module(board)
+    module = append_module(board)
     monkeypatch.setattr(module, "plan_append", failing_plan)
     with pytest.raises(BoardError, match=f"election {E}: .*failed") as err:
         board.append(E, head, [ballot("a"), ballot("b")])

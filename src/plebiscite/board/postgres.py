@@ -16,25 +16,15 @@ advisory lock (so concurrent first openings are safe), recorded in ``schema_vers
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
-from plebiscite.board.base import Head, Item, StoredMember, archive_bytes, plan_append
-from plebiscite.board.sqlite import (
-    PAGE,
-    Pool,
-    check_election,
-    check_heights,
-    check_items,
-    check_timestamp,
-    conflict,
-    unknown_election,
-    where,
-)
+from plebiscite.board.sqlite import Pool, SqlBoard, where
 from plebiscite.errors import BoardError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresBoard"]
@@ -97,8 +87,12 @@ def _reusable(conn: Connection) -> bool:
     return not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE
 
 
-class PostgresBoard:
+class PostgresBoard(SqlBoard[Connection]):
     """The board in the PostgreSQL database ``dsn`` (a libpq URI or key=value string)."""
+
+    PARAM = "%s"
+    LOCK_ROW = " FOR UPDATE"
+    DUPLICATE = psycopg.errors.UniqueViolation
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
@@ -120,12 +114,6 @@ class PostgresBoard:
 
     def __repr__(self) -> str:
         return f"PostgresBoard({self._name()!r})"
-
-    def __enter__(self) -> PostgresBoard:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- connections and transactions --
 
@@ -183,130 +171,15 @@ class PostgresBoard:
                     conn.execute(statement)
                 conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (number,))
 
-    @staticmethod
-    def _version(conn: Connection) -> int:
+    def _version(self, conn: Connection) -> int:
         row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
         return _int(row[0]) if row is not None and row[0] is not None else 0
 
-    def schema_version(self) -> int:
-        """The schema version of the database (:data:`SCHEMA_VERSION` once open)."""
-        with self._read(None) as conn:
-            return self._version(conn)
-
-    # -- the Board protocol --
-
-    def create(self, election: str, timestamp: int) -> None:
-        check_election(election)
-        check_timestamp(election, timestamp)
-        try:
-            with self._write(election) as conn:
-                conn.execute(
-                    "INSERT INTO elections (uuid, timestamp) VALUES (%s, %s)",
-                    (election, timestamp),
-                )
-        except BoardError as exc:
-            if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
-                raise BoardError("already on this board", where=where(election)) from None
-            raise
-
-    def elections(self) -> list[str]:
-        with self._read(None) as conn:
-            return [str(r[0]) for r in conn.execute("SELECT uuid FROM elections ORDER BY id")]
-
-    def timestamp(self, election: str) -> int:
-        with self._read(election) as conn:
-            row = conn.execute(
-                "SELECT timestamp FROM elections WHERE uuid = %s", (election,)
-            ).fetchone()
-        if row is None:
-            raise unknown_election(election)
-        return _int(row[0])
-
-    def head(self, election: str) -> Head:
-        with self._read(election) as conn:
-            row = conn.execute(
-                "SELECT height, head FROM elections WHERE uuid = %s", (election,)
-            ).fetchone()
-        if row is None:
-            raise unknown_election(election)
-        return _head(row[0], row[1])
-
-    def append(self, election: str, expected: Head, items: Sequence[Item]) -> Head:
-        items = tuple(items)
-        check_items(election, items)
-        with self._write(election) as conn:
-            row = conn.execute(
-                "SELECT id, height, head, next_seq FROM elections WHERE uuid = %s FOR UPDATE",
-                (election,),
-            ).fetchone()
-            if row is None:
-                raise unknown_election(election)
-            ident, next_seq = _int(row[0]), _int(row[3])
-            current = _head(row[1], row[2])
-            if current != expected:
-                raise conflict(election, expected, current)
-            check_heights(election, current, items)
-            members, new = plan_append(current, items, next_seq)
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO members (election, seq, kind, hash, content) "
-                    "VALUES (%s, %s, %s, %s, %s)",
-                    [(ident, m.seq, m.kind, m.hash, m.content) for m in members],
-                )
-            conn.execute(
-                "UPDATE elections SET height = %s, head = %s, next_seq = %s WHERE id = %s",
-                (new.height, new.hash, next_seq + len(members), ident),
-            )
-        return new
-
-    def members(self, election: str, *, after_seq: int = -1) -> Iterator[StoredMember]:
-        with self._read(election) as conn:
-            row = conn.execute(
-                "SELECT id, next_seq FROM elections WHERE uuid = %s", (election,)
-            ).fetchone()
-        if row is None:
-            raise unknown_election(election)
-        ident, end = _int(row[0]), _int(row[1])
-        first = self._page(election, ident, after_seq, end)
-        return self._pages(election, ident, first, end)
-
-    def _page(self, election: str, ident: int, after: int, end: int) -> list[StoredMember]:
-        with self._read(election) as conn:
-            rows = conn.execute(
-                "SELECT seq, kind, hash, content FROM members "
-                "WHERE election = %s AND seq > %s AND seq < %s ORDER BY seq LIMIT %s",
-                (ident, after, end, PAGE),
-            ).fetchall()
-        return [StoredMember(_int(r[0]), str(r[1]), str(r[2]), _bytes(r[3])) for r in rows]
-
-    def _pages(
-        self, election: str, ident: int, page: list[StoredMember], end: int
-    ) -> Iterator[StoredMember]:
-        while page:
-            yield from page
-            if len(page) < PAGE:
-                return
-            page = self._page(election, ident, page[-1].seq, end)
-
-    def archive(self, election: str) -> Iterator[bytes]:
-        return archive_bytes(self.timestamp(election), self.members(election))
-
-    def close(self) -> None:
-        self._pool.close()
+    def _insert_members(self, conn: Any, sql: str, rows: list[tuple[object, ...]]) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(sql, rows)
 
 
 def _int(value: object) -> int:
     assert isinstance(value, int)
     return value
-
-
-def _bytes(value: object) -> bytes:
-    assert isinstance(value, bytes | memoryview)
-    return bytes(value)
-
-
-def _head(height: object, hash_: object) -> Head:
-    if height is None:
-        return Head()
-    assert isinstance(hash_, str)
-    return Head(_int(height), hash_)

@@ -32,8 +32,8 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Generic, TypeVar
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Generic, Self, TypeVar
 
 from plebiscite.board.base import Head, Item, StoredMember, archive_bytes, plan_append
 from plebiscite.errors import BoardError, ConflictError
@@ -45,6 +45,7 @@ __all__ = [
     "PAGE",
     "SCHEMA_VERSION",
     "SQLiteBoard",
+    "SqlBoard",
     "check_election",
     "check_heights",
     "check_items",
@@ -203,6 +204,158 @@ class Pool(Generic[C]):
             self._close(conn)
 
 
+class SqlBoard(Generic[C]):
+    """The :class:`~plebiscite.board.base.Board` operations over the schema both backends
+    share. A backend gives its connections (``_pool``), its transactions (``_read``:
+    statements in autocommit; ``_write``: one transaction, committed if the body returns) and
+    its dialect: :attr:`PARAM`, the driver's parameter placeholder; :attr:`LOCK_ROW`, what
+    locks the election's row for the rest of the append's transaction (nothing where the
+    transaction already holds the database's write lock); :attr:`DUPLICATE`, the driver's
+    error for a uuid already on the board; :meth:`_insert_members`."""
+
+    PARAM = "?"
+    LOCK_ROW = ""
+    DUPLICATE: type[Exception]
+    _pool: Pool[C]
+
+    def _read(self, election: str | None) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _write(self, election: str | None) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _version(self, conn: Any) -> int:
+        raise NotImplementedError
+
+    def _insert_members(self, conn: Any, sql: str, rows: list[tuple[object, ...]]) -> None:
+        conn.executemany(sql, rows)
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", self.PARAM)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def schema_version(self) -> int:
+        """The schema version of the database (:data:`SCHEMA_VERSION` once open)."""
+        with self._read(None) as conn:
+            return self._version(conn)
+
+    def create(self, election: str, timestamp: int) -> None:
+        check_election(election)
+        check_timestamp(election, timestamp)
+        try:
+            with self._write(election) as conn:
+                conn.execute(
+                    self._sql("INSERT INTO elections (uuid, timestamp) VALUES (?, ?)"),
+                    (election, timestamp),
+                )
+        except BoardError as exc:
+            if isinstance(exc.__cause__, self.DUPLICATE):
+                raise BoardError("already on this board", where=where(election)) from None
+            raise
+
+    def elections(self) -> list[str]:
+        with self._read(None) as conn:
+            return [str(r[0]) for r in conn.execute("SELECT uuid FROM elections ORDER BY id")]
+
+    def timestamp(self, election: str) -> int:
+        with self._read(election) as conn:
+            row = conn.execute(
+                self._sql("SELECT timestamp FROM elections WHERE uuid = ?"), (election,)
+            ).fetchone()
+        if row is None:
+            raise unknown_election(election)
+        return int(row[0])
+
+    def head(self, election: str) -> Head:
+        with self._read(election) as conn:
+            row = conn.execute(
+                self._sql("SELECT height, head FROM elections WHERE uuid = ?"), (election,)
+            ).fetchone()
+        if row is None:
+            raise unknown_election(election)
+        return _head(row[0], row[1])
+
+    def append(self, election: str, expected: Head, items: Sequence[Item]) -> Head:
+        items = tuple(items)
+        check_items(election, items)
+        with self._write(election) as conn:
+            row = conn.execute(
+                self._sql("SELECT id, height, head, next_seq FROM elections WHERE uuid = ?")
+                + self.LOCK_ROW,
+                (election,),
+            ).fetchone()
+            if row is None:
+                raise unknown_election(election)
+            ident, next_seq = int(row[0]), int(row[3])
+            current = _head(row[1], row[2])
+            if current != expected:
+                raise conflict(election, expected, current)
+            check_heights(election, current, items)
+            members, new = plan_append(current, items, next_seq)
+            self._insert_members(
+                conn,
+                self._sql(
+                    "INSERT INTO members (election, seq, kind, hash, content) "
+                    "VALUES (?, ?, ?, ?, ?)"
+                ),
+                [(ident, m.seq, m.kind, m.hash, m.content) for m in members],
+            )
+            conn.execute(
+                self._sql("UPDATE elections SET height = ?, head = ?, next_seq = ? WHERE id = ?"),
+                (new.height, new.hash, next_seq + len(members), ident),
+            )
+        return new
+
+    def members(self, election: str, *, after_seq: int = -1) -> Iterator[StoredMember]:
+        with self._read(election) as conn:
+            row = conn.execute(
+                self._sql("SELECT id, next_seq FROM elections WHERE uuid = ?"), (election,)
+            ).fetchone()
+        if row is None:
+            raise unknown_election(election)
+        ident, end = int(row[0]), int(row[1])
+        first = self._page(election, ident, after_seq, end)
+        return self._pages(election, ident, first, end)
+
+    def _page(self, election: str, ident: int, after: int, end: int) -> list[StoredMember]:
+        with self._read(election) as conn:
+            rows = conn.execute(
+                self._sql(
+                    "SELECT seq, kind, hash, content FROM members "
+                    "WHERE election = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?"
+                ),
+                (ident, after, end, PAGE),
+            ).fetchall()
+        return [StoredMember(int(r[0]), str(r[1]), str(r[2]), bytes(r[3])) for r in rows]
+
+    def _pages(
+        self, election: str, ident: int, page: list[StoredMember], end: int
+    ) -> Iterator[StoredMember]:
+        while page:
+            yield from page
+            if len(page) < PAGE:
+                return
+            page = self._page(election, ident, page[-1].seq, end)
+
+    def archive(self, election: str) -> Iterator[bytes]:
+        return archive_bytes(self.timestamp(election), self.members(election))
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _head(height: object, hash_: object) -> Head:
+    if height is None:
+        return Head()
+    assert isinstance(height, int) and isinstance(hash_, str)
+    return Head(height, hash_)
+
+
 # -- SQLite -------------------------------------------------------------------------------------
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -255,8 +408,10 @@ def _reusable(conn: sqlite3.Connection) -> bool:
     return not conn.in_transaction  # in a transaction only if a rollback itself failed
 
 
-class SQLiteBoard:
+class SQLiteBoard(SqlBoard[sqlite3.Connection]):
     """The board in the SQLite file ``path`` (created if missing)."""
+
+    DUPLICATE = sqlite3.IntegrityError
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
@@ -271,12 +426,6 @@ class SQLiteBoard:
 
     def __repr__(self) -> str:
         return f"SQLiteBoard({self.path!r})"
-
-    def __enter__(self) -> SQLiteBoard:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- connections and transactions --
 
@@ -378,8 +527,7 @@ class SQLiteBoard:
                     (number,),
                 )
 
-    @staticmethod
-    def _version(conn: sqlite3.Connection) -> int:
+    def _version(self, conn: sqlite3.Connection) -> int:
         exists = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
         ).fetchone()
@@ -387,105 +535,3 @@ class SQLiteBoard:
             return 0
         row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
         return int(row[0] or 0)
-
-    def schema_version(self) -> int:
-        """The schema version of the file (:data:`SCHEMA_VERSION` once open)."""
-        with self._read(None) as conn:
-            return self._version(conn)
-
-    # -- the Board protocol --
-
-    def create(self, election: str, timestamp: int) -> None:
-        check_election(election)
-        check_timestamp(election, timestamp)
-        try:
-            with self._write(election) as conn:
-                conn.execute(
-                    "INSERT INTO elections (uuid, timestamp) VALUES (?, ?)", (election, timestamp)
-                )
-        except BoardError as exc:
-            if isinstance(exc.__cause__, sqlite3.IntegrityError):
-                raise BoardError("already on this board", where=where(election)) from None
-            raise
-
-    def elections(self) -> list[str]:
-        with self._read(None) as conn:
-            return [r[0] for r in conn.execute("SELECT uuid FROM elections ORDER BY id")]
-
-    def timestamp(self, election: str) -> int:
-        with self._read(election) as conn:
-            row = conn.execute(
-                "SELECT timestamp FROM elections WHERE uuid = ?", (election,)
-            ).fetchone()
-        if row is None:
-            raise unknown_election(election)
-        return int(row[0])
-
-    def head(self, election: str) -> Head:
-        with self._read(election) as conn:
-            row = conn.execute(
-                "SELECT height, head FROM elections WHERE uuid = ?", (election,)
-            ).fetchone()
-        if row is None:
-            raise unknown_election(election)
-        return Head(row[0], row[1])
-
-    def append(self, election: str, expected: Head, items: Sequence[Item]) -> Head:
-        items = tuple(items)
-        check_items(election, items)
-        with self._write(election) as conn:
-            row = conn.execute(
-                "SELECT id, height, head, next_seq FROM elections WHERE uuid = ?", (election,)
-            ).fetchone()
-            if row is None:
-                raise unknown_election(election)
-            ident, next_seq = row[0], row[3]
-            current = Head(row[1], row[2])
-            if current != expected:
-                raise conflict(election, expected, current)
-            check_heights(election, current, items)
-            members, new = plan_append(current, items, next_seq)
-            conn.executemany(
-                "INSERT INTO members (election, seq, kind, hash, content) VALUES (?, ?, ?, ?, ?)",
-                [(ident, m.seq, m.kind, m.hash, m.content) for m in members],
-            )
-            conn.execute(
-                "UPDATE elections SET height = ?, head = ?, next_seq = ? WHERE id = ?",
-                (new.height, new.hash, next_seq + len(members), ident),
-            )
-        return new
-
-    def members(self, election: str, *, after_seq: int = -1) -> Iterator[StoredMember]:
-        with self._read(election) as conn:
-            row = conn.execute(
-                "SELECT id, next_seq FROM elections WHERE uuid = ?", (election,)
-            ).fetchone()
-        if row is None:
-            raise unknown_election(election)
-        ident, end = row
-        first = self._page(election, ident, after_seq, end)
-        return self._pages(election, ident, first, end)
-
-    def _page(self, election: str, ident: int, after: int, end: int) -> list[StoredMember]:
-        with self._read(election) as conn:
-            rows = conn.execute(
-                "SELECT seq, kind, hash, content FROM members "
-                "WHERE election = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?",
-                (ident, after, end, PAGE),
-            ).fetchall()
-        return [StoredMember(r[0], r[1], r[2], bytes(r[3])) for r in rows]
-
-    def _pages(
-        self, election: str, ident: int, page: list[StoredMember], end: int
-    ) -> Iterator[StoredMember]:
-        while page:
-            yield from page
-            if len(page) < PAGE:
-                return
-            page = self._page(election, ident, page[-1].seq, end)
-
-    def archive(self, election: str) -> Iterator[bytes]:
-        return archive_bytes(self.timestamp(election), self.members(election))
-
-    def close(self) -> None:
-        self._pool.close()
