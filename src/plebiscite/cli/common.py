@@ -42,15 +42,24 @@ def find_archive(archive: str | None, directory: str | None = None) -> Path:
     return found[0]
 
 
-def cache_dir() -> Path | None:
-    """Where verification checkpoints are kept (``PLEBISCITE_CACHE``, ``off`` to disable)."""
-    from pathlib import Path
-
+def cache_base() -> str | None:
+    """Where this machine keeps what a user's earlier commands checked (``PLEBISCITE_CACHE``,
+    ``off`` to disable; by default ``$XDG_CACHE_HOME/plebiscite`` or ``~/.cache/plebiscite``):
+    verification checkpoints and checked election setups. A string, so that a command can
+    use it without importing pathlib."""
     env = os.environ.get("PLEBISCITE_CACHE")
     if env == "off":
         return None
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / ("" if env else "plebiscite") / "checkpoints"
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return env or os.path.join(home, "plebiscite")
+
+
+def cache_dir() -> Path | None:
+    """Where verification checkpoints are kept (see :func:`cache_base`)."""
+    from pathlib import Path
+
+    base = cache_base()
+    return None if base is None else Path(base) / "checkpoints"
 
 
 def _event_hashes(path: Path) -> list[str]:

@@ -8,7 +8,7 @@ import os
 import sys
 
 from plebiscite._records import TYPE_CHECKING
-from plebiscite.cli.common import CommandError, find_archive, load_board
+from plebiscite.cli.common import CommandError, cache_base, find_archive, load_board
 from plebiscite.crypto.credentials import parse_credential
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.rand import SystemRandom
@@ -31,13 +31,8 @@ def _credential(value: str) -> str:
 
 
 def _setup_marker(event_hash: str) -> str | None:
-    env = os.environ.get("PLEBISCITE_CACHE")
-    if env == "off":
-        return None
-    base = env or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "plebiscite"
-    )
-    return os.path.join(base, "setups", event_hash)
+    base = cache_base()
+    return None if base is None else os.path.join(base, "setups", event_hash)
 
 
 def _setup_checked(event_hash: str) -> bool:
