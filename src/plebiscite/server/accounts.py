@@ -21,7 +21,7 @@ server runs with it, or the session token of an administrator account.
   (:data:`BAD_TOKENS`), on every route, reads included.
 - Nothing here logs: no name, password, token or hash reaches a log.
 
-:func:`authenticate` is what :func:`plebiscite.server.app.require_admin` runs. It reads the
+:func:`authenticate` is what :func:`require_admin` runs. It reads the
 private store directly (one indexed read, fast) since every route calls it synchronously.
 """
 
@@ -41,7 +41,7 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from plebiscite.server.app import ApiError, read_body
+from plebiscite.server.http import ApiError, read_body
 from plebiscite.server.ratelimit import Buckets, Limit, RateLimitError
 from plebiscite.server.security import (
     bearer,
@@ -69,6 +69,7 @@ __all__ = [
     "hash_password",
     "list_accounts",
     "remove_account",
+    "require_admin",
     "router",
 ]
 
@@ -253,6 +254,12 @@ def authenticate(request: Request) -> str | None:
     name: str = s["name"]
     request.state.admin = name
     return name
+
+
+def require_admin(request: Request) -> None:
+    """Refuse the request unless it carries the administrator's bootstrap token or the
+    session token of an administrator account."""
+    authenticate(request)
 
 
 # -- routes -------------------------------------------------------------------------------------

@@ -17,58 +17,29 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from plebiscite import strictjson
 from plebiscite.board.base import Board, Head, Item
 from plebiscite.board.private import PrivateStore, private_of
 from plebiscite.crypto.hashing import h_json, sha256_hex
 from plebiscite.crypto.signing import SigningKey
-from plebiscite.errors import BoardError, ConflictError, PlebisciteError
 from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
 from plebiscite.protocol.messages import LIMITS
 from plebiscite.protocol.verifier import Verifier
+from plebiscite.server import accounts, lifecycle, security, voterauth
+from plebiscite.server.accounts import require_admin
+from plebiscite.server.http import ApiError, install_error_handlers, read_body
 from plebiscite.server.outbox import Outbox
 from plebiscite.server.ratelimit import RateLimits
 from plebiscite.server.ratelimit import install as install_rate_limits
 from plebiscite.server.state import ElectionState
+from plebiscite.server.web import router as web_router  # the pages and their assets
 
-__all__ = ["ApiError", "create_app", "read_body", "require_admin"]
+__all__ = ["create_app"]
 
 MAX_BALLOT = LIMITS.ballot_bytes
 MAX_SETUP = 64 << 20
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def _error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused past ``limit`` bytes before anything is parsed."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def require_admin(request: Request) -> None:
-    """Refuse the request unless it carries the administrator's bootstrap token or the
-    session token of an administrator account (:mod:`plebiscite.server.accounts`)."""
-    from plebiscite.server.accounts import authenticate
-
-    authenticate(request)
 
 
 def create_app(
@@ -111,22 +82,11 @@ def create_app(
     app.state.private = private
     app.state.outbox = outbox
     app.state.public_url = public_url.rstrip("/") if public_url else None
-    from plebiscite.server import accounts, security, voterauth
 
     install_rate_limits(app, rate_limits if rate_limits is not None else RateLimits())
     app.add_middleware(security.SecurityMiddleware, public_url=public_url)  # outermost
 
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, e: ApiError) -> JSONResponse:
-        return _error_response(e.status, e.code, e.message)
-
-    @app.exception_handler(PlebisciteError)
-    async def _plebiscite_error(request: Request, e: PlebisciteError) -> JSONResponse:
-        if isinstance(e, ConflictError):
-            return _error_response(409, e.code, str(e))
-        if isinstance(e, BoardError):  # the database failed: try again later, nothing was lost
-            return _error_response(503, "board_unavailable", str(e))
-        return _error_response(422, e.code, str(e))
+    install_error_handlers(app)
 
     def state(uuid: str) -> ElectionState:
         s = elections.get(uuid)
@@ -311,14 +271,10 @@ def create_app(
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
-    from plebiscite.server import lifecycle  # imports this module
-
     app.include_router(lifecycle.router)
     lifecycle.install(app)  # the stored referendums, the closing of voting at its time
     app.include_router(accounts.router)
     app.include_router(voterauth.router)
-    from plebiscite.server.web import router as web_router  # the pages and their assets
-
     app.include_router(web_router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import StreamingResponse
 
+from plebiscite.server.lifecycle import referendum_status
 from plebiscite.server.state import ElectionState
 
 __all__ = ["MAX_SAMPLES", "SAMPLE_EVERY", "router", "sample"]
@@ -77,8 +78,6 @@ router = APIRouter(prefix="/api/referendums", tags=["referendums"], lifespan=_li
 
 
 async def _regions(rid: str, request: Request) -> list[dict[str, Any]]:
-    from plebiscite.server.lifecycle import referendum_status  # imports the app module
-
     status = await referendum_status(rid, request)
     out: list[dict[str, Any]] = status["regions"]
     return out

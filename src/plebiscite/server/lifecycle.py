@@ -158,7 +158,8 @@ from plebiscite.protocol.tally import (
     sized_encrypted_tally_json,
 )
 from plebiscite.protocol.verifier import Verifier
-from plebiscite.server.app import ApiError, read_body, require_admin
+from plebiscite.server.accounts import require_admin
+from plebiscite.server.http import ApiError, read_body
 from plebiscite.server.state import APPEND_ATTEMPTS, ElectionState, now_iso
 from plebiscite.server.voterauth import _EMAIL as EMAIL
 from plebiscite.server.voterauth import is_required, set_roll

@@ -95,7 +95,7 @@ def private_store(request: Request) -> PrivateStore | None:
 
 def json_object(raw: bytes, where: str) -> dict[str, Any]:
     """A JSON object from a request body (strict JSON); an ApiError otherwise."""
-    from plebiscite.server.app import ApiError
+    from plebiscite.server.http import ApiError
 
     try:
         value = strictjson.loads(raw, max_size=len(raw) + 1, where=where)

@@ -54,7 +54,8 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from plebiscite.server.app import ApiError, read_body, require_admin
+from plebiscite.server.accounts import require_admin
+from plebiscite.server.http import ApiError, read_body
 from plebiscite.server.outbox import Message, Outbox, OutboxError
 from plebiscite.server.ratelimit import Buckets, Limit
 from plebiscite.server.security import (
