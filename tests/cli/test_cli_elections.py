@@ -172,9 +172,6 @@ def test_plebiscite_threshold_trustees_decrypt_a_belenios_tool_election(tmp_path
     """A 2-of-3 election set up and tallied by belenios-tool up to the encrypted tally; the
     server key and two threshold trustees decrypt with plebiscite (seed and .dkey files of
     belenios-tool's ceremony); plebiscite combines; belenios-tool verifies."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
     from tamper import Archive
 
     election = peer.run_scenario("threshold", tmp_path / "t", voters=3)

@@ -14,7 +14,7 @@ from conftest import VECTORS
 from plebiscite.protocol.verifier import verify_archive
 
 DIR = VECTORS / "plebiscite"
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "make-election-vector"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make-election-vector"
 
 
 def _script():

@@ -2,7 +2,7 @@
 
 The tampering is done as a dishonest board would: every later hash reference and the chain of
 parents are rewritten, ballots are re-signed with the voter's credential where the attack needs
-it, so the only thing wrong is the attack itself. Together with tests/unit, these cover the record
+it, so the only thing wrong is the attack itself. Together with tests/crypto, these cover the record
 attacks of SECURITY-CASES 1 to 18 (the number of each case is in the test's name or docstring).
 """
 
