@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,23 @@ def belenios_tool() -> str:
     if path is None:
         pytest.skip("belenios-tool is not installed (./dev test installs it)")
     return path
+
+
+@pytest.fixture
+def belenios_accepts(belenios_tool: str) -> Callable[[Path], None]:
+    """``belenios_accepts(directory)``: ``belenios-tool election verify --dir DIRECTORY``
+    succeeds (the test fails with its error output otherwise)."""
+
+    def check(directory: Path) -> None:
+        p = subprocess.run(
+            [belenios_tool, "election", "verify", "--dir", str(directory)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert p.returncode == 0, p.stderr
+
+    return check
 
 
 @pytest.fixture(autouse=True, scope="session")

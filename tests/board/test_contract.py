@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from board.db import TS, E, backend_of, make_old_schema, now_sql, raw_execute, setup_item
 from board.pg import PgTestServer, PgTestServerError
 from conftest import PEER_VECTORS, peer_vector_names
 from plebiscite.board import (
@@ -38,22 +39,7 @@ from plebiscite.errors import BoardError, ConflictError
 from plebiscite.protocol.archive import iter_members, parse_header
 from plebiscite.protocol.verifier import verify_archive
 
-E = "Ab3dEf5hJk7mNp"  # an election uuid
-TS = 1_700_000_000
-
-
-# -- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request, tmp_path):
-    """Where a fresh board lives: a new SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "board.sqlite")
-    else:
-        server = request.getfixturevalue("pg_server")
-        with server.fresh_database() as dsn:
-            yield dsn
+# -- fixtures (``url``, a fresh database per test on every backend, is in conftest.py) ---------
 
 
 @pytest.fixture
@@ -64,10 +50,6 @@ def board(url):
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def setup_item(tag: str = "setup") -> Item:
-    return Item("Setup", (b'{"election":"%s"}' % tag.encode(), b'{"setup":"%s"}' % tag.encode()))
 
 
 def ballot(tag: str) -> Item:
@@ -540,28 +522,6 @@ def test_postgres_acknowledged_appends_survive_a_server_crash():
 # -- migrations -------------------------------------------------------------------------------
 
 
-def raw_execute(url: str, *statements: str) -> list[tuple]:
-    """Run statements on the board's database directly; the rows of the last one."""
-    rows: list[tuple] = []
-    if url.startswith("postgresql://"):
-        with psycopg.connect(url, autocommit=True) as conn:
-            for s in statements:
-                cur = conn.execute(s)
-                rows = cur.fetchall() if cur.description else []
-    else:
-        conn = sqlite3.connect(url, isolation_level=None)
-        try:
-            for s in statements:
-                rows = conn.execute(s).fetchall()
-        finally:
-            conn.close()
-    return rows
-
-
-def backend_of(url: str):
-    return pg_backend if url.startswith("postgresql://") else sqlite_backend
-
-
 def test_fresh_board_is_at_the_latest_schema_and_reopening_changes_nothing(board, url):
     backend = backend_of(url)
     assert backend.SCHEMA_VERSION == len(backend.MIGRATIONS) >= 2
@@ -587,17 +547,7 @@ def test_migration_steps_apply_in_order(url):
     """A database left at version 1 is brought to the latest version when opened; one from a
     newer plebiscite is refused."""
     backend = backend_of(url)
-    now = "now()" if backend is pg_backend else "'2024-01-01'"
-    raw_execute(
-        url,
-        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-        if backend is sqlite_backend
-        else "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
-        "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-        *backend.MIGRATIONS[0],
-        f"INSERT INTO schema_version VALUES (1, {now})",
-        f"INSERT INTO elections (uuid, timestamp) VALUES ('{E}', {TS})",
-    )
+    make_old_schema(url, 1)
     board = open_board(url)
     try:
         assert board.schema_version() == backend.SCHEMA_VERSION
@@ -609,7 +559,7 @@ def test_migration_steps_apply_in_order(url):
     for statement in ("DELETE FROM members", "UPDATE members SET kind = 'data'"):
         with pytest.raises((sqlite3.DatabaseError, psycopg.Error), match="append-only"):
             raw_execute(url, statement)
-    raw_execute(url, f"INSERT INTO schema_version VALUES (99, {now})")
+    raw_execute(url, f"INSERT INTO schema_version VALUES (99, {now_sql(url)})")
     with pytest.raises(BoardError, match="schema is version 99, newer than this plebiscite"):
         open_board(url)
 

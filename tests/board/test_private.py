@@ -12,22 +12,10 @@ import threading
 import psycopg
 import pytest
 
-from board.test_contract import TS, E, backend_of, raw_execute, setup_item
+from board.db import TS, E, backend_of, make_old_schema, raw_execute, setup_item
 from plebiscite.board import Head, open_board
-from plebiscite.board import postgres as pg_backend
-from plebiscite.board import sqlite as sqlite_backend
 from plebiscite.board.private import MAX_KEY, MAX_KIND, open_private, private_of
 from plebiscite.errors import EncodingError
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request, tmp_path):
-    """Where a fresh database lives: a new SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "board.sqlite")
-    else:
-        with request.getfixturevalue("pg_server").fresh_database() as dsn:
-            yield dsn
 
 
 @pytest.fixture
@@ -231,19 +219,7 @@ def test_a_board_from_before_the_private_store_is_migrated(url):
     when opened; its public board is unchanged."""
     backend = backend_of(url)
     assert backend.SCHEMA_VERSION >= 3
-    now = "now()" if backend is pg_backend else "'2024-01-01'"
-    raw_execute(
-        url,
-        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-        if backend is sqlite_backend
-        else "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
-        "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-        *backend.MIGRATIONS[0],
-        *backend.MIGRATIONS[1],
-        f"INSERT INTO schema_version VALUES (1, {now})",
-        f"INSERT INTO schema_version VALUES (2, {now})",
-        f"INSERT INTO elections (uuid, timestamp) VALUES ('{E}', {TS})",
-    )
+    make_old_schema(url, 2)
     with pytest.raises((sqlite3.DatabaseError, psycopg.Error)):
         raw_execute(url, "SELECT * FROM private")
     s = open_private(url)

@@ -3,6 +3,7 @@ refuses a credential that is not on the election's list."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -29,17 +30,18 @@ def _election(archive: Path):
         return parse_election(read_setup(f).election)
 
 
+def _first_answers(election) -> str:
+    """The choices that take the first answer of every question, as ``--choices`` takes them."""
+    return json.dumps(
+        [[1] + [0] * (len(q.answers) - 1) for q in election.questions], separators=(",", ":")
+    )
+
+
 def test_ballot_is_valid_and_the_setup_is_remembered(monkeypatch, tmp_path):
     monkeypatch.setenv("PLEBISCITE_CACHE", str(tmp_path / "cache"))
     archive, meta = peer_vector("open")
     election = _election(archive)
-    choices = (
-        "["
-        + ",".join(
-            "[" + ",".join(["1"] + ["0"] * (len(q.answers) - 1)) + "]" for q in election.questions
-        )
-        + "]"
-    )
+    choices = _first_answers(election)
     out = ok(
         [
             "ballot",
@@ -76,13 +78,7 @@ def test_credential_not_on_the_list_is_refused(monkeypatch, tmp_path):
     monkeypatch.setenv("PLEBISCITE_CACHE", "off")
     archive, _ = peer_vector("open")
     election = _election(archive)
-    choices = (
-        "["
-        + ",".join(
-            "[" + ",".join(["1"] + ["0"] * (len(q.answers) - 1)) + "]" for q in election.questions
-        )
-        + "]"
-    )
+    choices = _first_answers(election)
     stranger = generate_credential(DeterministicRandom("stranger"))
     rc, out = cli(
         ["ballot", "--archive", str(archive), "--credential", stranger, "--choices", choices]
