@@ -33,8 +33,8 @@ from plebiscite.errors import StateError
 from plebiscite.protocol.tally import owned_json
 from plebiscite.protocol.verifier import verify_archive
 from plebiscite.server.app import create_app
-from plebiscite.server.lifecycle import KIND, KIND_OPENING, KIND_ROLL
-from plebiscite.server.state import CHECKPOINT_KIND
+from plebiscite.service.election import CHECKPOINT_KIND
+from plebiscite.service.referendum import KIND, KIND_OPENING, KIND_ROLL
 from server.test_lifecycle import BLANK, NO, TOKEN, VOTERS, YES, A, B, C, record
 
 KEY = SigningKey.from_seed(b"\x07" * 32)
@@ -87,7 +87,7 @@ def test_a_referendum_survives_restarts_at_every_step(database):
             t.send_certificate()
         alice.send_polynomial()
         bob.send_polynomial()
-        server_key = c.app.state.referendums[rid].server_key
+        server_key = c.app.state.referendums.refs[rid].server_key
         before = status(c, rid)
 
     with server(database) as c:  # mid-ceremony
@@ -145,7 +145,7 @@ def test_a_referendum_survives_restarts_at_every_step(database):
 
     with server(database) as c:  # mid-decryption: the server's own key is still there
         rebind(c, admin, *trustees)
-        assert c.app.state.referendums[rid].server_key == server_key
+        assert c.app.state.referendums.refs[rid].server_key == server_key
         assert carol.decrypt("North")["status"] == "done"
         alice.decrypt("South")
         assert carol.decrypt("South")["status"] == "done"
@@ -285,7 +285,7 @@ def test_an_opening_interrupted_is_finished_with_the_same_credentials(tmp_path):
                 admin.open(rid)
             assert e.value.status == 503
         assert status(c, rid)["phase"] == "ready"
-        uuids = list(c.app.state.elections)
+        uuids = list(c.app.state.elections.states)
         assert len(uuids) == 2  # the boards were made
         # the plan is there, its credentials sealed
         store = open_private(url)
@@ -323,7 +323,7 @@ def test_restart_resumes_the_verifier_from_its_checkpoint(tmp_path):
     store.close()
     assert json.loads(header)["height"] == summary["height"] == 3
     with server(url) as c:
-        s = c.app.state.elections[north["election"]]
+        s = c.app.state.elections.states[north["election"]]
         assert s.resumed
         assert c.get(f"/api/elections/{north['election']}").json() == summary
         assert len(s.trackers) == 3
@@ -337,7 +337,7 @@ def test_restart_resumes_the_verifier_from_its_checkpoint(tmp_path):
     store.put(CHECKPOINT_KIND, north["election"], store.get(CHECKPOINT_KIND, south))
     store.close()
     with server(url) as c:
-        s = c.app.state.elections[north["election"]]
+        s = c.app.state.elections.states[north["election"]]
         assert not s.resumed and s.verifier.report.status == "tallied"
         assert s.verifier.report.ballots == 4
 

@@ -31,8 +31,8 @@ from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.protocol.tally import owned_json, shuffle_json
 from plebiscite.protocol.verifier import Verifier, verify_archive
-from plebiscite.server import lifecycle
 from plebiscite.server.app import create_app
+from plebiscite.service import referendum as lifecycle
 from server.test_lifecycle import NO, TOKEN, YES, belenios_verify, error, record
 from server.test_persist import rebind, server
 

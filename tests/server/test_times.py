@@ -16,7 +16,6 @@ from plebiscite.cli.demo_server import Administrator, PartyError, Trustee, Voter
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.server.app import create_app
-from plebiscite.server.lifecycle import close_due
 from server.test_lifecycle import TOKEN, VOTERS, YES, A, B, iso, record
 
 KEY = SigningKey.from_seed(b"\x05" * 32)
@@ -27,7 +26,7 @@ def server(url: str, close_interval: float = 0.1) -> Iterator[TestClient]:
     board = open_board(url)
     try:
         app = create_app(board, admin_token=TOKEN, key=KEY)
-        app.state.close_interval = close_interval
+        app.state.referendums.close_interval = close_interval
         with TestClient(app) as client:
             yield client
     finally:
@@ -87,9 +86,9 @@ def test_closing_time_closes_every_region_as_the_administrator_would(tmp_path):
         Voter(c, rid, "North", creds["North"]["a1"], rng).vote([YES, A])
         Voter(c, rid, "South", creds["South"]["b1"], rng).vote([YES, B])
         app = c.app
-        assert c.portal.call(close_due, app, iso(3500)) == []  # not yet
-        assert c.portal.call(close_due, app, closing) == [rid]
-        assert c.portal.call(close_due, app, closing) == []  # once
+        assert c.portal.call(app.state.referendums.close_due, iso(3500)) == []  # not yet
+        assert c.portal.call(app.state.referendums.close_due, closing) == [rid]
+        assert c.portal.call(app.state.referendums.close_due, closing) == []  # once
         st = status(c, rid)
         assert st["phase"] == "decrypting"
         assert [r["status"] for r in st["regions"]] == ["tallied", "tallied"]
@@ -149,4 +148,4 @@ def test_a_referendum_past_its_closing_time_does_not_open(tmp_path):
         with pytest.raises(PartyError) as e:
             admin.open(rid)
         assert (e.value.status, e.value.code) == (409, "voting_closed")
-        assert status(c, rid)["phase"] == "ready" and c.app.state.elections == {}
+        assert status(c, rid)["phase"] == "ready" and c.app.state.elections.states == {}

@@ -16,7 +16,8 @@ advisory lock (so concurrent first openings are safe), recorded in ``schema_vers
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,7 +28,7 @@ from psycopg.rows import TupleRow
 from plebiscite.board.sqlite import Pool, SqlBoard, where
 from plebiscite.errors import BoardError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresBoard"]
+__all__ = ["CHANNEL", "MIGRATIONS", "SCHEMA_VERSION", "PostgresBoard"]
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: the elections and their members
@@ -73,12 +74,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (kind, key)
         )""",
     ),
+    # 4: each private record's version, for compare-and-put (PrivateStore.replace)
+    ("ALTER TABLE private ADD COLUMN version BIGINT NOT NULL DEFAULT 1",),
 )
 """The schema's migration steps in order: step ``i`` takes the schema to version ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _MIGRATION_LOCK = 0x706C6562  # pg_advisory_xact_lock key ("pleb")
+CHANNEL = "plebiscite_board"
+"""The notification channel of appends (the payload: the election's uuid)."""
 
 Connection = psycopg.Connection[TupleRow]
 
@@ -178,6 +183,41 @@ class PostgresBoard(SqlBoard[Connection]):
     def _insert_members(self, conn: Any, sql: str, rows: list[tuple[object, ...]]) -> None:
         with conn.cursor() as cur:
             cur.executemany(sql, rows)
+
+    def _appended(self, conn: Any, election: str) -> None:
+        # delivered to every listener when the transaction commits, never before
+        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, election))
+
+    def listen(
+        self,
+        on_append: Callable[[str], None],
+        stop: threading.Event,
+        *,
+        on_ready: Callable[[], None] | None = None,
+        timeout: float = 1.0,
+    ) -> None:
+        """Call ``on_append(election)`` after each append committed by any process (this one
+        included) until ``stop`` is set, on a connection of its own (LISTEN); ``on_ready``
+        once listening. Notifications sent while no one listened are lost: a caller that
+        listens again catches up on ``on_ready``. Raises BoardError when the connection fails.
+        """
+        try:
+            conn: Connection = psycopg.connect(self.dsn, autocommit=True)
+        except psycopg.Error as exc:
+            raise self._error(exc, None) from exc
+        try:
+            conn.execute(f"LISTEN {CHANNEL}")
+            if on_ready is not None:
+                on_ready()
+            while not stop.is_set():
+                for n in conn.notifies(timeout=timeout):
+                    on_append(n.payload)
+                    if stop.is_set():
+                        break
+        except psycopg.Error as exc:
+            raise self._error(exc, None) from exc
+        finally:
+            conn.close()
 
 
 def _int(value: object) -> int:

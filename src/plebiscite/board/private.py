@@ -8,6 +8,10 @@ migration 3 of each backend: :data:`plebiscite.board.sqlite.MIGRATIONS`,
 :data:`plebiscite.board.postgres.MIGRATIONS`). The board's triggers do not apply to it: a
 private record may be replaced or removed.
 
+Each record has a version, 1 when written first and one more at each write:
+:meth:`PrivateStore.replace` writes only if the record is still at the version the writer read
+(compare-and-put), so two processes changing one record never silently overwrite each other.
+
 Every write is one transaction, durable when it returns (the board's own settings: SQLite WAL
 with ``synchronous=FULL``, PostgreSQL with synchronous commit). :meth:`PrivateStore.take` reads
 and removes a record in one statement (``DELETE ... RETURNING``), so of two concurrent takers
@@ -42,6 +46,16 @@ class PrivateStore(Protocol):
     def put(self, kind: str, key: str, value: bytes) -> None:
         """Write the record, replacing any."""
 
+    def versioned(self, kind: str, key: str) -> tuple[bytes, int] | None:
+        """The record and its version, or None."""
+
+    def version(self, kind: str, key: str) -> int | None:
+        """The record's version (one small read), or None."""
+
+    def replace(self, kind: str, key: str, value: bytes, version: int) -> int | None:
+        """Write the record if it is still at ``version``: its new version, or None (and
+        nothing written) if it is at another version or gone."""
+
     def insert(self, kind: str, key: str, value: bytes) -> bool:
         """Write the record unless one exists: False (and nothing written) if it does."""
 
@@ -53,6 +67,9 @@ class PrivateStore(Protocol):
 
     def items(self, kind: str) -> list[tuple[str, bytes]]:
         """Every record of ``kind`` as ``(key, value)``, sorted by key."""
+
+    def versions(self, kind: str) -> dict[str, int]:
+        """The version of every record of ``kind``, by key (small reads only)."""
 
 
 class _Database(Protocol):
@@ -133,10 +150,43 @@ class SQLPrivateStore:
             conn.execute(
                 self._sql(
                     "INSERT INTO private (kind, key, value) VALUES (?, ?, ?) "
-                    "ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value"
+                    "ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, "
+                    "version = private.version + 1"
                 ),
                 (kind, key, value),
             )
+
+    def versioned(self, kind: str, key: str) -> tuple[bytes, int] | None:
+        _check(kind, key)
+        with self._db._read(None) as conn:
+            row = conn.execute(
+                self._sql("SELECT value, version FROM private WHERE kind = ? AND key = ?"),
+                (kind, key),
+            ).fetchone()
+        return None if row is None else (_bytes(row[0]), int(row[1]))
+
+    def version(self, kind: str, key: str) -> int | None:
+        _check(kind, key)
+        with self._db._read(None) as conn:
+            row = conn.execute(
+                self._sql("SELECT version FROM private WHERE kind = ? AND key = ?"), (kind, key)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def replace(self, kind: str, key: str, value: bytes, version: int) -> int | None:
+        _check(kind, key)
+        value = _value(value)
+        if type(version) is not int:
+            raise EncodingError("a record's version is an integer", where="private store")
+        with self._db._write(None) as conn:
+            cur = conn.execute(
+                self._sql(
+                    "UPDATE private SET value = ?, version = version + 1 "
+                    "WHERE kind = ? AND key = ? AND version = ?"
+                ),
+                (value, kind, key, version),
+            )
+            return version + 1 if cur.rowcount == 1 else None
 
     def insert(self, kind: str, key: str, value: bytes) -> bool:
         _check(kind, key)
@@ -177,6 +227,14 @@ class SQLPrivateStore:
         out = [(str(r[0]), _bytes(r[1])) for r in rows]
         out.sort(key=lambda kv: kv[0])  # by code point, whatever the database's collation
         return out
+
+    def versions(self, kind: str) -> dict[str, int]:
+        _text("kind", kind, MAX_KIND)
+        with self._db._read(None) as conn:
+            rows = conn.execute(
+                self._sql("SELECT key, version FROM private WHERE kind = ?"), (kind,)
+            ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
 
     def close(self) -> None:
         """Close the board if this store opened it."""

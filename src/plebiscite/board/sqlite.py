@@ -11,7 +11,7 @@ up to :data:`BUSY_TIMEOUT_MS` (SQLite's ``busy_timeout``).
 Schema (version :data:`SCHEMA_VERSION`): ``elections`` (one row per election: uuid, archive
 timestamp, head height and hash, the next member number), ``members`` (election, seq, kind,
 hash, content; primary key (election, seq)), ``private`` (the server's private records,
-:mod:`plebiscite.board.private`: kind, key, value) and ``schema_version`` (one row per
+:mod:`plebiscite.board.private`: kind, key, value, version) and ``schema_version`` (one row per
 migration applied). Migrations are an ordered list of steps; opening a board applies those it
 lacks in one transaction, so reopening is a no-op and two processes opening a new file at once
 are safe.
@@ -309,7 +309,12 @@ class SqlBoard(Generic[C]):
                 self._sql("UPDATE elections SET height = ?, head = ?, next_seq = ? WHERE id = ?"),
                 (new.height, new.hash, next_seq + len(members), ident),
             )
+            self._appended(conn, election)
         return new
+
+    def _appended(self, conn: Any, election: str) -> None:
+        """Within an append's transaction: tell the other processes (nothing on SQLite, where
+        one process serves the board)."""
 
     def members(self, election: str, *, after_seq: int = -1) -> Iterator[StoredMember]:
         with self._read(election) as conn:
@@ -398,6 +403,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (kind, key)
         )""",
     ),
+    # 4: each private record's version, for compare-and-put (PrivateStore.replace)
+    ("ALTER TABLE private ADD COLUMN version INTEGER NOT NULL DEFAULT 1",),
 )
 """The schema's migration steps in order: step ``i`` takes the schema to version ``i + 1``."""
 
@@ -426,6 +433,30 @@ class SQLiteBoard(SqlBoard[sqlite3.Connection]):
 
     def __repr__(self) -> str:
         return f"SQLiteBoard({self.path!r})"
+
+    def claim_server(self) -> None:
+        """Claim the file for this process's server until the process ends: an SQLite board
+        is served by one process (several threads); a second server process on the same file
+        is refused with a BoardError that says so (PostgreSQL is for several). The claim is
+        an exclusive lock on ``PATH.serve.lock`` holding the claimant's process id."""
+        import fcntl
+
+        lock_path = f"{self.path}.serve.lock"
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise BoardError(
+                f"another process (pid {holder}) already serves this SQLite board: SQLite is "
+                "for one server process; for several, use PostgreSQL "
+                "(--database postgresql://...)",
+                where=f"board {self.path}",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._claim = fd  # kept open (the lock with it) for the life of the process
 
     # -- connections and transactions --
 

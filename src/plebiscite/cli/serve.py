@@ -50,6 +50,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if ensure_account(args.database, args.admin_account):
             print(f"administrator account {args.admin_account!r} created", file=sys.stderr)
     board = open_board(args.database)
+    claim = getattr(board, "claim_server", None)  # SQLite: one server process per file
+    if claim is not None:
+        claim()
     app = create_app(
         board,
         admin_token=token,

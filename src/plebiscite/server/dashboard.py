@@ -20,8 +20,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import StreamingResponse
 
-from plebiscite.server.lifecycle import referendum_status
-from plebiscite.server.state import ElectionState
+from plebiscite.server.context import elections_of, referendums_of
 
 __all__ = ["MAX_SAMPLES", "SAMPLE_EVERY", "router", "sample"]
 
@@ -43,8 +42,7 @@ def sample(app: FastAPI) -> None:
     """One look at every board: keep ``[time, height, voted, ballots]`` of each that changed."""
     samples = _samples(app)
     now = int(time.time())
-    elections: dict[str, ElectionState] = app.state.elections
-    for uuid, s in list(elections.items()):
+    for uuid, s in list(elections_of(app).states.items()):
         row = [now, s.head.height or 0, len(s.verifier.last), s.verifier.report.ballots]
         series = samples.setdefault(uuid, [])
         if series and series[-1][1:] == row[1:]:
@@ -78,7 +76,7 @@ router = APIRouter(prefix="/api/referendums", tags=["referendums"], lifespan=_li
 
 
 async def _regions(rid: str, request: Request) -> list[dict[str, Any]]:
-    status = await referendum_status(rid, request)
+    status = await referendums_of(request).status(rid)
     out: list[dict[str, Any]] = status["regions"]
     return out
 
@@ -126,7 +124,7 @@ async def events(rid: str, request: Request) -> StreamingResponse:
     referendum, as ``{"region", "election", "height", "type", "hash"}``. Regions not opened yet
     have no board: follow ``GET /api/referendums/ID`` until the referendum opens."""
     regions = await _regions(rid, request)
-    elections: dict[str, ElectionState] = request.app.state.elections
+    elections = elections_of(request)
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     taps = [
         (s, _Tagged(queue, reg["name"], reg["election"]))
@@ -136,7 +134,7 @@ async def events(rid: str, request: Request) -> StreamingResponse:
 
     async def stream() -> AsyncIterator[bytes]:
         for s, tap in taps:
-            s.subscribers.add(tap)
+            s.subscribe(tap)
         try:
             yield b": plebiscite live feed\n\n"
             while not await request.is_disconnected():
@@ -148,7 +146,7 @@ async def events(rid: str, request: Request) -> StreamingResponse:
                 yield f"data: {json.dumps(event)}\n\n".encode()
         finally:
             for s, tap in taps:
-                s.subscribers.discard(tap)
+                s.unsubscribe(tap)
 
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"cache-control": "no-cache"}

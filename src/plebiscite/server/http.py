@@ -13,6 +13,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from plebiscite.errors import BoardError, ConflictError, PlebisciteError
+from plebiscite.service.errors import (
+    Forbidden,
+    Internal,
+    Invalid,
+    NotFound,
+    Refused,
+    TooLarge,
+    Unauthorized,
+)
 
 __all__ = ["ApiError", "error_response", "install_error_handlers", "read_body"]
 
@@ -29,8 +38,23 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
+_STATUS: tuple[tuple[type[PlebisciteError], int], ...] = (
+    (NotFound, 404),
+    (Refused, 409),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (Invalid, 422),
+    (TooLarge, 413),
+    (Internal, 500),
+)
+"""The status of each refusal of the domain layer (:mod:`plebiscite.service.errors`)."""
+
+
 def answer_of(e: PlebisciteError) -> tuple[int, str]:
     """The HTTP status and code of a library error."""
+    for cls, status in _STATUS:
+        if isinstance(e, cls):
+            return status, e.code
     if isinstance(e, ConflictError):
         return 409, e.code
     if isinstance(e, BoardError):  # the database failed: try again later, nothing was lost

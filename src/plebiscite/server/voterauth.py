@@ -43,11 +43,9 @@ import asyncio
 import hashlib
 import json
 import logging
-import re
 import secrets
 import threading
 import time
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -55,6 +53,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from plebiscite.server.accounts import require_admin
+from plebiscite.server.context import elections_of
 from plebiscite.server.http import ApiError, read_body
 from plebiscite.server.outbox import Message, Outbox, OutboxError
 from plebiscite.server.ratelimit import Buckets, Limit
@@ -65,10 +64,19 @@ from plebiscite.server.security import (
     private_store,
     token_hash,
 )
+from plebiscite.service.voters import (
+    CONFIG,
+    EMAIL,
+    config_of,
+    is_required,
+    login_key,
+    on_roll,
+    set_roll,
+)
 
 if TYPE_CHECKING:
     from plebiscite.board.private import PrivateStore
-    from plebiscite.server.state import ElectionState
+    from plebiscite.service.election import ElectionState
 
 __all__ = [
     "CODE_ATTEMPTS",
@@ -83,8 +91,6 @@ __all__ = [
 
 log = logging.getLogger("plebiscite.server.voterauth")
 
-CONFIG = "voter-auth"  # uuid -> {"version", "buckets", "voters"}
-ROLL = "voter-roll"  # uuid/version/bucket -> {casefolded login: [login, credential or None]}
 CODE = "voter-code"  # uuid/login -> {"code", "link", "expires", "failures"} (hashes)
 LINK = "voter-link"  # sha256(link token) -> {"uuid", "login", "expires"}
 SESSION = "voter-session"  # sha256(session token) -> {"uuid", "login", "expires"}
@@ -101,11 +107,9 @@ MAX_PENDING = 256
 MAX_ROLL_BODY = 256 << 20
 MAX_BODY = 4096
 MAX_VOTERS = 1 << 22
-ROLL_BUCKET = 256  # logins per roll record
 _ISSUING = threading.Lock()
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32
 _CODE_LENGTH = 10
-_EMAIL = re.compile(r"^[^@\s,;<>\"()\[\]\\:]+@[^@\s,;<>\"()\[\]\\:]+\.[^@\s,;<>\"()\[\]\\:]+$")
 
 
 def clock() -> float:
@@ -114,57 +118,6 @@ def clock() -> float:
 
 
 # -- the voter list -------------------------------------------------------------------------------
-
-
-def _login_key(login: str) -> str:
-    return login.strip().casefold()
-
-
-def _bucket(login_key: str, buckets: int) -> int:
-    return int.from_bytes(hashlib.sha256(login_key.encode()).digest()[:8], "big") % buckets
-
-
-def set_roll(store: PrivateStore, uuid: str, roll: Mapping[str, str | None]) -> None:
-    """Require voter authentication on election ``uuid`` with this voter list (login ->
-    public credential, or None where unknown), replacing any previous list. The records of
-    the new list are written before the switch to it, so a reader sees one list or the other.
-    """
-    config = store.get(CONFIG, uuid)
-    old = json.loads(config) if config is not None else None
-    version = (old["version"] + 1) if old else 1
-    n = max(1, -(-len(roll) // ROLL_BUCKET))
-    parts: list[dict[str, list[str | None]]] = [{} for _ in range(n)]
-    for login, credential in roll.items():
-        key = _login_key(login)
-        parts[_bucket(key, n)][key] = [login.strip(), credential]
-    for i, part in enumerate(parts):
-        store.put(ROLL, f"{uuid}/{version}/{i}", json.dumps(part).encode())
-    new = {"version": version, "buckets": n, "voters": len(roll)}
-    store.put(CONFIG, uuid, json.dumps(new).encode())
-    if old:
-        for i in range(old["buckets"]):
-            store.delete(ROLL, f"{uuid}/{old['version']}/{i}")
-
-
-def _config(store: PrivateStore, uuid: str) -> dict[str, Any] | None:
-    raw = store.get(CONFIG, uuid)
-    return None if raw is None else dict(json.loads(raw))
-
-
-def _on_roll(
-    store: PrivateStore, uuid: str, config: dict[str, Any], login: str
-) -> tuple[str, str | None] | None:
-    """``(login as listed, its credential or None)``, or None if not on the list."""
-    key = _login_key(login)
-    raw = store.get(ROLL, f"{uuid}/{config['version']}/{_bucket(key, config['buckets'])}")
-    if raw is None:
-        return None
-    entry = json.loads(raw).get(key)
-    return None if entry is None else (entry[0], entry[1])
-
-
-def is_required(store: PrivateStore | None, uuid: str) -> bool:
-    return store is not None and store.get(CONFIG, uuid) is not None
 
 
 # -- codes ---------------------------------------------------------------------------------------
@@ -244,15 +197,15 @@ async def _send_code(
 ) -> None:
     """In the background of a code request: look the login up, make a code, send it."""
     try:
-        config = await anyio.to_thread.run_sync(_config, store, uuid)
+        config = await anyio.to_thread.run_sync(config_of, store, uuid)
         entry = (
             None
             if config is None
-            else await anyio.to_thread.run_sync(_on_roll, store, uuid, config, login)
+            else await anyio.to_thread.run_sync(on_roll, store, uuid, config, login)
         )
         if entry is None:
             return
-        key = _login_key(login)
+        key = login_key(login)
         if limits.take((uuid, key)) > 0:
             return
         code, link = await anyio.to_thread.run_sync(_issue, store, uuid, key, base)
@@ -290,7 +243,7 @@ def _session(store: PrivateStore, uuid: str, token: str) -> str | None:
 
 
 def _login_with_code(store: PrivateStore, uuid: str, login: str, code: str) -> str | None:
-    key = _login_key(login)
+    key = login_key(login)
     raw = store.take(CODE, f"{uuid}/{key}")
     if raw is None:
         return None
@@ -331,7 +284,7 @@ def _login_with_link(store: PrivateStore, uuid: str, token: str) -> str | None:
 
 
 def _authorize(store: PrivateStore, uuid: str, token: str, credential: str | None) -> None:
-    config = _config(store, uuid)
+    config = config_of(store, uuid)
     if config is None:
         return
     login = _session(store, uuid, token) if token else None
@@ -345,7 +298,7 @@ def _authorize(store: PrivateStore, uuid: str, token: str, credential: str | Non
         )
     if credential is None:
         raise ApiError(422, "bad_request", "the ballot names no credential")
-    entry = _on_roll(store, uuid, config, login)
+    entry = on_roll(store, uuid, config, login)
     if entry is None:  # removed from the list since the login
         raise ApiError(403, "not_on_roll", "your login is no longer on the voter list")
     expected = entry[1]
@@ -400,10 +353,7 @@ router = APIRouter(prefix="/api/elections", tags=["voter authentication"])
 
 
 def _election(request: Request, uuid: str) -> ElectionState:
-    s: ElectionState | None = request.app.state.elections.get(uuid)
-    if s is None:
-        raise ApiError(404, "unknown_election", f"no election {uuid!r} on this board")
-    return s
+    return elections_of(request)[uuid]
 
 
 def _store(request: Request) -> PrivateStore:
@@ -431,9 +381,9 @@ def _roll_of(body: dict[str, Any], s: ElectionState) -> dict[str, str | None]:
     seen: set[str] = set()
     known = s.verifier.credentials
     for i, (login, cred) in enumerate(pairs):
-        if not isinstance(login, str) or len(login) > 254 or not _EMAIL.match(login.strip()):
+        if not isinstance(login, str) or len(login) > 254 or not EMAIL.match(login.strip()):
             raise ApiError(422, "bad_request", f"voters[{i}]: a login here is an e-mail address")
-        key = _login_key(login)
+        key = login_key(login)
         if key in seen:
             raise ApiError(422, "bad_request", f"voters[{i}]: listed twice")
         seen.add(key)

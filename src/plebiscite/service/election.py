@@ -1,5 +1,11 @@
-"""What the server keeps in memory for each election: a live verifier at the board's head,
-the trackers on the board, the signed checkpoints, the live-feed subscribers.
+"""An election's board as the domain layer sees it: a live verifier at the board's head, the
+trackers on the board, the signed checkpoints, the live-feed subscribers; and the registry of
+every election of one database (:class:`Elections`).
+
+Every process serving one database sees every election: :meth:`Elections.get` loads an election
+another process started, and :meth:`ElectionState.refresh` reads and verifies what other
+processes appended (before an append, which is compare-and-append, and whenever the board is
+read: trackers, heights, status).
 
 Fast restart: the live verifier's state is saved in the private store (kind
 :data:`CHECKPOINT_KIND`, key the election's uuid) at each change of phase, when the server stops,
@@ -22,22 +28,39 @@ import asyncio
 import datetime
 import io
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from plebiscite import strictjson
 from plebiscite.board.base import Board, Head, Item, StoredMember
 from plebiscite.board.private import PrivateStore
-from plebiscite.crypto.hashing import h_json
+from plebiscite.crypto.hashing import h_json, sha256_hex
 from plebiscite.crypto.signing import SigningKey
-from plebiscite.errors import ConflictError, ConsistencyError, PlebisciteError, StateError
+from plebiscite.errors import (
+    BoardError,
+    ConflictError,
+    ConsistencyError,
+    PlebisciteError,
+    StateError,
+)
+from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
 from plebiscite.protocol.checkpoints import SignedCheckpoint, sign_checkpoint
 from plebiscite.protocol.messages import parse_event
 from plebiscite.protocol.verifier import Verifier
+from plebiscite.service.errors import Invalid, NotFound, Refused
 
-__all__ = ["CHECKPOINT_EVERY", "CHECKPOINT_KIND", "SIGNED_KIND", "ElectionState", "now_iso"]
+__all__ = [
+    "CHECKPOINT_EVERY",
+    "CHECKPOINT_KIND",
+    "SIGNED_KIND",
+    "ElectionState",
+    "Elections",
+    "now_iso",
+    "setup_archive",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +69,10 @@ SIGNED_KIND = "signed-checkpoints"
 CHECKPOINT_EVERY = 100
 """Events between two saved verifier checkpoints (and one at each change of phase)."""
 SAVE_COST_FACTOR = 20
+POLL_SECONDS = 1.0
+"""Between two looks at the boards when the database's notifications are unavailable."""
+LISTEN_RETRY_SECONDS = 30.0
+"""How long to look instead of listening before trying to listen again."""
 APPEND_ATTEMPTS = 3
 """Appends tried when another server sharing the board keeps appending first."""
 """After a save that took t seconds, the next periodic one waits at least this times t."""
@@ -77,6 +104,12 @@ class _BoardStream(io.RawIOBase):
         return n
 
 
+class Feed(Protocol):
+    """Where a live feed's events go (an asyncio queue, say)."""
+
+    def put_nowait(self, item: dict[str, Any]) -> None: ...
+
+
 @dataclass
 class ElectionState:
     uuid: str
@@ -87,13 +120,16 @@ class ElectionState:
     head: Head = field(init=False)
     trackers: dict[str, int] = field(default_factory=dict)
     checkpoints: list[SignedCheckpoint] = field(default_factory=list)
-    subscribers: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+    #: the live feeds and the event loop of each (:meth:`subscribe`)
+    subscribers: dict[Feed, asyncio.AbstractEventLoop] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: ``(opening, closing)`` UTC times (``YYYY-MM-DDTHH:MM:SSZ``) when ballots are accepted
     #: (a referendum's region); None: whenever the board is open
     window: tuple[str, str] | None = None
     #: whether the verifier state was resumed from a saved checkpoint at start-up
     resumed: bool = field(default=False, init=False)
+    #: held by whoever feeds the verifier (an append, a catch-up), from any thread
+    catching_up: threading.RLock = field(default_factory=threading.RLock, init=False)
 
     def __post_init__(self) -> None:
         self.seq = -1
@@ -297,27 +333,36 @@ class ElectionState:
         if ``recheck`` is given and does not raise (it checks the items again against the
         board as it now is), the append is tried again, up to ``attempts`` times in all.
         Without ``recheck`` the ConflictError is raised (the caller answers 409)."""
-        for attempt in range(1, attempts + 1):
-            try:
-                head = self.board.append(self.uuid, self.head, items)
-                break
-            except ConflictError:
-                self.refresh()
-                if recheck is None or attempt == attempts:
-                    raise
-                recheck()
-        self._catch_up()
-        self.head = head
-        self.save_verifier()
-        return head
+        with self.catching_up:
+            for attempt in range(1, attempts + 1):
+                try:
+                    head = self.board.append(self.uuid, self.head, items)
+                    break
+                except ConflictError:
+                    self.refresh()
+                    if recheck is None or attempt == attempts:
+                        raise
+                    recheck()
+            self._catch_up()
+            self.head = head
+            self.save_verifier()
+            return head
 
     def refresh(self) -> None:
-        """Read and verify what was appended to the board since (by another server). The
-        caller holds :attr:`lock`."""
-        self._catch_up()
-        v = self.verifier
-        if v.prev is not None:
-            self.head = Head(v.prev.height, v.prev.hash)
+        """Read and verify what was appended to the board since (by another server)."""
+        with self.catching_up:
+            self._catch_up()
+            v = self.verifier
+            if v.prev is not None:
+                self.head = Head(v.prev.height, v.prev.hash)
+
+    async def fresh(self) -> ElectionState:
+        """This election with what other processes appended read first (off the event
+        loop)."""
+        import anyio
+
+        await anyio.to_thread.run_sync(self.refresh_if_behind)
+        return self
 
     def _catch_up(self) -> None:
         """Index and verify the members after those seen, tell the live feed."""
@@ -331,8 +376,23 @@ class ElectionState:
                     "hash": m.hash,
                     "type": m.content.split(b'"type":"', 1)[1].split(b'"', 1)[0].decode(),
                 }
-                for q in list(self.subscribers):
-                    q.put_nowait(event)
+                self._publish(event)
+
+    def subscribe(self, feed: Feed) -> None:
+        """Send ``feed`` each new event of the board (from the running event loop)."""
+        self.subscribers[feed] = asyncio.get_running_loop()
+
+    def unsubscribe(self, feed: Feed) -> None:
+        self.subscribers.pop(feed, None)
+
+    def _publish(self, event: dict[str, Any]) -> None:
+        """Hand ``event`` to every subscriber in its own event loop (this runs in whichever
+        thread read the board)."""
+        for feed, loop in list(self.subscribers.items()):
+            try:
+                loop.call_soon_threadsafe(feed.put_nowait, event)
+            except RuntimeError:  # its loop is closed
+                self.subscribers.pop(feed, None)
 
     def summary(self) -> dict[str, Any]:
         r = self.verifier.report
@@ -350,3 +410,215 @@ class ElectionState:
             "questions": r.questions,
             "valid": r.valid,
         }
+
+    # -- what a request does to the board --
+
+    async def cast(
+        self, raw: bytes, authorize: Callable[[str | None], Awaitable[None]]
+    ) -> tuple[str, int]:
+        """Verify the ballot ``raw`` in full, let ``authorize`` see its credential (voter
+        login), append it and return its tracker and height once durably committed."""
+        import anyio
+
+        if (closed := self.voting_closed()) is not None:  # a referendum's voting hours
+            raise Refused(*closed)
+        tracker = h_json(raw)
+        await anyio.to_thread.run_sync(self.refresh_if_behind)
+        if tracker in self.trackers:
+            raise Refused("duplicate", "this very ballot is already on the board")
+        res = await anyio.to_thread.run_sync(self.verifier.check_ballot_alone, raw)
+        await authorize(res.outcomes[0].credential)
+
+        def on_board() -> None:  # the checks against the board as it now stands
+            if tracker in self.trackers:  # again: the same ballot may have been sent twice
+                raise Refused("duplicate", "this very ballot is already on the board")
+            if (closed := self.voting_closed()) is not None:
+                raise Refused(*closed)
+            self.verifier.check_ballot_on_board(res)
+
+        async with self.lock:
+            on_board()
+            key = sha256_hex(raw)
+            self.verifier.prechecked[key] = res
+            try:  # checked again if another server sharing the board appended first
+                head = await anyio.to_thread.run_sync(
+                    self.append, [Item("Ballot", (raw,))], on_board
+                )
+            except BaseException:
+                self.verifier.prechecked.pop(key, None)
+                raise
+        assert head.height is not None
+        return tracker, head.height
+
+    def find(self, tracker: str) -> int:
+        """The height of the ballot with this tracker (appended through any process)."""
+        height = self.trackers.get(tracker)
+        if height is None:
+            self.refresh_if_behind()
+            height = self.trackers.get(tracker)
+        if height is None:
+            raise NotFound("unknown_tracker", "no ballot with this tracker on the board")
+        return height
+
+    def refresh_if_behind(self) -> None:
+        """Read and verify what other processes appended, if the board's head moved (one
+        indexed read when it did not)."""
+        if self.board.head(self.uuid) != self.head:
+            self.refresh()
+
+    async def close(self) -> None:
+        """Append EndBallots (an election without a referendum) and sign a checkpoint."""
+        import anyio
+
+        def still_open() -> None:
+            if self.verifier.report.status not in ("open", "setup"):
+                raise Refused("state", f"voting is not open ({self.verifier.report.status})")
+
+        async with self.lock:
+            await anyio.to_thread.run_sync(self.refresh_if_behind)
+            still_open()
+            await anyio.to_thread.run_sync(self.append, [Item("EndBallots")], still_open)
+            self.checkpoint()
+
+
+def setup_archive(raws: Sequence[bytes], timestamp: int) -> tuple[bytes, bytes]:
+    """The archive of a board holding only its Setup (to verify it), and the setup data."""
+    buf = io.BytesIO()
+    buf.write(header_bytes(timestamp))
+    w = ArchiveWriter(buf, ArchiveState(timestamp))
+    refs = [w.data(r) for r in raws]
+    setup = strictjson.dumps_compact(
+        dict(zip(("election", "trustees", "credentials"), refs, strict=True))
+    )
+    w.event("Setup", w.data(setup))
+    return buf.getvalue(), setup
+
+
+class Elections:
+    """Every election of one database, as this process knows them: loaded at start-up, and on
+    first use when another process started it (:meth:`get`)."""
+
+    def __init__(self, board: Board, key: SigningKey, private: PrivateStore | None) -> None:
+        self.board, self.key, self.private = board, key, private
+        self.states: dict[str, ElectionState] = {}
+        #: called with each election loaded after start-up, before it is used (the
+        #: referendum of a region sets its voting hours)
+        self.on_load: Callable[[ElectionState], None] | None = None
+        self._starting: set[str] = set()
+        self._loading = threading.Lock()
+
+    def load_all(self) -> None:
+        """Load every election whose board has started (at start-up)."""
+        for uuid in self.board.elections():
+            self.get(uuid)
+
+    def get(self, uuid: str) -> ElectionState | None:
+        """The election ``uuid``, loaded from the board if another process started it; None
+        if its board does not exist or has no Setup yet."""
+        s = self.states.get(uuid)
+        if s is not None:
+            return s
+        with self._loading:
+            s = self.states.get(uuid)
+            if s is not None:
+                return s
+            try:
+                if self.board.head(uuid).height is None:
+                    return None  # a board whose Setup never came: not started
+            except BoardError:
+                return None  # no such board (or an id that is not one)
+            s = ElectionState(uuid, self.board, self.key, self.private)
+            if self.on_load is not None:
+                self.on_load(s)
+            self.states[uuid] = s
+            return s
+
+    def __getitem__(self, uuid: str) -> ElectionState:
+        s = self.get(uuid)
+        if s is None:
+            raise NotFound("unknown_election", f"no election {uuid!r} on this board")
+        return s
+
+    def __contains__(self, uuid: object) -> bool:
+        return isinstance(uuid, str) and self.get(uuid) is not None
+
+    def watch(self, stop: threading.Event) -> None:
+        """Keep this process's elections at the head of the database's boards until ``stop``
+        is set (a thread of its own): each append by any process is read and verified here as
+        soon as it is committed, so the live feeds and the turnout include ballots cast
+        through the other processes. On PostgreSQL by its notifications (LISTEN/NOTIFY); when
+        listening fails, by looking at every board each :data:`POLL_SECONDS` until it works
+        again. A board served by one process (SQLite) needs none of it: returns at once."""
+        listen = getattr(self.board, "listen", None)
+        if listen is None:
+            return
+        while not stop.is_set():
+            try:
+                listen(self._appended, stop, on_ready=self.refresh_all)
+            except BoardError as e:
+                log.warning("notifications of the board unavailable, looking instead: %s", e)
+                retry = time.monotonic() + LISTEN_RETRY_SECONDS
+                while not stop.is_set() and time.monotonic() < retry:
+                    self.refresh_all()
+                    stop.wait(POLL_SECONDS)
+
+    def _appended(self, uuid: str) -> None:
+        s = self.states.get(uuid)
+        if s is None:
+            return  # loaded on first use
+        try:
+            s.refresh_if_behind()
+        except PlebisciteError as e:
+            log.error("election %s: what another process appended: %s", uuid, e)
+
+    def refresh_all(self) -> None:
+        """Read what other processes appended to every board this process knows."""
+        for uuid in list(self.states):
+            self._appended(uuid)
+
+    def add(self, s: ElectionState) -> None:
+        self.states[s.uuid] = s
+
+    def known(self) -> list[ElectionState]:
+        """Every election of the database (those started by other processes loaded now)."""
+        for uuid in self.board.elections():
+            if uuid not in self.states:
+                self.get(uuid)
+        return list(self.states.values())
+
+    async def create(self, raws: tuple[bytes, bytes, bytes], timestamp: int) -> ElectionState:
+        """Start an election's board from its setup (election, trustees, credentials: their
+        exact JSON texts), verified first (trustee proofs, election key, credentials)."""
+        import anyio
+
+        def verify() -> tuple[str, bytes]:  # the costly part, off the event loop
+            data, setup = setup_archive(raws, timestamp)
+            check = Verifier(lambda: io.BytesIO(data))
+            report = check.run()
+            if not report.valid or check.election is None:
+                first = next(f for f in report.findings if f.severity == "error")
+                raise Invalid(first.code, f"the setup does not verify: {first.describe()}")
+            return check.election.uuid, setup
+
+        def start(uuid: str, setup: bytes) -> ElectionState:
+            if self.get(uuid) is not None:
+                raise Refused("exists", f"election {uuid} already exists")
+            try:
+                self.board.create(uuid, timestamp)
+            except BoardError as e:  # another process created it first
+                if uuid in self.board.elections():
+                    raise Refused("exists", f"election {uuid} already exists") from None
+                raise e
+            self.board.append(uuid, Head(), [Item("Setup", (*raws, setup))])
+            return ElectionState(uuid, self.board, self.key, self.private)
+
+        uuid, setup = await anyio.to_thread.run_sync(verify)
+        if uuid in self.states or uuid in self._starting:
+            raise Refused("exists", f"election {uuid} already exists")
+        self._starting.add(uuid)
+        try:
+            s = await anyio.to_thread.run_sync(start, uuid, setup)
+        finally:
+            self._starting.discard(uuid)
+        self.states[uuid] = s
+        return s

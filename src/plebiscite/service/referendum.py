@@ -1,4 +1,5 @@
-"""The referendum lifecycle over the API: each party a separate client, the server a relay.
+"""The referendum lifecycle: each party a separate client, the server a relay (the routes of
+:mod:`plebiscite.server.routes.referendums` are thin over :class:`Referendums`).
 
 1. The administrator creates the referendum (``POST /api/referendums``): the referendum record
    (:mod:`plebiscite.protocol.referendum`), a voter list per region and who acts as each
@@ -65,10 +66,17 @@ The records: ``referendum`` (id: the ceremony and token hashes, what changes),
 made, so an opening interrupted by a crash is finished by the next ``POST .../open`` with the
 same credentials; removed once open). The decryption's progress is on the boards themselves.
 
-Several server processes may share one PostgreSQL board (ballots through any of them: each
-reads the others' events before appending, :meth:`ElectionState.append`), but a referendum's
-own changes (ceremony, credentials, opening) go through one process: each process keeps the
-referendums it loaded at start-up in memory and writes them back whole.
+Several server processes may share one PostgreSQL database and behave as one server. Each
+keeps a copy of the referendums it has seen, and compares its version with the stored one's
+before using it (:meth:`Referendums.lookup`, one small read): a referendum another process
+created or changed is read again. A change is made under the referendum's lock, on the stored
+version read again first, and written by compare-and-put on that version
+(:meth:`PrivateStore.replace`): if another process wrote in between, nothing is written and the
+request is refused with ``conflict`` (409: send it again), so no change is ever lost. Ballots
+go through any process (each reads the others' events before appending,
+:meth:`ElectionState.append`); one process at a time looks at the closing times (the closer's
+lease, :meth:`Referendums.take_lease`), and compare-and-append makes the close happen once
+whatever the processes do.
 
 What protects the server's own trustee key of each referendum (and the private credentials of
 an opening in progress): it is stored sealed with AES-256-GCM under a key derived (HKDF-SHA256)
@@ -91,7 +99,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,8 +108,6 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import Response
 from gmpy2 import mpz
 
 from plebiscite import strictjson
@@ -121,7 +127,6 @@ from plebiscite.errors import (
     StateError,
 )
 from plebiscite.protocol import ceremony
-from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
 from plebiscite.protocol.election_setup import (
     generate_credentials,
     generate_uuid,
@@ -158,17 +163,19 @@ from plebiscite.protocol.tally import (
     sized_encrypted_tally_json,
 )
 from plebiscite.protocol.verifier import Verifier
-from plebiscite.server.accounts import require_admin
-from plebiscite.server.http import ApiError, read_body
-from plebiscite.server.state import APPEND_ATTEMPTS, ElectionState, now_iso
-from plebiscite.server.voterauth import _EMAIL as EMAIL
-from plebiscite.server.voterauth import is_required, set_roll
+from plebiscite.service.election import (
+    APPEND_ATTEMPTS,
+    Elections,
+    ElectionState,
+    now_iso,
+    setup_archive,
+)
+from plebiscite.service.errors import Forbidden, Internal, Invalid, NotFound, Refused, Unauthorized
+from plebiscite.service.voters import EMAIL, is_required, set_roll
 
-__all__ = ["close_due", "closer", "install", "restore", "router"]
+__all__ = ["KIND", "KIND_OPENING", "KIND_ROLL", "Referendums"]
 
 log = logging.getLogger(__name__)
-
-router = APIRouter(prefix="/api/referendums", tags=["referendums"])
 
 MAX_CREATE = 64 << 20
 MAX_MESSAGE = 16 << 20  # a ceremony message, a credential list
@@ -187,6 +194,10 @@ CEREMONY_PHASES = ("certificates", "polynomials", "voutputs", "done")
 KIND = "referendum"
 KIND_ROLL = "referendum-roll"
 KIND_OPENING = "referendum-opening"
+#: who looks at the closing times (one process of those sharing a database)
+KIND_LEASE = "lease"
+#: how long the closer's lease lasts unless renewed (seconds)
+LEASE_SECONDS = 10.0
 MAX_RECORD = 1 << 34
 #: seconds between two looks of :func:`closer` at the closing times
 CLOSE_INTERVAL = 1.0
@@ -249,32 +260,15 @@ class _Referendum:
     opened: bool = False
     #: voters log in by one-time code before casting (their logins are e-mail addresses)
     voter_authentication: bool = False
+    #: the version of the stored record this is (:meth:`PrivateStore.replace`); 0: not stored
+    version: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def region(self, name: str) -> _Region:
         for r in self.regions:
             if r.name == name:
                 return r
-        raise ApiError(
-            404, "unknown_region", f"no region {name!r} in referendum {self.referendum.id}"
-        )
-
-
-def _referendums(request: Request) -> dict[str, _Referendum]:
-    return _referendums_of(request.app)
-
-
-def _referendums_of(app: FastAPI) -> dict[str, _Referendum]:
-    state = app.state
-    if not hasattr(state, "referendums"):
-        state.referendums = {}
-    out: dict[str, _Referendum] = state.referendums
-    return out
-
-
-def _private(request: Request) -> PrivateStore:
-    out: PrivateStore = request.app.state.private
-    return out
+        raise NotFound("unknown_region", f"no region {name!r} in referendum {self.referendum.id}")
 
 
 # -- persistence ---------------------------------------------------------------------------------
@@ -418,77 +412,82 @@ def _restore_in_place(ref: _Referendum, saved: _Referendum) -> None:
 
 
 class _Change:
-    """A change of a referendum under way (see :func:`_changing`)."""
+    """A change of a referendum under way (see :func:`_change`)."""
 
     def __init__(self, private: PrivateStore, key: SigningKey, ref: _Referendum) -> None:
         self.private, self.key, self.ref = private, key, ref
         self.saved = (_dump(ref), _dump_roll(ref))
+        self.version = ref.version
 
     async def save(self) -> None:
-        """Write what changed since the last save, durably; on failure put the referendum back
-        as last saved and raise."""
+        """Write what changed since the last save, durably, by compare-and-put on the version
+        read: if another process changed the referendum meanwhile, nothing is written, the
+        referendum is put back as it was and ConflictError says to try again. On any failure
+        put the referendum back as last saved and raise."""
         rid = self.ref.referendum.id
         now = (_dump(self.ref), _dump_roll(self.ref))
+        if now == self.saved:
+            return
         try:
+            current = await anyio.to_thread.run_sync(self.private.version, KIND, rid)
+            if current != self.version:
+                raise _changed_meanwhile(rid)
             if now[1] != self.saved[1]:
                 await anyio.to_thread.run_sync(self.private.put, KIND_ROLL, rid, now[1])
-            if now[0] != self.saved[0]:
-                await anyio.to_thread.run_sync(self.private.put, KIND, rid, now[0])
+            # the main record moves on even when only the voter roll changed: its version is
+            # what other processes compare
+            version = await anyio.to_thread.run_sync(
+                self.private.replace, KIND, rid, now[0], self.version
+            )
+            if version is None:
+                raise _changed_meanwhile(rid)
         except BaseException:
             self.rollback()
             raise
-        self.saved = now
+        self.saved, self.version = now, version
+        self.ref.version = version
 
     def rollback(self) -> None:
         rid = self.ref.referendum.id
-        _restore_in_place(self.ref, _load(rid, self.saved[0], self.saved[1], self.key))
+        saved = _load(rid, self.saved[0], self.saved[1], self.key)
+        saved.version = self.version
+        _restore_in_place(self.ref, saved)
+
+
+def _changed_meanwhile(rid: str) -> ConflictError:
+    return ConflictError(
+        "the referendum was changed meanwhile (through another server process): nothing was "
+        "written, send the request again",
+        where=f"referendum {rid}",
+    )
 
 
 @contextlib.asynccontextmanager
-async def _changing(request: Request, ref: _Referendum) -> AsyncIterator[_Change]:
-    """Hold the referendum's lock for a change; on the way out write what changed (also when
-    the request is refused with an ApiError or a PlebisciteError after a change, such as a
-    ceremony step that set a trustee's message aside) before the answer goes. Any other
-    exception puts the referendum back as it was."""
-    async with ref.lock:
-        change = _Change(_private(request), request.app.state.key, ref)
-        try:
-            yield change
-        except (ApiError, PlebisciteError):
-            await change.save()
-            raise
-        except BaseException:
-            change.rollback()
-            raise
+async def _change(store: PrivateStore, key: SigningKey, ref: _Referendum) -> AsyncIterator[_Change]:
+    """A change of ``ref`` (the caller holds its lock): on the way out write what changed (also
+    when the request is refused, a PlebisciteError, after a change, such as a ceremony step
+    that set a trustee's message aside) before the answer goes. Any other exception puts the
+    referendum back as it was."""
+    change = _Change(store, key, ref)
+    try:
+        yield change
+    except PlebisciteError:
         await change.save()
+        raise
+    except BaseException:
+        change.rollback()
+        raise
+    await change.save()
 
 
-def _get(request: Request, rid: str) -> _Referendum:
-    ref = _referendums(request).get(rid)
-    if ref is None:
-        raise ApiError(404, "unknown_referendum", f"no referendum {rid!r} on this server")
-    return ref
-
-
-def _elections(request: Request) -> dict[str, ElectionState]:
-    out: dict[str, ElectionState] = request.app.state.elections
-    return out
-
-
-def _election(request: Request, ref: _Referendum, region: _Region) -> ElectionState:
-    return _election_in(_elections(request), ref, region)
-
-
-def _election_in(
-    elections: dict[str, ElectionState], ref: _Referendum, region: _Region
-) -> ElectionState:
+def _election_in(elections: Elections, ref: _Referendum, region: _Region) -> ElectionState:
     s = elections.get(region.uuid) if ref.opened else None
     if s is None:
-        raise ApiError(409, "state", f"region {region.name!r} has no election yet: not opened")
+        raise Refused("state", f"region {region.name!r} has no election yet: not opened")
     return s
 
 
-def _set_windows(ref: _Referendum, elections: dict[str, ElectionState]) -> None:
+def _set_windows(ref: _Referendum, elections: Elections) -> None:
     """Ballots on the regions' boards only from the opening to the closing time."""
     for region in ref.regions:
         s = elections.get(region.uuid)
@@ -499,51 +498,43 @@ def _set_windows(ref: _Referendum, elections: dict[str, ElectionState]) -> None:
 # -- requests and authorization ----------------------------------------------------------------
 
 
-async def _text(request: Request, what: str, limit: int = MAX_MESSAGE) -> str:
-    raw = (await read_body(request, limit)).strip()
+def _text(raw: bytes, what: str) -> str:
+    raw = raw.strip()
     if not raw:
-        raise ApiError(422, "bad_request", f"the body must be the {what}")
+        raise Invalid("bad_request", f"the body must be the {what}")
     try:
         return raw.decode()
     except UnicodeDecodeError:
-        raise ApiError(422, "encoding", f"the {what} is not UTF-8") from None
+        raise Invalid("encoding", f"the {what} is not UTF-8") from None
 
 
-def _bearer(request: Request) -> str:
-    auth = request.headers.get("authorization", "")
-    return auth[7:] if auth.startswith("Bearer ") else ""
-
-
-def _require_trustee(request: Request, ref: _Referendum, index: int) -> _Trustee:
-    """The trustee ``index`` if the request carries its link token; a token of another trustee
+def _require_trustee(token: str, ref: _Referendum, index: int) -> _Trustee:
+    """The trustee ``index`` if ``token`` is its link token; a token of another trustee
     of this referendum is refused (403): a token acts for its own trustee only."""
     if not 1 <= index <= len(ref.trustees):
-        raise ApiError(404, "unknown_trustee", f"no trustee {index} in this referendum")
-    h = _token_hash(_bearer(request))
+        raise NotFound("unknown_trustee", f"no trustee {index} in this referendum")
+    h = _token_hash(token)
     me = ref.trustees[index - 1]
     if hmac.compare_digest(h, me.token_hash):
         return me
     for t in ref.trustees:
         if hmac.compare_digest(h, t.token_hash):
-            raise ApiError(
-                403,
+            raise Forbidden(
                 "forbidden",
                 f"this is the link token of trustee {t.index}, not of trustee {index}: a "
                 "trustee token acts only for its own trustee",
             )
-    raise ApiError(401, "unauthorized", f"trustee {index}'s link token missing or wrong")
+    raise Unauthorized("unauthorized", f"trustee {index}'s link token missing or wrong")
 
 
-def _require_authority(request: Request, region: _Region) -> None:
+def _require_authority(token: str, region: _Region) -> None:
     if region.token_hash is None:
-        raise ApiError(
-            409,
+        raise Refused(
             "state",
             f"the server is the credential authority of region {region.name!r}",
         )
-    if not hmac.compare_digest(_token_hash(_bearer(request)), region.token_hash):
-        raise ApiError(
-            401,
+    if not hmac.compare_digest(_token_hash(token), region.token_hash):
+        raise Unauthorized(
             "unauthorized",
             f"the link token of region {region.name!r}'s credential authority missing or wrong",
         )
@@ -611,7 +602,7 @@ def _create(body: Any, taken: set[str], key: SigningKey) -> tuple[_Referendum, d
     group = GROUP_NH if nh else GROUP
     for r in referendum.regions:
         if r.election in taken:
-            raise ApiError(409, "exists", f"election {r.election} already exists")
+            raise Refused("exists", f"election {r.election} already exists")
     names = [r.name for r in referendum.regions]
     voters_v = obj(o["voters"], f"{w}.voters", names)
     modes_v = obj(o.get("credential_authority", {}), f"{w}.credential_authority", (), names)
@@ -726,7 +717,7 @@ def _step_failed(ref: _Referendum, e: PlebisciteError, submitter: _Trustee, what
     setattr(culprit, what, None)
     ref.error = f"trustee {culprit.index} ({culprit.name}) must send its {what} again: {e}"
     if culprit is submitter:
-        raise ApiError(422, e.code, f"{what} refused: {e}")
+        raise Invalid(e.code, f"{what} refused: {e}")
 
 
 def _all(ref: _Referendum, what: str) -> str | None:
@@ -761,8 +752,7 @@ def _ceremony_status(ref: _Referendum) -> dict[str, Any]:
 
 def _expect_phase(ref: _Referendum, phase: str) -> None:
     if ref.phase != phase:
-        raise ApiError(
-            409,
+        raise Refused(
             "state",
             f"the ceremony is at step {ref.phase!r}, not {phase!r}",
         )
@@ -771,20 +761,7 @@ def _expect_phase(ref: _Referendum, phase: str) -> None:
 # -- regional elections --------------------------------------------------------------------------
 
 
-def _setup_archive(raws: Sequence[bytes], timestamp: int) -> tuple[bytes, bytes]:
-    """The archive of a board holding only its Setup (to verify it), and the setup data."""
-    buf = io.BytesIO()
-    buf.write(header_bytes(timestamp))
-    w = ArchiveWriter(buf, ArchiveState(timestamp))
-    refs = [w.data(r) for r in raws]
-    setup = strictjson.dumps_compact(
-        dict(zip(("election", "trustees", "credentials"), refs, strict=True))
-    )
-    w.event("Setup", w.data(setup))
-    return buf.getvalue(), setup
-
-
-def _plan_open(ref: _Referendum, elections: dict[str, ElectionState], key: SigningKey) -> bytes:
+def _plan_open(ref: _Referendum, elections: Elections, key: SigningKey) -> bytes:
     """Make and verify every region's setup (generating the credentials where the server is
     the credential authority): the plan of the opening, stored before any board is made
     (kind ``referendum-opening``), the private credentials sealed."""
@@ -802,7 +779,7 @@ def _plan_open(ref: _Referendum, elections: dict[str, ElectionState], key: Signi
     rolls: dict[str, dict[str, str | None]] = {}
     for region, r in zip(ref.regions, final.regions, strict=True):
         if region.uuid in elections:
-            raise ApiError(409, "exists", f"election {region.uuid} already exists")
+            raise Refused("exists", f"election {region.uuid} already exists")
         template = json.loads(final.election_template(r))
         if region.authority == "server":
             template["credential_authority"] = "server"
@@ -823,13 +800,12 @@ def _plan_open(ref: _Referendum, elections: dict[str, ElectionState], key: Signi
         )
         check_election(final, parse_election(election_raw), trustees_raw)
         raws = (election_raw, trustees_raw, public)
-        data, _ = _setup_archive(raws, ts)
+        data, _ = setup_archive(raws, ts)
         check = Verifier(functools.partial(io.BytesIO, data))
         report = check.run()
         if not report.valid:
             first = next(f for f in report.findings if f.severity == "error")
-            raise ApiError(
-                422,
+            raise Invalid(
                 first.code,
                 f"region {region.name!r}: the setup does not verify: {first.describe()}",
             )
@@ -852,7 +828,7 @@ def _open_from_plan(
     plan_raw: bytes,
     board: Board,
     key: SigningKey,
-    elections: dict[str, ElectionState],
+    elections: Elections,
     private_store: PrivateStore,
 ) -> tuple[Referendum, dict[str, ElectionState], dict[str, list[dict[str, Any]]]]:
     """Start the boards of the plan (as ``POST /api/elections`` does), those not started yet
@@ -875,16 +851,16 @@ def _open_from_plan(
         existing = elections.get(uuid)
         if existing is not None:
             if existing.verifier.raw_setup != raws:
-                raise ApiError(409, "exists", f"election {uuid} already exists")
+                raise Refused("exists", f"election {uuid} already exists")
             continue  # started by an earlier attempt
         if uuid not in board.elections():
             board.create(uuid, ts)
         if board.head(uuid).height is None:
-            _, setup = _setup_archive(raws, ts)
+            _, setup = setup_archive(raws, ts)
             board.append(uuid, Head(), [Item("Setup", (*raws, setup))])
         new[uuid] = ElectionState(uuid, board, key, private_store)
         if new[uuid].verifier.raw_setup != raws:
-            raise ApiError(409, "exists", f"election {uuid} already exists")
+            raise Refused("exists", f"election {uuid} already exists")
     sealed = _unseal(key, rid, "credentials", str(plan["credentials"]))
     private: dict[str, list[dict[str, Any]]] = strictjson.loads(
         sealed, max_size=MAX_RECORD, where=f"opening of {rid}"
@@ -985,7 +961,7 @@ def _server_shuffle(s: ElectionState) -> None:
     s.append([Item("Shuffle", (sh, owned_json(1, sha256_hex(sh))))])
     _still_valid(s)
     if 1 not in v.shuffle_owners:
-        raise ApiError(500, "internal", "the server's shuffle was not accepted by the board")
+        raise Internal("internal", "the server's shuffle was not accepted by the board")
     s.checkpoint()
 
 
@@ -1080,9 +1056,7 @@ def _finish(ref: _Referendum, s: ElectionState) -> None:
 def _still_valid(s: ElectionState) -> None:
     if not s.verifier.report.valid:
         first = next(f for f in s.verifier.report.findings if f.severity == "error")
-        raise ApiError(
-            500, "internal", f"the board of {s.uuid} no longer verifies: {first.describe()}"
-        )
+        raise Internal("internal", f"the board of {s.uuid} no longer verifies: {first.describe()}")
 
 
 # -- status ----------------------------------------------------------------------------------------
@@ -1116,7 +1090,7 @@ def _roll_and_voted(s: ElectionState) -> tuple[int, int]:
     return roll, voted
 
 
-def _status(ref: _Referendum, elections: dict[str, ElectionState]) -> dict[str, Any]:
+def _status(ref: _Referendum, elections: Elections) -> dict[str, Any]:
     states = [elections.get(r.uuid) if ref.opened else None for r in ref.regions]
     regions = [_region_status(ref, r, s) for r, s in zip(ref.regions, states, strict=True)]
     outcome: Any = None
@@ -1155,7 +1129,7 @@ def _status(ref: _Referendum, elections: dict[str, ElectionState]) -> dict[str, 
 # -- closing, start-up ----------------------------------------------------------------------------
 
 
-async def _close(elections: dict[str, ElectionState], ref: _Referendum) -> None:
+async def _close(elections: Elections, ref: _Referendum) -> None:
     """In every region: EndBallots (unless already closed), then the encrypted tally the
     server's verifier recomputed from the board, each with a signed checkpoint."""
     for region in ref.regions:
@@ -1186,586 +1160,612 @@ async def _close_board(s: ElectionState) -> None:
         s.checkpoint()
 
 
-async def close_due(app: FastAPI, now: str | None = None) -> list[str]:
-    """Close every open referendum whose closing time has passed (at ``now``, default now);
-    the ids of those closed."""
-    now = now or now_iso()
-    elections: dict[str, ElectionState] = app.state.elections
-    if not hasattr(app.state, "close_failures"):
-        app.state.close_failures = {}
-    failures: dict[str, str] = app.state.close_failures
-    closed = []
-    for rid, ref in list(_referendums_of(app).items()):
-        if not ref.opened or now < ref.referendum.closing:
-            continue
-        states = [elections.get(r.uuid) for r in ref.regions]
-        if all(s is not None and s.verifier.report.status not in OPEN for s in states):
-            continue
-        try:
-            await _close(elections, ref)
-        except Exception as e:  # logged once per distinct failure, tried again later
-            if failures.get(rid) != str(e):
-                failures[rid] = str(e)
-                log.error("referendum %s: closing at %s failed: %s", rid, ref.referendum.closing, e)
-            continue
-        failures.pop(rid, None)
-        log.info(
-            "referendum %s: closing time %s passed, voting closed", rid, ref.referendum.closing
-        )
-        closed.append(rid)
-    return closed
+class Referendums:
+    """Every referendum of one database and what its parties may do to it.
 
+    ``store``: the server's private records; ``key``: the server's signing key (it seals the
+    server's trustee keys); ``board`` and ``elections``: the regions' boards."""
 
-async def closer(app: FastAPI) -> None:
-    """Close each referendum when its closing time passes (runs for the app's lifetime),
-    looking every ``app.state.close_interval`` seconds (default :data:`CLOSE_INTERVAL`)."""
-    while True:
-        await close_due(app)
-        await anyio.sleep(getattr(app.state, "close_interval", CLOSE_INTERVAL))
+    def __init__(
+        self, store: PrivateStore, key: SigningKey, board: Board, elections: Elections
+    ) -> None:
+        self.store, self.key, self.board, self.elections = store, key, board, elections
+        self.refs: dict[str, _Referendum] = {}
+        #: the last failure of each referendum's closing at its time (logged once)
+        self.close_failures: dict[str, str] = {}
+        #: seconds between two looks of :meth:`closer` at the closing times
+        self.close_interval = CLOSE_INTERVAL
+        #: this process's name in the closer's lease
+        self.ident = secrets.token_hex(8)
+        elections.on_load = self.window_of
 
+    # -- lookup --
 
-def restore(app: FastAPI) -> None:
-    """Load every stored referendum into ``app`` (at start-up, once its elections are loaded):
-    voting windows set, a decryption interrupted before its result finished, the sealed
-    credentials of an opening that completed removed."""
-    state = app.state
-    private: PrivateStore = state.private
-    elections: dict[str, ElectionState] = state.elections
-    refs = _referendums_of(app)
-    for rid, raw in private.items(KIND):
-        roll = private.get(KIND_ROLL, rid)
-        if roll is None:  # a creation that did not complete: its tokens never went out
-            log.warning("referendum %s: creation not completed, not loaded", rid)
-            continue
-        ref = _load(rid, raw, roll, state.key)
-        refs[rid] = ref
-        if not ref.opened:
-            continue
-        missing = [r.uuid for r in ref.regions if r.uuid not in elections]
-        if missing:
-            raise StateError(f"the board of region election {missing[0]} is missing", where=rid)
-        _set_windows(ref, elections)
-        if private.get(KIND_OPENING, rid) is not None:
-            private.delete(KIND_OPENING, rid)
-        for region in ref.regions:
-            s = elections[region.uuid]
-            v = s.verifier
-            if v.report.status == "tallied" and v.election is not None and v.election.has_nh:
-                log.info("referendum %s: the server shuffles %s", rid, region.name)
-                _server_shuffle(s)
-            if v.report.status == "shuffling" and _shuffles_done(ref, s):
-                log.info("referendum %s: ending the shuffles of %s", rid, region.name)
-                _end_shuffles(ref, s)
-            if v.report.status == "decrypting" and len(_threshold_owners(s)) >= ref.threshold:
-                log.info("referendum %s: finishing the decryption of %s", rid, region.name)
-                _finish(ref, s)
-                s.checkpoint()
+    async def lookup(self, rid: str) -> _Referendum:
+        """The referendum ``rid`` as stored now: loaded if another process created it, read
+        again if another process changed it (one small read when it did not)."""
+        ref = self.refs.get(rid)
+        version = await anyio.to_thread.run_sync(self.store.version, KIND, rid)
+        if ref is not None and (version is None or version == ref.version):
+            return ref  # as stored (or being created by this process)
+        if version is None:
+            raise NotFound("unknown_referendum", f"no referendum {rid!r} on this server")
+        return await self._reload(rid)
 
+    async def _reload(self, rid: str) -> _Referendum:
+        """Read the stored referendum and put it in place of this process's copy (unless a
+        change holds it: that change's compare-and-put decides)."""
+        fetched = await anyio.to_thread.run_sync(self._fetch, rid)
+        ref = self.refs.get(rid)
+        if fetched is None:
+            if ref is not None:
+                return ref
+            raise NotFound("unknown_referendum", f"no referendum {rid!r} on this server")
+        if ref is None:
+            self.refs[rid] = ref = fetched
+        elif not ref.lock.locked() and fetched.version != ref.version:
+            _restore_in_place(ref, fetched)
+        else:
+            return ref
+        await anyio.to_thread.run_sync(self._adopt, ref)
+        return ref
 
-def install(app: FastAPI) -> None:
-    """Load the stored referendums and run :func:`closer` while the app serves; when it
-    stops, save every election's verifier state (:meth:`ElectionState.save_verifier`)."""
-    restore(app)
-    inner = app.router.lifespan_context
+    def _fetch(self, rid: str) -> _Referendum | None:
+        """The stored referendum with its version (None if its creation is not complete)."""
+        got = self.store.versioned(KIND, rid)
+        roll = self.store.get(KIND_ROLL, rid)
+        if got is None or roll is None:
+            return None
+        ref = _load(rid, got[0], roll, self.key)
+        ref.version = got[1]
+        return ref
+
+    def _adopt(self, ref: _Referendum) -> None:
+        """What an open referendum sets on its regions' boards: the voting hours."""
+        if ref.opened:
+            _set_windows(ref, self.elections)
+
+    async def sync(self) -> None:
+        """Read every referendum other processes created or changed since last read."""
+        versions = await anyio.to_thread.run_sync(self.store.versions, KIND)
+        for rid, version in versions.items():
+            ref = self.refs.get(rid)
+            if ref is None or ref.version != version:
+                with contextlib.suppress(NotFound):
+                    await self._reload(rid)
+
+    def window_of(self, s: ElectionState) -> None:
+        """Set the voting hours of a region's board loaded after start-up (another process
+        opened its referendum): the stored referendums are read if none of those known has
+        it. Runs where :meth:`Elections.get` runs (any thread)."""
+        for attempt in (1, 2):
+            for ref in list(self.refs.values()):
+                if any(r.uuid == s.uuid for r in ref.regions):
+                    s.window = (ref.referendum.opening, ref.referendum.closing)
+                    return
+            if attempt == 1:
+                for rid in self.store.versions(KIND):
+                    if rid not in self.refs and (found := self._fetch(rid)) is not None:
+                        self.refs.setdefault(rid, found)
+
+    async def check_trustee(
+        self, rid: str, index: int, token: str, region: str | None = None
+    ) -> None:
+        """Refuse unless ``token`` is trustee ``index``'s link token (and ``region`` a region
+        of the referendum whose election exists)."""
+        ref = await self.lookup(rid)
+        _require_trustee(token, ref, index)
+        if region is not None:
+            self._election(ref, ref.region(region))
 
     @contextlib.asynccontextmanager
-    async def lifespan(a: Any) -> AsyncIterator[Any]:
-        async with inner(a) as maybe_state:
-            task = asyncio.create_task(closer(a))
+    async def _changing(self, ref: _Referendum) -> AsyncIterator[_Change]:
+        """Hold the referendum's lock for a change (:func:`_change`), the referendum read again
+        first if another process changed it, so the change applies to the stored one."""
+        async with ref.lock:
+            rid = ref.referendum.id
+            version = await anyio.to_thread.run_sync(self.store.version, KIND, rid)
+            if version is not None and version != ref.version:
+                fetched = await anyio.to_thread.run_sync(self._fetch, rid)
+                if fetched is not None:
+                    _restore_in_place(ref, fetched)
+                    await anyio.to_thread.run_sync(self._adopt, ref)
+            async with _change(self.store, self.key, ref) as change:
+                yield change
+
+    def _election(self, ref: _Referendum, region: _Region) -> ElectionState:
+        return _election_in(self.elections, ref, region)
+
+    def _taken(self) -> set[str]:
+        """The election uuids in use: on the board, or planned by a referendum."""
+        return set(self.board.elections()) | {r.uuid for x in self.refs.values() for r in x.regions}
+
+    # -- administrator --
+
+    async def create(self, body: Any) -> dict[str, Any]:
+        """A new referendum from the administrator's request (see the route's documentation);
+        the answer holds the link tokens, shown this once."""
+        refs = self.refs
+        taken = await anyio.to_thread.run_sync(self._taken)
+        ref, answer = await anyio.to_thread.run_sync(_create, body, taken, self.key)
+        rid = ref.referendum.id
+        if rid in refs:
+            raise Refused("exists", f"referendum {rid!r} already exists")
+        taken = await anyio.to_thread.run_sync(self._taken)
+        clash = [r.uuid for r in ref.regions if r.uuid in taken]
+        if clash:  # created meanwhile
+            raise Refused("exists", f"election {clash[0]} already exists")
+        refs[rid] = ref  # taken now; usable once stored (its tokens are not out yet)
+        store = self.store
+        async with ref.lock:
             try:
-                yield maybe_state
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-                # the verifiers' states, for a fast start next time
-                for s in list(a.state.elections.values()):
-                    async with s.lock:
-                        await anyio.to_thread.run_sync(
-                            functools.partial(s.save_verifier, force=True)
-                        )
-
-    app.router.lifespan_context = lifespan
-
-
-# -- routes: administrator -------------------------------------------------------------------------
-
-
-@router.post("", status_code=201, summary="Create a referendum (administrator)")
-async def create_referendum(request: Request) -> dict[str, Any]:
-    """Administrator only. Body: ``{"referendum": RECORD, "voters": {REGION: [login or
-    {"login", "weight"}, ...]}, "credential_authority": {REGION: "server" | "external"}}``.
-    RECORD is a referendum record (``plebiscite.protocol.referendum``); a region without
-    ``election`` gets a fresh uuid; ``trustees.names`` and ``trustees.threshold`` plan the
-    threshold ceremony (plus the server's own key, generated for this referendum only).
-    Non-homomorphic questions are shuffled before decryption (the group is then RFC-3526-2048
-    and every weight 1). ``"voter_authentication": true`` (optional; logins then e-mail
-    addresses) makes voters log in by one-time code before casting. Answers with the
-    referendum id, one link token per trustee and per external credential authority (shown
-    once: the server keeps only their hash)."""
-    require_admin(request)
-    body = strictjson.loads(
-        await read_body(request, MAX_CREATE), max_size=MAX_CREATE, where="request"
-    )
-    refs = _referendums(request)
-    taken = set(_elections(request)) | {r.uuid for x in refs.values() for r in x.regions}
-    ref, answer = await anyio.to_thread.run_sync(_create, body, taken, request.app.state.key)
-    rid = ref.referendum.id
-    if rid in refs:
-        raise ApiError(409, "exists", f"referendum {rid!r} already exists")
-    taken = set(_elections(request)) | {r.uuid for x in refs.values() for r in x.regions}
-    clash = [r.uuid for r in ref.regions if r.uuid in taken]
-    if clash:  # created meanwhile
-        raise ApiError(409, "exists", f"election {clash[0]} already exists")
-    refs[rid] = ref  # taken now; usable once stored (its tokens are not out yet)
-    private = _private(request)
-    async with ref.lock:
-        try:
-            # the main record first: it reserves the id (another server may share the store)
-            if not await anyio.to_thread.run_sync(private.insert, KIND, rid, _dump(ref)):
-                raise ApiError(409, "exists", f"referendum {rid!r} already exists")
-            try:
-                await anyio.to_thread.run_sync(private.put, KIND_ROLL, rid, _dump_roll(ref))
+                # the main record first: it reserves the id (another server may share the store)
+                if not await anyio.to_thread.run_sync(store.insert, KIND, rid, _dump(ref)):
+                    raise Refused("exists", f"referendum {rid!r} already exists")
+                try:
+                    await anyio.to_thread.run_sync(store.put, KIND_ROLL, rid, _dump_roll(ref))
+                except BaseException:
+                    with contextlib.suppress(PlebisciteError):
+                        await anyio.to_thread.run_sync(store.delete, KIND, rid)
+                    raise
             except BaseException:
-                with contextlib.suppress(PlebisciteError):
-                    await anyio.to_thread.run_sync(private.delete, KIND, rid)
+                refs.pop(rid, None)
                 raise
-        except BaseException:
-            refs.pop(rid, None)
-            raise
-    return answer
+        return answer
 
+    async def open(self, rid: str) -> dict[str, Any]:
+        """Open every region (see the route's documentation); the private credentials the
+        server made are in the answer, this once."""
+        ref = await self.lookup(rid)
+        store = self.store
+        async with self._changing(ref):
+            _expect_phase(ref, "done")
+            if ref.opened:
+                raise Refused("state", f"referendum {rid!r} is already open")
+            missing = [
+                r.name
+                for r in ref.regions
+                if r.authority == "external" and not r.public_credentials
+            ]
+            if missing:
+                raise Refused(
+                    "state", f"waiting for the public credentials of {', '.join(missing)}"
+                )
+            elections = self.elections
+            # an opening interrupted (by a crash, a database failure) is finished as planned
+            plan = await anyio.to_thread.run_sync(store.get, KIND_OPENING, rid)
+            if plan is None:
+                if now_iso() >= ref.referendum.closing:
+                    raise Refused(
+                        "voting_closed",
+                        f"the closing time {ref.referendum.closing} has passed: the referendum "
+                        "cannot open",
+                    )
+                plan = await anyio.to_thread.run_sync(_plan_open, ref, elections, self.key)
+                await anyio.to_thread.run_sync(store.put, KIND_OPENING, rid, plan)
+            final, new, private = await anyio.to_thread.run_sync(
+                _open_from_plan, ref, plan, self.board, self.key, elections, store
+            )
+            for s in new.values():
+                elections.add(s)
+            ref.referendum = final
+            ref.opened = True
+            _set_windows(ref, elections)
+        # the private credentials are returned this once: the sealed copy goes
+        with contextlib.suppress(PlebisciteError):
+            await anyio.to_thread.run_sync(store.delete, KIND_OPENING, rid)
+        return {
+            "id": rid,
+            "record": final.to_value(),
+            "fingerprint": final.fingerprint,
+            "regions": [
+                {
+                    "name": r.name,
+                    "election": r.uuid,
+                    "archive": f"/api/elections/{r.uuid}/archive",
+                    "credentials": private.get(r.name),
+                }
+                for r in ref.regions
+            ],
+        }
 
-@router.post("/{rid}/open", summary="Open every region's election (administrator)")
-async def open_referendum(rid: str, request: Request) -> dict[str, Any]:
-    """Administrator only, once the ceremony is done and every external credential authority
-    sent its public credentials: creates each region's election (the referendum's questions,
-    the trustees of the ceremony) and board. Answers with each region's election and, where
-    the server is the credential authority, the voters' private credentials: returned this
-    once, not kept."""
-    require_admin(request)
-    ref = _get(request, rid)
-    store = _private(request)
-    async with _changing(request, ref):
-        _expect_phase(ref, "done")
+    async def close(self, rid: str) -> dict[str, Any]:
+        """Close voting in every region and append the encrypted tallies."""
+        ref = await self.lookup(rid)
+        if not ref.opened:
+            raise Refused("state", f"referendum {rid!r} is not open")
+        await _close(self.elections, ref)
+        return _status(ref, self.elections)
+
+    # -- public --
+
+    async def summaries(self) -> list[dict[str, Any]]:
+        await self.sync()
+        out = []
+        for ref in self.refs.values():
+            st = _status(ref, self.elections)
+            out.append({k: st[k] for k in ("id", "title", "phase")})
+        return out
+
+    async def status(self, rid: str) -> dict[str, Any]:
+        ref = await self.lookup(rid)
         if ref.opened:
-            raise ApiError(409, "state", f"referendum {rid!r} is already open")
-        missing = [
-            r.name for r in ref.regions if r.authority == "external" and not r.public_credentials
-        ]
-        if missing:
-            raise ApiError(
-                409, "state", f"waiting for the public credentials of {', '.join(missing)}"
-            )
-        elections = _elections(request)
-        state = request.app.state
-        # an opening interrupted (by a crash, a database failure) is finished as planned
-        plan = await anyio.to_thread.run_sync(store.get, KIND_OPENING, rid)
-        if plan is None:
-            if now_iso() >= ref.referendum.closing:
-                raise ApiError(
-                    409,
-                    "voting_closed",
-                    f"the closing time {ref.referendum.closing} has passed: the referendum "
-                    "cannot open",
-                )
-            plan = await anyio.to_thread.run_sync(_plan_open, ref, elections, state.key)
-            await anyio.to_thread.run_sync(store.put, KIND_OPENING, rid, plan)
-        final, new, private = await anyio.to_thread.run_sync(
-            _open_from_plan, ref, plan, state.board, state.key, elections, store
-        )
-        elections.update(new)
-        ref.referendum = final
-        ref.opened = True
-        _set_windows(ref, elections)
-    # the private credentials are returned this once: the sealed copy goes
-    with contextlib.suppress(PlebisciteError):
-        await anyio.to_thread.run_sync(store.delete, KIND_OPENING, rid)
-    return {
-        "id": rid,
-        "record": final.to_value(),
-        "fingerprint": final.fingerprint,
-        "regions": [
-            {
-                "name": r.name,
-                "election": r.uuid,
-                "archive": f"/api/elections/{r.uuid}/archive",
-                "credentials": private.get(r.name),
-            }
-            for r in ref.regions
-        ],
-    }
+            for region in ref.regions:
+                s = self.elections.get(region.uuid)
+                if s is not None:
+                    await s.fresh()
+        return _status(ref, self.elections)
 
+    async def region_election(self, rid: str, name: str) -> bytes:
+        ref = await self.lookup(rid)
+        s = self._election(ref, ref.region(name))
+        assert s.verifier.raw_setup is not None
+        return s.verifier.raw_setup[0]
 
-@router.post("/{rid}/close", summary="Close voting in every region and tally (administrator)")
-async def close_referendum(rid: str, request: Request) -> dict[str, Any]:
-    """Administrator only: in every region, append EndBallots (unless already closed), then
-    the encrypted tally the server's verifier recomputed from the board (the last ballot of
-    each credential, raised to its weight), and sign a checkpoint."""
-    require_admin(request)
-    ref = _get(request, rid)
-    if not ref.opened:
-        raise ApiError(409, "state", f"referendum {rid!r} is not open")
-    await _close(_elections(request), ref)
-    return _status(ref, _elections(request))
+    async def region_tally(self, rid: str, name: str) -> dict[str, Any]:
+        ref = await self.lookup(rid)
+        s = await self._election(ref, ref.region(name)).fresh()
+        v = s.verifier
+        if v.tally is None or v.election is None:
+            raise Refused("state", f"region {name!r} is not tallied ({v.report.status})")
+        return {
+            "election": s.uuid,
+            "fingerprint": v.election.fingerprint,
+            "encrypted_tally": json.loads(encrypted_tally_json(v.tally)),
+        }
 
-
-# -- routes: public --------------------------------------------------------------------------------
-
-
-@router.get("", summary="Every referendum on this server")
-async def list_referendums(request: Request) -> list[dict[str, Any]]:
-    """Each referendum's id, title and phase."""
-    elections = _elections(request)
-    out = []
-    for ref in _referendums(request).values():
-        st = _status(ref, elections)
-        out.append({k: st[k] for k in ("id", "title", "phase")})
-    return out
-
-
-@router.get("/{rid}", summary="A referendum's status")
-async def referendum_status(rid: str, request: Request) -> dict[str, Any]:
-    """The record (with the trustees' hash once the regions are open), the ceremony (who sent
-    what, the certificates, the threshold parameters, the server's key), whether voters log
-    in, every region (who is its credential authority, phase, ballots, turnout, result, which
-    trustees decrypted and, where questions are not homomorphic, ``shuffles``: the questions
-    shuffled, whether the server shuffled, which trustees did, how many are needed, whether
-    they are done) and, once every region is tallied and decrypted, the outcome of the
-    decision rule. The referendum's ``phase`` is ``ceremony``, ``ready``, ``open``,
-    ``decrypting`` (from the close to the last result: shuffles included) or ``done``."""
-    return _status(_get(request, rid), _elections(request))
-
-
-@router.get("/{rid}/regions/{name}/election", summary="A region's election (election.json)")
-async def region_election(rid: str, name: str, request: Request) -> Response:
-    """The exact election JSON of the region's board (what a voter needs to make a ballot)."""
-    ref = _get(request, rid)
-    s = _election(request, ref, ref.region(name))
-    assert s.verifier.raw_setup is not None
-    return Response(s.verifier.raw_setup[0], media_type="application/json")
-
-
-@router.get("/{rid}/regions/{name}/tally", summary="A region's encrypted tally")
-async def region_tally(rid: str, name: str, request: Request) -> dict[str, Any]:
-    """The encrypted tally on the region's board, as the server's verifier recomputed it from
-    the ballots, with the election's fingerprint: what each trustee decrypts (a careful
-    trustee recomputes it from the archive itself)."""
-    ref = _get(request, rid)
-    s = _election(request, ref, ref.region(name))
-    v = s.verifier
-    if v.tally is None or v.election is None:
-        raise ApiError(409, "state", f"region {name!r} is not tallied ({v.report.status})")
-    return {
-        "election": s.uuid,
-        "fingerprint": v.election.fingerprint,
-        "encrypted_tally": json.loads(encrypted_tally_json(v.tally)),
-    }
-
-
-@router.get(
-    "/{rid}/regions/{name}/shuffle-input",
-    summary="The ciphertexts a region's next shuffle takes (non-homomorphic questions)",
-)
-async def region_shuffle_input(rid: str, name: str, request: Request) -> dict[str, Any]:
-    """While the region's shuffles are under way: the ciphertexts of each non-homomorphic
-    question to shuffle next (those of the encrypted tally, or the output of the last shuffle
-    on the board), with the election's fingerprint and public key, and the shuffles so far. A
-    careful trustee recomputes them from the archive itself (``trustee shuffle`` does)."""
-    ref = _get(request, rid)
-    s = _election(request, ref, ref.region(name))
-    v = s.verifier
-    sh = _shuffle_status(ref, s)
-    if sh is None:
-        raise ApiError(
-            409, "state", f"region {name!r} has no non-homomorphic question: nothing to shuffle"
-        )
-    if not sh["open"]:
-        raise ApiError(
-            409, "state", f"region {name!r} is {v.report.status}: it takes no shuffle now"
-        )
-    assert v.election is not None and v.tally is not None
-    return {
-        "election": s.uuid,
-        "fingerprint": v.election.fingerprint,
-        "public_key": str(v.election.public_key),
-        "questions": sh["questions"],
-        "ciphertexts": [json.loads(encrypted_tally_json([v.tally[i]]))[0] for i in sh["questions"]],
-        "shuffles": sh,
-    }
-
-
-# -- routes: trustees ------------------------------------------------------------------------------
-
-
-@router.post("/{rid}/trustees/{index}/certificate", summary="Send a certificate (trustee)")
-async def send_certificate(rid: str, index: int, request: Request) -> dict[str, Any]:
-    """Trustee ``index`` only (its link token). Body: its certificate (step 1 of the threshold
-    ceremony, the ``cert`` of ``trustee-threshold --step 1``). Checked (signature, keys
-    distinct from the others'); it may be replaced until every trustee has sent one. When the
-    last arrives the server checks them together (step 2) and the polynomials are due."""
-    ref = _get(request, rid)
-    me = _require_trustee(request, ref, index)
-    text = await _text(request, "certificate")
-    async with _changing(request, ref):
-        _expect_phase(ref, "certificates")
-        line = _line(_one_value(text, "certificate"))
-        others = [t.cert if t is not me else line for t in ref.trustees]
-        so_far = "".join(c + "\n" for c in others if c is not None)
-        try:
-            cs = await anyio.to_thread.run_sync(ceremony.check_certificates, ref.group, so_far)
-        except PlebisciteError as e:
-            raise ApiError(422, e.code, f"certificate refused: {e}") from None
-        mine = [t for t in ref.trustees if t is me or t.cert is not None]
-        me.cert, me.cert_id = line, cs[mine.index(me)].id
-        certs = _all(ref, "cert")
-        if certs is not None:
-            ref.certs = certs
-            ref.phase = "polynomials"
-            ref.error = None
-    return _ceremony_status(ref)
-
-
-@router.post("/{rid}/trustees/{index}/polynomial", summary="Send a polynomial (trustee)")
-async def send_polynomial(rid: str, index: int, request: Request) -> dict[str, Any]:
-    """Trustee ``index`` only. Body: its polynomial (step 3, made from the certificates of
-    ``GET /api/referendums/ID`` and the referendum's threshold). When every polynomial is in,
-    the server checks them (signed commitments, one threshold) and routes the shares (step 4);
-    a polynomial found faulty is set aside and its trustee must send another."""
-    ref = _get(request, rid)
-    me = _require_trustee(request, ref, index)
-    text = await _text(request, "polynomial")
-    async with _changing(request, ref):
-        _expect_phase(ref, "polynomials")
-        value = _one_value(text, "polynomial")
-        _polynomial_degree(ref, value)
-        me.polynomial = _line(value)
-        polynomials = _all(ref, "polynomial")
-        if polynomials is not None:
-            assert ref.certs is not None
-            try:
-                vinputs = await anyio.to_thread.run_sync(
-                    ceremony.make_vinputs, ref.group, ref.certs, polynomials
-                )
-            except PlebisciteError as e:
-                _step_failed(ref, e, me, "polynomial")
-            else:
-                by_id = dict(vinputs)
-                for t in ref.trustees:
-                    assert t.cert_id is not None
-                    t.vinput = by_id[t.cert_id]
-                ref.phase = "voutputs"
-                ref.error = None
-    return _ceremony_status(ref)
-
-
-@router.get("/{rid}/trustees/{index}/vinput", summary="Fetch one's vinput (trustee)")
-async def get_vinput(rid: str, index: int, request: Request) -> Response:
-    """Trustee ``index`` only: its vinput (step 4's output for it: its own polynomial and the
-    shares the other trustees sent it, encrypted to it), for step 5."""
-    ref = _get(request, rid)
-    me = _require_trustee(request, ref, index)
-    if me.vinput is None:
-        raise ApiError(409, "state", f"the vinputs are not ready (ceremony at {ref.phase!r})")
-    return Response(me.vinput, media_type="application/json")
-
-
-@router.post("/{rid}/trustees/{index}/voutput", summary="Send a voutput (trustee)")
-async def send_voutput(rid: str, index: int, request: Request) -> dict[str, Any]:
-    """Trustee ``index`` only. Body: its voutput (step 5). When every voutput is in, the server
-    checks them (proofs of knowledge, verification keys against the commitments) and makes
-    the threshold parameters (step 6): with the server's own key they form the trustees
-    structure of every region."""
-    ref = _get(request, rid)
-    me = _require_trustee(request, ref, index)
-    text = await _text(request, "voutput")
-    async with _changing(request, ref):
-        _expect_phase(ref, "voutputs")
-        value = _one_value(text, "voutput")
-        obj(value, "voutput", ("private_key", "public_key"))
-        me.voutput = _line(value)
-        voutputs = _all(ref, "voutput")
-        if voutputs is not None:
-            assert ref.certs is not None
-            polynomials = _all(ref, "polynomial")
-            assert polynomials is not None
-            try:
-                out = await anyio.to_thread.run_sync(
-                    ceremony.make_threshold_parameters,
-                    ref.group,
-                    ref.certs,
-                    polynomials,
-                    voutputs,
-                )
-            except PlebisciteError as e:
-                _step_failed(ref, e, me, "voutput")
-            else:
-                dkeys = dict(out.dkeys)
-                for t in ref.trustees:
-                    assert t.cert_id is not None
-                    t.dkey = dkeys[t.cert_id]
-                ref.parameters = out.parameters
-                ref.trustees_raw = make_trustees(
-                    [("Single", ref.server_public), ("Pedersen", out.parameters.encode())],
-                    ref.group,
-                )
-                ref.phase = "done"
-                ref.error = None
-    return _ceremony_status(ref)
-
-
-@router.get("/{rid}/trustees/{index}/dkey", summary="Fetch one's decryption key (trustee)")
-async def get_dkey(rid: str, index: int, request: Request) -> Response:
-    """Trustee ``index`` only: its decryption key as it sent it in its voutput, encrypted to
-    itself (the ``.dkey`` file): only its seed opens it."""
-    ref = _get(request, rid)
-    me = _require_trustee(request, ref, index)
-    if me.dkey is None:
-        raise ApiError(409, "state", f"the ceremony is not done ({ref.phase!r})")
-    return Response(me.dkey, media_type="application/json")
-
-
-@router.post(
-    "/{rid}/trustees/{index}/regions/{name}/partial-decryption",
-    summary="Send a partial decryption of a region's tally (trustee)",
-)
-async def send_partial_decryption(
-    rid: str, index: int, name: str, request: Request
-) -> dict[str, Any]:
-    """Trustee ``index`` only. Body: its partial decryption of the region's encrypted tally
-    (``tally.partial_decryption_json`` with its decryption key, or ``trustee decrypt``).
-    Every factor and proof is checked against the trustee's verification key and the tally on
-    the board before it is appended. Once the threshold is reached the server appends its own
-    key's partial decryption and the result."""
-    ref = _get(request, rid)
-    me = _require_trustee(request, ref, index)
-    region = ref.region(name)
-    s = _election(request, ref, region)
-    raw = (await read_body(request, MAX_TALLY_MESSAGE)).strip()
-    async with s.lock:
-        status = s.verifier.report.status
-        election = s.verifier.election
-        if election is not None and election.has_nh and status in ("tallied", "shuffling"):
-            sh = _shuffle_status(ref, s)
-            assert sh is not None
-            raise ApiError(
-                409,
-                "shuffles_pending",
-                f"region {name!r} has non-homomorphic questions: its tally is decrypted only "
-                f"after the shuffles ({len(sh['by'])} of the {ref.threshold} trustees' "
-                "shuffles so far)",
-            )
-        if status not in ("tallied", "shuffled", "decrypting"):
-            raise ApiError(
-                409, "state", f"region {name!r} is {status}: no tally waiting for decryption"
-            )
-        if me.owner in s.verifier.decryptions:
-            raise ApiError(409, "state", f"trustee {index} already decrypted the tally of {name!r}")
-        try:
-            await anyio.to_thread.run_sync(_check_partial_decryption, s, me.owner, raw)
-        except PlebisciteError as e:
-            raise ApiError(422, e.code, f"partial decryption refused: {e}") from None
-        item = Item("PartialDecryption", (raw, owned_json(me.owner, sha256_hex(raw))))
-        await anyio.to_thread.run_sync(s.append, [item])
-        _still_valid(s)
-        if me.owner not in s.verifier.decryptions:
-            raise ApiError(500, "internal", "the partial decryption was not accepted by the board")
-        if len(_threshold_owners(s)) >= ref.threshold:
-            await anyio.to_thread.run_sync(_finish, ref, s)
-        s.checkpoint()
-    return _region_status(ref, region, s)
-
-
-@router.post(
-    "/{rid}/trustees/{index}/regions/{name}/shuffle",
-    summary="Send a shuffle of a region's non-homomorphic ciphertexts (trustee)",
-)
-async def send_shuffle(rid: str, index: int, name: str, request: Request) -> dict[str, Any]:
-    """Trustee ``index`` only, once voting is closed and the server shuffled first. Body: its
-    shuffle of the ciphertexts of ``GET .../shuffle-input`` (``plebiscite trustee shuffle
-    --trustee-id OWNER`` or ``belenios-tool election shuffle --trustee-id OWNER`` on the
-    region's archive, OWNER being ``index + 1``: both lines they print, or the first alone).
-    Checked in full (every ciphertext, CheckShuffleProof against the current ciphertexts, one
-    shuffle per trustee) before it is appended. Once ``threshold`` trustees shuffled, the
-    server appends EndShuffles and the tally can be decrypted."""
-    ref = _get(request, rid)
-    me = _require_trustee(request, ref, index)
-    region = ref.region(name)
-    s = _election(request, ref, region)
-    body = (await read_body(request, MAX_TALLY_MESSAGE)).strip()
-    if not body:
-        raise ApiError(422, "bad_request", "the body must be the shuffle")
-    async with s.lock:
-        if _shuffle_status(ref, s) is not None and s.verifier.report.status == "tallied":
-            # the server shuffles first (its shuffle is due since the tally: normally made
-            # when closing, or at start-up after a crash in between)
-            await anyio.to_thread.run_sync(_server_shuffle, s)
+    async def shuffle_input(self, rid: str, name: str) -> dict[str, Any]:
+        ref = await self.lookup(rid)
+        s = await self._election(ref, ref.region(name)).fresh()
+        v = s.verifier
         sh = _shuffle_status(ref, s)
-        status = s.verifier.report.status
         if sh is None:
-            raise ApiError(
-                409, "state", f"region {name!r} has no non-homomorphic question to shuffle"
+            raise Refused(
+                "state", f"region {name!r} has no non-homomorphic question: nothing to shuffle"
             )
         if not sh["open"]:
-            when = "voting is not closed" if status in OPEN else "its shuffles are over"
-            raise ApiError(409, "state", f"region {name!r} is {status}: {when}")
-        if me.owner in s.verifier.shuffle_owners:
-            raise ApiError(
-                409, "state", f"trustee {index} already shuffled the ciphertexts of {name!r}"
+            raise Refused("state", f"region {name!r} is {v.report.status}: it takes no shuffle now")
+        assert v.election is not None and v.tally is not None
+        return {
+            "election": s.uuid,
+            "fingerprint": v.election.fingerprint,
+            "public_key": str(v.election.public_key),
+            "questions": sh["questions"],
+            "ciphertexts": [
+                json.loads(encrypted_tally_json([v.tally[i]]))[0] for i in sh["questions"]
+            ],
+            "shuffles": sh,
+        }
+
+    # -- trustees --
+
+    async def send_certificate(
+        self, rid: str, index: int, token: str, body: bytes
+    ) -> dict[str, Any]:
+        ref = await self.lookup(rid)
+        me = _require_trustee(token, ref, index)
+        text = _text(body, "certificate")
+        async with self._changing(ref):
+            _expect_phase(ref, "certificates")
+            line = _line(_one_value(text, "certificate"))
+            others = [t.cert if t is not me else line for t in ref.trustees]
+            so_far = "".join(c + "\n" for c in others if c is not None)
+            try:
+                cs = await anyio.to_thread.run_sync(ceremony.check_certificates, ref.group, so_far)
+            except PlebisciteError as e:
+                raise Invalid(e.code, f"certificate refused: {e}") from None
+            mine = [t for t in ref.trustees if t is me or t.cert is not None]
+            me.cert, me.cert_id = line, cs[mine.index(me)].id
+            certs = _all(ref, "cert")
+            if certs is not None:
+                ref.certs = certs
+                ref.phase = "polynomials"
+                ref.error = None
+        return _ceremony_status(ref)
+
+    async def send_polynomial(
+        self, rid: str, index: int, token: str, body: bytes
+    ) -> dict[str, Any]:
+        ref = await self.lookup(rid)
+        me = _require_trustee(token, ref, index)
+        text = _text(body, "polynomial")
+        async with self._changing(ref):
+            _expect_phase(ref, "polynomials")
+            value = _one_value(text, "polynomial")
+            _polynomial_degree(ref, value)
+            me.polynomial = _line(value)
+            polynomials = _all(ref, "polynomial")
+            if polynomials is not None:
+                assert ref.certs is not None
+                try:
+                    vinputs = await anyio.to_thread.run_sync(
+                        ceremony.make_vinputs, ref.group, ref.certs, polynomials
+                    )
+                except PlebisciteError as e:
+                    _step_failed(ref, e, me, "polynomial")
+                else:
+                    by_id = dict(vinputs)
+                    for t in ref.trustees:
+                        assert t.cert_id is not None
+                        t.vinput = by_id[t.cert_id]
+                    ref.phase = "voutputs"
+                    ref.error = None
+        return _ceremony_status(ref)
+
+    async def vinput(self, rid: str, index: int, token: str) -> str:
+        ref = await self.lookup(rid)
+        me = _require_trustee(token, ref, index)
+        if me.vinput is None:
+            raise Refused("state", f"the vinputs are not ready (ceremony at {ref.phase!r})")
+        return me.vinput
+
+    async def send_voutput(self, rid: str, index: int, token: str, body: bytes) -> dict[str, Any]:
+        ref = await self.lookup(rid)
+        me = _require_trustee(token, ref, index)
+        text = _text(body, "voutput")
+        async with self._changing(ref):
+            _expect_phase(ref, "voutputs")
+            value = _one_value(text, "voutput")
+            obj(value, "voutput", ("private_key", "public_key"))
+            me.voutput = _line(value)
+            voutputs = _all(ref, "voutput")
+            if voutputs is not None:
+                assert ref.certs is not None
+                polynomials = _all(ref, "polynomial")
+                assert polynomials is not None
+                try:
+                    out = await anyio.to_thread.run_sync(
+                        ceremony.make_threshold_parameters,
+                        ref.group,
+                        ref.certs,
+                        polynomials,
+                        voutputs,
+                    )
+                except PlebisciteError as e:
+                    _step_failed(ref, e, me, "voutput")
+                else:
+                    dkeys = dict(out.dkeys)
+                    for t in ref.trustees:
+                        assert t.cert_id is not None
+                        t.dkey = dkeys[t.cert_id]
+                    ref.parameters = out.parameters
+                    ref.trustees_raw = make_trustees(
+                        [("Single", ref.server_public), ("Pedersen", out.parameters.encode())],
+                        ref.group,
+                    )
+                    ref.phase = "done"
+                    ref.error = None
+        return _ceremony_status(ref)
+
+    async def dkey(self, rid: str, index: int, token: str) -> str:
+        ref = await self.lookup(rid)
+        me = _require_trustee(token, ref, index)
+        if me.dkey is None:
+            raise Refused("state", f"the ceremony is not done ({ref.phase!r})")
+        return me.dkey
+
+    async def send_partial_decryption(
+        self, rid: str, index: int, token: str, name: str, body: bytes
+    ) -> dict[str, Any]:
+        ref = await self.lookup(rid)
+        me = _require_trustee(token, ref, index)
+        region = ref.region(name)
+        s = self._election(ref, region)
+        raw = body.strip()
+        async with s.lock:
+            await s.fresh()
+            status = s.verifier.report.status
+            election = s.verifier.election
+            if election is not None and election.has_nh and status in ("tallied", "shuffling"):
+                sh = _shuffle_status(ref, s)
+                assert sh is not None
+                raise Refused(
+                    "shuffles_pending",
+                    f"region {name!r} has non-homomorphic questions: its tally is decrypted only "
+                    f"after the shuffles ({len(sh['by'])} of the {ref.threshold} trustees' "
+                    "shuffles so far)",
+                )
+            if status not in ("tallied", "shuffled", "decrypting"):
+                raise Refused(
+                    "state", f"region {name!r} is {status}: no tally waiting for decryption"
+                )
+            if me.owner in s.verifier.decryptions:
+                raise Refused("state", f"trustee {index} already decrypted the tally of {name!r}")
+            try:
+                await anyio.to_thread.run_sync(_check_partial_decryption, s, me.owner, raw)
+            except PlebisciteError as e:
+                raise Invalid(e.code, f"partial decryption refused: {e}") from None
+            item = Item("PartialDecryption", (raw, owned_json(me.owner, sha256_hex(raw))))
+            await anyio.to_thread.run_sync(s.append, [item])
+            _still_valid(s)
+            if me.owner not in s.verifier.decryptions:
+                raise Internal("internal", "the partial decryption was not accepted by the board")
+            if len(_threshold_owners(s)) >= ref.threshold:
+                await anyio.to_thread.run_sync(_finish, ref, s)
+            s.checkpoint()
+        return _region_status(ref, region, s)
+
+    async def send_shuffle(
+        self, rid: str, index: int, token: str, name: str, body: bytes
+    ) -> dict[str, Any]:
+        ref = await self.lookup(rid)
+        me = _require_trustee(token, ref, index)
+        region = ref.region(name)
+        s = self._election(ref, region)
+        body = body.strip()
+        if not body:
+            raise Invalid("bad_request", "the body must be the shuffle")
+        async with s.lock:
+            await s.fresh()
+            if _shuffle_status(ref, s) is not None and s.verifier.report.status == "tallied":
+                # the server shuffles first (its shuffle is due since the tally: normally made
+                # when closing, or at start-up after a crash in between)
+                await anyio.to_thread.run_sync(_server_shuffle, s)
+            sh = _shuffle_status(ref, s)
+            status = s.verifier.report.status
+            if sh is None:
+                raise Refused(
+                    "state", f"region {name!r} has no non-homomorphic question to shuffle"
+                )
+            if not sh["open"]:
+                when = "voting is not closed" if status in OPEN else "its shuffles are over"
+                raise Refused("state", f"region {name!r} is {status}: {when}")
+            if me.owner in s.verifier.shuffle_owners:
+                raise Refused(
+                    "state", f"trustee {index} already shuffled the ciphertexts of {name!r}"
+                )
+            try:
+                raw = _shuffle_body(body, me.owner)
+                await anyio.to_thread.run_sync(_check_shuffle, s, raw)
+            except PlebisciteError as e:
+                raise Invalid(e.code, f"shuffle refused: {e}") from None
+            item = Item("Shuffle", (raw, owned_json(me.owner, sha256_hex(raw))))
+            await anyio.to_thread.run_sync(s.append, [item])
+            _still_valid(s)
+            if me.owner not in s.verifier.shuffle_owners:
+                raise Internal("internal", "the shuffle was not accepted by the board")
+            await anyio.to_thread.run_sync(_end_shuffles, ref, s)
+            s.checkpoint()
+        return _region_status(ref, region, s)
+
+    # -- credential authorities --
+
+    async def region_voters(self, rid: str, name: str, token: str) -> dict[str, Any]:
+        ref = await self.lookup(rid)
+        region = ref.region(name)
+        _require_authority(token, region)
+        return {
+            "election": region.uuid,
+            "group": ref.group.name,
+            "voters": [{"login": login, "weight": w or 1} for login, w in region.voters],
+            "weighted": any(w is not None for _, w in region.voters),
+        }
+
+    async def put_credentials(self, rid: str, name: str, token: str, body: bytes) -> dict[str, Any]:
+        ref = await self.lookup(rid)
+        region = ref.region(name)
+        _require_authority(token, region)
+        raw = body.strip()
+        async with self._changing(ref):
+            if ref.opened:
+                raise Refused("state", f"referendum {rid!r} is already open")
+            if await anyio.to_thread.run_sync(self.store.get, KIND_OPENING, rid) is not None:
+                raise Refused(
+                    "state",
+                    f"referendum {rid!r} is being opened with the credentials sent before: the "
+                    "administrator finishes the opening (POST .../open)",
+                )
+            region.public_credentials = await anyio.to_thread.run_sync(
+                _check_public_credentials, ref, region, raw
             )
+        return _region_status(ref, region, None)
+
+    # -- closing at its time, start-up, shut-down --
+
+    async def close_due(self, now: str | None = None) -> list[str]:
+        """Close every open referendum whose closing time has passed (at ``now``, default now);
+        the ids of those closed."""
+        now = now or now_iso()
+        await self.sync()
+        elections = self.elections
+        failures = self.close_failures
+        closed = []
+        for rid, ref in list(self.refs.items()):
+            if not ref.opened or now < ref.referendum.closing:
+                continue
+            states = [elections.get(r.uuid) for r in ref.regions]
+            for s in states:
+                if s is not None:
+                    await s.fresh()
+            if all(s is not None and s.verifier.report.status not in OPEN for s in states):
+                continue
+            try:
+                await _close(elections, ref)
+            except Exception as e:  # logged once per distinct failure, tried again later
+                if failures.get(rid) != str(e):
+                    failures[rid] = str(e)
+                    log.error(
+                        "referendum %s: closing at %s failed: %s", rid, ref.referendum.closing, e
+                    )
+                continue
+            failures.pop(rid, None)
+            log.info(
+                "referendum %s: closing time %s passed, voting closed", rid, ref.referendum.closing
+            )
+            closed.append(rid)
+        return closed
+
+    async def closer(self) -> None:
+        """Close each referendum when its closing time passes (runs for the server's
+        lifetime), looking every :attr:`close_interval` seconds. Of the processes serving one
+        database, only the one holding the closer's lease (:meth:`take_lease`) looks."""
+        while True:
+            try:
+                if await anyio.to_thread.run_sync(self.take_lease):
+                    await self.close_due()
+            except PlebisciteError as e:  # the database failed: the next look will do
+                log.warning("closing at the closing times: %s", e)
+            await anyio.sleep(self.close_interval)
+
+    def take_lease(self, now: float | None = None) -> bool:
+        """Take or renew the closer's lease, for :data:`LEASE_SECONDS`: True if this process
+        holds it. One process of those sharing the database holds it at a time
+        (compare-and-put); another takes it over once it expires (its holder stopped without
+        :meth:`release_lease`, or looks less often than the lease lasts)."""
+        now = time.time() if now is None else now
+        until = now + LEASE_SECONDS
+        mine = strictjson.dumps_compact({"holder": self.ident, "until": until})
+        got = self.store.versioned(KIND_LEASE, "closer")
+        if got is None:
+            return self.store.insert(KIND_LEASE, "closer", mine)
+        value, version = got
         try:
-            raw = _shuffle_body(body, me.owner)
-            await anyio.to_thread.run_sync(_check_shuffle, s, raw)
-        except PlebisciteError as e:
-            raise ApiError(422, e.code, f"shuffle refused: {e}") from None
-        item = Item("Shuffle", (raw, owned_json(me.owner, sha256_hex(raw))))
-        await anyio.to_thread.run_sync(s.append, [item])
-        _still_valid(s)
-        if me.owner not in s.verifier.shuffle_owners:
-            raise ApiError(500, "internal", "the shuffle was not accepted by the board")
-        await anyio.to_thread.run_sync(_end_shuffles, ref, s)
-        s.checkpoint()
-    return _region_status(ref, region, s)
+            held = strictjson.loads(value, max_size=4096, where="closer lease")
+            holder, expires = str(held["holder"]), float(held["until"])
+        except (PlebisciteError, KeyError, TypeError, ValueError):
+            holder, expires = "", 0.0  # unreadable: taken over
+        if holder != self.ident and expires > now:
+            return False
+        return self.store.replace(KIND_LEASE, "closer", mine, version) is not None
 
+    def release_lease(self) -> None:
+        """Give the closer's lease up if this process holds it (when it stops)."""
+        got = self.store.versioned(KIND_LEASE, "closer")
+        if got is not None and self.ident.encode() in got[0]:
+            self.store.replace(KIND_LEASE, "closer", b'{"holder":"","until":0}', got[1])
 
-# -- routes: credential authorities ----------------------------------------------------------------
-
-
-@router.get("/{rid}/regions/{name}/voters", summary="A region's voter list (its authority)")
-async def region_voters(rid: str, name: str, request: Request) -> dict[str, Any]:
-    """The region's external credential authority only (its link token): the voters and
-    their weights, the election uuid and group to make their credentials with."""
-    ref = _get(request, rid)
-    region = ref.region(name)
-    _require_authority(request, region)
-    return {
-        "election": region.uuid,
-        "group": ref.group.name,
-        "voters": [{"login": login, "weight": w or 1} for login, w in region.voters],
-        "weighted": any(w is not None for _, w in region.voters),
-    }
-
-
-@router.put("/{rid}/regions/{name}/credentials", summary="Send a region's public credentials")
-async def put_credentials(rid: str, name: str, request: Request) -> dict[str, Any]:
-    """The region's external credential authority only. Body: the public credential list (as
-    ``credentials generate`` writes it): one valid, distinct credential per voter, with the
-    voters' weights. May be replaced until the referendum opens."""
-    ref = _get(request, rid)
-    region = ref.region(name)
-    _require_authority(request, region)
-    raw = (await read_body(request, MAX_MESSAGE)).strip()
-    async with _changing(request, ref):
-        if ref.opened:
-            raise ApiError(409, "state", f"referendum {rid!r} is already open")
-        if await anyio.to_thread.run_sync(_private(request).get, KIND_OPENING, rid) is not None:
-            raise ApiError(
-                409,
-                "state",
-                f"referendum {rid!r} is being opened with the credentials sent before: the "
-                "administrator finishes the opening (POST .../open)",
-            )
-        region.public_credentials = await anyio.to_thread.run_sync(
-            _check_public_credentials, ref, region, raw
-        )
-    return _region_status(ref, region, None)
+    def restore(self) -> None:
+        """Load every stored referendum (at start-up, once its elections are loaded): voting
+        windows set, a decryption interrupted before its result finished, the sealed
+        credentials of an opening that completed removed."""
+        store = self.store
+        elections = self.elections
+        refs = self.refs
+        for rid, raw in store.items(KIND):
+            roll = store.get(KIND_ROLL, rid)
+            if roll is None:  # a creation that did not complete: its tokens never went out
+                log.warning("referendum %s: creation not completed, not loaded", rid)
+                continue
+            ref = _load(rid, raw, roll, self.key)
+            refs[rid] = ref
+            if not ref.opened:
+                continue
+            missing = [r.uuid for r in ref.regions if r.uuid not in elections]
+            if missing:
+                raise StateError(f"the board of region election {missing[0]} is missing", where=rid)
+            _set_windows(ref, elections)
+            if store.get(KIND_OPENING, rid) is not None:
+                store.delete(KIND_OPENING, rid)
+            for region in ref.regions:
+                s = elections[region.uuid]
+                v = s.verifier
+                if v.report.status == "tallied" and v.election is not None and v.election.has_nh:
+                    log.info("referendum %s: the server shuffles %s", rid, region.name)
+                    _server_shuffle(s)
+                if v.report.status == "shuffling" and _shuffles_done(ref, s):
+                    log.info("referendum %s: ending the shuffles of %s", rid, region.name)
+                    _end_shuffles(ref, s)
+                if v.report.status == "decrypting" and len(_threshold_owners(s)) >= ref.threshold:
+                    log.info("referendum %s: finishing the decryption of %s", rid, region.name)
+                    _finish(ref, s)
+                    s.checkpoint()

@@ -1,0 +1,218 @@
+"""The referendum lifecycle over HTTP: each party a separate client, the server a relay.
+
+Thin routes over :class:`plebiscite.service.referendum.Referendums` (which documents the
+lifecycle): each reads its body (limited in size before it is parsed) and its party's
+credential (the administrator's token, a trustee's or credential authority's link token as a
+bearer token), then calls the domain layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from plebiscite import strictjson
+from plebiscite.server.accounts import require_admin
+from plebiscite.server.context import referendums_of
+from plebiscite.server.http import read_body
+from plebiscite.server.security import bearer
+from plebiscite.service.referendum import MAX_CREATE, MAX_MESSAGE, MAX_TALLY_MESSAGE
+
+__all__ = ["router"]
+
+
+router = APIRouter(prefix="/api/referendums", tags=["referendums"])
+
+
+@router.post("", status_code=201, summary="Create a referendum (administrator)")
+async def create_referendum(request: Request) -> dict[str, Any]:
+    """Administrator only. Body: ``{"referendum": RECORD, "voters": {REGION: [login or
+    {"login", "weight"}, ...]}, "credential_authority": {REGION: "server" | "external"}}``.
+    RECORD is a referendum record (``plebiscite.protocol.referendum``); a region without
+    ``election`` gets a fresh uuid; ``trustees.names`` and ``trustees.threshold`` plan the
+    threshold ceremony (plus the server's own key, generated for this referendum only).
+    Non-homomorphic questions are shuffled before decryption (the group is then RFC-3526-2048
+    and every weight 1). ``"voter_authentication": true`` (optional; logins then e-mail
+    addresses) makes voters log in by one-time code before casting. Answers with the
+    referendum id, one link token per trustee and per external credential authority (shown
+    once: the server keeps only their hash)."""
+    require_admin(request)
+    body = strictjson.loads(
+        await read_body(request, MAX_CREATE), max_size=MAX_CREATE, where="request"
+    )
+    return await referendums_of(request).create(body)
+
+
+@router.post("/{rid}/open", summary="Open every region's election (administrator)")
+async def open_referendum(rid: str, request: Request) -> dict[str, Any]:
+    """Administrator only, once the ceremony is done and every external credential authority
+    sent its public credentials: creates each region's election (the referendum's questions,
+    the trustees of the ceremony) and board. Answers with each region's election and, where
+    the server is the credential authority, the voters' private credentials: returned this
+    once, not kept."""
+    require_admin(request)
+    return await referendums_of(request).open(rid)
+
+
+@router.post("/{rid}/close", summary="Close voting in every region and tally (administrator)")
+async def close_referendum(rid: str, request: Request) -> dict[str, Any]:
+    """Administrator only: in every region, append EndBallots (unless already closed), then
+    the encrypted tally the server's verifier recomputed from the board (the last ballot of
+    each credential, raised to its weight), and sign a checkpoint."""
+    require_admin(request)
+    return await referendums_of(request).close(rid)
+
+
+@router.get("", summary="Every referendum on this server")
+async def list_referendums(request: Request) -> list[dict[str, Any]]:
+    """Each referendum's id, title and phase."""
+    return await referendums_of(request).summaries()
+
+
+@router.get("/{rid}", summary="A referendum's status")
+async def referendum_status(rid: str, request: Request) -> dict[str, Any]:
+    """The record (with the trustees' hash once the regions are open), the ceremony (who sent
+    what, the certificates, the threshold parameters, the server's key), whether voters log
+    in, every region (who is its credential authority, phase, ballots, turnout, result, which
+    trustees decrypted and, where questions are not homomorphic, ``shuffles``: the questions
+    shuffled, whether the server shuffled, which trustees did, how many are needed, whether
+    they are done) and, once every region is tallied and decrypted, the outcome of the
+    decision rule. The referendum's ``phase`` is ``ceremony``, ``ready``, ``open``,
+    ``decrypting`` (from the close to the last result: shuffles included) or ``done``."""
+    return await referendums_of(request).status(rid)
+
+
+@router.get("/{rid}/regions/{name}/election", summary="A region's election (election.json)")
+async def region_election(rid: str, name: str, request: Request) -> Response:
+    """The exact election JSON of the region's board (what a voter needs to make a ballot)."""
+    return Response(
+        await referendums_of(request).region_election(rid, name), media_type="application/json"
+    )
+
+
+@router.get("/{rid}/regions/{name}/tally", summary="A region's encrypted tally")
+async def region_tally(rid: str, name: str, request: Request) -> dict[str, Any]:
+    """The encrypted tally on the region's board, as the server's verifier recomputed it from
+    the ballots, with the election's fingerprint: what each trustee decrypts (a careful
+    trustee recomputes it from the archive itself)."""
+    return await referendums_of(request).region_tally(rid, name)
+
+
+@router.get(
+    "/{rid}/regions/{name}/shuffle-input",
+    summary="The ciphertexts a region's next shuffle takes (non-homomorphic questions)",
+)
+async def region_shuffle_input(rid: str, name: str, request: Request) -> dict[str, Any]:
+    """While the region's shuffles are under way: the ciphertexts of each non-homomorphic
+    question to shuffle next (those of the encrypted tally, or the output of the last shuffle
+    on the board), with the election's fingerprint and public key, and the shuffles so far. A
+    careful trustee recomputes them from the archive itself (``trustee shuffle`` does)."""
+    return await referendums_of(request).shuffle_input(rid, name)
+
+
+@router.post("/{rid}/trustees/{index}/certificate", summary="Send a certificate (trustee)")
+async def send_certificate(rid: str, index: int, request: Request) -> dict[str, Any]:
+    """Trustee ``index`` only (its link token). Body: its certificate (step 1 of the threshold
+    ceremony, the ``cert`` of ``trustee-threshold --step 1``). Checked (signature, keys
+    distinct from the others'); it may be replaced until every trustee has sent one. When the
+    last arrives the server checks them together (step 2) and the polynomials are due."""
+    svc, token = referendums_of(request), bearer(request)
+    await svc.check_trustee(rid, index, token)  # the token, before the body is read
+    body = await read_body(request, MAX_MESSAGE)
+    return await svc.send_certificate(rid, index, token, body)
+
+
+@router.post("/{rid}/trustees/{index}/polynomial", summary="Send a polynomial (trustee)")
+async def send_polynomial(rid: str, index: int, request: Request) -> dict[str, Any]:
+    """Trustee ``index`` only. Body: its polynomial (step 3, made from the certificates of
+    ``GET /api/referendums/ID`` and the referendum's threshold). When every polynomial is in,
+    the server checks them (signed commitments, one threshold) and routes the shares (step 4);
+    a polynomial found faulty is set aside and its trustee must send another."""
+    svc, token = referendums_of(request), bearer(request)
+    await svc.check_trustee(rid, index, token)  # the token, before the body is read
+    body = await read_body(request, MAX_MESSAGE)
+    return await svc.send_polynomial(rid, index, token, body)
+
+
+@router.get("/{rid}/trustees/{index}/vinput", summary="Fetch one's vinput (trustee)")
+async def get_vinput(rid: str, index: int, request: Request) -> Response:
+    """Trustee ``index`` only: its vinput (step 4's output for it: its own polynomial and the
+    shares the other trustees sent it, encrypted to it), for step 5."""
+    vinput = await referendums_of(request).vinput(rid, index, bearer(request))
+    return Response(vinput, media_type="application/json")
+
+
+@router.post("/{rid}/trustees/{index}/voutput", summary="Send a voutput (trustee)")
+async def send_voutput(rid: str, index: int, request: Request) -> dict[str, Any]:
+    """Trustee ``index`` only. Body: its voutput (step 5). When every voutput is in, the server
+    checks them (proofs of knowledge, verification keys against the commitments) and makes
+    the threshold parameters (step 6): with the server's own key they form the trustees
+    structure of every region."""
+    svc, token = referendums_of(request), bearer(request)
+    await svc.check_trustee(rid, index, token)  # the token, before the body is read
+    body = await read_body(request, MAX_MESSAGE)
+    return await svc.send_voutput(rid, index, token, body)
+
+
+@router.get("/{rid}/trustees/{index}/dkey", summary="Fetch one's decryption key (trustee)")
+async def get_dkey(rid: str, index: int, request: Request) -> Response:
+    """Trustee ``index`` only: its decryption key as it sent it in its voutput, encrypted to
+    itself (the ``.dkey`` file): only its seed opens it."""
+    dkey = await referendums_of(request).dkey(rid, index, bearer(request))
+    return Response(dkey, media_type="application/json")
+
+
+@router.post(
+    "/{rid}/trustees/{index}/regions/{name}/partial-decryption",
+    summary="Send a partial decryption of a region's tally (trustee)",
+)
+async def send_partial_decryption(
+    rid: str, index: int, name: str, request: Request
+) -> dict[str, Any]:
+    """Trustee ``index`` only. Body: its partial decryption of the region's encrypted tally
+    (``tally.partial_decryption_json`` with its decryption key, or ``trustee decrypt``).
+    Every factor and proof is checked against the trustee's verification key and the tally on
+    the board before it is appended. Once the threshold is reached the server appends its own
+    key's partial decryption and the result."""
+    svc, token = referendums_of(request), bearer(request)
+    await svc.check_trustee(rid, index, token, name)  # the token, before the body is read
+    body = await read_body(request, MAX_TALLY_MESSAGE)
+    return await svc.send_partial_decryption(rid, index, token, name, body)
+
+
+@router.post(
+    "/{rid}/trustees/{index}/regions/{name}/shuffle",
+    summary="Send a shuffle of a region's non-homomorphic ciphertexts (trustee)",
+)
+async def send_shuffle(rid: str, index: int, name: str, request: Request) -> dict[str, Any]:
+    """Trustee ``index`` only, once voting is closed and the server shuffled first. Body: its
+    shuffle of the ciphertexts of ``GET .../shuffle-input`` (``plebiscite trustee shuffle
+    --trustee-id OWNER`` or ``belenios-tool election shuffle --trustee-id OWNER`` on the
+    region's archive, OWNER being ``index + 1``: both lines they print, or the first alone).
+    Checked in full (every ciphertext, CheckShuffleProof against the current ciphertexts, one
+    shuffle per trustee) before it is appended. Once ``threshold`` trustees shuffled, the
+    server appends EndShuffles and the tally can be decrypted."""
+    svc, token = referendums_of(request), bearer(request)
+    await svc.check_trustee(rid, index, token, name)  # the token, before the body is read
+    body = await read_body(request, MAX_TALLY_MESSAGE)
+    return await svc.send_shuffle(rid, index, token, name, body)
+
+
+@router.get("/{rid}/regions/{name}/voters", summary="A region's voter list (its authority)")
+async def region_voters(rid: str, name: str, request: Request) -> dict[str, Any]:
+    """The region's external credential authority only (its link token): the voters and
+    their weights, the election uuid and group to make their credentials with."""
+    return await referendums_of(request).region_voters(rid, name, bearer(request))
+
+
+@router.put("/{rid}/regions/{name}/credentials", summary="Send a region's public credentials")
+async def put_credentials(rid: str, name: str, request: Request) -> dict[str, Any]:
+    """The region's external credential authority only. Body: the public credential list (as
+    ``credentials generate`` writes it): one valid, distinct credential per voter, with the
+    voters' weights. May be replaced until the referendum opens."""
+    svc, token = referendums_of(request), bearer(request)
+    await svc.region_voters(rid, name, token)  # the token, before the body is read
+    body = await read_body(request, MAX_MESSAGE)
+    return await svc.put_credentials(rid, name, token, body)

@@ -1,0 +1,209 @@
+"""Several ``plebiscite serve`` processes on one PostgreSQL database behave as one server.
+
+A whole referendum through three processes: created on the first, the trustees' ceremony on the
+second, the external credential authorities on the third, ballots spread over all three from
+concurrent clients while the second is killed (SIGKILL) and restarted, voting closed on the
+third, decrypted through the first. Every process finds every acknowledged ballot, follows the
+phases set by the others, streams the same archives byte for byte, and its live feed includes
+the ballots cast through the others.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import queue
+import shutil
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from plebiscite.cli.demo_server import (
+    Administrator,
+    CredentialAuthority,
+    PartyError,
+    Trustee,
+    Voter,
+    demo_record,
+    status,
+)
+from plebiscite.crypto.rand import DeterministicRandom
+from plebiscite.protocol.simulate import random_choices
+from plebiscite.protocol.verifier import verify_archive
+from server.test_robustness import TOKEN, Server
+
+REGIONS = ["North", "South", "East"]
+VOTERS = 12  # per region
+KILL_AFTER = 10  # acknowledgements before the second process is killed
+
+
+@pytest.fixture
+def servers(pg_server, tmp_path: Path):
+    """Three server processes on one fresh PostgreSQL database, with one signing key."""
+    with pg_server.fresh_database() as dsn:
+        dirs = [tmp_path / name for name in ("a", "b", "c")]
+        for d in dirs:
+            d.mkdir()
+        procs = [Server(dsn, d) for d in dirs]
+        procs[0].start()
+        for d in dirs[1:]:
+            shutil.copy(dirs[0] / "server.key", d / "server.key")
+        for p in procs[1:]:
+            p.start()
+        try:
+            yield procs
+        finally:
+            for p in procs:
+                p.stop()
+
+
+def _events(url: str, uuid: str, got: queue.SimpleQueue[dict[str, object]]) -> None:
+    """Put every event of the live feed of ``uuid`` on ``got`` (until the stream ends)."""
+    try:
+        with (
+            httpx.Client(base_url=url, timeout=httpx.Timeout(60, read=60)) as c,
+            c.stream("GET", f"/api/elections/{uuid}/events") as r,
+        ):
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    got.put(json.loads(line[6:]))
+    except httpx.HTTPError:
+        pass
+
+
+def test_three_processes_on_one_database_run_a_referendum_as_one_server(servers):
+    _, b, c = servers
+    rng = DeterministicRandom("processes")
+    clients = [httpx.Client(base_url=s.url, timeout=120) for s in servers]
+    ha, hb, hc = clients
+
+    # created on the first process
+    rid = "processes"
+    roll = {name: [f"{name.lower()}{i}" for i in range(VOTERS)] for name in REGIONS}
+    authorities = {"North": "server", "South": "external", "East": "external"}
+    created = Administrator(ha, TOKEN).create(demo_record(rid, REGIONS), roll, authorities)
+    # every process knows it at once
+    for h in clients:
+        assert status(h, rid)["phase"] == "ceremony"
+
+    # the ceremony through the second process
+    trustees = [Trustee(hb, rid, t["index"], t["token"], rng) for t in created["trustees"]]
+    for t in trustees:
+        t.send_certificate()
+    for t in trustees:
+        t.send_polynomial()
+    for t in trustees:
+        cer = t.send_voutput()
+    assert cer["phase"] == "done", cer["error"]
+    assert status(ha, rid)["ceremony"]["phase"] == "done"
+
+    # the external credential authorities through the third, the opening through the first
+    private: dict[str, dict[str, str]] = {}
+    for reg in created["regions"]:
+        if reg["authority"] == "external":
+            ca = CredentialAuthority(hc, rid, reg["name"], reg["authority_token"], rng)
+            private[reg["name"]] = ca.make_credentials()
+    opened = Administrator(ha, TOKEN).open(rid)
+    for reg in opened["regions"]:
+        if reg["credentials"] is not None:
+            private[reg["name"]] = {x["login"]: x["credential"] for x in reg["credentials"]}
+    uuids = {reg["name"]: reg["election"] for reg in opened["regions"]}
+    for h in clients:
+        assert status(h, rid)["phase"] == "open"
+
+    # the live feed of the third process, for a ballot cast through the first
+    feed: queue.SimpleQueue[dict[str, object]] = queue.SimpleQueue()
+    threading.Thread(target=_events, args=(c.url, uuids["North"], feed), daemon=True).start()
+
+    # ballots from concurrent clients over the three processes; the second killed mid-burst
+    voters = [(name, login, private[name][login]) for name in REGIONS for login in roll[name]]
+    ballots = {}
+    for k, (name, login, cred) in enumerate(voters):
+        v = Voter(clients[k % 3], rid, name, cred, rng)
+        ballots[k] = (uuids[name], v, random_choices(v.election, rng))
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for k in ballots:
+        todo.put(k)
+    acknowledged: dict[int, tuple[str, str]] = {}  # voter -> (election, tracker)
+    lock = threading.Lock()
+    killed = threading.Event()
+
+    def client() -> None:
+        while True:
+            try:
+                k = todo.get_nowait()
+            except queue.Empty:
+                return
+            uuid, v, choices = ballots[k]
+            try:
+                tracker = v.vote(choices)
+            except (PartyError, httpx.TransportError):
+                continue  # through the killed process: not acknowledged
+            with lock:
+                acknowledged[k] = (uuid, tracker)
+                if len(acknowledged) >= KILL_AFTER and not killed.is_set():
+                    killed.set()
+                    b.kill()
+
+    threads = [threading.Thread(target=client) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert killed.is_set()
+    b.start()  # a new process on the same database
+    clients[1] = hb = httpx.Client(base_url=b.url, timeout=120)
+    # the voters whose ballot went unanswered vote again, through the first process
+    for k, (uuid, _, choices) in ballots.items():
+        if k not in acknowledged:
+            name, _, cred = voters[k]
+            acknowledged[k] = (uuid, Voter(ha, rid, name, cred, rng).vote(choices))
+
+    # every process finds every acknowledged ballot
+    for h in clients:
+        for uuid, tracker in acknowledged.values():
+            r = h.get(f"/api/elections/{uuid}/ballots/{tracker}")
+            assert r.status_code == 200, (h.base_url, r.text)
+    north_ballots = sum(1 for uuid, _ in acknowledged.values() if uuid == uuids["North"])
+    seen = [feed.get(timeout=30) for _ in range(north_ballots)]
+    assert all(e["type"] == "Ballot" for e in seen)
+
+    # closed through the third process, decrypted through the first
+    Administrator(hc, TOKEN).close(rid)
+    for name in REGIONS:
+        for t in trustees[:2]:
+            t.http = ha
+            t.decrypt(name)
+    finals = [status(h, rid) for h in clients]
+    assert {f["phase"] for f in finals} == {"done"}
+    assert all(f["outcome"] == finals[0]["outcome"] for f in finals)
+
+    # the same archives from every process, valid, with every acknowledged ballot
+    for name, uuid in uuids.items():
+        archives = [h.get(f"/api/elections/{uuid}/archive").content for h in clients]
+        assert archives[0] == archives[1] == archives[2]
+        report = verify_archive(lambda data=archives[0]: io.BytesIO(data))
+        assert report.valid and report.status == "done", report.findings
+        assert report.voters == VOTERS
+    for h in clients:
+        h.close()
+
+
+def test_a_second_server_process_on_one_sqlite_file_is_refused(tmp_path):
+    first = Server(str(tmp_path / "board.db"), tmp_path)
+    first.start()
+    try:
+        second = Server(first.database, tmp_path)
+        with pytest.raises(AssertionError):
+            second.start(timeout=20)
+        log = second.log.read_text()
+        assert "another process" in log and "already serves this SQLite board" in log
+        assert f"pid {first.proc.pid}" in log and "use PostgreSQL" in log
+        assert httpx.get(f"{first.url}/healthz").status_code == 200  # the first goes on
+    finally:
+        first.stop()
+    again = Server(first.database, tmp_path)  # once the first stopped, a new one starts
+    again.start()
+    again.stop()
