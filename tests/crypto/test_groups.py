@@ -120,3 +120,13 @@ def test_powmod_backends_agree_with_gmp(group, base, exponents):
     expected = [gmpy2.powmod(b, e, group.p) for e in es]
     assert [group.powmod(b, e) for e in es] == expected
     assert group.powmod.many(b, es) == expected
+
+
+def test_the_small_test_group_is_a_safe_prime_group():
+    """The group of the property tests where the group is not the point (tests/small_group.py)."""
+    from small_group import SMALL_257 as S
+
+    assert gmpy2.is_prime(S.q, 64) and gmpy2.is_prime(S.p, 64) and S.p == 2 * S.q + 1
+    assert S.safe_prime and S.p.bit_length() == 257
+    assert S.is_element(S.g) and S.g != 1 and S.powmod(S.g, S.q) == 1
+    assert S.name not in GROUPS

@@ -20,33 +20,59 @@ from plebiscite.crypto.proofs import (
     verify_pok,
 )
 from plebiscite.errors import ProofError
+from small_group import SMALL_257
 
 G = BELENIOS_2048
 X_SECRET = mpz(123456789)
 CTX = Context(G, G.g**0 * pow(int(G.g), int(X_SECRET), int(G.p)) % G.p)
+SMALL_CTX = Context(SMALL_257, SMALL_257.powmod(SMALL_257.g, X_SECRET))
 
-scalars = st.integers(min_value=1, max_value=int(G.q) - 1).map(mpz)
+
+def scalars(ctx: Context):
+    return st.integers(min_value=1, max_value=int(ctx.q) - 1).map(mpz)
 
 
 def encrypt(ctx: Context, m: int, r: mpz) -> tuple[mpz, mpz]:
     return ctx.gpow(r), ctx.ypow(r) * ctx.gpow(m) % ctx.p
 
 
-@settings(max_examples=15, deadline=None)
-@given(m=st.integers(0, 3), r=scalars, w=scalars, sims=st.lists(scalars, min_size=6, max_size=6))
-def test_iproof_roundtrip(m, r, w, sims):
+def check_iproof_roundtrip(ctx: Context, m, r, w, sims):
     Ms = [0, 1, 2, 3]
-    alpha, beta = encrypt(CTX, m, r)
+    alpha, beta = encrypt(ctx, m, r)
     simulated = [Proof(sims[2 * i], sims[2 * i + 1]) for i in range(3)]
-    proofs = prove_iproof(CTX, "S", alpha, beta, r, m, Ms, w, simulated)
-    verify_iproof(CTX, "S", alpha, beta, proofs, Ms)
+    proofs = prove_iproof(ctx, "S", alpha, beta, r, m, Ms, w, simulated)
+    verify_iproof(ctx, "S", alpha, beta, proofs, Ms)
     # bound to the statement: another S, another ciphertext, other bounds all fail
     with pytest.raises(ProofError):
-        verify_iproof(CTX, "S'", alpha, beta, proofs, Ms)
+        verify_iproof(ctx, "S'", alpha, beta, proofs, Ms)
     with pytest.raises(ProofError):
-        verify_iproof(CTX, "S", alpha, beta * G.g % G.p, proofs, Ms)
+        verify_iproof(ctx, "S", alpha, beta * ctx.g % ctx.p, proofs, Ms)
     with pytest.raises(ProofError):
-        verify_iproof(CTX, "S", alpha, beta, proofs, [1, 2, 3, 4])
+        verify_iproof(ctx, "S", alpha, beta, proofs, [1, 2, 3, 4])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    m=st.integers(0, 3),
+    r=scalars(SMALL_CTX),
+    w=scalars(SMALL_CTX),
+    sims=st.lists(scalars(SMALL_CTX), min_size=6, max_size=6),
+)
+def test_iproof_roundtrip(m, r, w, sims):
+    """On a small group (the property is the point, not the group): many cases."""
+    check_iproof_roundtrip(SMALL_CTX, m, r, w, sims)
+
+
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None)
+@given(
+    m=st.integers(0, 3),
+    r=scalars(CTX),
+    w=scalars(CTX),
+    sims=st.lists(scalars(CTX), min_size=6, max_size=6),
+)
+def test_iproof_roundtrip_on_belenios_2048(m, r, w, sims):
+    check_iproof_roundtrip(CTX, m, r, w, sims)
 
 
 def test_iproof_wrong_branch_count():
