@@ -65,18 +65,16 @@ def test_prechecked_ballot_is_accepted_without_checking_twice():
     path, meta = peer_vector("open")
     a = Archive.load(path)
     v, _ = _prefix_verifier(a, len(a.events()))
-    head = Head(v.prev.height, v.prev.hash)
+    head = Head(v.head.height, v.head.hash)
     raw = make_ballot(
         v.election, meta["private_credentials"][4], [[1, 0], [0, 0, 1]], DeterministicRandom("live")
     )
     pre = v.precheck_ballot(raw)
-    import hashlib
-
-    v.prechecked[hashlib.sha256(raw).hexdigest()] = pre
+    v.admit_ballot(raw, pre)
     _append(v, head, raw, 100)
     assert v.report.valid, [f.describe() for f in v.report.findings]
     assert v.report.ballots == meta["ballots"] + 1
-    assert not v.prechecked
+    assert v.admitted == 0
 
 
 def test_precheck_refuses_foreign_credential_and_closed_voting():
@@ -89,7 +87,7 @@ def test_precheck_refuses_foreign_credential_and_closed_voting():
         v.precheck_ballot(raw)
     with pytest.raises(PlebisciteError):
         v.precheck_ballot(b'{"not": "a ballot"}')
-    members, _ = plan_append(Head(v.prev.height, v.prev.hash), [Item("EndBallots")], 100)
+    members, _ = plan_append(Head(v.head.height, v.head.hash), [Item("EndBallots")], 100)
     for m in members:
         _feed(v, m.kind, m.content)
     with pytest.raises(StateError, match="voting is not open"):

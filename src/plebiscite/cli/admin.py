@@ -17,14 +17,13 @@ from plebiscite.cli.common import (
     read_stdin_lines,
 )
 from plebiscite.crypto.groups import group_by_name
-from plebiscite.crypto.hashing import h_json, sha256_hex
-from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
+from plebiscite.crypto.hashing import h_json
+from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes, iter_members
 from plebiscite.protocol.election_setup import make_election, make_trustees
 from plebiscite.protocol.messages import EVENT_TYPES, WITH_PAYLOAD, parse_election
 from plebiscite.protocol.tally import (
-    encrypted_tally_json,
+    encrypted_tally_of_board,
     result_json,
-    sized_encrypted_tally_json,
 )
 
 __all__ = ["register"]
@@ -125,13 +124,16 @@ def _cmd_add_event(args: argparse.Namespace) -> int:
 def _cmd_tally(args: argparse.Namespace) -> int:
     path = find_archive(args.archive, args.dir)
     board = load_board(path)
-    if board.report.status != "closed" or board.computed_tally is None:
+    if board.report.status != "closed":
         raise CommandError(
             f"the tally is computed once voting is closed (archive is {board.report.status})"
         )
-    et = encrypted_tally_json(board.computed_tally)
+    with path.open("rb") as f:
+        tally = encrypted_tally_of_board(iter_members(f))
+    # the verifier's own reading of the board checks what was computed
+    board.check_encrypted_tally(tally.tally, tally.num_tallied, tally.total_weight)
+    et, sized = tally.json()
     sys.stdout.write(et.decode() + "\n")
-    sized = sized_encrypted_tally_json(board.computed_num, board.computed_weight, sha256_hex(et))
     sys.stdout.write(sized.decode() + "\n")
     return 0
 

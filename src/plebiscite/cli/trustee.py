@@ -51,7 +51,7 @@ def _cmd_decrypt(args: argparse.Namespace) -> int:
     board = load_board(path)
     if board.election is None or board.ctx is None or board.tally is None:
         raise CommandError("there is no encrypted tally to decrypt yet")
-    if board.election.has_nh and not board.shuffle_owners:
+    if board.election.has_nh and not board.shuffled_by:
         raise CommandError("the non-homomorphic questions must be shuffled first")
     owners = board.owners
     if args.privkey:
@@ -97,7 +97,7 @@ def _cmd_shuffle(args: argparse.Namespace) -> int:
         raise CommandError("the election has no non-homomorphic question to shuffle")
     if board.report.status not in ("tallied", "shuffling"):
         raise CommandError(f"shuffling is over ({board.report.status})")
-    if args.trustee_id in board.shuffle_owners:
+    if args.trustee_id in board.shuffled_by:
         raise CommandError(f"trustee {args.trustee_id} has already shuffled")
     sh = shuffle_json(board.election, board.ctx, board.tally, SystemRandom())
     sys.stdout.write(sh.decode() + "\n")

@@ -121,7 +121,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if found_height is None:
         print(f"tracker {args.tracker} is NOT on the board")
         return 1
-    last = board.last.get(credential or "")
+    last = board.last_ballot_of(credential or "")
     counted = last == found_height
     print(
         f"tracker {args.tracker} is on the board (event {found_height})"

@@ -22,7 +22,7 @@ from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.rand import RandomSource
 from plebiscite.errors import StateError
 from plebiscite.protocol import ceremony
-from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
+from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes, iter_members
 from plebiscite.protocol.ballot import make_ballot
 from plebiscite.protocol.election_setup import (
     generate_credentials,
@@ -34,12 +34,11 @@ from plebiscite.protocol.election_setup import (
 )
 from plebiscite.protocol.messages import Election, QuestionH, parse_election
 from plebiscite.protocol.tally import (
-    encrypted_tally_json,
+    encrypted_tally_of_board,
     owned_json,
     partial_decryption_json,
     result_json,
     shuffle_json,
-    sized_encrypted_tally_json,
 )
 from plebiscite.protocol.verifier import Verifier
 
@@ -183,13 +182,9 @@ def simulate_election(
 
     # -- tally ------------------------------------------------------------------------------
     v = board.verified()
-    assert v.computed_tally is not None
-    et = encrypted_tally_json(v.computed_tally)
-    board.append(
-        "EncryptedTally",
-        et,
-        sized_encrypted_tally_json(v.computed_num, v.computed_weight, sha256_hex(et)),
-    )
+    tally = encrypted_tally_of_board(iter_members(io.BytesIO(board.buf.getvalue())))
+    v.check_encrypted_tally(tally.tally, tally.num_tallied, tally.total_weight)
+    board.append("EncryptedTally", *tally.json())
     first_threshold_owner = 2  # owner 1 is the server's Single key
     if election.has_nh:
         for owner in (first_threshold_owner, first_threshold_owner + 1):

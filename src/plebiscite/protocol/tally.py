@@ -2,21 +2,26 @@
 result, as JSON byte-compatible with belenios-tool. Pure; every randomised function takes a
 :class:`RandomSource`.
 
-The inputs come from a :class:`~plebiscite.protocol.verifier.Verifier` that has just checked
-the board: an encrypted tally is only ever computed from ballots verified here, and a trustee
-only ever decrypts the tally the verifier recomputed (SECURITY-CASES 17).
+The producers here compute what is published; the verifier
+(:class:`~plebiscite.protocol.verifier.Verifier`) checks it, from its own reading of the board,
+before it is appended (:meth:`~plebiscite.protocol.verifier.Verifier.check_encrypted_tally`,
+``precheck_shuffle``, ``precheck_partial_decryption``): a fault of a producer is refused
+instead of being checked against itself. An encrypted tally is only ever computed from a board
+the verifier has checked, and a trustee only ever decrypts the tally the verifier read from it
+(SECURITY-CASES 17).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple, Protocol
 
+import gmpy2
 from gmpy2 import mpz
 
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context
-from plebiscite.crypto.hashing import sha256_int
+from plebiscite.crypto.hashing import sha256_hex, sha256_int
 from plebiscite.crypto.proofs import prove_decryption
 from plebiscite.crypto.rand import RandomSource
 from plebiscite.crypto.shuffle import (
@@ -26,11 +31,22 @@ from plebiscite.crypto.shuffle import (
     str_ciphertexts,
     str_elements,
 )
-from plebiscite.protocol.messages import Ciphertext, Election
+from plebiscite.protocol.ballot import AnswerH, AnswerNH, ParsedBallot, parse_ballot
+from plebiscite.protocol.messages import (
+    Ciphertext,
+    Election,
+    QuestionH,
+    obj,
+    parse_credentials,
+    parse_election,
+    parse_event,
+)
 
 __all__ = [
+    "EncryptedTally",
     "count_json",
     "encrypted_tally_json",
+    "encrypted_tally_of_board",
     "gen_shuffle",
     "owned_json",
     "partial_decryption_json",
@@ -53,6 +69,85 @@ def _ct(c: Ciphertext) -> dict[str, str]:
 
 def encrypted_tally_json(tally: Sequence[Sequence[Ciphertext]]) -> bytes:
     return strictjson.dumps_compact([[_ct(c) for c in col] for col in tally])
+
+
+class EncryptedTally(NamedTuple):
+    """An encrypted tally to publish, with the number of voters counted and their weight."""
+
+    tally: list[list[Ciphertext]]
+    num_tallied: int
+    total_weight: int
+
+    def json(self) -> tuple[bytes, bytes]:
+        """The data of the EncryptedTally event: the encrypted tally, then its sized wrapper."""
+        et = encrypted_tally_json(self.tally)
+        return et, sized_encrypted_tally_json(self.num_tallied, self.total_weight, sha256_hex(et))
+
+
+class _Member(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+    @property
+    def content(self) -> bytes: ...
+
+
+def encrypted_tally_of_board(members: Iterable[_Member]) -> EncryptedTally:
+    """The encrypted tally of a closed board, from its members in order (an archive's, or a
+    board's): for each homomorphic question the product of every voter's last ballot raised to
+    the voter's weight, for each non-homomorphic one the last ballots' ciphertexts sorted (as
+    belenios-tool orders them). Only the ballots' ciphertexts are read: the board's ballots are
+    those the verifier accepted."""
+    data: dict[str, bytes] = {}
+    election: Election | None = None
+    weights: dict[str, int] = {}
+    last: dict[str, ParsedBallot] = {}
+    for m in members:
+        if m.kind == "data":
+            data[m.hash] = m.content
+            continue
+        if m.kind != "event":
+            continue  # an archive's header
+        ev = parse_event(m.content, m.hash, f"event {m.hash}")
+        if ev.type == "Setup" and ev.payload is not None:
+            refs = obj(
+                strictjson.loads(data[ev.payload], max_size=4096, where="setup"),
+                "setup",
+                ("election", "trustees", "credentials"),
+            )
+            election = parse_election(data[refs["election"]])
+            creds = parse_credentials(data[refs["credentials"]], election.group, membership=False)
+            weights = {c.public: c.weight for c in creds}
+        elif ev.type == "Ballot" and ev.payload is not None and election is not None:
+            b = parse_ballot(data[ev.payload], election)
+            last[b.credential_text] = b
+        data.clear()
+    if election is None:
+        raise ValueError("the board has no Setup event")
+    p = election.group.p
+    tally: list[list[Ciphertext]] = []
+    for i, q in enumerate(election.questions):
+        if isinstance(q, QuestionH):
+            n = len(q.answers) + (1 if q.blank else 0)
+            acc = [(mpz(1), mpz(1))] * n
+            for cred, b in last.items():
+                answer = b.answers[i]
+                assert isinstance(answer, AnswerH)
+                w = weights[cred]
+                for j, (alpha, beta) in enumerate(answer.choices):
+                    if w != 1:
+                        alpha, beta = gmpy2.powmod(alpha, w, p), gmpy2.powmod(beta, w, p)
+                    acc[j] = (acc[j][0] * alpha % p, acc[j][1] * beta % p)
+            tally.append(acc)
+        else:
+            column = []
+            for b in last.values():
+                answer = b.answers[i]
+                assert isinstance(answer, AnswerNH)
+                column.append(answer.choices)
+            tally.append(sorted(column))
+    return EncryptedTally(tally, len(last), sum(weights[c] for c in last))
 
 
 def sized_encrypted_tally_json(num_tallied: int, total_weight: int, tally_hash: str) -> bytes:

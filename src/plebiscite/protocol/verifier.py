@@ -28,7 +28,7 @@ Checks, in order of the archive:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import gmpy2
@@ -37,6 +37,7 @@ from gmpy2 import mpz
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context, fixed_base
 from plebiscite.crypto.groups import parse_natural
+from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.proofs import verify_decryption
 from plebiscite.crypto.shuffle import check_shuffle_proof
 from plebiscite.crypto.threshold import lagrange
@@ -130,37 +131,134 @@ class Verifier:
         self.chunk_size = chunk_size
         self.max_findings = max_findings
         self.progress = progress
-        self.report = Report(archive=name)
+        self._report = Report(archive=name)
         # state
-        self.pending: dict[str, bytes] = {}
-        self.prev: Event | None = None
-        self.election: Election | None = None
-        self.ctx: Context | None = None
-        self.trustees: tuple[TrusteeKind, ...] = ()
-        self.owners: list[Owner] = []
-        self.credentials: dict[str, Credential] = {}
-        self.setup: BallotSetup | None = None
-        self.batch: list[tuple[int, str, bytes]] = []
-        self.inflight: deque[Future[ChunkResult] | ChunkResult] = deque()
-        self.alpha_owner: dict[bytes, str] = {}
-        self.last: dict[str, int] = {}  # credential -> height of its last ballot
-        self.superseded: list[int] = []
-        self.product: list[list[Ciphertext] | None] = []
-        self.nh_by_height: dict[int, tuple[Ciphertext, ...]] = {}
-        self.tally: list[list[Ciphertext]] | None = None
-        self.shuffle_owners: set[int] = set()
-        self.decryptions: dict[int, list[list[mpz]]] = {}
+        self._pending: dict[str, bytes] = {}
+        self._prev: Event | None = None
+        self._election: Election | None = None
+        self._ctx: Context | None = None
+        self._trustees: tuple[TrusteeKind, ...] = ()
+        self._owners: list[Owner] = []
+        self._credentials: dict[str, Credential] = {}
+        self._setup: BallotSetup | None = None
+        self._batch: list[tuple[int, str, bytes]] = []
+        self._inflight: deque[Future[ChunkResult] | ChunkResult] = deque()
+        self._alpha_owner: dict[bytes, str] = {}
+        self._last: dict[str, int] = {}  # credential -> height of its last ballot
+        self._superseded: list[int] = []
+        self._product: list[list[Ciphertext] | None] = []
+        self._nh_by_height: dict[int, tuple[Ciphertext, ...]] = {}
+        self._tally: list[list[Ciphertext]] | None = None
+        self._shuffle_owners: set[int] = set()
+        self._decryptions: dict[int, list[list[mpz]]] = {}
         # recomputed at EndBallots, for whoever produces the tally from this board
-        self.computed_tally: list[list[Ciphertext]] | None = None
-        self.computed_num = 0
-        self.computed_weight = 0
+        self._computed_tally: list[list[Ciphertext]] | None = None
+        self._computed_num = 0
+        self._computed_weight = 0
         # resuming from a checkpoint: events up to this one are only chain-checked
-        self.resume: Event | None = None
+        self._resume: Event | None = None
         self._skip_prev: Event | None = None
-        self.timestamp: int | None = None
+        self._timestamp: int | None = None
         # ballots checked by precheck_ballot, by payload hash, not to be checked again
-        self.prechecked: dict[str, ChunkResult] = {}
-        self.raw_setup: tuple[bytes, bytes, bytes] | None = None
+        self._prechecked: dict[str, ChunkResult] = {}
+        # shuffles and partial decryptions checked before they were appended, not to be
+        # checked again: by payload hash, with the tally state they were checked against
+        self._prechecked_shuffles: dict[str, tuple[int, list[tuple[int, list[Ciphertext]]]]] = {}
+        self._prechecked_decryptions: dict[tuple[int, str], tuple[int, list[list[mpz]]]] = {}
+        self._tally_state = 0  # moves on at each change of the tally's ciphertexts
+        self._raw_setup: tuple[bytes, bytes, bytes] | None = None
+
+    # -- what the verification found so far (read-only) ----------------------------------------
+    @property
+    def report(self) -> Report:
+        """The report so far (read it, do not change it)."""
+        return self._report
+
+    @property
+    def election(self) -> Election | None:
+        return self._election
+
+    @property
+    def ctx(self) -> Context | None:
+        """The group and the election's public key."""
+        return self._ctx
+
+    @property
+    def raw_setup(self) -> tuple[bytes, bytes, bytes] | None:
+        """The exact election, trustees and credentials texts of the Setup event."""
+        return self._raw_setup
+
+    @property
+    def trustees(self) -> tuple[TrusteeKind, ...]:
+        return self._trustees
+
+    @property
+    def owners(self) -> tuple[Owner, ...]:
+        """The owners (trustee numbers 1, 2, ...) of partial decryptions and shuffles."""
+        return tuple(self._owners)
+
+    @property
+    def head(self) -> Event | None:
+        """The last event verified."""
+        return self._prev
+
+    @property
+    def resumes_from(self) -> Event | None:
+        """The event this verification resumes from (:meth:`from_checkpoint`) until it is
+        reached."""
+        return self._resume
+
+    @property
+    def tally(self) -> tuple[tuple[Ciphertext, ...], ...] | None:
+        """The encrypted tally on the board, each non-homomorphic column as the last shuffle
+        left it; None before the EncryptedTally event."""
+        if self._tally is None:
+            return None
+        return tuple(tuple(col) for col in self._tally)
+
+    @property
+    def shuffled_by(self) -> frozenset[int]:
+        """The owners whose shuffle is on the board and valid."""
+        return frozenset(self._shuffle_owners)
+
+    @property
+    def decrypted_by(self) -> frozenset[int]:
+        """The owners whose partial decryption is on the board and valid."""
+        return frozenset(self._decryptions)
+
+    @property
+    def voted(self) -> int:
+        """The voters (credentials) with a ballot on the board."""
+        return len(self._last)
+
+    @property
+    def roll_weight(self) -> int:
+        """The weight of every credential of the list (the voters when unweighted)."""
+        return sum(c.weight for c in self._credentials.values())
+
+    @property
+    def voted_weight(self) -> int:
+        """The weight of the credentials with a ballot on the board."""
+        return sum(self._credentials[c].weight for c in self._last)
+
+    def is_credential(self, public: str) -> bool:
+        """Whether ``public`` is on the election's public credential list."""
+        return public in self._credentials
+
+    def last_ballot_of(self, public: str) -> int | None:
+        """The height of the last ballot of credential ``public`` on the board (the one
+        counted), or None."""
+        return self._last.get(public)
+
+    def resume_at_checkpoint(self, timestamp: int) -> Event:
+        """Go on from the checkpoint's event as if every member up to it had been read
+        (the caller has checked that it is on the board, at its place): the members after it
+        are then given to :meth:`consume`. Returns that event."""
+        if self._resume is None:
+            raise StateError("this verification does not resume from a checkpoint")
+        self._timestamp = timestamp
+        self._prev, self._resume = self._resume, None
+        return self._prev
 
     # -- findings ----------------------------------------------------------------------------
     def fail(
@@ -171,10 +269,10 @@ class Verifier:
         tracker: str | None = None,
         severity: str = "error",
     ) -> None:
-        if len(self.report.findings) >= self.max_findings:
-            self.report.truncated_findings += 1
+        if len(self._report.findings) >= self.max_findings:
+            self._report.truncated_findings += 1
             return
-        self.report.findings.append(
+        self._report.findings.append(
             Finding(
                 check=check,
                 code=err.code,
@@ -197,24 +295,24 @@ class Verifier:
                 except _StopError:
                     pass
                 except PlebisciteError as e:
-                    self.fail("archive", e, self.prev)
+                    self.fail("archive", e, self._prev)
         except OSError as e:
             self.fail("archive", EncodingError(f"cannot read the archive: {e.strerror or e}"))
-        if self.setup is not None:
+        if self._setup is not None:
             self._submit()  # the ballots of an election still open
         self._drain(0)
-        return self.report
+        return self._report
 
     def _read(self, members: Iterator[Member]) -> None:
         header = next(members)
-        self.timestamp = int(parse_header(header).timestamp)
-        if self.resume is None:
-            self.report.status = "setup"
+        self._timestamp = int(parse_header(header).timestamp)
+        if self._resume is None:
+            self._report.status = "setup"
         for m in members:
-            if m.mtime != self.timestamp:
+            if m.mtime != self._timestamp:
                 raise EncodingError(
                     f"member {m.name} has mtime {m.mtime}, not the header's timestamp "
-                    f"{self.timestamp}",
+                    f"{self._timestamp}",
                     where=f"archive byte {m.offset}",
                 )
             if self._member(m.kind, m.hash, m.content, f"archive byte {m.offset}"):
@@ -224,8 +322,8 @@ class Verifier:
     def _member(self, kind: str, hash_: str, content: bytes, where: str) -> bool:
         """Process one member; True when verification stops here (``stop_after``)."""
         if kind == "data":
-            self.pending[hash_] = content
-            if len(self.pending) > 64:
+            self._pending[hash_] = content
+            if len(self._pending) > 64:
                 raise EncodingError("too many data members not referenced by an event", where=where)
             return False
         try:
@@ -233,43 +331,43 @@ class Verifier:
         except PlebisciteError as e:
             self.fail("chain", e)
             raise _StopError from None
-        if self.resume is not None:
+        if self._resume is not None:
             self._skip(ev)
             return False
         self._chain(ev)
         self._event(ev)
-        if self.pending:
+        if self._pending:
             self.fail(
                 "archive",
                 EncodingError(
-                    f"{len(self.pending)} data member(s) not referenced by the next event",
-                    where=", ".join(sorted(self.pending))[:200],
+                    f"{len(self._pending)} data member(s) not referenced by the next event",
+                    where=", ".join(sorted(self._pending))[:200],
                 ),
                 ev,
             )
-            self.pending.clear()
-        self.prev = ev
-        self.report.events += 1
-        self.report.last_event = ev.hash
-        self.report.status = STATUS[ev.type]
+            self._pending.clear()
+        self._prev = ev
+        self._report.events += 1
+        self._report.last_event = ev.hash
+        self._report.status = STATUS[ev.type]
         return self.stop_after is not None and ev.height >= self.stop_after
 
     def _at_end(self) -> None:
-        if self.resume is not None:
+        if self._resume is not None:
             self.fail(
                 "since",
                 ConsistencyError(
-                    f"the archive ends before event {self.resume.height} ({self.resume.hash}) of "
+                    f"the archive ends before event {self._resume.height} ({self._resume.hash}) of "
                     "the verification it resumes: events were removed"
                 ),
             )
-        if self.pending:
+        if self._pending:
             self.fail(
                 "archive",
                 EncodingError(
                     "data members at the end of the archive are not referenced by any event"
                 ),
-                self.prev,
+                self._prev,
             )
 
     # -- live use: a board that grows while it is watched -------------------------------------
@@ -283,7 +381,7 @@ class Verifier:
         except _StopError:
             pass
         except PlebisciteError as e:
-            self.fail("archive", e, self.prev)
+            self.fail("archive", e, self._prev)
         if kind == "event":
             self._submit()
             self._drain(0)
@@ -292,7 +390,7 @@ class Verifier:
         """Check a ballot against the board as it stands, before it is appended: every proof
         and the signature, the election, the credential on the list, no ciphertext of another
         credential, voting still open. Raises the error that refuses it; nothing changes. The
-        result, passed to :meth:`consume` through :attr:`prechecked`, spares checking twice.
+        result, passed to :meth:`consume` through :meth:`admit_ballot`, spares checking twice.
         A server runs the two halves apart: :meth:`check_ballot_alone` (the costly proofs,
         on any core, no lock) then :meth:`check_ballot_on_board` (under its append lock)."""
         res = self.check_ballot_alone(raw)
@@ -301,9 +399,9 @@ class Verifier:
 
     def check_ballot_alone(self, raw: bytes) -> ChunkResult:
         """The checks of a ballot that do not depend on the rest of the board."""
-        if self.setup is None:
+        if self._setup is None:
             raise StateError("the election is not set up")
-        res = verify_ballots(self.setup, [(-1, "", raw)])
+        res = verify_ballots(self._setup, [(-1, "", raw)])
         (o,) = res.outcomes
         if o.error is not None:
             raise _error(*o.error)
@@ -312,25 +410,25 @@ class Verifier:
     def check_ballot_on_board(self, res: ChunkResult) -> None:
         """The checks of a ballot against the board as it now stands."""
         if (
-            self.report.status not in ("open", "setup")
-            or self.prev is None
-            or (self.prev.type not in ("Setup", "Ballot"))
+            self._report.status not in ("open", "setup")
+            or self._prev is None
+            or (self._prev.type not in ("Setup", "Ballot"))
         ):
             raise StateError("voting is not open")
         (o,) = res.outcomes
         cred = o.credential
-        if cred is None or cred not in self.credentials:
+        if cred is None or cred not in self._credentials:
             raise ConsistencyError(
                 "credential is not in the public credential list", where="credential"
             )
         for d in o.alpha_digests:
-            owner = self.alpha_owner.get(d)
+            owner = self._alpha_owner.get(d)
             if owner is not None and owner != cred:
                 raise ConsistencyError(
                     "a ciphertext of this ballot already appears under another credential",
                     where="answers",
                 )
-        if o.nh and self.credentials[cred].weight != 1:
+        if o.nh and self._credentials[cred].weight != 1:
             raise ConsistencyError(
                 "a voter with a weight other than 1 cannot answer a non-homomorphic question"
             )
@@ -338,9 +436,9 @@ class Verifier:
     def _skip(self, ev: Event) -> None:
         """Before the checkpoint: check the chain only, and that the checkpoint's event is
         where it should be (same height, same hash, hence the same content before it)."""
-        resume = self.resume
+        resume = self._resume
         assert resume is not None
-        self.pending.clear()
+        self._pending.clear()
         expected = 0 if self._skip_prev is None else self._skip_prev.height + 1
         if ev.height != expected or ev.parent != (
             self._skip_prev.hash if self._skip_prev else None
@@ -359,16 +457,16 @@ class Verifier:
                     ev,
                 )
                 raise _StopError
-            self.resume = None
-            self.prev = ev
+            self._resume = None
+            self._prev = ev
 
     def checkpoint(self) -> bytes:
         """The state reached, as JSON, to resume verification of a longer copy of the same
         archive later (:meth:`from_checkpoint`) without checking earlier events again. Only a
         valid state is saved, and only between events (no chunk in flight)."""
-        if not self.report.valid or self.prev is None or self.raw_setup is None:
+        if not self._report.valid or self._prev is None or self._raw_setup is None:
             raise StateError("only a valid, set-up verification can be checkpointed")
-        if self.batch or self.inflight:
+        if self._batch or self._inflight:
             raise StateError("ballots are still being verified")
 
         def cts(xs: Any) -> Any:
@@ -377,35 +475,35 @@ class Verifier:
         state = {
             "version": 1,
             "event": {
-                "height": self.prev.height,
-                "type": self.prev.type,
-                "hash": self.prev.hash,
-                "parent": self.prev.parent,
-                "payload": self.prev.payload,
+                "height": self._prev.height,
+                "type": self._prev.type,
+                "hash": self._prev.hash,
+                "parent": self._prev.parent,
+                "payload": self._prev.payload,
             },
-            "setup": [r.decode() for r in self.raw_setup],
+            "setup": [r.decode() for r in self._raw_setup],
             "report": {
                 k: v
-                for k, v in self.report.to_json().items()
+                for k, v in self._report.to_json().items()
                 if k not in ("findings", "valid", "archive", "since")
             },
-            "alpha_owner": {d.hex(): c for d, c in self.alpha_owner.items()},
-            "last": self.last,
-            "superseded": self.superseded,
-            "product": [None if col is None else cts(col) for col in self.product],
-            "nh_by_height": {str(h): cts(v) for h, v in self.nh_by_height.items()},
-            "tally": None if self.tally is None else [cts(col) for col in self.tally],
-            "shuffle_owners": sorted(self.shuffle_owners),
+            "alpha_owner": {d.hex(): c for d, c in self._alpha_owner.items()},
+            "last": self._last,
+            "superseded": self._superseded,
+            "product": [None if col is None else cts(col) for col in self._product],
+            "nh_by_height": {str(h): cts(v) for h, v in self._nh_by_height.items()},
+            "tally": None if self._tally is None else [cts(col) for col in self._tally],
+            "shuffle_owners": sorted(self._shuffle_owners),
             "decryptions": {
                 str(o): [[str(f) for f in row] for row in rows]
-                for o, rows in self.decryptions.items()
+                for o, rows in self._decryptions.items()
             },
             "computed": None
-            if self.computed_tally is None
+            if self._computed_tally is None
             else {
-                "tally": [cts(col) for col in self.computed_tally],
-                "num": self.computed_num,
-                "weight": self.computed_weight,
+                "tally": [cts(col) for col in self._computed_tally],
+                "num": self._computed_num,
+                "weight": self._computed_weight,
             },
         }
         return strictjson.dumps_compact(state)
@@ -419,7 +517,7 @@ class Verifier:
         if not isinstance(s, dict) or s.get("version") != 1:
             raise EncodingError("not a checkpoint of this version", where="checkpoint")
         e = s["event"]
-        v.resume = Event(e["height"], e["type"], e["parent"], e["payload"], e["hash"])
+        v._resume = Event(e["height"], e["type"], e["parent"], e["payload"], e["hash"])
         el_raw, tr_raw, cr_raw = (x.encode() for x in s["setup"])
         v._setup_from(el_raw, tr_raw, cr_raw, None)
 
@@ -427,25 +525,25 @@ class Verifier:
             return [(mpz(a), mpz(b)) for a, b in xs]
 
         for k, val in s["report"].items():
-            setattr(v.report, k, val)
-        v.alpha_owner = {bytes.fromhex(d): c for d, c in s["alpha_owner"].items()}
-        v.last = dict(s["last"])
-        v.superseded = list(s["superseded"])
-        v.product = [None if col is None else cts(col) for col in s["product"]]
-        v.nh_by_height = {int(h): tuple(cts(x)) for h, x in s["nh_by_height"].items()}
-        v.tally = None if s["tally"] is None else [cts(col) for col in s["tally"]]
-        v.shuffle_owners = set(s["shuffle_owners"])
-        v.decryptions = {
+            setattr(v._report, k, val)
+        v._alpha_owner = {bytes.fromhex(d): c for d, c in s["alpha_owner"].items()}
+        v._last = dict(s["last"])
+        v._superseded = list(s["superseded"])
+        v._product = [None if col is None else cts(col) for col in s["product"]]
+        v._nh_by_height = {int(h): tuple(cts(x)) for h, x in s["nh_by_height"].items()}
+        v._tally = None if s["tally"] is None else [cts(col) for col in s["tally"]]
+        v._shuffle_owners = set(s["shuffle_owners"])
+        v._decryptions = {
             int(o): [[mpz(f) for f in row] for row in rows] for o, rows in s["decryptions"].items()
         }
         if s["computed"] is not None:
             c = s["computed"]
-            v.computed_tally = [cts(col) for col in c["tally"]]
-            v.computed_num, v.computed_weight = c["num"], c["weight"]
+            v._computed_tally = [cts(col) for col in c["tally"]]
+            v._computed_num, v._computed_weight = c["num"], c["weight"]
         return v
 
     def _chain(self, ev: Event) -> None:
-        prev = self.prev
+        prev = self._prev
         expected_height = 0 if prev is None else prev.height + 1
         if ev.height != expected_height:
             self.fail("chain", StateError(f"height is {ev.height}, expected {expected_height}"), ev)
@@ -476,7 +574,7 @@ class Verifier:
 
     def _take(self, ref: str, ev: Event, what: str) -> bytes:
         try:
-            return self.pending.pop(ref)
+            return self._pending.pop(ref)
         except KeyError:
             self.fail(
                 "archive", EncodingError(f"{what} {ref} is not in the archive before the event"), ev
@@ -515,9 +613,9 @@ class Verifier:
         except PlebisciteError as e:
             self.fail("setup", e, ev)
             raise _StopError from None
-        self.raw_setup = (el_raw, tr_raw, cr_raw)
-        self.election = election
-        r = self.report
+        self._raw_setup = (el_raw, tr_raw, cr_raw)
+        self._election = election
+        r = self._report
         r.uuid, r.name, r.group = election.uuid, election.name, election.group.name
         r.questions = [
             {"question": q.question, "answers": list(q.answers), "homomorphic": q.homomorphic}
@@ -525,23 +623,23 @@ class Verifier:
             for q in election.questions
         ]
         group = election.group
-        self.ctx = Context(group, election.public_key)
+        self._ctx = Context(group, election.public_key)
         if self.executor is not None:
             # the worker processes, forked later, inherit the fixed-base tables built here
             fixed_base(group, group.g)
             fixed_base(group, election.public_key)
         try:
-            self.trustees = parse_trustees(tr_raw, group)
+            self._trustees = parse_trustees(tr_raw, group)
             self._check_trustees(election)
             creds = parse_credentials(cr_raw, group, membership=self.check_credentials)
         except PlebisciteError as e:
             self.fail("setup", e, ev)
             raise _StopError from None
-        self.credentials = {c.public: c for c in creds}
+        self._credentials = {c.public: c for c in creds}
         r.voters = len(creds)
         weights = {c.public: c.weight for c in creds if c.weight != 1}
-        self.setup = BallotSetup(el_raw, weights or None)
-        self.product = [
+        self._setup = BallotSetup(el_raw, weights or None)
+        self._product = [
             [(mpz(1), mpz(1)) for _ in range(len(q.answers) + (1 if q.blank else 0))]
             if isinstance(q, QuestionH)
             else None
@@ -549,14 +647,14 @@ class Verifier:
         ]
 
     def _check_trustees(self, election: Election) -> None:
-        self.owners = check_trustees(election, self.trustees)
+        self._owners = check_trustees(election, self._trustees)
 
     # -- ballots -----------------------------------------------------------------------------
     def _on_Ballot(self, ev: Event) -> None:
         assert ev.payload
         raw = self._take(ev.payload, ev, "ballot")
-        self.report.ballots += 1
-        pre = self.prechecked.pop(ev.payload, None)
+        self._report.ballots += 1
+        pre = self._prechecked.pop(ev.payload, None)
         if pre is not None:
             self._submit()
             self._drain(0)
@@ -578,30 +676,30 @@ class Verifier:
                 )
             )
             return
-        self.batch.append((ev.height, ev.hash, raw))
-        if len(self.batch) >= self.chunk_size:
+        self._batch.append((ev.height, ev.hash, raw))
+        if len(self._batch) >= self.chunk_size:
             self._submit()
 
     def _submit(self) -> None:
-        if not self.batch:
+        if not self._batch:
             return
-        assert self.setup is not None
-        chunk, self.batch = self.batch, []
+        assert self._setup is not None
+        chunk, self._batch = self._batch, []
         if self.executor is None:
-            self.inflight.append(verify_ballots(self.setup, chunk))
+            self._inflight.append(verify_ballots(self._setup, chunk))
         else:
-            self.inflight.append(self.executor.submit(verify_ballots, self.setup, chunk))
+            self._inflight.append(self.executor.submit(verify_ballots, self._setup, chunk))
         self._drain(2 * self.workers)
 
     def _drain(self, keep: int) -> None:
-        while len(self.inflight) > keep:
-            item = self.inflight.popleft()
+        while len(self._inflight) > keep:
+            item = self._inflight.popleft()
             res = item if isinstance(item, ChunkResult) else item.result()
             self._reduce(res)
 
     def _reduce(self, res: ChunkResult) -> None:
-        p = self.ctx.p if self.ctx else mpz(0)
-        for acc, part in zip(self.product, res.product, strict=True):
+        p = self._ctx.p if self._ctx else mpz(0)
+        for acc, part in zip(self._product, res.product, strict=True):
             if acc is not None and part is not None:
                 for j, ((a1, b1), (a2, b2)) in enumerate(zip(acc, part, strict=True)):
                     acc[j] = (a1 * a2 % p, b1 * b2 % p)
@@ -613,7 +711,7 @@ class Verifier:
                 continue
             cred = o.credential
             assert cred is not None
-            if cred not in self.credentials:
+            if cred not in self._credentials:
                 self.fail(
                     "ballot",
                     ConsistencyError(
@@ -624,7 +722,7 @@ class Verifier:
                 )
                 continue
             for d in o.alpha_digests:
-                owner = self.alpha_owner.setdefault(d, cred)
+                owner = self._alpha_owner.setdefault(d, cred)
                 if owner != cred:
                     self.fail(
                         "ballot",
@@ -636,13 +734,13 @@ class Verifier:
                         o.tracker,
                     )
                     break
-            prev = self.last.get(cred)
+            prev = self._last.get(cred)
             if prev is not None:
-                self.superseded.append(prev)
-                self.nh_by_height.pop(prev, None)
-            self.last[cred] = o.height
+                self._superseded.append(prev)
+                self._nh_by_height.pop(prev, None)
+            self._last[cred] = o.height
             if o.nh:
-                if self.setup and self.setup.weights and self.setup.weights.get(cred, 1) != 1:
+                if self._setup and self._setup.weights and self._setup.weights.get(cred, 1) != 1:
                     self.fail(
                         "ballot",
                         ConsistencyError(
@@ -651,14 +749,14 @@ class Verifier:
                         ev,
                         o.tracker,
                     )
-                self.nh_by_height[o.height] = o.nh
+                self._nh_by_height[o.height] = o.nh
         if self.progress:
             self.progress(len(res.outcomes))
 
     def _on_EndBallots(self, ev: Event) -> None:
         self._submit()
         self._drain(0)
-        if self.superseded:
+        if self._superseded:
             self._divide_superseded(ev)
         self._record_computed_tally()
 
@@ -666,24 +764,24 @@ class Verifier:
         """The encrypted tally as recomputed from the board: homomorphic questions, the product
         of the last ballots raised to their weights; non-homomorphic ones, the last ballots'
         ciphertexts sorted by value (as belenios-tool orders them)."""
-        assert self.election is not None
-        nh = [self.nh_by_height[h] for h in sorted(self.nh_by_height)]
+        assert self._election is not None
+        nh = [self._nh_by_height[h] for h in sorted(self._nh_by_height)]
         tally: list[list[Ciphertext]] = []
         k = 0
-        for acc in self.product:
+        for acc in self._product:
             if acc is not None:
                 tally.append(list(acc))
             else:
                 tally.append(sorted(cts[k] for cts in nh))
                 k += 1
-        self.computed_tally = tally
-        self.computed_num = len(self.last)
-        self.computed_weight = sum(self.credentials[c].weight for c in self.last)
+        self._computed_tally = tally
+        self._computed_num = len(self._last)
+        self._computed_weight = sum(self._credentials[c].weight for c in self._last)
 
     def _divide_superseded(self, ev: Event) -> None:
         """Divide the product by the ballots replaced by a revote (a second, partial pass)."""
-        assert self.setup is not None and self.ctx is not None
-        wanted = set(self.superseded)
+        assert self._setup is not None and self._ctx is not None
+        wanted = set(self._superseded)
         chunk: list[tuple[int, str, bytes]] = []
         with self.open_archive() as stream:
             pending: dict[str, bytes] = {}
@@ -697,18 +795,18 @@ class Verifier:
                     pending.clear()
                     if e.height >= ev.height:
                         break
-        res = verify_ballots(self.setup, chunk)
-        p = self.ctx.p
-        for acc, part in zip(self.product, res.product, strict=True):
+        res = verify_ballots(self._setup, chunk)
+        p = self._ctx.p
+        for acc, part in zip(self._product, res.product, strict=True):
             if acc is not None and part is not None:
                 for j, ((a1, b1), (a2, b2)) in enumerate(zip(acc, part, strict=True)):
                     acc[j] = (a1 * gmpy2.invert(a2, p) % p, b1 * gmpy2.invert(b2, p) % p)
 
     # -- tally -------------------------------------------------------------------------------
     def _on_EncryptedTally(self, ev: Event) -> None:
-        assert ev.payload and self.election and self.ctx
+        assert ev.payload and self._election and self._ctx
         raw = self._take(ev.payload, ev, "sized encrypted tally")
-        election = self.election
+        election = self._election
         group = election.group
         try:
             w = "sized_encrypted_tally"
@@ -739,11 +837,12 @@ class Verifier:
         except PlebisciteError as e:
             self.fail("tally", e, ev)
             raise _StopError from None
-        self.tally = tally
-        tallied = len(self.last)
-        weight = sum(self.credentials[c].weight for c in self.last)
-        self.report.tallied, self.report.total_weight = tallied, weight
-        self.report.voted = tallied
+        self._tally = tally
+        self._tally_state += 1
+        tallied = len(self._last)
+        weight = sum(self._credentials[c].weight for c in self._last)
+        self._report.tallied, self._report.total_weight = tallied, weight
+        self._report.voted = tallied
         if num != tallied:
             self.fail(
                 "tally",
@@ -762,10 +861,10 @@ class Verifier:
                 ),
                 ev,
             )
-        nh_expected = [self.nh_by_height[h] for h in sorted(self.nh_by_height)]
+        nh_expected = [self._nh_by_height[h] for h in sorted(self._nh_by_height)]
         k = 0
         for i, (q, col, acc) in enumerate(
-            zip(election.questions, tally, self.product, strict=True)
+            zip(election.questions, tally, self._product, strict=True)
         ):
             if acc is not None:
                 for j, (c, d) in enumerate(zip(col, acc, strict=True)):
@@ -796,16 +895,16 @@ class Verifier:
                     )
                 k += 1
             del q
-        self.nh_by_height.clear()
+        self._nh_by_height.clear()
 
     # -- shuffles ----------------------------------------------------------------------------
     def _owner(self, v: Any, where: str) -> Owner:
-        n = small_int(v, where, 1, max(len(self.owners), 1))
-        return self.owners[n - 1]
+        n = small_int(v, where, 1, max(len(self._owners), 1))
+        return self._owners[n - 1]
 
     def _on_Shuffle(self, ev: Event) -> None:
-        assert ev.payload and self.election and self.ctx and self.tally is not None
-        election = self.election
+        assert ev.payload and self._election and self._ctx and self._tally is not None
+        election = self._election
         if not election.has_nh:
             self.fail(
                 "shuffle",
@@ -819,15 +918,27 @@ class Verifier:
             os_ = obj(strictjson.loads(raw, max_size=4096, where=w), w, ("owner", "payload"))
             owner = self._owner(os_["owner"], f"{w}.owner")
             sh_raw = self._take(hash_ref(os_["payload"], f"{w}.payload"), ev, "shuffle")
-            if owner.index in self.shuffle_owners:
+            if owner.index in self._shuffle_owners:
                 raise StateError(f"trustee {owner.index} already shuffled", where=f"{w}.owner")
-            new_cols = self.check_shuffle(sh_raw)
+            checked = self._prechecked_shuffles.pop(sha256_hex(sh_raw), None)
+            if checked is not None and checked[0] == self._tally_state:
+                new_cols = checked[1]  # checked before it was appended
+            else:
+                new_cols = self.check_shuffle(sh_raw)
         except PlebisciteError as e:
             self.fail("shuffle", e, ev)
             return  # its ciphertexts are not used
-        self.shuffle_owners.add(owner.index)
+        self._shuffle_owners.add(owner.index)
         for i, e2 in new_cols:
-            self.tally[i] = e2
+            self._tally[i] = e2
+        self._tally_state += 1
+
+    def precheck_shuffle(self, raw: bytes, *, max_size: int = 1 << 34) -> None:
+        """:meth:`check_shuffle` before the shuffle is appended: raises what refuses it; if it
+        passes, the Shuffle event with this very shuffle is not checked again by
+        :meth:`consume` (unless the ciphertexts to shuffle changed meanwhile)."""
+        new_cols = self.check_shuffle(raw, max_size=max_size)
+        self._prechecked_shuffles[sha256_hex(raw)] = (self._tally_state, new_cols)
 
     def check_shuffle(
         self, raw: bytes, *, max_size: int = 1 << 34
@@ -835,7 +946,7 @@ class Verifier:
         """Every ciphertext and CheckShuffleProof of the shuffle ``raw`` against the ciphertexts
         to shuffle now (the non-homomorphic columns of the tally as the last shuffle left
         them); returns the new columns, by question, or raises what refuses it."""
-        election, ctx, tally = self.election, self.ctx, self.tally
+        election, ctx, tally = self._election, self._ctx, self._tally
         if election is None or ctx is None or tally is None:
             raise StateError("no encrypted tally to shuffle yet")
         group = election.group
@@ -861,20 +972,19 @@ class Verifier:
         return new_cols
 
     def _on_EndShuffles(self, ev: Event) -> None:
-        if self.election and self.election.has_nh and not self.shuffle_owners:
+        if self._election and self._election.has_nh and not self._shuffle_owners:
             self.fail("shuffle", StateError("non-homomorphic questions were not shuffled"), ev)
 
     # -- decryption and result ----------------------------------------------------------------
     def _on_PartialDecryption(self, ev: Event) -> None:
-        assert ev.payload and self.election and self.ctx and self.tally is not None
-        if self.election.has_nh and not self.shuffle_owners:
+        assert ev.payload and self._election and self._ctx and self._tally is not None
+        if self._election.has_nh and not self._shuffle_owners:
             self.fail(
                 "decryption",
                 StateError("decryption before any shuffle of the non-homomorphic questions"),
                 ev,
             )
         raw = self._take(ev.payload, ev, "owned partial decryption")
-        group = self.election.group
         owner_index = None
         try:
             w = "owned_partial_decryption"
@@ -882,39 +992,19 @@ class Verifier:
             owner = self._owner(op["owner"], f"{w}.owner")
             owner_index = owner.index
             pd_raw = self._take(hash_ref(op["payload"], f"{w}.payload"), ev, "partial decryption")
-            w = "partial_decryption"
-            pd = obj(
-                strictjson.loads(pd_raw, max_size=1 << 34, where=w),
-                w,
-                ("decryption_factors", "decryption_proofs"),
-            )
-            nq = len(self.tally)
-            dfs = arr(pd["decryption_factors"], f"{w}.decryption_factors", nq, nq)
-            dps = arr(pd["decryption_proofs"], f"{w}.decryption_proofs", nq, nq)
-            if owner.index in self.decryptions:
+            if owner.index in self._decryptions:
                 raise StateError(
-                    f"trustee {owner.index} already sent a partial decryption", where=f"{w}"
+                    f"trustee {owner.index} already sent a partial decryption",
+                    where="partial_decryption",
                 )
-            factors: list[list[mpz]] = []
-            for i, col in enumerate(self.tally):
-                n = len(col)
-                fi = arr(dfs[i], f"{w}.decryption_factors[{i}]", n, n)
-                pi = arr(dps[i], f"{w}.decryption_proofs[{i}]", n, n)
-                row = []
-                for j, ((alpha, _), f, pj) in enumerate(zip(col, fi, pi, strict=True)):
-                    fv = group.element(f, where=f"{w}.decryption_factors[{i}][{j}]")
-                    pr = proof(group, pj, f"{w}.decryption_proofs[{i}][{j}]")
-                    try:
-                        verify_decryption(
-                            self.ctx, self.election.fingerprint, owner.key.public_key, alpha, fv, pr
-                        )
-                    except ProofError as e:
-                        raise e.at(f"{w}.decryption_proofs[{i}][{j}]") from None
-                    row.append(fv)
-                factors.append(row)
+            checked = self._prechecked_decryptions.pop((owner.index, sha256_hex(pd_raw)), None)
+            if checked is not None and checked[0] == self._tally_state:
+                factors = checked[1]  # checked before it was appended
+            else:
+                factors = self._decryption_factors(owner, pd_raw, 1 << 34)
         except PlebisciteError as e:
             is_threshold = owner_index is not None and isinstance(
-                self.trustees[self.owners[owner_index - 1].item], Pedersen
+                self._trustees[self._owners[owner_index - 1].item], Pedersen
             )
             self.fail(
                 "decryption",
@@ -923,18 +1013,115 @@ class Verifier:
                 severity="warning" if is_threshold else "error",
             )
             return
-        self.decryptions[owner.index] = factors
+        self._decryptions[owner.index] = factors
+
+    def _decryption_factors(self, owner: Owner, raw: bytes, max_size: int) -> list[list[mpz]]:
+        """The decryption factors of the partial decryption ``raw`` of ``owner``, each proof
+        checked against its verification key and the tally as it stands."""
+        assert self._election and self._ctx and self._tally is not None
+        group = self._election.group
+        w = "partial_decryption"
+        pd = obj(
+            strictjson.loads(raw, max_size=max_size, where=w),
+            w,
+            ("decryption_factors", "decryption_proofs"),
+        )
+        nq = len(self._tally)
+        dfs = arr(pd["decryption_factors"], f"{w}.decryption_factors", nq, nq)
+        dps = arr(pd["decryption_proofs"], f"{w}.decryption_proofs", nq, nq)
+        factors: list[list[mpz]] = []
+        for i, col in enumerate(self._tally):
+            n = len(col)
+            fi = arr(dfs[i], f"{w}.decryption_factors[{i}]", n, n)
+            pi = arr(dps[i], f"{w}.decryption_proofs[{i}]", n, n)
+            row = []
+            for j, ((alpha, _), f, pj) in enumerate(zip(col, fi, pi, strict=True)):
+                fv = group.element(f, where=f"{w}.decryption_factors[{i}][{j}]")
+                pr = proof(group, pj, f"{w}.decryption_proofs[{i}][{j}]")
+                try:
+                    verify_decryption(
+                        self._ctx, self._election.fingerprint, owner.key.public_key, alpha, fv, pr
+                    )
+                except ProofError as e:
+                    raise e.at(f"{w}.decryption_proofs[{i}][{j}]") from None
+                row.append(fv)
+            factors.append(row)
+        return factors
+
+    def precheck_partial_decryption(
+        self, owner: int, raw: bytes, *, max_size: int = 1 << 34
+    ) -> None:
+        """Check the partial decryption ``raw`` of trustee ``owner`` before it is appended:
+        every decryption factor and proof against the owner's verification key and the tally
+        on the board; raises what refuses it. If it passes, the PartialDecryption event with
+        this very decryption is not checked again by :meth:`consume`."""
+        if self._tally is None or self._election is None or self._ctx is None:
+            raise StateError("no encrypted tally to decrypt yet")
+        if not 1 <= owner <= len(self._owners):
+            raise StateError(f"no trustee {owner} in this election")
+        if owner in self._decryptions:
+            raise StateError(f"trustee {owner} already sent a partial decryption")
+        factors = self._decryption_factors(self._owners[owner - 1], raw, max_size)
+        self._prechecked_decryptions[(owner, sha256_hex(raw))] = (self._tally_state, factors)
+
+    def check_encrypted_tally(
+        self, tally: Sequence[Sequence[Ciphertext]], num_tallied: int, total_weight: int
+    ) -> None:
+        """Before an encrypted tally is appended to a closed board: it must be the one this
+        verifier recomputed from the board's ballots (the last of each credential, raised to
+        its weight), with the same count and weight; raises ConsistencyError naming the first
+        difference."""
+        if self._computed_tally is None or self._report.status != "closed":
+            raise StateError(f"the board is {self._report.status}, not closed: no tally due")
+        if num_tallied != self._computed_num:
+            raise ConsistencyError(
+                f"{num_tallied} voters counted, but {self._computed_num} have a last ballot",
+                where="num_tallied",
+            )
+        if total_weight != self._computed_weight:
+            raise ConsistencyError(
+                f"total weight {total_weight}, but the last ballots weigh {self._computed_weight}",
+                where="total_weight",
+            )
+        if len(tally) != len(self._computed_tally):
+            raise ConsistencyError(
+                f"{len(tally)} questions, not {len(self._computed_tally)}", where="encrypted_tally"
+            )
+        for i, (mine, theirs) in enumerate(zip(self._computed_tally, tally, strict=True)):
+            if list(theirs) != list(mine):
+                j = next(
+                    (k for k, (a, b) in enumerate(zip(mine, theirs, strict=False)) if a != b),
+                    min(len(mine), len(theirs)),
+                )
+                raise ConsistencyError(
+                    "not the product of the last ballots on the board",
+                    where=f"encrypted_tally[{i}][{j}]",
+                )
+
+    def admit_ballot(self, raw: bytes, res: ChunkResult) -> None:
+        """The ballot ``raw``, checked as ``res`` (:meth:`check_ballot_alone`), is about to be
+        appended: :meth:`consume` takes ``res`` instead of checking it again."""
+        self._prechecked[sha256_hex(raw)] = res
+
+    @property
+    def admitted(self) -> int:
+        """Ballots admitted (:meth:`admit_ballot`) that are not on the board yet."""
+        return len(self._prechecked)
+
+    def withdraw_ballot(self, raw: bytes) -> None:
+        """The ballot of :meth:`admit_ballot` was not appended after all."""
+        self._prechecked.pop(sha256_hex(raw), None)
 
     def _combined_factors(self, ev: Event | None) -> list[list[mpz]] | None:
-        assert self.ctx and self.tally is not None
-        p, q = self.ctx.p, self.ctx.q
-        F = [[mpz(1)] * len(col) for col in self.tally]
+        assert self._ctx and self._tally is not None
+        p, q = self._ctx.p, self._ctx.q
+        F = [[mpz(1)] * len(col) for col in self._tally]
         ok = True
-        for i, item in enumerate(self.trustees):
-            members = [o for o in self.owners if o.item == i]
+        for i, item in enumerate(self._trustees):
+            members = [o for o in self._owners if o.item == i]
             if isinstance(item, Single):
                 o = members[0]
-                if o.index not in self.decryptions:
+                if o.index not in self._decryptions:
                     self.fail(
                         "result",
                         StateError(f"no valid partial decryption from trustee {o.index}"),
@@ -944,7 +1131,7 @@ class Verifier:
                     continue
                 parts = [(o, mpz(1))]
             else:
-                valid = [o for o in members if o.index in self.decryptions]
+                valid = [o for o in members if o.index in self._decryptions]
                 if len(valid) < item.threshold:
                     self.fail(
                         "result",
@@ -960,7 +1147,7 @@ class Verifier:
                 idx = [o.position for o in chosen]
                 parts = [(o, lagrange(idx, o.position, q)) for o in chosen]
             for o, lam in parts:
-                d = self.decryptions[o.index]
+                d = self._decryptions[o.index]
                 for a, row in enumerate(d):
                     for b, f in enumerate(row):
                         F[a][b] = F[a][b] * (f if lam == 1 else gmpy2.powmod(f, lam, p)) % p
@@ -969,31 +1156,31 @@ class Verifier:
     def decrypt_result(self) -> list[Any]:
         """The result from the tally and the valid partial decryptions seen so far (for the
         administrator producing the Result event); raises StateError if they do not suffice."""
-        if self.tally is None or self.election is None or self.ctx is None:
+        if self._tally is None or self._election is None or self._ctx is None:
             raise StateError("the archive has no encrypted tally yet")
-        before = len(self.report.findings)
+        before = len(self._report.findings)
         F = self._combined_factors(None)
         if F is None:
-            missing = "; ".join(f.message for f in self.report.findings[before:])
-            del self.report.findings[before:]
+            missing = "; ".join(f.message for f in self._report.findings[before:])
+            del self._report.findings[before:]
             raise StateError(f"not enough valid partial decryptions: {missing}")
-        p = self.ctx.p
-        total = self.report.total_weight or 0
+        p = self._ctx.p
+        total = self._report.total_weight or 0
         out: list[Any] = []
-        for q, tcol, fcol in zip(self.election.questions, self.tally, F, strict=True):
+        for q, tcol, fcol in zip(self._election.questions, self._tally, F, strict=True):
             values = [
                 beta * gmpy2.invert(f, p) % p for (_, beta), f in zip(tcol, fcol, strict=True)
             ]
             if isinstance(q, QuestionH):
-                out.append([_dlog(self.ctx, v, total) for v in values])
+                out.append([_dlog(self._ctx, v, total) for v in values])
             else:
-                out.append([_decode(self.election, q, v) for v in values])
+                out.append([_decode(self._election, q, v) for v in values])
         return out
 
     def _on_Result(self, ev: Event) -> None:
-        assert ev.payload and self.election and self.ctx and self.tally is not None
+        assert ev.payload and self._election and self._ctx and self._tally is not None
         raw = self._take(ev.payload, ev, "result")
-        election = self.election
+        election = self._election
         try:
             w = "result"
             res = obj(strictjson.loads(raw, max_size=1 << 34, where=w), w, ("result",))
@@ -1006,11 +1193,11 @@ class Verifier:
         F = self._combined_factors(ev)
         if F is None:
             return
-        p = self.ctx.p
-        total = self.report.total_weight or 0
+        p = self._ctx.p
+        total = self._report.total_weight or 0
         out: list[Any] = []
         for i, (q, col, tcol, fcol) in enumerate(
-            zip(election.questions, cols, self.tally, F, strict=True)
+            zip(election.questions, cols, self._tally, F, strict=True)
         ):
             wi = f"result.result[{i}]"
             try:
@@ -1020,7 +1207,7 @@ class Verifier:
                     counts = []
                     for j, (v, (_, beta), f) in enumerate(zip(values, tcol, fcol, strict=True)):
                         c = _count(v, f"{wi}[{j}]", total)
-                        if self.ctx.gpow(c) != beta * gmpy2.invert(f, p) % p or c > total:
+                        if self._ctx.gpow(c) != beta * gmpy2.invert(f, p) % p or c > total:
                             raise ConsistencyError(
                                 "count does not match the decryption of the encrypted tally",
                                 where=f"{wi}[{j}]",
@@ -1047,7 +1234,7 @@ class Verifier:
             except PlebisciteError as e:
                 self.fail("result", e, ev)
                 return
-        self.report.result = out
+        self._report.result = out
 
 
 def _count(v: Any, where: str, total: int | None) -> int:

@@ -43,7 +43,7 @@ def sample(app: FastAPI) -> None:
     samples = _samples(app)
     now = int(time.time())
     for uuid, s in list(elections_of(app).states.items()):
-        row = [now, s.head.height or 0, len(s.verifier.last), s.verifier.report.ballots]
+        row = [now, s.head.height or 0, s.verifier.voted, s.verifier.report.ballots]
         series = samples.setdefault(uuid, [])
         if series and series[-1][1:] == row[1:]:
             continue

@@ -379,7 +379,7 @@ def _roll_of(body: dict[str, Any], s: ElectionState) -> dict[str, str | None]:
         raise ApiError(422, "bad_request", f"voters: 1 to {MAX_VOTERS} of them")
     roll: dict[str, str | None] = {}
     seen: set[str] = set()
-    known = s.verifier.credentials
+    known = s.verifier
     for i, (login, cred) in enumerate(pairs):
         if not isinstance(login, str) or len(login) > 254 or not EMAIL.match(login.strip()):
             raise ApiError(422, "bad_request", f"voters[{i}]: a login here is an e-mail address")
@@ -387,7 +387,7 @@ def _roll_of(body: dict[str, Any], s: ElectionState) -> dict[str, str | None]:
         if key in seen:
             raise ApiError(422, "bad_request", f"voters[{i}]: listed twice")
         seen.add(key)
-        if cred is not None and (not isinstance(cred, str) or cred not in known):
+        if cred is not None and (not isinstance(cred, str) or not known.is_credential(cred)):
             raise ApiError(
                 422,
                 "bad_request",

@@ -37,7 +37,7 @@ from typing import Any, Protocol
 from plebiscite import strictjson
 from plebiscite.board.base import Board, Head, Item, StoredMember
 from plebiscite.board.private import PrivateStore
-from plebiscite.crypto.hashing import h_json, sha256_hex
+from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import (
     BoardError,
@@ -181,10 +181,9 @@ class ElectionState:
             v = Verifier.from_checkpoint(
                 data, self.open_archive, name=self.uuid, check_credentials=False
             )
-            if v.resume is None or v.resume.hash != hash_ or not v.report.valid:
+            if v.resumes_from is None or v.resumes_from.hash != hash_ or not v.report.valid:
                 raise StateError("it is not at the event it names")
-            v.timestamp = self.board.timestamp(self.uuid)
-            v.prev, v.resume = v.resume, None
+            v.resume_at_checkpoint(self.board.timestamp(self.uuid))
         except Exception as e:  # any fault of the checkpoint only costs time
             log.warning(
                 "election %s: verifier checkpoint not used, verifying the whole board (%s)",
@@ -204,8 +203,8 @@ class ElectionState:
         if not v.report.valid:
             first_error = next(f for f in v.report.findings if f.severity == "error")
             raise StateError(f"the board of {self.uuid} does not verify: {first_error.describe()}")
-        assert v.prev is not None
-        self.head = Head(v.prev.height, v.prev.hash)
+        assert v.head is not None
+        self.head = Head(v.head.height, v.head.hash)
         self.resumed = True
         self.save_verifier(force=True)
         return True
@@ -216,7 +215,7 @@ class ElectionState:
         unless nothing changed. The caller holds :attr:`lock` (or the server is stopping). A
         failure only costs time at the next start-up: it is logged, not raised."""
         v = self.verifier
-        if self.private is None or not v.report.valid or v.prev is None:
+        if self.private is None or not v.report.valid or v.head is None:
             return
         changed = v.report.status != self._saved_status
         due = (
@@ -225,12 +224,12 @@ class ElectionState:
         )
         if not (force or changed or due) or v.report.events == self._saved_events:
             return
-        if self.head.hash != v.prev.hash:
+        if self.head.hash != v.head.hash:
             return  # the verifier is not at the board's head
         started = time.monotonic()
         try:
             header = strictjson.dumps_compact(
-                {"seq": self.seq, "height": v.prev.height, "hash": v.prev.hash}
+                {"seq": self.seq, "height": v.head.height, "hash": v.head.hash}
             )
             self.private.put(CHECKPOINT_KIND, self.uuid, header + b"\n" + v.checkpoint())
         except PlebisciteError as e:
@@ -353,8 +352,8 @@ class ElectionState:
         with self.catching_up:
             self._catch_up()
             v = self.verifier
-            if v.prev is not None:
-                self.head = Head(v.prev.height, v.prev.hash)
+            if v.head is not None:
+                self.head = Head(v.head.height, v.head.hash)
 
     async def fresh(self) -> ElectionState:
         """This election with what other processes appended read first (off the event
@@ -404,8 +403,8 @@ class ElectionState:
             "last_event": self.head.hash,
             "ballots": r.ballots,
             "voters": r.voters,
-            "voted": len(self.verifier.last),
-            "turnout": len(self.verifier.last) / r.voters if r.voters else 0.0,
+            "voted": self.verifier.voted,
+            "turnout": self.verifier.voted / r.voters if r.voters else 0.0,
             "result": r.result,
             "questions": r.questions,
             "valid": r.valid,
@@ -438,14 +437,13 @@ class ElectionState:
 
         async with self.lock:
             on_board()
-            key = sha256_hex(raw)
-            self.verifier.prechecked[key] = res
+            self.verifier.admit_ballot(raw, res)
             try:  # checked again if another server sharing the board appended first
                 head = await anyio.to_thread.run_sync(
                     self.append, [Item("Ballot", (raw,))], on_board
                 )
             except BaseException:
-                self.verifier.prechecked.pop(key, None)
+                self.verifier.withdraw_ballot(raw)
                 raise
         assert head.height is not None
         return tracker, head.height

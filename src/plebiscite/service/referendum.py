@@ -116,7 +116,6 @@ from plebiscite.board.private import PrivateStore
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import BELENIOS_2048, RFC_3526_2048, Group, group_by_name
 from plebiscite.crypto.hashing import sha256_hex
-from plebiscite.crypto.proofs import verify_decryption
 from plebiscite.crypto.rand import SystemRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import (
@@ -143,7 +142,6 @@ from plebiscite.protocol.messages import (
     obj,
     parse_credentials,
     parse_election,
-    proof,
     small_int,
     string,
 )
@@ -156,11 +154,11 @@ from plebiscite.protocol.referendum import (
 )
 from plebiscite.protocol.tally import (
     encrypted_tally_json,
+    encrypted_tally_of_board,
     owned_json,
     partial_decryption_json,
     result_json,
     shuffle_json,
-    sized_encrypted_tally_json,
 )
 from plebiscite.protocol.verifier import Verifier
 from plebiscite.service.election import (
@@ -897,13 +895,13 @@ def _nh_columns(s: ElectionState) -> list[int]:
 
 def _trustee_shuffles(ref: _Referendum, s: ElectionState) -> list[int]:
     """The indexes of the threshold trustees whose shuffle is on the board."""
-    done = s.verifier.shuffle_owners
+    done = s.verifier.shuffled_by
     return [t.index for t in ref.trustees if t.owner in done]
 
 
 def _shuffles_done(ref: _Referendum, s: ElectionState) -> bool:
     """Whether the shuffles of the region are all in (:data:`SHUFFLES`)."""
-    return 1 in s.verifier.shuffle_owners and len(_trustee_shuffles(ref, s)) >= ref.threshold
+    return 1 in s.verifier.shuffled_by and len(_trustee_shuffles(ref, s)) >= ref.threshold
 
 
 def _shuffle_body(raw: bytes, owner: int) -> bytes:
@@ -941,7 +939,7 @@ def _check_shuffle(s: ElectionState, raw: bytes) -> None:
     """Every ciphertext and CheckShuffleProof of the shuffle ``raw`` against the ciphertexts
     to shuffle now (the verifier's own check); raises the error that refuses it."""
     try:
-        s.verifier.check_shuffle(raw, max_size=MAX_TALLY_MESSAGE)
+        s.verifier.precheck_shuffle(raw, max_size=MAX_TALLY_MESSAGE)
     except ProofError as err:
         raise ProofError(
             "the shuffle proof does not verify against the ciphertexts to shuffle now "
@@ -958,9 +956,13 @@ def _server_shuffle(s: ElectionState) -> None:
         return
     assert v.ctx is not None and v.tally is not None
     sh = shuffle_json(v.election, v.ctx, v.tally, SystemRandom())
+    try:
+        v.precheck_shuffle(sh)  # the verifier checks what the producer made, before the board
+    except PlebisciteError as e:
+        raise Internal("internal", f"the server's own shuffle is wrong, not published: {e}") from e
     s.append([Item("Shuffle", (sh, owned_json(1, sha256_hex(sh))))])
     _still_valid(s)
-    if 1 not in v.shuffle_owners:
+    if 1 not in v.shuffled_by:
         raise Internal("internal", "the server's shuffle was not accepted by the board")
     s.checkpoint()
 
@@ -983,7 +985,7 @@ def _shuffle_status(ref: _Referendum, s: ElectionState) -> dict[str, Any] | None
     by = _trustee_shuffles(ref, s)
     return {
         "questions": _nh_columns(s),
-        "server": 1 in v.shuffle_owners,
+        "server": 1 in v.shuffled_by,
         "by": by,
         "needed": ref.threshold,
         "done": done,
@@ -996,35 +998,16 @@ def _shuffle_status(ref: _Referendum, s: ElectionState) -> dict[str, Any] | None
 
 def _check_partial_decryption(s: ElectionState, owner: int, raw: bytes) -> None:
     """Every decryption factor and proof of ``raw`` against the tally on the board and the
-    verification key of ``owner``; raises the error that refuses it."""
-    v = s.verifier
-    assert v.election is not None and v.ctx is not None and v.tally is not None
-    group = v.election.group
-    key = v.owners[owner - 1].key.public_key
-    w = "partial_decryption"
-    pd = obj(
-        strictjson.loads(raw, max_size=MAX_TALLY_MESSAGE, where=w),
-        w,
-        ("decryption_factors", "decryption_proofs"),
-    )
-    nq = len(v.tally)
-    dfs = arr(pd["decryption_factors"], f"{w}.decryption_factors", nq, nq)
-    dps = arr(pd["decryption_proofs"], f"{w}.decryption_proofs", nq, nq)
-    for i, col in enumerate(v.tally):
-        n = len(col)
-        fs = arr(dfs[i], f"{w}.decryption_factors[{i}]", n, n)
-        ps = arr(dps[i], f"{w}.decryption_proofs[{i}]", n, n)
-        for j, ((alpha, _), f, p) in enumerate(zip(col, fs, ps, strict=True)):
-            factor = group.element(f, where=f"{w}.decryption_factors[{i}][{j}]")
-            pr = proof(group, p, f"{w}.decryption_proofs[{i}][{j}]")
-            try:
-                verify_decryption(v.ctx, v.election.fingerprint, key, alpha, factor, pr)
-            except ProofError as e:
-                raise ProofError(
-                    "decryption proof does not verify against this trustee's verification key "
-                    "and the tally on the board",
-                    where=f"{w}.decryption_proofs[{i}][{j}]",
-                ) from e
+    verification key of ``owner`` (the verifier's own check, not made again once appended);
+    raises the error that refuses it."""
+    try:
+        s.verifier.precheck_partial_decryption(owner, raw, max_size=MAX_TALLY_MESSAGE)
+    except ProofError as e:
+        raise ProofError(
+            "decryption proof does not verify against this trustee's verification key and the "
+            "tally on the board",
+            where=e.where,
+        ) from e
 
 
 def _threshold_owners(s: ElectionState) -> list[int]:
@@ -1033,7 +1016,7 @@ def _threshold_owners(s: ElectionState) -> list[int]:
     return sorted(
         o.index
         for o in v.owners
-        if isinstance(v.trustees[o.item], Pedersen) and o.index in v.decryptions
+        if isinstance(v.trustees[o.item], Pedersen) and o.index in v.decrypted_by
     )
 
 
@@ -1042,11 +1025,17 @@ def _finish(ref: _Referendum, s: ElectionState) -> None:
     result. The caller holds ``s.lock``."""
     v = s.verifier
     assert v.election is not None and v.tally is not None
-    if 1 not in v.decryptions:
+    if 1 not in v.decrypted_by:
         ctx = Context(ref.group, v.election.public_key)
         pd = partial_decryption_json(
             ctx, v.election.fingerprint, ref.server_key, v.tally, SystemRandom()
         )
+        try:
+            v.precheck_partial_decryption(1, pd)
+        except PlebisciteError as e:
+            raise Internal(
+                "internal", f"the server's own partial decryption is wrong, not published: {e}"
+            ) from e
         s.append([Item("PartialDecryption", (pd, owned_json(1, sha256_hex(pd))))])
     result = s.verifier.decrypt_result()
     s.append([Item("Result", (result_json(v.election, result),))])
@@ -1076,7 +1065,7 @@ def _region_status(ref: _Referendum, region: _Region, s: ElectionState | None) -
     out |= {k: summary[k] for k in ("status", "height", "ballots", "voted", "turnout", "result")}
     out["valid"] = summary["valid"]
     out["archive"] = f"/api/elections/{region.uuid}/archive"
-    done = set(s.verifier.decryptions)
+    done = s.verifier.decrypted_by
     out["decrypted_by"] = [t.index for t in ref.trustees if t.owner in done]
     out["shuffles"] = _shuffle_status(ref, s)
     return out
@@ -1084,10 +1073,7 @@ def _region_status(ref: _Referendum, region: _Region, s: ElectionState | None) -
 
 def _roll_and_voted(s: ElectionState) -> tuple[int, int]:
     """The roll and the turnout in the unit of the counts: voters, or weight when weighted."""
-    v = s.verifier
-    roll = sum(c.weight for c in v.credentials.values())
-    voted = sum(v.credentials[c].weight for c in v.last)
-    return roll, voted
+    return s.verifier.roll_weight, s.verifier.voted_weight
 
 
 def _status(ref: _Referendum, elections: Elections) -> dict[str, Any]:
@@ -1151,13 +1137,24 @@ async def _close_board(s: ElectionState) -> None:
     if s.verifier.report.status in ("open", "setup"):
         await anyio.to_thread.run_sync(s.append, [Item("EndBallots")])
         s.checkpoint()
-    v = s.verifier
-    if v.report.status == "closed":
-        assert v.computed_tally is not None
-        et = encrypted_tally_json(v.computed_tally)
-        sized = sized_encrypted_tally_json(v.computed_num, v.computed_weight, sha256_hex(et))
-        await anyio.to_thread.run_sync(s.append, [Item("EncryptedTally", (et, sized))])
+    if s.verifier.report.status == "closed":
+        await anyio.to_thread.run_sync(_append_tally, s)
         s.checkpoint()
+
+
+def _append_tally(s: ElectionState) -> None:
+    """The encrypted tally, computed from the board's ballots (the producer), checked by the
+    verifier against its own reading of the board, then appended. The caller holds
+    ``s.lock``."""
+    et = encrypted_tally_of_board(s.board.members(s.uuid))
+    try:
+        s.verifier.check_encrypted_tally(et.tally, et.num_tallied, et.total_weight)
+    except PlebisciteError as e:
+        raise Internal(
+            "internal",
+            f"the encrypted tally computed for {s.uuid} is not the board's, not published: {e}",
+        ) from e
+    s.append([Item("EncryptedTally", et.json())])
 
 
 class Referendums:
@@ -1569,7 +1566,7 @@ class Referendums:
                 raise Refused(
                     "state", f"region {name!r} is {status}: no tally waiting for decryption"
                 )
-            if me.owner in s.verifier.decryptions:
+            if me.owner in s.verifier.decrypted_by:
                 raise Refused("state", f"trustee {index} already decrypted the tally of {name!r}")
             try:
                 await anyio.to_thread.run_sync(_check_partial_decryption, s, me.owner, raw)
@@ -1578,7 +1575,7 @@ class Referendums:
             item = Item("PartialDecryption", (raw, owned_json(me.owner, sha256_hex(raw))))
             await anyio.to_thread.run_sync(s.append, [item])
             _still_valid(s)
-            if me.owner not in s.verifier.decryptions:
+            if me.owner not in s.verifier.decrypted_by:
                 raise Internal("internal", "the partial decryption was not accepted by the board")
             if len(_threshold_owners(s)) >= ref.threshold:
                 await anyio.to_thread.run_sync(_finish, ref, s)
@@ -1610,7 +1607,7 @@ class Referendums:
             if not sh["open"]:
                 when = "voting is not closed" if status in OPEN else "its shuffles are over"
                 raise Refused("state", f"region {name!r} is {status}: {when}")
-            if me.owner in s.verifier.shuffle_owners:
+            if me.owner in s.verifier.shuffled_by:
                 raise Refused(
                     "state", f"trustee {index} already shuffled the ciphertexts of {name!r}"
                 )
@@ -1622,7 +1619,7 @@ class Referendums:
             item = Item("Shuffle", (raw, owned_json(me.owner, sha256_hex(raw))))
             await anyio.to_thread.run_sync(s.append, [item])
             _still_valid(s)
-            if me.owner not in s.verifier.shuffle_owners:
+            if me.owner not in s.verifier.shuffled_by:
                 raise Internal("internal", "the shuffle was not accepted by the board")
             await anyio.to_thread.run_sync(_end_shuffles, ref, s)
             s.checkpoint()
