@@ -4,7 +4,10 @@ the system one. Mark such tests ``@pytest.mark.browser``.
 
 Fixtures:
 
-- ``browser`` (session): one Chromium for the whole run.
+- ``browser`` (package): one Chromium for each run of consecutive tests of ``tests/web``. Not
+  one for the session: Playwright's synchronous API leaves its event loop marked as running in
+  the main thread while it is open, so a later test elsewhere could not call ``asyncio.run``;
+  with pytest-xdist a worker may run other tests after browser tests.
 - ``page``: a fresh context and page per test. A screenshot of every page the test loads (and of
   the last state at the end) goes to ``.cache/artifacts/screenshots/<test>/<n>-<label>.png``;
   ``shots.take(page, "label")`` saves one more at any moment.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,10 +63,10 @@ CONTENT_TYPES = {
     ".png": "image/png",
 }
 
-_shots_dirs: list[Path] = []
+_STARTED = time.time()  # screenshots taken since then are this run's
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing (./dev test installs Debian's chromium)")
@@ -101,7 +105,6 @@ def shots(request: pytest.FixtureRequest) -> Shots:
     directory = ARTIFACTS / name
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
-    _shots_dirs.append(directory)
     return Shots(directory)
 
 
@@ -191,8 +194,11 @@ def js(page: Any, static_site: str) -> Any:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _shots_dirs:
-        terminalreporter.write_line(f"browser screenshots: {ARTIFACTS}/ ({len(_shots_dirs)} tests)")
+    # the directories written during this run, by this process or by the pytest-xdist workers
+    # (the summary is written by the process that started them, which ran no test)
+    dirs = [d for d in ARTIFACTS.glob("*") if d.is_dir() and d.stat().st_mtime >= _STARTED]
+    if dirs:
+        terminalreporter.write_line(f"browser screenshots: {ARTIFACTS}/ ({len(dirs)} tests)")
 
 
 # -- elections for the booth tests -------------------------------------------------------------
