@@ -7,38 +7,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+from plebiscite.cli import demo_server
 from plebiscite.cli.common import CommandError
+from plebiscite.cli.demo_server import DEMO_QUESTIONS, RANKING
 from plebiscite.crypto.groups import BELENIOS_2048, RFC_3526_2048
 from plebiscite.crypto.rand import DeterministicRandom, RandomSource, SystemRandom
 from plebiscite.protocol.simulate import simulate_election
 
-__all__ = ["DEMO_QUESTIONS", "register"]
-
-DEMO_QUESTIONS: list[dict[str, Any]] = [
-    {
-        "answers": ["Yes", "No"],
-        "blank": True,
-        "min": 1,
-        "max": 1,
-        "question": "Do you approve the proposal?",
-    },
-    {
-        "answers": ["Option A", "Option B", "Option C"],
-        "min": 1,
-        "max": 1,
-        "question": "Which option do you prefer?",
-    },
-]
-RANKING = {
-    "type": "NonHomomorphic",
-    "value": {"answers": ["North", "Centre", "South"], "question": "Rank the sites"},
-}
+__all__ = ["DEMO_QUESTIONS", "RANKING", "register"]
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     if args.server:
-        from plebiscite.cli import demo_server
-
         return demo_server.run(args)
     if args.out is None:
         raise CommandError("--out is required (unless --server)", status=2)
@@ -102,7 +82,5 @@ def register(sub: Any) -> None:
         help="add a ranking (non-homomorphic) question, shuffled before decryption",
     )
     d.add_argument("--seed", help="deterministic randomness (for tests; never for real use)")
-    from plebiscite.cli import demo_server
-
     demo_server.add_arguments(d)
     d.set_defaults(func=_cmd_demo)

@@ -1,51 +1,46 @@
 """``plebiscite demo --server URL``: a whole referendum played against a running board server.
 
-Each party is its own client object and holds only its own secrets: the administrator its
-token (``PLEBISCITE_ADMIN_TOKEN``), each trustee its link token and the seed of its
-certificate (never sent), each external credential authority its link token and the private
-credentials it makes, each voter their own credential. Everything else comes from the server's
-public routes, and each trustee shuffles (where the questions are not homomorphic) and
-decrypts only the ciphertexts it recomputed itself from the region's archive.
+Each party is its own client of :mod:`plebiscite.client` and holds only its own secrets: the
+administrator its token (``PLEBISCITE_ADMIN_TOKEN``), each trustee its link token and the seed
+of its certificate (never sent), each external credential authority its link token and the
+private credentials it makes, each voter their own credential. Everything else comes from the
+server's public routes, and each trustee shuffles (where the questions are not homomorphic)
+and decrypts only the ciphertexts it recomputed itself from the region's archive.
+:func:`setup_referendum` is also how ``plebiscite serve --demo`` sets up its demo referendum.
+The party classes are those of :mod:`plebiscite.client`, named here too.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
-from gmpy2 import mpz
+import httpx
 
 from plebiscite.cli.common import CommandError
-from plebiscite.cli.demo import DEMO_QUESTIONS, RANKING
-from plebiscite.crypto.context import Context
-from plebiscite.crypto.groups import Group, group_by_name
-from plebiscite.crypto.hashing import h_json
-from plebiscite.crypto.rand import RandomSource, SystemRandom
-from plebiscite.protocol import ceremony
-from plebiscite.protocol.ballot import make_ballot
-from plebiscite.protocol.election_setup import generate_credentials, public_credentials_json
-from plebiscite.protocol.messages import Election, parse_election
-from plebiscite.protocol.simulate import random_choices
-from plebiscite.protocol.tally import (
-    encrypted_tally_json,
-    partial_decryption_json,
-    shuffle_json,
+from plebiscite.client import (
+    Administrator,
+    CredentialAuthority,
+    Observer,
+    PartyError,
+    Trustee,
+    Voter,
+    connect,
 )
-from plebiscite.protocol.verifier import Verifier
-
-if TYPE_CHECKING:
-    import httpx
+from plebiscite.crypto.rand import RandomSource, SystemRandom
+from plebiscite.errors import PlebisciteError
+from plebiscite.protocol.simulate import random_choices
 
 __all__ = [
+    "DEMO_QUESTIONS",
+    "RANKING",
     "Administrator",
     "CredentialAuthority",
+    "DemoReferendum",
     "PartyError",
     "Trustee",
     "Voter",
@@ -53,258 +48,39 @@ __all__ = [
     "demo_record",
     "play_referendum",
     "run",
+    "setup_referendum",
+    "status",
 ]
 
 REGION_NAMES = ("North", "South", "East", "West", "Centre")
 TRUSTEE_NAMES = ("Alice", "Bob", "Carol")
 
-
-class PartyError(Exception):
-    """The server refused a party's request: HTTP status, error code and message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{message} (HTTP {status}, {code})")
-        self.status, self.code, self.message = status, code, message
-
-
-class _Client:
-    """One party's view of the server: its HTTP client and its own token, nothing else."""
-
-    def __init__(self, http: httpx.Client, token: str | None = None) -> None:
-        self.http = http
-        self.token = token
-        self._headers = {"authorization": f"Bearer {token}"} if token else {}
-
-    def call(
-        self, method: str, path: str, *, json: Any = None, content: bytes | None = None
-    ) -> httpx.Response:
-        r = self.http.request(method, path, json=json, content=content, headers=self._headers)
-        if r.status_code >= 400:
-            try:
-                err = r.json()["error"]
-                code, message = str(err["code"]), str(err["message"])
-            except (ValueError, KeyError, TypeError):
-                code, message = "http", r.text[:500]
-            raise PartyError(r.status_code, code, f"{method} {path}: {message}")
-        return r
-
-    def get(self, path: str) -> Any:
-        return self.call("GET", path).json()
-
-
-def _quote(name: str) -> str:
-    return quote(name, safe="")
-
-
-class Administrator(_Client):
-    """Holds the administrator token; sees the private credentials the server generated for
-    the regions where it is the credential authority (to send them to the voters)."""
-
-    def create(
-        self,
-        record: dict[str, Any],
-        voters: dict[str, list[Any]],
-        authorities: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        body = {"referendum": record, "voters": voters}
-        if authorities:
-            body["credential_authority"] = authorities
-        out: dict[str, Any] = self.call("POST", "/api/referendums", json=body).json()
-        return out
-
-    def open(self, rid: str) -> dict[str, Any]:
-        out: dict[str, Any] = self.call("POST", f"/api/referendums/{rid}/open").json()
-        return out
-
-    def close(self, rid: str) -> dict[str, Any]:
-        out: dict[str, Any] = self.call("POST", f"/api/referendums/{rid}/close").json()
-        return out
+#: The questions of every demo (``plebiscite demo`` offline, against a server, ``serve --demo``).
+DEMO_QUESTIONS: list[dict[str, Any]] = [
+    {
+        "answers": ["Yes", "No"],
+        "blank": True,
+        "min": 1,
+        "max": 1,
+        "question": "Do you approve the proposal?",
+    },
+    {
+        "answers": ["Option A", "Option B", "Option C"],
+        "min": 1,
+        "max": 1,
+        "question": "Which option do you prefer?",
+    },
+]
+#: The ranking question added with ``--ranking`` (non-homomorphic: shuffled before decryption).
+RANKING = {
+    "type": "NonHomomorphic",
+    "value": {"answers": ["North", "Centre", "South"], "question": "Rank the sites"},
+}
 
 
 def status(http: httpx.Client, rid: str) -> dict[str, Any]:
     """The public status of a referendum (anyone)."""
-    out: dict[str, Any] = _Client(http).get(f"/api/referendums/{rid}")
-    return out
-
-
-def verified_board(http: httpx.Client, uuid: str) -> Verifier:
-    """Download a region's archive and verify it: the board as this party checked it."""
-    data = _Client(http).call("GET", f"/api/elections/{uuid}/archive").content
-    v = Verifier(lambda: io.BytesIO(data), name=uuid)
-    report = v.run()
-    if not report.valid:
-        first = next(f for f in report.findings if f.severity == "error")
-        raise CommandError(f"the archive of {uuid} does not verify: {first.describe()}")
-    return v
-
-
-class Trustee(_Client):
-    """A threshold trustee: its link token and its seed (step 1), which never leaves it."""
-
-    def __init__(
-        self, http: httpx.Client, rid: str, index: int, token: str, rng: RandomSource
-    ) -> None:
-        super().__init__(http, token)
-        self.rid, self.index, self.rng = rid, index, rng
-        self._secret: ceremony.TrusteeSecret | None = None
-        self._key: mpz | None = None
-
-    @property
-    def base(self) -> str:
-        return f"/api/referendums/{self.rid}/trustees/{self.index}"
-
-    def _state(self) -> tuple[Group, dict[str, Any]]:
-        st = status(self.http, self.rid)
-        return group_by_name(st["group"]), st["ceremony"]
-
-    def send_certificate(self) -> dict[str, Any]:
-        group, _ = self._state()
-        self._secret = ceremony.make_certificate(group, self.rng)
-        out: dict[str, Any] = self.call(
-            "POST", f"{self.base}/certificate", content=self._secret.cert.encode()
-        ).json()
-        return out
-
-    def _seed(self) -> str:
-        if self._secret is None:
-            raise CommandError(f"trustee {self.index} has no certificate yet")
-        return self._secret.seed
-
-    def send_polynomial(self) -> dict[str, Any]:
-        group, cer = self._state()
-        if cer["certificates"] is None:
-            raise CommandError(f"the certificates are not all in (ceremony at {cer['phase']})")
-        poly = ceremony.make_polynomial(
-            group, cer["certificates"], self._seed(), cer["threshold"], self.rng
-        )
-        out: dict[str, Any] = self.call(
-            "POST", f"{self.base}/polynomial", content=poly.encode()
-        ).json()
-        return out
-
-    def send_voutput(self) -> dict[str, Any]:
-        group, cer = self._state()
-        vinput = self.call("GET", f"{self.base}/vinput").text
-        voutput = ceremony.make_voutput(group, cer["certificates"], self._seed(), vinput, self.rng)
-        out: dict[str, Any] = self.call(
-            "POST", f"{self.base}/voutput", content=voutput.encode()
-        ).json()
-        return out
-
-    def partial_decryption(self, region: str) -> bytes:
-        """Its partial decryption of ``region``'s tally: the board verified here, its tally
-        compared with the server's, its own key checked against the board's trustees."""
-        st = status(self.http, self.rid)
-        (reg,) = [r for r in st["regions"] if r["name"] == region]
-        v = verified_board(self.http, reg["election"])
-        if v.tally is None or v.election is None:
-            raise CommandError(f"region {region!r} is not tallied")
-        served = self.get(f"/api/referendums/{self.rid}/regions/{_quote(region)}/tally")
-        if encrypted_tally_json(v.tally) != _compact(served["encrypted_tally"]):
-            raise CommandError(f"the server's tally of {region!r} is not the board's")
-        owner = self.index + 1  # owner 1 is the server's key
-        vk = v.owners[owner - 1].key.public_key
-        group = v.election.group
-        if self._key is None:
-            dkey = self.call("GET", f"{self.base}/dkey").text
-            self._key = ceremony.threshold_decryption_key(
-                group, self._seed(), dkey, verification_key=vk
-            )
-        elif Context(group).gpow(self._key) != vk:
-            raise CommandError(f"trustee {self.index}'s key is not the one on {region!r}'s board")
-        ctx = Context(group, v.election.public_key)
-        return partial_decryption_json(ctx, v.election.fingerprint, self._key, v.tally, self.rng)
-
-    def shuffle_of(self, region: str) -> bytes:
-        """Its shuffle of ``region``'s non-homomorphic ciphertexts: the board verified here
-        (every shuffle so far checked), the ciphertexts compared with those the server serves,
-        then shuffled with a fresh permutation and re-encryption of its own."""
-        st = status(self.http, self.rid)
-        (reg,) = [r for r in st["regions"] if r["name"] == region]
-        v = verified_board(self.http, reg["election"])
-        if v.tally is None or v.election is None:
-            raise CommandError(f"region {region!r} is not tallied")
-        served = self.get(f"/api/referendums/{self.rid}/regions/{_quote(region)}/shuffle-input")
-        mine = [json.loads(encrypted_tally_json([v.tally[i]]))[0] for i in served["questions"]]
-        if mine != served["ciphertexts"]:
-            raise CommandError(
-                f"the server's ciphertexts to shuffle of {region!r} are not the board's"
-            )
-        ctx = Context(v.election.group, v.election.public_key)
-        return shuffle_json(v.election, ctx, v.tally, self.rng)
-
-    def shuffle(self, region: str) -> dict[str, Any]:
-        sh = self.shuffle_of(region)
-        out: dict[str, Any] = self.call(
-            "POST", f"{self.base}/regions/{_quote(region)}/shuffle", content=sh
-        ).json()
-        return out
-
-    def decrypt(self, region: str) -> dict[str, Any]:
-        pd = self.partial_decryption(region)
-        out: dict[str, Any] = self.call(
-            "POST", f"{self.base}/regions/{_quote(region)}/partial-decryption", content=pd
-        ).json()
-        return out
-
-
-def _compact(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
-class CredentialAuthority(_Client):
-    """An external credential authority of one region: its link token and the private
-    credentials it makes (handed to the voters, never to the server)."""
-
-    def __init__(
-        self, http: httpx.Client, rid: str, region: str, token: str, rng: RandomSource
-    ) -> None:
-        super().__init__(http, token)
-        self.rid, self.region, self.rng = rid, region, rng
-
-    def make_credentials(self) -> dict[str, str]:
-        """Generate every voter's credential, send the public list; login -> private."""
-        path = f"/api/referendums/{self.rid}/regions/{_quote(self.region)}"
-        info = self.get(f"{path}/voters")
-        group = group_by_name(info["group"])
-        voters = [(v["login"], v["weight"] if info["weighted"] else None) for v in info["voters"]]
-        creds = generate_credentials(voters, info["election"], group, self.rng)
-        self.call("PUT", f"{path}/credentials", content=public_credentials_json(creds))
-        return {c.login: c.private for c in creds}
-
-
-class Voter(_Client):
-    """A voter: their own credential only (and, where voters log in, their session)."""
-
-    def __init__(
-        self,
-        http: httpx.Client,
-        rid: str,
-        region: str,
-        credential: str,
-        rng: RandomSource,
-        session: str | None = None,
-    ) -> None:
-        super().__init__(http, session)
-        self.rid, self.region, self.credential, self.rng = rid, region, credential, rng
-        self._election: Election | None = None
-
-    @property
-    def election(self) -> Election:
-        if self._election is None:
-            path = f"/api/referendums/{self.rid}/regions/{_quote(self.region)}/election"
-            self._election = parse_election(self.call("GET", path).content)
-        return self._election
-
-    def vote(self, choices: list[list[int]]) -> str:
-        """Cast a ballot; returns its smart ballot tracker, checked against the server's."""
-        e = self.election
-        ballot = make_ballot(e, self.credential, choices, self.rng)
-        r = self.call("POST", f"/api/elections/{e.uuid}/ballots", content=ballot).json()
-        tracker = h_json(ballot)
-        if r["tracker"] != tracker:
-            raise CommandError(f"the server answered tracker {r['tracker']}, not {tracker}")
-        return tracker
+    return Observer(http).status(rid)
 
 
 # -- the whole referendum -----------------------------------------------------------------------
@@ -467,10 +243,6 @@ def add_arguments(d: Any) -> None:
 
 
 def run(args: Any) -> int:
-    try:
-        import httpx
-    except ImportError:
-        raise CommandError("--server needs httpx (pip install httpx)", status=2) from None
     token = os.environ.get("PLEBISCITE_ADMIN_TOKEN")
     if not token:
         raise CommandError("--server needs the administrator token in PLEBISCITE_ADMIN_TOKEN")
@@ -480,7 +252,7 @@ def run(args: Any) -> int:
         raise CommandError("--voters must be at least --regions", status=2)
     base = args.server.rstrip("/")
     try:
-        with httpx.Client(base_url=base, timeout=600) as http:
+        with connect(base, timeout=600) as http:
             final = play_referendum(
                 http,
                 token,
@@ -489,7 +261,7 @@ def run(args: Any) -> int:
                 rng=SystemRandom(),
                 ranking=bool(getattr(args, "ranking", False)),
             )
-    except PartyError as e:
+    except (PartyError, PlebisciteError) as e:
         raise CommandError(str(e)) from None
     except httpx.HTTPError as e:
         raise CommandError(f"{base}: {e}") from None

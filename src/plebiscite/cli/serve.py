@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,42 +68,102 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if "PLEBISCITE_ADMIN_TOKEN" not in os.environ:
         print(f"administrator token: {token}", file=sys.stderr)
     base = f"http://{args.host}:{args.port}"
-    if args.demo:
-        demo_dir = args.demo_dir or ("plebiscite-demo" if is_url else f"{args.database}.demo")
-        _demo(app, token, base, Path(demo_dir), args.demo_voters)
-    print(f"listening on {base}/ (API documentation: {base}/docs)", file=sys.stderr)
-    # no access log: addresses are personal data, and nothing else in it is needed
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
-    return 0
+    if not args.demo:
+        print(f"listening on {base}/ (API documentation: {base}/docs)", file=sys.stderr)
+        # no access log: addresses are personal data, and nothing else in it is needed
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+        return 0
+    demo_dir = Path(args.demo_dir or ("plebiscite-demo" if is_url else f"{args.database}.demo"))
+    gate = _DemoGate(app)
+    server = uvicorn.Server(
+        uvicorn.Config(gate, host=args.host, port=args.port, log_level="warning", access_log=False)
+    )
+    demo = threading.Thread(
+        target=_demo,
+        args=(server, gate, token, base, demo_dir, args.demo_voters),
+        name="demo-setup",
+        daemon=True,
+    )
+    demo.start()
+    server.run()  # in the main thread: it handles the signals
+    return 0 if gate.failed is None else 1
 
 
-def _demo(app: Any, token: str, base: str, out: Path, voters: int) -> None:
-    """Set up a demo referendum on the server before it starts listening: four regions, three
-    trustees (2 of 3) plus the server's own key, credentials made; voting open. The trustees'
-    and voters' secrets are written to ``out`` (they would never be on a real server)."""
-    import json
-    import warnings
+class _DemoGate:
+    """The app, with ``/healthz`` answering 503 ``starting`` until the demo referendum is set
+    up: whoever waits for the server to be healthy finds the demo open. Every other route is
+    the app's from the start (the set-up itself goes through them)."""
 
-    with warnings.catch_warnings():  # starlette's notice about its httpx dependency
-        warnings.simplefilter("ignore")
-        from fastapi.testclient import TestClient
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.ready = threading.Event()
+        self.failed: str | None = None
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/healthz" and not self.ready.is_set():
+            body = json.dumps(
+                {"error": {"code": "starting", "message": "the demo referendum is being set up"}}
+            ).encode()
+            headers = [(b"content-type", b"application/json"), (b"retry-after", b"1")]
+            await send({"type": "http.response.start", "status": 503, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def _local_url(base: str) -> str:
+    """The address the demo's own clients reach the server at (a wildcard address listens
+    on the loopback too)."""
+    host_port = base.removeprefix("http://")
+    host, _, port = host_port.rpartition(":")
+    if host in ("0.0.0.0", ""):  # noqa: S104 (a comparison: the server binds it, not this)
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "[::1]"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _demo(server: Any, gate: _DemoGate, token: str, base: str, out: Path, voters: int) -> None:
+    """Set up a demo referendum over HTTP once the server answers, each party its own client
+    (:mod:`plebiscite.client`): four regions, three trustees (2 of 3) plus the server's own
+    key, credentials made; voting open. The trustees' and voters' secrets are written to
+    ``out`` (they would never be on a real server). A failure stops the server."""
+    import httpx
+
+    from plebiscite.cli.common import CommandError
     from plebiscite.cli.demo_server import setup_referendum
+    from plebiscite.client import PartyError, connect, routes
     from plebiscite.crypto.rand import SystemRandom
+    from plebiscite.errors import PlebisciteError
 
-    with TestClient(app, base_url=base) as http:
-        d = setup_referendum(
-            http,
-            token,
-            voters=voters,
-            regions=4,
-            rng=SystemRandom(),
-            say=lambda s: print(f"demo: {s}", file=sys.stderr),
-        )
-        status = http.get(f"/api/referendums/{d.rid}").json()
+    def say(text: str) -> None:
+        print(f"demo: {text}", file=sys.stderr)
+
+    try:
+        with connect(_local_url(base), timeout=600) as http:
+            while True:  # any answer of /healthz (503 until the demo is set up): it listens
+                if server.should_exit:
+                    return
+                try:
+                    http.get(routes.HEALTH)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            d = setup_referendum(http, token, voters=voters, regions=4, rng=SystemRandom(), say=say)
+            status = d.admin.status(d.rid)
+    except (PartyError, PlebisciteError, httpx.HTTPError, CommandError) as e:
+        gate.failed = str(e)
+        say(f"the demo referendum could not be set up: {e}")
+        server.should_exit = True
+        return
     uuids = {r["name"]: r["election"] for r in status.get("regions", [])}
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
-    trustees = [{"index": t.index, "token": t.token, "seed": t._seed()} for t in d.trustees]
+    trustees = [
+        {"index": t.index, "token": t.token, "seed": t.secret.seed if t.secret else None}
+        for t in d.trustees
+    ]
     (out / "trustees.json").write_text(json.dumps(trustees, indent=1) + "\n")
     lines = [
         f"{name} {login} {cred}"
@@ -109,12 +172,15 @@ def _demo(app: Any, token: str, base: str, out: Path, voters: int) -> None:
     ]
     (out / "credentials.txt").write_text("\n".join(lines) + "\n")
     print(f"demo referendum {d.rid}:", file=sys.stderr)
-    print(f"  observer dashboard: {base}/observe/{d.rid}", file=sys.stderr)
-    print(f"  administrator pages: {base}/admin/ (sign in with the token above)", file=sys.stderr)
-    print(f"  API: {base}/api/referendums/{d.rid}", file=sys.stderr)
+    print(f"  observer dashboard: {base}{routes.observe(d.rid)}", file=sys.stderr)
+    print(
+        f"  administrator pages: {base}{routes.ADMIN_PAGES} (sign in with the token above)",
+        file=sys.stderr,
+    )
+    print(f"  API: {base}{routes.referendum(d.rid)}", file=sys.stderr)
     for name in d.names:
         login, cred = sorted(d.private[name].items())[0]
-        booth = f"{base}/booth/{uuids[name]}" if name in uuids else "(not open)"
+        booth = f"{base}{routes.booth(uuids[name])}" if name in uuids else "(not open)"
         print(
             f"  region {name}: voting booth {booth}; voter {login} has credential {cred}",
             file=sys.stderr,
@@ -124,6 +190,8 @@ def _demo(app: Any, token: str, base: str, out: Path, voters: int) -> None:
         f"{out / 'trustees.json'}",
         file=sys.stderr,
     )
+    print(f"listening on {base}/ (API documentation: {base}{routes.DOCS})", file=sys.stderr)
+    gate.ready.set()
 
 
 def register(sub: Any) -> None:
