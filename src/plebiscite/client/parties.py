@@ -434,8 +434,9 @@ class CredentialAuthority(Observer):
 
 
 class Voter(Observer):
-    """A voter of a referendum's region: their own credential only and, where voters log in,
-    their session (``session``, or :meth:`log_in` with the code the server sent)."""
+    """A voter of a referendum's region (or of one election: :meth:`of_election`): their own
+    credential only and, where voters log in, their session (``session``, or :meth:`log_in`
+    with the code the server sent)."""
 
     def __init__(
         self,
@@ -451,12 +452,34 @@ class Voter(Observer):
         super().__init__(http, session, timeout=timeout)
         self.rid, self.region, self.credential, self.rng = rid, region, credential, rng
         self._election: Election | None = None
+        self._uuid: str | None = None
+
+    @classmethod
+    def of_election(
+        cls,
+        http: httpx.Client | str,
+        uuid: str,
+        credential: str,
+        rng: RandomSource,
+        session: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Voter:
+        """A voter of the election ``uuid`` (a poll, not a referendum's region)."""
+        voter = cls(http, "", "", credential, rng, session, timeout=timeout)
+        voter._uuid = uuid
+        return voter
 
     @property
     def election(self) -> Election:
-        """The region's election (fetched once)."""
+        """The voter's election (fetched once)."""
         if self._election is None:
-            self._election = parse_election(self.region_election(self.rid, self.region))
+            raw = (
+                self.election_json(self._uuid)
+                if self._uuid is not None
+                else self.region_election(self.rid, self.region)
+            )
+            self._election = parse_election(raw)
         return self._election
 
     def cast(self, ballot: bytes) -> dict[str, Any]:

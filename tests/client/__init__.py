@@ -1,0 +1,2 @@
+"""Tests of plebiscite.client (a package, so that module names never clash with those of
+another test directory)."""

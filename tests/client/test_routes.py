@@ -1,0 +1,59 @@
+"""The server's paths as the client names them: each segment quoted, one path per route."""
+
+from __future__ import annotations
+
+import httpx
+
+from plebiscite.client import routes
+
+
+def test_segments_are_quoted():
+    assert routes.region("r 1", "North/East") == "/api/referendums/r%201/regions/North%2FEast"
+    assert routes.ballot("U", "a+b/c=") == "/api/elections/U/ballots/a%2Bb%2Fc%3D"
+    assert routes.partial_decryption("r", 2, "Côte") == (
+        "/api/referendums/r/trustees/2/regions/C%C3%B4te/partial-decryption"
+    )
+
+
+def test_every_route_of_the_server_is_named(served):
+    """Every API route of the running server's OpenAPI document is built by ``routes`` (the
+    path parameters given as their own names)."""
+    built = {
+        routes.ELECTIONS,
+        routes.SERVER_KEY,
+        routes.SESSION,
+        routes.SESSION_LOGOUT,
+        routes.REFERENDUMS,
+        routes.election("{uuid}"),
+        routes.election_json("{uuid}"),
+        routes.archive("{uuid}"),
+        routes.ballots("{uuid}"),
+        routes.ballots("{uuid}") + "/{tracker}",
+        routes.close_election("{uuid}"),
+        routes.checkpoints("{uuid}"),
+        routes.election_events("{uuid}"),
+        routes.voter_authentication("{uuid}"),
+        routes.login_code("{uuid}"),
+        routes.voter_login("{uuid}"),
+        routes.voter_logout("{uuid}"),
+        routes.referendum("{rid}"),
+        routes.open_referendum("{rid}"),
+        routes.close_referendum("{rid}"),
+        routes.turnout("{rid}"),
+        routes.referendum_events("{rid}"),
+        routes.region_election("{rid}", "{name}"),
+        routes.region_tally("{rid}", "{name}"),
+        routes.region_shuffle_input("{rid}", "{name}"),
+        routes.region_voters("{rid}", "{name}"),
+        routes.region_credentials("{rid}", "{name}"),
+        routes.certificate("{rid}", "{index}"),
+        routes.polynomial("{rid}", "{index}"),
+        routes.vinput("{rid}", "{index}"),
+        routes.voutput("{rid}", "{index}"),
+        routes.dkey("{rid}", "{index}"),
+        routes.shuffle("{rid}", "{index}", "{name}"),
+        routes.partial_decryption("{rid}", "{index}", "{name}"),
+    }
+    built = {p.replace("%7B", "{").replace("%7D", "}") for p in built}
+    paths = httpx.get(served.url + routes.OPENAPI, timeout=30).json()["paths"]
+    assert {p for p in paths if p.startswith("/api/")} == built
