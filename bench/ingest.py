@@ -33,8 +33,8 @@ event at that height. The two are measured apart because a lookup on B makes B r
 which also publishes the event on its feed.
 
 The default run (500 ballots, clients 1, 8 and 32 on both databases, 2 and 4 processes, 2 x 100
-propagation ballots) took 7 minutes on 2 shared cores, making the 540-ballot election included
-(once, about 30 s).
+propagation ballots) took 7 minutes on 2 shared, loaded cores, making the 540-ballot election
+(once) included.
 
     ./dev bench ingest [--ballots N] [--clients 1,8,32] [--databases sqlite,postgres]
                        [--processes 1,2,4] [--process-clients 8] [--propagation 100]
