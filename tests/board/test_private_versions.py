@@ -63,3 +63,50 @@ def test_one_winner_among_concurrent_writers_of_one_version(store):
         t.join()
     assert won.count(2) == 1 and won.count(None) == 5
     assert store.version("referendum", "r") == 2
+
+
+def test_records_by_key_prefix(store):
+    for key in ("e1/a/0", "e1/a/1", "e1/b/0", "e10/a/0", "e2/a/0"):
+        store.put("delta", key, key.encode())
+    store.put("other", "e1/a/2", b"x")
+    assert [k for k, _ in store.items("delta", "e1/a/")] == ["e1/a/0", "e1/a/1"]
+    assert [k for k, _ in store.items("delta", "e1/")] == ["e1/a/0", "e1/a/1", "e1/b/0"]
+    assert len(store.items("delta")) == 5
+    assert store.delete_prefix("delta", "e1/") == 3
+    assert [k for k, _ in store.items("delta")] == ["e10/a/0", "e2/a/0"]
+    assert store.get("other", "e1/a/2") == b"x"
+
+
+def test_token_buckets_are_shared_and_atomic(store):
+    t = 1000.0
+    assert store.wait_tokens("ballot", "k", 3, 1.0, t) == 0.0
+    assert [store.take_tokens("ballot", "k", 3, 1.0, t) for _ in range(3)] == [0.0] * 3
+    assert store.take_tokens("ballot", "k", 3, 1.0, t) == pytest.approx(1.0)  # empty
+    assert store.wait_tokens("ballot", "k", 3, 1.0, t + 0.5) == pytest.approx(0.5)
+    assert store.take_tokens("ballot", "k", 3, 1.0, t + 1) == 0.0  # refilled one
+    assert store.take_tokens("ballot", "other", 3, 1.0, t) == 0.0  # another key, full
+    assert store.prune_tokens("ballot", 3, 1.0, t + 100) == 2  # both full again: gone
+    store.take_tokens("login", "k", 2, 0.001, t)
+    store.reset_tokens("login", "k")
+    assert store.wait_tokens("login", "k", 2, 0.001, t) == 0.0
+
+
+def test_of_concurrent_takers_exactly_the_burst_gets_a_token(store, tmp_path, request):
+    url = getattr(store._db, "dsn", None) or store._db.path
+    stores = [open_private(url) for _ in range(4)]
+    go = threading.Barrier(8)
+    got: list[float] = []
+
+    def take(i: int) -> None:
+        go.wait()
+        for _ in range(5):
+            got.append(stores[i % 4].take_tokens("write", "addr", 10, 1e-6, 5000.0))
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for s in stores:
+        s.close()
+    assert got.count(0.0) == 10 and len(got) == 40

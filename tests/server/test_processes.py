@@ -207,3 +207,40 @@ def test_a_second_server_process_on_one_sqlite_file_is_refused(tmp_path):
     again = Server(first.database, tmp_path)  # once the first stopped, a new one starts
     again.start()
     again.stop()
+
+
+def test_rate_limits_hold_across_the_processes_of_one_database(pg_server):
+    """Two applications on one PostgreSQL database (as two processes would be) share their
+    buckets: an address gets the burst once in all, not once per process."""
+    from fastapi.testclient import TestClient
+
+    from plebiscite.board import open_board
+    from plebiscite.crypto.signing import SigningKey
+    from plebiscite.server.app import create_app
+    from plebiscite.server.ratelimit import Limit, RateLimits
+
+    key = SigningKey.from_seed(b"\x07" * 32)
+    limits = RateLimits(write=Limit(4, 0.001))
+    with pg_server.fresh_database() as dsn:
+        boards = [open_board(dsn), open_board(dsn)]
+        try:
+            apps = [create_app(b, admin_token=TOKEN, key=key, rate_limits=limits) for b in boards]
+            with TestClient(apps[0]) as first, TestClient(apps[1]) as second:
+                codes = [
+                    c.post("/api/referendums", json={}).status_code
+                    for c in (first, second, first, second, first, second)
+                ]
+                assert codes.count(429) == 2 and codes[-2:] == [429, 429]
+                r = second.post("/api/referendums", json={})
+                assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+                assert int(r.headers["retry-after"]) >= 1
+            # the buckets in the database hold no address, only keys made from them
+            import psycopg
+
+            with psycopg.connect(dsn) as conn:
+                rows = conn.execute("SELECT name, key FROM rate_buckets").fetchall()
+            assert rows and all(name == "route-write" for name, _ in rows)
+            assert all(len(k) == 32 and "testclient" not in k for _, k in rows)
+        finally:
+            for b in boards:
+                b.close()

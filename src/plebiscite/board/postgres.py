@@ -76,6 +76,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 4: each private record's version, for compare-and-put (PrivateStore.replace)
     ("ALTER TABLE private ADD COLUMN version BIGINT NOT NULL DEFAULT 1",),
+    # 5: rate limits shared by the processes of one database (PrivateStore.take_tokens)
+    (
+        """CREATE TABLE rate_buckets (
+            name TEXT NOT NULL,
+            key TEXT NOT NULL,
+            tokens DOUBLE PRECISION NOT NULL,
+            at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (name, key)
+        )""",
+    ),
 )
 """The schema's migration steps in order: step ``i`` takes the schema to version ``i + 1``."""
 
@@ -97,6 +107,7 @@ class PostgresBoard(SqlBoard[Connection]):
 
     PARAM = "%s"
     LOCK_ROW = " FOR UPDATE"
+    SHARED = True
     DUPLICATE = psycopg.errors.UniqueViolation
 
     def __init__(self, dsn: str) -> None:

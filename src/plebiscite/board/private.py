@@ -65,8 +65,29 @@ class PrivateStore(Protocol):
     def take(self, kind: str, key: str) -> bytes | None:
         """Remove the record and return it, atomically (None if there was none)."""
 
-    def items(self, kind: str) -> list[tuple[str, bytes]]:
-        """Every record of ``kind`` as ``(key, value)``, sorted by key."""
+    def items(self, kind: str, prefix: str = "") -> list[tuple[str, bytes]]:
+        """Every record of ``kind`` (whose key starts with ``prefix``) as ``(key, value)``,
+        sorted by key."""
+
+    def delete_prefix(self, kind: str, prefix: str) -> int:
+        """Remove every record of ``kind`` whose key starts with ``prefix``: how many."""
+
+    def take_tokens(
+        self, bucket: str, key: str, burst: float, rate: float, now: float, cost: float = 1.0
+    ) -> float:
+        """Take ``cost`` tokens from the token bucket ``(bucket, key)`` (``burst`` tokens when
+        full, refilled at ``rate`` a second; ``now`` in seconds of one clock every process
+        shares): 0.0 if it had them, else the seconds until it has (nothing taken). Atomic
+        whatever the processes sharing the database do."""
+
+    def wait_tokens(self, bucket: str, key: str, burst: float, rate: float, now: float) -> float:
+        """The seconds until the bucket has a token (0.0: now), nothing taken."""
+
+    def reset_tokens(self, bucket: str, key: str) -> None:
+        """Fill the bucket again."""
+
+    def prune_tokens(self, bucket: str, burst: float, rate: float, now: float) -> int:
+        """Remove the buckets that are full again (a full bucket is no bucket): how many."""
 
     def versions(self, kind: str) -> dict[str, int]:
         """The version of every record of ``kind``, by key (small reads only)."""
@@ -126,8 +147,10 @@ class SQLPrivateStore:
             raise TypeError(f"{type(board).__name__} keeps no private records")
         self._db = cast(_Database, board)
         self._owns = owns
-        # the parameter style: SQLite's qmark, psycopg's format
-        self._p = "?" if isinstance(board, SQLiteBoard) else "%s"
+        # the parameter style: SQLite's qmark, psycopg's format; the smaller of two values
+        sqlite = isinstance(board, SQLiteBoard)
+        self._p = "?" if sqlite else "%s"
+        self._least = "min" if sqlite else "LEAST"
 
     def __repr__(self) -> str:
         return f"SQLPrivateStore({self._db!r})"
@@ -218,15 +241,99 @@ class SQLPrivateStore:
             ).fetchone()
         return None if row is None else _bytes(row[0])
 
-    def items(self, kind: str) -> list[tuple[str, bytes]]:
+    def items(self, kind: str, prefix: str = "") -> list[tuple[str, bytes]]:
         _text("kind", kind, MAX_KIND)
+        if prefix:
+            _text("key prefix", prefix, MAX_KEY)
         with self._db._read(None) as conn:
             rows = conn.execute(
-                self._sql("SELECT key, value FROM private WHERE kind = ? ORDER BY key"), (kind,)
+                self._sql(
+                    "SELECT key, value FROM private WHERE kind = ? "
+                    "AND substr(key, 1, ?) = ? ORDER BY key"
+                ),
+                (kind, len(prefix), prefix),
             ).fetchall()
         out = [(str(r[0]), _bytes(r[1])) for r in rows]
         out.sort(key=lambda kv: kv[0])  # by code point, whatever the database's collation
         return out
+
+    def delete_prefix(self, kind: str, prefix: str) -> int:
+        _text("kind", kind, MAX_KIND)
+        _text("key prefix", prefix, MAX_KEY)
+        with self._db._write(None) as conn:
+            cur = conn.execute(
+                self._sql("DELETE FROM private WHERE kind = ? AND substr(key, 1, ?) = ?"),
+                (kind, len(prefix), prefix),
+            )
+            return int(cur.rowcount)
+
+    def take_tokens(
+        self, bucket: str, key: str, burst: float, rate: float, now: float, cost: float = 1.0
+    ) -> float:
+        _check(bucket, key)
+        # the bucket refilled to now, at most full: twice, in the update and in its condition
+        refilled = f"{self._least}(?, rate_buckets.tokens + (? - rate_buckets.at) * ?)"
+        sql = self._sql(
+            "INSERT INTO rate_buckets (name, key, tokens, at) VALUES (?, ?, ?, ?) "  # noqa: S608
+            f"ON CONFLICT (name, key) DO UPDATE SET tokens = {refilled} - ?, at = ? "
+            f"WHERE {refilled} >= ? RETURNING tokens"
+        )
+        with self._db._write(None) as conn:
+            row = conn.execute(
+                sql,
+                (
+                    bucket,
+                    key,
+                    burst - cost,
+                    now,
+                    burst,
+                    now,
+                    rate,
+                    cost,
+                    now,
+                    burst,
+                    now,
+                    rate,
+                    cost,
+                ),
+            ).fetchone()
+            if row is not None:
+                return 0.0
+            tokens = self._tokens(conn, bucket, key, burst, rate, now)
+        return max(0.0, (cost - tokens) / rate)
+
+    def wait_tokens(self, bucket: str, key: str, burst: float, rate: float, now: float) -> float:
+        _check(bucket, key)
+        with self._db._read(None) as conn:
+            tokens = self._tokens(conn, bucket, key, burst, rate, now)
+        return 0.0 if tokens >= 1 else (1 - tokens) / rate
+
+    def _tokens(
+        self, conn: Any, bucket: str, key: str, burst: float, rate: float, now: float
+    ) -> float:
+        row = conn.execute(
+            self._sql("SELECT tokens, at FROM rate_buckets WHERE name = ? AND key = ?"),
+            (bucket, key),
+        ).fetchone()
+        if row is None:
+            return burst
+        return float(min(burst, float(row[0]) + (now - float(row[1])) * rate))
+
+    def reset_tokens(self, bucket: str, key: str) -> None:
+        _check(bucket, key)
+        with self._db._write(None) as conn:
+            conn.execute(
+                self._sql("DELETE FROM rate_buckets WHERE name = ? AND key = ?"), (bucket, key)
+            )
+
+    def prune_tokens(self, bucket: str, burst: float, rate: float, now: float) -> int:
+        _text("kind", bucket, MAX_KIND)
+        with self._db._write(None) as conn:
+            cur = conn.execute(
+                self._sql("DELETE FROM rate_buckets WHERE name = ? AND tokens + (? - at) * ? >= ?"),
+                (bucket, now, rate, burst),
+            )
+            return int(cur.rowcount)
 
     def versions(self, kind: str) -> dict[str, int]:
         _text("kind", kind, MAX_KIND)

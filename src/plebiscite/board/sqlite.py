@@ -215,6 +215,8 @@ class SqlBoard(Generic[C]):
 
     PARAM = "?"
     LOCK_ROW = ""
+    SHARED = False
+    """Whether several server processes may serve the board (PostgreSQL), or one (SQLite)."""
     DUPLICATE: type[Exception]
     _pool: Pool[C]
 
@@ -405,6 +407,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 4: each private record's version, for compare-and-put (PrivateStore.replace)
     ("ALTER TABLE private ADD COLUMN version INTEGER NOT NULL DEFAULT 1",),
+    # 5: rate limits shared by the processes of one database (PrivateStore.take_tokens)
+    (
+        """CREATE TABLE rate_buckets (
+            name TEXT NOT NULL,
+            key TEXT NOT NULL,
+            tokens DOUBLE PRECISION NOT NULL,
+            at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (name, key)
+        )""",
+    ),
 )
 """The schema's migration steps in order: step ``i`` takes the schema to version ``i + 1``."""
 

@@ -27,8 +27,9 @@ Checks, in order of the archive:
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import gmpy2
@@ -146,6 +147,10 @@ class Verifier:
         self._alpha_owner: dict[bytes, str] = {}
         self._last: dict[str, int] = {}  # credential -> height of its last ballot
         self._superseded: list[int] = []
+        # what the last checkpoint delta holds (checkpoint_delta, delta_saved): the number of
+        # alpha_owner entries and superseded ballots, the credentials whose last ballot changed
+        self._delta_mark = (0, 0)
+        self._last_changed: set[str] = set()
         self._product: list[list[Ciphertext] | None] = []
         self._nh_by_height: dict[int, tuple[Ciphertext, ...]] = {}
         self._tally: list[list[Ciphertext]] | None = None
@@ -464,6 +469,11 @@ class Verifier:
         """The state reached, as JSON, to resume verification of a longer copy of the same
         archive later (:meth:`from_checkpoint`) without checking earlier events again. Only a
         valid state is saved, and only between events (no chunk in flight)."""
+        return strictjson.dumps_compact(self._state(growing=True))
+
+    def _state(self, *, growing: bool) -> dict[str, Any]:
+        """The state to checkpoint; without the setup and what grows with the ballots unless
+        ``growing``."""
         if not self._report.valid or self._prev is None or self._raw_setup is None:
             raise StateError("only a valid, set-up verification can be checkpointed")
         if self._batch or self._inflight:
@@ -481,15 +491,11 @@ class Verifier:
                 "parent": self._prev.parent,
                 "payload": self._prev.payload,
             },
-            "setup": [r.decode() for r in self._raw_setup],
             "report": {
                 k: v
                 for k, v in self._report.to_json().items()
                 if k not in ("findings", "valid", "archive", "since")
             },
-            "alpha_owner": {d.hex(): c for d, c in self._alpha_owner.items()},
-            "last": self._last,
-            "superseded": self._superseded,
             "product": [None if col is None else cts(col) for col in self._product],
             "nh_by_height": {str(h): cts(v) for h, v in self._nh_by_height.items()},
             "tally": None if self._tally is None else [cts(col) for col in self._tally],
@@ -506,16 +512,93 @@ class Verifier:
                 "weight": self._computed_weight,
             },
         }
-        return strictjson.dumps_compact(state)
+        if growing:
+            state |= {
+                "setup": [r.decode() for r in self._raw_setup],
+                "alpha_owner": {d.hex(): c for d, c in self._alpha_owner.items()},
+                "last": self._last,
+                "superseded": self._superseded,
+            }
+        return state
+
+    # -- incremental checkpoints: a base of fixed size and deltas ----------------------------------
+    def checkpoint_base(self) -> bytes:
+        """The state reached, without the setup and without what grows with the ballots (the
+        owner of every ciphertext, the last ballot of every credential, the ballots replaced):
+        those are in the deltas (:meth:`checkpoint_delta`). Resumed by
+        :meth:`from_checkpoint_parts`."""
+        return strictjson.dumps_compact(self._state(growing=False) | {"version": 2})
+
+    def checkpoint_delta(self) -> bytes:
+        """What the growing part of the state gained since the last delta saved
+        (:meth:`delta_saved`; all of it the first time): new ciphertext owners, changed last
+        ballots, newly replaced ballots; credentials by their place in the list."""
+        n_alpha, n_superseded = self._delta_mark
+        index = self._credential_index()
+        alphas = itertools.islice(self._alpha_owner.items(), n_alpha, None)
+        return strictjson.dumps_compact(
+            {
+                "alpha_owner": [[d.hex(), index[c]] for d, c in alphas],
+                "last": sorted([index[c], self._last[c]] for c in self._last_changed),
+                "superseded": self._superseded[n_superseded:],
+            }
+        )
+
+    def delta_saved(self) -> None:
+        """The delta of :meth:`checkpoint_delta` is stored: the next one starts from here."""
+        self._delta_mark = (len(self._alpha_owner), len(self._superseded))
+        self._last_changed.clear()
+
+    def _credential_index(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self._credentials)}
+
+    @classmethod
+    def from_checkpoint_parts(
+        cls,
+        base: bytes,
+        deltas: Iterable[bytes],
+        setup: tuple[bytes, bytes, bytes],
+        open_archive: Opener,
+        **kwargs: Any,
+    ) -> Verifier:
+        """A verifier that continues from :meth:`checkpoint_base` and every delta saved
+        before it, in order, for the election of ``setup`` (the texts of its Setup event)."""
+        s = strictjson.loads(base, max_size=1 << 34, where="checkpoint")
+        if not isinstance(s, dict) or s.get("version") != 2:
+            raise EncodingError("not a checkpoint base of this version", where="checkpoint")
+        s |= {
+            "setup": [x.decode() for x in setup],
+            "alpha_owner": {},
+            "last": {},
+            "superseded": [],
+        }
+        v = cls._restored(s, open_archive, **kwargs)
+        publics = list(v._credentials)  # in the list's order
+        try:
+            for i, raw in enumerate(deltas):
+                d = strictjson.loads(raw, max_size=1 << 34, where=f"checkpoint delta {i}")
+                for digest, c in d["alpha_owner"]:
+                    v._alpha_owner[bytes.fromhex(digest)] = publics[c]
+                for c, height in d["last"]:
+                    v._last[publics[c]] = int(height)
+                v._superseded.extend(int(h) for h in d["superseded"])
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            raise EncodingError(f"a checkpoint delta is malformed ({e})", where="checkpoint") from e
+        v.delta_saved()  # what it was made of is stored
+        return v
 
     @classmethod
     def from_checkpoint(cls, data: bytes, open_archive: Opener, **kwargs: Any) -> Verifier:
         """A verifier that continues from :meth:`checkpoint`: the archive must contain the
         checkpoint's event at the same height; only the events after it are verified."""
-        v = cls(open_archive, **kwargs)
         s = strictjson.loads(data, max_size=1 << 34, where="checkpoint")
         if not isinstance(s, dict) or s.get("version") != 1:
             raise EncodingError("not a checkpoint of this version", where="checkpoint")
+        return cls._restored(s, open_archive, **kwargs)
+
+    @classmethod
+    def _restored(cls, s: dict[str, Any], open_archive: Opener, **kwargs: Any) -> Verifier:
+        v = cls(open_archive, **kwargs)
         e = s["event"]
         v._resume = Event(e["height"], e["type"], e["parent"], e["payload"], e["hash"])
         el_raw, tr_raw, cr_raw = (x.encode() for x in s["setup"])
@@ -739,6 +822,7 @@ class Verifier:
                 self._superseded.append(prev)
                 self._nh_by_height.pop(prev, None)
             self._last[cred] = o.height
+            self._last_changed.add(cred)
             if o.nh:
                 if self._setup and self._setup.weights and self._setup.weights.get(cred, 1) != 1:
                     self.fail(

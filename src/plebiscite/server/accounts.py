@@ -42,7 +42,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from plebiscite.server.http import ApiError, read_body
-from plebiscite.server.ratelimit import Buckets, Limit, RateLimitError
+from plebiscite.server.ratelimit import Limit, Limiter, RateLimitError, source_of
 from plebiscite.server.security import (
     bearer,
     json_object,
@@ -206,11 +206,11 @@ def _iso(t: float) -> str:
 # -- authentication ---------------------------------------------------------------------------
 
 
-def _bad_tokens(request: Request) -> Buckets:
+def _bad_tokens(request: Request) -> Limiter:
     st = request.app.state
     if not hasattr(st, "admin_bad_tokens"):
-        st.admin_bad_tokens = Buckets(BAD_TOKENS)
-    out: Buckets = st.admin_bad_tokens
+        st.admin_bad_tokens = source_of(st).buckets("admin-bad-tokens", BAD_TOKENS)
+    out: Limiter = st.admin_bad_tokens
     return out
 
 
@@ -276,10 +276,10 @@ def _dummy_record() -> bytes:
     return _DUMMY[DEFAULT]
 
 
-def _state(request: Request) -> tuple[Buckets, anyio.Semaphore]:
+def _state(request: Request) -> tuple[Limiter, anyio.Semaphore]:
     st = request.app.state
     if not hasattr(st, "account_failures"):
-        st.account_failures = Buckets(FAILURES)
+        st.account_failures = source_of(st).buckets("admin-login-failures", FAILURES)
         st.scrypt_slots = anyio.Semaphore(2)
     return st.account_failures, st.scrypt_slots
 
@@ -311,7 +311,7 @@ async def login(request: Request) -> JSONResponse:
         raise _no_store()
     failures, slots = _state(request)
     key = name.casefold()
-    wait = failures.wait(key)
+    wait = await anyio.to_thread.run_sync(failures.wait, key)
     if wait > 0:
         raise RateLimitError(wait, "failed logins")
     record = await anyio.to_thread.run_sync(store.get, ACCOUNT, name)
@@ -320,9 +320,9 @@ async def login(request: Request) -> JSONResponse:
             check_password, password, record if record is not None else _dummy_record()
         )
     if not ok or record is None:
-        failures.take(key)
+        await anyio.to_thread.run_sync(failures.take, key)
         raise ApiError(401, "login_failed", "name or password wrong")
-    failures.reset(key)
+    await anyio.to_thread.run_sync(failures.reset, key)
     token = new_token()
     expires = clock() + SESSION_SECONDS
     session = json.dumps({"name": name, "expires": expires}).encode()

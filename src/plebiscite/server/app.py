@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,7 +28,7 @@ from plebiscite.errors import PlebisciteError
 from plebiscite.server import accounts, security, voterauth
 from plebiscite.server.http import install_error_handlers
 from plebiscite.server.outbox import Outbox
-from plebiscite.server.ratelimit import RateLimits
+from plebiscite.server.ratelimit import BucketSource, RateLimits
 from plebiscite.server.ratelimit import install as install_rate_limits
 from plebiscite.server.routes import elections as election_routes
 from plebiscite.server.routes import referendums as referendum_routes
@@ -77,7 +78,10 @@ def create_app(
     app.state.outbox = outbox
     app.state.public_url = public_url.rstrip("/") if public_url else None
 
-    install_rate_limits(app, rate_limits if rate_limits is not None else RateLimits())
+    # several processes on one database share their rate limits in it
+    source = BucketSource(private, _bucket_secret(key)) if _shared(board) else BucketSource()
+    app.state.buckets = source
+    install_rate_limits(app, rate_limits if rate_limits is not None else RateLimits(), source)
     app.add_middleware(security.SecurityMiddleware, public_url=public_url)  # outermost
 
     install_error_handlers(app)
@@ -97,6 +101,16 @@ def create_app(
         return Response("ok")
 
     return app
+
+
+def _shared(board: Board) -> bool:
+    """Whether several server processes may serve ``board``."""
+    return bool(getattr(board, "SHARED", False))
+
+
+def _bucket_secret(key: SigningKey) -> bytes:
+    """The key of the HMAC that stands for a client address in the shared rate limits."""
+    return hashlib.sha256(b"plebiscite: rate-limit keys, version 1\n" + key.seed).digest()
 
 
 def _run_closer(app: FastAPI, referendums: Referendums) -> None:

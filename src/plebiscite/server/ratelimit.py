@@ -15,13 +15,18 @@ application sees it. Reads (GET, HEAD) are not limited here. :class:`Buckets` al
 modules that limit failures by another key (an account name, a voter's login).
 
 The client address is the one the ASGI server reports (uvicorn takes it from
-``X-Forwarded-For`` only when the peer is a trusted proxy, by default 127.0.0.1). It is kept in
-memory only, for as long as its bucket is not full, and never logged, stored or published.
-Limits are per process: several server processes behind one proxy each keep their own.
+``X-Forwarded-For`` only when the peer is a trusted proxy, by default 127.0.0.1). It is never
+logged or published. With one server process (SQLite) the buckets are in its memory, for as
+long as they are not full. Several processes on one database (PostgreSQL) share their buckets
+in it (:class:`SharedBuckets`, table ``rate_buckets``), so the limits hold across processes:
+there a key is stored only as an HMAC under a key derived from the server's signing key (the
+address itself is never stored), and full buckets are removed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
 import re
@@ -29,14 +34,22 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+import anyio
+
+if TYPE_CHECKING:
+    from plebiscite.board.private import PrivateStore
 
 __all__ = [
+    "BucketSource",
     "Buckets",
     "Limit",
+    "Limiter",
     "RateLimitError",
     "RateLimitMiddleware",
     "RateLimits",
+    "SharedBuckets",
     "install",
     "route_class",
     "too_many",
@@ -118,6 +131,8 @@ class Buckets:
     """Token buckets under any hashable key, thread-safe, bounded in memory: a full bucket
     is the same as no bucket, so full ones are dropped when there are too many."""
 
+    shared = False
+
     def __init__(
         self, limit: Limit, *, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic
     ) -> None:
@@ -162,6 +177,87 @@ class Buckets:
             by_age = sorted(self._buckets, key=lambda k: self._buckets[k][1])
             for k in by_age[: len(by_age) - self.max_keys // 2]:
                 del self._buckets[k]
+
+
+class Limiter(Protocol):
+    """Token buckets by key: :class:`Buckets` (one process) or :class:`SharedBuckets`."""
+
+    limit: Limit
+    shared: bool
+
+    def wait(self, key: Any) -> float: ...
+
+    def take(self, key: Any, cost: float = 1.0) -> float: ...
+
+    def reset(self, key: Any) -> None: ...
+
+
+class SharedBuckets:
+    """Token buckets in the database, shared by every server process of it: the same methods
+    as :class:`Buckets` (each a short transaction; call them off the event loop). ``name``
+    tells apart the limits kept in one table; a key is stored as its HMAC under ``secret``."""
+
+    shared = True
+    PRUNE_EVERY = 1000
+    """Takes between two removals of the buckets that are full again."""
+
+    def __init__(
+        self,
+        limit: Limit,
+        store: PrivateStore,
+        name: str,
+        secret: bytes,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.limit, self.store, self.name, self.secret, self.clock = (
+            limit,
+            store,
+            name,
+            secret,
+            clock,
+        )
+        self._takes = 0
+
+    def _key(self, key: Any) -> str:
+        return hmac.new(self.secret, repr(key).encode(), hashlib.sha256).hexdigest()[:32]
+
+    def wait(self, key: Any) -> float:
+        lim = self.limit
+        return self.store.wait_tokens(
+            self.name, self._key(key), lim.burst, lim.per_second, self.clock()
+        )
+
+    def take(self, key: Any, cost: float = 1.0) -> float:
+        lim, now = self.limit, self.clock()
+        self._takes += 1
+        if self._takes % self.PRUNE_EVERY == 0:
+            self.store.prune_tokens(self.name, lim.burst, lim.per_second, now)
+        return self.store.take_tokens(
+            self.name, self._key(key), lim.burst, lim.per_second, now, cost
+        )
+
+    def reset(self, key: Any) -> None:
+        self.store.reset_tokens(self.name, self._key(key))
+
+
+class BucketSource:
+    """Where the server's limits keep their buckets: in memory (``store`` None: one server
+    process) or in the database (shared by its processes)."""
+
+    def __init__(self, store: PrivateStore | None = None, secret: bytes = b"") -> None:
+        self.store, self.secret = store, secret
+
+    def buckets(self, name: str, limit: Limit) -> Limiter:
+        if self.store is None:
+            return Buckets(limit)
+        return SharedBuckets(limit, self.store, name, self.secret)
+
+
+def source_of(app_state: Any) -> BucketSource:
+    """The app's :class:`BucketSource` (in memory if none was set)."""
+    source: BucketSource | None = getattr(app_state, "buckets", None)
+    return source if source is not None else BucketSource()
 
 
 _BALLOT = re.compile(r"^/api/elections/[^/]+/ballots/?$")
@@ -209,11 +305,14 @@ def too_many(
 class RateLimitMiddleware:
     """The ASGI middleware applying :class:`RateLimits` before the application."""
 
-    def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
+    def __init__(
+        self, app: ASGIApp, limits: RateLimits, source: BucketSource | None = None
+    ) -> None:
         self.app = app
         self.limits = limits
+        source = source or BucketSource()
         self.buckets = {
-            f.name: Buckets(limit)
+            f.name: source.buckets(f"route-{f.name}", limit)
             for f in fields(RateLimits)
             if (limit := limits.of(f.name)) is not None
         }
@@ -225,7 +324,10 @@ class RateLimitMiddleware:
             if buckets is not None:
                 client = scope.get("client")
                 address = client[0] if client else ""
-                wait = buckets.take(address)
+                if buckets.shared:  # the database: off the event loop
+                    wait = await anyio.to_thread.run_sync(buckets.take, address)
+                else:
+                    wait = buckets.take(address)
                 if wait > 0:
                     status, headers, body = too_many(wait)
                     start = {"type": "http.response.start", "status": status, "headers": headers}
@@ -235,8 +337,9 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send)
 
 
-def install(app: Any, limits: RateLimits) -> None:
-    """Apply ``limits`` to ``app`` (a FastAPI application) and answer :class:`RateLimitError`."""
+def install(app: Any, limits: RateLimits, source: BucketSource | None = None) -> None:
+    """Apply ``limits`` to ``app`` (a FastAPI application), with buckets from ``source``, and
+    answer :class:`RateLimitError`."""
     from starlette.responses import Response
 
     async def _limited(request: Any, e: Exception) -> Response:
@@ -249,4 +352,4 @@ def install(app: Any, limits: RateLimits) -> None:
         )
 
     app.add_exception_handler(RateLimitError, _limited)
-    app.add_middleware(RateLimitMiddleware, limits=limits)
+    app.add_middleware(RateLimitMiddleware, limits=limits, source=source)

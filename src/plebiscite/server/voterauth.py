@@ -56,7 +56,7 @@ from plebiscite.server.accounts import require_admin
 from plebiscite.server.context import elections_of
 from plebiscite.server.http import ApiError, read_body
 from plebiscite.server.outbox import Message, Outbox, OutboxError
-from plebiscite.server.ratelimit import Buckets, Limit
+from plebiscite.server.ratelimit import Limit, Limiter, source_of
 from plebiscite.server.security import (
     bearer,
     json_object,
@@ -189,7 +189,7 @@ def _issue_locked(
 async def _send_code(
     store: PrivateStore,
     outbox: Outbox,
-    limits: Buckets,
+    limits: Limiter,
     uuid: str,
     name: str,
     login: str,
@@ -206,7 +206,7 @@ async def _send_code(
         if entry is None:
             return
         key = login_key(login)
-        if limits.take((uuid, key)) > 0:
+        if await anyio.to_thread.run_sync(limits.take, (uuid, key)) > 0:
             return
         code, link = await anyio.to_thread.run_sync(_issue, store, uuid, key, base)
         await outbox.send(_message(entry[0], name, code, link, CODE_SECONDS // 60))
@@ -431,11 +431,11 @@ async def voter_authentication(uuid: str, request: Request) -> dict[str, Any]:
     return {"required": required, "codes": getattr(request.app.state, "outbox", None) is not None}
 
 
-def _pending(request: Request) -> tuple[set[asyncio.Task[None]], Buckets]:
+def _pending(request: Request) -> tuple[set[asyncio.Task[None]], Limiter]:
     st = request.app.state
     if not hasattr(st, "voter_codes"):
-        st.voter_codes = (set(), Buckets(CODE_REQUESTS))
-    out: tuple[set[asyncio.Task[None]], Buckets] = st.voter_codes
+        st.voter_codes = (set(), source_of(st).buckets("voter-code-requests", CODE_REQUESTS))
+    out: tuple[set[asyncio.Task[None]], Limiter] = st.voter_codes
     return out
 
 

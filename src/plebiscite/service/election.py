@@ -10,11 +10,14 @@ read: trackers, heights, status).
 Fast restart: the live verifier's state is saved in the private store (kind
 :data:`CHECKPOINT_KIND`, key the election's uuid) at each change of phase, when the server stops,
 and every :data:`CHECKPOINT_EVERY` events, but no more often than keeps the time spent saving
-under 1/:data:`SAVE_COST_FACTOR` of the time (a checkpoint grows with the board: about 4.5 kB a
-ballot). At start-up an election resumes from it: the saved event must be on the board at the
-same place (same member number, same hash; the board is append-only and its chain commits to
-everything before), and only the members after it are verified. A checkpoint that is missing,
-unreadable or off the board costs only time: the whole board is verified again.
+under 1/:data:`SAVE_COST_FACTOR` of the time. A checkpoint is a base of fixed size and deltas
+(kind :data:`DELTA_KIND`, key ``UUID/GENERATION/N``), each what the ballots since the one before
+added, so what a save writes does not grow with the board. At start-up an election resumes from
+it: the saved event must be on the board at the same place (same member number, same hash; the
+board is append-only and its chain commits to everything before), every member is hashed again
+against its name and the chain (a damaged board is named, and nothing is appended to it), and
+only the members after it are verified. A checkpoint that is missing, unreadable or off the
+board costs only time: the whole board is verified again.
 
 The signed checkpoints of each board (:mod:`plebiscite.protocol.checkpoints`) are kept there too
 (kind :data:`SIGNED_KIND`): after a restart the server's checkpoints go on as one chain, the
@@ -25,12 +28,15 @@ before and after the restart do not see two chains (which would look like a fork
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
+import hashlib
 import io
 import logging
+import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -65,6 +71,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CHECKPOINT_KIND = "verifier-checkpoint"
+DELTA_KIND = "verifier-delta"
 SIGNED_KIND = "signed-checkpoints"
 CHECKPOINT_EVERY = 100
 """Events between two saved verifier checkpoints (and one at each change of phase)."""
@@ -76,6 +83,10 @@ LISTEN_RETRY_SECONDS = 30.0
 APPEND_ATTEMPTS = 3
 """Appends tried when another server sharing the board keeps appending first."""
 """After a save that took t seconds, the next periodic one waits at least this times t."""
+
+
+def _delta_key(uuid: str, generation: str, n: int) -> str:
+    return f"{uuid}/{generation}/{n:010d}"
 
 
 def now_iso() -> str:
@@ -136,6 +147,11 @@ class ElectionState:
         self._saved_events = -1  # the verifier's event count at the last saved checkpoint
         self._next_save = 0.0  # time.monotonic() before which no periodic save is made
         self._saved_status = ""
+        #: why nothing may be appended to this board (its stored content is damaged), or None
+        self.damaged: str | None = None
+        # the checkpoint deltas saved: this process's generation of them and how many
+        self._generation = secrets.token_hex(4)
+        self._deltas = 0
         self.head = self.board.head(self.uuid)
         if not self._resume():
             self.verifier = Verifier(self.open_archive, name=self.uuid)
@@ -144,9 +160,7 @@ class ElectionState:
                 first = next(f for f in report.findings if f.severity == "error")
                 raise StateError(f"the board of {self.uuid} does not verify: {first.describe()}")
             self.head = self.board.head(self.uuid)
-            pending: dict[str, bytes] = {}
-            for m in self.board.members(self.uuid):
-                self._index(m, pending)
+            self._index_all(self.board.members(self.uuid))
             self.save_verifier(force=True)
         self._load_checkpoints()
         self.checkpoint()
@@ -154,8 +168,11 @@ class ElectionState:
     # -- the verifier's checkpoints in the private store --
 
     def _resume(self) -> bool:
-        """Resume the verifier from its saved checkpoint and verify only the members after
-        it; False (nothing changed) when there is none or it does not fit the board."""
+        """Resume the verifier from its saved checkpoint (its base and deltas) and verify only
+        the members after it; False (nothing changed) when there is none or it does not fit
+        the board. Every member before it is hashed again against its name and the chain
+        (:meth:`_index_all`): a damaged board is found and named, and nothing is appended to
+        it (:attr:`damaged`)."""
         if self.private is None:
             return False
         try:
@@ -169,6 +186,7 @@ class ElectionState:
             header, data = saved.split(b"\n", 1)
             at = strictjson.loads(header, max_size=4096, where="checkpoint header")
             seq, height, hash_ = int(at["seq"]), int(at["height"]), str(at["hash"])
+            generation, count = str(at["generation"]), int(at["deltas"])
             first = next(iter(self.board.members(self.uuid, after_seq=seq - 1)), None)
             if first is None or first.seq != seq or first.kind != "event" or first.hash != hash_:
                 raise StateError(
@@ -177,9 +195,19 @@ class ElectionState:
             ev = parse_event(first.content, first.hash, f"event {first.hash}")
             if ev.height != height:
                 raise StateError(f"its event is at height {ev.height}, not {height}")
+            deltas = self.private.items(DELTA_KIND, f"{self.uuid}/{generation}/")
+            if [k for k, _ in deltas[:count]] != [
+                _delta_key(self.uuid, generation, n) for n in range(count)
+            ]:
+                raise StateError(f"{count} deltas expected, {len(deltas)} found")
             # the credentials were checked in full when the checkpoint was made
-            v = Verifier.from_checkpoint(
-                data, self.open_archive, name=self.uuid, check_credentials=False
+            v = Verifier.from_checkpoint_parts(
+                data,
+                (d for _, d in deltas[:count]),
+                self._setup_texts(),
+                self.open_archive,
+                name=self.uuid,
+                check_credentials=False,
             )
             if v.resumes_from is None or v.resumes_from.hash != hash_ or not v.report.valid:
                 raise StateError("it is not at the event it names")
@@ -192,15 +220,11 @@ class ElectionState:
             )
             return False
         self.verifier = v
+        self._generation, self._deltas = generation, count
         self._saved_events, self._saved_status = v.report.events, v.report.status
-        pending: dict[str, bytes] = {}
-        for m in self.board.members(self.uuid):
-            if m.seq <= seq:
-                self._index(m, pending)
-                continue
-            self._index(m, pending)
-            v.consume(m.kind, m.hash, m.content)
-        if not v.report.valid:
+        members = self.board.members(self.uuid)
+        self._index_all(m for m in members if m.seq <= seq or self._consume(m))
+        if self.damaged is None and not v.report.valid:
             first_error = next(f for f in v.report.findings if f.severity == "error")
             raise StateError(f"the board of {self.uuid} does not verify: {first_error.describe()}")
         assert v.head is not None
@@ -209,13 +233,62 @@ class ElectionState:
         self.save_verifier(force=True)
         return True
 
+    def _consume(self, m: StoredMember) -> bool:
+        """Feed a member after the checkpoint to the verifier (and pass it on: True)."""
+        self.verifier.consume(m.kind, m.hash, m.content)
+        return True
+
+    def _setup_texts(self) -> tuple[bytes, bytes, bytes]:
+        """The election, trustees and credentials of the board's Setup event (its first)."""
+        data: dict[str, bytes] = {}
+        for m in self.board.members(self.uuid):
+            if m.kind == "data":
+                data[m.hash] = m.content
+                continue
+            ev = parse_event(m.content, m.hash, f"event {m.hash}")
+            if ev.type != "Setup" or ev.payload is None:
+                break
+            refs = strictjson.loads(data[ev.payload], max_size=4096, where="setup")
+            return data[refs["election"]], data[refs["trustees"]], data[refs["credentials"]]
+        raise StateError("the board does not start with its Setup event", where=self.uuid)
+
+    def _index_all(self, members: Iterable[StoredMember]) -> None:
+        """Index every member (:meth:`_index`), each hashed again against its name and every
+        event against the chain: the first damaged member is named in :attr:`damaged` (and
+        logged), and nothing will be appended on top of it."""
+        parent: str | None = None
+        height = -1
+        for m in members:
+            if self.damaged is None:
+                problem = None
+                if hashlib.sha256(m.content).hexdigest() != m.hash:
+                    problem = "its content does not hash to its name"
+                elif m.kind == "event":
+                    try:
+                        ev = parse_event(m.content, m.hash, f"event {m.hash}")
+                    except PlebisciteError as e:
+                        problem = f"it is not an event ({e})"
+                    else:
+                        if ev.parent != parent or ev.height != height + 1:
+                            problem = "it does not follow the previous event in the chain"
+                        parent, height = m.hash, ev.height
+                if problem is not None:
+                    self.damaged = (
+                        f"the stored board of election {self.uuid} is damaged at member "
+                        f"{m.seq} ({m.kind} {m.hash}): {problem}; nothing is appended to it"
+                    )
+                    log.error("%s", self.damaged)
+            self._index(m)
+
     def save_verifier(self, *, force: bool = False) -> None:
         """Save the verifier's state if its phase changed, or :data:`CHECKPOINT_EVERY` events
         passed since the last save and the saving budget allows, or ``force`` (at shut-down),
-        unless nothing changed. The caller holds :attr:`lock` (or the server is stopping). A
-        failure only costs time at the next start-up: it is logged, not raised."""
+        unless nothing changed. What a save writes does not grow with the board: a new delta
+        (what the ballots since the last save added), then the base (fixed size, naming the
+        deltas). The caller holds :attr:`lock` (or the server is stopping). A failure only
+        costs time at the next start-up: it is logged, not raised."""
         v = self.verifier
-        if self.private is None or not v.report.valid or v.head is None:
+        if self.private is None or not v.report.valid or v.head is None or self.damaged:
             return
         changed = v.report.status != self._saved_status
         due = (
@@ -228,13 +301,26 @@ class ElectionState:
             return  # the verifier is not at the board's head
         started = time.monotonic()
         try:
+            if self._deltas == 0:  # a new generation: the deltas of earlier ones go
+                self.private.delete_prefix(DELTA_KIND, f"{self.uuid}/")
+            delta = v.checkpoint_delta()
+            key = _delta_key(self.uuid, self._generation, self._deltas)
+            self.private.put(DELTA_KIND, key, delta)
             header = strictjson.dumps_compact(
-                {"seq": self.seq, "height": v.head.height, "hash": v.head.hash}
+                {
+                    "seq": self.seq,
+                    "height": v.head.height,
+                    "hash": v.head.hash,
+                    "generation": self._generation,
+                    "deltas": self._deltas + 1,
+                }
             )
-            self.private.put(CHECKPOINT_KIND, self.uuid, header + b"\n" + v.checkpoint())
+            self.private.put(CHECKPOINT_KIND, self.uuid, header + b"\n" + v.checkpoint_base())
         except PlebisciteError as e:
             log.warning("election %s: verifier checkpoint not saved (%s)", self.uuid, e)
             return
+        v.delta_saved()
+        self._deltas += 1
         self._saved_events, self._saved_status = v.report.events, v.report.status
         now = time.monotonic()
         self._next_save = now + (now - started) * SAVE_COST_FACTOR
@@ -252,16 +338,16 @@ class ElectionState:
             return "voting_closed", f"voting closed at {closing} (it is now {now})"
         return None
 
-    def _index(self, m: StoredMember, pending: dict[str, bytes]) -> None:
+    def _index(self, m: StoredMember) -> None:
         """Keep the trackers of the ballots on the board and the last member number."""
         self.seq = m.seq
         if m.kind == "data":
-            pending[m.hash] = m.content
             return
         if b'"type":"Ballot"' in m.content:
             payload = m.content.rsplit(b'"payload":"', 1)[1][:64].decode()
-            self.trackers[h_json(pending[payload])] = self.head_height_of(m.content)
-        pending.clear()
+            # the tracker is the ballot's SHA256 (its member's name), in base 64
+            tracker = base64.b64encode(bytes.fromhex(payload)).decode().rstrip("=")
+            self.trackers[tracker] = self.head_height_of(m.content)
 
     @staticmethod
     def head_height_of(event: bytes) -> int:
@@ -332,6 +418,8 @@ class ElectionState:
         if ``recheck`` is given and does not raise (it checks the items again against the
         board as it now is), the append is tried again, up to ``attempts`` times in all.
         Without ``recheck`` the ConflictError is raised (the caller answers 409)."""
+        if self.damaged is not None:
+            raise Refused("board_damaged", self.damaged)
         with self.catching_up:
             for attempt in range(1, attempts + 1):
                 try:
@@ -365,9 +453,8 @@ class ElectionState:
 
     def _catch_up(self) -> None:
         """Index and verify the members after those seen, tell the live feed."""
-        pending: dict[str, bytes] = {}
         for m in self.board.members(self.uuid, after_seq=self.seq):
-            self._index(m, pending)
+            self._index(m)
             self.verifier.consume(m.kind, m.hash, m.content)
             if m.kind == "event":
                 event = {
