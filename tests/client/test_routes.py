@@ -57,3 +57,21 @@ def test_every_route_of_the_server_is_named(served):
     built = {p.replace("%7B", "{").replace("%7D", "}") for p in built}
     paths = httpx.get(served.url + routes.OPENAPI, timeout=30).json()["paths"]
     assert {p for p in paths if p.startswith("/api/")} == built
+
+
+def test_the_public_surface():
+    import plebiscite.client
+
+    assert plebiscite.client.__all__ == [
+        "DEFAULT_TIMEOUT",
+        "Administrator",
+        "CredentialAuthority",
+        "Observer",
+        "Party",
+        "PartyError",
+        "Trustee",
+        "Voter",
+        "connect",
+        "routes",
+    ]
+    assert all(getattr(routes, name) for name in routes.__all__)
