@@ -4,6 +4,7 @@ the whole archive; ballots are prechecked before they are appended."""
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -92,3 +93,63 @@ def test_precheck_refuses_foreign_credential_and_closed_voting():
         _feed(v, m.kind, m.content)
     with pytest.raises(StateError, match="voting is not open"):
         v.precheck_ballot(raw)
+
+
+def _feed_checked(v: Verifier, kind: str, content: bytes) -> None:
+    """As :func:`_feed`, the member's ballot proofs checked by whoever appended it."""
+    from tamper import Entry
+
+    entry = Entry(kind, content, v.board.entries[0].mtime)  # type: ignore[attr-defined]
+    v.board.entries.append(entry)  # type: ignore[attr-defined]
+    v.consume(kind, entry.hash, content, proofs_checked=True)
+
+
+def _ballot_members(v: Verifier, raw: bytes) -> list[tuple[str, bytes]]:
+    head = Head(v.head.height, v.head.hash)
+    members, _ = plan_append(head, [Item("Ballot", (raw,))], 100)
+    return [(m.kind, m.content) for m in members]
+
+
+def test_a_ballot_whose_proofs_were_checked_is_accounted_without_checking_them_again():
+    """What another process of the same server appended: its proofs are trusted (a bad one
+    passes), its place on the board is not (a foreign credential is still refused)."""
+    path, meta = peer_vector("open")
+    a = Archive.load(path)
+    v, _ = _prefix_verifier(a, len(a.events()))
+    good = make_ballot(
+        v.election, meta["private_credentials"][4], [[1, 0], [0, 0, 1]], DeterministicRandom("a")
+    )
+    for kind, content in _ballot_members(v, good):
+        _feed_checked(v, kind, content)
+    assert v.report.valid and v.report.ballots == meta["ballots"] + 1
+
+    # a forged proof, trusted as checked: accepted (the trust is the caller's to give)
+    forged = json.loads(good)
+    forged["answers"][0]["overall_proof"][0]["response"] = "1"
+    raw = json.dumps(forged, separators=(",", ":")).encode()
+    for kind, content in _ballot_members(v, raw):
+        _feed_checked(v, kind, content)
+    assert v.report.valid
+
+    # a credential not on the list is refused even so
+    outsider = generate_credential(DeterministicRandom("outsider-checked"))
+    foreign = make_ballot(v.election, outsider, [[1, 0], [0, 0, 1]], DeterministicRandom("f"))
+    for kind, content in _ballot_members(v, foreign):
+        _feed_checked(v, kind, content)
+    assert not v.report.valid
+    assert any("not in the public credential list" in f.message for f in v.report.findings)
+
+
+def test_without_the_flag_the_same_forged_proof_is_refused():
+    path, meta = peer_vector("open")
+    a = Archive.load(path)
+    v, _ = _prefix_verifier(a, len(a.events()))
+    good = make_ballot(
+        v.election, meta["private_credentials"][4], [[1, 0], [0, 0, 1]], DeterministicRandom("a")
+    )
+    forged = json.loads(good)
+    forged["answers"][0]["overall_proof"][0]["response"] = "1"
+    raw = json.dumps(forged, separators=(",", ":")).encode()
+    for kind, content in _ballot_members(v, raw):
+        _feed(v, kind, content)
+    assert not v.report.valid

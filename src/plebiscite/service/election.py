@@ -5,7 +5,12 @@ every election of one database (:class:`Elections`).
 Every process serving one database sees every election: :meth:`Elections.get` loads an election
 another process started, and :meth:`ElectionState.refresh` reads and verifies what other
 processes appended (before an append, which is compare-and-append, and whenever the board is
-read: trackers, heights, status).
+read: trackers, heights, status). The processes of one server trust each other's checks of a
+ballot's signature and proofs (they share the database and the signing key): a process checks
+every proof of the ballots it appends, and of the others' only their place on the board (chain,
+credential, no ciphertext of another credential, the last ballot of each credential), so N
+processes verify each ballot once, not N times. A process starting up verifies everything it
+has not verified itself before (its checkpoint, then every member after it).
 
 Fast restart: the live verifier's state is saved in the private store (kind
 :data:`CHECKPOINT_KIND`, key the election's uuid) at each change of phase, when the server stops,
@@ -33,6 +38,7 @@ import datetime
 import hashlib
 import io
 import logging
+import random
 import secrets
 import threading
 import time
@@ -80,8 +86,9 @@ POLL_SECONDS = 1.0
 """Between two looks at the boards when the database's notifications are unavailable."""
 LISTEN_RETRY_SECONDS = 30.0
 """How long to look instead of listening before trying to listen again."""
-APPEND_ATTEMPTS = 3
-"""Appends tried when another server sharing the board keeps appending first."""
+APPEND_ATTEMPTS = 12
+"""Appends tried when other server processes sharing the board keep appending first (each
+attempt after the first waits a random moment, longer each time)."""
 """After a save that took t seconds, the next periodic one waits at least this times t."""
 
 
@@ -430,15 +437,17 @@ class ElectionState:
                     if recheck is None or attempt == attempts:
                         raise
                     recheck()
+                    time.sleep(random.uniform(0, 0.002 * attempt))  # a jitter
             self._catch_up()
             self.head = head
             self.save_verifier()
             return head
 
     def refresh(self) -> None:
-        """Read and verify what was appended to the board since (by another server)."""
+        """Read and verify what was appended to the board since (by other server processes:
+        their ballots' proofs, which they checked before appending, are not checked again)."""
         with self.catching_up:
-            self._catch_up()
+            self._catch_up(theirs=True)
             v = self.verifier
             if v.head is not None:
                 self.head = Head(v.head.height, v.head.hash)
@@ -451,11 +460,13 @@ class ElectionState:
         await anyio.to_thread.run_sync(self.refresh_if_behind)
         return self
 
-    def _catch_up(self) -> None:
-        """Index and verify the members after those seen, tell the live feed."""
+    def _catch_up(self, *, theirs: bool = False) -> None:
+        """Index and verify the members after those seen, tell the live feed. ``theirs``:
+        appended by other processes of this server, whose ballots' proofs are trusted (see
+        :meth:`Verifier.consume`)."""
         for m in self.board.members(self.uuid, after_seq=self.seq):
             self._index(m)
-            self.verifier.consume(m.kind, m.hash, m.content)
+            self.verifier.consume(m.kind, m.hash, m.content, proofs_checked=theirs)
             if m.kind == "event":
                 event = {
                     "height": self.head_height_of(m.content),
