@@ -750,7 +750,7 @@ class Verifier:
         raw = self._take(ev.payload, ev, "ballot")
         self._report.ballots += 1
         pre = self._prechecked.pop(ev.payload, None)
-        if pre is None and self._proofs_checked:
+        if pre is None and self._proofs_checked and self._setup is not None:
             pre = verify_ballots(self._setup, [(ev.height, ev.hash, raw)], proofs=False)
         if pre is not None:
             self._submit()
