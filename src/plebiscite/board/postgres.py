@@ -1,6 +1,8 @@
 """The board in a PostgreSQL database (psycopg 3): for several servers sharing one board.
 
-The same schema and guarantees as :mod:`plebiscite.board.sqlite`. Durability: every session sets
+The same schema and guarantees as :mod:`plebiscite.board.sqlite`; and for several server processes
+sharing the board, every append notifies them (``NOTIFY`` on :data:`CHANNEL` with the election
+and its new height, sent at the commit), :meth:`PostgresBoard.listen` hears it. Durability: every session sets
 ``synchronous_commit = on``, so a commit is flushed to the server's WAL when
 :meth:`PostgresBoard.append` returns. Compare-and-append: an append is one transaction that
 locks the election's row (``SELECT ... FOR UPDATE``), compares its head with the expected one,
@@ -25,6 +27,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
+from plebiscite.board.base import Head
 from plebiscite.board.sqlite import Pool, SqlBoard, where
 from plebiscite.errors import BoardError
 
@@ -195,23 +198,23 @@ class PostgresBoard(SqlBoard[Connection]):
         with conn.cursor() as cur:
             cur.executemany(sql, rows)
 
-    def _appended(self, conn: Any, election: str) -> None:
+    def _appended(self, conn: Any, election: str, head: Head) -> None:
         # delivered to every listener when the transaction commits, never before
-        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, election))
+        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{election} {head.height}"))
 
     def listen(
         self,
-        on_append: Callable[[str], None],
+        on_append: Callable[[str, int], None],
         stop: threading.Event,
         *,
         on_ready: Callable[[], None] | None = None,
         timeout: float = 1.0,
     ) -> None:
-        """Call ``on_append(election)`` after each append committed by any process (this one
-        included) until ``stop`` is set, on a connection of its own (LISTEN); ``on_ready``
-        once listening. Notifications sent while no one listened are lost: a caller that
-        listens again catches up on ``on_ready``. Raises BoardError when the connection fails.
-        """
+        """Call ``on_append(election, height)`` (the new head's height) after each append
+        committed by any process (this one included) until ``stop`` is set, on a connection
+        of its own (LISTEN); ``on_ready`` once listening. Notifications sent while no one
+        listened are lost: a caller that listens again catches up on ``on_ready``. Raises
+        BoardError when the connection fails."""
         try:
             conn: Connection = psycopg.connect(self.dsn, autocommit=True)
         except psycopg.Error as exc:
@@ -222,7 +225,8 @@ class PostgresBoard(SqlBoard[Connection]):
                 on_ready()
             while not stop.is_set():
                 for n in conn.notifies(timeout=timeout):
-                    on_append(n.payload)
+                    election, _, height = n.payload.partition(" ")
+                    on_append(election, int(height) if height.isdigit() else -1)
                     if stop.is_set():
                         break
         except psycopg.Error as exc:

@@ -311,10 +311,10 @@ class SqlBoard(Generic[C]):
                 self._sql("UPDATE elections SET height = ?, head = ?, next_seq = ? WHERE id = ?"),
                 (new.height, new.hash, next_seq + len(members), ident),
             )
-            self._appended(conn, election)
+            self._appended(conn, election, new)
         return new
 
-    def _appended(self, conn: Any, election: str) -> None:
+    def _appended(self, conn: Any, election: str, head: Head) -> None:
         """Within an append's transaction: tell the other processes (nothing on SQLite, where
         one process serves the board)."""
 

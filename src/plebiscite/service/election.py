@@ -43,6 +43,7 @@ import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -134,6 +135,9 @@ class ElectionState:
     board: Board
     key: SigningKey
     private: PrivateStore | None = None
+    #: where a whole board is verified at start-up when no checkpoint serves (None: here);
+    #: the ballots are verified on its workers
+    executor: Executor | None = field(default=None, repr=False)
     verifier: Verifier = field(init=False)
     head: Head = field(init=False)
     trackers: dict[str, int] = field(default_factory=dict)
@@ -161,7 +165,7 @@ class ElectionState:
         self._deltas = 0
         self.head = self.board.head(self.uuid)
         if not self._resume():
-            self.verifier = Verifier(self.open_archive, name=self.uuid)
+            self.verifier = Verifier(self.open_archive, name=self.uuid, executor=self.executor)
             report = self.verifier.run()
             if not report.valid:
                 first = next(f for f in report.findings if f.severity == "error")
@@ -520,7 +524,8 @@ class ElectionState:
         if (closed := self.voting_closed()) is not None:  # a referendum's voting hours
             raise Refused(*closed)
         tracker = h_json(raw)
-        await anyio.to_thread.run_sync(self.refresh_if_behind)
+        # (another process's copy of this very ballot is found when the append, behind it,
+        # reads the board again and checks once more)
         if tracker in self.trackers:
             raise Refused("duplicate", "this very ballot is already on the board")
         res = await anyio.to_thread.run_sync(self.verifier.check_ballot_alone, raw)
@@ -658,10 +663,13 @@ class Elections:
                     self.refresh_all()
                     stop.wait(POLL_SECONDS)
 
-    def _appended(self, uuid: str) -> None:
+    def _appended(self, uuid: str, height: int = -1) -> None:
+        """Board ``uuid`` has a new head at ``height`` (-1: unknown)."""
         s = self.states.get(uuid)
         if s is None:
             return  # loaded on first use
+        if height >= 0 and s.head.height is not None and s.head.height >= height:
+            return  # read already (this process's own append, say)
         try:
             s.refresh_if_behind()
         except PlebisciteError as e:
