@@ -1,9 +1,10 @@
 """The board in a PostgreSQL database (psycopg 3): for several servers sharing one board.
 
-The same schema and guarantees as :mod:`plebiscite.board.sqlite`; and for several server processes
-sharing the board, every append notifies them (``NOTIFY`` on :data:`CHANNEL` with the election
-and its new height, sent at the commit), :meth:`PostgresBoard.listen` hears it. Durability: every session sets
-``synchronous_commit = on``, so a commit is flushed to the server's WAL when
+The same schema and guarantees as :mod:`plebiscite.board.sqlite`; and for several server
+processes sharing the board, every append notifies them (``NOTIFY`` on :data:`CHANNEL` with the
+election and its new height, sent at the commit), :meth:`PostgresBoard.listen` hears it.
+Durability: every session sets ``synchronous_commit = on``, so a commit is flushed to the
+server's WAL when
 :meth:`PostgresBoard.append` returns. Compare-and-append: an append is one transaction that
 locks the election's row (``SELECT ... FOR UPDATE``), compares its head with the expected one,
 inserts the members computed by :func:`~plebiscite.board.base.plan_append` and moves the head; a
