@@ -15,15 +15,8 @@ from fastapi.testclient import TestClient
 
 from plebiscite.board.sqlite import SQLiteBoard
 from plebiscite.cli.demo import DEMO_QUESTIONS
-from plebiscite.cli.demo_server import (
-    Administrator,
-    CredentialAuthority,
-    PartyError,
-    Trustee,
-    Voter,
-    play_referendum,
-    status,
-)
+from plebiscite.cli.demo_server import play_referendum, status
+from plebiscite.client import Administrator, CredentialAuthority, PartyError, Trustee, Voter
 from plebiscite.crypto.groups import BELENIOS_2048
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.crypto.signing import SigningKey

@@ -18,14 +18,8 @@ from fastapi.testclient import TestClient
 
 from plebiscite.board import open_board
 from plebiscite.board.private import open_private
-from plebiscite.cli.demo_server import (
-    Administrator,
-    CredentialAuthority,
-    PartyError,
-    Trustee,
-    Voter,
-    status,
-)
+from plebiscite.cli.demo_server import status
+from plebiscite.client import Administrator, CredentialAuthority, PartyError, Trustee, Voter
 from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.crypto.signing import SigningKey

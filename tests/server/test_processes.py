@@ -20,15 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from plebiscite.cli.demo_server import (
-    Administrator,
-    CredentialAuthority,
-    PartyError,
-    Trustee,
-    Voter,
-    demo_record,
-    status,
-)
+from plebiscite.cli.demo_server import demo_record, status
+from plebiscite.client import Administrator, CredentialAuthority, PartyError, Trustee, Voter
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.protocol.simulate import random_choices
 from plebiscite.protocol.verifier import verify_archive

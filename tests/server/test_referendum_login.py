@@ -12,14 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from plebiscite.board.sqlite import SQLiteBoard
-from plebiscite.cli.demo_server import (
-    Administrator,
-    CredentialAuthority,
-    PartyError,
-    Trustee,
-    Voter,
-    status,
-)
+from plebiscite.cli.demo_server import status
+from plebiscite.client import Administrator, CredentialAuthority, PartyError, Trustee, Voter
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.protocol.verifier import verify_archive

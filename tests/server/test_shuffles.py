@@ -17,14 +17,8 @@ from fastapi.testclient import TestClient
 from cli_run import ok
 from plebiscite.board.sqlite import SQLiteBoard
 from plebiscite.cli.demo import RANKING
-from plebiscite.cli.demo_server import (
-    Administrator,
-    PartyError,
-    Trustee,
-    Voter,
-    play_referendum,
-    status,
-)
+from plebiscite.cli.demo_server import play_referendum, status
+from plebiscite.client import Administrator, PartyError, Trustee, Voter
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.rand import DeterministicRandom

@@ -12,7 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from plebiscite.board import open_board
-from plebiscite.cli.demo_server import Administrator, PartyError, Trustee, Voter, status
+from plebiscite.cli.demo_server import status
+from plebiscite.client import Administrator, PartyError, Trustee, Voter
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.server.app import create_app

@@ -9,7 +9,8 @@ import io
 
 import pytest
 
-from plebiscite.cli.demo_server import PartyError, Voter, status
+from plebiscite.cli.demo_server import status
+from plebiscite.client import PartyError, Voter
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.protocol import tally as tally_module
 from plebiscite.protocol.verifier import verify_archive

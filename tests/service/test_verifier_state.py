@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from plebiscite.board.private import open_private
-from plebiscite.cli.demo_server import PartyError, Voter
+from plebiscite.client import PartyError, Voter
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.service.election import CHECKPOINT_KIND, DELTA_KIND
 from server.test_lifecycle import YES, A

@@ -74,6 +74,7 @@ from plebiscite.protocol.messages import (
     shuffle_proof,
     small_int,
 )
+from plebiscite.protocol.phases import AFTER_EVENT, BoardPhase
 from plebiscite.protocol.report import Finding, Report
 from plebiscite.protocol.setup import Owner, check_trustees
 
@@ -95,16 +96,7 @@ NEXT: dict[str | None, tuple[str, ...]] = {
     "PartialDecryption": ("PartialDecryption", "Result"),
     "Result": (),
 }
-STATUS = {
-    "Setup": "open",
-    "Ballot": "open",
-    "EndBallots": "closed",
-    "EncryptedTally": "tallied",
-    "Shuffle": "shuffling",
-    "EndShuffles": "shuffled",
-    "PartialDecryption": "decrypting",
-    "Result": "done",
-}
+STATUS = AFTER_EVENT
 
 
 class _StopError(Exception):
@@ -179,6 +171,11 @@ class Verifier:
     def report(self) -> Report:
         """The report so far (read it, do not change it)."""
         return self._report
+
+    @property
+    def phase(self) -> BoardPhase:
+        """The board's phase, from its last event verified."""
+        return BoardPhase(self._report.status)
 
     @property
     def election(self) -> Election | None:
@@ -313,7 +310,7 @@ class Verifier:
         header = next(members)
         self._timestamp = int(parse_header(header).timestamp)
         if self._resume is None:
-            self._report.status = "setup"
+            self._report.status = BoardPhase.SETUP
         for m in members:
             if m.mtime != self._timestamp:
                 raise EncodingError(
@@ -427,7 +424,7 @@ class Verifier:
     def check_ballot_on_board(self, res: ChunkResult) -> None:
         """The checks of a ballot against the board as it now stands."""
         if (
-            self._report.status not in ("open", "setup")
+            not self.phase.takes_ballots
             or self._prev is None
             or (self._prev.type not in ("Setup", "Ballot"))
         ):
@@ -1169,7 +1166,7 @@ class Verifier:
         verifier recomputed from the board's ballots (the last of each credential, raised to
         its weight), with the same count and weight; raises ConsistencyError naming the first
         difference."""
-        if self._computed_tally is None or self._report.status != "closed":
+        if self._computed_tally is None or self.phase is not BoardPhase.CLOSED:
             raise StateError(f"the board is {self._report.status}, not closed: no tally due")
         if num_tallied != self._computed_num:
             raise ConsistencyError(

@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import StreamingResponse
 
+from plebiscite.protocol.phases import RegionPhase
 from plebiscite.server.context import elections_of, referendums_of
 
 __all__ = ["MAX_SAMPLES", "SAMPLE_EVERY", "router", "sample"]
@@ -129,7 +130,8 @@ async def events(rid: str, request: Request) -> StreamingResponse:
     taps = [
         (s, _Tagged(queue, reg["name"], reg["election"]))
         for reg in regions
-        if reg["status"] != "not-opened" and (s := elections.get(reg["election"])) is not None
+        if reg["status"] != RegionPhase.NOT_OPENED
+        and (s := elections.get(reg["election"])) is not None
     ]
 
     async def stream() -> AsyncIterator[bytes]:

@@ -413,7 +413,7 @@ async def require_voter_authentication(uuid: str, request: Request) -> dict[str,
     require_admin(request)
     s = _election(request, uuid)
     store = _store(request)
-    if s.verifier.report.status not in ("open", "setup"):
+    if not s.verifier.phase.takes_ballots:
         raise ApiError(409, "state", f"voting is not open ({s.verifier.report.status})")
     body = json_object(await read_body(request, MAX_ROLL_BODY), "request")
     roll = await anyio.to_thread.run_sync(_roll_of, body, s)

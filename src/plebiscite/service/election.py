@@ -572,7 +572,7 @@ class ElectionState:
         import anyio
 
         def still_open() -> None:
-            if self.verifier.report.status not in ("open", "setup"):
+            if not self.verifier.phase.takes_ballots:
                 raise Refused("state", f"voting is not open ({self.verifier.report.status})")
 
         async with self.lock:

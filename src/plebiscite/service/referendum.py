@@ -145,6 +145,7 @@ from plebiscite.protocol.messages import (
     small_int,
     string,
 )
+from plebiscite.protocol.phases import BoardPhase, CeremonyStep, ReferendumPhase, RegionPhase
 from plebiscite.protocol.referendum import (
     Referendum,
     RegionResult,
@@ -186,7 +187,6 @@ GROUP = BELENIOS_2048
 #: group elements, decrypted after the shuffles).
 GROUP_NH = RFC_3526_2048
 
-CEREMONY_PHASES = ("certificates", "polynomials", "voutputs", "done")
 
 #: the kinds of the private records (:mod:`plebiscite.board.private`), keyed by referendum id
 KIND = "referendum"
@@ -199,8 +199,6 @@ LEASE_SECONDS = 10.0
 MAX_RECORD = 1 << 34
 #: seconds between two looks of :func:`closer` at the closing times
 CLOSE_INTERVAL = 1.0
-#: the statuses of a board still taking ballots, or closed without its tally
-OPEN = ("open", "setup", "closed")
 
 
 # -- state --------------------------------------------------------------------------------------
@@ -250,7 +248,7 @@ class _Referendum:
     server_key: mpz  # the server's own "Single" trustee key, for this referendum only
     server_key_sealed: str  # the same, as stored (see _seal)
     server_public: bytes
-    phase: str = "certificates"
+    phase: CeremonyStep = CeremonyStep.CERTIFICATES
     certs: str | None = None
     parameters: str | None = None
     trustees_raw: bytes | None = None
@@ -377,7 +375,7 @@ def _load(rid: str, raw: bytes, roll_raw: bytes, key: SigningKey) -> _Referendum
             server_key,
             sealed,
             d["server_public"].encode(),
-            phase=d["phase"],
+            phase=CeremonyStep(d["phase"]),
             certs=d["certs"],
             parameters=d["parameters"],
             trustees_raw=None if d["trustees_raw"] is None else d["trustees_raw"].encode(),
@@ -389,7 +387,7 @@ def _load(rid: str, raw: bytes, roll_raw: bytes, key: SigningKey) -> _Referendum
         raise
     except (PlebisciteError, KeyError, TypeError, ValueError, AttributeError) as e:
         raise StateError(f"the stored referendum is unreadable: {e}", where=where) from None
-    if record.id != rid or ref.phase not in CEREMONY_PHASES:
+    if record.id != rid:
         raise StateError("the stored referendum is inconsistent", where=where)
     return ref
 
@@ -748,11 +746,11 @@ def _ceremony_status(ref: _Referendum) -> dict[str, Any]:
     }
 
 
-def _expect_phase(ref: _Referendum, phase: str) -> None:
-    if ref.phase != phase:
+def _expect_phase(ref: _Referendum, step: CeremonyStep) -> None:
+    if ref.phase is not step:
         raise Refused(
             "state",
-            f"the ceremony is at step {ref.phase!r}, not {phase!r}",
+            f"the ceremony is at step {ref.phase.value!r}, not {step.value!r}",
         )
 
 
@@ -952,7 +950,7 @@ def _server_shuffle(s: ElectionState) -> None:
     """The server's own shuffle (owner 1), the first of every region with non-homomorphic
     questions, appended right after the encrypted tally. The caller holds ``s.lock``."""
     v = s.verifier
-    if v.election is None or not v.election.has_nh or v.report.status != "tallied":
+    if v.election is None or not v.election.has_nh or v.phase is not BoardPhase.TALLIED:
         return
     assert v.ctx is not None and v.tally is not None
     sh = shuffle_json(v.election, v.ctx, v.tally, SystemRandom())
@@ -969,7 +967,7 @@ def _server_shuffle(s: ElectionState) -> None:
 
 def _end_shuffles(ref: _Referendum, s: ElectionState) -> None:
     """EndShuffles once the shuffles are all in. The caller holds ``s.lock``."""
-    if s.verifier.report.status == "shuffling" and _shuffles_done(ref, s):
+    if s.verifier.phase is BoardPhase.SHUFFLING and _shuffles_done(ref, s):
         s.append([Item("EndShuffles")])
         _still_valid(s)
         s.checkpoint()
@@ -980,8 +978,8 @@ def _shuffle_status(ref: _Referendum, s: ElectionState) -> dict[str, Any] | None
     v = s.verifier
     if v.election is None or not v.election.has_nh:
         return None
-    status = v.report.status
-    done = status in ("shuffled", "decrypting", "done")
+    phase = v.phase
+    done = phase.shuffles_over
     by = _trustee_shuffles(ref, s)
     return {
         "questions": _nh_columns(s),
@@ -989,7 +987,7 @@ def _shuffle_status(ref: _Referendum, s: ElectionState) -> dict[str, Any] | None
         "by": by,
         "needed": ref.threshold,
         "done": done,
-        "open": status in ("tallied", "shuffling") and not done,
+        "open": phase.takes_shuffles and not done,
     }
 
 
@@ -1060,7 +1058,7 @@ def _region_status(ref: _Referendum, region: _Region, s: ElectionState | None) -
         "roll": len(region.voters),
     }
     if s is None:
-        return out | {"status": "not-opened"}
+        return out | {"status": RegionPhase.NOT_OPENED}
     summary = s.summary()
     out |= {k: summary[k] for k in ("status", "height", "ballots", "voted", "turnout", "result")}
     out["valid"] = summary["valid"]
@@ -1080,24 +1078,16 @@ def _status(ref: _Referendum, elections: Elections) -> dict[str, Any]:
     states = [elections.get(r.uuid) if ref.opened else None for r in ref.regions]
     regions = [_region_status(ref, r, s) for r, s in zip(ref.regions, states, strict=True)]
     outcome: Any = None
-    if ref.phase != "done":
-        phase = "ceremony"
-    elif not ref.opened:
-        phase = "ready"
-    else:
-        statuses = {r["status"] for r in regions}
-        if statuses == {"done"}:
-            phase = "done"
-            results = {}
-            for r, s in zip(ref.regions, states, strict=True):
-                assert s is not None
-                roll, voted = _roll_and_voted(s)
-                results[r.name] = RegionResult(s.verifier.report.result, roll, voted)
-            outcome = json.loads(compute_outcome(ref.referendum, results).to_json())
-        elif statuses & {"open", "setup"}:
-            phase = "open"
-        else:  # shuffles (see each region's "shuffles") and decryptions under way
-            phase = "decrypting"
+    phase = ReferendumPhase.of(
+        ref.phase, ref.opened, {s.verifier.phase for s in states if s is not None}
+    )
+    if phase is ReferendumPhase.DONE:
+        results = {}
+        for r, s in zip(ref.regions, states, strict=True):
+            assert s is not None
+            roll, voted = _roll_and_voted(s)
+            results[r.name] = RegionResult(s.verifier.report.result, roll, voted)
+        outcome = json.loads(compute_outcome(ref.referendum, results).to_json())
     return {
         "id": ref.referendum.id,
         "title": ref.referendum.title,
@@ -1134,10 +1124,10 @@ async def _close(elections: Elections, ref: _Referendum) -> None:
 
 async def _close_board(s: ElectionState) -> None:
     """What closing still needs on one board, from its status. The caller holds ``s.lock``."""
-    if s.verifier.report.status in ("open", "setup"):
+    if s.verifier.phase.takes_ballots:
         await anyio.to_thread.run_sync(s.append, [Item("EndBallots")])
         s.checkpoint()
-    if s.verifier.report.status == "closed":
+    if s.verifier.phase is BoardPhase.CLOSED:
         await anyio.to_thread.run_sync(_append_tally, s)
         s.checkpoint()
 
@@ -1316,7 +1306,7 @@ class Referendums:
         ref = await self.lookup(rid)
         store = self.store
         async with self._changing(ref):
-            _expect_phase(ref, "done")
+            _expect_phase(ref, CeremonyStep.DONE)
             if ref.opened:
                 raise Refused("state", f"referendum {rid!r} is already open")
             missing = [
@@ -1443,7 +1433,7 @@ class Referendums:
         me = _require_trustee(token, ref, index)
         text = _text(body, "certificate")
         async with self._changing(ref):
-            _expect_phase(ref, "certificates")
+            _expect_phase(ref, CeremonyStep.CERTIFICATES)
             line = _line(_one_value(text, "certificate"))
             others = [t.cert if t is not me else line for t in ref.trustees]
             so_far = "".join(c + "\n" for c in others if c is not None)
@@ -1456,7 +1446,7 @@ class Referendums:
             certs = _all(ref, "cert")
             if certs is not None:
                 ref.certs = certs
-                ref.phase = "polynomials"
+                ref.phase = ref.phase.next
                 ref.error = None
         return _ceremony_status(ref)
 
@@ -1467,7 +1457,7 @@ class Referendums:
         me = _require_trustee(token, ref, index)
         text = _text(body, "polynomial")
         async with self._changing(ref):
-            _expect_phase(ref, "polynomials")
+            _expect_phase(ref, CeremonyStep.POLYNOMIALS)
             value = _one_value(text, "polynomial")
             _polynomial_degree(ref, value)
             me.polynomial = _line(value)
@@ -1485,7 +1475,7 @@ class Referendums:
                     for t in ref.trustees:
                         assert t.cert_id is not None
                         t.vinput = by_id[t.cert_id]
-                    ref.phase = "voutputs"
+                    ref.phase = ref.phase.next
                     ref.error = None
         return _ceremony_status(ref)
 
@@ -1501,7 +1491,7 @@ class Referendums:
         me = _require_trustee(token, ref, index)
         text = _text(body, "voutput")
         async with self._changing(ref):
-            _expect_phase(ref, "voutputs")
+            _expect_phase(ref, CeremonyStep.VOUTPUTS)
             value = _one_value(text, "voutput")
             obj(value, "voutput", ("private_key", "public_key"))
             me.voutput = _line(value)
@@ -1530,7 +1520,7 @@ class Referendums:
                         [("Single", ref.server_public), ("Pedersen", out.parameters.encode())],
                         ref.group,
                     )
-                    ref.phase = "done"
+                    ref.phase = ref.phase.next
                     ref.error = None
         return _ceremony_status(ref)
 
@@ -1551,9 +1541,9 @@ class Referendums:
         raw = body.strip()
         async with s.lock:
             await s.fresh()
-            status = s.verifier.report.status
+            status = s.verifier.phase
             election = s.verifier.election
-            if election is not None and election.has_nh and status in ("tallied", "shuffling"):
+            if election is not None and election.has_nh and status.takes_shuffles:
                 sh = _shuffle_status(ref, s)
                 assert sh is not None
                 raise Refused(
@@ -1562,7 +1552,7 @@ class Referendums:
                     f"after the shuffles ({len(sh['by'])} of the {ref.threshold} trustees' "
                     "shuffles so far)",
                 )
-            if status not in ("tallied", "shuffled", "decrypting"):
+            if not status.takes_decryptions:
                 raise Refused(
                     "state", f"region {name!r} is {status}: no tally waiting for decryption"
                 )
@@ -1594,18 +1584,18 @@ class Referendums:
             raise Invalid("bad_request", "the body must be the shuffle")
         async with s.lock:
             await s.fresh()
-            if _shuffle_status(ref, s) is not None and s.verifier.report.status == "tallied":
+            if _shuffle_status(ref, s) is not None and s.verifier.phase is BoardPhase.TALLIED:
                 # the server shuffles first (its shuffle is due since the tally: normally made
                 # when closing, or at start-up after a crash in between)
                 await anyio.to_thread.run_sync(_server_shuffle, s)
             sh = _shuffle_status(ref, s)
-            status = s.verifier.report.status
+            status = s.verifier.phase
             if sh is None:
                 raise Refused(
                     "state", f"region {name!r} has no non-homomorphic question to shuffle"
                 )
             if not sh["open"]:
-                when = "voting is not closed" if status in OPEN else "its shuffles are over"
+                when = "voting is not closed" if status.untallied else "its shuffles are over"
                 raise Refused("state", f"region {name!r} is {status}: {when}")
             if me.owner in s.verifier.shuffled_by:
                 raise Refused(
@@ -1674,7 +1664,7 @@ class Referendums:
             for s in states:
                 if s is not None:
                     await s.fresh()
-            if all(s is not None and s.verifier.report.status not in OPEN for s in states):
+            if all(s is not None and not s.verifier.phase.untallied for s in states):
                 continue
             try:
                 await _close(elections, ref)
@@ -1756,13 +1746,13 @@ class Referendums:
             for region in ref.regions:
                 s = elections[region.uuid]
                 v = s.verifier
-                if v.report.status == "tallied" and v.election is not None and v.election.has_nh:
+                if v.phase is BoardPhase.TALLIED and v.election is not None and v.election.has_nh:
                     log.info("referendum %s: the server shuffles %s", rid, region.name)
                     _server_shuffle(s)
-                if v.report.status == "shuffling" and _shuffles_done(ref, s):
+                if v.phase is BoardPhase.SHUFFLING and _shuffles_done(ref, s):
                     log.info("referendum %s: ending the shuffles of %s", rid, region.name)
                     _end_shuffles(ref, s)
-                if v.report.status == "decrypting" and len(_threshold_owners(s)) >= ref.threshold:
+                if v.phase is BoardPhase.DECRYPTING and len(_threshold_owners(s)) >= ref.threshold:
                     log.info("referendum %s: finishing the decryption of %s", rid, region.name)
                     _finish(ref, s)
                     s.checkpoint()
