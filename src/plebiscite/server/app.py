@@ -14,7 +14,8 @@ import contextlib
 import functools
 import hashlib
 import threading
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -23,6 +24,7 @@ from fastapi.responses import Response
 
 from plebiscite.board.base import Board
 from plebiscite.board.private import PrivateStore, private_of
+from plebiscite.crypto.rand import RandomSource, SystemRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import PlebisciteError
 from plebiscite.server import accounts, security, voterauth
@@ -49,13 +51,16 @@ def create_app(
     rate_limits: RateLimits | None = None,
     outbox: Outbox | None = None,
     public_url: str | None = None,
+    clock: Callable[[], float] = time.time,
+    rng: Callable[[], RandomSource] = SystemRandom,
 ) -> FastAPI:
     """The application over ``board``; ``admin_token`` authorizes the administrator's routes,
     ``key`` signs the checkpoints of every board; ``private`` keeps the server's private
     records (by default those in the board's own database). ``rate_limits`` (default
     :class:`RateLimits`, per client address), ``outbox`` (where voters' login codes go; None:
     none sent), ``public_url`` (the server's address as its users see it: its origin for
-    the Origin checks, the base of the links in messages)."""
+    the Origin checks, the base of the links in messages); ``clock`` and ``rng``: the seams of
+    time (seconds since the epoch) and randomness of the domain layer."""
     app = FastAPI(
         title="plebiscite",
         description="The public board of verifiable referendums and polls (Belenios 2.0).",
@@ -66,7 +71,7 @@ def create_app(
     )
     if private is None:
         private = private_of(board)
-    elections = Elections(board, key, private)
+    elections = Elections(board, key, private, clock=clock, rng=rng)
     elections.load_all()
     # shared with the other routers of the server (lifecycle, web pages)
     app.state.board = board

@@ -51,6 +51,7 @@ from plebiscite import strictjson
 from plebiscite.board.base import Board, Head, Item, StoredMember
 from plebiscite.board.private import PrivateStore
 from plebiscite.crypto.hashing import h_json
+from plebiscite.crypto.rand import RandomSource, SystemRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import (
     BoardError,
@@ -97,8 +98,14 @@ def _delta_key(uuid: str, generation: str, n: int) -> str:
     return f"{uuid}/{generation}/{n:010d}"
 
 
-def now_iso() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def now_iso(t: float | None = None) -> str:
+    """The time ``t`` (default: now), UTC, as the records write it."""
+    when = (
+        datetime.datetime.now(datetime.UTC)
+        if t is None
+        else datetime.datetime.fromtimestamp(t, datetime.UTC)
+    )
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _BoardStream(io.RawIOBase):
@@ -138,6 +145,9 @@ class ElectionState:
     #: where a whole board is verified at start-up when no checkpoint serves (None: here);
     #: the ballots are verified on its workers
     executor: Executor | None = field(default=None, repr=False)
+    #: the seams of time and randomness (tests and vectors give their own)
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+    rng: Callable[[], RandomSource] = field(default=SystemRandom, repr=False)
     verifier: Verifier = field(init=False)
     head: Head = field(init=False)
     trackers: dict[str, int] = field(default_factory=dict)
@@ -342,7 +352,7 @@ class ElectionState:
         if self.window is None:
             return None
         opening, closing = self.window
-        now = now or now_iso()
+        now = now or now_iso(self.clock())
         if now < opening:
             return "not_yet_open", f"voting opens at {opening} (it is now {now})"
         if now >= closing:
@@ -391,7 +401,7 @@ class ElectionState:
             "election": self.uuid,
             "height": self.head.height,
             "hash": self.head.hash,
-            "time": now_iso(),
+            "time": now_iso(self.clock()),
             "phase": self.verifier.report.status,
         }
         try:
@@ -599,14 +609,29 @@ class Elections:
     """Every election of one database, as this process knows them: loaded at start-up, and on
     first use when another process started it (:meth:`get`)."""
 
-    def __init__(self, board: Board, key: SigningKey, private: PrivateStore | None) -> None:
+    def __init__(
+        self,
+        board: Board,
+        key: SigningKey,
+        private: PrivateStore | None,
+        *,
+        clock: Callable[[], float] = time.time,
+        rng: Callable[[], RandomSource] = SystemRandom,
+    ) -> None:
         self.board, self.key, self.private = board, key, private
+        self.clock, self.rng = clock, rng
         self.states: dict[str, ElectionState] = {}
         #: called with each election loaded after start-up, before it is used (the
         #: referendum of a region sets its voting hours)
         self.on_load: Callable[[ElectionState], None] | None = None
         self._starting: set[str] = set()
         self._loading = threading.Lock()
+
+    def state(self, uuid: str) -> ElectionState:
+        """Read (and verify) the board of ``uuid`` as this registry's elections are read."""
+        return ElectionState(
+            uuid, self.board, self.key, self.private, clock=self.clock, rng=self.rng
+        )
 
     def load_all(self) -> None:
         """Load every election whose board has started (at start-up)."""
@@ -628,7 +653,7 @@ class Elections:
                     return None  # a board whose Setup never came: not started
             except BoardError:
                 return None  # no such board (or an id that is not one)
-            s = ElectionState(uuid, self.board, self.key, self.private)
+            s = self.state(uuid)
             if self.on_load is not None:
                 self.on_load(s)
             self.states[uuid] = s
@@ -714,7 +739,7 @@ class Elections:
                     raise Refused("exists", f"election {uuid} already exists") from None
                 raise e
             self.board.append(uuid, Head(), [Item("Setup", (*raws, setup))])
-            return ElectionState(uuid, self.board, self.key, self.private)
+            return self.state(uuid)
 
         uuid, setup = await anyio.to_thread.run_sync(verify)
         if uuid in self.states or uuid in self._starting:

@@ -98,7 +98,6 @@ import io
 import json
 import logging
 import secrets
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,7 +115,7 @@ from plebiscite.board.private import PrivateStore
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import BELENIOS_2048, RFC_3526_2048, Group, group_by_name
 from plebiscite.crypto.hashing import sha256_hex
-from plebiscite.crypto.rand import SystemRandom
+from plebiscite.crypto.rand import RandomSource
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import (
     ConflictError,
@@ -565,7 +564,9 @@ def _voter_list(v: Any, where: str) -> list[tuple[str, int | None]]:
     return out
 
 
-def _create(body: Any, taken: set[str], key: SigningKey) -> tuple[_Referendum, dict[str, Any]]:
+def _create(
+    body: Any, taken: set[str], key: SigningKey, rng: RandomSource
+) -> tuple[_Referendum, dict[str, Any]]:
     """Parse the administrator's request; the new referendum and the answer (with the tokens).
     ``key``: the server's signing key, to seal the server's trustee key with."""
     w = "request"
@@ -578,7 +579,6 @@ def _create(body: Any, taken: set[str], key: SigningKey) -> tuple[_Referendum, d
         raise EncodingError(
             "expected the referendum record (a JSON object)", where=f"{w}.referendum"
         )
-    rng = SystemRandom()
     regions_v = arr(record.get("regions"), f"{w}.referendum.regions", 1000)
     for i, r in enumerate(regions_v):
         if isinstance(r, dict) and "election" not in r:
@@ -757,19 +757,19 @@ def _expect_phase(ref: _Referendum, step: CeremonyStep) -> None:
 # -- regional elections --------------------------------------------------------------------------
 
 
-def _plan_open(ref: _Referendum, elections: Elections, key: SigningKey) -> bytes:
+def _plan_open(
+    ref: _Referendum, elections: Elections, key: SigningKey, rng: RandomSource, ts: int
+) -> bytes:
     """Make and verify every region's setup (generating the credentials where the server is
     the credential authority): the plan of the opening, stored before any board is made
     (kind ``referendum-opening``), the private credentials sealed."""
     assert ref.trustees_raw is not None
-    rng = SystemRandom()
     trustees_raw = ref.trustees_raw
     old = ref.referendum.trustees
     final = dataclasses.replace(
         ref.referendum, trustees=Trustees(old.names, old.threshold, sha256_hex(trustees_raw))
     )
     Referendum.from_json(final.to_json())  # still a valid record
-    ts = int(time.time())
     planned: list[dict[str, Any]] = []
     private: dict[str, list[dict[str, Any]]] = {}
     rolls: dict[str, dict[str, str | None]] = {}
@@ -854,7 +854,7 @@ def _open_from_plan(
         if board.head(uuid).height is None:
             _, setup = setup_archive(raws, ts)
             board.append(uuid, Head(), [Item("Setup", (*raws, setup))])
-        new[uuid] = ElectionState(uuid, board, key, private_store)
+        new[uuid] = elections.state(uuid)
         if new[uuid].verifier.raw_setup != raws:
             raise Refused("exists", f"election {uuid} already exists")
     sealed = _unseal(key, rid, "credentials", str(plan["credentials"]))
@@ -953,7 +953,7 @@ def _server_shuffle(s: ElectionState) -> None:
     if v.election is None or not v.election.has_nh or v.phase is not BoardPhase.TALLIED:
         return
     assert v.ctx is not None and v.tally is not None
-    sh = shuffle_json(v.election, v.ctx, v.tally, SystemRandom())
+    sh = shuffle_json(v.election, v.ctx, v.tally, s.rng())
     try:
         v.precheck_shuffle(sh)  # the verifier checks what the producer made, before the board
     except PlebisciteError as e:
@@ -1025,9 +1025,7 @@ def _finish(ref: _Referendum, s: ElectionState) -> None:
     assert v.election is not None and v.tally is not None
     if 1 not in v.decrypted_by:
         ctx = Context(ref.group, v.election.public_key)
-        pd = partial_decryption_json(
-            ctx, v.election.fingerprint, ref.server_key, v.tally, SystemRandom()
-        )
+        pd = partial_decryption_json(ctx, v.election.fingerprint, ref.server_key, v.tally, s.rng())
         try:
             v.precheck_partial_decryption(1, pd)
         except PlebisciteError as e:
@@ -1274,7 +1272,9 @@ class Referendums:
         the answer holds the link tokens, shown this once."""
         refs = self.refs
         taken = await anyio.to_thread.run_sync(self._taken)
-        ref, answer = await anyio.to_thread.run_sync(_create, body, taken, self.key)
+        ref, answer = await anyio.to_thread.run_sync(
+            _create, body, taken, self.key, self.elections.rng()
+        )
         rid = ref.referendum.id
         if rid in refs:
             raise Refused("exists", f"referendum {rid!r} already exists")
@@ -1322,13 +1322,20 @@ class Referendums:
             # an opening interrupted (by a crash, a database failure) is finished as planned
             plan = await anyio.to_thread.run_sync(store.get, KIND_OPENING, rid)
             if plan is None:
-                if now_iso() >= ref.referendum.closing:
+                if now_iso(elections.clock()) >= ref.referendum.closing:
                     raise Refused(
                         "voting_closed",
                         f"the closing time {ref.referendum.closing} has passed: the referendum "
                         "cannot open",
                     )
-                plan = await anyio.to_thread.run_sync(_plan_open, ref, elections, self.key)
+                plan = await anyio.to_thread.run_sync(
+                    _plan_open,
+                    ref,
+                    elections,
+                    self.key,
+                    elections.rng(),
+                    int(elections.clock()),
+                )
                 await anyio.to_thread.run_sync(store.put, KIND_OPENING, rid, plan)
             final, new, private = await anyio.to_thread.run_sync(
                 _open_from_plan, ref, plan, self.board, self.key, elections, store
@@ -1652,7 +1659,7 @@ class Referendums:
     async def close_due(self, now: str | None = None) -> list[str]:
         """Close every open referendum whose closing time has passed (at ``now``, default now);
         the ids of those closed."""
-        now = now or now_iso()
+        now = now or now_iso(self.elections.clock())
         await self.sync()
         elections = self.elections
         failures = self.close_failures
@@ -1699,7 +1706,7 @@ class Referendums:
         holds it. One process of those sharing the database holds it at a time
         (compare-and-put); another takes it over once it expires (its holder stopped without
         :meth:`release_lease`, or looks less often than the lease lasts)."""
-        now = time.time() if now is None else now
+        now = self.elections.clock() if now is None else now
         until = now + LEASE_SECONDS
         mine = strictjson.dumps_compact({"holder": self.ident, "until": until})
         got = self.store.versioned(KIND_LEASE, "closer")
