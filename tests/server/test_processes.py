@@ -23,6 +23,7 @@ import pytest
 from plebiscite.cli.demo_server import demo_record, status
 from plebiscite.client import Administrator, CredentialAuthority, PartyError, Trustee, Voter
 from plebiscite.crypto.rand import DeterministicRandom
+from plebiscite.protocol.archive import iter_members
 from plebiscite.protocol.simulate import random_choices
 from plebiscite.protocol.verifier import verify_archive
 from server.test_robustness import TOKEN, Server
@@ -234,6 +235,64 @@ def test_rate_limits_hold_across_the_processes_of_one_database(pg_server):
                 rows = conn.execute("SELECT name, key FROM rate_buckets").fetchall()
             assert rows and all(name == "route-write" for name, _ in rows)
             assert all(len(k) == 32 and "testclient" not in k for _, k in rows)
+        finally:
+            for b in boards:
+                b.close()
+
+
+def test_exactly_one_process_closes_at_the_closing_time(pg_server):
+    """Two applications on one database, both looking at the closing times every 50 ms: one
+    holds the lease and closes; each board gets one EndBallots and one encrypted tally."""
+    import calendar
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from plebiscite.board import open_board
+    from plebiscite.crypto.signing import SigningKey
+    from plebiscite.server.app import create_app
+    from server.test_lifecycle import VOTERS, record
+
+    def at(iso: str) -> float:
+        return float(calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")))
+
+    now = [at("2031-05-01T09:00:00Z")]
+    key = SigningKey.from_seed(b"\x0b" * 32)
+    rng = DeterministicRandom("one-closer")
+    with pg_server.fresh_database() as dsn:
+        boards = [open_board(dsn), open_board(dsn)]
+        try:
+            apps = [create_app(b, admin_token=TOKEN, key=key, clock=lambda: now[0]) for b in boards]
+            for app in apps:
+                app.state.referendums.close_interval = 0.05
+            with TestClient(apps[0]) as first, TestClient(apps[1]) as second:
+                admin = Administrator(first, TOKEN)
+                rec = record(opening="2031-05-01T08:00:00Z", closing="2031-05-01T20:00:00Z")
+                created = admin.create(rec, VOTERS)
+                rid = created["id"]
+                ts = [
+                    Trustee(second, rid, t["index"], t["token"], rng) for t in created["trustees"]
+                ]
+                for step in ("send_certificate", "send_polynomial", "send_voutput"):
+                    for t in ts:
+                        getattr(t, step)()
+                admin.open(rid)
+                now[0] = at("2031-05-01T20:00:01Z")  # the closing time passed, for both
+                deadline = time.monotonic() + 30
+                while status(second, rid)["phase"] != "decrypting":
+                    assert time.monotonic() < deadline, status(second, rid)
+                    time.sleep(0.05)
+                time.sleep(0.5)  # both closers look again meanwhile
+                for region in status(first, rid)["regions"]:
+                    archive = first.get(f"/api/elections/{region['election']}/archive").content
+                    report = verify_archive(lambda data=archive: io.BytesIO(data))
+                    assert report.valid and report.status == "tallied"
+                    types = [
+                        json.loads(m.content)["type"]
+                        for m in iter_members(io.BytesIO(archive))
+                        if m.kind == "event"
+                    ]
+                    assert types.count("EndBallots") == 1 and types.count("EncryptedTally") == 1
         finally:
             for b in boards:
                 b.close()
