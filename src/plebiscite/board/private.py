@@ -13,7 +13,9 @@ Each record has a version, 1 when written first and one more at each write:
 (compare-and-put), so two processes changing one record never silently overwrite each other.
 
 Every write is one transaction, durable when it returns (the board's own settings: SQLite WAL
-with ``synchronous=FULL``, PostgreSQL with synchronous commit). :meth:`PrivateStore.take` reads
+with ``synchronous=FULL``, PostgreSQL with synchronous commit), but for the token buckets of the
+rate limits (:meth:`PrivateStore.take_tokens`, in the table ``rate_buckets``), whose last writes
+a crash may lose at no harm: PostgreSQL commits them without waiting for the disk. :meth:`PrivateStore.take` reads
 and removes a record in one statement (``DELETE ... RETURNING``), so of two concurrent takers
 (threads, processes or servers on one PostgreSQL database) exactly one gets the value.
 
@@ -151,6 +153,8 @@ class SQLPrivateStore:
         sqlite = isinstance(board, SQLiteBoard)
         self._p = "?" if sqlite else "%s"
         self._least = "min" if sqlite else "LEAST"
+        # a token bucket need not survive a crash: its writes are not flushed one by one
+        self._lax = None if sqlite else "SET LOCAL synchronous_commit TO OFF"
 
     def __repr__(self) -> str:
         return f"SQLPrivateStore({self._db!r})"
@@ -279,6 +283,8 @@ class SQLPrivateStore:
             f"WHERE {refilled} >= ? RETURNING tokens"
         )
         with self._db._write(None) as conn:
+            if self._lax:
+                conn.execute(self._lax)
             row = conn.execute(
                 sql,
                 (
