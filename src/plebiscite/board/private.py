@@ -15,8 +15,9 @@ Each record has a version, 1 when written first and one more at each write:
 Every write is one transaction, durable when it returns (the board's own settings: SQLite WAL
 with ``synchronous=FULL``, PostgreSQL with synchronous commit), but for the token buckets of the
 rate limits (:meth:`PrivateStore.take_tokens`, in the table ``rate_buckets``), whose last writes
-a crash may lose at no harm: PostgreSQL commits them without waiting for the disk. :meth:`PrivateStore.take` reads
-and removes a record in one statement (``DELETE ... RETURNING``), so of two concurrent takers
+a crash may lose at no harm: PostgreSQL commits them without waiting for the disk.
+:meth:`PrivateStore.take` reads and removes a record in one statement (``DELETE ...
+RETURNING``), so of two concurrent takers
 (threads, processes or servers on one PostgreSQL database) exactly one gets the value.
 
 Nothing here encrypts: whoever can read the database reads these records. A caller that keeps a

@@ -352,8 +352,8 @@ async def authorize_cast(request: Request, uuid: str, credential: str | None) ->
 router = APIRouter(prefix="/api/elections", tags=["voter authentication"])
 
 
-def _election(request: Request, uuid: str) -> ElectionState:
-    return elections_of(request)[uuid]
+async def _election(request: Request, uuid: str) -> ElectionState:
+    return await elections_of(request).lookup(uuid)
 
 
 def _store(request: Request) -> PrivateStore:
@@ -411,7 +411,7 @@ async def require_voter_authentication(uuid: str, request: Request) -> dict[str,
     the login), and only under that voter's credential: the one given here, else the one of
     the voter's first ballot. Sending the list again replaces it; it cannot be turned off."""
     require_admin(request)
-    s = _election(request, uuid)
+    s = await _election(request, uuid)
     store = _store(request)
     if not s.verifier.phase.takes_ballots:
         raise ApiError(409, "state", f"voting is not open ({s.verifier.report.status})")
@@ -425,7 +425,7 @@ async def require_voter_authentication(uuid: str, request: Request) -> dict[str,
 async def voter_authentication(uuid: str, request: Request) -> dict[str, Any]:
     """``{"required"}``: whether a ballot of this election needs a voter session, and
     ``codes``: whether this server can send login codes (it has an outbox)."""
-    _election(request, uuid)
+    await _election(request, uuid)
     store = private_store(request)
     required = store is not None and await anyio.to_thread.run_sync(is_required, store, uuid)
     return {"required": required, "codes": getattr(request.app.state, "outbox", None) is not None}
@@ -444,7 +444,7 @@ async def login_code(uuid: str, request: Request) -> dict[str, str]:
     """Body: ``{"login"}``. If the login is on the election's voter list, a one-time code
     (and link) is sent to it; the answer is the same either way, and says nothing of whether
     the login is on the list or has voted."""
-    s = _election(request, uuid)
+    s = await _election(request, uuid)
     store = _store(request)
     body = json_object(await read_body(request, MAX_BODY), "request")
     login = body.get("login")
@@ -477,7 +477,7 @@ async def voter_login(uuid: str, request: Request) -> JSONResponse:
     the message's link, after ``#login=``). Either is spent by a successful login. Answers
     ``{"token", "expires"}``: the voter session to send (``Authorization: Bearer``) with the
     ballot. Any failure is the same 401 ``login_failed``."""
-    _election(request, uuid)
+    await _election(request, uuid)
     store = _store(request)
     body = json_object(await read_body(request, MAX_BODY), "request")
     login_key: str | None

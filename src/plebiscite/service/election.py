@@ -47,6 +47,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import anyio
+
 from plebiscite import strictjson
 from plebiscite.board.base import Board, Head, Item, StoredMember
 from plebiscite.board.private import PrivateStore
@@ -469,8 +471,6 @@ class ElectionState:
     async def fresh(self) -> ElectionState:
         """This election with what other processes appended read first (off the event
         loop)."""
-        import anyio
-
         await anyio.to_thread.run_sync(self.refresh_if_behind)
         return self
 
@@ -529,8 +529,6 @@ class ElectionState:
     ) -> tuple[str, int]:
         """Verify the ballot ``raw`` in full, let ``authorize`` see its credential (voter
         login), append it and return its tracker and height once durably committed."""
-        import anyio
-
         if (closed := self.voting_closed()) is not None:  # a referendum's voting hours
             raise Refused(*closed)
         tracker = h_json(raw)
@@ -579,7 +577,6 @@ class ElectionState:
 
     async def close(self) -> None:
         """Append EndBallots (an election without a referendum) and sign a checkpoint."""
-        import anyio
 
         def still_open() -> None:
             if not self.verifier.phase.takes_ballots:
@@ -659,6 +656,16 @@ class Elections:
             self.states[uuid] = s
             return s
 
+    async def lookup(self, uuid: str) -> ElectionState:
+        """:meth:`get` from the event loop: an election not loaded yet is read (and verified)
+        in a worker thread; NotFound if there is none."""
+        s = self.states.get(uuid)
+        if s is None:
+            s = await anyio.to_thread.run_sync(self.get, uuid)
+        if s is None:
+            raise NotFound("unknown_election", f"no election {uuid!r} on this board")
+        return s
+
     def __getitem__(self, uuid: str) -> ElectionState:
         s = self.get(uuid)
         if s is None:
@@ -718,7 +725,6 @@ class Elections:
     async def create(self, raws: tuple[bytes, bytes, bytes], timestamp: int) -> ElectionState:
         """Start an election's board from its setup (election, trustees, credentials: their
         exact JSON texts), verified first (trustee proofs, election key, credentials)."""
-        import anyio
 
         def verify() -> tuple[str, bytes]:  # the costly part, off the event loop
             data, setup = setup_archive(raws, timestamp)

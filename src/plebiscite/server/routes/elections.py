@@ -29,7 +29,7 @@ router = APIRouter(tags=["elections"])
 
 async def _state(request: Request, uuid: str) -> ElectionState:
     """The election, with what other processes appended read first."""
-    return await elections_of(request)[uuid].fresh()
+    return await (await elections_of(request).lookup(uuid)).fresh()
 
 
 @router.get("/api/server-key", summary="The key that signs the board checkpoints")
@@ -84,7 +84,7 @@ async def election(uuid: str, request: Request) -> Response:
     """The exact election JSON of the board's Setup (its SHA256 is the fingerprint every
     ballot carries): what a voting booth needs, without the credential list that comes before
     the Setup event in the archive."""
-    raw = elections_of(request)[uuid].verifier.raw_setup
+    raw = (await elections_of(request).lookup(uuid)).verifier.raw_setup
     if raw is None:
         raise ApiError(409, "state", "this board has no Setup yet")
     return Response(raw[0], media_type="application/json")
@@ -94,7 +94,7 @@ async def election(uuid: str, request: Request) -> Response:
 async def archive(uuid: str, request: Request) -> StreamingResponse:
     """The public record, byte-identical to what ``belenios-tool election verify`` accepts,
     at any time during the election."""
-    s = elections_of(request)[uuid]
+    s = await elections_of(request).lookup(uuid)
     return StreamingResponse(
         s.board.archive(uuid),
         media_type="application/x-tar",
@@ -107,7 +107,7 @@ async def cast(uuid: str, request: Request) -> dict[str, Any]:
     """Body: the ballot (JSON, at most 1 MiB). It is verified in full before it is appended;
     the response (its smart ballot tracker) comes after the durable commit. A later ballot
     with the same credential replaces it."""
-    s = elections_of(request)[uuid]
+    s = await elections_of(request).lookup(uuid)
     if (closed := s.voting_closed()) is not None:  # before reading the body
         raise ApiError(409, *closed)
     raw = (await read_body(request, MAX_BALLOT)).strip()
@@ -125,7 +125,7 @@ async def find_ballot(uuid: str, tracker: str, request: Request) -> dict[str, An
     cast through any server process of the database)."""
     import anyio
 
-    s = elections_of(request)[uuid]
+    s = await elections_of(request).lookup(uuid)
     height = await anyio.to_thread.run_sync(s.find, tracker)
     return {"tracker": tracker, "height": height}
 
@@ -134,7 +134,7 @@ async def find_ballot(uuid: str, tracker: str, request: Request) -> dict[str, An
 async def close(uuid: str, request: Request) -> dict[str, Any]:
     """Administrator only: append EndBallots and sign a checkpoint."""
     require_admin(request)
-    s = elections_of(request)[uuid]
+    s = await elections_of(request).lookup(uuid)
     await s.close()
     return s.summary()
 
@@ -143,14 +143,14 @@ async def close(uuid: str, request: Request) -> dict[str, Any]:
 async def checkpoints(uuid: str, request: Request) -> list[Any]:
     """Every checkpoint the server signed for this board (start-up, phase changes), oldest
     first; each verifiable with the server key."""
-    return [json.loads(c.to_json()) for c in elections_of(request)[uuid].checkpoints]
+    return [json.loads(c.to_json()) for c in (await elections_of(request).lookup(uuid)).checkpoints]
 
 
 @router.get("/api/elections/{uuid}/events", summary="Live feed of new events")
 async def events(uuid: str, request: Request) -> StreamingResponse:
     """Server-sent events: one ``data:`` line per new board event, as ``{"height", "type",
     "hash"}``."""
-    s = elections_of(request)[uuid]
+    s = await elections_of(request).lookup(uuid)
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     s.subscribe(queue)
 
