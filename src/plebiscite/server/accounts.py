@@ -21,8 +21,9 @@ server runs with it, or the session token of an administrator account.
   (:data:`BAD_TOKENS`), on every route, reads included.
 - Nothing here logs: no name, password, token or hash reaches a log.
 
-:func:`authenticate` is what :func:`require_admin` runs. It reads the
-private store directly (one indexed read, fast) since every route calls it synchronously.
+:func:`authenticate` is what :func:`require_admin` runs, in a worker thread: it reads the private
+store (one indexed read) and, with several server processes, the shared buckets of wrong
+tokens, never on the event loop.
 """
 
 from __future__ import annotations
@@ -256,10 +257,11 @@ def authenticate(request: Request) -> str | None:
     return name
 
 
-def require_admin(request: Request) -> None:
+async def require_admin(request: Request) -> str | None:
     """Refuse the request unless it carries the administrator's bootstrap token or the
-    session token of an administrator account."""
-    authenticate(request)
+    session token of an administrator account (:func:`authenticate`, whose reads of the
+    database run in a worker thread); the account's name (None for the bootstrap token)."""
+    return await anyio.to_thread.run_sync(authenticate, request)
 
 
 # -- routes -------------------------------------------------------------------------------------
@@ -338,12 +340,12 @@ async def login(request: Request) -> JSONResponse:
 async def whoami(request: Request) -> dict[str, Any]:
     """Administrator only: ``{"name", "bootstrap", "expires"}``: the account of the session
     token (``bootstrap`` true and no name for the server's administrator token)."""
-    name = authenticate(request)
+    name = await require_admin(request)
     if name is None:
         return {"name": None, "bootstrap": True, "expires": None}
     store = private_store(request)
     assert store is not None
-    raw = store.get(SESSION, token_hash(bearer(request)))
+    raw = await anyio.to_thread.run_sync(store.get, SESSION, token_hash(bearer(request)))
     expires = json.loads(raw)["expires"] if raw is not None else clock()
     return {"name": name, "bootstrap": False, "expires": _iso(expires)}
 

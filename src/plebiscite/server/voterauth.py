@@ -410,7 +410,7 @@ async def require_voter_authentication(uuid: str, request: Request) -> dict[str,
     on a ballot is accepted only with the session of a listed voter (a one-time code sent to
     the login), and only under that voter's credential: the one given here, else the one of
     the voter's first ballot. Sending the list again replaces it; it cannot be turned off."""
-    require_admin(request)
+    await require_admin(request)
     s = await _election(request, uuid)
     store = _store(request)
     if not s.verifier.phase.takes_ballots:

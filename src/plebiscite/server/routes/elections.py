@@ -53,7 +53,7 @@ async def create_election(request: Request) -> dict[str, Any]:
     """Administrator only. Body: ``{"election", "trustees", "credentials"}``, each the exact
     JSON text of that structure (section 4.10, 4.7, 4.8). The setup is verified (trustee
     proofs, election key, credentials) before the board is created."""
-    require_admin(request)
+    await require_admin(request)
     body = strictjson.loads(
         await read_body(request, MAX_SETUP), max_size=MAX_SETUP, where="request"
     )
@@ -133,7 +133,7 @@ async def find_ballot(uuid: str, tracker: str, request: Request) -> dict[str, An
 @router.post("/api/elections/{uuid}/close", summary="Close voting")
 async def close(uuid: str, request: Request) -> dict[str, Any]:
     """Administrator only: append EndBallots and sign a checkpoint."""
-    require_admin(request)
+    await require_admin(request)
     s = await elections_of(request).lookup(uuid)
     await s.close()
     return s.summary()

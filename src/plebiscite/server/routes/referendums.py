@@ -38,7 +38,7 @@ async def create_referendum(request: Request) -> dict[str, Any]:
     addresses) makes voters log in by one-time code before casting. Answers with the
     referendum id, one link token per trustee and per external credential authority (shown
     once: the server keeps only their hash)."""
-    require_admin(request)
+    await require_admin(request)
     body = strictjson.loads(
         await read_body(request, MAX_CREATE), max_size=MAX_CREATE, where="request"
     )
@@ -52,7 +52,7 @@ async def open_referendum(rid: str, request: Request) -> dict[str, Any]:
     the trustees of the ceremony) and board. Answers with each region's election and, where
     the server is the credential authority, the voters' private credentials: returned this
     once, not kept."""
-    require_admin(request)
+    await require_admin(request)
     return await referendums_of(request).open(rid)
 
 
@@ -61,7 +61,7 @@ async def close_referendum(rid: str, request: Request) -> dict[str, Any]:
     """Administrator only: in every region, append EndBallots (unless already closed), then
     the encrypted tally the server's verifier recomputed from the board (the last ballot of
     each credential, raised to its weight), and sign a checkpoint."""
-    require_admin(request)
+    await require_admin(request)
     return await referendums_of(request).close(rid)
 
 
