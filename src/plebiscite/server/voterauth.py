@@ -65,7 +65,6 @@ from plebiscite.server.security import (
     token_hash,
 )
 from plebiscite.service.voters import (
-    CONFIG,
     EMAIL,
     config_of,
     is_required,
@@ -342,7 +341,7 @@ async def authorize_cast(request: Request, uuid: str, credential: str | None) ->
     authentication, or the request carries a voter session of a login that may cast with
     this credential (see the module's documentation)."""
     store = private_store(request)
-    if store is None or store.get(CONFIG, uuid) is None:
+    if store is None or not await anyio.to_thread.run_sync(is_required, store, uuid):
         return
     await anyio.to_thread.run_sync(_authorize, store, uuid, bearer(request), credential)
 
