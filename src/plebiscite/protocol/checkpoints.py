@@ -53,6 +53,7 @@ from plebiscite.crypto.signing import (
 )
 from plebiscite.errors import ConsistencyError, EncodingError, ProofError
 from plebiscite.protocol.messages import LIMITS, hash_ref, obj, small_int, string
+from plebiscite.protocol.phases import BoardPhase
 
 __all__ = [
     "DOMAIN",
@@ -73,18 +74,8 @@ DOMAIN = b"plebiscite checkpoint v1\n"
 
 MAX_CHECKPOINT_BYTES = 4096
 
-PHASES = (
-    "setup",
-    "open",
-    "closed",
-    "tallied",
-    "shuffling",
-    "shuffled",
-    "decrypting",
-    "done",
-)
-"""The verifier's statuses (:attr:`plebiscite.protocol.report.Report.status`) of a non-empty
-board."""
+PHASES = tuple(p.value for p in BoardPhase if p is not BoardPhase.EMPTY)
+"""The phases of a non-empty board (:class:`plebiscite.protocol.phases.BoardPhase`)."""
 
 _UUID = re.compile(r"[1-9A-HJ-NP-Za-km-z]{14,64}\Z")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")

@@ -1490,7 +1490,7 @@ class Referendums:
         ref = await self.lookup(rid)
         me = _require_trustee(token, ref, index)
         if me.vinput is None:
-            raise Refused("state", f"the vinputs are not ready (ceremony at {ref.phase!r})")
+            raise Refused("state", f"the vinputs are not ready (ceremony at {ref.phase.value!r})")
         return me.vinput
 
     async def send_voutput(self, rid: str, index: int, token: str, body: bytes) -> dict[str, Any]:
@@ -1535,7 +1535,7 @@ class Referendums:
         ref = await self.lookup(rid)
         me = _require_trustee(token, ref, index)
         if me.dkey is None:
-            raise Refused("state", f"the ceremony is not done ({ref.phase!r})")
+            raise Refused("state", f"the ceremony is not done ({ref.phase.value!r})")
         return me.dkey
 
     async def send_partial_decryption(
