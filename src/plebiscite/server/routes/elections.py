@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
@@ -43,7 +44,7 @@ async def server_key(request: Request) -> dict[str, str]:
 async def list_elections(request: Request) -> list[dict[str, Any]]:
     """Each election with its status, board height, ballots, voters and turnout."""
     out = []
-    for s in elections_of(request).known():
+    for s in await anyio.to_thread.run_sync(elections_of(request).known):
         out.append((await s.fresh()).summary())
     return out
 
@@ -123,8 +124,6 @@ async def cast(uuid: str, request: Request) -> dict[str, Any]:
 async def find_ballot(uuid: str, tracker: str, request: Request) -> dict[str, Any]:
     """Whether the ballot with this smart ballot tracker is on the board, and where (a ballot
     cast through any server process of the database)."""
-    import anyio
-
     s = await elections_of(request).lookup(uuid)
     height = await anyio.to_thread.run_sync(s.find, tracker)
     return {"tracker": tracker, "height": height}
