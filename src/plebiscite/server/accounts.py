@@ -42,8 +42,10 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from plebiscite.server import schemas
 from plebiscite.server.http import ApiError, read_body
 from plebiscite.server.ratelimit import Limit, Limiter, RateLimitError, source_of
+from plebiscite.server.schemas import answers
 from plebiscite.server.security import (
     bearer,
     json_object,
@@ -294,7 +296,20 @@ def _no_store() -> ApiError:
     )
 
 
-@router.post("", summary="Log in as an administrator")
+@router.post(
+    "",
+    summary="Log in as an administrator",
+    openapi_extra=schemas.body(schemas.AdminLogin),
+    responses=answers(
+        200,
+        schemas.AdminSession,
+        "the session (its token shown once)",
+        401,
+        413,
+        422,
+        *schemas.WRITE,
+    ),
+)
 async def login(request: Request) -> JSONResponse:
     """Body: ``{"name", "password"}`` of an administrator account. Answers ``{"token",
     "name", "expires"}``: a session token, shown once, to send as ``Authorization: Bearer``
@@ -336,7 +351,11 @@ async def login(request: Request) -> JSONResponse:
     )
 
 
-@router.get("", summary="The current administrator session")
+@router.get(
+    "",
+    summary="The current administrator session",
+    responses=answers(200, schemas.CurrentAdmin, "who the token is", 401, 429, 503),
+)
 async def whoami(request: Request) -> dict[str, Any]:
     """Administrator only: ``{"name", "bootstrap", "expires"}``: the account of the session
     token (``bootstrap`` true and no name for the server's administrator token)."""
@@ -350,7 +369,11 @@ async def whoami(request: Request) -> dict[str, Any]:
     return {"name": name, "bootstrap": False, "expires": _iso(expires)}
 
 
-@router.post("/logout", summary="Log out (end an administrator session)")
+@router.post(
+    "/logout",
+    summary="Log out (end an administrator session)",
+    responses=answers(200, schemas.Ended, "whether a session ended", *schemas.WRITE),
+)
 async def logout(request: Request) -> dict[str, Any]:
     """Ends the session whose token the request carries (``Authorization: Bearer``): the
     token is worthless afterwards. ``{"ended": true}`` if there was such a session."""

@@ -105,7 +105,37 @@ def create_app(
     async def health() -> Response:
         return Response("ok")
 
+    _document_bodies(app)
     return app
+
+
+def _document_bodies(app: FastAPI) -> None:
+    """``/openapi.json`` with the schemas of the request and response bodies
+    (:mod:`plebiscite.server.schemas`): the models the routes' ``openapi_extra`` refers to
+    added to ``components/schemas``, and each answer described by its model alone (not also
+    by the route's return annotation, ``dict[str, Any]``)."""
+    from plebiscite.server import schemas
+
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = generate()
+        found = spec.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in schemas.definitions().items():
+            found.setdefault(name, schema)
+        for methods in spec.get("paths", {}).values():
+            for op in methods.values():
+                for answer in op.get("responses", {}).values():
+                    for media in answer.get("content", {}).values():
+                        schema = media.get("schema")
+                        if isinstance(schema, dict) and "$ref" in schema:
+                            media["schema"] = {"$ref": schema["$ref"]}
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _shared(board: Board) -> bool:

@@ -21,7 +21,9 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import StreamingResponse
 
 from plebiscite.protocol.phases import RegionPhase
+from plebiscite.server import schemas
 from plebiscite.server.context import elections_of, referendums_of
+from plebiscite.server.schemas import answers
 
 __all__ = ["MAX_SAMPLES", "SAMPLE_EVERY", "router", "sample"]
 
@@ -82,7 +84,11 @@ async def _regions(rid: str, request: Request) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/{rid}/turnout", summary="Turnout over time in every region")
+@router.get(
+    "/{rid}/turnout",
+    summary="Turnout over time in every region",
+    responses=answers(200, schemas.Turnout, "every region's turnout over time", 404, 503),
+)
 async def turnout(rid: str, request: Request) -> dict[str, Any]:
     """For each region: its roll and the samples ``[time, height, voted, ballots]`` (Unix time
     in seconds, board height, voters who voted, ballots on the board), taken by the server at
@@ -119,7 +125,19 @@ class _Tagged(asyncio.Queue[dict[str, Any]]):
         self.target.put_nowait({**self.tag, **item})
 
 
-@router.get("/{rid}/events", summary="Live feed of every region")
+@router.get(
+    "/{rid}/events",
+    summary="Live feed of every region",
+    response_class=StreamingResponse,
+    responses=answers(
+        200,
+        None,
+        'server-sent events, each data line {"region", "election", "height", "type", "hash"}',
+        404,
+        503,
+        content={"text/event-stream": {"schema": {"type": "string"}}},
+    ),
+)
 async def events(rid: str, request: Request) -> StreamingResponse:
     """Server-sent events: one ``data:`` line per new event on the board of any region of the
     referendum, as ``{"region", "election", "height", "type", "hash"}``. Regions not opened yet

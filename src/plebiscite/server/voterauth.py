@@ -52,11 +52,13 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from plebiscite.server import schemas
 from plebiscite.server.accounts import require_admin
 from plebiscite.server.context import elections_of
 from plebiscite.server.http import ApiError, read_body
 from plebiscite.server.outbox import Message, Outbox, OutboxError
 from plebiscite.server.ratelimit import Limit, Limiter, source_of
+from plebiscite.server.schemas import answers
 from plebiscite.server.security import (
     bearer,
     json_object,
@@ -402,6 +404,10 @@ def _roll_of(body: dict[str, Any], s: ElectionState) -> dict[str, str | None]:
 @router.post(
     "/{uuid}/voter-authentication",
     summary="Require voters to log in (administrator)",
+    openapi_extra=schemas.body(schemas.VoterRoll),
+    responses=answers(
+        200, schemas.VoterRollSet, "voters must log in", 401, 404, 409, 413, 422, *schemas.WRITE
+    ),
 )
 async def require_voter_authentication(uuid: str, request: Request) -> dict[str, Any]:
     """Administrator only, while voting is open. Body: ``{"voters": [LOGIN, ...]}`` or
@@ -420,7 +426,11 @@ async def require_voter_authentication(uuid: str, request: Request) -> dict[str,
     return {"election": uuid, "required": True, "voters": len(roll)}
 
 
-@router.get("/{uuid}/voter-authentication", summary="Whether voters must log in")
+@router.get(
+    "/{uuid}/voter-authentication",
+    summary="Whether voters must log in",
+    responses=answers(200, schemas.VoterAuthentication, "whether voters log in", 404, 503),
+)
 async def voter_authentication(uuid: str, request: Request) -> dict[str, Any]:
     """``{"required"}``: whether a ballot of this election needs a voter session, and
     ``codes``: whether this server can send login codes (it has an outbox)."""
@@ -438,7 +448,22 @@ def _pending(request: Request) -> tuple[set[asyncio.Task[None]], Limiter]:
     return out
 
 
-@router.post("/{uuid}/login-code", status_code=202, summary="Ask for a one-time login code (voter)")
+@router.post(
+    "/{uuid}/login-code",
+    status_code=202,
+    summary="Ask for a one-time login code (voter)",
+    openapi_extra=schemas.body(schemas.CodeRequest),
+    responses=answers(
+        202,
+        schemas.CodeAccepted,
+        "the same answer for any login",
+        404,
+        409,
+        413,
+        422,
+        *schemas.WRITE,
+    ),
+)
 async def login_code(uuid: str, request: Request) -> dict[str, str]:
     """Body: ``{"login"}``. If the login is on the election's voter list, a one-time code
     (and link) is sent to it; the answer is the same either way, and says nothing of whether
@@ -470,7 +495,14 @@ async def login_code(uuid: str, request: Request) -> dict[str, str]:
     }
 
 
-@router.post("/{uuid}/login", summary="Log in with a one-time code or link (voter)")
+@router.post(
+    "/{uuid}/login",
+    summary="Log in with a one-time code or link (voter)",
+    openapi_extra=schemas.body(schemas.VoterLogin),
+    responses=answers(
+        200, schemas.VoterSession, "the voter session", 401, 404, 413, 422, *schemas.WRITE
+    ),
+)
 async def voter_login(uuid: str, request: Request) -> JSONResponse:
     """Body: ``{"login", "code"}`` (the code of the message) or ``{"token"}`` (the token of
     the message's link, after ``#login=``). Either is spent by a successful login. Answers
@@ -499,7 +531,11 @@ async def voter_login(uuid: str, request: Request) -> JSONResponse:
     )
 
 
-@router.post("/{uuid}/logout", summary="Log out (end a voter session)")
+@router.post(
+    "/{uuid}/logout",
+    summary="Log out (end a voter session)",
+    responses=answers(200, schemas.Ended, "whether a session ended", *schemas.WRITE),
+)
 async def voter_logout(uuid: str, request: Request) -> dict[str, bool]:
     """Ends the voter session whose token the request carries."""
     store = _store(request)

@@ -14,10 +14,11 @@ from fastapi.responses import Response, StreamingResponse
 
 from plebiscite import strictjson
 from plebiscite.protocol.messages import LIMITS
-from plebiscite.server import voterauth
+from plebiscite.server import schemas, voterauth
 from plebiscite.server.accounts import require_admin
 from plebiscite.server.context import elections_of, key_of
 from plebiscite.server.http import ApiError, read_body
+from plebiscite.server.schemas import answers
 from plebiscite.service.election import ElectionState
 
 __all__ = ["MAX_BALLOT", "MAX_SETUP", "router"]
@@ -33,14 +34,22 @@ async def _state(request: Request, uuid: str) -> ElectionState:
     return await (await elections_of(request).lookup(uuid)).fresh()
 
 
-@router.get("/api/server-key", summary="The key that signs the board checkpoints")
+@router.get(
+    "/api/server-key",
+    summary="The key that signs the board checkpoints",
+    responses=answers(200, schemas.ServerKey, "the server's public key"),
+)
 async def server_key(request: Request) -> dict[str, str]:
     """The server's Ed25519 public key (base64): observers check every checkpoint with it and
     compare checkpoints with each other to detect two different boards."""
     return {"key": key_of(request).public().to_base64()}
 
 
-@router.get("/api/elections", summary="Every election on the board")
+@router.get(
+    "/api/elections",
+    summary="Every election on the board",
+    responses=answers(200, schemas.ElectionList, "every election's status", 503),
+)
 async def list_elections(request: Request) -> list[dict[str, Any]]:
     """Each election with its status, board height, ballots, voters and turnout."""
     out = []
@@ -49,7 +58,15 @@ async def list_elections(request: Request) -> list[dict[str, Any]]:
     return out
 
 
-@router.post("/api/elections", status_code=201, summary="Start an election's board")
+@router.post(
+    "/api/elections",
+    status_code=201,
+    summary="Start an election's board",
+    openapi_extra=schemas.body(schemas.ElectionSetup),
+    responses=answers(
+        201, schemas.ElectionSummary, "the board is started", 401, 409, 413, 422, *schemas.WRITE
+    ),
+)
 async def create_election(request: Request) -> dict[str, Any]:
     """Administrator only. Body: ``{"election", "trustees", "credentials"}``, each the exact
     JSON text of that structure (section 4.10, 4.7, 4.8). The setup is verified (trustee
@@ -73,14 +90,22 @@ async def create_election(request: Request) -> dict[str, Any]:
     return s.summary()
 
 
-@router.get("/api/elections/{uuid}", summary="An election's status")
+@router.get(
+    "/api/elections/{uuid}",
+    summary="An election's status",
+    responses=answers(200, schemas.ElectionSummary, "the election's status", 404, 503),
+)
 async def election_status(uuid: str, request: Request) -> dict[str, Any]:
     """Status, board height and last event, ballots, voters, turnout, and the result once
     published; recomputed by the server's own verifier as the board grows."""
     return (await _state(request, uuid)).summary()
 
 
-@router.get("/api/elections/{uuid}/election", summary="The election (election.json)")
+@router.get(
+    "/api/elections/{uuid}/election",
+    summary="The election (election.json)",
+    responses=answers(200, schemas.ElectionJson, "the election, byte for byte", 404, 409),
+)
 async def election(uuid: str, request: Request) -> Response:
     """The exact election JSON of the board's Setup (its SHA256 is the fingerprint every
     ballot carries): what a voting booth needs, without the credential list that comes before
@@ -91,7 +116,19 @@ async def election(uuid: str, request: Request) -> Response:
     return Response(raw[0], media_type="application/json")
 
 
-@router.get("/api/elections/{uuid}/archive", summary="The election archive (UUID.bel)")
+@router.get(
+    "/api/elections/{uuid}/archive",
+    summary="The election archive (UUID.bel)",
+    response_class=StreamingResponse,
+    responses=answers(
+        200,
+        None,
+        "the archive",
+        404,
+        503,
+        content={"application/x-tar": {"schema": schemas.BINARY}},
+    ),
+)
 async def archive(uuid: str, request: Request) -> StreamingResponse:
     """The public record, byte-identical to what ``belenios-tool election verify`` accepts,
     at any time during the election."""
@@ -103,7 +140,22 @@ async def archive(uuid: str, request: Request) -> StreamingResponse:
     )
 
 
-@router.post("/api/elections/{uuid}/ballots", summary="Cast a ballot")
+@router.post(
+    "/api/elections/{uuid}/ballots",
+    summary="Cast a ballot",
+    openapi_extra=schemas.body(schemas.Ballot, description="the ballot, byte for byte"),
+    responses=answers(
+        200,
+        schemas.BallotOnBoard,
+        "the ballot is on the board",
+        401,
+        404,
+        409,
+        413,
+        422,
+        *schemas.WRITE,
+    ),
+)
 async def cast(uuid: str, request: Request) -> dict[str, Any]:
     """Body: the ballot (JSON, at most 1 MiB). It is verified in full before it is appended;
     the response (its smart ballot tracker) comes after the durable commit. A later ballot
@@ -120,7 +172,11 @@ async def cast(uuid: str, request: Request) -> dict[str, Any]:
     return {"tracker": tracker, "height": height}
 
 
-@router.get("/api/elections/{uuid}/ballots/{tracker:path}", summary="Find a ballot")
+@router.get(
+    "/api/elections/{uuid}/ballots/{tracker:path}",
+    summary="Find a ballot",
+    responses=answers(200, schemas.BallotOnBoard, "the ballot is on the board", 404, 503),
+)
 async def find_ballot(uuid: str, tracker: str, request: Request) -> dict[str, Any]:
     """Whether the ballot with this smart ballot tracker is on the board, and where (a ballot
     cast through any server process of the database)."""
@@ -129,7 +185,13 @@ async def find_ballot(uuid: str, tracker: str, request: Request) -> dict[str, An
     return {"tracker": tracker, "height": height}
 
 
-@router.post("/api/elections/{uuid}/close", summary="Close voting")
+@router.post(
+    "/api/elections/{uuid}/close",
+    summary="Close voting",
+    responses=answers(
+        200, schemas.ElectionSummary, "voting is closed", 401, 404, 409, *schemas.WRITE
+    ),
+)
 async def close(uuid: str, request: Request) -> dict[str, Any]:
     """Administrator only: append EndBallots and sign a checkpoint."""
     await require_admin(request)
@@ -138,14 +200,29 @@ async def close(uuid: str, request: Request) -> dict[str, Any]:
     return s.summary()
 
 
-@router.get("/api/elections/{uuid}/checkpoints", summary="Signed checkpoints of the board")
+@router.get(
+    "/api/elections/{uuid}/checkpoints",
+    summary="Signed checkpoints of the board",
+    responses=answers(200, schemas.CheckpointList, "the signed checkpoints, oldest first", 404),
+)
 async def checkpoints(uuid: str, request: Request) -> list[Any]:
     """Every checkpoint the server signed for this board (start-up, phase changes), oldest
     first; each verifiable with the server key."""
     return [json.loads(c.to_json()) for c in (await elections_of(request).lookup(uuid)).checkpoints]
 
 
-@router.get("/api/elections/{uuid}/events", summary="Live feed of new events")
+@router.get(
+    "/api/elections/{uuid}/events",
+    summary="Live feed of new events",
+    response_class=StreamingResponse,
+    responses=answers(
+        200,
+        None,
+        'server-sent events, each data line {"height", "type", "hash"}',
+        404,
+        content={"text/event-stream": {"schema": {"type": "string"}}},
+    ),
+)
 async def events(uuid: str, request: Request) -> StreamingResponse:
     """Server-sent events: one ``data:`` line per new board event, as ``{"height", "type",
     "hash"}``."""

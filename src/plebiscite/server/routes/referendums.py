@@ -14,9 +14,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from plebiscite import strictjson
+from plebiscite.server import schemas
 from plebiscite.server.accounts import require_admin
 from plebiscite.server.context import referendums_of
 from plebiscite.server.http import read_body
+from plebiscite.server.schemas import answers
 from plebiscite.server.security import bearer
 from plebiscite.service.referendum import MAX_CREATE, MAX_MESSAGE, MAX_TALLY_MESSAGE
 
@@ -26,7 +28,22 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/referendums", tags=["referendums"])
 
 
-@router.post("", status_code=201, summary="Create a referendum (administrator)")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a referendum (administrator)",
+    openapi_extra=schemas.body(schemas.ReferendumCreation),
+    responses=answers(
+        201,
+        schemas.CreatedReferendum,
+        "the referendum, with the link tokens (shown this once)",
+        401,
+        409,
+        413,
+        422,
+        *schemas.WRITE,
+    ),
+)
 async def create_referendum(request: Request) -> dict[str, Any]:
     """Administrator only. Body: ``{"referendum": RECORD, "voters": {REGION: [login or
     {"login", "weight"}, ...]}, "credential_authority": {REGION: "server" | "external"}}``.
@@ -45,7 +62,20 @@ async def create_referendum(request: Request) -> dict[str, Any]:
     return await referendums_of(request).create(body)
 
 
-@router.post("/{rid}/open", summary="Open every region's election (administrator)")
+@router.post(
+    "/{rid}/open",
+    summary="Open every region's election (administrator)",
+    responses=answers(
+        200,
+        schemas.OpenedReferendum,
+        "every region is open (the private credentials the server made: this once)",
+        401,
+        404,
+        409,
+        422,
+        *schemas.WRITE,
+    ),
+)
 async def open_referendum(rid: str, request: Request) -> dict[str, Any]:
     """Administrator only, once the ceremony is done and every external credential authority
     sent its public credentials: creates each region's election (the referendum's questions,
@@ -56,7 +86,20 @@ async def open_referendum(rid: str, request: Request) -> dict[str, Any]:
     return await referendums_of(request).open(rid)
 
 
-@router.post("/{rid}/close", summary="Close voting in every region and tally (administrator)")
+@router.post(
+    "/{rid}/close",
+    summary="Close voting in every region and tally (administrator)",
+    responses=answers(
+        200,
+        schemas.ReferendumStatus,
+        "voting is closed, the tallies are on the boards",
+        401,
+        404,
+        409,
+        500,
+        *schemas.WRITE,
+    ),
+)
 async def close_referendum(rid: str, request: Request) -> dict[str, Any]:
     """Administrator only: in every region, append EndBallots (unless already closed), then
     the encrypted tally the server's verifier recomputed from the board (the last ballot of
@@ -65,13 +108,21 @@ async def close_referendum(rid: str, request: Request) -> dict[str, Any]:
     return await referendums_of(request).close(rid)
 
 
-@router.get("", summary="Every referendum on this server")
+@router.get(
+    "",
+    summary="Every referendum on this server",
+    responses=answers(200, schemas.ReferendumList, "every referendum", 503),
+)
 async def list_referendums(request: Request) -> list[dict[str, Any]]:
     """Each referendum's id, title and phase."""
     return await referendums_of(request).summaries()
 
 
-@router.get("/{rid}", summary="A referendum's status")
+@router.get(
+    "/{rid}",
+    summary="A referendum's status",
+    responses=answers(200, schemas.ReferendumStatus, "the referendum's status", 404, 503),
+)
 async def referendum_status(rid: str, request: Request) -> dict[str, Any]:
     """The record (with the trustees' hash once the regions are open), the ceremony (who sent
     what, the certificates, the threshold parameters, the server's key), whether voters log
@@ -84,7 +135,11 @@ async def referendum_status(rid: str, request: Request) -> dict[str, Any]:
     return await referendums_of(request).status(rid)
 
 
-@router.get("/{rid}/regions/{name}/election", summary="A region's election (election.json)")
+@router.get(
+    "/{rid}/regions/{name}/election",
+    summary="A region's election (election.json)",
+    responses=answers(200, schemas.ElectionJson, "the election, byte for byte", 404, 503),
+)
 async def region_election(rid: str, name: str, request: Request) -> Response:
     """The exact election JSON of the region's board (what a voter needs to make a ballot)."""
     return Response(
@@ -92,7 +147,11 @@ async def region_election(rid: str, name: str, request: Request) -> Response:
     )
 
 
-@router.get("/{rid}/regions/{name}/tally", summary="A region's encrypted tally")
+@router.get(
+    "/{rid}/regions/{name}/tally",
+    summary="A region's encrypted tally",
+    responses=answers(200, schemas.RegionTally, "the encrypted tally", 404, 409, 503),
+)
 async def region_tally(rid: str, name: str, request: Request) -> dict[str, Any]:
     """The encrypted tally on the region's board, as the server's verifier recomputed it from
     the ballots, with the election's fingerprint: what each trustee decrypts (a careful
@@ -103,6 +162,7 @@ async def region_tally(rid: str, name: str, request: Request) -> dict[str, Any]:
 @router.get(
     "/{rid}/regions/{name}/shuffle-input",
     summary="The ciphertexts a region's next shuffle takes (non-homomorphic questions)",
+    responses=answers(200, schemas.ShuffleInput, "the ciphertexts to shuffle", 404, 409, 503),
 )
 async def region_shuffle_input(rid: str, name: str, request: Request) -> dict[str, Any]:
     """While the region's shuffles are under way: the ciphertexts of each non-homomorphic
@@ -112,7 +172,24 @@ async def region_shuffle_input(rid: str, name: str, request: Request) -> dict[st
     return await referendums_of(request).shuffle_input(rid, name)
 
 
-@router.post("/{rid}/trustees/{index}/certificate", summary="Send a certificate (trustee)")
+@router.post(
+    "/{rid}/trustees/{index}/certificate",
+    summary="Send a certificate (trustee)",
+    openapi_extra=schemas.body(
+        schemas.CeremonyMessage, text="the message as trustee-threshold writes it (one JSON value)"
+    ),
+    responses=answers(
+        200,
+        schemas.CeremonyStatus,
+        "the certificate is in",
+        401,
+        404,
+        409,
+        413,
+        *schemas.WRITE,
+        typed_params=True,
+    ),
+)
 async def send_certificate(rid: str, index: int, request: Request) -> dict[str, Any]:
     """Trustee ``index`` only (its link token). Body: its certificate (step 1 of the threshold
     ceremony, the ``cert`` of ``trustee-threshold --step 1``). Checked (signature, keys
@@ -124,7 +201,24 @@ async def send_certificate(rid: str, index: int, request: Request) -> dict[str, 
     return await svc.send_certificate(rid, index, token, body)
 
 
-@router.post("/{rid}/trustees/{index}/polynomial", summary="Send a polynomial (trustee)")
+@router.post(
+    "/{rid}/trustees/{index}/polynomial",
+    summary="Send a polynomial (trustee)",
+    openapi_extra=schemas.body(
+        schemas.CeremonyMessage, text="the message as trustee-threshold writes it (one JSON value)"
+    ),
+    responses=answers(
+        200,
+        schemas.CeremonyStatus,
+        "the polynomial is in",
+        401,
+        404,
+        409,
+        413,
+        *schemas.WRITE,
+        typed_params=True,
+    ),
+)
 async def send_polynomial(rid: str, index: int, request: Request) -> dict[str, Any]:
     """Trustee ``index`` only. Body: its polynomial (step 3, made from the certificates of
     ``GET /api/referendums/ID`` and the referendum's threshold). When every polynomial is in,
@@ -136,7 +230,21 @@ async def send_polynomial(rid: str, index: int, request: Request) -> dict[str, A
     return await svc.send_polynomial(rid, index, token, body)
 
 
-@router.get("/{rid}/trustees/{index}/vinput", summary="Fetch one's vinput (trustee)")
+@router.get(
+    "/{rid}/trustees/{index}/vinput",
+    summary="Fetch one's vinput (trustee)",
+    responses=answers(
+        200,
+        schemas.Vinput,
+        "the trustee's vinput",
+        401,
+        403,
+        404,
+        409,
+        503,
+        typed_params=True,
+    ),
+)
 async def get_vinput(rid: str, index: int, request: Request) -> Response:
     """Trustee ``index`` only: its vinput (step 4's output for it: its own polynomial and the
     shares the other trustees sent it, encrypted to it), for step 5."""
@@ -144,7 +252,24 @@ async def get_vinput(rid: str, index: int, request: Request) -> Response:
     return Response(vinput, media_type="application/json")
 
 
-@router.post("/{rid}/trustees/{index}/voutput", summary="Send a voutput (trustee)")
+@router.post(
+    "/{rid}/trustees/{index}/voutput",
+    summary="Send a voutput (trustee)",
+    openapi_extra=schemas.body(
+        schemas.CeremonyMessage, text="the message as trustee-threshold writes it (one JSON value)"
+    ),
+    responses=answers(
+        200,
+        schemas.CeremonyStatus,
+        "the voutput is in",
+        401,
+        404,
+        409,
+        413,
+        *schemas.WRITE,
+        typed_params=True,
+    ),
+)
 async def send_voutput(rid: str, index: int, request: Request) -> dict[str, Any]:
     """Trustee ``index`` only. Body: its voutput (step 5). When every voutput is in, the server
     checks them (proofs of knowledge, verification keys against the commitments) and makes
@@ -156,7 +281,21 @@ async def send_voutput(rid: str, index: int, request: Request) -> dict[str, Any]
     return await svc.send_voutput(rid, index, token, body)
 
 
-@router.get("/{rid}/trustees/{index}/dkey", summary="Fetch one's decryption key (trustee)")
+@router.get(
+    "/{rid}/trustees/{index}/dkey",
+    summary="Fetch one's decryption key (trustee)",
+    responses=answers(
+        200,
+        schemas.EncryptedKey,
+        "the trustee's encrypted decryption key",
+        401,
+        403,
+        404,
+        409,
+        503,
+        typed_params=True,
+    ),
+)
 async def get_dkey(rid: str, index: int, request: Request) -> Response:
     """Trustee ``index`` only: its decryption key as it sent it in its voutput, encrypted to
     itself (the ``.dkey`` file): only its seed opens it."""
@@ -167,6 +306,19 @@ async def get_dkey(rid: str, index: int, request: Request) -> Response:
 @router.post(
     "/{rid}/trustees/{index}/regions/{name}/partial-decryption",
     summary="Send a partial decryption of a region's tally (trustee)",
+    openapi_extra=schemas.body(schemas.PartialDecryption),
+    responses=answers(
+        200,
+        schemas.RegionStatus,
+        "the partial decryption is on the board",
+        401,
+        404,
+        409,
+        413,
+        500,
+        *schemas.WRITE,
+        typed_params=True,
+    ),
 )
 async def send_partial_decryption(
     rid: str, index: int, name: str, request: Request
@@ -185,6 +337,23 @@ async def send_partial_decryption(
 @router.post(
     "/{rid}/trustees/{index}/regions/{name}/shuffle",
     summary="Send a shuffle of a region's non-homomorphic ciphertexts (trustee)",
+    openapi_extra=schemas.body(
+        schemas.ShuffleMessage,
+        text="the lines the shuffle command prints: the shuffle, then (optionally) its owned "
+        "wrapper",
+    ),
+    responses=answers(
+        200,
+        schemas.RegionStatus,
+        "the shuffle is on the board",
+        401,
+        404,
+        409,
+        413,
+        500,
+        *schemas.WRITE,
+        typed_params=True,
+    ),
 )
 async def send_shuffle(rid: str, index: int, name: str, request: Request) -> dict[str, Any]:
     """Trustee ``index`` only, once voting is closed and the server shuffled first. Body: its
@@ -200,14 +369,27 @@ async def send_shuffle(rid: str, index: int, name: str, request: Request) -> dic
     return await svc.send_shuffle(rid, index, token, name, body)
 
 
-@router.get("/{rid}/regions/{name}/voters", summary="A region's voter list (its authority)")
+@router.get(
+    "/{rid}/regions/{name}/voters",
+    summary="A region's voter list (its authority)",
+    responses=answers(200, schemas.RegionVoters, "the region's voters", 401, 404, 409, 503),
+)
 async def region_voters(rid: str, name: str, request: Request) -> dict[str, Any]:
     """The region's external credential authority only (its link token): the voters and
     their weights, the election uuid and group to make their credentials with."""
     return await referendums_of(request).region_voters(rid, name, bearer(request))
 
 
-@router.put("/{rid}/regions/{name}/credentials", summary="Send a region's public credentials")
+@router.put(
+    "/{rid}/regions/{name}/credentials",
+    summary="Send a region's public credentials",
+    openapi_extra=schemas.body(
+        schemas.PublicCredentials, text="the public credential list, as JSON text"
+    ),
+    responses=answers(
+        200, schemas.RegionStatus, "the credentials are in", 401, 404, 409, 413, 422, *schemas.WRITE
+    ),
+)
 async def put_credentials(rid: str, name: str, request: Request) -> dict[str, Any]:
     """The region's external credential authority only. Body: the public credential list (as
     ``credentials generate`` writes it): one valid, distinct credential per voter, with the

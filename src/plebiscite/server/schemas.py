@@ -1,0 +1,684 @@
+"""The request and response bodies of the API, as pydantic models: documentation only.
+
+The routes read their bodies themselves (a size limit before anything is parsed, strict JSON,
+ballots kept byte-exact since a ballot's SHA-256 is its tracker) and answer plain dicts, so
+these models never validate or filter anything at run time. They describe every body in
+``/openapi.json``: request bodies through :func:`body` (the route's ``openapi_extra``),
+answers through :func:`answers` (the route's ``responses``), and the models referred to from
+``openapi_extra`` reach ``components/schemas`` through :func:`definitions` (merged by
+:func:`plebiscite.server.app.create_app`'s ``openapi``).
+
+Request models forbid unknown fields where the server refuses them, so that a schema-driven
+client generates bodies that pass the shape checks; answer models allow extra fields.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+__all__ = [
+    "ANY_JSON",
+    "BINARY",
+    "ErrorBody",
+    "answers",
+    "body",
+    "definitions",
+    "ref",
+]
+
+REF = "#/components/schemas/{model}"
+
+#: any JSON value
+ANY_JSON: dict[str, Any] = {}
+#: a body of bytes (an archive)
+BINARY: dict[str, Any] = {"type": "string", "format": "binary"}
+
+_FRACTION = r"^(0|[1-9][0-9]{0,17})(/[1-9][0-9]{0,17})?$"
+_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+_UUID = r"^[1-9A-HJ-NP-Za-km-z]{14,64}$"
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+_HEX256 = r"^[0-9a-f]{64}$"
+_NUMBER = r"^[0-9]+$"
+
+Fraction = Annotated[str, Field(pattern=_FRACTION, description='"n/d" or "n", lowest terms')]
+UtcTime = Annotated[str, Field(pattern=_TIME, description="YYYY-MM-DDTHH:MM:SSZ (UTC)")]
+Uuid = Annotated[str, Field(pattern=_UUID, description="14 to 64 Base58 characters")]
+Text = Annotated[str, Field(min_length=1, max_length=10_000)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Strict(BaseModel):
+    """A request structure the server reads strictly: no unknown field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Open(BaseModel):
+    """An answer: the fields documented here, perhaps more."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+class ErrorDetail(_Open):
+    code: str = Field(description="a stable code, e.g. unknown_election, state, rate_limited")
+    message: str = Field(description="what was wrong")
+
+
+class ErrorBody(_Open):
+    """Every error of the API."""
+
+    error: ErrorDetail
+
+
+class ParameterErrors(_Open):
+    """A path parameter of the wrong type (an integer expected), as FastAPI answers it."""
+
+    detail: list[dict[str, Any]]
+
+
+# -- the referendum record (plebiscite.protocol.referendum) ------------------------------------
+
+
+class HomomorphicQuestion(_Strict):
+    """A question whose answers are counted (section 4.9)."""
+
+    question: Text
+    answers: list[Text] = Field(min_length=1)
+    min: int = Field(ge=0)
+    max: int = Field(ge=0)
+    blank: bool | None = Field(default=None, description="a blank vote is allowed")
+
+
+class NonHomomorphicAnswers(_Strict):
+    question: Text
+    answers: list[Text] = Field(min_length=1)
+
+
+class NonHomomorphicQuestion(_Strict):
+    """A question whose ballots are shuffled, then decrypted one by one (a ranking)."""
+
+    type: Literal["NonHomomorphic"]
+    value: NonHomomorphicAnswers
+
+
+Question = HomomorphicQuestion | NonHomomorphicQuestion
+
+
+class RecordRegion(_Strict):
+    name: Name
+    election: Uuid | None = Field(
+        default=None, description="the region's election (chosen by the server if absent)"
+    )
+    weight: Fraction | None = Field(default=None, description="default 1")
+    population: int | None = Field(default=None, ge=0)
+
+
+class RecordTrustees(_Strict):
+    names: list[Name] = Field(min_length=1)
+    threshold: int | None = Field(default=None, ge=1, description="k of a k-of-n ceremony")
+    hash: str | None = Field(
+        default=None,
+        pattern=_HEX256,
+        description="the SHA256 of the trustees structure: set by the server when it opens",
+    )
+
+
+class Quorum(_Strict):
+    turnout: Fraction | None = None
+    approval: Fraction | None = None
+
+
+class RegionsByCount(_Strict):
+    count: int = Field(ge=1)
+
+
+class RegionsByShare(_Strict):
+    share: Fraction
+    strict: bool | None = None
+    by: Literal["weight", "population"] | None = None
+
+
+class SimpleRule(_Strict):
+    """A majority or a supermajority, over all the regions pooled or region by region."""
+
+    type: Literal["majority", "supermajority"]
+    question: int = Field(ge=0)
+    answer: int = Field(ge=0)
+    threshold: Fraction | None = Field(
+        default=None, description="1/2 for a majority; above 1/2 (required) for a supermajority"
+    )
+    strict: bool | None = None
+    quorum: Quorum | None = None
+    scope: Literal["overall", "per-region"] | None = None
+
+
+class DoubleMajorityRule(_Strict):
+    """The test passes on the pooled counts and in enough regions."""
+
+    type: Literal["double-majority"]
+    question: int = Field(ge=0)
+    answer: int = Field(ge=0)
+    regions: RegionsByCount | RegionsByShare
+    threshold: Fraction | None = None
+    strict: bool | None = None
+    quorum: Quorum | None = None
+
+
+class ReferendumRecord(_Strict):
+    """A referendum record (``plebiscite.protocol.referendum``)."""
+
+    version: Literal[1]
+    id: str = Field(pattern=_ID)
+    title: Annotated[str, Field(min_length=1, max_length=1000)]
+    questions: list[Question] = Field(min_length=1)
+    regions: list[RecordRegion] = Field(min_length=1)
+    trustees: RecordTrustees
+    opening: UtcTime
+    closing: UtcTime
+    rule: SimpleRule | DoubleMajorityRule
+
+
+# -- requests -----------------------------------------------------------------------------------
+
+
+class ElectionSetup(_Strict):
+    """An election's setup: each field the exact JSON text of that structure."""
+
+    election: str = Field(description="the election (section 4.10), as JSON text")
+    trustees: str = Field(description="the trustees (section 4.7), as JSON text")
+    credentials: str = Field(description="the public credentials (section 4.8), as JSON text")
+
+
+class Ballot(BaseModel):
+    """A Belenios ballot (section 4.11), sent byte for byte: its SHA256 is its tracker."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    election_uuid: Uuid
+    election_hash: str = Field(description="the election's fingerprint")
+    credential: str = Field(pattern=_NUMBER, description="the voter's public credential")
+    answers: list[dict[str, Any]] = Field(description="one encrypted answer per question")
+    signature: dict[str, Any] = Field(description="{hash, proof}: signed by the credential")
+
+
+class WeightedVoter(_Strict):
+    login: Annotated[str, Field(min_length=1, max_length=256)]
+    weight: int | None = Field(default=None, ge=1)
+
+
+class ReferendumCreation(_Strict):
+    referendum: ReferendumRecord
+    voters: dict[str, list[Annotated[str, Field(min_length=1, max_length=256)] | WeightedVoter]] = (
+        Field(description="for each region (by name): its voters, at least one")
+    )
+    credential_authority: dict[str, Literal["server", "external"]] | None = Field(
+        default=None, description="for each region: who makes its credentials (default server)"
+    )
+    voter_authentication: bool | None = Field(
+        default=None, description="voters log in by one-time code (logins are e-mail addresses)"
+    )
+
+
+class AdminLogin(_Strict):
+    name: Annotated[str, Field(max_length=256)]
+    password: Annotated[str, Field(max_length=1024)]
+
+
+class VoterRoll(_Strict):
+    voters: list[str] | dict[str, str | None] = Field(
+        description="the logins (e-mail addresses), or each login with its public credential"
+    )
+
+
+class CodeRequest(_Strict):
+    login: Annotated[str, Field(min_length=1, max_length=254)]
+
+
+class CodeLogin(_Strict):
+    login: Annotated[str, Field(max_length=254)]
+    code: Annotated[str, Field(max_length=64)]
+
+
+class LinkLogin(_Strict):
+    token: str = Field(description="the token of the message's link, after #login=")
+
+
+class VoterLogin(RootModel[CodeLogin | LinkLogin]):
+    """``{"login", "code"}`` or ``{"token"}``."""
+
+
+class CeremonyMessage(_Open):
+    """A message of the threshold key ceremony (certificate, polynomial, voutput), made by
+    ``trustee-threshold`` or ``belenios-tool setup generate-trustee-key-threshold``."""
+
+
+class Vinput(_Open):
+    """A trustee's vinput (step 4 of the ceremony): its polynomial and the shares the other
+    trustees sent it, encrypted to it."""
+
+    polynomial: Any
+    secrets: list[Any]
+    coefexps: list[Any]
+
+
+class EncryptedKey(_Open):
+    """A trustee's decryption key, encrypted to itself (the ``private_key`` of its voutput,
+    the ``.dkey`` file)."""
+
+
+class PartialDecryption(_Open):
+    """A trustee's partial decryption of a region's tally (``trustee decrypt``)."""
+
+    decryption_factors: list[Any]
+    decryption_proofs: list[Any]
+
+
+class ShuffleMessage(_Open):
+    """A shuffle of the ciphertexts of ``shuffle-input`` (``trustee shuffle``)."""
+
+    ciphertexts: list[Any]
+    proofs: list[Any]
+
+
+class PublicCredentials(RootModel[list[str]]):
+    """The public credential list: ``credential[,weight[,login]]``, one per voter."""
+
+
+# -- answers: elections --------------------------------------------------------------------------
+
+
+class ServerKey(_Open):
+    key: str = Field(description="the server's Ed25519 public key (base64)")
+
+
+class ReportQuestion(_Open):
+    question: str
+    answers: list[str]
+    homomorphic: bool
+    min: int | None = None
+    max: int | None = None
+    blank: bool | None = None
+
+
+class ElectionSummary(_Open):
+    """An election's status, recomputed by the server's verifier."""
+
+    uuid: str
+    name: str | None
+    status: str = Field(
+        description="empty, setup, open, closed, tallied, shuffling, shuffled, decrypting, done"
+    )
+    height: int | None
+    last_event: str | None
+    ballots: int
+    voters: int
+    voted: int
+    turnout: float
+    result: list[Any] | None
+    questions: list[ReportQuestion]
+    valid: bool
+
+
+class ElectionList(RootModel[list[ElectionSummary]]):
+    pass
+
+
+class BallotOnBoard(_Open):
+    tracker: str = Field(description="the smart ballot tracker (the ballot's SHA256)")
+    height: int = Field(description="its place on the board")
+
+
+class Checkpoint(_Open):
+    election: str
+    hash: str
+    height: int
+    phase: str
+    previous: str | None
+    time: UtcTime
+
+
+class SignedCheckpoint(_Open):
+    checkpoint: Checkpoint
+    key: str
+    signature: str
+
+
+class CheckpointList(RootModel[list[SignedCheckpoint]]):
+    pass
+
+
+class ElectionJson(_Open):
+    """The election (section 4.10), the exact text of the board's Setup."""
+
+    version: int
+    description: str
+    name: str
+    group: str
+    public_key: str
+    questions: list[Any]
+    uuid: str
+    administrator: str | None = None
+    credential_authority: str | None = None
+
+
+# -- answers: referendums -----------------------------------------------------------------------
+
+
+class TrusteeLink(_Open):
+    index: int
+    name: str
+    owner: int = Field(description="its owner number on the boards (the server is 1)")
+    token: str = Field(description="its link token, shown this once")
+
+
+class CreatedRegion(_Open):
+    name: str
+    election: str
+    authority: Literal["server", "external"]
+    authority_token: str | None = Field(
+        default=None, description="the external credential authority's link token, shown once"
+    )
+
+
+class CreatedReferendum(_Open):
+    id: str
+    record: ReferendumRecord
+    group: str
+    voter_authentication: bool
+    trustees: list[TrusteeLink]
+    threshold: int
+    regions: list[CreatedRegion]
+
+
+class PrivateCredential(_Open):
+    login: str
+    weight: int
+    credential: str
+
+
+class OpenedRegion(_Open):
+    name: str
+    election: str
+    archive: str
+    credentials: list[PrivateCredential] | None = Field(
+        description="the voters' private credentials where the server made them: this once"
+    )
+
+
+class OpenedReferendum(_Open):
+    id: str
+    record: ReferendumRecord
+    fingerprint: str
+    regions: list[OpenedRegion]
+
+
+class CeremonyTrustee(_Open):
+    index: int
+    name: str
+    owner: int
+    certificate: str | None = Field(description="the id of its certificate, once sent")
+    polynomial: bool
+    voutput: bool
+
+
+class CeremonyStatus(_Open):
+    phase: Literal["certificates", "polynomials", "voutputs", "done"]
+    threshold: int
+    trustees: list[CeremonyTrustee]
+    certificates: str | None
+    threshold_parameters: dict[str, Any] | None
+    server_key: dict[str, Any]
+    trustees_hash: str | None
+    error: str | None
+
+
+class ShuffleStatus(_Open):
+    questions: list[int]
+    server: bool
+    by: list[int]
+    needed: int
+    done: bool
+    open: bool
+
+
+class RegionStatus(_Open):
+    name: str
+    election: str
+    credential_authority: Literal["server", "external"]
+    credentials_ready: bool
+    roll: int
+    status: str = Field(description="not-opened, or the status of the region's board")
+    height: int | None = None
+    ballots: int | None = None
+    voted: int | None = None
+    turnout: float | None = None
+    result: list[Any] | None = None
+    valid: bool | None = None
+    archive: str | None = None
+    decrypted_by: list[int] | None = None
+    shuffles: ShuffleStatus | None = None
+
+
+class Count(_Open):
+    yes: int
+    valid: int
+    blank: int
+    voted: int
+    roll: int
+    share: str | None
+    turnout: str | None
+
+
+class PooledCount(Count):
+    verdict: str
+
+
+class RegionOutcome(_Open):
+    name: str
+    election: str
+    verdict: Literal["passed", "failed", "quorum-not-met", "not-tallied"]
+    count: Count | None
+    reason: str
+
+
+class Outcome(_Open):
+    referendum: str = Field(description="the fingerprint of the referendum record")
+    verdict: Literal["passed", "failed", "quorum-not-met", "not-tallied"]
+    regions: list[RegionOutcome]
+    pooled: PooledCount | None
+    explanation: str
+
+
+class ReferendumStatus(_Open):
+    id: str
+    title: str
+    phase: Literal["ceremony", "ready", "open", "decrypting", "done"]
+    record: ReferendumRecord
+    fingerprint: str
+    group: str
+    voter_authentication: bool
+    ceremony: CeremonyStatus
+    regions: list[RegionStatus]
+    outcome: Outcome | None
+
+
+class ReferendumSummary(_Open):
+    id: str
+    title: str
+    phase: Literal["ceremony", "ready", "open", "decrypting", "done"]
+
+
+class ReferendumList(RootModel[list[ReferendumSummary]]):
+    pass
+
+
+class RegionTally(_Open):
+    election: str
+    fingerprint: str
+    encrypted_tally: list[Any]
+
+
+class ShuffleInput(_Open):
+    election: str
+    fingerprint: str
+    public_key: str
+    questions: list[int]
+    ciphertexts: list[Any]
+    shuffles: ShuffleStatus
+
+
+class RollEntry(_Open):
+    login: str
+    weight: int
+
+
+class RegionVoters(_Open):
+    election: str
+    group: str
+    voters: list[RollEntry]
+    weighted: bool
+
+
+class TurnoutRegion(_Open):
+    name: str
+    election: str
+    roll: int
+    samples: list[list[int]] = Field(description="[time, height, voted, ballots] samples")
+
+
+class Turnout(_Open):
+    id: str
+    now: int
+    regions: list[TurnoutRegion]
+
+
+# -- answers: sessions, voter authentication ------------------------------------------------------
+
+
+class AdminSession(_Open):
+    token: str = Field(description="the session token, shown once")
+    name: str
+    expires: UtcTime
+
+
+class CurrentAdmin(_Open):
+    name: str | None
+    bootstrap: bool
+    expires: UtcTime | None
+
+
+class Ended(_Open):
+    ended: bool
+
+
+class VoterRollSet(_Open):
+    election: str
+    required: bool
+    voters: int
+
+
+class VoterAuthentication(_Open):
+    required: bool
+    codes: bool
+
+
+class CodeAccepted(_Open):
+    status: Literal["accepted"]
+    message: str
+
+
+class VoterSession(_Open):
+    token: str
+    expires: int = Field(description="Unix time in seconds")
+
+
+# -- the OpenAPI pieces ---------------------------------------------------------------------------
+
+_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def ref(model: type[BaseModel]) -> dict[str, Any]:
+    """A reference to ``model`` in ``components/schemas`` (which :func:`definitions` fills)."""
+    _MODELS[model.__name__] = model
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def definitions() -> dict[str, Any]:
+    """The JSON schemas of the models :func:`ref` named, and of the models they use."""
+    out: dict[str, Any] = {}
+    for name, model in list(_MODELS.items()):
+        schema = model.model_json_schema(ref_template=REF)
+        out.update(schema.pop("$defs", {}))
+        out[name] = schema
+    return out
+
+
+def body(
+    json: type[BaseModel] | None = None,
+    *,
+    text: str | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    """The ``openapi_extra`` of a route with a required request body: JSON described by the
+    model ``json``, and/or ``text/plain`` (``text`` says what the text holds)."""
+    content: dict[str, Any] = {}
+    if json is not None:
+        content["application/json"] = {"schema": ref(json)}
+    if text is not None:
+        content["text/plain"] = {"schema": {"type": "string", "description": text}}
+    out: dict[str, Any] = {"required": True, "content": content}
+    if description is not None:
+        out["description"] = description
+    return {"requestBody": out}
+
+
+_ERRORS = {
+    401: "the token (administrator, trustee, authority or voter session) missing or wrong",
+    403: "refused: a cross-origin write, or a token acting for another party",
+    404: "no such election, referendum, region, trustee or ballot",
+    409: "not now: the election's or referendum's state forbids it, or it exists already",
+    413: "the body is too large (refused before it is parsed)",
+    422: "the body is refused: not the expected structure, or it does not verify",
+    429: "rate limited (``Retry-After`` says when to try again)",
+    500: "the server's own work failed its checks: nothing was published",
+    503: "the database failed, or the server lacks what this needs: try again later",
+}
+
+
+def answers(
+    status: int,
+    answer: type[BaseModel] | None,
+    description: str,
+    *errors: int,
+    content: dict[str, Any] | None = None,
+    typed_params: bool = False,
+) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a route: its answer (``status``, the model ``answer`` or the
+    media ``content``) and the error answers of ``errors``. ``typed_params``: a path
+    parameter is an integer, so a 422 may also be FastAPI's :class:`ParameterErrors`."""
+    out: dict[int | str, dict[str, Any]] = {}
+    ok: dict[str, Any] = {"description": description}
+    if answer is not None:
+        ok["model"] = answer
+    if content is not None:
+        ok["content"] = content
+    out[status] = ok
+    for e in sorted(set(errors) | ({422} if typed_params else set())):
+        if e == 422 and typed_params:
+            schema = {"anyOf": [ref(ErrorBody), ref(ParameterErrors)]}
+            out[e] = {
+                "description": _ERRORS[e],
+                "content": {"application/json": {"schema": schema}},
+            }
+        else:
+            out[e] = {"model": ErrorBody, "description": _ERRORS[e]}
+    return out
+
+
+#: the errors every write may give: the cross-origin refusal, the rate limit, the database
+WRITE = (403, 429, 503)
