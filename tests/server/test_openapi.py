@@ -3,8 +3,12 @@ the server's real requests and answers match what it declares."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import re
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -224,7 +228,21 @@ def _setup():
     return texts, meta["private_credentials"], parse_election(texts["election"].encode())
 
 
-def test_an_election_s_answers_match_their_schemas(checked):
+def _code(outbox: Path) -> str:
+    """The one-time code of the message the outbox received (sent in the background)."""
+    for _ in range(100):
+        sent = sorted(outbox.glob("*.eml"))
+        if sent:
+            message = email.message_from_bytes(sent[0].read_bytes(), policy=email.policy.default)
+            text = message.get_body().get_content()
+            found = re.search(r"\b([0-9A-Z]{5}-[0-9A-Z]{5})\b", text)
+            assert found, text
+            return found[1]
+        time.sleep(0.05)
+    raise AssertionError("no message in the outbox")
+
+
+def test_an_election_s_answers_match_their_schemas(checked, tmp_path):
     c = checked
     texts, creds, election = _setup()
     uuid = election.uuid
@@ -255,6 +273,15 @@ def test_an_election_s_answers_match_their_schemas(checked):
     assert c.post(f"/api/elections/{uuid}/login", json=wrong).status_code == 401
     assert c.post(f"/api/elections/{uuid}/login", json={"token": "x" * 43}).status_code == 401
     assert c.post(f"/api/elections/{uuid}/logout", headers=ADMIN).status_code == 200
+    code = _code(tmp_path / "outbox")
+    r = c.post(f"/api/elections/{uuid}/login", json={"login": "ann@example.org", "code": code})
+    assert r.status_code == 200
+    voter = {"authorization": f"Bearer {r.json()['token']}"}
+    ballot = make_ballot(election, creds[1], [[0, 1], [1, 0, 0]], DeterministicRandom("ann"))
+    assert (
+        c.post(f"/api/elections/{uuid}/ballots", content=ballot, headers=voter).status_code == 200
+    )
+    assert c.post(f"/api/elections/{uuid}/logout", headers=voter).json() == {"ended": True}
 
     # administrators
     accounts.add_account(
@@ -287,6 +314,7 @@ def test_a_referendum_s_requests_and_answers_match_their_schemas(checked):
     assert final["phase"] == "done"
     rid = final["id"]
     assert c.get(f"/api/referendums/{rid}/turnout").status_code == 200
+    assert c.get("/api/referendums").status_code == 200
     assert c.get("/api/referendums/none").status_code == 404
     assert c.get(f"/api/referendums/{rid}/trustees/1/dkey").status_code == 401
     assert c.post(f"/api/referendums/{rid}/open", headers=ADMIN).status_code == 409
