@@ -138,7 +138,7 @@ async def referendum_status(rid: str, request: Request) -> dict[str, Any]:
 @router.get(
     "/{rid}/regions/{name}/election",
     summary="A region's election (election.json)",
-    responses=answers(200, schemas.ElectionJson, "the election, byte for byte", 404, 503),
+    responses=answers(200, schemas.ElectionJson, "the election, byte for byte", 404, 409, 503),
 )
 async def region_election(rid: str, name: str, request: Request) -> Response:
     """The exact election JSON of the region's board (what a voter needs to make a ballot)."""
