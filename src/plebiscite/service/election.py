@@ -586,7 +586,7 @@ class ElectionState:
             await anyio.to_thread.run_sync(self.refresh_if_behind)
             still_open()
             await anyio.to_thread.run_sync(self.append, [Item("EndBallots")], still_open)
-            self.checkpoint()
+            await anyio.to_thread.run_sync(self.checkpoint)
 
 
 def setup_archive(raws: Sequence[bytes], timestamp: int) -> tuple[bytes, bytes]:

@@ -1124,10 +1124,10 @@ async def _close_board(s: ElectionState) -> None:
     """What closing still needs on one board, from its status. The caller holds ``s.lock``."""
     if s.verifier.phase.takes_ballots:
         await anyio.to_thread.run_sync(s.append, [Item("EndBallots")])
-        s.checkpoint()
+        await anyio.to_thread.run_sync(s.checkpoint)
     if s.verifier.phase is BoardPhase.CLOSED:
         await anyio.to_thread.run_sync(_append_tally, s)
-        s.checkpoint()
+        await anyio.to_thread.run_sync(s.checkpoint)
 
 
 def _append_tally(s: ElectionState) -> None:
@@ -1576,7 +1576,7 @@ class Referendums:
                 raise Internal("internal", "the partial decryption was not accepted by the board")
             if len(_threshold_owners(s)) >= ref.threshold:
                 await anyio.to_thread.run_sync(_finish, ref, s)
-            s.checkpoint()
+            await anyio.to_thread.run_sync(s.checkpoint)
         return _region_status(ref, region, s)
 
     async def send_shuffle(
@@ -1619,7 +1619,7 @@ class Referendums:
             if me.owner not in s.verifier.shuffled_by:
                 raise Internal("internal", "the shuffle was not accepted by the board")
             await anyio.to_thread.run_sync(_end_shuffles, ref, s)
-            s.checkpoint()
+            await anyio.to_thread.run_sync(s.checkpoint)
         return _region_status(ref, region, s)
 
     # -- credential authorities --
