@@ -199,6 +199,10 @@ class PostgresBoard(SqlBoard[Connection]):
         with conn.cursor() as cur:
             cur.executemany(sql, rows)
 
+    def _rows(self, conn: Any, sql: str, params: tuple[object, ...]) -> list[Any]:
+        # binary transfer: contents as they are, not in hexadecimal (half the time)
+        return list(conn.execute(sql, params, binary=True).fetchall())
+
     def _appended(self, conn: Any, election: str, head: Head) -> None:
         # delivered to every listener when the transaction commits, never before
         conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{election} {head.height}"))

@@ -329,15 +329,20 @@ class SqlBoard(Generic[C]):
         first = self._page(election, ident, after_seq, end)
         return self._pages(election, ident, first, end)
 
+    def _rows(self, conn: Any, sql: str, params: tuple[object, ...]) -> list[Any]:
+        """The rows of a query that reads members' contents (the driver's fastest transfer)."""
+        return list(conn.execute(sql, params).fetchall())
+
     def _page(self, election: str, ident: int, after: int, end: int) -> list[StoredMember]:
         with self._read(election) as conn:
-            rows = conn.execute(
+            rows = self._rows(
+                conn,
                 self._sql(
                     "SELECT seq, kind, hash, content FROM members "
                     "WHERE election = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?"
                 ),
                 (ident, after, end, PAGE),
-            ).fetchall()
+            )
         return [StoredMember(int(r[0]), str(r[1]), str(r[2]), bytes(r[3])) for r in rows]
 
     def _pages(
