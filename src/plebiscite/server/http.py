@@ -19,7 +19,6 @@ from plebiscite.service.errors import (
     Invalid,
     NotFound,
     Refused,
-    TooLarge,
     Unauthorized,
 )
 
@@ -44,7 +43,6 @@ _STATUS: tuple[tuple[type[PlebisciteError], int], ...] = (
     (Unauthorized, 401),
     (Forbidden, 403),
     (Invalid, 422),
-    (TooLarge, 413),
     (Internal, 500),
 )
 """The status of each refusal of the domain layer (:mod:`plebiscite.service.errors`)."""

@@ -245,8 +245,7 @@ class ElectionState:
         self.verifier = v
         self._generation, self._deltas = generation, count
         self._saved_events, self._saved_status = v.report.events, v.report.status
-        members = self.board.members(self.uuid)
-        self._index_all(m for m in members if m.seq <= seq or self._consume(m))
+        self._index_all(self.board.members(self.uuid), verify_after=seq)
         if self.damaged is None and not v.report.valid:
             first_error = next(f for f in v.report.findings if f.severity == "error")
             raise StateError(f"the board of {self.uuid} does not verify: {first_error.describe()}")
@@ -254,11 +253,6 @@ class ElectionState:
         self.head = Head(v.head.height, v.head.hash)
         self.resumed = True
         self.save_verifier(force=True)
-        return True
-
-    def _consume(self, m: StoredMember) -> bool:
-        """Feed a member after the checkpoint to the verifier (and pass it on: True)."""
-        self.verifier.consume(m.kind, m.hash, m.content)
         return True
 
     def _setup_texts(self) -> tuple[bytes, bytes, bytes]:
@@ -275,10 +269,13 @@ class ElectionState:
             return data[refs["election"]], data[refs["trustees"]], data[refs["credentials"]]
         raise StateError("the board does not start with its Setup event", where=self.uuid)
 
-    def _index_all(self, members: Iterable[StoredMember]) -> None:
+    def _index_all(
+        self, members: Iterable[StoredMember], *, verify_after: int | None = None
+    ) -> None:
         """Index every member (:meth:`_index`), each hashed again against its name and every
         event against the chain: the first damaged member is named in :attr:`damaged` (and
-        logged), and nothing will be appended on top of it."""
+        logged), and nothing will be appended on top of it. The members after member number
+        ``verify_after`` are also given to the verifier."""
         parent: str | None = None
         height = -1
         for m in members:
@@ -302,6 +299,8 @@ class ElectionState:
                     )
                     log.error("%s", self.damaged)
             self._index(m)
+            if verify_after is not None and m.seq > verify_after:
+                self.verifier.consume(m.kind, m.hash, m.content)
 
     def save_verifier(self, *, force: bool = False) -> None:
         """Save the verifier's state if its phase changed, or :data:`CHECKPOINT_EVERY` events

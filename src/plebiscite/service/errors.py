@@ -16,7 +16,6 @@ __all__ = [
     "NotFound",
     "Refusal",
     "Refused",
-    "TooLarge",
     "Unauthorized",
 ]
 
@@ -52,10 +51,6 @@ class Forbidden(Refusal):
 
 class Invalid(Refusal):
     """The request's content is refused."""
-
-
-class TooLarge(Refusal):
-    """The request's content is larger than allowed."""
 
 
 class Internal(Refusal):

@@ -1067,11 +1067,6 @@ def _region_status(ref: _Referendum, region: _Region, s: ElectionState | None) -
     return out
 
 
-def _roll_and_voted(s: ElectionState) -> tuple[int, int]:
-    """The roll and the turnout in the unit of the counts: voters, or weight when weighted."""
-    return s.verifier.roll_weight, s.verifier.voted_weight
-
-
 def _status(ref: _Referendum, elections: Elections) -> dict[str, Any]:
     states = [elections.get(r.uuid) if ref.opened else None for r in ref.regions]
     regions = [_region_status(ref, r, s) for r, s in zip(ref.regions, states, strict=True)]
@@ -1083,8 +1078,9 @@ def _status(ref: _Referendum, elections: Elections) -> dict[str, Any]:
         results = {}
         for r, s in zip(ref.regions, states, strict=True):
             assert s is not None
-            roll, voted = _roll_and_voted(s)
-            results[r.name] = RegionResult(s.verifier.report.result, roll, voted)
+            # the roll and the turnout in the unit of the counts: voters, or weight
+            v = s.verifier
+            results[r.name] = RegionResult(v.report.result, v.roll_weight, v.voted_weight)
         outcome = json.loads(compute_outcome(ref.referendum, results).to_json())
     return {
         "id": ref.referendum.id,
@@ -1143,6 +1139,15 @@ def _append_tally(s: ElectionState) -> None:
             f"the encrypted tally computed for {s.uuid} is not the board's, not published: {e}",
         ) from e
     s.append([Item("EncryptedTally", et.json())])
+
+
+def _lease(value: bytes) -> tuple[str, float]:
+    """The holder of the closer's lease and when it expires (unreadable: nobody, expired)."""
+    try:
+        held = strictjson.loads(value, max_size=4096, where="closer lease")
+        return str(held["holder"]), float(held["until"])
+    except (PlebisciteError, KeyError, TypeError, ValueError):
+        return "", 0.0
 
 
 class Referendums:
@@ -1713,11 +1718,7 @@ class Referendums:
         if got is None:
             return self.store.insert(KIND_LEASE, "closer", mine)
         value, version = got
-        try:
-            held = strictjson.loads(value, max_size=4096, where="closer lease")
-            holder, expires = str(held["holder"]), float(held["until"])
-        except (PlebisciteError, KeyError, TypeError, ValueError):
-            holder, expires = "", 0.0  # unreadable: taken over
+        holder, expires = _lease(value)
         if holder != self.ident and expires > now:
             return False
         return self.store.replace(KIND_LEASE, "closer", mine, version) is not None
@@ -1725,7 +1726,7 @@ class Referendums:
     def release_lease(self) -> None:
         """Give the closer's lease up if this process holds it (when it stops)."""
         got = self.store.versioned(KIND_LEASE, "closer")
-        if got is not None and self.ident.encode() in got[0]:
+        if got is not None and _lease(got[0])[0] == self.ident:
             self.store.replace(KIND_LEASE, "closer", b'{"holder":"","until":0}', got[1])
 
     def restore(self) -> None:
