@@ -1,0 +1,277 @@
+"""belenios-tool 3.0 (Debian trixie, unpacked by scripts/belenios3-setup) as a reference peer.
+
+The tool runs through its wrapper; ``election verify`` accepts every checked-in vector of
+tests/vectors/belenios3, and the sidecars agree with the archives; ``election verify-ballot``
+accepts a fresh ballot and rejects it once any of its proofs is modified. Also pinned here:
+``election verify`` of 3.0 does *not* reject an archive holding an invalid ballot, which is
+why nothing may rely on it to catch a tampered record.
+
+Standard library and tests/peer3.py only: plebiscite's own reading of 3.x records is tested
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_TESTS = Path(__file__).resolve().parents[1]
+if str(_TESTS) not in sys.path:  # conftest.py does this too; be standalone anyway
+    sys.path.insert(0, str(_TESTS))
+
+import peer3  # noqa: E402  (tests/peer3.py, standard library only)
+
+pytestmark = pytest.mark.interop
+
+VECTORS = _TESTS / "vectors" / "belenios3"
+VECTOR_NAMES = sorted(p.stem for p in VECTORS.glob("*.bel"))
+
+requires_tool3 = pytest.mark.skipif(
+    peer3.belenios3_tool() is None,
+    reason="belenios-tool 3.0 missing (scripts/belenios3-setup; ./dev test runs it)",
+)
+
+
+def _meta(name: str) -> dict[str, Any]:
+    return json.loads((VECTORS / f"{name}.json").read_text())
+
+
+def _setup_data(archive: Path) -> dict[str, Any]:
+    events, data = peer3.archive_events(archive)
+    setup = json.loads(data[events[0]["payload"]])
+    return {key: json.loads(data[h]) for key, h in setup.items()} | {"raw": setup, "data": data}
+
+
+def _election_dir(name: str, tmp_path: Path) -> Path:
+    """A directory holding only the vector's archive, under its ``UUID.bel`` name."""
+    d = tmp_path / name
+    d.mkdir()
+    shutil.copyfile(VECTORS / f"{name}.bel", d / f"{_meta(name)['uuid']}.bel")
+    return d
+
+
+def _tool(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    exe = peer3.belenios3_tool()
+    assert exe is not None
+    return subprocess.run(
+        [exe, *args],
+        cwd=cwd,
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"BELENIOS_USE_URANDOM": "1", "PATH": "/usr/bin:/bin"},
+    )
+
+
+# --------------------------------------------------------------------------- the tool runs
+
+
+def test_wrapper_exists_and_runs() -> None:
+    exe = peer3.belenios3_tool()
+    assert exe is not None, (
+        f"no belenios-tool 3.0 at {peer3.WRAPPER}: run scripts/belenios3-setup "
+        "(./dev test does) or set BELENIOS_TOOL3"
+    )
+    version = peer3.tool_version()
+    assert version.startswith("3.0"), version
+
+
+def test_every_scenario_has_a_vector() -> None:
+    assert set(VECTOR_NAMES) == set(peer3.SMALL_SCENARIOS)
+
+
+# --------------------------------------------------------------------------- the vectors
+
+
+@pytest.mark.parametrize("name", VECTOR_NAMES)
+def test_vector_matches_its_sidecar(name: str) -> None:
+    """No tool needed: the sidecar describes its archive."""
+    archive = VECTORS / f"{name}.bel"
+    meta = _meta(name)
+    assert meta["scenario"] == name
+    assert meta["tool_version"].startswith("3.0")
+    events, _ = peer3.archive_events(archive)
+    assert [e["type"] for e in events][:1] == ["Setup"]
+    assert events[-1]["type"] == "Result"
+    assert sum(e["type"] == "Ballot" for e in events) == meta["ballots"]
+    assert peer3.read_result(archive) == meta["result"]
+    setup = _setup_data(archive)
+    assert setup["election"]["uuid"] == meta["uuid"]
+    assert setup["election"]["group"] == meta["group"]
+    assert len(setup["credentials"]) == meta["voters"] == len(meta["private_credentials"])
+    kinds = [t[0] for t in setup["trustees"]]
+    singles = sum(t["kind"] == "Single" for t in meta["trustees"])
+    assert kinds[:singles] == ["Single"] * singles
+    if "threshold" in meta:
+        assert kinds == ["Single", "Pedersen"]
+        pedersen = setup["trustees"][1][1]
+        assert pedersen["threshold"] == meta["threshold"]["threshold"]
+        assert len(pedersen["certs"]) == meta["threshold"]["size"]
+        # the sidecar's certificates are the published ones, in index order
+        certs = [t["cert"] for t in meta["trustees"] if t["kind"] == "Pedersen"]
+        assert certs == pedersen["certs"]
+        for index, cert in enumerate(certs, start=1):
+            context = json.loads(cert["message"])["context"]
+            assert context == {
+                "group": meta["group"],
+                "size": meta["threshold"]["size"],
+                "threshold": meta["threshold"]["threshold"],
+                "index": index,
+            }
+    else:
+        assert kinds == ["Single"] * singles
+
+
+@requires_tool3
+@pytest.mark.parametrize("name", VECTOR_NAMES)
+def test_tool_verifies_vector(name: str, tmp_path: Path) -> None:
+    d = _election_dir(name, tmp_path)
+    proc = peer3.belenios3_verify(d)
+    assert proc.returncode == 0, proc.stderr
+    assert "all checks passed" in proc.stderr
+
+
+# --------------------------------------------------------------------------- verify-ballot
+
+
+def _valid_choice(question: dict[str, Any]) -> Any:
+    """A plaintext choice the question accepts (for a fresh ballot)."""
+    kind = question.get("type")
+    if kind == "NonHomomorphic":
+        return list(range(1, len(question["value"]["answers"]) + 1))
+    if kind == "Lists":
+        lists = question["value"]["answers"]
+        return [[1, 1, *[0] * (len(lists[0]) - 2)]] + [[0] * len(lst) for lst in lists[1:]]
+    n = len(question["answers"])
+    ones = max(1, question["min"])
+    bits = [1] * ones + [0] * (n - ones)
+    return [0, *bits] if question.get("blank") else bits
+
+
+def _fresh_ballot(name: str, d: Path) -> dict[str, Any]:
+    """A new ballot by the first voter of vector ``name`` (its archive in ``d``)."""
+    election = _setup_data(d / f"{_meta(name)['uuid']}.bel")["election"]
+    (d / "cred").write_text(_meta(name)["private_credentials"][0] + "\n")
+    (d / "choice.json").write_text(json.dumps([_valid_choice(q) for q in election["questions"]]))
+    proc = _tool(
+        [
+            "election",
+            "generate-ballot",
+            "--dir",
+            ".",
+            "--privcred",
+            "cred",
+            "--choice",
+            "choice.json",
+        ],
+        d,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _bump(proof: dict[str, Any]) -> None:
+    """Add one to the proof's response (the first one of a non-zero proof's pair)."""
+    response = proof["response"]
+    if isinstance(response, list):
+        response[0] = str(int(response[0]) + 1)
+    else:
+        proof["response"] = str(int(response) + 1)
+
+
+# (vector, what to modify in the ballot); each modification breaks one proof
+_TAMPERS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
+    "individual-proof": ("ed25519", lambda b: _bump(b["answers"][1]["individual_proofs"][2][0])),
+    "overall-proof": ("ed25519", lambda b: _bump(b["answers"][0]["overall_proof"][0])),
+    "signature": ("ed25519", lambda b: _bump(b["signature"]["proof"])),
+    "ff-2048-overall-proof": ("ff-2048", lambda b: _bump(b["answers"][1]["overall_proof"][0])),
+    "threshold-overall-proof": (
+        "ed25519-threshold",
+        lambda b: _bump(b["answers"][0]["overall_proof"][0]),
+    ),
+    "blank-proof": ("blank", lambda b: _bump(b["answers"][0]["blank_proof"][1])),
+    "lists-individual-proof": (
+        "lists",
+        lambda b: _bump(b["answers"][0]["individual_proofs"][1][2][1]),
+    ),
+    "lists-overall-proof": ("lists", lambda b: _bump(b["answers"][0]["overall_proof"])),
+    "lists-list-proof": ("lists", lambda b: _bump(b["answers"][0]["list_proofs"][0][1])),
+    "lists-nonzero-proof": ("lists", lambda b: _bump(b["answers"][0]["nonzero_proof"])),
+    "nh-proof": ("nh", lambda b: _bump(b["answers"][1]["proof"])),
+    "weighted-overall-proof": (
+        "revotes-weighted",
+        lambda b: _bump(b["answers"][1]["overall_proof"][0]),
+    ),
+}
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+@requires_tool3
+@pytest.mark.parametrize("tamper", sorted(_TAMPERS))
+def test_verify_ballot_rejects_a_modified_proof(tamper: str, tmp_path: Path) -> None:
+    name, modify = _TAMPERS[tamper]
+    d = _election_dir(name, tmp_path)
+    ballot = _fresh_ballot(name, d)
+    (d / "good.json").write_text(_compact(ballot))
+    good = peer3.belenios3_verify_ballot(d, d / "good.json")
+    assert good.returncode == 0, good.stderr
+    assert "ballot is valid" in good.stderr
+    modify(ballot)
+    (d / "bad.json").write_text(_compact(ballot))
+    bad = peer3.belenios3_verify_ballot(d, d / "bad.json")
+    assert bad.returncode != 0
+    assert '"InvalidBallot"' in bad.stderr, bad.stderr[:300]
+
+
+@requires_tool3
+def test_verify_ballot_reports_a_cast_ballot_as_duplicate(tmp_path: Path) -> None:
+    d = _election_dir("ed25519", tmp_path)
+    events, data = peer3.archive_events(d / f"{_meta('ed25519')['uuid']}.bel")
+    cast = next(e for e in events if e["type"] == "Ballot")
+    (d / "cast.json").write_bytes(data[cast["payload"]])
+    proc = peer3.belenios3_verify_ballot(d, d / "cast.json")
+    assert proc.returncode != 0
+    assert '"DuplicateBallot"' in proc.stderr
+
+
+@requires_tool3
+def test_election_verify_of_3_0_does_not_check_ballots(tmp_path: Path) -> None:
+    """Pinned weakness: ``archive add-event`` appends a ballot whose proof is wrong, and
+    ``election verify`` still passes; only ``verify-ballot`` notices."""
+    meta = _meta("ed25519")
+    d = tmp_path / "weak"
+    d.mkdir()
+    setup = _setup_data(VECTORS / "ed25519.bel")
+    # the same election (same bytes, same fingerprint) in a new, still open archive
+    for key, filename in (
+        ("election", "election.json"),
+        ("trustees", "trustees.json"),
+        ("credentials", "public_creds.json"),
+    ):
+        (d / filename).write_bytes(setup["data"][setup["raw"][key]])
+    init = _tool(["archive", "init"], d)
+    assert init.returncode == 0, init.stderr
+    for filename in ("election.json", "trustees.json", "public_creds.json"):
+        (d / filename).unlink()
+    ballot = _fresh_ballot("ed25519", d)
+    _bump(ballot["answers"][0]["overall_proof"][0])
+    (d / "bad.json").write_text(_compact(ballot))
+    assert '"InvalidBallot"' in peer3.belenios3_verify_ballot(d, d / "bad.json").stderr
+    added = _tool(["archive", "add-event", "--type=Ballot"], d, stdin=_compact(ballot) + "\n")
+    assert added.returncode == 0, added.stderr
+    assert peer3.archive_events(d / f"{meta['uuid']}.bel")[0][-1]["type"] == "Ballot"
+    proc = peer3.belenios3_verify(d)
+    assert proc.returncode == 0, proc.stderr  # accepted: belenios-tool 3.0 does not check it
+    assert "all checks passed" in proc.stderr
