@@ -12,6 +12,7 @@ elsewhere.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -275,3 +276,110 @@ def test_election_verify_of_3_0_does_not_check_ballots(tmp_path: Path) -> None:
     proc = peer3.belenios3_verify(d)
     assert proc.returncode == 0, proc.stderr  # accepted: belenios-tool 3.0 does not check it
     assert "all checks passed" in proc.stderr
+
+
+# --------------------------------------------------------------------------- trustee files
+
+
+_Q = 2**252 + 27742317777372353535851937790883648493  # order of the Ed25519 group
+
+
+class _Ed25519:
+    """Just enough of the Ed25519 group (through PyNaCl) to check the trustee files.
+
+    An element is the string of 64 hex digits of the RFC 8032 encoding, bytes reversed."""
+
+    def __init__(self) -> None:
+        self.nb = pytest.importorskip("nacl.bindings")
+
+    @staticmethod
+    def raw(el: str) -> bytes:
+        return bytes.fromhex(el)[::-1]
+
+    @staticmethod
+    def el(raw: bytes) -> str:
+        return raw[::-1].hex()
+
+    def g(self, x: int) -> str:
+        return self.el(
+            self.nb.crypto_scalarmult_ed25519_base_noclamp((x % _Q).to_bytes(32, "little"))
+        )
+
+    def pow(self, el: str, x: int) -> str:
+        return self.el(
+            self.nb.crypto_scalarmult_ed25519_noclamp((x % _Q).to_bytes(32, "little"), self.raw(el))
+        )
+
+    def mul(self, a: str, b: str) -> str:
+        return self.el(self.nb.crypto_core_ed25519_add(self.raw(a), self.raw(b)))
+
+    def div(self, a: str, b: str) -> str:
+        return self.el(self.nb.crypto_core_ed25519_sub(self.raw(a), self.raw(b)))
+
+    def verify_signature(self, vk: str, message: str, sig: dict[str, str]) -> bool:
+        """The PKI's Schnorr signature: challenge = SHA256("sigmsg|" M "|" A) mod q."""
+        commit = self.mul(self.g(int(sig["response"])), self.pow(vk, int(sig["challenge"])))
+        return _sha_int(f"sigmsg|{message}|{commit}") == int(sig["challenge"])
+
+
+def _sha_int(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest(), 16) % _Q
+
+
+@pytest.mark.parametrize("name", [n for n in VECTOR_NAMES if _meta(n)["group"] == "Ed25519"])
+def test_single_trustee_private_keys_match_the_archive(name: str) -> None:
+    ed = _Ed25519()
+    meta = _meta(name)
+    trustees = _setup_data(VECTORS / f"{name}.bel")["trustees"]
+    for t in meta["trustees"]:
+        if t["kind"] == "Single":
+            published = trustees[t["trustee_id"] - 1]
+            assert published[0] == "Single"
+            assert ed.g(int(t["privkey"])) == published[1]["public_key"]
+
+
+def test_threshold_trustee_files_open_with_their_keys() -> None:
+    """What the README says of 3.0's threshold files, checked on the vector: the seed in
+    ``.key`` gives the signing and decryption keys of the certificate; the ``.dkey`` opens
+    with AES-CCM (key SHA256("key|" g^s), nonce the first 13 bytes of SHA256("iv|" alpha),
+    8-byte tag) into a signed channel message holding the decryption key share, whose public
+    key is the published verification key; the Pedersen signatures check."""
+    ed = _Ed25519()
+    aead = pytest.importorskip("cryptography.hazmat.primitives.ciphers.aead")
+    meta = _meta("ed25519-threshold")
+    pedersen = _setup_data(VECTORS / "ed25519-threshold.bel")["trustees"][1][1]
+    members = [t for t in meta["trustees"] if t["kind"] == "Pedersen"]
+    assert len(members) == len(pedersen["certs"]) == len(pedersen["verification_keys"])
+    for t, cert, coefexps, signature, vkey in zip(
+        members,
+        pedersen["certs"],
+        pedersen["coefexps"],
+        pedersen["signatures"],
+        pedersen["verification_keys"],
+        strict=True,
+    ):
+        keys = json.loads(cert["message"])
+        sk, dk = _sha_int(f"sk|{t['key']}"), _sha_int(f"dk|{t['key']}")
+        assert ed.g(sk) == keys["verification"]
+        assert ed.g(dk) == keys["encryption"]
+        vk = keys["verification"]
+        assert ed.verify_signature(vk, cert["message"], cert["signature"])
+        assert ed.verify_signature(vk, coefexps["message"], coefexps["signature"])
+        signed_certs = "certs_sig|" + _compact(
+            {"certs": pedersen["certs"], "coefexps": json.loads(coefexps["message"])["coefexps"]}
+        )
+        assert ed.verify_signature(vk, signed_certs, signature)
+        assert ed.verify_signature(vk, vkey["public_key"], vkey["signature"])
+
+        dkey = t["dkey"]
+        assert set(dkey) == {"alpha", "beta", "data"}  # no "algorithm" in 3.0
+        gs = ed.div(dkey["beta"], ed.pow(dkey["alpha"], dk))
+        key = hashlib.sha256(f"key|{gs}".encode()).digest()
+        nonce = hashlib.sha256(f"iv|{dkey['alpha']}".encode()).digest()[:13]
+        plain = aead.AESCCM(key, tag_length=8).decrypt(nonce, bytes.fromhex(dkey["data"]), None)
+        signed = json.loads(plain)
+        assert ed.verify_signature(vk, signed["message"], signed["signature"])
+        channel = json.loads(signed["message"])
+        assert channel["recipient"] == keys["encryption"]
+        share = int(json.loads(channel["message"])["decryption_key"])
+        assert ed.g(share) == vkey["public_key"]
