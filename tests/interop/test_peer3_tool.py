@@ -247,34 +247,74 @@ def test_verify_ballot_reports_a_cast_ballot_as_duplicate(tmp_path: Path) -> Non
     assert '"DuplicateBallot"' in proc.stderr
 
 
+def _reopened(name: str, d: Path) -> Path:
+    """The election of vector ``name`` (same bytes, same fingerprint) in a new archive in
+    ``d``, still open for ballots; returns the archive's path."""
+    d.mkdir()
+    setup = _setup_data(VECTORS / f"{name}.bel")
+    files = {"election": "election.json", "trustees": "trustees.json"}
+    files["credentials"] = "public_creds.json"
+    for key, filename in files.items():
+        (d / filename).write_bytes(setup["data"][setup["raw"][key]])
+    init = _tool(["archive", "init"], d)
+    assert init.returncode == 0, init.stderr
+    for filename in files.values():
+        (d / filename).unlink()
+    return d / f"{_meta(name)['uuid']}.bel"
+
+
+def _add(d: Path, event_type: str, payload: str | None) -> None:
+    proc = _tool(["archive", "add-event", f"--type={event_type}"], d, stdin=payload)
+    assert proc.returncode == 0, proc.stderr
+
+
 @requires_tool3
 def test_election_verify_of_3_0_does_not_check_ballots(tmp_path: Path) -> None:
     """Pinned weakness: ``archive add-event`` appends a ballot whose proof is wrong, and
     ``election verify`` still passes; only ``verify-ballot`` notices."""
-    meta = _meta("ed25519")
     d = tmp_path / "weak"
-    d.mkdir()
-    setup = _setup_data(VECTORS / "ed25519.bel")
-    # the same election (same bytes, same fingerprint) in a new, still open archive
-    for key, filename in (
-        ("election", "election.json"),
-        ("trustees", "trustees.json"),
-        ("credentials", "public_creds.json"),
-    ):
-        (d / filename).write_bytes(setup["data"][setup["raw"][key]])
-    init = _tool(["archive", "init"], d)
-    assert init.returncode == 0, init.stderr
-    for filename in ("election.json", "trustees.json", "public_creds.json"):
-        (d / filename).unlink()
+    archive = _reopened("ed25519", d)
     ballot = _fresh_ballot("ed25519", d)
     _bump(ballot["answers"][0]["overall_proof"][0])
     (d / "bad.json").write_text(_compact(ballot))
     assert '"InvalidBallot"' in peer3.belenios3_verify_ballot(d, d / "bad.json").stderr
-    added = _tool(["archive", "add-event", "--type=Ballot"], d, stdin=_compact(ballot) + "\n")
-    assert added.returncode == 0, added.stderr
-    assert peer3.archive_events(d / f"{meta['uuid']}.bel")[0][-1]["type"] == "Ballot"
+    _add(d, "Ballot", _compact(ballot) + "\n")
+    assert peer3.archive_events(archive)[0][-1]["type"] == "Ballot"
     proc = peer3.belenios3_verify(d)
     assert proc.returncode == 0, proc.stderr  # accepted: belenios-tool 3.0 does not check it
+    assert "all checks passed" in proc.stderr
+
+
+@requires_tool3
+def test_election_verify_of_3_0_does_not_recompute_the_encrypted_tally(tmp_path: Path) -> None:
+    """Pinned weakness: an EncryptedTally whose Yes and No ciphertexts are swapped (so not
+    the product of the ballots) is decrypted, and the swapped result published, and
+    ``election verify`` still passes."""
+    d = tmp_path / "swapped"
+    archive = _reopened("ed25519", d)
+    ballot = _fresh_ballot("ed25519", d)  # the choice is Yes (and Red)
+    _add(d, "Ballot", _compact(ballot) + "\n")
+    _add(d, "EndBallots", None)
+    out = _tool(["election", "compute-encrypted-tally"], d)
+    assert out.returncode == 0, out.stderr
+    tally_line, payload_line = out.stdout.strip().split("\n")
+    tally = json.loads(tally_line)
+    tally[0].reverse()
+    tally_line = _compact(tally)
+    payload = json.loads(payload_line)
+    payload["encrypted_tally"] = hashlib.sha256(tally_line.encode()).hexdigest()
+    _add(d, "EncryptedTally", f"{tally_line}\n{_compact(payload)}\n")
+    single = next(t for t in _meta("ed25519")["trustees"] if t["kind"] == "Single")
+    (d / "trustee.privkey").write_text(json.dumps(single["privkey"]) + "\n")
+    pd = _tool(["election", "decrypt", "--privkey", "trustee.privkey", "--trustee-id=1"], d)
+    assert pd.returncode == 0, pd.stderr
+    _add(d, "PartialDecryption", pd.stdout)
+    result = _tool(["election", "compute-result"], d)
+    assert result.returncode == 0, result.stderr
+    _add(d, "Result", result.stdout)
+    assert peer3.read_result(archive) == [[0, 1], [1, 0, 0]]  # one vote for Yes, shown as No
+    proc = peer3.belenios3_verify(d)
+    assert proc.returncode == 0, proc.stderr  # accepted: 3.0 does not recompute the tally
     assert "all checks passed" in proc.stderr
 
 
