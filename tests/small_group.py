@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from gmpy2 import mpz
 
-from plebiscite.crypto.groups import Group
+from plebiscite.crypto.groups import FiniteFieldGroup
 
 _Q = mpz("64733728456088357278002373044300261025634791071357689263685894110406495832203")
 
-SMALL_257 = Group(name="TEST-SAFE-PRIME-257", p=2 * _Q + 1, q=_Q, g=mpz(4))
+SMALL_257 = FiniteFieldGroup(name="TEST-SAFE-PRIME-257", p=2 * _Q + 1, q=_Q, g=mpz(4))

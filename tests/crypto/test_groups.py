@@ -8,11 +8,18 @@ from gmpy2 import mpz
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plebiscite.crypto.groups import BELENIOS_2048, GROUPS, RFC_3526_2048, FixedBase, group_by_name
+from plebiscite.crypto.groups import (
+    BELENIOS_2048,
+    FINITE_FIELD_GROUPS,
+    GROUPS,
+    RFC_3526_2048,
+    FixedBase,
+    group_by_name,
+)
 from plebiscite.errors import EncodingError, MembershipError
 
 
-@pytest.mark.parametrize("group", GROUPS.values(), ids=lambda g: g.name)
+@pytest.mark.parametrize("group", FINITE_FIELD_GROUPS.values(), ids=lambda g: g.name)
 def test_constants(group):
     assert gmpy2.is_prime(group.p, 50)
     assert gmpy2.is_prime(group.q, 50)
@@ -29,7 +36,7 @@ def test_known_sizes():
     assert k % 2 == 0 and k % 3 == 0  # the small factors that defeat naive batching
 
 
-@pytest.mark.parametrize("group", GROUPS.values(), ids=lambda g: g.name)
+@pytest.mark.parametrize("group", FINITE_FIELD_GROUPS.values(), ids=lambda g: g.name)
 def test_membership_rejects_small_order_and_out_of_range(group):
     p = group.p
     for bad in (mpz(0), p, p + 1, p - 1, 2 * p):
@@ -81,11 +88,14 @@ def test_unknown_group():
         group_by_name("RFC-3526-1024")
 
 
-_fb = {g.name: FixedBase(g.g, g) for g in GROUPS.values()}
+_fb = {g.name: FixedBase(g.g, g) for g in FINITE_FIELD_GROUPS.values()}
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.sampled_from(list(GROUPS.values())), st.integers(min_value=-(2**2100), max_value=2**2100))
+@given(
+    st.sampled_from(list(FINITE_FIELD_GROUPS.values())),
+    st.integers(min_value=-(2**2100), max_value=2**2100),
+)
 def test_fixed_base_matches_powmod(group, e):
     assert _fb[group.name].pow(e) == gmpy2.powmod(group.g, e % group.q, group.p)
 
@@ -109,7 +119,7 @@ def test_credential_checksum_accepts_every_belenios_credential():
 
 @settings(max_examples=40, deadline=None)
 @given(
-    st.sampled_from(list(GROUPS.values())),
+    st.sampled_from(list(FINITE_FIELD_GROUPS.values())),
     st.integers(min_value=0, max_value=2**2048),
     st.lists(st.integers(min_value=0, max_value=2**256 - 1), min_size=1, max_size=4),
 )

@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gmpy2 import mpz
-
 from plebiscite.cli.common import CommandError, find_archive, load_board
 from plebiscite.crypto.groups import group_by_name
 from plebiscite.crypto.hashing import sha256_hex
@@ -38,10 +36,10 @@ def _cmd_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
-def _private_key(path: str) -> mpz:
+def _private_key(path: str) -> int:
     try:
         value = json.loads(Path(path).read_text())
-        return mpz(value)
+        return int(value)
     except (ValueError, TypeError):
         raise CommandError(f"{path}: not a private key file", status=2) from None
 

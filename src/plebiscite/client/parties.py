@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from gmpy2 import mpz
 
 from plebiscite.client import routes
 from plebiscite.client._http import DEFAULT_TIMEOUT, Party, PartyError
@@ -285,7 +284,7 @@ class Trustee(Observer):
         super().__init__(http, token, timeout=timeout)
         self.rid, self.index, self.rng = rid, index, rng
         self._secret = secret
-        self._key: mpz | None = None
+        self._key: int | None = None
 
     @property
     def base(self) -> str:

@@ -32,11 +32,10 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
-from gmpy2 import mpz
 
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context
-from plebiscite.crypto.groups import Group
+from plebiscite.crypto.group import Element, Group
 from plebiscite.crypto.hashing import sha256_int
 from plebiscite.crypto.proofs import Proof, prove_schnorr, verify_schnorr
 from plebiscite.crypto.rand import RandomSource
@@ -133,10 +132,10 @@ def parse_proof(group: Group, v: object, where: str) -> Proof:
 class ChannelKeys:
     """The four keys derived from a seed (the repr hides the secrets)."""
 
-    sk: mpz
-    vk: mpz
-    dk: mpz
-    ek: mpz
+    sk: int
+    vk: Element
+    dk: int
+    ek: Element
 
     def __repr__(self) -> str:
         return f"ChannelKeys(vk={str(self.vk)[:12]}..., ek={str(self.ek)[:12]}...)"
@@ -179,7 +178,7 @@ def _sig_prefix(message: str) -> str:
     return f"sigmsg|{message}|"
 
 
-def sign(ctx: Context, sk: mpz, message: str, rng: RandomSource) -> SignedMessage:
+def sign(ctx: Context, sk: int, message: str, rng: RandomSource) -> SignedMessage:
     """Sign ``message``: challenge ``SHA256(sigmsg|M|A) mod q`` with ``A = g^w``."""
     w = rng.below(ctx.q)
     return SignedMessage(message, prove_schnorr(ctx, sk, w, _sig_prefix(message)))
@@ -198,7 +197,7 @@ def parse_signed(group: Group, v: object, where: str) -> SignedMessage:
     )
 
 
-def verify_signed(ctx: Context, vk: mpz, signed: SignedMessage, where: str = "") -> str:
+def verify_signed(ctx: Context, vk: Element, signed: SignedMessage, where: str = "") -> str:
     """Check the signature of ``signed`` with ``vk``; return the message.
 
     Raises :class:`ProofError` naming ``where`` when it does not verify."""
@@ -220,13 +219,13 @@ def _length_bytes(n: int) -> int:
     return L
 
 
-def _aes(gs: mpz, alpha: mpz, length: int) -> tuple[AESCCM, bytes]:
+def _aes(gs: Element, alpha: Element, length: int) -> tuple[AESCCM, bytes]:
     key = int(sha256_int(f"{_KEY_PREFIX}{gs}")).to_bytes(32, "big")
     iv = int(sha256_int(f"{_IV_PREFIX}{alpha}")).to_bytes(32, "big")
     return AESCCM(key, tag_length=_TAG_BYTES), iv[: 15 - _length_bytes(length)]
 
 
-def encrypt(ctx: Context, ek: mpz, message: str, rng: RandomSource) -> str:
+def encrypt(ctx: Context, ek: Element, message: str, rng: RandomSource) -> str:
     """``encrypted_msg`` of ``message`` for the encryption key ``ek``, serialised."""
     plaintext = message.encode()
     if len(plaintext) >= 1 << 32:
@@ -235,13 +234,14 @@ def encrypt(ctx: Context, ek: mpz, message: str, rng: RandomSource) -> str:
     s = rng.below(ctx.q)
     alpha = ctx.gpow(r)
     gs = ctx.gpow(s)
-    beta = ctx.pow(ek, r) * gs % ctx.p
+    beta = ctx.mul(ctx.pow(ek, r), gs)
     aes, nonce = _aes(gs, alpha, len(plaintext))
     data = aes.encrypt(nonce, plaintext, None)
-    return dumps({"alpha": str(alpha), "beta": str(beta), "data": data.hex()})
+    enc = ctx.group.encode
+    return dumps({"alpha": enc(alpha), "beta": enc(beta), "data": data.hex()})
 
 
-def decrypt(ctx: Context, dk: mpz, text: str, where: str = "encrypted message") -> str:
+def decrypt(ctx: Context, dk: int, text: str, where: str = "encrypted message") -> str:
     """Decrypt a serialised ``encrypted_msg`` with the decryption key ``dk``.
 
     Raises :class:`EncodingError` for a malformed message and :class:`ProofError` when the
@@ -253,7 +253,7 @@ def decrypt(ctx: Context, dk: mpz, text: str, where: str = "encrypted message") 
     if not _HEX.match(data_hex) or len(data_hex) < 2 * _TAG_BYTES:
         raise EncodingError("data is not lowercase hexadecimal with a tag", where=f"{where}.data")
     data = bytes.fromhex(data_hex)
-    gs = beta * ctx.inv(ctx.pow(alpha, dk)) % ctx.p
+    gs = ctx.div(beta, ctx.pow(alpha, dk))
     length = len(data) - _TAG_BYTES
     if length >= 1 << 32:
         raise SizeError("message too long for AES-CCM", where=f"{where}.data")
@@ -273,15 +273,15 @@ def decrypt(ctx: Context, dk: mpz, text: str, where: str = "encrypted message") 
 # -- channels -------------------------------------------------------------------------------------
 
 
-def send(ctx: Context, sk: mpz, recipient: mpz, message: str, rng: RandomSource) -> str:
+def send(ctx: Context, sk: int, recipient: Element, message: str, rng: RandomSource) -> str:
     """``send(sk, recipient, message)`` of section 4.6.3, serialised."""
-    channel = dumps({"recipient": str(recipient), "message": message})
+    channel = dumps({"recipient": ctx.group.encode(recipient), "message": message})
     signed = dumps(signed_json(sign(ctx, sk, channel, rng)))
     return encrypt(ctx, recipient, signed, rng)
 
 
 def receive(
-    ctx: Context, keys: ChannelKeys, sender_vk: mpz, text: str, where: str = "channel message"
+    ctx: Context, keys: ChannelKeys, sender_vk: Element, text: str, where: str = "channel message"
 ) -> str:
     """Open a message sent on a channel to the owner of ``keys`` by the owner of ``sender_vk``:
     decrypt it, check the sender's signature and that the recipient is ``keys.ek``."""

@@ -1,4 +1,9 @@
-"""A group together with an election public key and fixed-base tables for g and y."""
+"""A group together with an election public key: the arithmetic every protocol module uses.
+
+``Context(group, y)`` gives the context of the group's kind: in the finite-field groups,
+exponentiations of ``g`` and ``y`` move to fixed-base tables once they are frequent; in Ed25519
+the base point has libsodium's own fixed-base multiplication and the rest is the group's.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from _thread import allocate_lock
 import gmpy2
 from gmpy2 import mpz
 
-from plebiscite.crypto.groups import FixedBase, Group
+from plebiscite.crypto.group import Element, Group
+from plebiscite.crypto.groups import FiniteFieldGroup, FixedBase
 
 __all__ = ["Context"]
 
@@ -16,7 +22,7 @@ _TABLES: dict[tuple[int, mpz], FixedBase] = {}
 _TABLES_LOCK = allocate_lock()  # (``_thread``: cheaper to import than ``threading``)
 
 
-def fixed_base(group: Group, base: mpz) -> FixedBase:
+def fixed_base(group: FiniteFieldGroup, base: mpz) -> FixedBase:
     """A shared table per (group, base): building one costs about 0.4 s and 25 MB, so it is
     built once per process even when many threads ask for it at the same time."""
     key = (id(group), mpz(base))
@@ -31,7 +37,7 @@ def fixed_base(group: Group, base: mpz) -> FixedBase:
     return table
 
 
-def existing_fixed_base(group: Group, base: mpz) -> FixedBase | None:
+def existing_fixed_base(group: FiniteFieldGroup, base: mpz) -> FixedBase | None:
     """The table of (group, base) if this process already has it (built or inherited)."""
     return _TABLES.get((id(group), mpz(base)))
 
@@ -39,19 +45,73 @@ def existing_fixed_base(group: Group, base: mpz) -> FixedBase | None:
 class Context:
     """Arithmetic helpers for one group and (optionally) one election public key ``y``.
 
-    Exponentiations of ``g`` and ``y`` start as plain ones; after ``TABLE_AFTER`` of them a
-    fixed-base table is built (about 0.4 s, shared by every context of the process), so a
-    short command never pays for a table and a long verification soon runs on one.
+    ``Context(group, y)`` is a :class:`FiniteFieldContext` for a finite-field group and a plain
+    :class:`Context` (every operation the group's) otherwise.
     """
 
     TABLE_AFTER = 256
 
-    def __init__(self, group: Group, y: mpz | None = None) -> None:
+    def __new__(cls, group: Group, y: Element | None = None) -> Context:
+        if cls is Context and isinstance(group, FiniteFieldGroup):
+            return object.__new__(FiniteFieldContext)
+        return object.__new__(cls)
+
+    def __init__(self, group: Group, y: Element | None = None) -> None:
         self.group = group
-        self.p = group.p
         self.q = group.q
         self.g = group.g
+        self.one = group.one
         self.y = y
+
+    def _need_y(self) -> Element:
+        if self.y is None:
+            raise ValueError("this context has no election public key")
+        return self.y
+
+    def gpow(self, e: int) -> Element:
+        return self.group.gpow(e)
+
+    def ypow(self, e: int) -> Element:
+        return self.group.pow(self._need_y(), e)
+
+    def g_inverse_pow(self, m: int) -> Element:
+        """``g^(-m)``."""
+        return self.group.gpow(-m)
+
+    def gpow_times(self, r: int, a: Element, c: int) -> Element:
+        """``g^r * a^c``."""
+        return self.group.mul(self.group.gpow(r), self.group.pow(a, c))
+
+    def ypow_times(self, r: int, b: Element, c: int) -> Element:
+        """``y^r * b^c``."""
+        return self.group.pow2(self._need_y(), r, b, c)
+
+    def pow(self, base: Element, e: int) -> Element:
+        """``base^e`` for a variable base."""
+        return self.group.pow(base, e)
+
+    def mul(self, a: Element, b: Element) -> Element:
+        return self.group.mul(a, b)
+
+    def div(self, a: Element, b: Element) -> Element:
+        return self.group.div(a, b)
+
+    def inv(self, a: Element) -> Element:
+        return self.group.inv(a)
+
+
+class FiniteFieldContext(Context):
+    """Exponentiations of ``g`` and ``y`` start as plain ones; after ``TABLE_AFTER`` of them a
+    fixed-base table is built (about 0.4 s, shared by every context of the process), so a
+    short command never pays for a table and a long verification soon runs on one.
+    """
+
+    group: FiniteFieldGroup
+
+    def __init__(self, group: Group, y: Element | None = None) -> None:
+        assert isinstance(group, FiniteFieldGroup)
+        super().__init__(group, y)
+        self.p = group.p
         self._g_fb: FixedBase | None = existing_fixed_base(group, group.g)
         self._y_fb: FixedBase | None = None if y is None else existing_fixed_base(group, y)
         self._g_uses = 0
@@ -118,9 +178,15 @@ class Context:
             return self.powmod.pow2(self.y, mpz(r) % self.q, b, c)
         return self.ypow(r) * self.powmod(b, c) % self.p
 
-    def pow(self, base: mpz, e: mpz) -> mpz:
+    def pow(self, base: Element, e: int) -> mpz:
         """``base^e mod p`` for a variable base (``e >= 0``)."""
         return self.powmod(base, e)
 
-    def inv(self, a: mpz) -> mpz:
+    def mul(self, a: Element, b: Element) -> mpz:
+        return mpz(a * b % self.p)
+
+    def div(self, a: Element, b: Element) -> mpz:
+        return mpz(a * gmpy2.invert(b, self.p) % self.p)
+
+    def inv(self, a: Element) -> mpz:
         return mpz(gmpy2.invert(a, self.p))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-from gmpy2 import mpz
-
 from plebiscite.crypto.groups import Group
 from plebiscite.crypto.rand import RandomSource
 from plebiscite.errors import EncodingError
@@ -47,10 +45,10 @@ def format_credential(plain: str) -> str:
     return "-".join(plain[i : i + 3] for i in range(0, 15, 3))
 
 
-def credential_secret(credential: str, uuid: str, group: Group) -> mpz:
+def credential_secret(credential: str, uuid: str, group: Group) -> int:
     """``secret(c)``: PBKDF2-HMAC-SHA256(c, salt = uuid, 1000 iterations, one block) mod q."""
     key = hashlib.pbkdf2_hmac("sha256", credential.encode(), uuid.encode(), 1000, 32)
-    return mpz(int.from_bytes(key, "big")) % group.q
+    return int.from_bytes(key, "big") % group.q
 
 
 def generate_credential(rng: RandomSource) -> str:

@@ -11,14 +11,12 @@ import base64
 import hashlib
 from collections.abc import Iterable
 
-from gmpy2 import mpz
-
 __all__ = ["h_json", "join_numbers", "sha256_hex", "sha256_int"]
 
 
-def sha256_int(text: str) -> mpz:
+def sha256_int(text: str) -> int:
     """SHA256 of the UTF-8 text, as a 256-bit big-endian number."""
-    return mpz(int.from_bytes(hashlib.sha256(text.encode()).digest(), "big"))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -30,6 +28,6 @@ def h_json(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
 
 
-def join_numbers(values: Iterable[mpz | int], sep: str = ",") -> str:
-    """Numbers in base 10 separated by ``sep``."""
+def join_numbers(values: Iterable[object], sep: str = ",") -> str:
+    """Numbers in base 10, or group elements in their encoding, separated by ``sep``."""
     return sep.join(str(v) for v in values)

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from gmpy2 import mpz
-
 from plebiscite._records import NamedTuple
 from plebiscite.crypto.context import Context
+from plebiscite.crypto.group import Element
 from plebiscite.crypto.hashing import join_numbers, sha256_int
-from plebiscite.errors import MembershipError, ProofError
+from plebiscite.errors import ProofError
 
 __all__ = [
     "Proof",
@@ -41,18 +40,18 @@ __all__ = [
 class Proof(NamedTuple):
     """``proof`` of section 4.3."""
 
-    challenge: mpz
-    response: mpz
+    challenge: int
+    response: int
 
 
 # -- Schnorr-like proofs: trustee keys (4.5), signed messages (4.6.1), ballot signatures (4.14) --
 
 
-def _schnorr_commitment(ctx: Context, X: mpz, proof: Proof) -> mpz:
-    return ctx.gpow(proof.response) * ctx.pow(X, proof.challenge) % ctx.p
+def _schnorr_commitment(ctx: Context, X: Element, proof: Proof) -> Element:
+    return ctx.gpow_times(proof.response, X, proof.challenge)
 
 
-def verify_schnorr(ctx: Context, X: mpz, proof: Proof, prefix: str, suffix: str = "") -> None:
+def verify_schnorr(ctx: Context, X: Element, proof: Proof, prefix: str, suffix: str = "") -> None:
     """Check ``challenge = H(prefix|A|suffix... )`` where ``A = g^response X^challenge``.
 
     ``prefix`` is everything before ``A`` in the hashed string (its trailing ``|`` included).
@@ -62,22 +61,22 @@ def verify_schnorr(ctx: Context, X: mpz, proof: Proof, prefix: str, suffix: str 
         raise ProofError("proof of knowledge does not verify")
 
 
-def prove_schnorr(ctx: Context, x: mpz, w: mpz, prefix: str, suffix: str = "") -> Proof:
+def prove_schnorr(ctx: Context, x: int, w: int, prefix: str, suffix: str = "") -> Proof:
     A = ctx.gpow(w)
     c = sha256_int(f"{prefix}{A}{suffix}") % ctx.q
     return Proof(c, (w - x * c) % ctx.q)
 
 
-def pok_prefix(group_name: str, X: mpz) -> str:
+def pok_prefix(group_name: str, X: Element) -> str:
     return f"pok|{group_name}|{X}|"
 
 
-def verify_pok(ctx: Context, X: mpz, proof: Proof) -> None:
+def verify_pok(ctx: Context, X: Element, proof: Proof) -> None:
     """Proof of knowledge of a trustee's private key (4.5): ``H_pok(X, A) = SHA256(pok|G|X|A)``."""
     verify_schnorr(ctx, X, proof, pok_prefix(ctx.group.name, X))
 
 
-def prove_pok(ctx: Context, x: mpz, w: mpz) -> Proof:
+def prove_pok(ctx: Context, x: int, w: int) -> Proof:
     return prove_schnorr(ctx, x, w, pok_prefix(ctx.group.name, ctx.gpow(x)))
 
 
@@ -85,8 +84,8 @@ def prove_pok(ctx: Context, x: mpz, w: mpz) -> Proof:
 
 
 def _branch_commitments(
-    ctx: Context, alpha: mpz, beta: mpz, proof: Proof, M: int
-) -> tuple[mpz, mpz]:
+    ctx: Context, alpha: Element, beta: Element, proof: Proof, M: int
+) -> tuple[Element, Element]:
     """``A = g^r alpha^c`` and ``B = y^r (beta / g^M)^c``."""
     return _commitments_from_powers(
         ctx, ctx.pow(alpha, proof.challenge), ctx.pow(beta, proof.challenge), proof, M
@@ -94,36 +93,21 @@ def _branch_commitments(
 
 
 def _commitments_from_powers(
-    ctx: Context, alpha_c: mpz, beta_c: mpz, proof: Proof, M: int
-) -> tuple[mpz, mpz]:
-    p = ctx.p
+    ctx: Context, alpha_c: Element, beta_c: Element, proof: Proof, M: int
+) -> tuple[Element, Element]:
     c, r = proof
-    A = ctx.gpow(r) * alpha_c % p
-    B = ctx.ypow(r) * beta_c % p
+    A = ctx.mul(ctx.gpow(r), alpha_c)
+    B = ctx.mul(ctx.ypow(r), beta_c)
     if M:
-        B = B * ctx.gpow(-M * c) % p
+        B = ctx.mul(B, ctx.gpow(-M * c))
     return A, B
-
-
-def _member_and_powers(ctx: Context, x: mpz, exponents: list[mpz], name: str) -> list[mpz]:
-    """Check that ``x`` is in the order-q subgroup and return ``x^e`` for each exponent, sharing
-    the work between the membership test and the powers where the group needs ``x^q``."""
-    group = ctx.group
-    if group.safe_prime:
-        if not group.is_element(x):
-            raise MembershipError(f"{name} is not an element of the order-q subgroup")
-        return ctx.powmod.many(x, exponents)
-    powers = ctx.powmod.many(x, [ctx.q, *exponents])
-    if not 0 < x < ctx.p or powers[0] != 1:
-        raise MembershipError(f"{name} is not an element of the order-q subgroup")
-    return powers[1:]
 
 
 def verify_iproof(
     ctx: Context,
     S: str,
-    alpha: mpz,
-    beta: mpz,
+    alpha: Element,
+    beta: Element,
     proofs: Sequence[Proof],
     Ms: Sequence[int],
     *,
@@ -137,12 +121,12 @@ def verify_iproof(
         raise ProofError(f"interval proof has {len(proofs)} branches, expected {len(Ms)}")
     challenges = [pr.challenge for pr in proofs]
     if check_membership:
-        alpha_c = _member_and_powers(ctx, alpha, challenges, "alpha")
-        beta_c = _member_and_powers(ctx, beta, challenges, "beta")
+        alpha_c = ctx.group.member_and_powers(alpha, challenges, "alpha")
+        beta_c = ctx.group.member_and_powers(beta, challenges, "beta")
     else:
         alpha_c = [ctx.pow(alpha, c) for c in challenges]
         beta_c = [ctx.pow(beta, c) for c in challenges]
-    commitments: list[mpz] = []
+    commitments: list[Element] = []
     for proof, M, ac, bc in zip(proofs, Ms, alpha_c, beta_c, strict=True):
         commitments.extend(_commitments_from_powers(ctx, ac, bc, proof, M))
     h = sha256_int(f"prove|{S}|{alpha},{beta}|{join_numbers(commitments)}") % ctx.q
@@ -152,11 +136,11 @@ def verify_iproof(
 
 def prove_or(
     ctx: Context,
-    hash_input: Callable[[list[mpz]], str],
-    statements: Sequence[tuple[mpz, mpz]],
+    hash_input: Callable[[list[Element]], str],
+    statements: Sequence[tuple[Element, Element]],
     real: int,
-    secret: mpz,
-    w: mpz,
+    secret: int,
+    w: int,
     simulated: Sequence[Proof],
 ) -> list[Proof]:
     """A disjunctive Chaum-Pedersen proof that one of ``statements`` ``(a_j, b_j)`` has the form
@@ -167,7 +151,7 @@ def prove_or(
     if len(simulated) != len(statements) - 1 or not 0 <= real < len(statements):
         raise ValueError("one simulated proof per branch other than the real one")
     proofs: list[Proof | None] = []
-    commitments: list[mpz] = []
+    commitments: list[Element] = []
     sim = iter(simulated)
     for j, (a, b) in enumerate(statements):
         if j == real:
@@ -184,24 +168,24 @@ def prove_or(
     return [pr for pr in proofs if pr is not None]
 
 
-def shifted(ctx: Context, beta: mpz, M: int) -> mpz:
+def shifted(ctx: Context, beta: Element, M: int) -> Element:
     """``beta / g^M``."""
     if M == 0:
         return beta
     if M > 0:
-        return beta * ctx.g_inverse_pow(M) % ctx.p
-    return beta * ctx.gpow(-M) % ctx.p
+        return ctx.mul(beta, ctx.g_inverse_pow(M))
+    return ctx.mul(beta, ctx.gpow(-M))
 
 
 def prove_iproof(
     ctx: Context,
     S: str,
-    alpha: mpz,
-    beta: mpz,
-    r: mpz,
+    alpha: Element,
+    beta: Element,
+    r: int,
     i: int,
     Ms: Sequence[int],
-    w: mpz,
+    w: int,
     simulated: Sequence[Proof],
 ) -> list[Proof]:
     """``iprove(S, r, i, M0..Mk)`` (section 4.12): ``(alpha, beta)`` encrypts ``Ms[i]`` with
@@ -220,17 +204,17 @@ def prove_iproof(
 # -- Possibly-blank votes (4.13) --------------------------------------------------------------
 
 
-def blank_proof_hash_input(S: str, commitments: Sequence[mpz], prefix: str) -> str:
+def blank_proof_hash_input(S: str, commitments: Sequence[Element], prefix: str) -> str:
     return f"{prefix}|{S}|{join_numbers(commitments)}"
 
 
 def verify_blank_proof(
     ctx: Context,
     S: str,
-    alpha0: mpz,
-    beta0: mpz,
-    alpha_s: mpz,
-    beta_s: mpz,
+    alpha0: Element,
+    beta0: Element,
+    alpha_s: Element,
+    beta_s: Element,
     proofs: Sequence[Proof],
 ) -> None:
     """``blank_proof``: ``m0 = 0 or mSigma = 0`` (section 4.13.3)."""
@@ -246,10 +230,10 @@ def verify_blank_proof(
 def verify_overall_blank_proof(
     ctx: Context,
     S: str,
-    alpha0: mpz,
-    beta0: mpz,
-    alpha_s: mpz,
-    beta_s: mpz,
+    alpha0: Element,
+    beta0: Element,
+    alpha_s: Element,
+    beta_s: Element,
     proofs: Sequence[Proof],
     Ms: Sequence[int],
 ) -> None:
@@ -267,11 +251,11 @@ def verify_overall_blank_proof(
 def prove_blank_proof(
     ctx: Context,
     S: str,
-    ct0: tuple[mpz, mpz],
-    ct_s: tuple[mpz, mpz],
+    ct0: tuple[Element, Element],
+    ct_s: tuple[Element, Element],
     blank: bool,
-    secret: mpz,
-    w: mpz,
+    secret: int,
+    w: int,
     simulated: Proof,
 ) -> list[Proof]:
     """``blank_proof`` (4.13): ``m0 = 0`` (not blank, ``secret = r0``) or ``mSigma = 0`` (blank,
@@ -290,12 +274,12 @@ def prove_blank_proof(
 def prove_overall_blank_proof(
     ctx: Context,
     S: str,
-    ct0: tuple[mpz, mpz],
-    ct_s: tuple[mpz, mpz],
+    ct0: tuple[Element, Element],
+    ct_s: tuple[Element, Element],
     Ms: Sequence[int],
     real: int,
-    secret: mpz,
-    w: mpz,
+    secret: int,
+    w: int,
     simulated: Sequence[Proof],
 ) -> list[Proof]:
     """``overall_proof`` of a question allowing blank (4.13): branch 0 is ``m0 = 1`` (blank,
@@ -316,13 +300,13 @@ def prove_overall_blank_proof(
 # -- Non-homomorphic answers (4.11.2) ------------------------------------------------------------
 
 
-def prove_raweg(ctx: Context, S: str, alpha: mpz, beta: mpz, r: mpz, w: mpz) -> Proof:
+def prove_raweg(ctx: Context, S: str, alpha: Element, beta: Element, r: int, w: int) -> Proof:
     A = ctx.gpow(w)
     c = sha256_int(f"raweg|{S}|{ctx.y},{alpha},{beta}|{A}") % ctx.q
     return Proof(c, (w - r * c) % ctx.q)
 
 
-def verify_raweg(ctx: Context, S: str, alpha: mpz, beta: mpz, proof: Proof) -> None:
+def verify_raweg(ctx: Context, S: str, alpha: Element, beta: Element, proof: Proof) -> None:
     """``H_raweg(S, y, alpha, beta, A) = SHA256(raweg|S|y,alpha,beta|A)``, ``A = g^r alpha^c``."""
     A = _schnorr_commitment(ctx, alpha, proof)
     if sha256_int(f"raweg|{S}|{ctx.y},{alpha},{beta}|{A}") % ctx.q != proof.challenge:
@@ -333,20 +317,19 @@ def verify_raweg(ctx: Context, S: str, alpha: mpz, beta: mpz, proof: Proof) -> N
 
 
 def verify_decryption(
-    ctx: Context, fingerprint: str, X: mpz, alpha: mpz, factor: mpz, proof: Proof
+    ctx: Context, fingerprint: str, X: Element, alpha: Element, factor: Element, proof: Proof
 ) -> None:
     """``A = g^r X^c``, ``B = alpha^r factor^c``, ``c = SHA256(decrypt|phi|X|A,B) mod q``."""
-    p = ctx.p
     c, r = proof
-    A = ctx.gpow(r) * ctx.pow(X, c) % p
-    B = ctx.pow(alpha, r) * ctx.pow(factor, c) % p
+    A = ctx.gpow_times(r, X, c)
+    B = ctx.group.pow2(alpha, r, factor, c)
     if sha256_int(f"decrypt|{fingerprint}|{X}|{A},{B}") % ctx.q != c:
         raise ProofError("decryption proof does not verify")
 
 
 def prove_decryption(
-    ctx: Context, fingerprint: str, x: mpz, alpha: mpz, w: mpz
-) -> tuple[mpz, Proof]:
+    ctx: Context, fingerprint: str, x: int, alpha: Element, w: int
+) -> tuple[Element, Proof]:
     q = ctx.q
     X = ctx.gpow(x)
     A = ctx.gpow(w)

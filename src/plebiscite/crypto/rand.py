@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 
-from gmpy2 import mpz
-
 from plebiscite._records import TYPE_CHECKING
 
 __all__ = ["DeterministicRandom", "RandomSource", "SystemRandom"]
@@ -16,7 +14,7 @@ if TYPE_CHECKING:
     from typing import Protocol
 
     class RandomSource(Protocol):
-        def below(self, n: mpz | int) -> mpz:
+        def below(self, n: int) -> int:
             """A uniform integer in ``[0, n)``."""
             ...
 
@@ -30,7 +28,7 @@ else:
 class SystemRandom:
     """The operating system's CSPRNG (``os.urandom``), with rejection sampling: uniform."""
 
-    def below(self, n: mpz | int) -> mpz:
+    def below(self, n: int) -> int:
         n = int(n)
         if n <= 0:
             raise ValueError("the upper bound must be positive")
@@ -39,7 +37,7 @@ class SystemRandom:
         while True:
             x = int.from_bytes(os.urandom(nbytes), "big") & mask
             if x < n:
-                return mpz(x)
+                return x
 
 
 class DeterministicRandom:
@@ -54,7 +52,7 @@ class DeterministicRandom:
         self.counter += 1
         return hashlib.sha256(self.seed + self.counter.to_bytes(8, "big")).digest()
 
-    def below(self, n: mpz | int) -> mpz:
+    def below(self, n: int) -> int:
         n = int(n)
         nbytes = (n.bit_length() + 7) // 8 + 8
         while True:
@@ -64,4 +62,4 @@ class DeterministicRandom:
             x = int.from_bytes(buf[:nbytes], "big")
             limit = (1 << (8 * nbytes)) - (1 << (8 * nbytes)) % n
             if x < limit:
-                return mpz(x % n)
+                return x % n

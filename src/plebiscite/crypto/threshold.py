@@ -4,28 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import gmpy2
-from gmpy2 import mpz
+from plebiscite.crypto.group import Element, Group
 
 __all__ = ["commitment_eval", "lagrange"]
 
 
-def commitment_eval(coefexps: Sequence[mpz], j: int, p: mpz, q: mpz) -> mpz:
+def commitment_eval(group: Group, coefexps: Sequence[Element], j: int) -> Element:
     """``prod_k (A_k)^(j^k)``: ``g^{f(j)}`` from the commitments ``A_k = g^{a_k}``."""
-    r = mpz(1)
-    jk = mpz(1)
+    q = group.q
+    r = group.one
+    jk = 1
     for A in coefexps:
-        r = r * gmpy2.powmod(A, jk, p) % p
+        r = group.mul(r, group.pow(A, jk))
         jk = jk * j % q
-    return mpz(r)
+    return r
 
 
-def lagrange(indexes: Sequence[int], delta: int, q: mpz) -> mpz:
+def lagrange(indexes: Sequence[int], delta: int, q: int) -> int:
     """``lambda_delta^I = prod_{k in I, k != delta} k / (k - delta) mod q`` (section 4.19)."""
-    num = mpz(1)
-    den = mpz(1)
+    num = 1
+    den = 1
     for k in indexes:
         if k != delta:
             num = num * k % q
             den = den * (k - delta) % q
-    return mpz(num * gmpy2.invert(den, q) % q)
+    return num * pow(den, -1, q) % q

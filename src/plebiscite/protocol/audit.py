@@ -51,9 +51,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import gmpy2
-from gmpy2 import mpz
-
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.hashing import h_json
 from plebiscite.errors import PlebisciteError
@@ -158,9 +155,9 @@ def _shape(election: Election, audit: Any) -> str | None:
         if len(a["randomness"]) != n:
             return f"{where}: expected {n} random numbers"
         for r in a["randomness"]:
-            if not isinstance(r, str) or len(r) > group.q_digits or not _DECIMAL.match(r):
+            if not isinstance(r, str) or len(r) > group.scalar_digits or not _DECIMAL.match(r):
                 return f"{where}: randomness must be decimal numbers in strings"
-            if mpz(r) >= group.q:
+            if int(r) >= group.q:
                 return f"{where}: randomness must be below q"
         if not isinstance(q, QuestionH):
             bits = group.embedding.padding if group.embedding else 0
@@ -203,7 +200,6 @@ def check_audit(election: Election, ballot_raw: bytes, audit: Any) -> AuditRepor
 
     group = election.group
     ctx = Context(group, election.public_key)
-    p = group.p
     for i, (q, a, ans) in enumerate(zip(election.questions, answers, ballot.answers, strict=True)):
         question = i + 1
         if isinstance(ans, AnswerH):
@@ -214,7 +210,7 @@ def check_audit(election: Election, ballot_raw: bytes, audit: Any) -> AuditRepor
                 report.ciphertexts += 1
                 answer = j if q.blank else j + 1
                 label = "blank" if q.blank and j == 0 else f"answer {answer}"
-                r = mpz(a["randomness"][j])
+                r = int(a["randomness"][j])
                 if ctx.gpow(r) != alpha:
                     add(
                         question,
@@ -224,8 +220,8 @@ def check_audit(election: Election, ballot_raw: bytes, audit: Any) -> AuditRepor
                         "this ciphertext",
                     )
                     continue
-                gm = beta * gmpy2.invert(ctx.ypow(r), p) % p
-                m = 0 if gm == 1 else 1 if gm == group.g else None
+                gm = ctx.div(beta, ctx.ypow(r))
+                m = 0 if gm == group.one else 1 if gm == group.g else None
                 if m != a["choices"][j]:
                     what = "neither 0 nor 1" if m is None else str(m)
                     add(
@@ -238,7 +234,7 @@ def check_audit(election: Election, ballot_raw: bytes, audit: Any) -> AuditRepor
         else:
             report.ciphertexts += 1
             alpha, beta = ans.choices
-            r = mpz(a["randomness"][0])
+            r = int(a["randomness"][0])
             if ctx.gpow(r) != alpha:
                 add(
                     question,
@@ -253,11 +249,8 @@ def check_audit(election: Election, ballot_raw: bytes, audit: Any) -> AuditRepor
                 type(v) is not int or not 0 <= v < 1 << emb.bits_per_int for v in a["choices"]
             ):
                 continue  # reported by choice_problems
-            xi = 0
-            for v in a["choices"]:
-                xi = (xi << emb.bits_per_int) | int(v)
-            xi = (xi << emb.padding) + a["epsilon"]
-            if ctx.ypow(r) * xi % p != beta:
+            xi = group.embed([int(v) for v in a["choices"]], a["epsilon"])
+            if xi is None or ctx.mul(ctx.ypow(r), xi) != beta:
                 add(
                     question,
                     None,

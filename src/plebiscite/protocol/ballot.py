@@ -10,12 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from gmpy2 import mpz
-
 from plebiscite import strictjson
 from plebiscite._records import TYPE_CHECKING, NamedTuple
 from plebiscite.crypto.context import Context
-from plebiscite.crypto.groups import parse_natural
+from plebiscite.crypto.group import Element, Group
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.proofs import (
     Proof,
@@ -81,7 +79,7 @@ class AnswerNH(NamedTuple):
 
 
 class ParsedBallot(NamedTuple):
-    credential: mpz
+    credential: Element
     credential_text: str
     answers: tuple[AnswerH | AnswerNH, ...]
     signature_hash: str
@@ -116,10 +114,8 @@ def parse_ballot(raw: bytes, election: Election, where: str = "ballot") -> Parse
         )
     # Membership of the credential is not re-checked here: a ballot counts only if its
     # credential is on the public list, whose entries were all checked at setup.
-    credential = parse_natural(
-        o["credential"], max_digits=group.p_digits, where=f"{where}.credential"
-    )
-    if not 1 < credential < group.p:
+    credential = group.decode(o["credential"], where=f"{where}.credential")
+    if credential == group.one:
         raise MembershipError("credential is not a group element", where=f"{where}.credential")
     answers_json = arr(
         o["answers"], f"{where}.answers", len(election.questions), len(election.questions)
@@ -192,11 +188,11 @@ def parse_ballot(raw: bytes, election: Election, where: str = "ballot") -> Parse
     )
 
 
-def _product(cts: Sequence[Ciphertext], p: mpz) -> Ciphertext:
-    a, b = mpz(1), mpz(1)
+def _product(cts: Sequence[Ciphertext], group: Group) -> Ciphertext:
+    a, b = group.one, group.one
     for x, y in cts:
-        a = a * x % p
-        b = b * y % p
+        a = group.mul(a, x)
+        b = group.mul(b, y)
     return a, b
 
 
@@ -215,7 +211,7 @@ def verify_ballot(
             "signature does not verify with the ballot's credential", where=f"{where}.signature"
         ) from e
     S0 = f"{election.fingerprint}|{ballot.credential_text}"
-    p = ctx.p
+    group = ctx.group
     for i, (a, q) in enumerate(zip(ballot.answers, election.questions, strict=True)):
         w = f"{where}, question {i + 1}"
         try:
@@ -233,11 +229,11 @@ def verify_ballot(
                 if q.blank:
                     assert a.blank_proof is not None
                     a0, b0 = a.choices[0]
-                    a_s, b_s = _product(a.choices[1:], p)
+                    a_s, b_s = _product(a.choices[1:], group)
                     verify_blank_proof(ctx, S, a0, b0, a_s, b_s, a.blank_proof)
                     verify_overall_blank_proof(ctx, S, a0, b0, a_s, b_s, a.overall_proof, Ms)
                 else:
-                    a_s, b_s = _product(a.choices, p)
+                    a_s, b_s = _product(a.choices, group)
                     verify_iproof(ctx, S, a_s, b_s, a.overall_proof, Ms)
             else:
                 alpha, beta = a.choices
@@ -305,10 +301,10 @@ def verify_ballots(
     Without ``proofs``, ballots whose signature and proofs were checked already are only
     parsed (their shape against the election) and accounted for."""
     election, ctx = _setup(setup.election_raw)
-    p = ctx.p
+    one = ctx.one
     result = ChunkResult(
         product=[
-            [(mpz(1), mpz(1)) for _ in range(len(q.answers) + (1 if q.blank else 0))]
+            [(one, one) for _ in range(len(q.answers) + (1 if q.blank else 0))]
             if isinstance(q, QuestionH)
             else None
             for q in election.questions
@@ -339,7 +335,7 @@ def verify_ballots(
                     if weight != 1:
                         x, y = ctx.pow(x, weight), ctx.pow(y, weight)
                     ax, ay = acc[j]
-                    acc[j] = (ax * x % p, ay * y % p)
+                    acc[j] = (ctx.mul(ax, x), ctx.mul(ay, y))
             else:
                 digests.append(hashlib.sha256(str(a.choices[0]).encode()).digest()[:16])
                 nh.append(a.choices)
@@ -352,24 +348,13 @@ def verify_ballots(
 # -- making ballots (sections 4.11 to 4.15) --------------------------------------------------
 
 
-def group_encode(election: Election, values: Sequence[int], rng: RandomSource) -> mpz:
-    """``group_encode`` (4.11.2): pack the small integers and pick the padding ``epsilon`` so the
-    result lies in the group."""
+def group_encode(election: Election, values: Sequence[int], rng: RandomSource) -> Element:
+    """``group_encode`` (4.11.2): the group's ``of_ints`` (the padding drawn from ``rng`` where
+    the group draws it)."""
     group = election.group
-    emb = group.embedding
-    if emb is None:
+    if group.embedding is None:
         raise ValueError(f"group {group.name} has no embedding")
-    m = 0
-    for v in values:
-        if not 0 <= v < (1 << emb.bits_per_int):
-            raise ValueError(f"value {v} does not fit in {emb.bits_per_int} bits")
-        m = (m << emb.bits_per_int) | v
-    base = m << emb.padding
-    for _ in range(1 << emb.padding):
-        x = mpz(base + int(rng.below(1 << emb.padding)))
-        if group.is_element(x):
-            return x
-    raise ValueError("no padding puts this vote in the group")
+    return group.of_ints(values, rng)
 
 
 def make_ballot(
@@ -389,14 +374,14 @@ def make_ballot(
 
     group = election.group
     ctx = ctx or Context(group, election.public_key)
-    q, p = group.q, group.p
+    q = group.q
     if len(choices) != len(election.questions):
         raise ValueError(f"{len(choices)} answers for {len(election.questions)} questions")
     s = credential_secret(credential, election.uuid, group)
     cred_text = str(ctx.gpow(s))
     S0 = f"{election.fingerprint}|{cred_text}"
 
-    def rand() -> mpz:
+    def rand() -> int:
         return rng.below(q)
 
     def sims(n: int) -> list[Proof]:
@@ -410,7 +395,8 @@ def make_ballot(
                 raise ValueError(f"question {qi + 1}: expected {n} values 0 or 1")
             rs = [rand() for _ in vote]
             cts = [
-                (ctx.gpow(r), ctx.ypow(r) * ctx.gpow(m) % p) for r, m in zip(rs, vote, strict=True)
+                (ctx.gpow(r), ctx.mul(ctx.ypow(r), ctx.gpow(m)))
+                for r, m in zip(rs, vote, strict=True)
             ]
             ips = [
                 prove_iproof(ctx, S0, a, b, r, m, (0, 1), rand(), sims(1))
@@ -426,7 +412,7 @@ def make_ballot(
                 m0, rest = vote[0], vote[1:]
                 r0, rsum = rs[0], sum(rs[1:]) % q
                 msum = sum(rest)
-                ct_s = _product(cts[1:], p)
+                ct_s = _product(cts[1:], group)
                 if m0 == 1 and msum != 0:
                     raise ValueError(f"question {qi + 1}: a blank vote selects nothing")
                 if m0 == 0 and msum not in Ms:
@@ -449,7 +435,7 @@ def make_ballot(
                     raise ValueError(
                         f"question {qi + 1}: between {question.min} and {question.max} answers"
                     )
-                a_s, b_s = _product(cts, p)
+                a_s, b_s = _product(cts, group)
                 ov = prove_iproof(
                     ctx, S, a_s, b_s, sum(rs) % q, Ms.index(msum), Ms, rand(), sims(len(Ms) - 1)
                 )
@@ -460,7 +446,7 @@ def make_ballot(
                 raise ValueError(f"question {qi + 1}: expected {len(question.answers)} values")
             xi = group_encode(election, vote, rng)
             r = rand()
-            a, b = ctx.gpow(r), ctx.ypow(r) * xi % p
+            a, b = ctx.gpow(r), ctx.mul(ctx.ypow(r), xi)
             pr = prove_raweg(ctx, S0, a, b, r, rand())
             answers.append({"choices": {"alpha": str(a), "beta": str(b)}, "proof": _proof_json(pr)})
     unsigned: dict[str, Any] = {

@@ -56,8 +56,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gmpy2 import mpz
-
 from plebiscite import strictjson
 from plebiscite.crypto.channel import (
     ChannelKeys,
@@ -75,7 +73,8 @@ from plebiscite.crypto.channel import (
     verify_signed,
 )
 from plebiscite.crypto.context import Context
-from plebiscite.crypto.groups import Group, parse_natural
+from plebiscite.crypto.group import Element, Group
+from plebiscite.crypto.groups import parse_natural
 from plebiscite.crypto.proofs import Proof, prove_pok, verify_pok
 from plebiscite.crypto.rand import RandomSource
 from plebiscite.crypto.threshold import commitment_eval
@@ -138,9 +137,10 @@ def _one_json(text: str, where: str) -> Any:
     return values[0]
 
 
-def _share(group: Group, v: object, where: str) -> mpz:
+def _share(group: Group, v: object, where: str) -> int:
     """A secret exponent written by a trustee: any natural number, reduced modulo q."""
-    return parse_natural(v, max_digits=group.q_digits + _SHARE_EXTRA_DIGITS, where=where) % group.q
+    digits = group.scalar_digits + _SHARE_EXTRA_DIGITS
+    return parse_natural(v, max_digits=digits, where=where) % group.q
 
 
 def _encrypted_shape(group: Group, v: object, where: str) -> str:
@@ -165,8 +165,8 @@ class Certificate:
     index: int
     id: str  # SHA256 of the message, hexadecimal: the name of the trustee's files
     signed: SignedMessage
-    verification: mpz
-    encryption: mpz
+    verification: Element
+    encryption: Element
 
     @property
     def who(self) -> str:
@@ -223,7 +223,7 @@ def check_certificates(group: Group, certs: str) -> tuple[Certificate, ...]:
     if not values:
         raise EncodingError("no certificate", where="certificates")
     out: list[Certificate] = []
-    seen: set[mpz] = set()
+    seen: set[Element] = set()
     for z, v in enumerate(values, start=1):
         cert = _certificate(ctx, v, z)
         if cert.verification in seen or cert.encryption in seen:
@@ -249,7 +249,7 @@ def _own(ctx: Context, certs: Sequence[Certificate], seed: str) -> tuple[Certifi
 # -- polynomials (steps 3 and 4) ---------------------------------------------------------------
 
 
-def _coefexps(ctx: Context, cert: Certificate, v: object, where: str) -> tuple[mpz, ...]:
+def _coefexps(ctx: Context, cert: Certificate, v: object, where: str) -> tuple[Element, ...]:
     """A dealer's signed coefficient commitments ``A_0..A_t``."""
     signed = parse_signed(ctx.group, v, where)
     verify_signed(ctx, cert.verification, signed, where)
@@ -273,14 +273,14 @@ def make_polynomial(group: Group, certs: str, seed: str, threshold: int, rng: Ra
     q = ctx.q
     coefficients = [rng.below(q) for _ in range(threshold)]
 
-    def f(j: int) -> mpz:
-        r = mpz(0)
+    def f(j: int) -> int:
+        r = 0
         for a in reversed(coefficients):
             r = (r * j + a) % q
         return r
 
     raw = dumps({"polynomial": [str(a) for a in coefficients]})
-    coefexps = dumps({"coefexps": [str(ctx.gpow(a)) for a in coefficients]})
+    coefexps = dumps({"coefexps": [group.encode(ctx.gpow(a)) for a in coefficients]})
     return dumps(
         {
             "polynomial": send(ctx, keys.sk, me.encryption, raw, rng),
@@ -301,7 +301,7 @@ class Polynomial:
     polynomial: str
     secrets: tuple[str, ...]
     coefexps: dict[str, Any]
-    commitments: tuple[mpz, ...]
+    commitments: tuple[Element, ...]
 
 
 def _check_polynomials(
@@ -333,7 +333,7 @@ def _check_polynomials(
     return tuple(out)
 
 
-def _same_threshold(commitments: Sequence[Sequence[mpz]], cs: Sequence[Certificate]) -> int:
+def _same_threshold(commitments: Sequence[Sequence[Element]], cs: Sequence[Certificate]) -> int:
     threshold = len(commitments[0])
     for cert, A in zip(cs, commitments, strict=True):
         if len(A) != threshold:
@@ -382,7 +382,7 @@ def make_voutput(group: Group, certs: str, seed: str, vinput: str, rng: RandomSo
     decryption key ``S_j = sum_i s_ij`` sent to oneself and its public key with a proof of
     knowledge."""
     ctx = Context(group)
-    p, q = ctx.p, ctx.q
+    q = ctx.q
     cs = check_certificates(group, certs)
     me, keys = _own(ctx, cs, seed)
     j = me.index
@@ -409,12 +409,12 @@ def make_voutput(group: Group, certs: str, seed: str, vinput: str, rng: RandomSo
                 where=me.who,
             )
 
-    total = mpz(0)
+    total = 0
     for dealer, A, text in zip(cs, commitments, secrets, strict=True):
         w = f"{dealer.who}, secret for trustee {j}"
         message = _received(ctx, keys, dealer, string(text, w), f"secret for trustee {j}")
         s = _share(group, strict_object(message, ("secret",), w)["secret"], f"{w}.secret")
-        if ctx.gpow(s) != commitment_eval(A, j, p, q):
+        if ctx.gpow(s) != commitment_eval(group, A, j):
             raise ConsistencyError(
                 f"the share sent to trustee {j} does not match the dealer's coefficient "
                 "commitments",
@@ -437,7 +437,7 @@ def _received(ctx: Context, keys: ChannelKeys, sender: Certificate, text: str, w
         raise e.at(f"{sender.who}, {what}") from None
 
 
-def _tpk_json(public_key: mpz, pok: Proof) -> dict[str, Any]:
+def _tpk_json(public_key: Element, pok: Proof) -> dict[str, Any]:
     """``trustee_public_key`` with the fields in belenios-tool's order."""
     return {"pok": proof_json(pok), "public_key": str(public_key)}
 
@@ -463,7 +463,6 @@ def make_threshold_parameters(
     """Step 6 (server): check every voutput -- its proof of knowledge, and its public key
     ``g^S_j = prod_i prod_k A_ik^(j^k)`` -- and build the threshold parameters (4.6.7)."""
     ctx = Context(group)
-    p, q = ctx.p, ctx.q
     cs = check_certificates(group, certs)
     ps = _check_polynomials(ctx, cs, polynomials)
     threshold = len(ps[0].commitments)
@@ -485,9 +484,9 @@ def make_threshold_parameters(
             verify_pok(ctx, X, pok)
         except ProofError as e:
             raise e.at(f"{w}.public_key.pok") from None
-        expected = mpz(1)
-        for poly in ps:
-            expected = expected * commitment_eval(poly.commitments, cert.index, p, q) % p
+        expected = group.product(
+            commitment_eval(group, poly.commitments, cert.index) for poly in ps
+        )
         if expected != X:
             raise ConsistencyError(
                 "the verification key does not match the trustees' coefficient commitments",
@@ -510,8 +509,8 @@ def make_threshold_parameters(
 
 
 def threshold_decryption_key(
-    group: Group, seed: str, dkey: str, *, verification_key: mpz | None = None
-) -> mpz:
+    group: Group, seed: str, dkey: str, *, verification_key: Element | None = None
+) -> int:
     """A trustee's decryption key ``S_j``, recovered with its seed from its ``.dkey`` (the
     ``private_key`` of its voutput, a message it sent to itself). With ``verification_key``
     (its entry in the threshold parameters), also check ``g^S_j`` against it."""

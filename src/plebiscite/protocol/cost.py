@@ -45,5 +45,5 @@ def ballot_exponentiations(election: Election) -> ExponentiationCount:
             elements += 2
             var += 1
             fixed += 1
-    membership = 0 if election.group.safe_prime else elements
+    membership = 0 if getattr(election.group, "safe_prime", False) else elements
     return ExponentiationCount(var, fixed, membership)

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gmpy2 import mpz
-
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.credentials import (
@@ -20,7 +18,7 @@ from plebiscite.crypto.credentials import (
     credential_secret,
     generate_credential,
 )
-from plebiscite.crypto.groups import Group
+from plebiscite.crypto.group import Element, Group
 from plebiscite.crypto.proofs import prove_pok
 from plebiscite.crypto.rand import RandomSource
 from plebiscite.errors import EncodingError
@@ -54,16 +52,16 @@ def generate_uuid(rng: RandomSource, length: int = 14) -> str:
 # -- trustees ------------------------------------------------------------------------------
 
 
-def _proof_json(c: mpz, r: mpz) -> dict[str, str]:
+def _proof_json(c: int, r: int) -> dict[str, str]:
     return {"challenge": str(c), "response": str(r)}
 
 
-def make_trustee_key(group: Group, rng: RandomSource) -> tuple[mpz, bytes]:
+def make_trustee_key(group: Group, rng: RandomSource) -> tuple[int, bytes]:
     """A "Single" trustee key: the private key ``x`` and the ``trustee_public_key`` JSON."""
     ctx = Context(group)
     x = rng.below(group.q)
     pok = prove_pok(ctx, x, rng.below(group.q))
-    public = {"pok": _proof_json(*pok), "public_key": str(ctx.gpow(x))}
+    public = {"pok": _proof_json(*pok), "public_key": group.encode(ctx.gpow(x))}
     return x, strictjson.dumps_compact(public)
 
 
@@ -80,12 +78,12 @@ def make_trustees(items: Sequence[tuple[str, bytes]], group: Group) -> bytes:
     return out
 
 
-def election_public_key(trustees: Sequence[TrusteeKind], group: Group) -> mpz:
+def election_public_key(trustees: Sequence[TrusteeKind], group: Group) -> Element:
     """``y``: the product of the sub-keys of every item (section 3.1.1)."""
-    y = mpz(1)
+    y = group.one
     for item in trustees:
         if isinstance(item, Single):
-            y = y * item.key.public_key % group.p
+            y = group.mul(y, item.key.public_key)
         elif isinstance(item, Pedersen):
             for ce in item.coefexps:
                 msg = obj(
@@ -93,7 +91,7 @@ def election_public_key(trustees: Sequence[TrusteeKind], group: Group) -> mpz:
                     "coefexps",
                     ("coefexps",),
                 )
-                y = y * group.element(msg["coefexps"][0], where="coefexps[0]") % group.p
+                y = group.mul(y, group.element(msg["coefexps"][0], where="coefexps[0]"))
     return y
 
 
@@ -105,7 +103,7 @@ class VoterCredential:
     login: str
     weight: int | None
     private: str
-    public: mpz
+    public: Element
 
 
 def parse_voter_list(text: str) -> list[tuple[str, int | None]]:
@@ -138,7 +136,7 @@ def generate_credentials(
     """One fresh credential per voter (section 3.1, step 3)."""
     ctx = Context(group)
     out = []
-    publics: set[mpz] = set()
+    publics: set[Element] = set()
     for login, weight in voters:
         while True:
             c = generate_credential(rng)

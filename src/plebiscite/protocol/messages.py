@@ -1,4 +1,4 @@
-"""Belenios 2.0 messages (section 4), parsed strictly from JSON into frozen values.
+"""Belenios messages (section 4), parsed strictly from JSON into frozen values.
 
 Parsers check the shape of every structure (no missing or unknown field, the right JSON types),
 the canonical encoding of every number, group membership of every element and the range of every
@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from gmpy2 import mpz
-
 from plebiscite import strictjson
 from plebiscite._records import TYPE_CHECKING, NamedTuple
-from plebiscite.crypto.groups import Group, group_by_name, parse_natural
+from plebiscite.crypto.group import Element, Group
+from plebiscite.crypto.groups import group_by_name, parse_natural
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.proofs import Proof
 from plebiscite.crypto.shuffle import ShuffleProof
@@ -44,7 +43,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     T = TypeVar("T")
-Ciphertext = tuple[mpz, mpz]
+Ciphertext = tuple[Element, Element]
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _UUID = re.compile(r"[1-9A-HJ-NP-Za-km-z]{14,64}\Z")
 _HASH = re.compile(r"[0-9a-f]{64}\Z")
@@ -143,9 +142,9 @@ def proofs(
     return items(arr(v, where, max_len, length), where, lambda x, w: proof(group, x, w))
 
 
-def element_not_one(group: Group, v: Any, where: str) -> mpz:
+def element_not_one(group: Group, v: Any, where: str) -> Element:
     x = group.element(v, where=where)
-    if x == 1:
+    if x == group.one:
         raise MembershipError("the neutral element 1 is not allowed here", where=where)
     return x
 
@@ -154,25 +153,19 @@ def ciphertext(
     group: Group, v: Any, where: str, *, ballot: bool = False, defer_membership: bool = False
 ) -> Ciphertext:
     """A ciphertext; in a ballot ``alpha`` may not be 1. With ``defer_membership`` only the
-    encoding and the range ``1 <= x < p`` are checked here: the caller must check membership
-    before using the elements (``verify_iproof(..., check_membership=True)`` does)."""
+    encoding (and in finite fields the range ``1 <= x < p``) is checked here: the caller must
+    check membership before using the elements (``verify_iproof(..., check_membership=True)``
+    does)."""
     o = obj(v, where, ("alpha", "beta"))
     if defer_membership:
-        alpha = _in_range(group, o["alpha"], f"{where}.alpha")
-        beta = _in_range(group, o["beta"], f"{where}.beta")
+        alpha = group.decode(o["alpha"], where=f"{where}.alpha")
+        beta = group.decode(o["beta"], where=f"{where}.beta")
     else:
         alpha = group.element(o["alpha"], where=f"{where}.alpha")
         beta = group.element(o["beta"], where=f"{where}.beta")
-    if ballot and alpha == 1:
+    if ballot and alpha == group.one:
         raise MembershipError("the neutral element 1 is not allowed here", where=f"{where}.alpha")
     return alpha, beta
-
-
-def _in_range(group: Group, v: Any, where: str) -> mpz:
-    x = parse_natural(v, max_digits=group.p_digits, where=where)
-    if not 0 < x < group.p:
-        raise MembershipError("not an element of the order-q subgroup", where=where)
-    return x
 
 
 # -- election (4.9, 4.10) --------------------------------------------------------------------
@@ -193,6 +186,7 @@ class QuestionH(NamedTuple):
 class QuestionNH(NamedTuple):
     question: str
     answers: tuple[str, ...]
+    extra: Any = None  # a hint on the counting method (3.x; any JSON value, not interpreted)
 
     @property
     def homomorphic(self) -> bool:
@@ -207,13 +201,14 @@ class Election(NamedTuple):
     description: str
     name: str
     group: Group
-    public_key: mpz
+    public_key: Element
     questions: tuple[Question, ...]
     uuid: str
     administrator: str | None
     credential_authority: str | None
     raw: bytes
     fingerprint: str
+    language: str | None = None  # 3.3: the language of the election's texts
 
     @property
     def has_nh(self) -> bool:
@@ -225,12 +220,14 @@ def parse_question(v: Any, where: str, text: Callable[[Any, str], str] = string)
     (by default any JSON string, as in an election belenios-tool accepts; the referendum
     record passes a stricter check)."""
     if isinstance(v, dict) and "type" in v:
-        o = obj(v, where, ("type", "value"))
+        o = obj(v, where, ("type", "value"), ("extra",))
         if o["type"] != "NonHomomorphic":
             raise EncodingError(f"unknown question type {o['type']!r}", where=f"{where}.type")
         w = f"{where}.value"
         nh = obj(o["value"], w, ("answers", "question"))
-        return QuestionNH(text(nh["question"], f"{w}.question"), _answers(nh["answers"], w, text))
+        return QuestionNH(
+            text(nh["question"], f"{w}.question"), _answers(nh["answers"], w, text), o.get("extra")
+        )
     o = obj(v, where, ("answers", "min", "max", "question"), ("blank",))
     answers = _answers(o["answers"], where, text)
     qmin = small_int(o["min"], f"{where}.min", 0, len(answers))
@@ -257,7 +254,7 @@ def parse_election(raw: bytes, where: str = "election") -> Election:
         v,
         where,
         ("version", "description", "name", "group", "public_key", "questions", "uuid"),
-        ("administrator", "credential_authority"),
+        ("administrator", "credential_authority", "language"),
     )
     version = small_int(o["version"], f"{where}.version")
     if version != 1:
@@ -276,7 +273,7 @@ def parse_election(raw: bytes, where: str = "election") -> Election:
             where=f"{where}.group",
         )
     opt: dict[str, str | None] = {}
-    for k in ("administrator", "credential_authority"):
+    for k in ("administrator", "credential_authority", "language"):
         opt[k] = string(o[k], f"{where}.{k}") if k in o else None
     return Election(
         version=version,
@@ -290,6 +287,7 @@ def parse_election(raw: bytes, where: str = "election") -> Election:
         credential_authority=opt["credential_authority"],
         raw=raw,
         fingerprint=h_json(raw),
+        language=opt["language"],
     )
 
 
@@ -297,9 +295,10 @@ def parse_election(raw: bytes, where: str = "election") -> Election:
 
 
 class TrusteePublicKey(NamedTuple):
-    public_key: mpz
+    public_key: Element
     pok: Proof
     name: str | None = None
+    signature: Proof | None = None  # 3.x threshold: the key signed by its owner (4.6)
 
 
 class SignedMsg(NamedTuple):
@@ -316,17 +315,19 @@ class Pedersen(NamedTuple):
     certs: tuple[SignedMsg, ...]
     coefexps: tuple[SignedMsg, ...]
     verification_keys: tuple[TrusteePublicKey, ...]
+    signatures: tuple[Proof, ...] | None = None  # 3.x: each dealer's signature of certs_sig
 
 
 TrusteeKind = Single | Pedersen
 
 
 def trustee_public_key(group: Group, v: Any, where: str) -> TrusteePublicKey:
-    o = obj(v, where, ("pok", "public_key"), ("name",))
+    o = obj(v, where, ("pok", "public_key"), ("name", "signature"))
     return TrusteePublicKey(
         public_key=element_not_one(group, o["public_key"], f"{where}.public_key"),
         pok=proof(group, o["pok"], f"{where}.pok"),
         name=string(o["name"], f"{where}.name") if "name" in o else None,
+        signature=proof(group, o["signature"], f"{where}.signature") if "signature" in o else None,
     )
 
 
@@ -348,7 +349,12 @@ def parse_trustees(raw: bytes, group: Group, where: str = "trustees") -> tuple[T
             out.append(Single(trustee_public_key(group, pair[1], f"{w}[1]")))
         elif kind == "Pedersen":
             w1 = f"{w}[1]"
-            o = obj(pair[1], w1, ("threshold", "certs", "coefexps", "verification_keys"))
+            o = obj(
+                pair[1],
+                w1,
+                ("threshold", "certs", "coefexps", "verification_keys"),
+                ("signatures",),
+            )
             certs = items(
                 arr(o["certs"], f"{w1}.certs", LIMITS.trustees),
                 f"{w1}.certs",
@@ -369,6 +375,9 @@ def parse_trustees(raw: bytes, group: Group, where: str = "trustees") -> tuple[T
                         f"{w1}.verification_keys",
                         lambda x, ww: trustee_public_key(group, x, ww),
                     ),
+                    signatures=proofs(group, o["signatures"], f"{w1}.signatures", n, n)
+                    if "signatures" in o
+                    else None,
                 )
             )
         else:
@@ -382,7 +391,7 @@ def parse_trustees(raw: bytes, group: Group, where: str = "trustees") -> tuple[T
 
 
 class Credential(NamedTuple):
-    public: str  # canonical decimal text, as used in ballots
+    public: str  # the element's canonical text, as used in ballots
     weight: int
     login: str | None
 
@@ -406,12 +415,10 @@ def parse_credentials(
         cred = parts[0]
         if membership:
             element_not_one(group, cred, f"{w} credential")
-        elif (
-            not 1
-            < parse_natural(cred, max_digits=group.p_digits, where=f"{w} credential")
-            < group.p
-        ):
-            raise MembershipError("not an element of the order-q subgroup", where=f"{w} credential")
+        elif group.decode(cred, where=f"{w} credential") == group.one:
+            raise MembershipError(
+                "the neutral element 1 is not allowed here", where=f"{w} credential"
+            )
         weight = 1
         if len(parts) >= 2 and parts[1] != "":
             weight = int(parse_natural(parts[1], max_digits=18, where=f"{w} weight"))
@@ -477,10 +484,10 @@ def shuffle_proof(group: Group, v: Any, where: str, n: int) -> ShuffleProof:
     s = arr(s, ws, 6, 6)
     sc = group.scalar
 
-    def els(x: Any, w: str) -> tuple[mpz, ...]:
+    def els(x: Any, w: str) -> tuple[Element, ...]:
         return tuple(el(e, where=f"{w}[{i}]") for i, e in enumerate(arr(x, w, n, n)))
 
-    def scs(x: Any, w: str) -> tuple[mpz, ...]:
+    def scs(x: Any, w: str) -> tuple[int, ...]:
         return tuple(sc(e, where=f"{w}[{i}]") for i, e in enumerate(arr(x, w, n, n)))
 
     return ShuffleProof(

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gmpy2 import mpz
-
 from plebiscite import strictjson
 from plebiscite._records import TYPE_CHECKING, NamedTuple
 from plebiscite.crypto.context import Context
-from plebiscite.crypto.proofs import verify_pok, verify_schnorr
+from plebiscite.crypto.group import Element
+from plebiscite.crypto.proofs import Proof, verify_pok, verify_schnorr
 from plebiscite.crypto.threshold import commitment_eval
 from plebiscite.errors import ConsistencyError, EncodingError, ProofError
 from plebiscite.protocol.archive import iter_members, parse_header
@@ -93,15 +92,36 @@ def read_setup(stream: BinaryIO) -> SetupData:
     raise EncodingError("the archive has no Setup event")
 
 
+def _proof_json(p: Proof) -> dict[str, str]:
+    return {"challenge": str(p.challenge), "response": str(p.response)}
+
+
+def _check_context(
+    v: object, election: Election, size: int, threshold: int, index: int, where: str
+) -> None:
+    """The context of a 3.x certificate: the election's group, the number of trustees of the
+    ceremony, its threshold and the owner's place among them (from 1)."""
+    w = f"{where}.message.context"
+    c = obj(v, w, ("group", "size", "threshold", "index"))
+    expected = {"group": election.group.name, "size": size, "threshold": threshold, "index": index}
+    for k, want in expected.items():
+        if c[k] != want or type(c[k]) is not type(want):
+            raise ConsistencyError(
+                f"certificate context has {k} {c[k]!r}, the election and the trustees give "
+                f"{want!r}",
+                where=f"{w}.{k}",
+            )
+
+
 def check_trustees(election: Election, trustees: Sequence[TrusteeKind]) -> list[Owner]:
     """Check the trustees structure against ``election`` (section 3.5 of the spec): every
     proof of knowledge, every threshold certificate and coefficient commitment, every
     verification key against the commitments, and the election public key as the product of
     the trustees' keys. Returns the owners (who may shuffle or decrypt) in board order."""
     owners: list[Owner] = []
-    ctx = Context(election.group)
-    p, q = ctx.p, ctx.q
-    y = mpz(1)
+    group = election.group
+    ctx = Context(group)
+    y = group.one
     index = 0
     for i, item in enumerate(trustees):
         w = f"trustees[{i}]"
@@ -110,19 +130,24 @@ def check_trustees(election: Election, trustees: Sequence[TrusteeKind]) -> list[
                 verify_pok(ctx, item.key.public_key, item.key.pok)
             except ProofError as e:
                 raise e.at(f"{w}[1].pok") from None
-            y = y * item.key.public_key % p
+            y = group.mul(y, item.key.public_key)
             index += 1
             owners.append(Owner(index, item.key, i, 1))
             continue
         n = len(item.certs)
-        verification: list[mpz] = []
+        verification: list[Element] = []
+        contexts = 0
         for z, cert in enumerate(item.certs):
             wc = f"{w}[1].certs[{z}]"
             keys = obj(
                 strictjson.loads(cert.message, max_size=8192, where=f"{wc}.message"),
                 f"{wc}.message",
                 ("verification", "encryption"),
+                ("context",),
             )
+            if "context" in keys:
+                contexts += 1
+                _check_context(keys["context"], election, n, item.threshold, z + 1, wc)
             vk = election.group.element(keys["verification"], where=f"{wc}.message.verification")
             election.group.element(keys["encryption"], where=f"{wc}.message.encryption")
             try:
@@ -134,7 +159,16 @@ def check_trustees(election: Election, trustees: Sequence[TrusteeKind]) -> list[
             raise ConsistencyError(
                 "two certificates share a verification key", where=f"{w}[1].certs"
             )
-        coefexps: list[list[mpz]] = []
+        if contexts not in (0, n):
+            raise ConsistencyError(
+                "some certificates have a context and others not", where=f"{w}[1].certs"
+            )
+        # Belenios 3.x (certificates with a context) signs the certificates and each dealer's
+        # commitments, and each verification key; 2.0 records have neither
+        signed = contexts == n
+        if signed and item.signatures is None:
+            raise EncodingError("missing field 'signatures'", where=f"{w}[1]")
+        coefexps: list[list[Element]] = []
         for z, ce in enumerate(item.coefexps):
             wc = f"{w}[1].coefexps[{z}]"
             try:
@@ -153,15 +187,41 @@ def check_trustees(election: Election, trustees: Sequence[TrusteeKind]) -> list[
                     for k, x in enumerate(a)
                 ]
             )
+            if item.signatures is not None:
+                certs_sig = strictjson.dumps_compact(
+                    {
+                        "certs": [
+                            {"message": c.message, "signature": _proof_json(c.signature)}
+                            for c in item.certs
+                        ],
+                        "coefexps": a,
+                    }
+                ).decode()
+                try:
+                    verify_schnorr(
+                        ctx, verification[z], item.signatures[z], f"sigmsg|certs_sig|{certs_sig}|"
+                    )
+                except ProofError as e:
+                    raise e.at(f"{w}[1].signatures[{z}]") from None
         for j, vkey in enumerate(item.verification_keys, start=1):
             wv = f"{w}[1].verification_keys[{j - 1}]"
             try:
                 verify_pok(ctx, vkey.public_key, vkey.pok)
             except ProofError as e:
                 raise e.at(f"{wv}.pok") from None
-            expected = mpz(1)
-            for A in coefexps:
-                expected = expected * commitment_eval(A, j, p, q) % p
+            if vkey.signature is not None:
+                try:
+                    verify_schnorr(
+                        ctx,
+                        verification[j - 1],
+                        vkey.signature,
+                        f"sigmsg|{group.encode(vkey.public_key)}|",
+                    )
+                except ProofError as e:
+                    raise e.at(f"{wv}.signature") from None
+            elif signed:
+                raise EncodingError("missing field 'signature'", where=wv)
+            expected = group.product(commitment_eval(group, A, j) for A in coefexps)
             if expected != vkey.public_key:
                 raise ConsistencyError(
                     "verification key does not match the trustees' coefficient commitments",
@@ -170,7 +230,7 @@ def check_trustees(election: Election, trustees: Sequence[TrusteeKind]) -> list[
             index += 1
             owners.append(Owner(index, vkey, i, j))
         for A in coefexps:
-            y = y * A[0] % p
+            y = group.mul(y, A[0])
     if y != election.public_key:
         raise ConsistencyError(
             "election public key is not the product of the trustees' keys",

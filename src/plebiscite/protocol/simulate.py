@@ -13,8 +13,6 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from gmpy2 import mpz
-
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import Group
@@ -195,7 +193,7 @@ def simulate_election(
         board.append("EndShuffles")
     v = board.verified()
     assert v.tally is not None and v.ctx is not None
-    decryptors: list[tuple[int, mpz]] = [(1, server_x)]
+    decryptors: list[tuple[int, int]] = [(1, server_x)]
     for z, s in enumerate(secrets[:threshold], start=1):
         decryptors.append(
             (

@@ -16,11 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
-import gmpy2
-from gmpy2 import mpz
-
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context
+from plebiscite.crypto.group import Element
 from plebiscite.crypto.hashing import sha256_hex, sha256_int
 from plebiscite.crypto.proofs import prove_decryption
 from plebiscite.crypto.rand import RandomSource
@@ -125,20 +123,20 @@ def encrypted_tally_of_board(members: Iterable[_Member]) -> EncryptedTally:
         data.clear()
     if election is None:
         raise ValueError("the board has no Setup event")
-    p = election.group.p
+    group = election.group
     tally: list[list[Ciphertext]] = []
     for i, q in enumerate(election.questions):
         if isinstance(q, QuestionH):
             n = len(q.answers) + (1 if q.blank else 0)
-            acc = [(mpz(1), mpz(1))] * n
+            acc = [(group.one, group.one)] * n
             for cred, b in last.items():
                 answer = b.answers[i]
                 assert isinstance(answer, AnswerH)
                 w = weights[cred]
                 for j, (alpha, beta) in enumerate(answer.choices):
                     if w != 1:
-                        alpha, beta = gmpy2.powmod(alpha, w, p), gmpy2.powmod(beta, w, p)
-                    acc[j] = (acc[j][0] * alpha % p, acc[j][1] * beta % p)
+                        alpha, beta = group.pow(alpha, w), group.pow(beta, w)
+                    acc[j] = (group.mul(acc[j][0], alpha), group.mul(acc[j][1], beta))
             tally.append(acc)
         else:
             column = []
@@ -146,7 +144,7 @@ def encrypted_tally_of_board(members: Iterable[_Member]) -> EncryptedTally:
                 answer = b.answers[i]
                 assert isinstance(answer, AnswerNH)
                 column.append(answer.choices)
-            tally.append(sorted(column))
+            tally.append(sorted(column, key=lambda c: (group.sort_key(c[0]), group.sort_key(c[1]))))
     return EncryptedTally(tally, len(last), sum(weights[c] for c in last))
 
 
@@ -172,7 +170,8 @@ def gen_shuffle(
 ) -> tuple[list[Ciphertext], list[Any]]:
     """``GenShuffle`` and ``GenShuffleProof`` (tables 1 to 12): the shuffled ciphertexts and the
     proof as the JSON value ``[t, s, c, c_hat]``."""
-    p, q, y = ctx.p, ctx.q, ctx.y
+    q, y = ctx.q, ctx.y
+    mul = ctx.mul
     assert y is not None
     N = len(e)
     # GenPermutation (table 2)
@@ -185,26 +184,26 @@ def gen_shuffle(
     # GenReEncryption (table 3)
     r_prime = [rng.below(q) for _ in range(N)]
     reenc = [
-        (a * ctx.gpow(r) % p, b * ctx.ypow(r) % p) for (a, b), r in zip(e, r_prime, strict=True)
+        (mul(a, ctx.gpow(r)), mul(b, ctx.ypow(r))) for (a, b), r in zip(e, r_prime, strict=True)
     ]
     e_prime = [reenc[j] for j in psi]
     # GenShuffleProof (table 4)
     h = get_generator(ctx.group, -1)
     hs = get_generators(ctx.group, N)
-    r = [mpz(0)] * N
-    c = [mpz(0)] * N
+    r = [0] * N
+    c = [ctx.one] * N
     for i, j in enumerate(psi):  # GenPermutationCommitment (table 9)
         r[j] = rng.below(q)
-        c[j] = ctx.gpow(r[j]) * hs[i] % p
+        c[j] = mul(ctx.gpow(r[j]), hs[i])
     str_c = str_ciphertexts(e) + str_ciphertexts(e_prime) + str_elements(c)
     u = get_nizkp_challenges(N, f"shuffle-challenges|{fingerprint}|{str_c}", q)
     u_prime = [u[j] for j in psi]
-    c_hat: list[mpz] = []
-    r_hat: list[mpz] = []
+    c_hat: list[Element] = []
+    r_hat: list[int] = []
     prev = h
     for ui in u_prime:  # GenCommitmentChain (table 12)
         ri = rng.below(q)
-        prev = ctx.gpow(ri) * ctx.pow(prev, ui) % p
+        prev = mul(ctx.gpow(ri), ctx.pow(prev, ui))
         c_hat.append(prev)
         r_hat.append(ri)
     w1, w2, w3, w4 = (rng.below(q) for _ in range(4))
@@ -216,20 +215,20 @@ def gen_shuffle(
     t41 = ctx.ypow(-w4)
     t42 = ctx.gpow(-w4)
     for hi, (a2, b2), wi in zip(hs, e_prime, w_prime, strict=True):
-        t3 = t3 * ctx.pow(hi, wi) % p
-        t41 = t41 * ctx.pow(b2, wi) % p
-        t42 = t42 * ctx.pow(a2, wi) % p
+        t3 = mul(t3, ctx.pow(hi, wi))
+        t41 = mul(t41, ctx.pow(b2, wi))
+        t42 = mul(t42, ctx.pow(a2, wi))
     t_hat = []
     prev = h
     for ch, wh, wp in zip(c_hat, w_hat, w_prime, strict=True):
-        t_hat.append(ctx.gpow(wh) * ctx.pow(prev, wp) % p)
+        t_hat.append(mul(ctx.gpow(wh), ctx.pow(prev, wp)))
         prev = ch
     str_t = str_elements([t1, t2, t3, t41, t42]) + str_elements(t_hat)
     str_y = str_c + str_elements(c_hat) + str(y)
     chal = sha256_int(f"shuffle-challenge|{fingerprint}|{str_t}{str_y}") % q
     r_bar = sum(r) % q
     s1 = (w1 + chal * r_bar) % q
-    v = [mpz(1)] * N
+    v = [1] * N
     for i in range(N - 2, -1, -1):
         v[i] = u_prime[i + 1] * v[i + 1] % q
     s2 = (w2 + chal * (sum(rh * vi for rh, vi in zip(r_hat, v, strict=True)) % q)) % q
@@ -238,7 +237,7 @@ def gen_shuffle(
     s_hat = [(wh + chal * rh) % q for wh, rh in zip(w_hat, r_hat, strict=True)]
     s_prime = [(wp + chal * up) % q for wp, up in zip(w_prime, u_prime, strict=True)]
 
-    def strs(xs: Sequence[mpz]) -> list[str]:
+    def strs(xs: Sequence[object]) -> list[str]:
         return [str(x) for x in xs]
 
     proof = [
@@ -270,7 +269,7 @@ def shuffle_json(
 def partial_decryption_json(
     ctx: Context,
     fingerprint: str,
-    x: mpz,
+    x: int,
     tally: Sequence[Sequence[Ciphertext]],
     rng: RandomSource,
 ) -> bytes:

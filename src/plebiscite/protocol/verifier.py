@@ -32,12 +32,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-import gmpy2
-from gmpy2 import mpz
-
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context, fixed_base
-from plebiscite.crypto.groups import parse_natural
+from plebiscite.crypto.dlog import discrete_log
+from plebiscite.crypto.group import Element
+from plebiscite.crypto.groups import FiniteFieldGroup, parse_natural
 from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.proofs import verify_decryption
 from plebiscite.crypto.shuffle import check_shuffle_proof
@@ -147,7 +146,7 @@ class Verifier:
         self._nh_by_height: dict[int, tuple[Ciphertext, ...]] = {}
         self._tally: list[list[Ciphertext]] | None = None
         self._shuffle_owners: set[int] = set()
-        self._decryptions: dict[int, list[list[mpz]]] = {}
+        self._decryptions: dict[int, list[list[Element]]] = {}
         # recomputed at EndBallots, for whoever produces the tally from this board
         self._computed_tally: list[list[Ciphertext]] | None = None
         self._computed_num = 0
@@ -162,7 +161,7 @@ class Verifier:
         # shuffles and partial decryptions checked before they were appended, not to be
         # checked again: by payload hash, with the tally state they were checked against
         self._prechecked_shuffles: dict[str, tuple[int, list[tuple[int, list[Ciphertext]]]]] = {}
-        self._prechecked_decryptions: dict[tuple[int, str], tuple[int, list[list[mpz]]]] = {}
+        self._prechecked_decryptions: dict[tuple[int, str], tuple[int, list[list[Element]]]] = {}
         self._tally_state = 0  # moves on at each change of the tally's ciphertexts
         self._raw_setup: tuple[bytes, bytes, bytes] | None = None
 
@@ -613,8 +612,12 @@ class Verifier:
         el_raw, tr_raw, cr_raw = (x.encode() for x in s["setup"])
         v._setup_from(el_raw, tr_raw, cr_raw, None)
 
+        group = v._election.group if v._election else None
+        assert group is not None
+        dec = group.decode
+
         def cts(xs: Any) -> list[Ciphertext]:
-            return [(mpz(a), mpz(b)) for a, b in xs]
+            return [(dec(a), dec(b)) for a, b in xs]
 
         for k, val in s["report"].items():
             setattr(v._report, k, val)
@@ -626,7 +629,7 @@ class Verifier:
         v._tally = None if s["tally"] is None else [cts(col) for col in s["tally"]]
         v._shuffle_owners = set(s["shuffle_owners"])
         v._decryptions = {
-            int(o): [[mpz(f) for f in row] for row in rows] for o, rows in s["decryptions"].items()
+            int(o): [[dec(f) for f in row] for row in rows] for o, rows in s["decryptions"].items()
         }
         if s["computed"] is not None:
             c = s["computed"]
@@ -716,7 +719,7 @@ class Verifier:
         ]
         group = election.group
         self._ctx = Context(group, election.public_key)
-        if self.executor is not None:
+        if self.executor is not None and isinstance(group, FiniteFieldGroup):
             # the worker processes, forked later, inherit the fixed-base tables built here
             fixed_base(group, group.g)
             fixed_base(group, election.public_key)
@@ -732,7 +735,7 @@ class Verifier:
         weights = {c.public: c.weight for c in creds if c.weight != 1}
         self._setup = BallotSetup(el_raw, weights or None)
         self._product = [
-            [(mpz(1), mpz(1)) for _ in range(len(q.answers) + (1 if q.blank else 0))]
+            [(group.one, group.one) for _ in range(len(q.answers) + (1 if q.blank else 0))]
             if isinstance(q, QuestionH)
             else None
             for q in election.questions
@@ -792,11 +795,12 @@ class Verifier:
             self._reduce(res)
 
     def _reduce(self, res: ChunkResult) -> None:
-        p = self._ctx.p if self._ctx else mpz(0)
+        ctx = self._ctx
         for acc, part in zip(self._product, res.product, strict=True):
             if acc is not None and part is not None:
+                assert ctx is not None
                 for j, ((a1, b1), (a2, b2)) in enumerate(zip(acc, part, strict=True)):
-                    acc[j] = (a1 * a2 % p, b1 * b2 % p)
+                    acc[j] = (ctx.mul(a1, a2), ctx.mul(b1, b2))
         for o in res.outcomes:
             ev = Event(o.height, "Ballot", None, None, o.event_hash)
             if o.error is not None:
@@ -867,11 +871,17 @@ class Verifier:
             if acc is not None:
                 tally.append(list(acc))
             else:
-                tally.append(sorted(cts[k] for cts in nh))
+                tally.append(self._sorted_ciphertexts(cts[k] for cts in nh))
                 k += 1
         self._computed_tally = tally
         self._computed_num = len(self._last)
         self._computed_weight = sum(self._credentials[c].weight for c in self._last)
+
+    def _sorted_ciphertexts(self, cts: Iterable[Ciphertext]) -> list[Ciphertext]:
+        """Ciphertexts in the order of the record (by value; in Ed25519 by their bytes)."""
+        assert self._election is not None
+        key = self._election.group.sort_key
+        return sorted(cts, key=lambda c: (key(c[0]), key(c[1])))
 
     def _divide_superseded(self, ev: Event) -> None:
         """Divide the product by the ballots replaced by a revote (a second, partial pass)."""
@@ -891,11 +901,11 @@ class Verifier:
                     if e.height >= ev.height:
                         break
         res = verify_ballots(self._setup, chunk)
-        p = self._ctx.p
+        ctx = self._ctx
         for acc, part in zip(self._product, res.product, strict=True):
             if acc is not None and part is not None:
                 for j, ((a1, b1), (a2, b2)) in enumerate(zip(acc, part, strict=True)):
-                    acc[j] = (a1 * gmpy2.invert(a2, p) % p, b1 * gmpy2.invert(b2, p) % p)
+                    acc[j] = (ctx.div(a1, a2), ctx.div(b1, b2))
 
     # -- tally -------------------------------------------------------------------------------
     def _on_EncryptedTally(self, ev: Event) -> None:
@@ -1110,7 +1120,7 @@ class Verifier:
             return
         self._decryptions[owner.index] = factors
 
-    def _decryption_factors(self, owner: Owner, raw: bytes, max_size: int) -> list[list[mpz]]:
+    def _decryption_factors(self, owner: Owner, raw: bytes, max_size: int) -> list[list[Element]]:
         """The decryption factors of the partial decryption ``raw`` of ``owner``, each proof
         checked against its verification key and the tally as it stands."""
         assert self._election and self._ctx and self._tally is not None
@@ -1124,7 +1134,7 @@ class Verifier:
         nq = len(self._tally)
         dfs = arr(pd["decryption_factors"], f"{w}.decryption_factors", nq, nq)
         dps = arr(pd["decryption_proofs"], f"{w}.decryption_proofs", nq, nq)
-        factors: list[list[mpz]] = []
+        factors: list[list[Element]] = []
         for i, col in enumerate(self._tally):
             n = len(col)
             fi = arr(dfs[i], f"{w}.decryption_factors[{i}]", n, n)
@@ -1207,10 +1217,10 @@ class Verifier:
         """The ballot of :meth:`admit_ballot` was not appended after all."""
         self._prechecked.pop(sha256_hex(raw), None)
 
-    def _combined_factors(self, ev: Event | None) -> list[list[mpz]] | None:
+    def _combined_factors(self, ev: Event | None) -> list[list[Element]] | None:
         assert self._ctx and self._tally is not None
-        p, q = self._ctx.p, self._ctx.q
-        F = [[mpz(1)] * len(col) for col in self._tally]
+        ctx, q = self._ctx, self._ctx.q
+        F = [[ctx.one] * len(col) for col in self._tally]
         ok = True
         for i, item in enumerate(self._trustees):
             members = [o for o in self._owners if o.item == i]
@@ -1224,7 +1234,7 @@ class Verifier:
                     )
                     ok = False
                     continue
-                parts = [(o, mpz(1))]
+                parts = [(o, 1)]
             else:
                 valid = [o for o in members if o.index in self._decryptions]
                 if len(valid) < item.threshold:
@@ -1245,7 +1255,7 @@ class Verifier:
                 d = self._decryptions[o.index]
                 for a, row in enumerate(d):
                     for b, f in enumerate(row):
-                        F[a][b] = F[a][b] * (f if lam == 1 else gmpy2.powmod(f, lam, p)) % p
+                        F[a][b] = ctx.mul(F[a][b], f if lam == 1 else ctx.pow(f, lam))
         return F if ok else None
 
     def decrypt_result(self) -> list[Any]:
@@ -1259,13 +1269,11 @@ class Verifier:
             missing = "; ".join(f.message for f in self._report.findings[before:])
             del self._report.findings[before:]
             raise StateError(f"not enough valid partial decryptions: {missing}")
-        p = self._ctx.p
+        ctx = self._ctx
         total = self._report.total_weight or 0
         out: list[Any] = []
         for q, tcol, fcol in zip(self._election.questions, self._tally, F, strict=True):
-            values = [
-                beta * gmpy2.invert(f, p) % p for (_, beta), f in zip(tcol, fcol, strict=True)
-            ]
+            values = [ctx.div(beta, f) for (_, beta), f in zip(tcol, fcol, strict=True)]
             if isinstance(q, QuestionH):
                 out.append([_dlog(self._ctx, v, total) for v in values])
             else:
@@ -1288,7 +1296,7 @@ class Verifier:
         F = self._combined_factors(ev)
         if F is None:
             return
-        p = self._ctx.p
+        ctx = self._ctx
         total = self._report.total_weight or 0
         out: list[Any] = []
         for i, (q, col, tcol, fcol) in enumerate(
@@ -1302,7 +1310,7 @@ class Verifier:
                     counts = []
                     for j, (v, (_, beta), f) in enumerate(zip(values, tcol, fcol, strict=True)):
                         c = _count(v, f"{wi}[{j}]", total)
-                        if self._ctx.gpow(c) != beta * gmpy2.invert(f, p) % p or c > total:
+                        if c > total or ctx.gpow(c) != ctx.div(beta, f):
                             raise ConsistencyError(
                                 "count does not match the decryption of the encrypted tally",
                                 where=f"{wi}[{j}]",
@@ -1312,7 +1320,7 @@ class Verifier:
                 else:
                     decoded = []
                     for j, (v, (_, beta), f) in enumerate(zip(values, tcol, fcol, strict=True)):
-                        vec = _decode(election, q, beta * gmpy2.invert(f, p) % p)
+                        vec = _decode(election, q, ctx.div(beta, f))
                         got = [
                             small_int(x, f"{wi}[{j}][{k}]")
                             for k, x in enumerate(
@@ -1346,34 +1354,21 @@ def _count(v: Any, where: str, total: int | None) -> int:
     return c
 
 
-def _dlog(ctx: Context, x: mpz, bound: int) -> int:
-    """``log_g(x)`` for a result known to lie in ``[0, bound]`` (baby-step giant-step)."""
-    m = int(bound**0.5) + 1
-    baby: dict[mpz, int] = {}
-    e = mpz(1)
-    for j in range(m):
-        baby.setdefault(e, j)
-        e = e * ctx.g % ctx.p
-    giant = ctx.gpow(-m)
-    y = x
-    for i in range(m + 1):
-        found = baby.get(y)
-        if found is not None and i * m + found <= bound:
-            return i * m + found
-        y = y * giant % ctx.p
-    raise ConsistencyError(f"decryption is not g^n for any n in [0, {bound}]")
+def _dlog(ctx: Context, x: Element, bound: int) -> int:
+    """``log_g(x)`` for a result known to lie in ``[0, bound]``."""
+    n = discrete_log(ctx.group, x, bound)
+    if n is None:
+        raise ConsistencyError(f"decryption is not g^n for any n in [0, {bound}]")
+    return n
 
 
-def _decode(election: Election, q: Any, x: mpz) -> list[int]:
-    emb = election.group.embedding
-    assert emb is not None
-    m = int(x) >> emb.padding
-    k = emb.bits_per_int
-    n = len(q.answers)
-    vec = [(m >> (k * (n - 1 - i))) & ((1 << k) - 1) for i in range(n)]
-    if m >> (k * n):
-        raise ConsistencyError("decrypted value does not encode a vote of the right length")
-    return vec
+def _decode(election: Election, q: Any, x: Element) -> list[int]:
+    try:
+        return election.group.to_ints(x, len(q.answers))
+    except EncodingError:
+        raise ConsistencyError(
+            "decrypted value does not encode a vote of the right length"
+        ) from None
 
 
 def _error(code: str, message: str, where: str) -> PlebisciteError:

@@ -107,7 +107,6 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from gmpy2 import mpz
 
 from plebiscite import strictjson
 from plebiscite.board.base import Board, Head, Item
@@ -244,7 +243,7 @@ class _Referendum:
     trustees: list[_Trustee]
     threshold: int
     regions: list[_Region]
-    server_key: mpz  # the server's own "Single" trustee key, for this referendum only
+    server_key: int  # the server's own "Single" trustee key, for this referendum only
     server_key_sealed: str  # the same, as stored (see _seal)
     server_public: bytes
     phase: CeremonyStep = CeremonyStep.CERTIFICATES
@@ -364,7 +363,7 @@ def _load(rid: str, raw: bytes, roll_raw: bytes, key: SigningKey) -> _Referendum
         ]
         trustees = [_Trustee(**t) for t in d["trustees"]]
         sealed = str(d["server_key"])
-        server_key = mpz(_unseal(key, rid, "trustee key", sealed).decode())
+        server_key = int(_unseal(key, rid, "trustee key", sealed).decode())
         ref = _Referendum(
             record,
             group_by_name(d["group"], where=where),
