@@ -21,15 +21,20 @@ from plebiscite.crypto.hashing import join_numbers, sha256_int
 from plebiscite.errors import ProofError
 
 __all__ = [
+    "NonzeroProof",
     "Proof",
     "blank_proof_hash_input",
     "prove_decryption",
     "prove_iproof",
+    "prove_list_proof",
+    "prove_nonzero_proof",
     "prove_pok",
     "prove_schnorr",
     "verify_blank_proof",
     "verify_decryption",
     "verify_iproof",
+    "verify_list_proof",
+    "verify_nonzero_proof",
     "verify_overall_blank_proof",
     "verify_pok",
     "verify_raweg",
@@ -336,3 +341,96 @@ def prove_decryption(
     B = ctx.pow(alpha, w)
     c = sha256_int(f"decrypt|{fingerprint}|{X}|{A},{B}") % q
     return ctx.pow(alpha, x), Proof(c, (w - x * c) % q)
+
+
+# -- Lists questions: list constraints (4.14) and non-zero encryptions (4.15) ----------------------
+
+
+def _lproof_hash(ctx: Context, S: str, commitments: Sequence[Element]) -> int:
+    return sha256_int(f"lproof|{S}|{join_numbers(commitments)}") % ctx.q
+
+
+def verify_list_proof(
+    ctx: Context,
+    S: str,
+    head: tuple[Element, Element],
+    rest: tuple[Element, Element],
+    proofs: Sequence[Proof],
+) -> None:
+    """``L_i = 1 or sum_j C_ij = 0``: ``head`` encrypts ``L_i``, ``rest`` the sum of the
+    list's candidates (section 4.14)."""
+    if len(proofs) != 2:
+        raise ProofError(f"list proof has {len(proofs)} branches, expected 2")
+    A0, B0 = _branch_commitments(ctx, head[0], head[1], proofs[0], 1)
+    A1, B1 = _branch_commitments(ctx, rest[0], rest[1], proofs[1], 0)
+    if (
+        _lproof_hash(ctx, S, (A0, B0, A1, B1))
+        != (proofs[0].challenge + proofs[1].challenge) % ctx.q
+    ):
+        raise ProofError("list proof does not verify")
+
+
+def prove_list_proof(
+    ctx: Context,
+    S: str,
+    head: tuple[Element, Element],
+    rest: tuple[Element, Element],
+    selected: bool,
+    secret: int,
+    w: int,
+    simulated: Proof,
+) -> list[Proof]:
+    """The list proof of section 4.14: the real branch is ``L_i = 1`` (``secret = r_i0``) when
+    the list is selected, ``sum_j C_ij = 0`` (``secret`` the sum of their randomness) when not."""
+    return prove_or(
+        ctx,
+        lambda cm: f"lproof|{S}|{join_numbers(cm)}",
+        [(head[0], shifted(ctx, head[1], 1)), rest],
+        0 if selected else 1,
+        secret,
+        w,
+        [simulated],
+    )
+
+
+class NonzeroProof(NamedTuple):
+    """``nonzero_proof``: ``A0`` (the commitment), the challenge and the two responses."""
+
+    commitment: Element
+    challenge: int
+    response: tuple[int, int]
+
+
+def _nonzero_hash(ctx: Context, S: str, A0: Element, A1: Element, A2: Element) -> int:
+    return sha256_int(f"nonzero|{S}|{A0},{A1},{A2}") % ctx.q
+
+
+def verify_nonzero_proof(
+    ctx: Context, S: str, alpha: Element, beta: Element, proof: NonzeroProof
+) -> None:
+    """``(alpha, beta)`` encrypts a value other than 0 (section 4.15)."""
+    A0, c = proof.commitment, proof.challenge
+    t1, t2 = proof.response
+    if ctx.one == A0:
+        raise ProofError("non-zero proof commits to the neutral element")
+    A1 = ctx.mul(ctx.pow(alpha, t1), ctx.gpow(t2))
+    A2 = ctx.mul(ctx.mul(ctx.pow(beta, t1), ctx.ypow(t2)), ctx.pow(A0, c))
+    if _nonzero_hash(ctx, S, A0, A1, A2) != c:
+        raise ProofError("non-zero proof does not verify")
+
+
+def prove_nonzero_proof(
+    ctx: Context, S: str, alpha: Element, beta: Element, r: int, s: int, w1: int, w2: int
+) -> NonzeroProof:
+    """The proof of section 4.15 that ``(alpha, beta)``, encrypted with randomness ``r``, holds
+    a value other than 0; ``s`` (not 0), ``w1`` and ``w2`` are its randomness."""
+    q = ctx.q
+    if s % q == 0:
+        raise ValueError("s must not be 0")
+    A0 = ctx.mul(ctx.pow(beta, s), ctx.ypow(-s * r % q))
+    if ctx.one == A0:
+        raise ValueError("the ciphertext encrypts 0")
+    A1 = ctx.mul(ctx.pow(alpha, w1), ctx.gpow(w2))
+    A2 = ctx.mul(ctx.pow(beta, w1), ctx.ypow(w2))
+    c = _nonzero_hash(ctx, S, A0, A1, A2)
+    return NonzeroProof(A0, c, ((w1 - s * c) % q, (w2 + s * r * c) % q))

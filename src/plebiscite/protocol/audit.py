@@ -54,8 +54,8 @@ from typing import Any
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.hashing import h_json
 from plebiscite.errors import PlebisciteError
-from plebiscite.protocol.ballot import AnswerH, parse_ballot, verify_ballot
-from plebiscite.protocol.messages import Election, QuestionH
+from plebiscite.protocol.ballot import AnswerH, AnswerL, parse_ballot, verify_ballot
+from plebiscite.protocol.messages import Election, QuestionL
 
 __all__ = ["AuditProblem", "AuditReport", "check_audit", "choice_problems"]
 
@@ -97,39 +97,33 @@ def choice_problems(election: Election, choices: Any) -> list[tuple[int | None, 
         return [(None, f"expected answers to {len(qs)} questions")]
     out: list[tuple[int | None, str]] = []
     for i, (q, vote) in enumerate(zip(qs, choices, strict=True)):
-        n = len(q.answers) + (1 if isinstance(q, QuestionH) and q.blank else 0)
-        number = i + 1
-        if (
-            not isinstance(vote, list)
-            or len(vote) != n
-            or any(type(m) is not int for m in vote)  # not bool either
-        ):
-            out.append((number, f"question {number}: expected {n} integers"))
-            continue
-        if not isinstance(q, QuestionH):
-            emb = election.group.embedding
-            bits = emb.bits_per_int if emb else 0
-            if any(not 0 <= m < 1 << bits for m in vote):
-                out.append((number, f"question {number}: values must fit in {bits} bits"))
-            continue
-        if any(m not in (0, 1) for m in vote):
-            out.append((number, f"question {number}: values must be 0 or 1"))
-            continue
-        rest = vote[1:] if q.blank else vote
-        count = sum(rest)
-        if q.blank and vote[0] == 1:
-            if count:
-                out.append((number, f"question {number}: a blank vote selects nothing"))
-            continue
-        if not q.min <= count <= q.max:
-            blank = ", or blank" if q.blank else ""
-            out.append(
-                (
-                    number,
-                    f"question {number}: between {q.min} and {q.max} answers{blank}, not {count}",
-                )
-            )
+        problem = q.choice_problem(vote, election.group)
+        if problem is not None:
+            out.append((i + 1, f"question {i + 1}: {problem}"))
     return out
+
+
+def _flat(q: Any, v: Any) -> list[Any] | None:
+    """An answer's values in the order of its ciphertexts (a Lists question's rows joined), or
+    None when they do not have the question's shape."""
+    if not isinstance(q, QuestionL):
+        return v if isinstance(v, list) else None
+    if not isinstance(v, list) or len(v) != len(q.shape):
+        return None
+    if any(not isinstance(row, list) or len(row) != n for row, n in zip(v, q.shape, strict=True)):
+        return None
+    return [x for row in v for x in row]
+
+
+def _label(q: Any, j: int) -> tuple[int, str]:
+    """The answer number and the label of the ``j``-th ciphertext of an answer to ``q``."""
+    if isinstance(q, QuestionL):
+        for i, n in enumerate(q.shape):
+            if j < n:
+                return j, f"list {i + 1}" if j == 0 else f"list {i + 1}, candidate {j}"
+            j -= n
+    answer = j if q.blank else j + 1
+    return answer, "blank" if q.blank and j == 0 else f"answer {answer}"
 
 
 def _shape(election: Election, audit: Any) -> str | None:
@@ -151,15 +145,16 @@ def _shape(election: Election, audit: Any) -> str | None:
             or not isinstance(a.get("randomness"), list)
         ):
             return f"{where}: expected {{choices, randomness}}"
-        n = len(q.answers) + (1 if q.blank else 0) if isinstance(q, QuestionH) else 1
-        if len(a["randomness"]) != n:
+        n = q.size
+        randomness = _flat(q, a["randomness"])
+        if randomness is None or len(randomness) != n:
             return f"{where}: expected {n} random numbers"
-        for r in a["randomness"]:
+        for r in randomness:
             if not isinstance(r, str) or len(r) > group.scalar_digits or not _DECIMAL.match(r):
                 return f"{where}: randomness must be decimal numbers in strings"
             if int(r) >= group.q:
                 return f"{where}: randomness must be below q"
-        if not isinstance(q, QuestionH):
+        if not q.homomorphic:
             bits = group.embedding.padding if group.embedding else 0
             eps = a.get("epsilon")
             if type(eps) is not int or not 0 <= eps < 1 << bits:
@@ -202,15 +197,15 @@ def check_audit(election: Election, ballot_raw: bytes, audit: Any) -> AuditRepor
     ctx = Context(group, election.public_key)
     for i, (q, a, ans) in enumerate(zip(election.questions, answers, ballot.answers, strict=True)):
         question = i + 1
-        if isinstance(ans, AnswerH):
-            assert isinstance(q, QuestionH)
-            if len(a["choices"]) != len(ans.choices):
+        if isinstance(ans, AnswerH | AnswerL):
+            choices = _flat(q, a["choices"])
+            randomness = _flat(q, a["randomness"])
+            if choices is None or randomness is None or len(choices) != len(ans.ciphertexts):
                 continue  # reported by choice_problems
-            for j, (alpha, beta) in enumerate(ans.choices):
+            for j, (alpha, beta) in enumerate(ans.ciphertexts):
                 report.ciphertexts += 1
-                answer = j if q.blank else j + 1
-                label = "blank" if q.blank and j == 0 else f"answer {answer}"
-                r = int(a["randomness"][j])
+                answer, label = _label(q, j)
+                r = int(randomness[j])
                 if ctx.gpow(r) != alpha:
                     add(
                         question,
@@ -222,14 +217,14 @@ def check_audit(election: Election, ballot_raw: bytes, audit: Any) -> AuditRepor
                     continue
                 gm = ctx.div(beta, ctx.ypow(r))
                 m = 0 if gm == group.one else 1 if gm == group.g else None
-                if m != a["choices"][j]:
+                if m != choices[j]:
                     what = "neither 0 nor 1" if m is None else str(m)
                     add(
                         question,
                         answer,
                         "plaintext",
                         f"question {question}, {label}: the ballot encrypts {what}, "
-                        f"the audit says {a['choices'][j]}",
+                        f"the audit says {choices[j]}",
                     )
         else:
             report.ciphertexts += 1

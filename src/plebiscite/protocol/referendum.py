@@ -84,6 +84,7 @@ from plebiscite.protocol.messages import (
     LIMITS,
     Election,
     QuestionH,
+    QuestionL,
     QuestionNH,
     arr,
     hash_ref,
@@ -120,7 +121,7 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _UUID = re.compile(r"[1-9A-HJ-NP-Za-km-z]{14,64}\Z")
 _FRACTION = re.compile(r"(0|[1-9][0-9]{0,17})(?:/([1-9][0-9]{0,17}))?\Z")
 
-Question = QuestionH | QuestionNH
+Question = QuestionH | QuestionNH | QuestionL
 
 
 class Verdict(StrEnum):
@@ -194,9 +195,17 @@ def _question(v: Any, where: str) -> Question:
 
 def _question_value(q: Question) -> dict[str, Any]:
     if isinstance(q, QuestionNH):
-        return {
+        value: dict[str, Any] = {
             "type": "NonHomomorphic",
             "value": {"answers": list(q.answers), "question": q.question},
+        }
+        if q.extra is not None:
+            value["extra"] = q.extra
+        return value
+    if isinstance(q, QuestionL):
+        return {
+            "type": "Lists",
+            "value": {"answers": [list(row) for row in q.answers], "question": q.question},
         }
     out: dict[str, Any] = {"answers": list(q.answers)}
     if q.blank:

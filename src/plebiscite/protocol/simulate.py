@@ -30,7 +30,7 @@ from plebiscite.protocol.election_setup import (
     make_trustees,
     public_credentials_json,
 )
-from plebiscite.protocol.messages import Election, QuestionH, parse_election
+from plebiscite.protocol.messages import Election, QuestionH, QuestionL, parse_election
 from plebiscite.protocol.tally import (
     encrypted_tally_of_board,
     owned_json,
@@ -51,12 +51,23 @@ class SimulatedElection:
     result: list[Any] | None = None
 
 
-def random_choices(election: Election, rng: RandomSource) -> list[list[int]]:
+def random_choices(election: Election, rng: RandomSource) -> list[Any]:
     """Valid random choices for every question (sometimes blank where allowed)."""
-    out: list[list[int]] = []
+    out: list[Any] = []
     for q in election.questions:
         n = len(q.answers)
-        if isinstance(q, QuestionH):
+        if isinstance(q, QuestionL):
+            chosen = int(rng.below(n))
+            rows = []
+            for i, row in enumerate(q.answers):
+                bits = [0] * len(row)
+                if i == chosen:
+                    bits[0] = 1
+                    while sum(bits[1:]) == 0:
+                        bits[1:] = [int(rng.below(2)) for _ in row[1:]]
+                rows.append(bits)
+            out.append(rows)
+        elif isinstance(q, QuestionH):
             if q.blank and rng.below(5) == 0:
                 out.append([1] + [0] * n)
                 continue
@@ -202,7 +213,9 @@ def simulate_election(
             )
         )
     for owner, x in decryptors:
-        pd = partial_decryption_json(v.ctx, election.fingerprint, x, v.tally, rng)
+        pd = partial_decryption_json(
+            v.ctx, election.fingerprint, x, v.tally, rng, election.questions
+        )
         board.append("PartialDecryption", pd, owned_json(owner, sha256_hex(pd)))
     v = board.verified()
     result = v.decrypt_result()

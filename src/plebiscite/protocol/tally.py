@@ -29,16 +29,16 @@ from plebiscite.crypto.shuffle import (
     str_ciphertexts,
     str_elements,
 )
-from plebiscite.protocol.ballot import AnswerH, AnswerNH, ParsedBallot, parse_ballot
+from plebiscite.protocol.ballot import AnswerNH, ParsedBallot, parse_ballot
 from plebiscite.protocol.messages import (
     Ciphertext,
     Election,
-    QuestionH,
     obj,
     parse_credentials,
     parse_election,
     parse_event,
 )
+from plebiscite.protocol.questions import Question
 
 __all__ = [
     "EncryptedTally",
@@ -65,8 +65,20 @@ def _ct(c: Ciphertext) -> dict[str, str]:
     return {"alpha": str(c[0]), "beta": str(c[1])}
 
 
-def encrypted_tally_json(tally: Sequence[Sequence[Ciphertext]]) -> bytes:
-    return strictjson.dumps_compact([[_ct(c) for c in col] for col in tally])
+def _nested(columns: Sequence[list[Any]], questions: Sequence[Question] | None) -> list[list[Any]]:
+    """Each question's flat column in the shape of its part of the record (one level deeper
+    for Lists questions)."""
+    if questions is None:
+        return list(columns)
+    return [q.nest(col) for q, col in zip(questions, columns, strict=True)]
+
+
+def encrypted_tally_json(
+    tally: Sequence[Sequence[Ciphertext]], questions: Sequence[Question] | None = None
+) -> bytes:
+    """The ``encrypted_tally``; ``questions`` (all of the election's, in order) give the shape
+    of questions whose tally is not a plain list."""
+    return strictjson.dumps_compact(_nested([[_ct(c) for c in col] for col in tally], questions))
 
 
 class EncryptedTally(NamedTuple):
@@ -75,10 +87,11 @@ class EncryptedTally(NamedTuple):
     tally: list[list[Ciphertext]]
     num_tallied: int
     total_weight: int
+    questions: tuple[Question, ...] | None = None
 
     def json(self) -> tuple[bytes, bytes]:
         """The data of the EncryptedTally event: the encrypted tally, then its sized wrapper."""
-        et = encrypted_tally_json(self.tally)
+        et = encrypted_tally_json(self.tally, self.questions)
         return et, sized_encrypted_tally_json(self.num_tallied, self.total_weight, sha256_hex(et))
 
 
@@ -126,14 +139,11 @@ def encrypted_tally_of_board(members: Iterable[_Member]) -> EncryptedTally:
     group = election.group
     tally: list[list[Ciphertext]] = []
     for i, q in enumerate(election.questions):
-        if isinstance(q, QuestionH):
-            n = len(q.answers) + (1 if q.blank else 0)
-            acc = [(group.one, group.one)] * n
+        if q.homomorphic:
+            acc = [(group.one, group.one)] * q.size
             for cred, b in last.items():
-                answer = b.answers[i]
-                assert isinstance(answer, AnswerH)
                 w = weights[cred]
-                for j, (alpha, beta) in enumerate(answer.choices):
+                for j, (alpha, beta) in enumerate(b.answers[i].ciphertexts):
                     if w != 1:
                         alpha, beta = group.pow(alpha, w), group.pow(beta, w)
                     acc[j] = (group.mul(acc[j][0], alpha), group.mul(acc[j][1], beta))
@@ -145,7 +155,9 @@ def encrypted_tally_of_board(members: Iterable[_Member]) -> EncryptedTally:
                 assert isinstance(answer, AnswerNH)
                 column.append(answer.choices)
             tally.append(sorted(column, key=lambda c: (group.sort_key(c[0]), group.sort_key(c[1]))))
-    return EncryptedTally(tally, len(last), sum(weights[c] for c in last))
+    return EncryptedTally(
+        tally, len(last), sum(weights[c] for c in last), tuple(election.questions)
+    )
 
 
 def sized_encrypted_tally_json(num_tallied: int, total_weight: int, tally_hash: str) -> bytes:
@@ -272,8 +284,10 @@ def partial_decryption_json(
     x: int,
     tally: Sequence[Sequence[Ciphertext]],
     rng: RandomSource,
+    questions: Sequence[Question] | None = None,
 ) -> bytes:
-    """Decryption factors ``alpha^x`` and their proofs for every ciphertext of the tally."""
+    """Decryption factors ``alpha^x`` and their proofs for every ciphertext of the tally (in
+    the shape the ``questions`` give, when given)."""
     factors, proofs = [], []
     for col in tally:
         frow, prow = [], []
@@ -283,11 +297,22 @@ def partial_decryption_json(
             prow.append({"challenge": str(pr.challenge), "response": str(pr.response)})
         factors.append(frow)
         proofs.append(prow)
-    return strictjson.dumps_compact({"decryption_factors": factors, "decryption_proofs": proofs})
+    return strictjson.dumps_compact(
+        {
+            "decryption_factors": _nested(factors, questions),
+            "decryption_proofs": _nested(proofs, questions),
+        }
+    )
 
 
 def result_json(election: Election, result: Sequence[Sequence[Any]]) -> bytes:
+    """The ``result``: counts of homomorphic questions (nested as their question is), the
+    decoded vectors of non-homomorphic ones."""
+
+    def counts(v: Any) -> Any:
+        return [counts(x) for x in v] if isinstance(v, list) else count_json(int(v))
+
     out: list[Any] = []
     for q, col in zip(election.questions, result, strict=True):
-        out.append([count_json(int(n)) for n in col] if q.homomorphic else [list(v) for v in col])
+        out.append(counts(list(col)) if q.homomorphic else [list(v) for v in col])
     return strictjson.dumps_compact({"result": out})

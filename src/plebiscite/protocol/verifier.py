@@ -58,7 +58,6 @@ from plebiscite.protocol.messages import (
     Election,
     Event,
     Pedersen,
-    QuestionH,
     Single,
     TrusteeKind,
     arr,
@@ -712,11 +711,7 @@ class Verifier:
         self._election = election
         r = self._report
         r.uuid, r.name, r.group = election.uuid, election.name, election.group.name
-        r.questions = [
-            {"question": q.question, "answers": list(q.answers), "homomorphic": q.homomorphic}
-            | ({"min": q.min, "max": q.max, "blank": q.blank} if isinstance(q, QuestionH) else {})
-            for q in election.questions
-        ]
+        r.questions = [q.describe() for q in election.questions]
         group = election.group
         self._ctx = Context(group, election.public_key)
         if self.executor is not None and isinstance(group, FiniteFieldGroup):
@@ -735,9 +730,7 @@ class Verifier:
         weights = {c.public: c.weight for c in creds if c.weight != 1}
         self._setup = BallotSetup(el_raw, weights or None)
         self._product = [
-            [(group.one, group.one) for _ in range(len(q.answers) + (1 if q.blank else 0))]
-            if isinstance(q, QuestionH)
-            else None
+            [(group.one, group.one) for _ in range(q.size)] if q.homomorphic else None
             for q in election.questions
         ]
 
@@ -935,10 +928,7 @@ class Verifier:
             tally: list[list[Ciphertext]] = []
             for i, (col, q) in enumerate(zip(et, election.questions, strict=True)):
                 wi = f"{w}[{i}]"
-                n = (len(q.answers) + (1 if q.blank else 0)) if isinstance(q, QuestionH) else num
-                tally.append(
-                    [ciphertext(group, c, f"{wi}[{j}]") for j, c in enumerate(arr(col, wi, n, n))]
-                )
+                tally.append([ciphertext(group, c, wj) for c, wj in q.items(col, wi, num)])
         except PlebisciteError as e:
             self.fail("tally", e, ev)
             raise _StopError from None
@@ -1135,20 +1125,19 @@ class Verifier:
         dfs = arr(pd["decryption_factors"], f"{w}.decryption_factors", nq, nq)
         dps = arr(pd["decryption_proofs"], f"{w}.decryption_proofs", nq, nq)
         factors: list[list[Element]] = []
-        for i, col in enumerate(self._tally):
-            n = len(col)
-            fi = arr(dfs[i], f"{w}.decryption_factors[{i}]", n, n)
-            pi = arr(dps[i], f"{w}.decryption_proofs[{i}]", n, n)
+        for i, (col, q) in enumerate(zip(self._tally, self._election.questions, strict=True)):
+            fi = q.items(dfs[i], f"{w}.decryption_factors[{i}]", len(col))
+            pi = q.items(dps[i], f"{w}.decryption_proofs[{i}]", len(col))
             row = []
-            for j, ((alpha, _), f, pj) in enumerate(zip(col, fi, pi, strict=True)):
-                fv = group.element(f, where=f"{w}.decryption_factors[{i}][{j}]")
-                pr = proof(group, pj, f"{w}.decryption_proofs[{i}][{j}]")
+            for (alpha, _), (f, wf), (pj, wp) in zip(col, fi, pi, strict=True):
+                fv = group.element(f, where=wf)
+                pr = proof(group, pj, wp)
                 try:
                     verify_decryption(
                         self._ctx, self._election.fingerprint, owner.key.public_key, alpha, fv, pr
                     )
                 except ProofError as e:
-                    raise e.at(f"{w}.decryption_proofs[{i}][{j}]") from None
+                    raise e.at(wp) from None
                 row.append(fv)
             factors.append(row)
         return factors
@@ -1274,8 +1263,8 @@ class Verifier:
         out: list[Any] = []
         for q, tcol, fcol in zip(self._election.questions, self._tally, F, strict=True):
             values = [ctx.div(beta, f) for (_, beta), f in zip(tcol, fcol, strict=True)]
-            if isinstance(q, QuestionH):
-                out.append([_dlog(self._ctx, v, total) for v in values])
+            if q.homomorphic:
+                out.append(q.nest([_dlog(self._ctx, v, total) for v in values]))
             else:
                 out.append([_decode(self._election, q, v) for v in values])
         return out
@@ -1304,20 +1293,22 @@ class Verifier:
         ):
             wi = f"result.result[{i}]"
             try:
-                n = len(tcol)
-                values = arr(col, wi, n, n)
-                if isinstance(q, QuestionH):
+                if q.homomorphic:
                     counts = []
-                    for j, (v, (_, beta), f) in enumerate(zip(values, tcol, fcol, strict=True)):
-                        c = _count(v, f"{wi}[{j}]", total)
+                    for (v, wj), (_, beta), f in zip(
+                        q.items(col, wi, len(tcol)), tcol, fcol, strict=True
+                    ):
+                        c = _count(v, wj, total)
                         if c > total or ctx.gpow(c) != ctx.div(beta, f):
                             raise ConsistencyError(
                                 "count does not match the decryption of the encrypted tally",
-                                where=f"{wi}[{j}]",
+                                where=wj,
                             )
                         counts.append(c)
-                    out.append(counts)
+                    out.append(q.nest(counts))
                 else:
+                    n = len(tcol)
+                    values = arr(col, wi, n, n)
                     decoded = []
                     for j, (v, (_, beta), f) in enumerate(zip(values, tcol, fcol, strict=True)):
                         vec = _decode(election, q, ctx.div(beta, f))
