@@ -72,6 +72,9 @@ def _print_report(r: Report) -> None:
     out.write(f"archive:   {r.archive}\n")
     if r.uuid:
         out.write(f"election:  {r.name} ({r.uuid}, group {r.group})\n")
+    if r.record:
+        features = f" ({', '.join(r.record_features)})" if r.record_features else ""
+        out.write(f"record:    Belenios {r.record}{features}\n")
     out.write(f"events:    {r.events}, ballots cast: {r.ballots}, voters: {r.voters}\n")
     if r.since:
         out.write(f"extends:   {r.since}\n")
@@ -85,7 +88,12 @@ def _print_report(r: Report) -> None:
     if r.result is not None:
         for q, res in zip(r.questions, r.result, strict=False):
             out.write(f"question:  {q['question']}\n")
-            if q["homomorphic"]:
+            if q.get("type") == "Lists":
+                for row, counts in zip(q["answers"], res, strict=False):
+                    out.write(f"    {counts[0]:>10}  {row[0]} (list)\n")
+                    for label, count in zip(row[1:], counts[1:], strict=False):
+                        out.write(f"    {count:>10}    {label}\n")
+            elif q["homomorphic"]:
                 labels: list[Any] = (["(blank)"] if q.get("blank") else []) + q["answers"]
                 for label, count in zip(labels, res, strict=False):
                     out.write(f"    {count:>10}  {label}\n")
@@ -101,7 +109,7 @@ def _print_report(r: Report) -> None:
 def register(sub: Any) -> None:
     v = sub.add_parser(
         "verify",
-        help="verify a Belenios 2.0 election archive (.bel)",
+        help="verify a Belenios election archive (.bel: 2.0 and 3.x records)",
         description="Check every ballot, proof, the tally, the partial decryptions and the "
         "result of an election archive. Exit status 0 if and only if it is valid.",
     )

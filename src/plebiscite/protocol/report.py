@@ -38,6 +38,10 @@ class Report:
     uuid: str | None = None
     name: str | None = None
     group: str | None = None
+    # which Belenios record: "2.0" (readable by Belenios 2.0 and 3.x) or "3.x", and the 3.x
+    # features it uses
+    record: str | None = None
+    record_features: list[str] = field(default_factory=list)
     status: str = "empty"  # setup, open, closed, tallied, shuffled, decrypting, done
     events: int = 0
     ballots: int = 0

@@ -58,6 +58,8 @@ from plebiscite.protocol.messages import (
     Election,
     Event,
     Pedersen,
+    QuestionL,
+    QuestionNH,
     Single,
     TrusteeKind,
     arr,
@@ -721,6 +723,8 @@ class Verifier:
         try:
             self._trustees = parse_trustees(tr_raw, group)
             self._check_trustees(election)
+            r.record_features = record_features(election, self._trustees)
+            r.record = "3.x" if r.record_features else "2.0"
             creds = parse_credentials(cr_raw, group, membership=self.check_credentials)
         except PlebisciteError as e:
             self.fail("setup", e, ev)
@@ -1329,6 +1333,23 @@ class Verifier:
                 self.fail("result", e, ev)
                 return
         self._report.result = out
+
+
+def record_features(election: Election, trustees: Sequence[TrusteeKind]) -> list[str]:
+    """The features of an election's record that Belenios 2.0 does not have (the record is a
+    3.x one when there is any)."""
+    out: list[str] = []
+    if election.group.name == "Ed25519":
+        out.append("the Ed25519 group")
+    if any(isinstance(t, Pedersen) and t.signatures is not None for t in trustees):
+        out.append("threshold certificates with a context and signatures")
+    if any(isinstance(q, QuestionL) for q in election.questions):
+        out.append("Lists questions")
+    if any(isinstance(q, QuestionNH) and q.extra is not None for q in election.questions):
+        out.append("counting hints (extra) on non-homomorphic questions")
+    if election.language is not None:
+        out.append("the election's language")
+    return out
 
 
 def _count(v: Any, where: str, total: int | None) -> int:
