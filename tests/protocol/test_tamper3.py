@@ -212,3 +212,21 @@ def test_tampered_shuffle_is_rejected():
 
     a.edit(j, fn)
     assert_rejected(verify(a), "shuffle", "")
+
+
+def test_credentials_certificate_is_accepted_when_present_and_required_to_exist():
+    from tamper import Entry
+
+    a = load("ed25519")
+    i = a.payload_index("Setup")
+    cert = b'{"statement":"issued by the credential authority"}'
+    a.entries.insert(i, Entry("data", cert, a.entries[i].mtime))
+    a.edit(i + 1, lambda sd: sd | {"credentials_certificate": Entry("data", cert, 0).hash})
+    report = verify(a)
+    assert report.valid, [f.describe() for f in report.findings]
+    assert any("credentials certificate" in f for f in report.record_features)
+
+    b = load("ed25519")
+    j = b.payload_index("Setup")
+    b.edit(j, lambda sd: sd | {"credentials_certificate": "0" * 64})
+    assert_rejected(verify(b), "archive", "not in the archive")

@@ -690,6 +690,7 @@ class Verifier:
                 strictjson.loads(raw, max_size=4096, where="setup data"),
                 "setup data",
                 ("election", "trustees", "credentials"),
+                ("credentials_certificate",),
             )
             refs = {
                 k: hash_ref(sd[k], f"setup data.{k}")
@@ -698,10 +699,24 @@ class Verifier:
             el_raw = self._take(refs["election"], ev, "election")
             tr_raw = self._take(refs["trustees"], ev, "trustees")
             cr_raw = self._take(refs["credentials"], ev, "public credentials")
+            certificate = None
+            if "credentials_certificate" in sd:
+                # Belenios 3.2 and later: a statement of the credential authority about the
+                # list. The 3.3 specification does not define its content, so it is required
+                # to be present and to be JSON; what it says is not checked
+                w = "setup data.credentials_certificate"
+                certificate = self._take(hash_ref(sd["credentials_certificate"], w), ev, w)
+                strictjson.loads(certificate, max_size=1 << 20, where=w)
         except PlebisciteError as e:
             self.fail("setup", e, ev)
             raise _StopError from None
         self._setup_from(el_raw, tr_raw, cr_raw, ev)
+        if certificate is not None:
+            self._report.record = "3.x"
+            self._report.record_features.append(
+                "a credentials certificate (present and JSON; the 3.3 specification does not "
+                "define its content)"
+            )
 
     def _setup_from(self, el_raw: bytes, tr_raw: bytes, cr_raw: bytes, ev: Event | None) -> None:
         try:
