@@ -135,7 +135,6 @@ from plebiscite.protocol.election_setup import (
 from plebiscite.protocol.messages import (
     LIMITS,
     Pedersen,
-    QuestionH,
     arr,
     obj,
     parse_credentials,
@@ -593,7 +592,7 @@ def _create(
             where=f"{w}.referendum.trustees.hash",
         )
     referendum = Referendum.from_json(strictjson.dumps_compact(record), f"{w}.referendum")
-    nh = [i for i, q in enumerate(referendum.questions) if not isinstance(q, QuestionH)]
+    nh = [i for i, q in enumerate(referendum.questions) if not q.homomorphic]
     group = GROUP_NH if nh else GROUP
     for r in referendum.regions:
         if r.election in taken:
