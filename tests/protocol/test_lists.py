@@ -144,3 +144,25 @@ def test_known_answer_ballot_is_reproducible():
     b = make_ballot(election, "2pFNTCvWaaQSoDq", VOTE, DeterministicRandom("kat"))
     assert a == b
     _verify(election, a)
+
+
+def test_non_homomorphic_question_larger_than_the_embedding_is_refused():
+    """An Ed25519 element holds 30 small integers: a question with more answers cannot be
+    encrypted as one element and the election is refused when read."""
+    rng = DeterministicRandom("nh-31")
+    _, pub = make_trustee_key(ED25519, rng)
+    trustees = make_trustees([("Single", pub)], ED25519)
+    template = {
+        "description": "d",
+        "name": "n",
+        "questions": [
+            {
+                "type": "NonHomomorphic",
+                "value": {"answers": [f"a{i}" for i in range(31)], "question": "rank"},
+            }
+        ],
+    }
+    with pytest.raises(EncodingError, match="at most 30 answers"):
+        make_election(strictjson.dumps_compact(template), "Y78eKXT7f169DV", ED25519, trustees)
+    template["questions"][0]["value"]["answers"] = [f"a{i}" for i in range(30)]
+    make_election(strictjson.dumps_compact(template), "Y78eKXT7f169DV", ED25519, trustees)

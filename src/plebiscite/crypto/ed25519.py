@@ -82,6 +82,7 @@ class Ed25519(Group):
         self.g = _BASE
         self.one = IDENTITY
         self.embedding = Embedding(padding=14, bits_per_int=8)
+        self.embedding_capacity = MAX_INTS
         self.element_chars = 64
         self.scalar_digits = len(str(_Q))
 

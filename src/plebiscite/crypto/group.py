@@ -92,6 +92,7 @@ class Group:
     one: Element
     embedding: Embedding | None
     element_chars: int  # the longest encoding of an element, for limits before parsing
+    embedding_capacity: int = 0  # how many small integers fit in one element
     scalar_digits: int
 
     # -- parsing and encoding (check, of_string, to_string) --------------------------------------

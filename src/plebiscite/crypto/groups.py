@@ -65,6 +65,12 @@ class FiniteFieldGroup(Group):
         self.safe_prime: bool = self.p == 2 * self._q + 1
         self.powmod = PowMod(self.p)
         self.element_chars = len(str(p))
+        # the packed integers and the padding stay below p
+        self.embedding_capacity = (
+            0
+            if embedding is None
+            else (int(p).bit_length() - 1 - embedding.padding) // embedding.bits_per_int
+        )
         self.scalar_digits = len(str(q))
         self._frozen = True
 

@@ -128,6 +128,14 @@ def parse_election(raw: bytes, where: str = "election") -> Election:
             f"group {group.name} has no embedding, needed by non-homomorphic questions",
             where=f"{where}.group",
         )
+    for i, q in enumerate(qs):
+        if not q.homomorphic and len(q.answers) > group.embedding_capacity:
+            raise EncodingError(
+                f"a non-homomorphic question of the group {group.name} has at most "
+                f"{group.embedding_capacity} answers (one small integer each in one element), "
+                f"not {len(q.answers)}",
+                where=f"{where}.questions[{i}]",
+            )
     opt: dict[str, str | None] = {}
     for k in ("administrator", "credential_authority", "language"):
         opt[k] = string(o[k], f"{where}.{k}") if k in o else None
