@@ -176,7 +176,7 @@ def test_choices_and_credential_are_checked_before_encrypting(page, shots, demo_
     uuid, credential = _voter(server, 3)
     page.goto(f"{server.base}/booth/{uuid}")
     page.wait_for_selector("#credential:focus")
-    page.fill("#credential", credential[:-1] + ("A" if credential[-1] != "A" else "B"))
+    page.fill("#credential", credential[:-1])  # a character missing
     page.click("#credential-next")
     assert page.get_attribute("#credential", "aria-invalid") == "true"
     assert "typing error" in page.text_content("#credential-error")

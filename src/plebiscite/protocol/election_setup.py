@@ -17,6 +17,7 @@ from plebiscite.crypto.credentials import (
     BASE58,
     credential_secret,
     generate_credential,
+    generate_legacy_credential,
 )
 from plebiscite.crypto.group import Element, Group
 from plebiscite.crypto.proofs import prove_pok
@@ -131,15 +132,22 @@ def parse_voter_list(text: str) -> list[tuple[str, int | None]]:
 
 
 def generate_credentials(
-    voters: Sequence[tuple[str, int | None]], uuid: str, group: Group, rng: RandomSource
+    voters: Sequence[tuple[str, int | None]],
+    uuid: str,
+    group: Group,
+    rng: RandomSource,
+    *,
+    legacy: bool = False,
 ) -> list[VoterCredential]:
-    """One fresh credential per voter (section 3.1, step 3)."""
+    """One fresh credential per voter (section 3.1, step 3), of the 3.x form (``legacy``: of
+    the 2.0 form, for a record Belenios 2.0 must read)."""
+    new = generate_legacy_credential if legacy else generate_credential
     ctx = Context(group)
     out = []
     publics: set[Element] = set()
     for login, weight in voters:
         while True:
-            c = generate_credential(rng)
+            c = new(rng)
             pub = ctx.gpow(credential_secret(c, uuid, group))
             if pub not in publics:  # distinct public credentials (step 7)
                 break

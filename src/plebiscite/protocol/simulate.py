@@ -120,6 +120,7 @@ def simulate_election(
     timestamp: int,
     revotes: int = 0,
     weights: list[int] | None = None,
+    legacy_credentials: bool = False,
 ) -> SimulatedElection:
     """Run an election: ``trustees`` trustees in a ``threshold``-of-``trustees`` Pedersen
     ceremony plus the server's own key, ``voters`` voters with random choices (the first
@@ -160,7 +161,7 @@ def simulate_election(
     election_raw = make_election(strictjson.dumps_compact(template), uuid, group, trustees_raw)
     election = parse_election(election_raw)
     voter_list = [(f"voter{i + 1}", weights[i] if weights else None) for i in range(voters)]
-    creds = generate_credentials(voter_list, uuid, group, rng)
+    creds = generate_credentials(voter_list, uuid, group, rng, legacy=legacy_credentials)
     public_creds = public_credentials_json(creds)
     files |= {
         "election.json": election_raw,

@@ -1,9 +1,23 @@
-// Voter credentials (section 4.8), as src/plebiscite/crypto/credentials.py: the 15-character
-// secret with its checksum, and the secret exponent derived from it,
+// Voter credentials (section 4.8), as src/plebiscite/crypto/credentials.py, in both forms:
+// Belenios 3.x, 22 Base58 characters in groups 5-6-5-6 and
+// secret(c) = SHA256(derive_credential|uuid|0|c) || SHA256(derive_credential|uuid|1|c) mod q
+// (hexadecimal digests read as one number); Belenios 2.0, 15 characters with a checksum and
 // secret(c) = PBKDF2-HMAC-SHA256(c, salt = uuid, 1000 iterations, one block) mod q.
 
 import { bytesToBigInt } from "./bigint.js";
-import { pbkdf2Sha256 } from "./hash.js";
+import { pbkdf2Sha256, sha256Hex } from "./hash.js";
+
+const GROUPS_3 = [5, 6, 5, 6];
+
+function format3(plain) {
+  const parts = [];
+  let i = 0;
+  for (const n of GROUPS_3) {
+    parts.push(plain.slice(i, i + n));
+    i += n;
+  }
+  return parts.join("-");
+}
 
 export const BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
@@ -29,8 +43,14 @@ export function parseCredential(text) {
     e.code = code;
     throw e;
   };
-  if (plain.length !== 15 || [...plain].some((c) => !BASE58.includes(c))) {
-    fail("format", "a credential is 15 Base58 characters, e.g. XXX-XXX-XXX-XXX-XXX");
+  if ((plain.length !== 15 && plain.length !== 22) || [...plain].some((c) => !BASE58.includes(c))) {
+    fail("format", "a credential is 22 Base58 characters, XXXXX-XXXXXX-XXXXX-XXXXXX");
+  }
+  if (plain.length === 22) {
+    if (raw !== plain && raw !== format3(plain)) {
+      fail("dashes", "dashes in a credential go after characters 5, 11 and 16");
+    }
+    return format3(plain);
   }
   if (raw !== plain && raw !== formatCredential(plain)) {
     fail("dashes", "dashes in a credential go after every third character");
@@ -53,5 +73,10 @@ export function credentialLooksValid(text) {
 
 /** secret(c): the private signing key of a credential (given as it will be hashed). */
 export async function credentialSecret(credential, uuid, group) {
+  if (credential.replaceAll("-", "").length === 22) {
+    const x0 = await sha256Hex(`derive_credential|${uuid}|0|${credential}`);
+    const x1 = await sha256Hex(`derive_credential|${uuid}|1|${credential}`);
+    return BigInt(`0x${x0}${x1}`) % group.q;
+  }
   return bytesToBigInt(await pbkdf2Sha256(credential, uuid, 1000, 32)) % group.q;
 }
