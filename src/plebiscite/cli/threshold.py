@@ -4,7 +4,8 @@ Options, inputs and outputs mirror ``belenios-tool setup generate-trustee-key-th
 file names and contents), so a script can use either tool for any step (see
 ``demo-threshold.sh`` of belenios-tool)::
 
-    step 1  trustee  writes ID.cert and ID.key (the secret seed)
+    step 1  trustee  writes ID.cert and ID.key (the secret seed); with --threshold-context
+                     I/K/N, a Belenios 3.x certificate (trustee I of N, threshold K)
     step 2  server   --certs: checks the certificates
     step 3  trustee  --certs --key --threshold: prints the trustee's polynomial
     step 4  server   --certs --polynomials: writes ID.vinput for each trustee
@@ -81,12 +82,28 @@ def _info(message: str) -> None:
     print(f"I: {message}", file=sys.stderr)
 
 
+def _context(text: str | None) -> tuple[int, int, int] | None:
+    """``I/K/N`` of ``--threshold-context``: trustee I of N, threshold K."""
+    if text is None:
+        return None
+    parts = text.split("/")
+    if len(parts) != 3 or not all(p.isdigit() and len(p) <= 3 for p in parts):
+        raise _UsageError(
+            f"--threshold-context is I/K/N (trustee I of N, threshold K), not {text!r}"
+        )
+    i, k, n = (int(p) for p in parts)
+    if not (1 <= i <= n and 1 <= k <= n):
+        raise _UsageError(f"--threshold-context {text}: needs 1 <= I, K <= N")
+    return i, k, n
+
+
 def _step(args: argparse.Namespace, group: Group) -> None:
     out = Path(args.dir)
     rng = SystemRandom()
     step = args.step
+    context = _context(args.threshold_context)
     if step == 1:
-        secret = make_certificate(group, rng)
+        secret = make_certificate(group, rng, context)
         _info(f"certificate {secret.id} has been generated")
         cert = _write(out, f"{secret.id}.cert", secret.cert + "\n", 0o444)
         _info(f"certificate saved to {cert}")
@@ -99,6 +116,8 @@ def _step(args: argparse.Namespace, group: Group) -> None:
         check_certificates(group, certs)
         _info("certificates are valid")
     elif step == 3:
+        if args.threshold is None and context is not None:
+            args.threshold = context[1]
         _need(args, "key", "threshold")
         sys.stdout.write(make_polynomial(group, certs, _read(args.key), args.threshold, rng) + "\n")
     elif step == 4:
@@ -178,6 +197,12 @@ def register(sub: Any) -> None:
         type=int,
         metavar="THRESHOLD",
         help="the number of trustees needed to decrypt (step 3)",
+    )
+    p.add_argument(
+        "--threshold-context",
+        metavar="I/K/N",
+        help="a Belenios 3.x ceremony: this trustee is number I of N, K of whom are needed "
+        "to decrypt (steps 1 and 3, as belenios-tool 3.0); without it, the 2.0 ceremony",
     )
     p.add_argument(
         "--polynomials",

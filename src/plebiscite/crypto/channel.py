@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM
 
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context
@@ -85,23 +85,31 @@ def dumps(value: Any) -> str:
 
 
 def strict_object(
-    text: object, fields: tuple[str, ...], where: str, *, max_size: int = MAX_MESSAGE_BYTES
+    text: object,
+    fields: tuple[str, ...],
+    where: str,
+    *,
+    max_size: int = MAX_MESSAGE_BYTES,
+    optional: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Parse ``text`` as a JSON object with exactly ``fields`` (any order)."""
+    """Parse ``text`` as a JSON object with exactly ``fields`` (any order) and maybe some of
+    ``optional``."""
     if not isinstance(text, str):
         raise EncodingError("expected a JSON document in a string", where=where)
     if len(text) > max_size:
         raise SizeError(f"{len(text)} characters, more than the limit of {max_size}", where=where)
-    return _fields(strictjson.loads(text, max_size=max_size, where=where), fields, where)
+    return _fields(strictjson.loads(text, max_size=max_size, where=where), fields, where, optional)
 
 
-def _fields(v: object, fields: tuple[str, ...], where: str) -> dict[str, Any]:
+def _fields(
+    v: object, fields: tuple[str, ...], where: str, optional: tuple[str, ...] = ()
+) -> dict[str, Any]:
     if not isinstance(v, dict):
         raise EncodingError("expected a JSON object", where=where)
     missing = [k for k in fields if k not in v]
     if missing:
         raise EncodingError(f"missing field {missing[0]!r}", where=where)
-    unknown = [k for k in v if k not in fields]
+    unknown = [k for k in v if k not in fields and k not in optional]
     if unknown:
         raise EncodingError(f"unknown field {unknown[0]!r}", where=where)
     return v
@@ -225,41 +233,74 @@ def _aes(gs: Element, alpha: Element, length: int) -> tuple[AESCCM, bytes]:
     return AESCCM(key, tag_length=_TAG_BYTES), iv[: 15 - _length_bytes(length)]
 
 
-def encrypt(ctx: Context, ek: Element, message: str, rng: RandomSource) -> str:
-    """``encrypted_msg`` of ``message`` for the encryption key ``ek``, serialised."""
+#: The symmetric algorithm named by a 3.3 ``encrypted_msg``; without the field, AES-CCM (3.0).
+AES_GCM = "AES-GCM"
+_GCM_TAG_BYTES = 16
+
+
+def _keys(gs: Element, alpha: Element) -> tuple[bytes, bytes]:
+    key = int(sha256_int(f"{_KEY_PREFIX}{gs}")).to_bytes(32, "big")
+    iv = int(sha256_int(f"{_IV_PREFIX}{alpha}")).to_bytes(32, "big")
+    return key, iv
+
+
+def encrypt(
+    ctx: Context, ek: Element, message: str, rng: RandomSource, *, algorithm: str | None = None
+) -> str:
+    """``encrypted_msg`` of ``message`` for the encryption key ``ek``, serialised: AES-CCM
+    without an ``algorithm`` field (as Belenios 2.0 and 3.0 write), or AES-GCM with
+    ``"algorithm": "AES-GCM"`` (Belenios 3.3; the whole 32-byte ``SHA256(iv|alpha)`` is the
+    initialisation vector, the tag 16 bytes)."""
     plaintext = message.encode()
     if len(plaintext) >= 1 << 32:
         raise SizeError("message too long for AES-CCM")
+    if algorithm not in (None, AES_GCM):
+        raise ValueError(f"unknown algorithm {algorithm!r}")
     r = rng.below(ctx.q)
     s = rng.below(ctx.q)
     alpha = ctx.gpow(r)
     gs = ctx.gpow(s)
     beta = ctx.mul(ctx.pow(ek, r), gs)
+    enc = ctx.group.encode
+    if algorithm == AES_GCM:
+        key, iv = _keys(gs, alpha)
+        data = AESGCM(key).encrypt(iv, plaintext, None)
+        return dumps(
+            {"algorithm": AES_GCM, "alpha": enc(alpha), "beta": enc(beta), "data": data.hex()}
+        )
     aes, nonce = _aes(gs, alpha, len(plaintext))
     data = aes.encrypt(nonce, plaintext, None)
-    enc = ctx.group.encode
     return dumps({"alpha": enc(alpha), "beta": enc(beta), "data": data.hex()})
 
 
 def decrypt(ctx: Context, dk: int, text: str, where: str = "encrypted message") -> str:
-    """Decrypt a serialised ``encrypted_msg`` with the decryption key ``dk``.
+    """Decrypt a serialised ``encrypted_msg`` (AES-CCM, or the ``algorithm`` it names) with the
+    decryption key ``dk``.
 
     Raises :class:`EncodingError` for a malformed message and :class:`ProofError` when the
     authentication tag does not verify (a wrong key or a tampered message)."""
-    o = strict_object(text, ("alpha", "beta", "data"), where)
+    o = strict_object(text, ("alpha", "beta", "data"), where, optional=("algorithm",))
+    algorithm = o.get("algorithm")
+    if algorithm is not None and algorithm != AES_GCM:
+        raise EncodingError(f"unknown algorithm {algorithm!r}", where=f"{where}.algorithm")
     alpha = ctx.group.element(o["alpha"], where=f"{where}.alpha")
     beta = ctx.group.element(o["beta"], where=f"{where}.beta")
     data_hex = _string(o["data"], f"{where}.data")
-    if not _HEX.match(data_hex) or len(data_hex) < 2 * _TAG_BYTES:
+    tag = _GCM_TAG_BYTES if algorithm == AES_GCM else _TAG_BYTES
+    if not _HEX.match(data_hex) or len(data_hex) < 2 * tag:
         raise EncodingError("data is not lowercase hexadecimal with a tag", where=f"{where}.data")
     data = bytes.fromhex(data_hex)
     gs = ctx.div(beta, ctx.pow(alpha, dk))
-    length = len(data) - _TAG_BYTES
+    length = len(data) - tag
     if length >= 1 << 32:
-        raise SizeError("message too long for AES-CCM", where=f"{where}.data")
-    aes, nonce = _aes(gs, alpha, length)
+        raise SizeError("message too long", where=f"{where}.data")
     try:
-        plaintext = aes.decrypt(nonce, data, None)
+        if algorithm == AES_GCM:
+            key, iv = _keys(gs, alpha)
+            plaintext = AESGCM(key).decrypt(iv, data, None)
+        else:
+            aes, nonce = _aes(gs, alpha, length)
+            plaintext = aes.decrypt(nonce, data, None)
     except InvalidTag:
         raise ProofError(
             "cannot decrypt: authentication failed (wrong key or altered message)", where=where
@@ -273,11 +314,19 @@ def decrypt(ctx: Context, dk: int, text: str, where: str = "encrypted message") 
 # -- channels -------------------------------------------------------------------------------------
 
 
-def send(ctx: Context, sk: int, recipient: Element, message: str, rng: RandomSource) -> str:
+def send(
+    ctx: Context,
+    sk: int,
+    recipient: Element,
+    message: str,
+    rng: RandomSource,
+    *,
+    algorithm: str | None = None,
+) -> str:
     """``send(sk, recipient, message)`` of section 4.6.3, serialised."""
     channel = dumps({"recipient": ctx.group.encode(recipient), "message": message})
     signed = dumps(signed_json(sign(ctx, sk, channel, rng)))
-    return encrypt(ctx, recipient, signed, rng)
+    return encrypt(ctx, recipient, signed, rng, algorithm=algorithm)
 
 
 def receive(

@@ -45,6 +45,16 @@ Formats (compact JSON, fields in this order; numbers in base 10 as JSON strings)
 
 belenios-tool writes the shares ``f_z(j)`` and ``S_j`` without reducing them modulo q; they are
 read here as any natural number (reduced modulo q) and written reduced.
+
+Belenios 3.x (section 4.6 of its specification) adds, and this module writes when the
+certificates are made with a ``context`` (and requires once they have one):
+
+- in each certificate's message, first, ``"context": {"group", "size", "threshold", "index"}``
+  (the ceremony's group, its number of trustees, its threshold and the owner's place from 1);
+- in each polynomial, ``signature``: the dealer's signature (a ``proof``, as a signed_msg's) of
+  ``certs_sig|`` followed by the compact JSON ``{"certs": [...], "coefexps": [A_0, ...]}``;
+  vinputs and the threshold parameters carry them all as ``signatures``;
+- in each voutput's ``public_key``, ``signature``: its owner's signature of the key's string.
 """
 
 from __future__ import annotations
@@ -58,11 +68,13 @@ from typing import Any
 
 from plebiscite import strictjson
 from plebiscite.crypto.channel import (
+    AES_GCM,
     ChannelKeys,
     SignedMessage,
     derive_keys,
     dumps,
     generate_seed,
+    parse_proof,
     parse_signed,
     proof_json,
     receive,
@@ -79,7 +91,7 @@ from plebiscite.crypto.proofs import Proof, prove_pok, verify_pok
 from plebiscite.crypto.rand import RandomSource
 from plebiscite.crypto.threshold import commitment_eval
 from plebiscite.errors import ConsistencyError, EncodingError, PlebisciteError, ProofError
-from plebiscite.protocol.messages import LIMITS, arr, obj, proof, string
+from plebiscite.protocol.messages import LIMITS, arr, obj, proof, small_int, string
 
 __all__ = [
     "Certificate",
@@ -146,7 +158,11 @@ def _share(group: Group, v: object, where: str) -> int:
 def _encrypted_shape(group: Group, v: object, where: str) -> str:
     """Check that ``v`` is a serialised ``encrypted_msg`` (without decrypting it)."""
     text = string(v, where)
-    o = strict_object(text, ("alpha", "beta", "data"), where, max_size=MAX_JSON_BYTES)
+    o = strict_object(
+        text, ("alpha", "beta", "data"), where, max_size=MAX_JSON_BYTES, optional=("algorithm",)
+    )
+    if o.get("algorithm", AES_GCM) != AES_GCM:
+        raise EncodingError(f"unknown algorithm {o['algorithm']!r}", where=f"{where}.algorithm")
     group.element(o["alpha"], where=f"{where}.alpha")
     group.element(o["beta"], where=f"{where}.beta")
     data = string(o["data"], f"{where}.data")
@@ -167,6 +183,7 @@ class Certificate:
     signed: SignedMessage
     verification: Element
     encryption: Element
+    threshold: int | None = None  # the context's threshold (3.x certificates only)
 
     @property
     def who(self) -> str:
@@ -192,12 +209,30 @@ def _cert_id(message: str) -> str:
     return hashlib.sha256(message.encode()).hexdigest()
 
 
-def make_certificate(group: Group, rng: RandomSource) -> TrusteeSecret:
-    """Step 1 (trustee): a fresh seed and the certificate of the keys derived from it."""
+def make_certificate(
+    group: Group, rng: RandomSource, context: tuple[int, int, int] | None = None
+) -> TrusteeSecret:
+    """Step 1 (trustee): a fresh seed and the certificate of the keys derived from it. With
+    ``context = (index, threshold, size)``, a Belenios 3.x certificate: the trustee's place
+    (from 1) in a ceremony of ``size`` trustees with this ``threshold``."""
     ctx = Context(group)
     seed = generate_seed(rng)
     keys = derive_keys(ctx, seed)
-    message = dumps({"verification": str(keys.vk), "encryption": str(keys.ek)})
+    keys_json: dict[str, Any] = {}
+    if context is not None:
+        index, threshold, size = context
+        if not 1 <= threshold <= size or not 1 <= index <= size:
+            raise ConsistencyError(
+                f"a certificate's context needs 1 <= index, threshold <= size, not {context}"
+            )
+        keys_json["context"] = {
+            "group": group.name,
+            "size": size,
+            "threshold": threshold,
+            "index": index,
+        }
+    keys_json |= {"verification": str(keys.vk), "encryption": str(keys.ek)}
+    message = dumps(keys_json)
     cert = dumps(signed_json(sign(ctx, keys.sk, message, rng)))
     return TrusteeSecret(seed=seed, cert=cert, id=_cert_id(message))
 
@@ -207,12 +242,31 @@ def _certificate(ctx: Context, v: object, index: int) -> Certificate:
     cid = _cert_id(signed.message)
     w = f"trustee {index} (certificate {cid})"
     keys = strict_object(
-        signed.message, ("verification", "encryption"), f"{w}, message", max_size=8192
+        signed.message,
+        ("verification", "encryption"),
+        f"{w}, message",
+        max_size=8192,
+        optional=("context",),
     )
     vk = ctx.group.element(keys["verification"], where=f"{w}, verification key")
     ek = ctx.group.element(keys["encryption"], where=f"{w}, encryption key")
     verify_signed(ctx, vk, signed, f"{w}, certificate")
-    return Certificate(index, cid, signed, vk, ek)
+    threshold = None
+    if "context" in keys:
+        c = obj(keys["context"], f"{w}, context", ("group", "size", "threshold", "index"))
+        if c["group"] != ctx.group.name:
+            raise ConsistencyError(
+                f"the certificate is for the group {c['group']!r}, not {ctx.group.name}",
+                where=f"{w}, context",
+            )
+        if c["index"] != index or type(c["index"]) is not int:
+            raise ConsistencyError(
+                f"the certificate's context gives index {c['index']!r}, it is certificate {index}",
+                where=f"{w}, context",
+            )
+        threshold = small_int(c["threshold"], f"{w}, context.threshold", 1)
+        small_int(c["size"], f"{w}, context.size", 1)
+    return Certificate(index, cid, signed, vk, ek, threshold)
 
 
 def check_certificates(group: Group, certs: str) -> tuple[Certificate, ...]:
@@ -230,7 +284,32 @@ def check_certificates(group: Group, certs: str) -> tuple[Certificate, ...]:
             raise ConsistencyError("a key of this certificate is already used", where=cert.who)
         seen.update((cert.verification, cert.encryption))
         out.append(cert)
+    contexts = [c for c in out if c.threshold is not None]
+    if contexts and len(contexts) != len(out):
+        raise ConsistencyError(
+            "some certificates have a context and others not", where="certificates"
+        )
+    for c in contexts:
+        size = json.loads(c.signed.message)["context"]["size"]
+        if size != len(out) or c.threshold != contexts[0].threshold:
+            raise ConsistencyError(
+                f"the certificate's context (size {size}, threshold {c.threshold}) differs "
+                f"from the ceremony's ({len(out)} trustees, threshold "
+                f"{contexts[0].threshold})",
+                where=c.who,
+            )
     return tuple(out)
+
+
+def _signed_ceremony(cs: Sequence[Certificate]) -> bool:
+    """A Belenios 3.x ceremony: its certificates have a context."""
+    return cs[0].threshold is not None
+
+
+def _certs_sig(cs: Sequence[Certificate], coefexps: Sequence[str]) -> str:
+    """What a 3.x dealer signs: ``certs_sig|`` and the certificates with its commitments."""
+    body = dumps({"certs": [c.to_json() for c in cs], "coefexps": list(coefexps)})
+    return f"certs_sig|{body}"
 
 
 def _own(ctx: Context, certs: Sequence[Certificate], seed: str) -> tuple[Certificate, ChannelKeys]:
@@ -270,6 +349,10 @@ def make_polynomial(group: Group, certs: str, seed: str, threshold: int, rng: Ra
         raise ConsistencyError(
             f"the threshold must be between 1 and the number of trustees ({len(cs)})"
         )
+    if me.threshold is not None and me.threshold != threshold:
+        raise ConsistencyError(
+            f"the certificates' context has the threshold {me.threshold}, not {threshold}"
+        )
     q = ctx.q
     coefficients = [rng.below(q) for _ in range(threshold)]
 
@@ -280,17 +363,20 @@ def make_polynomial(group: Group, certs: str, seed: str, threshold: int, rng: Ra
         return r
 
     raw = dumps({"polynomial": [str(a) for a in coefficients]})
-    coefexps = dumps({"coefexps": [group.encode(ctx.gpow(a)) for a in coefficients]})
-    return dumps(
-        {
-            "polynomial": send(ctx, keys.sk, me.encryption, raw, rng),
-            "secrets": [
-                send(ctx, keys.sk, c.encryption, dumps({"secret": str(f(c.index))}), rng)
-                for c in cs
-            ],
-            "coefexps": signed_json(sign(ctx, keys.sk, coefexps, rng)),
-        }
-    )
+    commitments = [group.encode(ctx.gpow(a)) for a in coefficients]
+    coefexps = dumps({"coefexps": commitments})
+    polynomial: dict[str, Any] = {
+        "polynomial": send(ctx, keys.sk, me.encryption, raw, rng),
+        "secrets": [
+            send(ctx, keys.sk, c.encryption, dumps({"secret": str(f(c.index))}), rng) for c in cs
+        ],
+        "coefexps": signed_json(sign(ctx, keys.sk, coefexps, rng)),
+    }
+    if _signed_ceremony(cs):
+        polynomial["signature"] = proof_json(
+            sign(ctx, keys.sk, _certs_sig(cs, commitments), rng).signature
+        )
+    return dumps(polynomial)
 
 
 @dataclass(frozen=True)
@@ -302,6 +388,7 @@ class Polynomial:
     secrets: tuple[str, ...]
     coefexps: dict[str, Any]
     commitments: tuple[Element, ...]
+    signature: dict[str, Any] | None = None  # 3.x: the dealer's certs_sig signature
 
 
 def _check_polynomials(
@@ -313,10 +400,15 @@ def _check_polynomials(
             f"{len(values)} polynomials for {len(cs)} certificates", where="polynomials"
         )
     out: list[Polynomial] = []
+    signed = _signed_ceremony(cs)
     for cert, v in zip(cs, values, strict=True):
         w = cert.who
-        o = obj(v, f"{w}, polynomial", ("polynomial", "secrets", "coefexps"))
+        fields = ("polynomial", "secrets", "coefexps") + (("signature",) if signed else ())
+        o = obj(v, f"{w}, polynomial", fields)
         secrets = arr(o["secrets"], f"{w}, secrets", len(cs), len(cs))
+        commitments = _coefexps(ctx, cert, o["coefexps"], f"{w}, coefexps")
+        if signed:
+            _check_certs_sig(ctx, cs, cert, commitments, o["signature"], f"{w}, signature")
         out.append(
             Polynomial(
                 dealer=cert,
@@ -326,11 +418,27 @@ def _check_polynomials(
                     for j, s in enumerate(secrets, start=1)
                 ),
                 coefexps=o["coefexps"],
-                commitments=_coefexps(ctx, cert, o["coefexps"], f"{w}, coefexps"),
+                commitments=commitments,
+                signature=o["signature"] if signed else None,
             )
         )
     _same_threshold([p.commitments for p in out], cs)
     return tuple(out)
+
+
+def _check_certs_sig(
+    ctx: Context,
+    cs: Sequence[Certificate],
+    dealer: Certificate,
+    commitments: Sequence[Element],
+    v: object,
+    where: str,
+) -> None:
+    """A 3.x dealer's signature of the certificates and its commitments."""
+    message = _certs_sig(cs, [ctx.group.encode(A) for A in commitments])
+    verify_signed(
+        ctx, dealer.verification, SignedMessage(message, parse_proof(ctx.group, v, where)), where
+    )
 
 
 def _same_threshold(commitments: Sequence[Sequence[Element]], cs: Sequence[Certificate]) -> int:
@@ -357,6 +465,9 @@ def make_vinputs(group: Group, certs: str, polynomials: str) -> list[tuple[str, 
     cs = check_certificates(group, certs)
     ps = _check_polynomials(ctx, cs, polynomials)
     coefexps = [p.coefexps for p in ps]
+    extra: dict[str, Any] = {}
+    if _signed_ceremony(cs):
+        extra["signatures"] = [p.signature for p in ps]
     return [
         (
             cert.id,
@@ -366,6 +477,7 @@ def make_vinputs(group: Group, certs: str, polynomials: str) -> list[tuple[str, 
                     "secrets": [p.secrets[j] for p in ps],
                     "coefexps": coefexps,
                 }
+                | extra
             ),
         )
         for j, cert in enumerate(cs)
@@ -386,13 +498,19 @@ def make_voutput(group: Group, certs: str, seed: str, vinput: str, rng: RandomSo
     cs = check_certificates(group, certs)
     me, keys = _own(ctx, cs, seed)
     j = me.index
-    o = obj(_one_json(vinput, "vinput"), "vinput", ("polynomial", "secrets", "coefexps"))
+    signed = _signed_ceremony(cs)
+    fields = ("polynomial", "secrets", "coefexps") + (("signatures",) if signed else ())
+    o = obj(_one_json(vinput, "vinput"), "vinput", fields)
     n = len(cs)
     secrets = arr(o["secrets"], "vinput.secrets", n, n)
     commitments = [
         _coefexps(ctx, cert, v, f"{cert.who}, coefexps")
         for cert, v in zip(cs, arr(o["coefexps"], "vinput.coefexps", n, n), strict=True)
     ]
+    if signed:
+        sigs = arr(o["signatures"], "vinput.signatures", n, n)
+        for cert, A, sig in zip(cs, commitments, sigs, strict=True):
+            _check_certs_sig(ctx, cs, cert, A, sig, f"{cert.who}, signature")
     threshold = _same_threshold(commitments, cs)
 
     own = _received(ctx, keys, me, string(o["polynomial"], "vinput.polynomial"), "polynomial")
@@ -423,9 +541,10 @@ def make_voutput(group: Group, certs: str, seed: str, vinput: str, rng: RandomSo
         total = (total + s) % q
     pok = prove_pok(ctx, total, rng.below(q))
     private = send(ctx, keys.sk, keys.ek, dumps({"decryption_key": str(total)}), rng)
-    return dumps(
-        {"private_key": private, "public_key": _tpk_json(ctx.gpow(total), pok)},
-    )
+    public = _tpk_json(ctx.gpow(total), pok)
+    if signed:
+        public["signature"] = proof_json(sign(ctx, keys.sk, public["public_key"], rng).signature)
+    return dumps({"private_key": private, "public_key": public})
 
 
 def _received(ctx: Context, keys: ChannelKeys, sender: Certificate, text: str, what: str) -> str:
@@ -473,17 +592,23 @@ def make_threshold_parameters(
         )
     verification_keys: list[dict[str, Any]] = []
     dkeys: list[tuple[str, str]] = []
+    signed = _signed_ceremony(cs)
     for cert, v in zip(cs, values, strict=True):
         w = f"{cert.who}, voutput"
         o = obj(v, w, ("private_key", "public_key"))
         private = _encrypted_shape(group, o["private_key"], f"{w}.private_key")
-        tpk = obj(o["public_key"], f"{w}.public_key", ("pok", "public_key"))
+        fields = ("pok", "public_key") + (("signature",) if signed else ())
+        tpk = obj(o["public_key"], f"{w}.public_key", fields)
         X = group.element(tpk["public_key"], where=f"{w}.public_key.public_key")
         pok = proof(group, tpk["pok"], f"{w}.public_key.pok")
         try:
             verify_pok(ctx, X, pok)
         except ProofError as e:
             raise e.at(f"{w}.public_key.pok") from None
+        if signed:
+            ws = f"{w}.public_key.signature"
+            key_sig = SignedMessage(tpk["public_key"], parse_proof(group, tpk["signature"], ws))
+            verify_signed(ctx, cert.verification, key_sig, ws)
         expected = group.product(
             commitment_eval(group, poly.commitments, cert.index) for poly in ps
         )
@@ -492,16 +617,20 @@ def make_threshold_parameters(
                 "the verification key does not match the trustees' coefficient commitments",
                 where=w,
             )
-        verification_keys.append(_tpk_json(X, pok))
+        key = _tpk_json(X, pok)
+        if signed:
+            key["signature"] = tpk["signature"]
+        verification_keys.append(key)
         dkeys.append((cert.id, private))
-    parameters = dumps(
-        {
-            "threshold": threshold,
-            "certs": [c.to_json() for c in cs],
-            "coefexps": [poly.coefexps for poly in ps],
-            "verification_keys": verification_keys,
-        }
-    )
+    params: dict[str, Any] = {
+        "threshold": threshold,
+        "certs": [c.to_json() for c in cs],
+        "coefexps": [poly.coefexps for poly in ps],
+    }
+    if signed:
+        params["signatures"] = [poly.signature for poly in ps]
+    params["verification_keys"] = verification_keys
+    parameters = dumps(params)
     return ThresholdOutput(parameters, tuple(dkeys))
 
 

@@ -120,7 +120,7 @@ def simulate_election(
     timestamp: int,
     revotes: int = 0,
     weights: list[int] | None = None,
-    legacy_credentials: bool = False,
+    legacy: bool = False,
 ) -> SimulatedElection:
     """Run an election: ``trustees`` trustees in a ``threshold``-of-``trustees`` Pedersen
     ceremony plus the server's own key, ``voters`` voters with random choices (the first
@@ -130,7 +130,12 @@ def simulate_election(
     uuid = generate_uuid(rng)
 
     # -- key establishment: each threshold trustee has a seed; the server relays ----------
-    secrets = [ceremony.make_certificate(group, rng) for _ in range(trustees)]
+    # a 3.x ceremony (certificates with their context, signed commitments and keys) unless
+    # ``legacy``: the record of Belenios 2.0 (its credentials too)
+    secrets = [
+        ceremony.make_certificate(group, rng, None if legacy else (z, threshold, trustees))
+        for z in range(1, trustees + 1)
+    ]
     certs = "".join(s.cert + "\n" for s in secrets)
     ceremony.check_certificates(group, certs)
     polynomials = "".join(
@@ -161,7 +166,7 @@ def simulate_election(
     election_raw = make_election(strictjson.dumps_compact(template), uuid, group, trustees_raw)
     election = parse_election(election_raw)
     voter_list = [(f"voter{i + 1}", weights[i] if weights else None) for i in range(voters)]
-    creds = generate_credentials(voter_list, uuid, group, rng, legacy=legacy_credentials)
+    creds = generate_credentials(voter_list, uuid, group, rng, legacy=legacy)
     public_creds = public_credentials_json(creds)
     files |= {
         "election.json": election_raw,
