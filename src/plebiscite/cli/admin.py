@@ -175,7 +175,11 @@ def register(sub: Any) -> None:
         "Pedersen ceremony's result) from --dir and write trustees.json.",
     )
     c.add_argument("--dir", default=".", help="working directory (default: current)")
-    c.add_argument("--group", default="BELENIOS-2048", help="group name (default: %(default)s)")
+    c.add_argument(
+        "--group",
+        default="Ed25519",
+        help="group name: Ed25519 (the default), BELENIOS-2048 or RFC-3526-2048",
+    )
     c = cmd(
         "make-election",
         _cmd_make_election,
@@ -185,7 +189,11 @@ def register(sub: Any) -> None:
     )
     c.add_argument("--dir", default=".", help="working directory (default: current)")
     c.add_argument("--uuid", required=True, help="the election uuid")
-    c.add_argument("--group", default="BELENIOS-2048", help="group name (default: %(default)s)")
+    c.add_argument(
+        "--group",
+        default="Ed25519",
+        help="group name: Ed25519 (the default), BELENIOS-2048 or RFC-3526-2048",
+    )
     c.add_argument("--template", required=True, help="the questions template (JSON)")
     c = cmd(
         "init-archive",

@@ -36,7 +36,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             raise CommandError("--count must be at least 1", status=2)
         voters = [(str(i), None) for i in range(1, args.count + 1)]
         labels = [str(i) for i in range(1, args.count + 1)]
-    creds = generate_credentials(voters, args.uuid, group, SystemRandom())
+    creds = generate_credentials(voters, args.uuid, group, SystemRandom(), legacy=args.legacy)
     out = Path(args.dir)
     stem = str(int(time.time()))
     priv = out / f"{stem}.privcreds"
@@ -80,7 +80,17 @@ def register(sub: Any) -> None:
         "administrator), and print the fingerprint the published list must have.",
     )
     g.add_argument("--uuid", required=True, help="the election uuid")
-    g.add_argument("--group", default="BELENIOS-2048", help="group name (default: %(default)s)")
+    g.add_argument(
+        "--group",
+        default="Ed25519",
+        help="group name: Ed25519 (the default), BELENIOS-2048 or RFC-3526-2048",
+    )
+    g.add_argument(
+        "--legacy",
+        action="store_true",
+        help="credentials of the Belenios 2.0 form (15 characters with a checksum), for an "
+        "election whose voters use belenios-tool 2.0; by default the 3.x form (22 characters)",
+    )
     g.add_argument("--count", type=int, help="number of anonymous voters")
     g.add_argument("--file", help="voter list: lines 'address[,login[,weight]]'")
     g.add_argument("--dir", default=".", help="where to write the files (default: current)")
@@ -91,6 +101,10 @@ def register(sub: Any) -> None:
         description="Print g^secret(c) for credential c in election uuid.",
     )
     d.add_argument("--uuid", required=True, help="the election uuid")
-    d.add_argument("--group", default="BELENIOS-2048", help="group name (default: %(default)s)")
+    d.add_argument(
+        "--group",
+        default="Ed25519",
+        help="group name: Ed25519 (the default), BELENIOS-2048 or RFC-3526-2048",
+    )
     d.add_argument("--credential", required=True, help="the secret credential")
     d.set_defaults(func=_cmd_derive)

@@ -10,7 +10,7 @@ from typing import Any
 from plebiscite.cli import demo_server
 from plebiscite.cli.common import CommandError
 from plebiscite.cli.demo_server import DEMO_QUESTIONS, RANKING
-from plebiscite.crypto.groups import BELENIOS_2048, RFC_3526_2048
+from plebiscite.crypto.groups import group_by_name
 from plebiscite.crypto.rand import DeterministicRandom, RandomSource, SystemRandom
 from plebiscite.protocol.simulate import simulate_election
 
@@ -37,7 +37,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             "administrator": "demo administrator",
             "credential_authority": "demo credential authority",
         },
-        group=RFC_3526_2048 if args.ranking else BELENIOS_2048,
+        group=group_by_name(args.group),
         voters=args.voters,
         trustees=args.trustees,
         threshold=args.threshold,
@@ -80,6 +80,11 @@ def register(sub: Any) -> None:
         "--ranking",
         action="store_true",
         help="add a ranking (non-homomorphic) question, shuffled before decryption",
+    )
+    d.add_argument(
+        "--group",
+        default="Ed25519",
+        help="the group: Ed25519 (the default), BELENIOS-2048 or RFC-3526-2048",
     )
     d.add_argument("--seed", help="deterministic randomness (for tests; never for real use)")
     demo_server.add_arguments(d)

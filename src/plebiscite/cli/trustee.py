@@ -118,7 +118,11 @@ def register(sub: Any) -> None:
         description="Write ID.pubkey (send it to the administrator) and ID.privkey "
         "(keep it safe: it decrypts the tally).",
     )
-    k.add_argument("--group", default="BELENIOS-2048", help="group name (default: %(default)s)")
+    k.add_argument(
+        "--group",
+        default="Ed25519",
+        help="group name: Ed25519 (the default), BELENIOS-2048 or RFC-3526-2048",
+    )
     k.add_argument("--dir", default=".", help="where to write the files (default: current)")
     k.set_defaults(func=_cmd_keygen)
     for name, func, what in (
