@@ -28,3 +28,22 @@ copy uplot/dist/uPlot.min.css uplot/uPlot.min.css
 copy uplot/LICENSE uplot/LICENSE.txt
 copy axe-core/axe.min.js axe-core/axe.min.js
 copy axe-core/LICENSE axe-core/LICENSE.txt
+
+# @noble/curves (Ed25519) and the part of @noble/hashes it needs, as ES modules the pages import
+# directly: the bare imports '@noble/hashes/X' are rewritten to the vendored copies' paths
+copy_module() { # copy_module SOURCE DEST PREFIX: PREFIX replaces '@noble/hashes/'
+    mkdir -p "$(dirname "$VENDOR/$2")"
+    sed "s#'@noble/hashes/#'$3#g" "node_modules/$1" >"$VENDOR/$2.tmp"
+    if cmp -s "$VENDOR/$2.tmp" "$VENDOR/$2"; then rm "$VENDOR/$2.tmp"; else mv "$VENDOR/$2.tmp" "$VENDOR/$2"; fi
+}
+for f in ed25519.js utils.js; do
+    copy_module "@noble/curves/$f" "noble-curves/$f" "../noble-hashes/"
+done
+for f in curve edwards frost fft hash-to-curve modular montgomery oprf; do
+    copy_module "@noble/curves/abstract/$f.js" "noble-curves/abstract/$f.js" "../../noble-hashes/"
+done
+for f in sha2 _md _u64 utils; do
+    copy "@noble/hashes/$f.js" "noble-hashes/$f.js"
+done
+copy @noble/curves/LICENSE noble-curves/LICENSE.txt
+copy @noble/hashes/LICENSE noble-hashes/LICENSE.txt

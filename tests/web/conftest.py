@@ -218,8 +218,11 @@ def _vector_election(name: str) -> tuple[bytes, list[str]]:
 
     from plebiscite.protocol.archive import iter_members
 
-    meta = json.loads((VECTORS / "belenios" / f"{name}.json").read_text())
-    with (VECTORS / "belenios" / f"{name}.bel").open("rb") as f:
+    where = "belenios"
+    if name.startswith("belenios3/"):  # a belenios-tool 3.0 vector (tests/vectors/belenios3)
+        where, name = name.split("/")
+    meta = json.loads((VECTORS / where / f"{name}.json").read_text())
+    with (VECTORS / where / f"{name}.bel").open("rb") as f:
         data = {m.hash: m.content for m in iter_members(f) if m.kind == "data"}
     for content in data.values():
         if content.startswith(b'{"election":'):

@@ -4,7 +4,6 @@
 // (same codes, same numbering: `question` 1-based, `answer` the 1-based answer number, 0 for
 // the blank slot, null when a problem is about the whole question or ballot).
 
-import { modInv } from "./bigint.js";
 import { choiceLength, choiceProblems, parseBallot, verifyBallot } from "./ballot.js";
 import { hJson, utf8 } from "./hash.js";
 import { trimBytes } from "./election.js";
@@ -84,7 +83,6 @@ export async function auditBallot(election, ballotText, audit) {
     problems.push(problem(p.question, null, "choices", `the audit's choices are not valid: ${p.message}`));
   }
   const ctx = new Context(election.group, election.publicKey);
-  const { p, g } = election.group;
   election.questions.forEach((q, i) => {
     const question = i + 1;
     const a = audit.answers[i];
@@ -101,8 +99,8 @@ export async function auditBallot(election, ballotText, audit) {
           );
           return;
         }
-        const gm = (beta * modInv(ctx.ypow(r), p)) % p;
-        const m = gm === 1n ? 0 : gm === g ? 1 : null;
+        const gm = ctx.div(beta, ctx.ypow(r));
+        const m = gm === ctx.one ? 0 : gm === ctx.g ? 1 : null;
         if (m !== a.choices[j]) {
           const what = m === null ? "neither 0 nor 1" : String(m);
           problems.push(
@@ -123,10 +121,8 @@ export async function auditBallot(election, ballotText, audit) {
     const emb = election.group.embedding;
     const fits = (v) => Number.isInteger(v) && v >= 0 && v < 2 ** emb.bitsPerInt;
     if (a.choices.length !== q.answers.length || !a.choices.every(fits)) return;
-    let xi = 0n;
-    for (const v of a.choices) xi = (xi << BigInt(emb.bitsPerInt)) | BigInt(v);
-    xi = (xi << BigInt(emb.padding)) + BigInt(a.epsilon);
-    if ((ctx.ypow(r) * xi) % p !== beta) {
+    const xi = election.group.embed(a.choices, a.epsilon);
+    if (xi === null || ctx.mul(ctx.ypow(r), xi) !== beta) {
       problems.push(
         problem(question, null, "plaintext", `question ${question}: the ballot does not encrypt the audit's values`),
       );

@@ -2,7 +2,7 @@
 // make_ballot does (same randomness in the same order, same canonical JSON), checking the
 // choices against the questions, and parsing and verifying a ballot.
 
-import { mod, parseNatural } from "./bigint.js";
+import { mod } from "./bigint.js";
 import { credentialSecret, parseCredential } from "./credentials.js";
 import { hJson } from "./hash.js";
 import {
@@ -93,20 +93,11 @@ export function choiceProblems(election, choices) {
   return out;
 }
 
-/** group_encode (4.11.2): pack the small integers, then the padding epsilon drawn so the
- * result lies in the group. Returns [xi, epsilon]. */
+/** group_encode (4.11.2): the group's of_ints (in finite fields the padding epsilon drawn
+ * from `rng`, in Ed25519 the smallest). Returns [xi, epsilon]. */
 export async function groupEncode(group, values, rng) {
-  const emb = group.embedding;
-  if (!emb) throw new Error(`group ${group.name} has no embedding`);
-  let m = 0n;
-  for (const v of values) m = (m << BigInt(emb.bitsPerInt)) | BigInt(v);
-  const base = m << BigInt(emb.padding);
-  for (let i = 0; i < 1 << emb.padding; i++) {
-    const eps = await rng.below(1n << BigInt(emb.padding));
-    const x = base + eps;
-    if (group.isElement(x)) return [x, eps];
-  }
-  throw new Error("no padding puts this vote in the group");
+  if (!group.embedding) throw new Error(`group ${group.name} has no embedding`);
+  return group.ofInts(values, rng);
 }
 
 const proofJson = (pr) => ({ challenge: String(pr.challenge), response: String(pr.response) });
@@ -119,7 +110,7 @@ export async function buildBallot(election, credential, choices, rng, ctx = null
   const problems = choiceProblems(election, choices);
   if (problems.length) throw new Error(problems.map((p) => p.message).join("; "));
   const { group } = election;
-  const { p, q } = group;
+  const { q } = group;
   ctx = ctx || new Context(group, election.publicKey);
   const cred = parseCredential(credential);
   const s = await credentialSecret(cred, election.uuid, group);
@@ -146,7 +137,7 @@ export async function buildBallot(election, credential, choices, rng, ctx = null
       for (let j = 0; j < vote.length; j++) rs.push(await rand());
       const cts = vote.map((m, j) => [
         ctx.gpow(rs[j]),
-        (ctx.ypow(rs[j]) * (m ? ctx.g : 1n)) % p,
+        m ? ctx.mul(ctx.ypow(rs[j]), ctx.g) : ctx.ypow(rs[j]),
       ]);
       const ips = [];
       for (let j = 0; j < vote.length; j++) {
@@ -168,7 +159,7 @@ export async function buildBallot(election, credential, choices, rng, ctx = null
           q,
         );
         const msum = vote.slice(1).reduce((a, b) => a + b, 0);
-        const ctS = product(cts.slice(1), p);
+        const ctS = product(cts.slice(1), ctx);
         let w = await rand();
         const bsim = { challenge: await rand(), response: await rand() };
         const bp = await proveBlankProof(ctx, S, cts[0], ctS, m0 === 1, m0 ? rsum : r0, w, bsim);
@@ -190,7 +181,7 @@ export async function buildBallot(election, credential, choices, rng, ctx = null
         answer.blank_proof = bp.map(proofJson);
       } else {
         const msum = vote.reduce((a, b) => a + b, 0);
-        const [aS, bS] = product(cts, p);
+        const [aS, bS] = product(cts, ctx);
         const rsum = mod(
           rs.reduce((a, b) => a + b, 0n),
           q,
@@ -206,7 +197,7 @@ export async function buildBallot(election, credential, choices, rng, ctx = null
       const [xi, eps] = await groupEncode(group, vote, rng);
       const r = await rand();
       const a = ctx.gpow(r);
-      const b = (ctx.ypow(r) * xi) % p;
+      const b = ctx.mul(ctx.ypow(r), xi);
       const pr = await proveRaweg(ctx, S0, a, b, r, await rand());
       answers.push({ choices: ctJson([a, b]), proof: proofJson(pr) });
       auditAnswers.push({ choices: [...vote], randomness: [String(r)], epsilon: Number(eps) });
@@ -268,8 +259,8 @@ export function parseBallot(text, election) {
   if (v.election_hash !== election.fingerprint) {
     throw new Error("ballot: for another election (fingerprint)");
   }
-  const credential = parseNatural(v.credential, group.pDigits, "ballot.credential");
-  if (credential <= 1n || credential >= group.p) throw new Error("ballot.credential: out of range");
+  const credential = group.decode(v.credential, "ballot.credential");
+  if (credential === group.one) throw new Error("ballot.credential: out of range");
   const ct = (c, where) => {
     expectKeys(c, where, ["alpha", "beta"]);
     return [group.element(c.alpha, `${where}.alpha`), group.element(c.beta, `${where}.beta`)];
@@ -356,12 +347,12 @@ export async function verifyBallot(ballot, election, ctx = null) {
     const Ms = range(q.min, q.max);
     let ok;
     if (q.blank) {
-      const ctS = product(a.choices.slice(1), ctx.p);
+      const ctS = product(a.choices.slice(1), ctx);
       ok =
         (await verifyBlankProof(ctx, S, a.choices[0], ctS, a.blankProof)) &&
         (await verifyOverallBlankProof(ctx, S, a.choices[0], ctS, a.overallProof, Ms));
     } else {
-      const [aS, bS] = product(a.choices, ctx.p);
+      const [aS, bS] = product(a.choices, ctx);
       ok = await verifyIproof(ctx, S, aS, bS, a.overallProof, Ms);
     }
     if (!ok) out.push({ question, message: `question ${question}: the overall proof does not verify` });

@@ -41,7 +41,7 @@ function smallInt(v, where, lo, hi) {
 function question(v, i) {
   const where = `question ${i + 1}`;
   if (isObject(v) && "type" in v) {
-    onlyKeys(v, where, ["type", "value"]);
+    onlyKeys(v, where, ["type", "value"], ["extra"]);
     if (v.type !== "NonHomomorphic") fail(`${where}: unknown question type`);
     onlyKeys(v.value, where, ["answers", "question"]);
     if (typeof v.value.question !== "string") fail(`${where}: question must be a string`);
@@ -86,7 +86,7 @@ export function parseElectionSync(text) {
     v,
     "election",
     ["version", "description", "name", "group", "public_key", "questions", "uuid"],
-    ["administrator", "credential_authority"],
+    ["administrator", "credential_authority", "language"],
   );
   if (v.version !== 1) fail(`unsupported version ${JSON.stringify(v.version)}`);
   const group = groupByName(v.group);
@@ -97,7 +97,7 @@ export function parseElectionSync(text) {
     fail(`group ${group.name} has no embedding, needed by non-homomorphic questions`);
   }
   const publicKey = group.element(v.public_key, "election public key");
-  if (publicKey === 1n) fail("the public key may not be 1");
+  if (publicKey === group.one) fail("the public key may not be 1");
   return {
     raw,
     json: v,

@@ -1,4 +1,4 @@
-// Zero-knowledge proofs of the Belenios 2.0 specification, as src/plebiscite/crypto/proofs.py:
+// Zero-knowledge proofs of the Belenios specification, as src/plebiscite/crypto/proofs.py:
 // interval proofs (4.12), proofs of possibly-blank votes (4.13), the proof of a
 // non-homomorphic answer (4.11.2) and Schnorr signatures (4.14); generation and verification.
 // Every prove* function takes its randomness as arguments (w, simulated challenges and
@@ -7,33 +7,47 @@
 import { FixedBase, mod, modInv, modPow } from "./bigint.js";
 import { sha256Int } from "./hash.js";
 
-/** A group with the election public key y: exponentiations of g and y on fixed-base tables
- * (built on first use), products, and g^-M for small M. */
+/** A group with the election public key y: in the finite-field groups, exponentiations of g
+ * and y on fixed-base tables (built on first use); in Ed25519, the group's own operations.
+ * Products, quotients, and g^-M for small M. */
 export class Context {
   constructor(group, y = null) {
     this.group = group;
-    this.p = group.p;
+    this.p = group.p; // finite fields only
     this.q = group.q;
     this.g = group.g;
+    this.one = group.one;
     this.y = y;
     this.gTable = null;
     this.yTable = null;
     this.gInvSmall = new Map();
+    this.finiteField = group.p !== undefined;
   }
 
   gpow(e) {
+    if (!this.finiteField) return this.group.gpow(e);
     if (!this.gTable) this.gTable = new FixedBase(this.g, this.p, this.q);
     return this.gTable.pow(e);
   }
 
   ypow(e) {
     if (this.y === null) throw new Error("this context has no election public key");
+    if (!this.finiteField) return this.group.pow(this.y, e);
     if (!this.yTable) this.yTable = new FixedBase(this.y, this.p, this.q);
     return this.yTable.pow(e);
   }
 
   pow(base, e) {
+    if (!this.finiteField) return this.group.pow(base, e);
     return modPow(base, e, this.p);
+  }
+
+  mul(a, b) {
+    return this.finiteField ? (a * b) % this.p : this.group.mul(a, b);
+  }
+
+  div(a, b) {
+    return this.finiteField ? (a * modInv(b, this.p)) % this.p : this.group.div(a, b);
   }
 
   /** beta / g^M (g^-M cached per M). */
@@ -41,22 +55,22 @@ export class Context {
     if (!M) return beta;
     let inv = this.gInvSmall.get(M);
     if (inv === undefined) {
-      inv = modInv(this.gpow(BigInt(M)), this.p);
+      inv = this.group.inv ? this.group.inv(this.gpow(BigInt(M))) : modInv(this.gpow(BigInt(M)), this.p);
       this.gInvSmall.set(M, inv);
     }
-    return (beta * inv) % this.p;
+    return this.mul(beta, inv);
   }
 }
 
 export const joinNumbers = (values, sep = ",") => values.map(String).join(sep);
 
-/** The product of ciphertexts [[alpha, beta], ...]. */
-export function product(cts, p) {
-  let a = 1n;
-  let b = 1n;
+/** The product of ciphertexts [[alpha, beta], ...] in the context's group. */
+export function product(cts, ctx) {
+  let a = ctx.one;
+  let b = ctx.one;
   for (const [x, y] of cts) {
-    a = (a * x) % p;
-    b = (b * y) % p;
+    a = ctx.mul(a, x);
+    b = ctx.mul(b, y);
   }
   return [a, b];
 }
@@ -66,7 +80,7 @@ export function product(cts, p) {
  * ({challenge, response} each, in branch order); challenge of the real branch:
  * SHA256(hashInput(A0, B0, ..., Ak, Bk)) mod q minus the others. */
 export async function proveOr(ctx, hashInput, statements, real, secret, w, simulated) {
-  const { p, q } = ctx;
+  const { q } = ctx;
   if (simulated.length !== statements.length - 1 || real < 0 || real >= statements.length) {
     throw new Error("one simulated proof per branch other than the real one");
   }
@@ -80,8 +94,8 @@ export async function proveOr(ctx, hashInput, statements, real, secret, w, simul
     } else {
       const pj = simulated[k++];
       proofs.push(pj);
-      commitments.push((ctx.gpow(pj.response) * ctx.pow(a, pj.challenge)) % p);
-      commitments.push((ctx.ypow(pj.response) * ctx.pow(b, pj.challenge)) % p);
+      commitments.push(ctx.mul(ctx.gpow(pj.response), ctx.pow(a, pj.challenge)));
+      commitments.push(ctx.mul(ctx.ypow(pj.response), ctx.pow(b, pj.challenge)));
     }
   });
   const h = (await sha256Int(hashInput(commitments))) % q;
@@ -153,9 +167,8 @@ export async function proveSchnorr(ctx, x, w, prefix, suffix = "") {
 // -- verification ---------------------------------------------------------------------------
 
 function commitments(ctx, alpha, beta, proof, M) {
-  const { p } = ctx;
-  const A = (ctx.gpow(proof.response) * ctx.pow(alpha, proof.challenge)) % p;
-  const B = (ctx.ypow(proof.response) * ctx.pow(ctx.shifted(beta, M), proof.challenge)) % p;
+  const A = ctx.mul(ctx.gpow(proof.response), ctx.pow(alpha, proof.challenge));
+  const B = ctx.mul(ctx.ypow(proof.response), ctx.pow(ctx.shifted(beta, M), proof.challenge));
   return [A, B];
 }
 
@@ -189,12 +202,12 @@ export async function verifyOverallBlankProof(ctx, S, ct0, ctS, proofs, Ms) {
 }
 
 export async function verifyRaweg(ctx, S, alpha, beta, proof) {
-  const A = (ctx.gpow(proof.response) * ctx.pow(alpha, proof.challenge)) % ctx.p;
+  const A = ctx.mul(ctx.gpow(proof.response), ctx.pow(alpha, proof.challenge));
   const c = (await sha256Int(`raweg|${S}|${ctx.y},${alpha},${beta}|${A}`)) % ctx.q;
   return c === proof.challenge;
 }
 
 export async function verifySchnorr(ctx, X, proof, prefix, suffix = "") {
-  const A = (ctx.gpow(proof.response) * ctx.pow(X, proof.challenge)) % ctx.p;
+  const A = ctx.mul(ctx.gpow(proof.response), ctx.pow(X, proof.challenge));
   return (await sha256Int(`${prefix}${A}${suffix}`)) % ctx.q === proof.challenge;
 }

@@ -14,7 +14,6 @@
 // SHA256 of its certificate's message in hexadecimal. Every function returns JSON text
 // without a final newline.
 
-import { modPow } from "../belenios/bigint.js";
 import { sha256Hex } from "../belenios/hash.js";
 import { Context, proveSchnorr } from "../belenios/proofs.js";
 import {
@@ -146,12 +145,12 @@ export async function makePolynomial(group, certs, seed, threshold, rng) {
 // -- voutputs (step 5) --------------------------------------------------------------------------
 
 /** prod_k A_k^(j^k): g^f(j) from the commitments A_k = g^a_k. */
-export function commitmentEval(commitments, j, p, q) {
-  let r = 1n;
+export function commitmentEval(ctx, commitments, j) {
+  let r = ctx.one;
   let jk = 1n;
   for (const A of commitments) {
-    r = (r * modPow(A, jk, p)) % p;
-    jk = (jk * BigInt(j)) % q;
+    r = ctx.mul(r, ctx.pow(A, jk));
+    jk = (jk * BigInt(j)) % ctx.q;
   }
   return r;
 }
@@ -180,7 +179,7 @@ export function provePok(ctx, x, w) {
  * -- and return the voutput: S_j = sum_i s_ij sent to oneself, g^S_j and its proof. */
 export async function makeVoutput(group, certs, seed, vinput, rng) {
   const ctx = new Context(group);
-  const { p, q } = ctx;
+  const { q } = ctx;
   const cs = await checkCertificates(group, certs);
   const { cert: me, keys } = await ownCertificate(ctx, cs, seed);
   const j = me.index;
@@ -233,7 +232,7 @@ export async function makeVoutput(group, certs, seed, vinput, rng) {
       `secret for trustee ${j}`,
     );
     const s = share(group, strictObject(message, ["secret"], w).secret, `${w}.secret`);
-    if (ctx.gpow(s) !== commitmentEval(commitments[i], j, p, q)) {
+    if (ctx.gpow(s) !== commitmentEval(ctx, commitments[i], j)) {
       throw fail(
         `the share sent to trustee ${j} does not match the dealer's coefficient commitments`,
         dealer.who,

@@ -14,7 +14,7 @@
 // functions take a random source (static/js/belenios/random.js) and draw from it in the order
 // the Python code does. Errors are Error objects whose message names where the problem is.
 
-import { modInv, parseNatural } from "../belenios/bigint.js";
+import { parseNatural } from "../belenios/bigint.js";
 import { sha256, sha256Int, utf8 } from "../belenios/hash.js";
 import { proveSchnorr, verifySchnorr } from "../belenios/proofs.js";
 import { TAG_BYTES, ccmDecrypt, ccmEncrypt, fromHex, lengthBytes, toHex } from "./ccm.js";
@@ -150,7 +150,7 @@ export async function encrypt(ctx, ek, message, rng) {
   const s = await rng.below(ctx.q);
   const alpha = ctx.gpow(r);
   const gs = ctx.gpow(s);
-  const beta = (ctx.pow(ek, r) * gs) % ctx.p;
+  const beta = ctx.mul(ctx.pow(ek, r), gs);
   const [key, nonce] = await symmetric(gs, alpha, plaintext.length);
   const data = await ccmEncrypt(key, nonce, plaintext);
   return dumps({ alpha: String(alpha), beta: String(beta), data: toHex(data) });
@@ -169,7 +169,7 @@ export async function decrypt(ctx, dk, text, where = "encrypted message") {
     throw fail("data is not lowercase hexadecimal", `${where}.data`);
   }
   if (data.length < TAG_BYTES) throw fail("data is shorter than its tag", `${where}.data`);
-  const gs = (beta * modInv(ctx.pow(alpha, dk), ctx.p)) % ctx.p;
+  const gs = ctx.div(beta, ctx.pow(alpha, dk));
   const [key, nonce] = await symmetric(gs, alpha, data.length - TAG_BYTES);
   let plaintext;
   try {
