@@ -93,14 +93,14 @@ export async function auditBallot(election, ballotText, audit) {
         const answer = q.blank ? j : j + 1;
         const label = q.blank && j === 0 ? "blank" : `answer ${answer}`;
         const r = BigInt(a.randomness[j]);
-        if (ctx.gpow(r) !== alpha) {
+        if (!ctx.equals(ctx.gpow(r), alpha)) {
           problems.push(
             problem(question, answer, "randomness", `question ${question}, ${label}: the revealed randomness does not give this ciphertext`),
           );
           return;
         }
         const gm = ctx.div(beta, ctx.ypow(r));
-        const m = gm === ctx.one ? 0 : gm === ctx.g ? 1 : null;
+        const m = ctx.equals(gm, ctx.identity) ? 0 : ctx.equals(gm, ctx.g) ? 1 : null;
         if (m !== a.choices[j]) {
           const what = m === null ? "neither 0 nor 1" : String(m);
           problems.push(
@@ -112,7 +112,7 @@ export async function auditBallot(election, ballotText, audit) {
     }
     const [alpha, beta] = ans.choices;
     const r = BigInt(a.randomness[0]);
-    if (ctx.gpow(r) !== alpha) {
+    if (!ctx.equals(ctx.gpow(r), alpha)) {
       problems.push(
         problem(question, null, "randomness", `question ${question}: the revealed randomness does not give this ciphertext`),
       );
@@ -122,7 +122,7 @@ export async function auditBallot(election, ballotText, audit) {
     const fits = (v) => Number.isInteger(v) && v >= 0 && v < 2 ** emb.bitsPerInt;
     if (a.choices.length !== q.answers.length || !a.choices.every(fits)) return;
     const xi = election.group.embed(a.choices, a.epsilon);
-    if (xi === null || ctx.mul(ctx.ypow(r), xi) !== beta) {
+    if (xi === null || !ctx.equals(ctx.mul(ctx.ypow(r), xi), beta)) {
       problems.push(
         problem(question, null, "plaintext", `question ${question}: the ballot does not encrypt the audit's values`),
       );

@@ -7,6 +7,7 @@ import { credentialSecret, parseCredential } from "./credentials.js";
 import { hJson } from "./hash.js";
 import {
   Context,
+  ciphertextText,
   product,
   proveBlankProof,
   proveIproof,
@@ -100,8 +101,9 @@ export async function groupEncode(group, values, rng) {
   return group.ofInts(values, rng);
 }
 
-const proofJson = (pr) => ({ challenge: String(pr.challenge), response: String(pr.response) });
-const ctJson = ([a, b]) => ({ alpha: String(a), beta: String(b) });
+// scalars are BigInts in every group, written in base 10; elements are the group's strings
+const proofJson = (pr) => ({ challenge: pr.challenge.toString(), response: pr.response.toString() });
+const ctJson = (group, [a, b]) => ({ alpha: group.encode(a), beta: group.encode(b) });
 
 /** Build a complete ballot: the exact JSON text (compact, fields in the spec's order), its
  * tracker and the audit data (the randomness of every ciphertext, for Benaloh's challenge).
@@ -114,7 +116,7 @@ export async function buildBallot(election, credential, choices, rng, ctx = null
   ctx = ctx || new Context(group, election.publicKey);
   const cred = parseCredential(credential);
   const s = await credentialSecret(cred, election.uuid, group);
-  const credText = String(ctx.gpow(s));
+  const credText = group.encode(ctx.gpow(s));
   const S0 = `${election.fingerprint}|${credText}`;
   const rand = () => rng.below(q);
   const sims = async (n) => {
@@ -145,10 +147,10 @@ export async function buildBallot(election, credential, choices, rng, ctx = null
         const sim = await sims(1);
         ips.push(await proveIproof(ctx, S0, cts[j][0], cts[j][1], rs[j], vote[j], [0, 1], w, sim));
       }
-      const S = `${S0}|${cts.map(([a, b]) => `${a},${b}`).join(",")}`;
+      const S = `${S0}|${cts.map((ct) => ciphertextText(group, ct)).join(",")}`;
       const Ms = range(question.min, question.max);
       const answer = {
-        choices: cts.map(ctJson),
+        choices: cts.map((ct) => ctJson(group, ct)),
         individual_proofs: ips.map((ip) => ip.map(proofJson)),
       };
       if (question.blank) {
@@ -199,7 +201,7 @@ export async function buildBallot(election, credential, choices, rng, ctx = null
       const a = ctx.gpow(r);
       const b = ctx.mul(ctx.ypow(r), xi);
       const pr = await proveRaweg(ctx, S0, a, b, r, await rand());
-      answers.push({ choices: ctJson([a, b]), proof: proofJson(pr) });
+      answers.push({ choices: ctJson(group, [a, b]), proof: proofJson(pr) });
       auditAnswers.push({ choices: [...vote], randomness: [String(r)], epsilon: Number(eps) });
     }
   }
@@ -259,8 +261,10 @@ export function parseBallot(text, election) {
   if (v.election_hash !== election.fingerprint) {
     throw new Error("ballot: for another election (fingerprint)");
   }
+  // the credential's membership is not checked here, as on the Python side: a ballot counts
+  // only if its credential is on the public list, whose entries were checked at setup
   const credential = group.decode(v.credential, "ballot.credential");
-  if (credential === group.one) throw new Error("ballot.credential: out of range");
+  if (group.equals(credential, group.identity)) throw new Error("ballot.credential: out of range");
   const ct = (c, where) => {
     expectKeys(c, where, ["alpha", "beta"]);
     return [group.element(c.alpha, `${where}.alpha`), group.element(c.beta, `${where}.beta`)];
@@ -343,7 +347,7 @@ export async function verifyBallot(ballot, election, ctx = null) {
         });
       }
     }
-    const S = `${S0}|${a.choices.map(([x, y]) => `${x},${y}`).join(",")}`;
+    const S = `${S0}|${a.choices.map((ct) => ciphertextText(ctx.group, ct)).join(",")}`;
     const Ms = range(q.min, q.max);
     let ok;
     if (q.blank) {

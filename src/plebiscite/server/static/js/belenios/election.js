@@ -96,8 +96,13 @@ export function parseElectionSync(text) {
   if (questions.some((q) => !q.homomorphic) && !group.embedding) {
     fail(`group ${group.name} has no embedding, needed by non-homomorphic questions`);
   }
+  questions.forEach((q, i) => {
+    if (!q.homomorphic && q.answers.length > group.maxInts) {
+      fail(`question ${i + 1}: more answers than one element of ${group.name} embeds (${group.maxInts})`);
+    }
+  });
   const publicKey = group.element(v.public_key, "election public key");
-  if (publicKey === group.one) fail("the public key may not be 1");
+  if (group.equals(publicKey, group.identity)) fail("the public key may not be the identity (1)");
   return {
     raw,
     json: v,

@@ -4,50 +4,56 @@
 // Every prove* function takes its randomness as arguments (w, simulated challenges and
 // responses), drawn by the caller in the order the Python code draws them.
 
-import { FixedBase, mod, modInv, modPow } from "./bigint.js";
+import { mod } from "./bigint.js";
 import { sha256Int } from "./hash.js";
 
-/** A group with the election public key y: in the finite-field groups, exponentiations of g
- * and y on fixed-base tables (built on first use); in Ed25519, the group's own operations.
- * Products, quotients, and g^-M for small M. */
+/** A group (any: see groups.js) with the election public key y, through the group's
+ * interface only: exponentiations of g on the group's table, of y on a fixed-base table built
+ * on first use; products, quotients, g^-M for small M (cached), equality and encoding. */
 export class Context {
   constructor(group, y = null) {
     this.group = group;
-    this.p = group.p; // finite fields only
     this.q = group.q;
     this.g = group.g;
-    this.one = group.one;
+    this.one = group.identity;
+    this.identity = group.identity;
     this.y = y;
-    this.gTable = null;
-    this.yTable = null;
+    this.yBase = null;
     this.gInvSmall = new Map();
-    this.finiteField = group.p !== undefined;
   }
 
   gpow(e) {
-    if (!this.finiteField) return this.group.gpow(e);
-    if (!this.gTable) this.gTable = new FixedBase(this.g, this.p, this.q);
-    return this.gTable.pow(e);
+    return this.group.gpow(e);
   }
 
   ypow(e) {
     if (this.y === null) throw new Error("this context has no election public key");
-    if (!this.finiteField) return this.group.pow(this.y, e);
-    if (!this.yTable) this.yTable = new FixedBase(this.y, this.p, this.q);
-    return this.yTable.pow(e);
+    if (!this.yBase) this.yBase = this.group.fixedBase(this.y);
+    return this.yBase.pow(e);
   }
 
   pow(base, e) {
-    if (!this.finiteField) return this.group.pow(base, e);
-    return modPow(base, e, this.p);
+    return this.group.pow(base, e);
   }
 
   mul(a, b) {
-    return this.finiteField ? (a * b) % this.p : this.group.mul(a, b);
+    return this.group.mul(a, b);
   }
 
   div(a, b) {
-    return this.finiteField ? (a * modInv(b, this.p)) % this.p : this.group.div(a, b);
+    return this.group.div(a, b);
+  }
+
+  inv(a) {
+    return this.group.inv(a);
+  }
+
+  equals(a, b) {
+    return this.group.equals(a, b);
+  }
+
+  encode(x) {
+    return this.group.encode(x);
   }
 
   /** beta / g^M (g^-M cached per M). */
@@ -55,14 +61,20 @@ export class Context {
     if (!M) return beta;
     let inv = this.gInvSmall.get(M);
     if (inv === undefined) {
-      inv = this.group.inv ? this.group.inv(this.gpow(BigInt(M))) : modInv(this.gpow(BigInt(M)), this.p);
+      inv = this.group.inv(this.gpow(BigInt(M)));
       this.gInvSmall.set(M, inv);
     }
     return this.mul(beta, inv);
   }
 }
 
-export const joinNumbers = (values, sep = ",") => values.map(String).join(sep);
+/** The specification's strings of elements, joined by `sep` (hash inputs). */
+export const joinElements = (group, values, sep = ",") =>
+  values.map((x) => group.encode(x)).join(sep);
+
+/** "alpha,beta" of a ciphertext, as hash inputs write it. */
+export const ciphertextText = (group, [alpha, beta]) =>
+  `${group.encode(alpha)},${group.encode(beta)}`;
 
 /** The product of ciphertexts [[alpha, beta], ...] in the context's group. */
 export function product(cts, ctx) {
@@ -110,7 +122,7 @@ export async function proveOr(ctx, hashInput, statements, real, secret, w, simul
 export function proveIproof(ctx, S, alpha, beta, r, i, Ms, w, simulated) {
   return proveOr(
     ctx,
-    (cm) => `prove|${S}|${alpha},${beta}|${joinNumbers(cm)}`,
+    (cm) => `prove|${S}|${ciphertextText(ctx.group, [alpha, beta])}|${joinElements(ctx.group, cm)}`,
     Ms.map((M) => [alpha, ctx.shifted(beta, M)]),
     i,
     r,
@@ -119,13 +131,13 @@ export function proveIproof(ctx, S, alpha, beta, r, i, Ms, w, simulated) {
   );
 }
 
-const blankHashInput = (prefix, S, cm) => `${prefix}|${S}|${joinNumbers(cm)}`;
+const blankHashInput = (ctx, prefix, S, cm) => `${prefix}|${S}|${joinElements(ctx.group, cm)}`;
 
 /** blank_proof (4.13): m0 = 0 (not blank, secret r0) or mSigma = 0 (blank, secret rSigma). */
 export function proveBlankProof(ctx, S, ct0, ctS, blank, secret, w, simulated) {
   return proveOr(
     ctx,
-    (cm) => blankHashInput("bproof0", S, cm),
+    (cm) => blankHashInput(ctx, "bproof0", S, cm),
     [ct0, ctS],
     blank ? 1 : 0,
     secret,
@@ -141,7 +153,7 @@ export function proveOverallBlankProof(ctx, S, ct0, ctS, Ms, real, secret, w, si
   for (const M of Ms) statements.push([ctS[0], ctx.shifted(ctS[1], M)]);
   return proveOr(
     ctx,
-    (cm) => blankHashInput("bproof1", S, cm),
+    (cm) => blankHashInput(ctx, "bproof1", S, cm),
     statements,
     real,
     secret,
@@ -150,17 +162,21 @@ export function proveOverallBlankProof(ctx, S, ct0, ctS, Ms, real, secret, w, si
   );
 }
 
+/** raweg|S|y,alpha,beta|A, the hash input of the proof of a non-homomorphic answer. */
+const rawegInput = (ctx, S, alpha, beta, A) =>
+  `raweg|${S}|${joinElements(ctx.group, [ctx.y, alpha, beta])}|${ctx.encode(A)}`;
+
 /** The proof of a non-homomorphic answer (4.11.2). */
 export async function proveRaweg(ctx, S, alpha, beta, r, w) {
   const A = ctx.gpow(w);
-  const c = (await sha256Int(`raweg|${S}|${ctx.y},${alpha},${beta}|${A}`)) % ctx.q;
+  const c = (await sha256Int(rawegInput(ctx, S, alpha, beta, A))) % ctx.q;
   return { challenge: c, response: mod(w - r * c, ctx.q) };
 }
 
 /** A Schnorr proof: challenge = SHA256(prefix A suffix) mod q, A = g^w. */
 export async function proveSchnorr(ctx, x, w, prefix, suffix = "") {
   const A = ctx.gpow(w);
-  const c = (await sha256Int(`${prefix}${A}${suffix}`)) % ctx.q;
+  const c = (await sha256Int(`${prefix}${ctx.encode(A)}${suffix}`)) % ctx.q;
   return { challenge: c, response: mod(w - x * c, ctx.q) };
 }
 
@@ -179,7 +195,8 @@ export async function verifyIproof(ctx, S, alpha, beta, proofs, Ms) {
   if (proofs.length !== Ms.length) return false;
   const cm = [];
   proofs.forEach((pr, j) => cm.push(...commitments(ctx, alpha, beta, pr, Ms[j])));
-  const h = (await sha256Int(`prove|${S}|${alpha},${beta}|${joinNumbers(cm)}`)) % ctx.q;
+  const input = `prove|${S}|${ciphertextText(ctx.group, [alpha, beta])}|${joinElements(ctx.group, cm)}`;
+  const h = (await sha256Int(input)) % ctx.q;
   return h === sumChallenges(proofs, ctx.q);
 }
 
@@ -189,7 +206,7 @@ export async function verifyBlankProof(ctx, S, ct0, ctS, proofs) {
     ...commitments(ctx, ct0[0], ct0[1], proofs[0], 0),
     ...commitments(ctx, ctS[0], ctS[1], proofs[1], 0),
   ];
-  const h = (await sha256Int(blankHashInput("bproof0", S, cm))) % ctx.q;
+  const h = (await sha256Int(blankHashInput(ctx, "bproof0", S, cm))) % ctx.q;
   return h === sumChallenges(proofs, ctx.q);
 }
 
@@ -197,17 +214,17 @@ export async function verifyOverallBlankProof(ctx, S, ct0, ctS, proofs, Ms) {
   if (proofs.length !== Ms.length + 1) return false;
   const cm = [...commitments(ctx, ct0[0], ct0[1], proofs[0], 1)];
   Ms.forEach((M, j) => cm.push(...commitments(ctx, ctS[0], ctS[1], proofs[j + 1], M)));
-  const h = (await sha256Int(blankHashInput("bproof1", S, cm))) % ctx.q;
+  const h = (await sha256Int(blankHashInput(ctx, "bproof1", S, cm))) % ctx.q;
   return h === sumChallenges(proofs, ctx.q);
 }
 
 export async function verifyRaweg(ctx, S, alpha, beta, proof) {
   const A = ctx.mul(ctx.gpow(proof.response), ctx.pow(alpha, proof.challenge));
-  const c = (await sha256Int(`raweg|${S}|${ctx.y},${alpha},${beta}|${A}`)) % ctx.q;
+  const c = (await sha256Int(rawegInput(ctx, S, alpha, beta, A))) % ctx.q;
   return c === proof.challenge;
 }
 
 export async function verifySchnorr(ctx, X, proof, prefix, suffix = "") {
   const A = ctx.mul(ctx.gpow(proof.response), ctx.pow(X, proof.challenge));
-  return (await sha256Int(`${prefix}${A}${suffix}`)) % ctx.q === proof.challenge;
+  return (await sha256Int(`${prefix}${ctx.encode(A)}${suffix}`)) % ctx.q === proof.challenge;
 }
