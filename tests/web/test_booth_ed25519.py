@@ -129,4 +129,3 @@ def test_group_is_pythons(js):
     assert got["refused"] == [True] * len(bad)
     assert got["gen"] == E.encode(E.generator(0))
     assert got["ints"] == [1, 2, 3]
-

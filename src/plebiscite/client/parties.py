@@ -214,16 +214,20 @@ class Administrator(Observer):
         authorities: Mapping[str, str] | None = None,
         *,
         voter_authentication: bool = False,
+        group: str | None = None,
     ) -> dict[str, Any]:
         """Create a referendum: ``record`` (uuids of regions may be left to the server),
         ``voters`` per region (logins, or ``{"login", "weight"}``), ``authorities`` per region
-        (``"server"`` or ``"external"``). The answer has the link token of every trustee and
+        (``"server"`` or ``"external"``), the ``group`` (``"Ed25519"`` for Belenios 3.x
+        records; by default the server's). The answer has the link token of every trustee and
         external credential authority (shown this once)."""
         body: dict[str, Any] = {"referendum": dict(record), "voters": dict(voters)}
         if authorities:
             body["credential_authority"] = dict(authorities)
         if voter_authentication:
             body["voter_authentication"] = True
+        if group is not None:
+            body["group"] = group
         return self._object("POST", routes.REFERENDUMS, json=body)
 
     def open(self, rid: str) -> dict[str, Any]:
@@ -307,8 +311,15 @@ class Trustee(Observer):
 
     def send_certificate(self) -> dict[str, Any]:
         """Step 1: make a certificate (its seed kept here) and send the certificate."""
-        group, _ = self._state()
-        self._secret = ceremony.make_certificate(group, self.rng)
+        group, cer = self._state()
+        # an Ed25519 referendum runs a Belenios 3.x ceremony (certificates with their context);
+        # the finite-field groups keep the 2.0 record
+        context = (
+            (self.index, cer["threshold"], len(cer["trustees"]))
+            if group.name == "Ed25519"
+            else None
+        )
+        self._secret = ceremony.make_certificate(group, self.rng, context)
         return self._object(
             "POST", routes.certificate(self.rid, self.index), content=self._secret.cert.encode()
         )

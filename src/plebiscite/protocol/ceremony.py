@@ -269,17 +269,26 @@ def _certificate(ctx: Context, v: object, index: int) -> Certificate:
     return Certificate(index, cid, signed, vk, ek, threshold)
 
 
-def check_certificates(group: Group, certs: str) -> tuple[Certificate, ...]:
+def check_certificates(
+    group: Group,
+    certs: str,
+    *,
+    indexes: Sequence[int] | None = None,
+    size: int | None = None,
+) -> tuple[Certificate, ...]:
     """Step 2 (server; every later step repeats it): parse ``certs.jsons`` and check each
-    certificate's signature; keys must be distinct."""
+    certificate's signature; keys must be distinct. A server checking the certificates
+    received so far gives their trustees' ``indexes`` and the ceremony's ``size``."""
     ctx = Context(group)
     values = split_jsons(certs, "certificates")
     if not values:
         raise EncodingError("no certificate", where="certificates")
+    if indexes is not None and len(indexes) != len(values):
+        raise ValueError("one index per certificate")
     out: list[Certificate] = []
     seen: set[Element] = set()
     for z, v in enumerate(values, start=1):
-        cert = _certificate(ctx, v, z)
+        cert = _certificate(ctx, v, z if indexes is None else indexes[z - 1])
         if cert.verification in seen or cert.encryption in seen:
             raise ConsistencyError("a key of this certificate is already used", where=cert.who)
         seen.update((cert.verification, cert.encryption))
@@ -289,12 +298,13 @@ def check_certificates(group: Group, certs: str) -> tuple[Certificate, ...]:
         raise ConsistencyError(
             "some certificates have a context and others not", where="certificates"
         )
+    expected = len(out) if size is None else size
     for c in contexts:
-        size = json.loads(c.signed.message)["context"]["size"]
-        if size != len(out) or c.threshold != contexts[0].threshold:
+        given = json.loads(c.signed.message)["context"]["size"]
+        if given != expected or c.threshold != contexts[0].threshold:
             raise ConsistencyError(
-                f"the certificate's context (size {size}, threshold {c.threshold}) differs "
-                f"from the ceremony's ({len(out)} trustees, threshold "
+                f"the certificate's context (size {given}, threshold {c.threshold}) differs "
+                f"from the ceremony's ({expected} trustees, threshold "
                 f"{contexts[0].threshold})",
                 where=c.who,
             )

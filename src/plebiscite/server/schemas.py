@@ -222,6 +222,12 @@ class ReferendumCreation(_Strict):
     voter_authentication: bool | None = Field(
         default=None, description="voters log in by one-time code (logins are e-mail addresses)"
     )
+    group: Literal["Ed25519", "BELENIOS-2048", "RFC-3526-2048"] | None = Field(
+        default=None,
+        description="the group of the regions' elections: Ed25519 (Belenios 3.x records), or "
+        "BELENIOS-2048 or RFC-3526-2048 (the Belenios 2.0 record; the default, RFC-3526-2048 "
+        "when a question is non-homomorphic)",
+    )
 
 
 class AdminLogin(_Strict):

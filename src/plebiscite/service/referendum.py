@@ -178,11 +178,13 @@ MAX_MESSAGE = 16 << 20  # a ceremony message, a credential list
 #: a shuffle or a partial decryption: several KB per ballot and non-homomorphic question
 MAX_TALLY_MESSAGE = 256 << 20
 MAX_VOTERS = 1 << 22
-#: The group of a referendum with homomorphic questions only (no message embedding needed).
+#: The group of a referendum with homomorphic questions only, unless the request names one.
 GROUP = BELENIOS_2048
 #: The group of a referendum with a non-homomorphic question (its answers are embedded in
-#: group elements, decrypted after the shuffles).
+#: group elements, decrypted after the shuffles), unless the request names one.
 GROUP_NH = RFC_3526_2048
+#: A request may name "Ed25519": a Belenios 3.x record (its threshold ceremony too), which
+#: embeds non-homomorphic answers as well.
 
 
 #: the kinds of the private records (:mod:`plebiscite.board.private`), keyed by referendum id
@@ -568,7 +570,12 @@ def _create(
     """Parse the administrator's request; the new referendum and the answer (with the tokens).
     ``key``: the server's signing key, to seal the server's trustee key with."""
     w = "request"
-    o = obj(body, w, ("referendum", "voters"), ("credential_authority", "voter_authentication"))
+    o = obj(
+        body,
+        w,
+        ("referendum", "voters"),
+        ("credential_authority", "voter_authentication", "group"),
+    )
     login_required = o.get("voter_authentication", False)
     if not isinstance(login_required, bool):
         raise EncodingError("expected true or false", where=f"{w}.voter_authentication")
@@ -593,7 +600,15 @@ def _create(
         )
     referendum = Referendum.from_json(strictjson.dumps_compact(record), f"{w}.referendum")
     nh = [i for i, q in enumerate(referendum.questions) if not q.homomorphic]
-    group = GROUP_NH if nh else GROUP
+    group: Group = GROUP_NH if nh else GROUP
+    if "group" in o:
+        group = group_by_name(o["group"], where=f"{w}.group")
+        if nh and group.embedding is None:
+            raise EncodingError(
+                f"question {nh[0]} is non-homomorphic: the group {group.name} cannot embed its "
+                "answers (choose Ed25519 or RFC-3526-2048)",
+                where=f"{w}.group",
+            )
     for r in referendum.regions:
         if r.election in taken:
             raise Refused("exists", f"election {r.election} already exists")
@@ -673,7 +688,9 @@ def _polynomial_degree(ref: _Referendum, value: Any) -> None:
     """The checks of a polynomial that do not need the others: its shape, one secret per
     trustee and as many coefficient commitments as the planned threshold."""
     w = "polynomial"
-    o = obj(value, w, ("polynomial", "secrets", "coefexps"))
+    # a 3.x ceremony's polynomial also carries its dealer's certs_sig signature (checked with
+    # the others' once all are in)
+    o = obj(value, w, ("polynomial", "secrets", "coefexps"), ("signature",))
     n = len(ref.trustees)
     arr(o["secrets"], f"{w}.secrets", n, n)
     ce = obj(o["coefexps"], f"{w}.coefexps", ("message", "signature"))
@@ -1447,8 +1464,12 @@ class Referendums:
             line = _line(_one_value(text, "certificate"))
             others = [t.cert if t is not me else line for t in ref.trustees]
             so_far = "".join(c + "\n" for c in others if c is not None)
+            indexes = [i for i, c in enumerate(others, start=1) if c is not None]
+            check = functools.partial(
+                ceremony.check_certificates, indexes=indexes, size=len(ref.trustees)
+            )
             try:
-                cs = await anyio.to_thread.run_sync(ceremony.check_certificates, ref.group, so_far)
+                cs = await anyio.to_thread.run_sync(check, ref.group, so_far)
             except PlebisciteError as e:
                 raise Invalid(e.code, f"certificate refused: {e}") from None
             mine = [t for t in ref.trustees if t is me or t.cert is not None]

@@ -593,9 +593,17 @@ function needKey() {
   return false;
 }
 
+/** The context of this trustee's certificate: [index, threshold, trustees] in an Ed25519
+ * referendum (a Belenios 3.x ceremony); none in the finite-field groups (the 2.0 record). */
+function certificateContext() {
+  const st = state.status;
+  if (st.group !== "Ed25519") return null;
+  return [index, st.ceremony.threshold, st.ceremony.trustees.length];
+}
+
 async function generate() {
   await working(t("trustee.generating"), async () => {
-    const g = await core.generateKey(state.status.group);
+    const g = await core.generateKey(state.status.group, { context: certificateContext() });
     const blob = new Blob([g.keyFile], { type: "application/octet-stream" });
     state.generated = { ...g, url: URL.createObjectURL(blob) };
     state.downloaded = false;
@@ -676,7 +684,7 @@ async function loadKeyFile(input) {
   try {
     if (file.size > MAX_KEY_FILE) throw new Error(t("trustee.key-too-large"));
     const text = await file.text();
-    const id = await core.keyId(state.status.group, text);
+    const id = await core.keyId(state.status.group, text, certificateContext());
     const mine = me();
     if (mine.certificate && id !== mine.certificate) {
       throw new Error(t("trustee.key-not-yours", { id, mine: mine.certificate }));

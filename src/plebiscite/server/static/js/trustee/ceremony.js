@@ -23,6 +23,7 @@ import {
   fail,
   fields,
   generateSeed,
+  parseProof,
   parseSigned,
   proofJson,
   receive,
@@ -63,11 +64,15 @@ function oneJson(text, where) {
 
 /** Step 1: {seed, cert, id}: a fresh seed (the secret, the .key file holds it followed by a
  * newline) and the certificate of the keys derived from it. */
-export async function makeCertificate(group, rng) {
+export async function makeCertificate(group, rng, context = null) {
   const ctx = new Context(group);
   const seed = await generateSeed(rng);
   const keys = await deriveKeys(ctx, seed);
-  const message = dumps({ verification: String(keys.vk), encryption: String(keys.ek) });
+  // a Belenios 3.x certificate carries its context: [index, threshold, size]
+  const head = context
+    ? { context: { group: group.name, size: context[2], threshold: context[1], index: context[0] } }
+    : {};
+  const message = dumps({ ...head, verification: String(keys.vk), encryption: String(keys.ek) });
   const cert = dumps(signedJson(await sign(ctx, keys.sk, message, rng)));
   return { seed, cert, id: await sha256Hex(message) };
 }
@@ -85,7 +90,9 @@ export async function checkCertificates(group, certs) {
     const signed = parseSigned(group, v, `trustee ${index}, certificate`);
     const id = await sha256Hex(signed.message);
     const who = `trustee ${index} (certificate ${id})`;
-    const keys = strictObject(signed.message, ["verification", "encryption"], `${who}, message`, 8192);
+    const keys = strictObject(signed.message, ["verification", "encryption"], `${who}, message`, 8192, [
+      "context",
+    ]);
     const verification = group.element(keys.verification, `${who}, verification key`);
     const encryption = group.element(keys.encryption, `${who}, encryption key`);
     await verifySigned(ctx, verification, signed, `${who}, certificate`);
@@ -93,9 +100,35 @@ export async function checkCertificates(group, certs) {
       throw fail("a key of this certificate is already used", who);
     }
     seen.add(verification).add(encryption);
-    out.push({ index, id, who, verification, encryption });
+    let threshold = null;
+    if ("context" in keys) {
+      const c = fields(keys.context, ["group", "size", "threshold", "index"], `${who}, context`);
+      if (c.group !== group.name) throw fail(`the certificate is for the group ${c.group}`, who);
+      if (c.index !== index) throw fail(`the certificate's context gives index ${c.index}`, who);
+      if (c.size !== values.length) throw fail(`the certificate's context gives size ${c.size}`, who);
+      threshold = c.threshold;
+    }
+    const json = { message: signed.message, signature: proofJson(signed.signature) };
+    out.push({ index, id, who, verification, encryption, threshold, json });
+  }
+  const withContext = out.filter((c) => c.threshold !== null);
+  if (withContext.length && withContext.length !== out.length) {
+    throw fail("some certificates have a context and others not", "certificates");
+  }
+  if (withContext.some((c) => c.threshold !== out[0].threshold)) {
+    throw fail("the certificates' contexts give different thresholds", "certificates");
   }
   return out;
+}
+
+/** What a 3.x dealer signs: certs_sig| and the certificates with its commitments. */
+function certsSig(cs, coefexps) {
+  return `certs_sig|${dumps({ certs: cs.map((c) => c.json), coefexps })}`;
+}
+
+async function checkCertsSig(ctx, cs, dealer, commitments, v, where) {
+  const message = certsSig(cs, commitments.map(String));
+  await verifySigned(ctx, dealer.verification, { message, signature: parseProof(ctx.group, v, where) }, where);
 }
 
 /** {cert, keys}: the certificate of `seed` among `certs`, and the keys derived from it. */
@@ -123,6 +156,9 @@ export async function makePolynomial(group, certs, seed, threshold, rng) {
   if (!Number.isInteger(threshold) || threshold < 1 || threshold > cs.length) {
     throw fail(`the threshold must be between 1 and the number of trustees (${cs.length})`);
   }
+  if (me.threshold !== null && me.threshold !== threshold) {
+    throw fail(`the certificates' context has the threshold ${me.threshold}, not ${threshold}`);
+  }
   const q = ctx.q;
   const coefficients = [];
   for (let k = 0; k < threshold; k++) coefficients.push(await rng.below(q));
@@ -132,14 +168,19 @@ export async function makePolynomial(group, certs, seed, threshold, rng) {
     return r;
   };
   const raw = dumps({ polynomial: coefficients.map(String) });
-  const coefexps = dumps({ coefexps: coefficients.map((a) => String(ctx.gpow(a))) });
+  const commitments = coefficients.map((a) => String(ctx.gpow(a)));
+  const coefexps = dumps({ coefexps: commitments });
   const polynomial = await send(ctx, keys.sk, me.encryption, raw, rng);
   const secrets = [];
   for (const c of cs) {
     secrets.push(await send(ctx, keys.sk, c.encryption, dumps({ secret: String(f(c.index)) }), rng));
   }
   const signed = signedJson(await sign(ctx, keys.sk, coefexps, rng));
-  return dumps({ polynomial, secrets, coefexps: signed });
+  const out = { polynomial, secrets, coefexps: signed };
+  if (me.threshold !== null) {
+    out.signature = proofJson((await sign(ctx, keys.sk, certsSig(cs, commitments), rng)).signature);
+  }
+  return dumps(out);
 }
 
 // -- voutputs (step 5) --------------------------------------------------------------------------
@@ -184,12 +225,20 @@ export async function makeVoutput(group, certs, seed, vinput, rng) {
   const { cert: me, keys } = await ownCertificate(ctx, cs, seed);
   const j = me.index;
   const n = cs.length;
-  const o = fields(oneJson(vinput, "vinput"), ["polynomial", "secrets", "coefexps"], "vinput");
+  const signedCeremony = me.threshold !== null;
+  const names = ["polynomial", "secrets", "coefexps", ...(signedCeremony ? ["signatures"] : [])];
+  const o = fields(oneJson(vinput, "vinput"), names, "vinput");
   const secrets = array(o.secrets, "vinput.secrets", n, n);
   const coefexps = array(o.coefexps, "vinput.coefexps", n, n);
   const commitments = [];
   for (const [i, cert] of cs.entries()) {
     commitments.push(await dealerCommitments(ctx, cert, coefexps[i], `${cert.who}, coefexps`));
+  }
+  if (signedCeremony) {
+    const sigs = array(o.signatures, "vinput.signatures", n, n);
+    for (const [i, cert] of cs.entries()) {
+      await checkCertsSig(ctx, cs, cert, commitments[i], sigs[i], `${cert.who}, signature`);
+    }
   }
   const threshold = commitments[0].length;
   for (const [i, cert] of cs.entries()) {
@@ -242,7 +291,9 @@ export async function makeVoutput(group, certs, seed, vinput, rng) {
   }
   const pok = await provePok(ctx, total, await rng.below(q));
   const priv = await send(ctx, keys.sk, keys.ek, dumps({ decryption_key: String(total) }), rng);
-  return dumps({ private_key: priv, public_key: tpkJson(ctx.gpow(total), pok) });
+  const pub = tpkJson(ctx.gpow(total), pok);
+  if (signedCeremony) pub.signature = proofJson((await sign(ctx, keys.sk, pub.public_key, rng)).signature);
+  return dumps({ private_key: priv, public_key: pub });
 }
 
 // -- after the ceremony ---------------------------------------------------------------------------

@@ -32,17 +32,20 @@ export function fail(message, where = "") {
 export const dumps = (value) => JSON.stringify(value);
 
 /** A parsed JSON object with exactly `fields`. */
-export function fields(v, names, where) {
+export function fields(v, names, where, optional = []) {
   if (v === null || typeof v !== "object" || Array.isArray(v)) {
     throw fail("expected a JSON object", where);
   }
   for (const k of names) if (!Object.hasOwn(v, k)) throw fail(`missing field "${k}"`, where);
-  for (const k of Object.keys(v)) if (!names.includes(k)) throw fail(`unknown field "${k}"`, where);
+  for (const k of Object.keys(v)) {
+    if (!names.includes(k) && !optional.includes(k)) throw fail(`unknown field "${k}"`, where);
+  }
   return v;
 }
 
-/** Parse `text` (a JSON document in a string) as an object with exactly `names`. */
-export function strictObject(text, names, where, maxSize = MAX_MESSAGE_BYTES) {
+/** Parse `text` (a JSON document in a string) as an object with exactly `names` (and maybe
+ * some of `optional`). */
+export function strictObject(text, names, where, maxSize = MAX_MESSAGE_BYTES, optional = []) {
   if (typeof text !== "string") throw fail("expected a JSON document in a string", where);
   if (text.length > maxSize) throw fail(`more than ${maxSize} characters`, where);
   let v;
@@ -51,7 +54,7 @@ export function strictObject(text, names, where, maxSize = MAX_MESSAGE_BYTES) {
   } catch (e) {
     throw fail(`invalid JSON: ${e.message}`, where);
   }
-  return fields(v, names, where);
+  return fields(v, names, where, optional);
 }
 
 export function string(v, where) {

@@ -35,18 +35,25 @@ function randomSource(options) {
 }
 
 /** Step 1: {id, cert, keyFile, keyFileName}: the certificate to send and the key file to
- * keep (its name is ID.key, as trustee-threshold --step 1 names it). */
+ * keep (its name is ID.key, as trustee-threshold --step 1 names it). With
+ * `options.context = [index, threshold, size]`, a Belenios 3.x certificate. */
 export async function generateKey(groupName, options = {}) {
-  const { seed, cert, id } = await makeCertificate(groupByName(groupName), randomSource(options));
+  const group = groupByName(groupName);
+  const made = await makeCertificate(group, randomSource(options), options.context ?? null);
+  const { seed, cert, id } = made;
   return { id, cert, keyFile: `${seed}\n`, keyFileName: `${id}.key` };
 }
 
 /** The certificate ID (SHA256 of the certificate's message) of the keys of a key file: the
  * ID the server shows for the trustee who generated it. */
-export async function keyId(groupName, keyFile) {
-  const ctx = new Context(groupByName(groupName));
+export async function keyId(groupName, keyFile, context = null) {
+  const group = groupByName(groupName);
+  const ctx = new Context(group);
   const keys = await deriveKeys(ctx, checkSeed(keyFile, "key file"));
-  return sha256Hex(dumps({ verification: String(keys.vk), encryption: String(keys.ek) }));
+  const head = context
+    ? { context: { group: group.name, size: context[2], threshold: context[1], index: context[0] } }
+    : {};
+  return sha256Hex(dumps({ ...head, verification: String(keys.vk), encryption: String(keys.ek) }));
 }
 
 /** Step 3: the polynomial (certs: the certificates, one per line, in trustee order). */
