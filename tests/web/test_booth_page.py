@@ -199,12 +199,17 @@ def test_choices_and_credential_are_checked_before_encrypting(page, shots, demo_
 
 
 def test_every_message_of_the_booth_is_in_the_catalogues():
-    """The booth says its status with tell("key"), which the catalogue test does not see."""
+    """The booth says its status with tell("key"), which the catalogue test does not see, and
+    the questions name their texts with message("key") (static/js/belenios/questions/)."""
     static = Path(__file__).parents[2] / "src" / "plebiscite" / "server" / "static"
-    text = (static / "js" / "booth.js").read_text() + (static / "js" / "audit.js").read_text()
-    keys = set(re.findall(r"""\b(?:tell|t)\(\s*["']([\w.-]+)["']""", text))
+    js = static / "js"
+    sources = [js / "booth.js", js / "audit.js", js / "booth-forms.js"]
+    sources += sorted((js / "belenios" / "questions").glob("*.js"))
+    text = "".join(f.read_text() for f in sources)
+    keys = set(re.findall(r"""\b(?:tell|t|message)\(\s*["']([\w.-]+)["']""", text))
     keys |= set(re.findall(r'"(booth\.hint-[\w-]+)"', text))
-    assert len(keys) > 40
+    assert len(keys) > 50
+    assert {"booth.hint-lists", "booth.lists-other-list", "audit.candidate-slot"} <= keys
     for lang in ("en", "uk", "ru"):
         catalogue = json.loads((static / "i18n" / f"{lang}.json").read_text())
         assert keys <= set(catalogue), (lang, sorted(keys - set(catalogue)))
