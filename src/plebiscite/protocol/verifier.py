@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context, fixed_base
-from plebiscite.crypto.dlog import discrete_log
+from plebiscite.crypto.dlog import discrete_log, discrete_logs
 from plebiscite.crypto.group import Element
 from plebiscite.crypto.groups import FiniteFieldGroup, parse_natural
 from plebiscite.crypto.hashing import sha256_hex
@@ -58,6 +58,8 @@ from plebiscite.protocol.messages import (
     Election,
     Event,
     Pedersen,
+    Question,
+    QuestionH,
     QuestionL,
     QuestionNH,
     Single,
@@ -1279,11 +1281,15 @@ class Verifier:
             raise StateError(f"not enough valid partial decryptions: {missing}")
         ctx = self._ctx
         total = self._report.total_weight or 0
+        columns = [
+            [ctx.div(beta, f) for (_, beta), f in zip(tcol, fcol, strict=True)]
+            for tcol, fcol in zip(self._tally, F, strict=True)
+        ]
+        counts = _counts(ctx, self._election.questions, columns, total)
         out: list[Any] = []
-        for q, tcol, fcol in zip(self._election.questions, self._tally, F, strict=True):
-            values = [ctx.div(beta, f) for (_, beta), f in zip(tcol, fcol, strict=True)]
+        for i, (q, values) in enumerate(zip(self._election.questions, columns, strict=True)):
             if q.homomorphic:
-                out.append(q.nest([_dlog(self._ctx, v, total) for v in values]))
+                out.append(q.nest(counts[i]))
             else:
                 out.append([_decode(self._election, q, v) for v in values])
         return out
@@ -1381,12 +1387,40 @@ def _count(v: Any, where: str, total: int | None) -> int:
     return c
 
 
-def _dlog(ctx: Context, x: Element, bound: int) -> int:
-    """``log_g(x)`` for a result known to lie in ``[0, bound]``."""
-    n = discrete_log(ctx.group, x, bound)
-    if n is None:
-        raise ConsistencyError(f"decryption is not g^n for any n in [0, {bound}]")
-    return n
+def _counts(
+    ctx: Context, questions: Sequence[Question], columns: list[list[Element]], total: int
+) -> dict[int, list[int]]:
+    """The counts of the homomorphic questions, by question: ``log_g`` of each decrypted value,
+    known to lie in ``[0, total]``, found together (:func:`discrete_logs`). The last count of a
+    question whose ballots all choose the same number of answers follows from the others; it
+    is checked, not searched for."""
+    wanted: list[tuple[int, int]] = []
+    implied: dict[int, int] = {}
+    for i, q in enumerate(questions):
+        if not q.homomorphic:
+            continue
+        n = len(columns[i])
+        fixed = q.fixed_choices if isinstance(q, QuestionH) else None
+        if fixed is not None and n > 1:
+            implied[i] = fixed * total
+            n -= 1
+        wanted += [(i, j) for j in range(n)]
+    found = discrete_logs(ctx.group, [columns[i][j] for i, j in wanted], total)
+    out: dict[int, list[int]] = {}
+    for (i, _), c in zip(wanted, found, strict=True):
+        if c is None:
+            raise ConsistencyError(f"decryption is not g^n for any n in [0, {total}]")
+        out.setdefault(i, []).append(c)
+    for i, whole in implied.items():
+        last = whole - sum(out.get(i, []))
+        if 0 <= last <= total and ctx.group.gpow(last) == columns[i][-1]:
+            out.setdefault(i, []).append(last)
+        else:
+            searched = discrete_log(ctx.group, columns[i][-1], total)
+            if searched is None:
+                raise ConsistencyError(f"decryption is not g^n for any n in [0, {total}]")
+            out.setdefault(i, []).append(searched)
+    return out
 
 
 def _decode(election: Election, q: Any, x: Element) -> list[int]:
