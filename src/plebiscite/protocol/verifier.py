@@ -50,7 +50,7 @@ from plebiscite.errors import (
     SizeError,
     StateError,
 )
-from plebiscite.protocol.archive import Member, iter_members, parse_header
+from plebiscite.protocol.archive import MAX_DATA_RUN, Member, iter_members, parse_header
 from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, verify_ballots
 from plebiscite.protocol.messages import (
     Ciphertext,
@@ -326,8 +326,12 @@ class Verifier:
         """Process one member; True when verification stops here (``stop_after``)."""
         if kind == "data":
             self._pending[hash_] = content
-            if len(self._pending) > 64:
-                raise EncodingError("too many data members not referenced by an event", where=where)
+            if len(self._pending) > MAX_DATA_RUN:
+                raise EncodingError(
+                    f"more than {MAX_DATA_RUN} data members in a row with no event: no event "
+                    "refers to more than 5",
+                    where=where,
+                )
             return False
         try:
             ev = parse_event(content, hash_, f"event {hash_}")
