@@ -272,3 +272,14 @@ def test_many_data_members_with_no_event_stop_the_verification() -> None:
         f"follows {MAX_DATA_RUN} data members" in e and f"archive byte {at}" in e
         for e in errors(report)
     ), errors(report)
+
+
+def test_an_earlier_copy_is_read_within_the_same_bounds() -> None:
+    """``verify --since``: either copy is read by the same reader, so a trailer refuses it."""
+    from plebiscite.protocol.since import compare_event_chains
+
+    _, data = single()
+    assert compare_event_chains(io.BytesIO(data), io.BytesIO(data + b"\0" * 1024)) == 12
+    with pytest.raises(SizeError) as info:
+        compare_event_chains(io.BytesIO(data + b"\0" * (MAX_TRAILER + 1)), io.BytesIO(data))
+    assert info.value.where == f"archive byte {len(data)}"

@@ -211,7 +211,7 @@ def iter_members(
                 raise EncodingError("empty archive")
             return
         where = f"archive byte {offset}"
-        if not block.strip(b"\0"):
+        if block[0] == 0 and block.count(0) == len(block):
             # the end of the archive: end-of-archive blocks and padding, zeros only
             if first:
                 raise EncodingError("empty archive: it starts with zeros", where=where)
