@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+from concurrent.futures import Executor, Future
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -24,8 +26,9 @@ from plebiscite.protocol.archive import (
     iter_members,
     member_bytes,
 )
+from plebiscite.protocol.messages import LIMITS
 from plebiscite.protocol.report import Report
-from plebiscite.protocol.verifier import verify_archive
+from plebiscite.protocol.verifier import CHUNK_BYTES, Verifier, verify_archive
 from tamper import Archive, Entry, member_header
 
 TS = 1700000000
@@ -283,3 +286,65 @@ def test_an_earlier_copy_is_read_within_the_same_bounds() -> None:
     with pytest.raises(SizeError) as info:
         compare_event_chains(io.BytesIO(data + b"\0" * (MAX_TRAILER + 1)), io.BytesIO(data))
     assert info.value.where == f"archive byte {len(data)}"
+
+
+class Inline(Executor):
+    """An executor that runs each call at once and records the chunks of ballots it gets."""
+
+    _max_workers = 2
+
+    def __init__(self) -> None:
+        self.chunks: list[list[tuple[int, str, bytes]]] = []
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.chunks.append(args[1])
+        f: Future[Any] = Future()
+        f.set_result(fn(*args, **kwargs))
+        return f
+
+
+def test_ballots_go_to_the_workers_in_bounded_chunks_and_an_oversized_one_not_at_all() -> None:
+    a, _ = single()
+    i = a.payload_index("Ballot", 1)
+    a.replace_content(i, a.entries[i].content[:-1] + b" " * LIMITS.ballot_bytes + b"}")
+    executor = Inline()
+    report = Verifier(lambda: io.BytesIO(a.to_bytes()), executor=executor).run()
+    assert any(
+        f.check == "ballot"
+        and f.code == "size"
+        and f"more than the limit of {LIMITS.ballot_bytes}" in f.message
+        for f in report.findings
+    ), errors(report)
+    sent = [raw for chunk in executor.chunks for _, _, raw in chunk]
+    assert sent and all(len(raw) <= LIMITS.ballot_bytes for raw in sent)
+    assert all(
+        sum(len(r) for _, _, r in c) <= CHUNK_BYTES + LIMITS.ballot_bytes for c in executor.chunks
+    )
+
+
+def test_chunks_are_cut_at_their_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import plebiscite.protocol.verifier as verifier
+
+    monkeypatch.setattr(verifier, "CHUNK_BYTES", 1)  # each ballot its own chunk
+    _, data = single()
+    executor = Inline()
+    assert Verifier(lambda: io.BytesIO(data), executor=executor).run().valid
+    assert [len(c) for c in executor.chunks] == [1] * len(executor.chunks)
+    assert len(executor.chunks) == peer_vector("single")[1]["ballots"]
+
+
+def test_data_fed_to_a_live_verifier_is_bounded_as_the_reader_bounds_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import plebiscite.protocol.verifier as verifier
+
+    _, data = single()
+    v = Verifier(lambda: io.BytesIO(data))
+    assert v.run().valid
+    monkeypatch.setattr(verifier, "DEFAULT_MAX_MEMBER", 1000)
+    for content in (b"1" * 600, b"2" * 600):
+        v.consume("data", hashlib.sha256(content).hexdigest(), content)
+    assert any(
+        "the data waiting for the next event has 1200 bytes, more than the limit of 1000" in e
+        for e in errors(v.report)
+    ), errors(v.report)

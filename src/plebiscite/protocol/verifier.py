@@ -58,7 +58,13 @@ from plebiscite.errors import (
     SizeError,
     StateError,
 )
-from plebiscite.protocol.archive import MAX_DATA_RUN, Member, iter_members, parse_header
+from plebiscite.protocol.archive import (
+    DEFAULT_MAX_MEMBER,
+    MAX_DATA_RUN,
+    Member,
+    iter_members,
+    parse_header,
+)
 from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, verify_ballots
 from plebiscite.protocol.messages import (
     LIMITS,
@@ -344,6 +350,13 @@ class Verifier:
                 raise EncodingError(
                     f"more than {MAX_DATA_RUN} data members in a row with no event: no event "
                     "refers to more than 5",
+                    where=where,
+                )
+            waiting = sum(map(len, self._pending.values()))
+            if waiting > DEFAULT_MAX_MEMBER:
+                raise SizeError(
+                    f"the data waiting for the next event has {waiting} bytes, more than the "
+                    f"limit of {DEFAULT_MAX_MEMBER}",
                     where=where,
                 )
             return False
@@ -782,6 +795,9 @@ class Verifier:
         pre = self._prechecked.pop(ev.payload, None)
         if pre is None and self._proofs_checked and self._setup is not None:
             pre = verify_ballots(self._setup, [(ev.height, ev.hash, raw)], proofs=False)
+        if pre is None and len(raw) > LIMITS.ballot_bytes and self._setup is not None:
+            # refused for its size here, before anything is parsed, not sent to a worker
+            pre = verify_ballots(self._setup, [(ev.height, ev.hash, raw)])
         if pre is not None:
             self._submit()
             self._drain(0)
