@@ -48,7 +48,7 @@ class LIMITS:
     event_bytes = 4096
     credentials_bytes = 1 << 31
     # the memory the parse of one member of an archive may take (strictjson.memory_estimate):
-    # a JSON text of nested empty lists takes about 30 times its size in CPython
+    # a JSON text of empty lists or dicts takes about 25 times its size in CPython
     parse_memory = 1 << 31
     trustees = 256
     small_int = (1 << 53) - 1
