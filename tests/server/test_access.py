@@ -585,25 +585,37 @@ def test_codes_die_after_wrong_attempts_and_expire(client, tmp_path, poll, monke
     outbox = tmp_path / "outbox"
     open_poll(client, poll, roll_of(poll))
     address = poll.voters[0].login
+    url = f"/api/elections/{poll.uuid}/login"
+    wrong = {"login": address, "code": "ZZZZZ-ZZZZZ"}
     client.post(f"/api/elections/{poll.uuid}/login-code", json={"login": address})
     code, _ = code_and_token(messages(outbox, 1)[0])
+    # wrong codes from one address (a proxy's, say): that address must wait for its next
+    # wrong one, but the right code, compared first, still works from it
     for _ in range(voterauth.CODE_ATTEMPTS):
-        r = client.post(
-            f"/api/elections/{poll.uuid}/login", json={"login": address, "code": "ZZZZZ-ZZZZZ"}
-        )
-        assert r.status_code == 401
-    r = client.post(f"/api/elections/{poll.uuid}/login", json={"login": address, "code": code})
-    assert r.status_code == 401  # destroyed by the failures
+        assert client.post(url, json=wrong).status_code == 401
+    r = client.post(url, json=wrong)
+    assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+    assert client.post(url, json={"login": address, "code": code}).status_code == 200
+    # a code is destroyed by CODE_MAX_FAILURES wrong tries, from all addresses together
+    client.post(f"/api/elections/{poll.uuid}/login-code", json={"login": address})
+    code, _ = code_and_token(messages(outbox, 2)[1])
+    tries = 0
+    for i in range(voterauth.CODE_MAX_FAILURES // voterauth.CODE_ATTEMPTS):
+        with TestClient(client.app, client=(f"192.0.2.{i + 1}", 50000)) as other:
+            for _ in range(voterauth.CODE_ATTEMPTS):
+                assert other.post(url, json=wrong).status_code == 401
+                tries += 1
+    assert tries == voterauth.CODE_MAX_FAILURES
+    with TestClient(client.app, client=("198.51.100.1", 50000)) as fresh:
+        assert fresh.post(url, json={"login": address, "code": code}).status_code == 401
     # a new code, expired
     client.post(f"/api/elections/{poll.uuid}/login-code", json={"login": address})
-    code, token = code_and_token(messages(outbox, 2)[1])
+    code, token = code_and_token(messages(outbox, 3)[2])
     now = time.time()
     monkeypatch.setattr(voterauth, "clock", lambda: now + voterauth.CODE_SECONDS + 1)
-    r = client.post(f"/api/elections/{poll.uuid}/login", json={"login": address, "code": code})
-    assert r.status_code == 401
-    assert (
-        client.post(f"/api/elections/{poll.uuid}/login", json={"token": token}).status_code == 401
-    )
+    with TestClient(client.app, client=("198.51.100.2", 50000)) as fresh:
+        assert fresh.post(url, json={"login": address, "code": code}).status_code == 401
+        assert fresh.post(url, json={"token": token}).status_code == 401
 
 
 def test_codes_per_login_are_limited(client, tmp_path, poll):

@@ -11,7 +11,9 @@ are e-mail addresses, each optionally with its public credential). Then:
    at most :data:`CODE_REQUESTS` codes (the rest are dropped silently), an address at most
    the ``code`` rate limit (:mod:`plebiscite.server.ratelimit`).
 2. The message holds a one-time code, 10 characters of Crockford's base 32 (50 bits, a code
-   is destroyed after :data:`CODE_ATTEMPTS` wrong tries), and, when the server knows its
+   is destroyed after :data:`CODE_MAX_FAILURES` wrong tries; an address gets
+   :data:`CODE_ATTEMPTS` wrong tries on a login before it must wait, the right code being
+   compared first so that wrong ones never lock its voter out), and, when the server knows its
    public URL, a one-time link with a 256-bit token in its fragment (``PUBLIC_URL/vote/UUID
    #login=TOKEN``; the fragment is never sent to a server, so the token is in no access log;
    without a configured public URL there is no link, as the ``Host`` header could be forged).
@@ -61,7 +63,7 @@ from plebiscite.server.accounts import require_admin
 from plebiscite.server.context import elections_of
 from plebiscite.server.http import ApiError, read_body
 from plebiscite.server.outbox import Message, Outbox, OutboxError
-from plebiscite.server.ratelimit import Limit, Limiter, source_of
+from plebiscite.server.ratelimit import Limit, Limiter, RateLimitError, source_of
 from plebiscite.server.schemas import answers
 from plebiscite.server.security import (
     bearer,
@@ -105,7 +107,13 @@ CAST_PENDING = "voter-cast-pending"  # uuid/login -> when a ballot reserved its 
 
 CODE_SECONDS = 15 * 60
 SESSION_SECONDS = 60 * 60
+#: wrong codes for one login from one client address: five, then one every five minutes;
+#: a right code is compared first, so wrong ones from a shared address never stop it
 CODE_ATTEMPTS = 5
+CODE_FAILURES = Limit(CODE_ATTEMPTS, 1 / 300)
+#: wrong tries that destroy a code, from all addresses together (a guess succeeds with a
+#: chance of at most 100 in 2^50)
+CODE_MAX_FAILURES = 100
 #: codes per login and election: three, then one every five minutes
 CODE_REQUESTS = Limit(3, 1 / 300)
 #: messages being sent at once; requests beyond are dropped
@@ -260,7 +268,7 @@ def _login_with_code(store: PrivateStore, uuid: str, login: str, code: str) -> s
     given = _code_hash(uuid, key, _normal_code(code))
     if not secrets.compare_digest(given, r["code"]):
         r["failures"] += 1
-        if r["failures"] < CODE_ATTEMPTS:
+        if r["failures"] < CODE_MAX_FAILURES:
             store.insert(CODE, f"{uuid}/{key}", json.dumps(r).encode())
         else:
             store.delete(LINK, r["link"])
@@ -444,6 +452,25 @@ async def authorize_cast(
     )
 
 
+def _code_failures(request: Request) -> Limiter:
+    st = request.app.state
+    if not hasattr(st, "voter_code_failures"):
+        st.voter_code_failures = source_of(st).buckets("voter-code-failures", CODE_FAILURES)
+    out: Limiter = st.voter_code_failures
+    return out
+
+
+async def _wrong_code(request: Request, uuid: str, login: str) -> None:
+    """Count a wrong code for ``login`` from the request's address: past
+    :data:`CODE_FAILURES`, that address must wait (429) before its next wrong one."""
+    failures = _code_failures(request)
+    address = request.client.host if request.client else ""
+    key = f"{uuid}/{login_key(login)}\n{address}"
+    if (wait := await anyio.to_thread.run_sync(failures.wait, key)) > 0:
+        raise RateLimitError(wait, "wrong codes")
+    await anyio.to_thread.run_sync(failures.take, key)
+
+
 # -- routes ----------------------------------------------------------------------------------------
 
 router = APIRouter(prefix="/api/elections", tags=["voter authentication"])
@@ -615,6 +642,8 @@ async def voter_login(uuid: str, request: Request) -> JSONResponse:
             login_key = await anyio.to_thread.run_sync(
                 _login_with_code, store, uuid, body["login"], body["code"]
             )
+            if login_key is None:  # counted after the comparison: the right code always works
+                await _wrong_code(request, uuid, body["login"])
     elif set(body) == {"token"} and isinstance(body["token"], str):
         login_key = await anyio.to_thread.run_sync(_login_with_link, store, uuid, body["token"])
     else:
