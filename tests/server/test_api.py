@@ -20,6 +20,7 @@ from plebiscite.protocol.checkpoints import SignedCheckpoint, verify_checkpoint
 from plebiscite.protocol.messages import parse_election
 from plebiscite.protocol.verifier import verify_archive
 from plebiscite.server.app import create_app
+from plebiscite.server.ratelimit import RateLimits
 from tamper import Archive
 
 TOKEN = "test-admin-token"
@@ -77,7 +78,9 @@ def test_an_election_from_setup_to_close(client, setup, tmp_path):
     assert client.post(f"/api/elections/{uuid}/close", headers=ADMIN).status_code == 200
     late = make_ballot(election, creds[3], [[1, 0], [0, 1, 0]], DeterministicRandom("late"))
     r = client.post(f"/api/elections/{uuid}/ballots", content=late)
-    assert r.status_code == 422 and "voting is not open" in r.json()["error"]["message"]
+    # the same refusal as after the closing time of a referendum's voting hours
+    assert r.status_code == 409 and r.json()["error"]["code"] == "voting_closed"
+    assert "voting is closed" in r.json()["error"]["message"]
     # the archive: valid for plebiscite, and for belenios-tool
     data = client.get(f"/api/elections/{uuid}/archive").content
     report = verify_archive(lambda: io.BytesIO(data))
@@ -145,3 +148,27 @@ def test_the_election_alone_for_a_voting_booth(client, setup):
     assert r.headers["content-type"] == "application/json"
     missing = client.get("/api/elections/NoSuchElection1234/election")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "unknown_election"
+
+
+def test_revotes_of_one_credential_are_limited(client, setup):
+    texts, creds, election = setup
+    assert client.post("/api/elections", json=texts, headers=ADMIN).status_code == 201
+    url = f"/api/elections/{election.uuid}/ballots"
+
+    def cast(i: int, seed: str) -> int:
+        ballot = make_ballot(election, creds[i], [[1, 0], [0, 1, 0]], DeterministicRandom(seed))
+        return client.post(url, content=ballot).status_code
+
+    assert cast(0, "first") == 200
+    limit = RateLimits().revote
+    assert limit is not None
+    assert [cast(0, f"revote {k}") for k in range(int(limit.burst))] == [200] * int(limit.burst)
+    ballot = make_ballot(election, creds[0], [[0, 1], [0, 1, 0]], DeterministicRandom("more"))
+    r = client.post(url, content=ballot)
+    assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+    assert int(r.headers["retry-after"]) >= 1
+    # the first ballot of another credential, and its revote, are not affected
+    assert cast(1, "other") == 200 and cast(1, "other again") == 200
+    assert (
+        client.get(f"/api/elections/{election.uuid}").json()["ballots"] == 2 + int(limit.burst) + 1
+    )

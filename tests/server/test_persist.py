@@ -378,7 +378,7 @@ def test_two_servers_on_one_board_read_each_others_ballots_before_appending(data
             assert one.post(f"/api/elections/{uuid}/ballots", content=ballots[2]).status_code == 200
             assert two.post(f"/api/elections/{uuid}/close", headers=admin).status_code == 200
             r = one.post(f"/api/elections/{uuid}/ballots", content=ballots[3])
-            assert r.status_code == 422 and "voting is not open" in r.text
+            assert r.status_code == 409 and r.json()["error"]["code"] == "voting_closed"
             data = one.get(f"/api/elections/{uuid}/archive").content
     report = verify_archive(lambda: io.BytesIO(data))
     assert report.valid and report.status == "closed" and report.ballots == 3

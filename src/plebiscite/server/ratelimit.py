@@ -91,16 +91,20 @@ class RateLimits:
 
     The defaults let one address send a burst of 600 ballots (a polling station, a proxy, the
     load tests) and 30 a second after that, ten logins then one every six seconds, five code
-    requests then one every twenty seconds, and 300 other writes then five a second."""
+    requests then one every twenty seconds, and 300 other writes then five a second.
+    ``revote`` is not a route class: it limits the ballots replacing an earlier ballot of the
+    same credential, per election and credential whatever the address (five, then one a
+    minute)."""
 
     ballot: Limit | None = Limit(600, 30)
     login: Limit | None = Limit(10, 1 / 6)
     code: Limit | None = Limit(5, 1 / 20)
     write: Limit | None = Limit(300, 5)
+    revote: Limit | None = Limit(5, 1 / 60)
 
     @classmethod
     def off(cls) -> RateLimits:
-        return cls(ballot=None, login=None, code=None, write=None)
+        return cls(ballot=None, login=None, code=None, write=None, revote=None)
 
     @classmethod
     def parse(cls, text: str) -> RateLimits:
@@ -314,7 +318,7 @@ class RateLimitMiddleware:
         self.buckets = {
             f.name: source.buckets(f"route-{f.name}", limit)
             for f in fields(RateLimits)
-            if (limit := limits.of(f.name)) is not None
+            if f.name != "revote" and (limit := limits.of(f.name)) is not None
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -351,5 +355,6 @@ def install(app: Any, limits: RateLimits, source: BucketSource | None = None) ->
             headers={k.decode(): v.decode() for k, v in headers if k != b"content-length"},
         )
 
+    app.state.rate_limits = limits
     app.add_exception_handler(RateLimitError, _limited)
     app.add_middleware(RateLimitMiddleware, limits=limits, source=source)

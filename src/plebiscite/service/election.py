@@ -349,8 +349,11 @@ class ElectionState:
         self._next_save = now + (now - started) * SAVE_COST_FACTOR
 
     def voting_closed(self, now: str | None = None) -> tuple[str, str] | None:
-        """Why a ballot cannot be cast at ``now`` (default: now) given the voting window:
-        ``(code, message)``, or None."""
+        """Why a ballot cannot be cast at ``now`` (default: now), given the board's phase and
+        the voting window: ``(code, message)``, or None. A closed board and a closing time
+        that passed are the same refusal (``voting_closed``)."""
+        if not self.verifier.phase.takes_ballots:
+            return "voting_closed", f"voting is closed: the board is {self.verifier.report.status}"
         if self.window is None:
             return None
         opening, closing = self.window
