@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +34,7 @@ from plebiscite.protocol.tally import encrypted_tally_json, partial_decryption_j
 pytestmark = pytest.mark.browser
 
 GROUPS = [BELENIOS_2048, RFC_3526_2048]
+VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 
 _PRELUDE = """async (args) => {
   const core = await import("/static/js/trustee/core.js");
@@ -532,3 +534,23 @@ def test_partial_decryptions_of_a_lists_tally_equal_pythons(tjs):
         answer,
     )
     assert bad == "encrypted tally[1][1]: 1 items, expected 2 to 65536"
+
+
+def test_the_lists_partial_decryption_vectors_are_made_again(tjs):
+    """tests/vectors/kat/lists-partial-decryptions.json (the Lists tally of belenios-tool
+    3.0's lists vector, its trustee's key): the trustee page's partial decryption of each seed
+    is the vector's, byte for byte."""
+    v = json.loads((VECTORS / "kat" / "lists-partial-decryptions.json").read_text())
+    answer = {"fingerprint": v["fingerprint"], "encrypted_tally": v["encrypted_tally"]}
+    got = tjs(
+        """const out = [];
+        for (const s of args[3]) {
+          out.push(await core.decryptTally(args[0], BigInt(args[1]), args[2], { seed: s }));
+        }
+        return out;""",
+        v["group"],
+        v["private_key"],
+        answer,
+        [c["seed"] for c in v["cases"]],
+    )
+    assert got == [c["partial_decryption"] for c in v["cases"]]
