@@ -3,7 +3,8 @@ ceremony and the votes through plebiscite.client, then two trustees decrypt ever
 nested tally in the trustee page (their key files loaded through the file input); the result
 is published, every region's archive passes plebiscite's verifier and belenios-tool 3.0, and
 the observer dashboard and the administrator's page draw the Lists counts per list and
-candidate, all regions pooled and region by region."""
+candidate, all regions pooled and region by region. The creation form makes a Lists question
+(one list a line, "name: candidate, candidate"), a line that is not a list refused."""
 
 from __future__ import annotations
 
@@ -145,3 +146,43 @@ def test_trustees_decrypt_a_lists_tally_in_the_page_and_the_pages_draw_it(
     assert _axe(page) == []
     observer.disconnect()
     http.close()
+
+
+def test_the_creation_form_makes_a_lists_question(page, empty_server: LiveServer):
+    server = empty_server
+    before = server.get("/api/referendums")
+    _sign_in(page, server)
+    page.goto(f"{server.base}/admin/new")
+    page.wait_for_selector("#create-form:not([hidden])")
+    page.fill("#title", "Council election")
+    page.press("#title", "Tab")
+    page.fill("#questions .q-text", "Approve the budget?")
+    page.click("#add-question")
+    second = page.locator("#questions .question").nth(1)
+    second.locator(".q-text").fill("Elect the council")
+    second.locator(".q-type").select_option("lists")
+    assert second.locator(".lists-only").is_visible()
+    assert not second.locator(".choose-only").is_visible()
+    second.locator(".q-answers").fill("Greens: Ada, Ben\nBlues\n")
+    page.fill("#regions .r-voters", "ann\nben\n")
+    page.fill("#trustees", "Tess")
+    page.fill("#threshold", "1")
+    page.click("#create")
+    page.wait_for_selector("#form-errors:not([hidden])")
+    assert "Question 2: “Blues” is not a list" in page.inner_text("#form-errors")
+    assert server.get("/api/referendums") == before
+    second.locator(".q-answers").fill("Greens: Ada, Ben\nBlues: Cy, Di, Ed\n")
+    # the rule is about the yes/no question: the Lists one is no choice for it
+    assert page.locator("#rule-question option").count() == 1
+    page.click("#create")
+    page.wait_for_selector("#created:not([hidden])", timeout=30_000)
+    status = server.get(f"/api/referendums/{page.input_value('#rid')}")
+    assert status["group"] == "Ed25519"
+    assert status["record"]["questions"][1] == {
+        "type": "Lists",
+        "value": {
+            "question": "Elect the council",
+            "answers": [["Greens", "Ada", "Ben"], ["Blues", "Cy", "Di", "Ed"]],
+        },
+    }
+    assert page.js_errors == []
