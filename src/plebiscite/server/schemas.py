@@ -109,7 +109,7 @@ class NonHomomorphicQuestion(_Strict):
 
 class ListsAnswers(_Strict):
     question: Text
-    answers: list[list[Text]] = Field(
+    answers: list[Annotated[list[Text], Field(min_length=2)]] = Field(
         min_length=1, description="each list: its name, then its candidates (at least one)"
     )
 
