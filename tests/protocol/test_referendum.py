@@ -1,5 +1,6 @@
 """Referendum records and decision rules: canonical form, strict parsing naming the field, exact
-thresholds and quorums, blank votes, double majorities, and a verifier's real result."""
+thresholds and quorums, blank votes, double majorities, Lists questions (kept, made into each
+election, refused in rules), and a verifier's real result."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import peer_vector
-from plebiscite.crypto.groups import BELENIOS_2048
+from plebiscite.crypto.groups import BELENIOS_2048, ED25519
 from plebiscite.crypto.hashing import h_json, sha256_hex
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.errors import ConsistencyError, EncodingError, SizeError
 from plebiscite.protocol.election_setup import make_election, make_trustee_key, make_trustees
-from plebiscite.protocol.messages import parse_election
+from plebiscite.protocol.messages import QuestionL, parse_election
 from plebiscite.protocol.referendum import (
+    Count,
     Referendum,
     RegionResult,
     Verdict,
@@ -673,3 +675,37 @@ def test_each_region_election_is_made_from_the_record_and_checked_against_it():
     with pytest.raises(ConsistencyError, match="differs") as e:
         check_election(other, election)
     assert "question 1" in e.value.where
+
+
+LISTS = {
+    "type": "Lists",
+    "value": {"question": "Elect the council", "answers": [["Greens", "Ada"], ["Blues", "Cy"]]},
+}
+
+
+def test_a_lists_question_is_kept_in_the_elections_form_and_made_into_each_election():
+    ref = make(questions=[YES_NO_BLANK, LISTS])
+    assert ref.to_value()["questions"][1] == LISTS
+    assert Referendum.from_json(ref.to_json()) == ref
+    group = ED25519
+    _, trustee = make_trustee_key(group, DeterministicRandom("lists referendum trustee"))
+    trustees_raw = make_trustees([("Single", trustee)], group)
+    north = ref.region("North")
+    election = parse_election(
+        make_election(ref.election_template(north), north.election, group, trustees_raw)
+    )
+    assert isinstance(election.questions[1], QuestionL)
+    assert check_election(ref, election, trustees_raw) == north
+    # the rule's counts are those of its own question, whatever the Lists result beside it
+    out = compute_outcome(ref, {"North": ([[1, 3, 1], [[3, 2], [1, 1]]], 6, 5)})
+    assert out.region("North").count == Count(3, 4, 1, 5, 6)
+
+
+def test_a_rule_on_a_lists_question_is_refused():
+    with pytest.raises(EncodingError, match="question 1 is a Lists question") as e:
+        make({"type": "majority", "question": 1, "answer": 0}, questions=[YES_NO, LISTS])
+    assert e.value.where == "referendum.rule.question"
+    bad = {"type": "Lists", "value": {"question": "Q", "answers": [["A list alone"]]}}
+    with pytest.raises(EncodingError, match="at least one candidate") as e:
+        make(questions=[YES_NO, bad])
+    assert e.value.where == "referendum.questions[1].value.answers[0]"

@@ -64,8 +64,8 @@ def test_a_wrong_partial_decryption_of_the_server_is_refused(tmp_path, monkeypat
         admin.close(rid)
         real = service.partial_decryption_json
 
-        def planted(ctx, fingerprint, key, tally, rng):  # decrypts with the wrong key
-            return real(ctx, fingerprint, key + 1, tally, rng)
+        def planted(ctx, fingerprint, key, tally, rng, questions):  # with the wrong key
+            return real(ctx, fingerprint, key + 1, tally, rng, questions)
 
         monkeypatch.setattr(service, "partial_decryption_json", planted)
         trustees[0].decrypt("North")

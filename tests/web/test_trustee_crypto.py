@@ -4,7 +4,8 @@
   crypto/channel.py uses) for every message length class, and rejects altered messages;
 - known answer: from the same seed, the certificate, the polynomial (with its channel
   messages), the voutput and the partial decryption made in the browser are byte for byte
-  those of protocol/ceremony.py and protocol/tally.py, for both groups;
+  those of protocol/ceremony.py and protocol/tally.py, for both groups (and the partial
+  decryption of a tally with a Lists question, nested as the board's, in Ed25519);
 - what the browser receives from Python (channel messages, a .dkey) it opens, and what it
   refuses (a share that does not match its dealer's commitments, another trustee's key, a
   wrong verification key) it refuses with the reason;
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,14 +25,16 @@ from gmpy2 import mpz
 
 from plebiscite.crypto import channel
 from plebiscite.crypto.context import Context
-from plebiscite.crypto.groups import BELENIOS_2048, RFC_3526_2048, Group
+from plebiscite.crypto.groups import BELENIOS_2048, ED25519, RFC_3526_2048, Group
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.protocol import ceremony
-from plebiscite.protocol.tally import partial_decryption_json
+from plebiscite.protocol.questions import QuestionH, QuestionL
+from plebiscite.protocol.tally import encrypted_tally_json, partial_decryption_json
 
 pytestmark = pytest.mark.browser
 
 GROUPS = [BELENIOS_2048, RFC_3526_2048]
+VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 
 _PRELUDE = """async (args) => {
   const core = await import("/static/js/trustee/core.js");
@@ -477,3 +481,76 @@ def test_partial_decryptions_equal_pythons(tjs, group: Group):
         answer,
     )
     assert bad == "encrypted tally[0][0].alpha: not an element of the order-q subgroup"
+
+
+def test_partial_decryptions_of_a_lists_tally_equal_pythons(tjs):
+    """A tally in the Ed25519 group with a Lists question (one list of ciphertexts per list)
+    between two plain ones: the browser's partial decryption has the tally's shape and is
+    Python's byte for byte for the same randomness."""
+    rng = DeterministicRandom("lists tally")
+    ctx = Context(ED25519)
+    x = rng.below(ED25519.q)
+    y = ctx.gpow(rng.below(ED25519.q))
+    questions = (
+        QuestionH("Approve?", ("Yes", "No"), 1, 1, True),
+        QuestionL("Council", (("Greens", "Ada", "Ben"), ("Blues", "Cy", "Di", "Ed"))),
+        QuestionH("One of two", ("A", "B"), 1, 1, False),
+    )
+    tally = []
+    for q in questions:
+        col = []
+        for m in range(q.size):
+            r = rng.below(ED25519.q)
+            col.append((ctx.gpow(r), ctx.mul(ctx.pow(y, r), ctx.gpow(m % 2))))
+        tally.append(col)
+    fingerprint = "Gv2Q0r8oW+uW8HfL3mB5hz7Yy0b1Ea1qlFIYxoCJ6dQ"
+    answer = {
+        "election": "uuid",
+        "fingerprint": fingerprint,
+        "encrypted_tally": json.loads(encrypted_tally_json(tally, questions)),
+    }
+    assert [len(row) for row in answer["encrypted_tally"][1]] == [3, 4]
+    got = tjs(
+        "return core.decryptTally(args[0], BigInt(args[1]), args[2], { seed: 'pd lists' });",
+        ED25519.name,
+        str(x),
+        answer,
+    )
+    want = partial_decryption_json(
+        ctx, fingerprint, x, tally, DeterministicRandom("pd lists"), questions
+    ).decode()
+    assert got == want
+    assert [len(row) for row in json.loads(got)["decryption_factors"][1]] == [3, 4]
+    # a Lists row that is not a list of ciphertexts is refused, naming it
+    answer["encrypted_tally"][1][1] = [answer["encrypted_tally"][1][1][0]]
+    bad = tjs(
+        """try {
+          await core.decryptTally(args[0], 1n, args[1]);
+          return null;
+        } catch (e) {
+          return e.message;
+        }""",
+        ED25519.name,
+        answer,
+    )
+    assert bad == "encrypted tally[1][1]: 1 items, expected 2 to 65536"
+
+
+def test_the_lists_partial_decryption_vectors_are_made_again(tjs):
+    """tests/vectors/kat/lists-partial-decryptions.json (the Lists tally of belenios-tool
+    3.0's lists vector, its trustee's key): the trustee page's partial decryption of each seed
+    is the vector's, byte for byte."""
+    v = json.loads((VECTORS / "kat" / "lists-partial-decryptions.json").read_text())
+    answer = {"fingerprint": v["fingerprint"], "encrypted_tally": v["encrypted_tally"]}
+    got = tjs(
+        """const out = [];
+        for (const s of args[3]) {
+          out.push(await core.decryptTally(args[0], BigInt(args[1]), args[2], { seed: s }));
+        }
+        return out;""",
+        v["group"],
+        v["private_key"],
+        answer,
+        [c["seed"] for c in v["cases"]],
+    )
+    assert got == [c["partial_decryption"] for c in v["cases"]]

@@ -16,8 +16,10 @@ from plebiscite.cli.common import (
     now,
     read_stdin_lines,
 )
+from plebiscite.crypto.group import Element, Group
 from plebiscite.crypto.groups import group_by_name
 from plebiscite.crypto.hashing import h_json
+from plebiscite.errors import PlebisciteError
 from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes, iter_members
 from plebiscite.protocol.election_setup import make_election, make_trustees
 from plebiscite.protocol.messages import EVENT_TYPES, WITH_PAYLOAD, parse_election
@@ -60,27 +62,37 @@ def _cmd_make_election(args: argparse.Namespace) -> int:
     return 0
 
 
-def _archive_credentials(raw: bytes) -> bytes:
-    """The public credential list as the archive holds it: sorted by value, logins dropped,
-    weights kept (for every voter) when any voter has one."""
-    items = strictjson.loads(raw, max_size=1 << 31, where="public_creds.json")
+def _archive_credentials(raw: bytes, group: Group) -> bytes:
+    """The public credential list as the archive holds it: each credential an element of the
+    election's ``group`` (a decimal number in the finite fields, 64 hexadecimal digits in
+    Ed25519), sorted as the record lists them, logins dropped, weights kept (for every voter)
+    when any voter has one."""
+    where = "public_creds.json"
+    items = strictjson.loads(raw, max_size=1 << 31, where=where)
     if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
-        raise CommandError("public_creds.json must be a JSON list of strings")
-    parsed = []
-    for s in items:
+        raise CommandError(f"{where} must be a JSON list of strings")
+    parsed: list[tuple[Element, str | None]] = []
+    for i, s in enumerate(items):
         parts = s.split(",")
-        parsed.append((int(parts[0]), parts[1] if len(parts) > 1 and parts[1] else None))
+        try:
+            cred = group.element_not_one(parts[0], where=f"{where}[{i}]")
+        except PlebisciteError as e:
+            raise CommandError(f"not a public credential of the group {group.name}: {e}") from None
+        parsed.append((cred, parts[1] if len(parts) > 1 and parts[1] else None))
     weighted = any(w is not None for _, w in parsed)
-    parsed.sort()
-    return strictjson.dumps_compact([f"{c},{w or 1}" if weighted else str(c) for c, w in parsed])
+    parsed.sort(key=lambda cw: group.sort_key(cw[0]))
+    return strictjson.dumps_compact(
+        [f"{group.encode(c)},{w or 1}" if weighted else group.encode(c) for c, w in parsed]
+    )
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
     d = Path(args.dir)
     election = (d / "election.json").read_bytes().strip()
     trustees = (d / "trustees.json").read_bytes().strip()
-    creds = _archive_credentials((d / "public_creds.json").read_bytes())
-    uuid = parse_election(election).uuid
+    parsed = parse_election(election)
+    creds = _archive_credentials((d / "public_creds.json").read_bytes(), parsed.group)
+    uuid = parsed.uuid
     path = d / f"{uuid}.bel"
     if path.exists():
         raise CommandError(f"{path} already exists")

@@ -79,7 +79,12 @@ def _cmd_decrypt(args: argparse.Namespace) -> int:
     item = board.trustees[owner.item]
     assert isinstance(item, Single | Pedersen)
     pd = partial_decryption_json(
-        board.ctx, board.election.fingerprint, x, board.tally, SystemRandom()
+        board.ctx,
+        board.election.fingerprint,
+        x,
+        board.tally,
+        SystemRandom(),
+        board.election.questions,
     )
     sys.stdout.write(pd.decode() + "\n")
     sys.stdout.write(owned_json(owner.index, sha256_hex(pd)).decode() + "\n")

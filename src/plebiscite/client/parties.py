@@ -364,7 +364,9 @@ class Trustee(Observer):
         v = self._tallied_board(region)
         assert v.tally is not None and v.election is not None
         served = self.region_tally(self.rid, region)
-        if encrypted_tally_json(v.tally) != _compact(served["encrypted_tally"]):
+        if encrypted_tally_json(v.tally, v.election.questions) != _compact(
+            served["encrypted_tally"]
+        ):
             raise ConsistencyError(f"the server's tally of {region!r} is not the board's")
         owner = self.index + 1  # owner 1 is the server's key
         vk = v.owners[owner - 1].key.public_key
@@ -378,7 +380,9 @@ class Trustee(Observer):
                 f"trustee {self.index}'s key is not the one on {region!r}'s board"
             )
         ctx = Context(group, v.election.public_key)
-        return partial_decryption_json(ctx, v.election.fingerprint, self._key, v.tally, self.rng)
+        return partial_decryption_json(
+            ctx, v.election.fingerprint, self._key, v.tally, self.rng, v.election.questions
+        )
 
     def shuffle_of(self, region: str) -> bytes:
         """Its shuffle of ``region``'s non-homomorphic ciphertexts: the board verified here

@@ -34,9 +34,14 @@ Decision rules
 --------------
 
 A rule is about one answer (``answer``, counted from 0, blank not counted) of one homomorphic
-question (``question``) that takes one answer per ballot (``max`` 1). For each set of counts,
-with ``yes`` the count of that answer, ``valid`` the sum of the counts of all answers, ``voted``
-the number of voters who voted and ``roll`` the number of voters on the roll:
+question (``question``) that takes one answer per ballot (``max`` 1). Lists questions
+(``{"type": "Lists", "value": {"answers": [[list, candidate, ...], ...], "question"}}``, the
+election's own form) may be asked beside it, but no rule is about one: their result counts each
+list and each of its candidates (reported per region and pooled), not one answer.
+
+For each set of counts, with ``yes`` the count of that answer, ``valid`` the sum of the counts
+of all answers, ``voted`` the number of voters who voted and ``roll`` the number of voters on
+the roll:
 
 1. the quorum, if any: ``voted / roll >= turnout`` (participation quorum) and
    ``yes / roll >= approval`` (approval quorum), else *quorum not met*;
@@ -408,6 +413,13 @@ def _rule(v: Any, questions: Sequence[Question], regions: Sequence[Region], wher
             f"no question {qi}: the referendum has {len(questions)}", where=f"{where}.question"
         )
     q = questions[qi]
+    if isinstance(q, QuestionL):
+        raise EncodingError(
+            f"question {qi} is a Lists question: its result counts each list and each of its "
+            "candidates, no single answer whose share of the voters a rule could test (a rule "
+            "needs a homomorphic question with max 1)",
+            where=f"{where}.question",
+        )
     if not isinstance(q, QuestionH):
         raise EncodingError(
             f"question {qi} is non-homomorphic: its result is a list of ballots, not counts",

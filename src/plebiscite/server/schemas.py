@@ -107,7 +107,22 @@ class NonHomomorphicQuestion(_Strict):
     value: NonHomomorphicAnswers
 
 
-Question = HomomorphicQuestion | NonHomomorphicQuestion
+class ListsAnswers(_Strict):
+    question: Text
+    answers: list[Annotated[list[Text], Field(min_length=2)]] = Field(
+        min_length=1, description="each list: its name, then its candidates (at least one)"
+    )
+
+
+class ListsQuestion(_Strict):
+    """Choose one list, then at least one of its candidates (a Belenios 3.x question, in the
+    Ed25519 group only); its result counts each list and each candidate."""
+
+    type: Literal["Lists"]
+    value: ListsAnswers
+
+
+Question = HomomorphicQuestion | NonHomomorphicQuestion | ListsQuestion
 
 
 class RecordRegion(_Strict):
@@ -225,9 +240,9 @@ class ReferendumCreation(_Strict):
     )
     group: Literal["Ed25519", "BELENIOS-2048", "RFC-3526-2048"] | None = Field(
         default=None,
-        description="the group of the regions' elections: Ed25519 (Belenios 3.x records), or "
-        "BELENIOS-2048 or RFC-3526-2048 (the Belenios 2.0 record; the default, RFC-3526-2048 "
-        "when a question is non-homomorphic)",
+        description="the group of the regions' elections: Ed25519 (the default: Belenios 3.x "
+        "records), or BELENIOS-2048 or RFC-3526-2048 (the Belenios 2.0 record, which has no "
+        "Lists question; BELENIOS-2048 homomorphic questions only)",
     )
 
 

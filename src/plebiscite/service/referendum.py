@@ -135,6 +135,7 @@ from plebiscite.protocol.election_setup import (
 from plebiscite.protocol.messages import (
     LIMITS,
     Pedersen,
+    QuestionL,
     arr,
     obj,
     parse_credentials,
@@ -598,6 +599,7 @@ def _create(
         )
     referendum = Referendum.from_json(strictjson.dumps_compact(record), f"{w}.referendum")
     nh = [i for i, q in enumerate(referendum.questions) if not q.homomorphic]
+    lists = [i for i, q in enumerate(referendum.questions) if isinstance(q, QuestionL)]
     group: Group = GROUP
     if "group" in o:
         group = group_by_name(o["group"], where=f"{w}.group")
@@ -605,6 +607,13 @@ def _create(
             raise EncodingError(
                 f"question {nh[0]} is non-homomorphic: the group {group.name} cannot embed its "
                 "answers (choose Ed25519 or RFC-3526-2048)",
+                where=f"{w}.group",
+            )
+        if lists and group.name != ED25519.name:
+            raise EncodingError(
+                f"question {lists[0]} is a Lists question, a question of the Belenios 3.x "
+                f"record only: the regions of the group {group.name} are Belenios 2.0 records, "
+                "which cannot carry it (choose Ed25519)",
                 where=f"{w}.group",
             )
     for r in referendum.regions:
@@ -1038,7 +1047,9 @@ def _finish(ref: _Referendum, s: ElectionState) -> None:
     assert v.election is not None and v.tally is not None
     if 1 not in v.decrypted_by:
         ctx = Context(ref.group, v.election.public_key)
-        pd = partial_decryption_json(ctx, v.election.fingerprint, ref.server_key, v.tally, s.rng())
+        pd = partial_decryption_json(
+            ctx, v.election.fingerprint, ref.server_key, v.tally, s.rng(), v.election.questions
+        )
         try:
             v.precheck_partial_decryption(1, pd)
         except PlebisciteError as e:
@@ -1423,7 +1434,7 @@ class Referendums:
         return {
             "election": s.uuid,
             "fingerprint": v.election.fingerprint,
-            "encrypted_tally": json.loads(encrypted_tally_json(v.tally)),
+            "encrypted_tally": json.loads(encrypted_tally_json(v.tally, v.election.questions)),
         }
 
     async def shuffle_input(self, rid: str, name: str) -> dict[str, Any]:

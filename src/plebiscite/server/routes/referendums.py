@@ -155,7 +155,9 @@ async def region_election(rid: str, name: str, request: Request) -> Response:
 async def region_tally(rid: str, name: str, request: Request) -> dict[str, Any]:
     """The encrypted tally on the region's board, as the server's verifier recomputed it from
     the ballots, with the election's fingerprint: what each trustee decrypts (a careful
-    trustee recomputes it from the archive itself)."""
+    trustee recomputes it from the archive itself). In the shape of the board's: one list of
+    ciphertexts per question, a Lists question's one list per list (its name's ciphertext,
+    then its candidates'); a partial decryption has the same shape."""
     return await referendums_of(request).region_tally(rid, name)
 
 

@@ -56,8 +56,10 @@ function checkbox(id, labelKey, checked) {
 }
 
 // The type of a question: "choose" (homomorphic: tick between min and max answers, counted
-// by adding the encrypted votes) or "rank" (non-homomorphic: each ballot a ranking, shuffled
-// then decrypted one by one).
+// by adding the encrypted votes), "rank" (non-homomorphic: each ballot a ranking, shuffled
+// then decrypted one by one) or "lists" (a Lists question: one list, then at least one of its
+// candidates, counted per list and candidate; its answers one list a line, "name: candidate,
+// candidate").
 function questionType(box) {
   return box.querySelector(".q-type").value;
 }
@@ -74,6 +76,7 @@ function addQuestion(values = {}) {
     { class: "q-type" },
     el("option", { value: "choose", i18n: "new.q-type-choose" }, t("new.q-type-choose")),
     el("option", { value: "rank", i18n: "new.q-type-rank" }, t("new.q-type-rank")),
+    el("option", { value: "lists", i18n: "new.q-type-lists" }, t("new.q-type-lists")),
   );
   type.value = values.type ?? "choose";
   const box = el(
@@ -100,12 +103,13 @@ function addQuestion(values = {}) {
       checkbox(`q${n}-blank`, "new.blank", values.blank ?? true),
     ),
     el("p", { class: "hint rank-only", i18n: "new.rank-hint" }, t("new.rank-hint")),
+    el("p", { class: "hint lists-only", i18n: "new.lists-hint" }, t("new.lists-hint")),
     el("div", { class: "actions" }, remove),
   );
   const setType = () => {
-    const rank = type.value === "rank";
-    box.querySelector(".choose-only").hidden = rank;
-    box.querySelector(".rank-only").hidden = !rank;
+    box.querySelector(".choose-only").hidden = type.value !== "choose";
+    box.querySelector(".rank-only").hidden = type.value !== "rank";
+    box.querySelector(".lists-only").hidden = type.value !== "lists";
   };
   setType();
   type.addEventListener("change", () => {
@@ -147,6 +151,18 @@ function readQuestions() {
       .filter(Boolean);
     if (!text) throw new FormError(t("new.err-question", { n: i + 1 }), b.querySelector(".q-text"));
     if (answers.length < 1) throw new FormError(t("new.err-answers", { n: i + 1 }), b.querySelector(".q-answers"));
+    if (questionType(b) === "lists") {
+      const lists = answers.map((line) => {
+        const colon = line.indexOf(":");
+        const name = colon < 0 ? "" : line.slice(0, colon).trim();
+        const candidates = colon < 0 ? [] : line.slice(colon + 1).split(",").map((c) => c.trim()).filter(Boolean);
+        if (!name || !candidates.length) {
+          throw new FormError(t("new.err-list", { n: i + 1, line }), b.querySelector(".q-answers"));
+        }
+        return [name, ...candidates];
+      });
+      return { type: "Lists", value: { answers: lists, question: text } };
+    }
     if (questionType(b) === "rank") {
       if (answers.length < 2) throw new FormError(t("new.err-rank-answers", { n: i + 1 }), b.querySelector(".q-answers"));
       return { type: "NonHomomorphic", value: { answers, question: text } };

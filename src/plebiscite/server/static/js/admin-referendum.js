@@ -2,13 +2,15 @@
 // trustees' key ceremony and the independent credential authorities (polled), opening (the
 // voters' credentials the server made are shown once), voting, closing and tallying, the
 // trustees' shuffles (where a question is a ranking) and partial decryptions, and the
-// published result.
+// published result (the verdict, and the counts of every question, Lists ones per list and
+// candidate).
 
 import { api, ApiError, seg } from "./api.js";
 import { commands, downloadLink, hasRanking, renderSession, trusteeCommands, whoAmI } from "./admin-common.js";
 import { phaseBadge, say, statusBadge } from "./common.js";
 import { $, el, pathParams, replace } from "./dom.js";
 import { formatNumber, formatPercent, initI18n, language, t } from "./i18n.js";
+import { resultTables } from "./results.js";
 
 const [rid] = pathParams("/admin/referendum/");
 const POLL_MS = 3000;
@@ -364,6 +366,7 @@ function publishedStep() {
   if (done && status.outcome) {
     body.push(
       el("p", { id: "verdict" }, t("manage.outcome"), " ", el("strong", {}, t(`verdict.${status.outcome.verdict}`))),
+      el("div", { id: "counts" }, resultTables(status.record.questions, status.regions)),
     );
   } else {
     body.push(el("p", {}, t("manage.publish-intro")));

@@ -9,6 +9,7 @@ import { api, seg } from "./api.js";
 import { phaseBadge, say, statusBadge } from "./common.js";
 import { $, el, pathParams, replace } from "./dom.js";
 import { formatNumber, formatPercent, formatTime, initI18n, language, t } from "./i18n.js";
+import { resultTables } from "./results.js";
 import { TurnoutChart } from "./turnout-chart.js";
 
 const [rid] = pathParams("/observe/");
@@ -207,60 +208,6 @@ function renderOverview() {
   );
 }
 
-function countsTable(caption, question, regions) {
-  // result[q] of a homomorphic question: with blank allowed, the blank count comes first
-  const q = question.index;
-  const blank = Boolean(question.value.blank);
-  const n = question.value.answers.length;
-  const withResult = regions.filter((r) => Array.isArray(r.result));
-  const count = (r, i) => r.result[q][blank ? i + 1 : i];
-  const rows = [];
-  for (let i = 0; i < n; i++) {
-    const overall = withResult.reduce((a, r) => a + count(r, i), 0);
-    rows.push(
-      el(
-        "tr",
-        {},
-        el("th", { scope: "row" }, answerText(question.value, i)),
-        el("td", { class: "num" }, formatNumber(overall)),
-        ...withResult.map((r) => el("td", { class: "num" }, formatNumber(count(r, i)))),
-      ),
-    );
-  }
-  if (blank) {
-    rows.push(
-      el(
-        "tr",
-        {},
-        el("th", { scope: "row" }, t("observe.blank")),
-        el("td", { class: "num" }, formatNumber(withResult.reduce((a, r) => a + r.result[q][0], 0))),
-        ...withResult.map((r) => el("td", { class: "num" }, formatNumber(r.result[q][0]))),
-      ),
-    );
-  }
-  return el(
-    "div",
-    { class: "table-wrap", tabindex: 0, role: "region", "aria-label": caption },
-    el(
-      "table",
-      {},
-      el("caption", {}, caption),
-      el(
-        "thead",
-        {},
-        el(
-          "tr",
-          {},
-          el("th", { scope: "col" }, t("observe.answer")),
-          el("th", { scope: "col", class: "num" }, t("observe.all-regions")),
-          ...withResult.map((r) => el("th", { scope: "col", class: "num" }, r.name)),
-        ),
-      ),
-      el("tbody", {}, rows),
-    ),
-  );
-}
-
 function verdictBadge(verdict) {
   const kind = { passed: "ok", failed: "bad", "quorum-not-met": "bad" }[verdict] ?? "warn";
   return el("span", { class: ["badge", kind] }, t(`verdict.${verdict}`));
@@ -343,15 +290,7 @@ function renderResult() {
   } else {
     out.push(el("p", { class: "notice" }, t("observe.no-outcome", { phase: t(`phase.${s.phase}`) })));
   }
-  const regions = regionsOf(s);
-  if (regions.some((r) => Array.isArray(r.result))) {
-    s.record.questions.forEach((value, index) => {
-      if (value.answers) {
-        out.push(el("h3", {}, questionText(value)));
-        out.push(countsTable(t("observe.counts-caption", { question: questionText(value) }), { index, value }, regions));
-      }
-    });
-  }
+  out.push(...resultTables(s.record.questions, regionsOf(s)));
   replace($("#result"), out);
 }
 
@@ -594,13 +533,21 @@ function renderQuestions() {
   const out = [];
   rec.questions.forEach((q, i) => {
     const value = q.answers ? q : q.value;
-    const limits = q.answers ? t("observe.choose", { min: q.min, max: q.max }) : t("observe.rank");
+    const lists = q.type === "Lists";
+    const limits = q.answers
+      ? t("observe.choose", { min: q.min, max: q.max })
+      : t(lists ? "observe.choose-list" : "observe.rank");
+    const answers = lists
+      ? value.answers.map(([name, ...candidates]) =>
+          el("li", {}, t("observe.list", { list: name }), el("ul", {}, candidates.map((c) => el("li", {}, c)))),
+        )
+      : value.answers.map((a) => el("li", {}, a));
     out.push(
       el(
         "section",
         { class: "card", "aria-labelledby": `q-${i}` },
         el("h3", { id: `q-${i}` }, t("observe.question-n", { n: i + 1 }), " ", questionText(value)),
-        el("ul", {}, value.answers.map((a) => el("li", {}, a))),
+        el("ul", {}, answers),
         el("p", { class: "hint" }, limits, q.blank ? ` ${t("observe.blank-allowed")}` : ""),
       ),
     );
