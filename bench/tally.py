@@ -5,6 +5,8 @@ trustees) and Ed25519 against belenios-tool 3.0 (one single trustee). From the a
 EndBallots: the encrypted tally, the partial decryptions and the result, each appended to the
 archive, every step as its own command as the parties would run them (with no checkpoint at the
 start). plebiscite's archive is verified by plebiscite and its result compared with the peer's.
+plebiscite's commands verify the archive before they act on it (the first one every ballot, the
+next ones what was appended since); belenios-tool 3.0's do not verify the ballots.
 The load average is printed: on a shared machine the timings are disturbed.
 
     ./dev bench tally [--voters N] [--group BELENIOS-2048|Ed25519]
