@@ -43,15 +43,12 @@ def plebiscite_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "plebiscite.cli.main"]
 
 
-#: The environment of every command: belenios-tool reads /dev/urandom (as tests/peer3.py runs
-#: it); plebiscite ignores the variable.
-ENV = {**os.environ, "BELENIOS_USE_URANDOM": "1"}
-
-
 def run(cmd: list[str], *, stdin: bytes = b"", cwd: Path | None = None) -> tuple[float, bytes]:
-    """Run a command, fail loudly if it fails; return (seconds, stdout)."""
+    """Run a command, fail loudly if it fails; return (seconds, stdout). belenios-tool reads
+    /dev/urandom (as tests/peer3.py runs it); plebiscite ignores the variable."""
+    env = {**os.environ, "BELENIOS_USE_URANDOM": "1"}
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, input=stdin, capture_output=True, cwd=cwd, env=ENV)
+    p = subprocess.run(cmd, input=stdin, capture_output=True, cwd=cwd, env=env)
     elapsed = time.perf_counter() - t0
     if p.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.decode()[-500:]}")
