@@ -19,10 +19,20 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import BenchElection, bench_elections, group_option, load, plebiscite_command, run
+from common import (
+    BenchElection,
+    Took,
+    bench_elections,
+    group_option,
+    load,
+    plebiscite_command,
+    ratios,
+    run,
+    timed,
+    total,
+)
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.rand import SystemRandom
 from plebiscite.protocol.ballot import make_ballot, parse_ballot, verify_ballot
@@ -31,59 +41,37 @@ from plebiscite.protocol.messages import parse_election
 CHOICES = [[[1, 0], [0, 1, 0]], [[0, 1], [1, 0, 0]], [[1, 0], [0, 0, 1]]]
 
 
-def measure(e: BenchElection, n: int, t: Path) -> dict[str, float]:
-    """Seconds per ballot of the peer, the plebiscite CLI and the library, on ``n`` ballots."""
+def measure(e: BenchElection, n: int, t: Path) -> dict[str, Took]:
+    """Times per ballot of the peer, the plebiscite CLI and the library, on ``n`` ballots."""
     creds = e.credentials()[:n]
     election = parse_election(e.setup().election)
     ctx = Context(election.group, election.public_key)
     peer_dir = t / "peer"
     peer_dir.mkdir()
     (peer_dir / e.archive.name).write_bytes(e.archive.read_bytes())
-    peer = 0.0
-    for i, cred in enumerate(creds):
-        (t / "cred").write_text(cred + "\n")
-        (t / "choices.json").write_text(json.dumps(CHOICES[i % 3]))
-        s, _ = run(
-            [
-                e.tool,
-                "election",
-                "generate-ballot",
-                "--dir",
-                str(peer_dir),
-                "--privcred",
-                str(t / "cred"),
-                e.choice_option,
-                str(t / "choices.json"),
-            ]
-        )
-        peer += s
-    cli = 0.0
-    cmd = plebiscite_command()
+    peer, cli = [], []
+    ours = plebiscite_command()
+    # one ballot each in turn, so that a change of the machine's load strikes both alike
     for i, cred in enumerate(creds):
         choices = json.dumps(CHOICES[i % 3])
-        s, out = run(
-            [
-                *cmd,
-                "ballot",
-                "--archive",
-                str(e.archive),
-                "--credential",
-                cred,
-                "--choices",
-                choices,
-            ]
-        )
-        cli += s
+        (t / "cred").write_text(cred + "\n")
+        (t / "choices.json").write_text(choices)
+        files = ["--privcred", str(t / "cred"), e.choice_option, str(t / "choices.json")]
+        took, _ = run([e.tool, "election", "generate-ballot", "--dir", str(peer_dir), *files])
+        peer.append(took)
+        args = ["--archive", str(e.archive), "--credential", cred, "--choices", choices]
+        took, out = run([*ours, "ballot", *args])
+        cli.append(took)
         verify_ballot(parse_ballot(out.strip(), election), election, ctx)
     rng = SystemRandom()
-    t0 = time.perf_counter()
-    made = [
-        make_ballot(election, cred, CHOICES[i % 3], rng, ctx=ctx) for i, cred in enumerate(creds)
-    ]
-    lib = time.perf_counter() - t0
+    lib, made = timed(
+        lambda: [
+            make_ballot(election, c, CHOICES[i % 3], rng, ctx=ctx) for i, c in enumerate(creds)
+        ]
+    )
     for raw in made:
         verify_ballot(parse_ballot(raw, election), election, ctx)
-    return {"peer": peer / n, "cli": cli / n, "lib": lib / n}
+    return {"peer": total(peer) / n, "cli": total(cli) / n, "lib": lib / n}
 
 
 def main() -> int:
@@ -105,7 +93,8 @@ def main() -> int:
         f"{args.voters}-voter elections, {n} ballots per measure; load average {before} "
         f"before, {load()} after ({os.cpu_count()} cores)"
     )
-    print(f"{'group':14} {'ballot made by':38} {'ms/ballot':>9} {'peer/this':>9}")
+    print(f"{'':53} {'ms a ballot':>13} {'peer/this':>13}")
+    print(f"{'group':14} {'ballot made by':38} {'wall':>6} {'CPU':>6} {'wall':>6} {'CPU':>6}")
     for e in elections:
         r = results[e.group]
         rows = [
@@ -113,8 +102,11 @@ def main() -> int:
             ("plebiscite CLI (a process each)", r["cli"]),
             ("plebiscite library (one process)", r["lib"]),
         ]
-        for label, s in rows:
-            print(f"{e.group:14} {label:38} {s * 1e3:9.1f} {r['peer'] / s:9.2f}")
+        for label, took in rows:
+            print(
+                f"{e.group:14} {label:38} {took.wall * 1e3:6.1f} {took.cpu * 1e3:6.1f} "
+                f"{ratios(r['peer'], took)}"
+            )
     return 0
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -23,6 +26,8 @@ from plebiscite.protocol.setup import SetupData, read_setup  # noqa: E402
 
 #: The groups of the ballot and tally benchmarks, each against the belenios-tool of its record.
 GROUPS = ("BELENIOS-2048", "Ed25519")
+
+T = TypeVar("T")
 
 
 def bench_election(voters: int) -> Path:
@@ -43,16 +48,52 @@ def plebiscite_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "plebiscite.cli.main"]
 
 
-def run(cmd: list[str], *, stdin: bytes = b"", cwd: Path | None = None) -> tuple[float, bytes]:
-    """Run a command, fail loudly if it fails; return (seconds, stdout). belenios-tool reads
-    /dev/urandom (as tests/peer3.py runs it); plebiscite ignores the variable."""
+@dataclass(frozen=True)
+class Took:
+    """Wall and CPU seconds (user and system). On a loaded machine the wall time stretches
+    with the other work; the CPU time much less."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+
+    def __add__(self, other: Took) -> Took:
+        return Took(self.wall + other.wall, self.cpu + other.cpu)
+
+    def __truediv__(self, n: float) -> Took:
+        return Took(self.wall / n, self.cpu / n)
+
+
+def total(took: Iterable[Took]) -> Took:
+    return sum(took, Took())
+
+
+def ratios(peer: Took, ours: Took) -> str:
+    """The peer's time over plebiscite's, wall and CPU (above 1: plebiscite is faster)."""
+    return f"{peer.wall / ours.wall:6.2f} {peer.cpu / ours.cpu:6.2f}"
+
+
+def run(cmd: list[str], *, stdin: bytes = b"", cwd: Path | None = None) -> tuple[Took, bytes]:
+    """Run a command, fail loudly if it fails; return its times (its CPU: the children's
+    resource usage before and after, the commands run one at a time) and its stdout.
+    belenios-tool reads /dev/urandom (as tests/peer3.py runs it); plebiscite ignores the
+    variable."""
     env = {**os.environ, "BELENIOS_USE_URANDOM": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(cmd, input=stdin, capture_output=True, cwd=cwd, env=env)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.decode()[-500:]}")
-    return elapsed, p.stdout
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return Took(elapsed, cpu), p.stdout
+
+
+def timed(fn: Callable[[], T]) -> tuple[Took, T]:
+    """Call ``fn`` in this process; its times and its value."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    value = fn()
+    return Took(time.perf_counter() - t0, time.process_time() - c0), value
 
 
 def bench_election3(voters: int) -> Path:

@@ -21,12 +21,22 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import BenchElection, bench_elections, group_option, load, plebiscite_command, run
+from common import (
+    BenchElection,
+    Took,
+    bench_elections,
+    group_option,
+    load,
+    plebiscite_command,
+    ratios,
+    run,
+    total,
+)
 from peer3 import read_result
 from plebiscite.protocol.verifier import verify_archive
 from tamper import Archive
 
-Times = dict[str, float]
+Times = dict[str, Took]
 
 
 def closed_copy(archive: Path, target: Path) -> Path:
@@ -37,47 +47,50 @@ def closed_copy(archive: Path, target: Path) -> Path:
     return a.write(target / archive.name)
 
 
-def peer_tally(e: BenchElection, d: Path, keys: list[Path]) -> Times:
-    def step(args: list[str], event: str) -> float:
-        s, out = run([e.tool, *args, "--dir", str(d)])
-        s2, _ = run([e.tool, "archive", "add-event", "--dir", str(d), f"--type={event}"], stdin=out)
-        return s + s2
-
-    times = {"encrypted tally": step(["election", "compute-encrypted-tally"], "EncryptedTally")}
-    for i, key in enumerate(keys, start=1):
-        args = ["election", "decrypt", "--privkey", str(key), f"--trustee-id={i}"]
-        times[f"partial decryption {i}"] = step(args, "PartialDecryption")
-    times["result"] = step(["election", "compute-result"], "Result")
-    return times
+Step = tuple[str, list[str], list[str], str]
 
 
-def our_tally(d: Path, keys: list[Path]) -> Times:
-    p = plebiscite_command()
-
-    def step(args: list[str], event: str) -> float:
-        s, out = run([*p, *args, "--dir", str(d)])
-        s2, _ = run([*p, "admin", "add-event", "--dir", str(d), "--type", event], stdin=out)
-        return s + s2
-
-    times = {"encrypted tally": step(["admin", "tally"], "EncryptedTally")}
-    for i, key in enumerate(keys, start=1):
-        times[f"partial decryption {i}"] = step(
-            ["trustee", "decrypt", "--privkey", str(key)], "PartialDecryption"
-        )
-    times["result"] = step(["admin", "result"], "Result")
-    return times
+def steps(keys: list[Path]) -> list[Step]:
+    """The tally's steps: name, belenios-tool's command, plebiscite's, the event appended."""
+    decrypt = ["trustee", "decrypt", "--privkey"]
+    return [
+        (
+            "encrypted tally",
+            ["election", "compute-encrypted-tally"],
+            ["admin", "tally"],
+            "EncryptedTally",
+        ),
+        *(
+            (
+                f"partial decryption {i}",
+                ["election", "decrypt", "--privkey", str(key), f"--trustee-id={i}"],
+                [*decrypt, str(key)],
+                "PartialDecryption",
+            )
+            for i, key in enumerate(keys, start=1)
+        ),
+        ("result", ["election", "compute-result"], ["admin", "result"], "Result"),
+    ]
 
 
 def tally(e: BenchElection, t: Path) -> tuple[Times, Times, object]:
     """The peer's and plebiscite's times of each step, and the result."""
-    keys = e.private_keys()
     (t / "peer").mkdir()
     (t / "ours").mkdir()
     os.environ["PLEBISCITE_CACHE"] = str(t / "cache")  # start with no checkpoint
     peer_archive = closed_copy(e.archive, t / "peer")
     ours_archive = closed_copy(e.archive, t / "ours")
-    peer = peer_tally(e, t / "peer", keys)
-    ours = our_tally(t / "ours", keys)
+    add_peer = [e.tool, "archive", "add-event", "--dir", str(t / "peer"), "--type"]
+    ours_cmd = plebiscite_command()
+    add_ours = [*ours_cmd, "admin", "add-event", "--dir", str(t / "ours"), "--type"]
+    peer: Times = {}
+    ours: Times = {}
+    # step by step in turn, so that a change of the machine's load strikes both alike
+    for name, peer_args, ours_args, event in steps(e.private_keys()):
+        s, out = run([e.tool, *peer_args, "--dir", str(t / "peer")])
+        peer[name] = s + run([*add_peer, event], stdin=out)[0]
+        s, out = run([*ours_cmd, *ours_args, "--dir", str(t / "ours")])
+        ours[name] = s + run([*add_ours, event], stdin=out)[0]
     report = verify_archive(lambda: ours_archive.open("rb"))
     assert report.valid, [f.describe() for f in report.findings]
     ours_result, peer_result = read_result(ours_archive), read_result(peer_archive)
@@ -101,18 +114,22 @@ def main() -> int:
         f"{args.voters}-ballot elections; load average {before} before, {load()} after "
         f"({os.cpu_count()} cores)"
     )
+    print("peer: " + ", ".join(f"{e.peer} in {e.group}" for e in elections))
+    print(f"{'':37} {'peer s':>15} {'plebiscite s':>15} {'peer/this':>13}")
     print(
-        f"{'group':14} {'step':22} {'peer':18} {'peer s':>8} {'plebiscite s':>12} {'peer/this':>9}"
+        f"{'group':14} {'step':22} {'wall':>7} {'CPU':>7} {'wall':>7} {'CPU':>7} "
+        f"{'wall':>6} {'CPU':>6}"
     )
     for e in elections:
         peer, ours, result = results[e.group]
         rows = [*((step, peer[step], ours[step]) for step in peer)]
-        rows.append(("whole tally", sum(peer.values()), sum(ours.values())))
+        rows.append(("whole tally", total(peer.values()), total(ours.values())))
         for step, p, o in rows:
-            print(f"{e.group:14} {step:22} {e.peer:18} {p:8.2f} {o:12.2f} {p / o:9.2f}")
-        print(
-            f"{e.group:14} result {json.dumps(result)}, verified by plebiscite, equal to the peer's"
-        )
+            print(
+                f"{e.group:14} {step:22} {p.wall:7.2f} {p.cpu:7.2f} {o.wall:7.2f} {o.cpu:7.2f} "
+                f"{ratios(p, o)}"
+            )
+        print(f"{e.group:14} result {json.dumps(result)}: plebiscite's verified, the peer's equal")
     return 0
 
 
