@@ -113,16 +113,22 @@ def _document_bodies(app: FastAPI) -> None:
     """``/openapi.json`` with the schemas of the request and response bodies
     (:mod:`plebiscite.server.schemas`): the models the routes' ``openapi_extra`` refers to
     added to ``components/schemas``, and each answer described by its model alone (not also
-    by the route's return annotation, ``dict[str, Any]``)."""
+    by the route's return annotation, ``dict[str, Any]``). The 422 FastAPI declares for the
+    routes with parameters is the server's own error body (:func:`install_error_handlers`
+    answers ``bad_parameter`` in it), not FastAPI's ``HTTPValidationError``."""
     from plebiscite.server import schemas
 
     generate = app.openapi
+    error = schemas.ref(schemas.ErrorBody)
+    fastapi_422 = "#/components/schemas/HTTPValidationError"
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         spec = generate()
         found = spec.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            found.pop(name, None)
         for name, schema in schemas.definitions().items():
             found.setdefault(name, schema)
         for methods in spec.get("paths", {}).values():
@@ -130,7 +136,10 @@ def _document_bodies(app: FastAPI) -> None:
                 for answer in op.get("responses", {}).values():
                     for media in answer.get("content", {}).values():
                         schema = media.get("schema")
-                        if isinstance(schema, dict) and "$ref" in schema:
+                        if isinstance(schema, dict) and schema.get("$ref") == fastapi_422:
+                            media["schema"] = dict(error)
+                            answer["description"] = "a parameter of the request is invalid"
+                        elif isinstance(schema, dict) and "$ref" in schema:
                             media["schema"] = {"$ref": schema["$ref"]}
         app.openapi_schema = spec
         return spec

@@ -4,13 +4,23 @@ Every error is JSON ``{"error": {"code", "message"}}`` with a stable ``code`` an
 says what was wrong. Routes raise :class:`ApiError` for HTTP-level refusals; errors of the
 library below (:mod:`plebiscite.errors`) are mapped by :func:`install_error_handlers`: a
 conflicting append is 409, a failing database 503 (nothing was lost: try again), any other
-refusal of the input 422.
+refusal of the input 422. What the framework refuses itself answers in the same shape: an
+unknown route 404 ``not_found``, a method the route does not take 405
+``method_not_allowed``, a path parameter of the wrong type 422 ``bad_parameter``; and a bug
+(any other exception) 500 ``internal``, logged with the route alone (never the request's
+content).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from plebiscite.errors import BoardError, ConflictError, PlebisciteError
 from plebiscite.service.errors import (
@@ -24,6 +34,8 @@ from plebiscite.service.errors import (
 
 __all__ = ["ApiError", "error_response", "install_error_handlers", "read_body"]
 
+log = logging.getLogger("plebiscite.server")
+
 
 class ApiError(Exception):
     """A refusal with its HTTP status, stable code and message."""
@@ -33,8 +45,32 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+"""The codes of the refusals the framework makes itself (Starlette's ``HTTPException``)."""
+
+
+def _validation_message(e: RequestValidationError) -> str:
+    """Which parameter is wrong and why, from FastAPI's validation errors."""
+    parts = []
+    for err in e.errors()[:5]:
+        loc = [str(x) for x in err.get("loc", ())]
+        where = f"{loc[0]} parameter {'.'.join(loc[1:])}" if len(loc) > 1 else ".".join(loc)
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "a parameter of the request is invalid"
 
 
 _STATUS: tuple[tuple[type[PlebisciteError], int], ...] = (
@@ -69,12 +105,43 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _plebiscite_error(request: Request, e: PlebisciteError) -> JSONResponse:
         return error_response(*answer_of(e), str(e))
 
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, e: HTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(e.status_code, "http_error")
+        message = {
+            404: f"no route {request.url.path!r}",
+            405: f"{request.method} is not a method of {request.url.path!r}",
+        }.get(e.status_code, str(e.detail))
+        return error_response(e.status_code, code, message, e.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _parameter_error(request: Request, e: RequestValidationError) -> JSONResponse:
+        return error_response(422, "bad_parameter", _validation_message(e))
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, e: Exception) -> JSONResponse:
+        # the route and the exception's type only: its message may quote the request
+        log.error("internal error on %s %s: %s", request.method, _route(request), type(e).__name__)
+        return error_response(
+            500, "internal", "the server failed on this request (a bug, logged for its operator)"
+        )
+
+
+def _route(request: Request) -> str:
+    """The route template of a request (no parameter values: they may be tokens)."""
+    route: Any = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "(no route)"
+
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused past ``limit`` bytes before anything is parsed."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
+    if declared is not None:
+        if not (declared.isascii() and declared.isdigit()):
+            raise ApiError(400, "bad_header", "the Content-Length header is not a number")
+        if len(declared) > 20 or int(declared) > limit:
+            raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
