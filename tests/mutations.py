@@ -17,17 +17,29 @@ owned wrapper, a ceremony's ``.jsons`` file). :func:`mutants` makes its variants
 
 Places are every value of the message, and every value inside a string that holds JSON
 text (a certificate's signed message, an election inside a setup, ...), at any depth.
+
+The fuzzing tests run a few tens of seconds in the suite; ``PLEBISCITE_FUZZ_SCALE=N`` (``./dev
+fuzz``: 20) multiplies what each tries by N (:func:`examples`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["KINDS", "Mutant", "mutants", "places"]
+__all__ = ["KINDS", "SCALE", "Mutant", "examples", "mutants", "places"]
+
+SCALE = max(1, int(os.environ.get("PLEBISCITE_FUZZ_SCALE", "1")))
+
+
+def examples(n: int) -> int:
+    """How many cases a fuzzing test that tries ``n`` in the suite tries now."""
+    return n * SCALE
+
 
 KINDS = ("surrogate", "type", "deep", "shape", "bytes")
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import PEER_VECTORS, VECTORS, peer_vector
-from mutations import mutants
+from mutations import examples, mutants
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import ED25519
@@ -37,7 +37,7 @@ def _verify(data: bytes):
     return verify_archive(lambda: io.BytesIO(data))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pos=st.integers(0, len(DATA) - 1), delta=st.integers(1, 255))
 def test_any_changed_byte_is_detected(pos, delta):
     data = bytearray(DATA)
@@ -46,7 +46,7 @@ def test_any_changed_byte_is_detected(pos, delta):
     assert not report.valid
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(cut=st.integers(1, len(DATA) - 1))
 def test_truncation_is_detected_or_a_valid_prefix(cut):
     report = _verify(DATA[:cut])
@@ -55,7 +55,7 @@ def test_truncation_is_detected_or_a_valid_prefix(cut):
         assert cut % 512 == 0
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(junk=st.binary(min_size=1, max_size=2048))
 def test_arbitrary_bytes_are_rejected(junk):
     assert not _verify(junk).valid
@@ -79,14 +79,14 @@ def _depth(v) -> int:
     return 0
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(data=st.binary(max_size=200) | st.text(max_size=200))
 def test_strict_json_refuses_any_garbage_with_its_own_errors(data):
     with contextlib.suppress(EncodingError, SizeError):
         strictjson.loads(data, max_size=1000)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(value=_json)
 def test_strict_json_reads_back_any_value_and_measures_its_depth(value):
     text = json.dumps(value, ensure_ascii=False)
@@ -94,7 +94,7 @@ def test_strict_json_reads_back_any_value_and_measures_its_depth(value):
     assert strictjson.loads(text.encode(), max_size=1 << 20) == value
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(value=_json, data=st.data())
 def test_a_lone_surrogate_anywhere_is_refused(value, data):
     """At any place of any value, in a string or a key, escaped (as JSON writes it) or raw."""
@@ -148,7 +148,7 @@ def ballot_variants(request):
     return election, ctx, mutants(ballots[0])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_every_malformed_ballot_is_refused_with_its_error(ballot_variants, data):
     election, ctx, variants = ballot_variants
@@ -182,7 +182,7 @@ def _replaced(values, i: int, new: bytes) -> str:
     )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck))
 @given(step=st.sampled_from(["certificate", "polynomial", "vinput", "voutput"]), data=st.data())
 def test_every_malformed_ceremony_message_is_refused_with_its_error(ceremony3, step, data):
     secrets, certs, polys, vinputs, voutputs = ceremony3
@@ -218,7 +218,7 @@ def archive_variants(request):
     return a, [(i, mutants(e.content, random.Random(i), 300)) for i, e in enumerate(a.entries)]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_every_malformed_member_makes_the_archive_invalid_never_a_crash(archive_variants, data):
     """A member replaced by a malformed variant (the hashes of the later members updated, so

@@ -11,8 +11,8 @@ request would be, so it reaches the parser of that route in that state. Then eve
 ``Authorization``, ...), malformed path parameters and wrong methods.
 
 Each answer must be below 500 and, when it is a refusal, ``{"error": {"code", "message"}}``.
-``PLEBISCITE_FUZZ_MUTANTS`` (default 24) is how many variants each request gets (``all``:
-every variant); ``./dev fuzz`` runs them all.
+Each request gets 24 variants, drawn at random with every kind of damage represented (times
+``PLEBISCITE_FUZZ_SCALE``: ``./dev fuzz`` tries 480).
 """
 
 from __future__ import annotations

@@ -7,13 +7,12 @@ election and referendum that exist on the server. Every answer must be below 500
 for its route, of the declared media type and shape: a refusal is ``{"error": {"code",
 "message"}}``.
 
-``PLEBISCITE_FUZZ_EXAMPLES`` (default 8) is how many requests each operation gets; ``./dev
-fuzz`` runs many more.
+Each operation gets 5 requests of each kind (times ``PLEBISCITE_FUZZ_SCALE``: ``./dev fuzz``
+sends 100).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 
@@ -31,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from conftest import peer_vector
+from mutations import examples
 from plebiscite.board.sqlite import SQLiteBoard
 from plebiscite.cli.demo_server import demo_record
 from plebiscite.crypto.signing import SigningKey
@@ -42,7 +42,7 @@ from tamper import Archive
 
 TOKEN = "schemathesis-admin-token"
 ADMIN = {"authorization": f"Bearer {TOKEN}"}
-EXAMPLES = int(os.environ.get("PLEBISCITE_FUZZ_EXAMPLES", "8"))
+EXAMPLES = examples(5)
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
