@@ -357,3 +357,21 @@ def test_every_route_refuses_malformed_headers_parameters_and_methods(world):
         assert r.status_code == 404
     print(f"\nmalformed headers, parameters, methods: {dict(count)}; answers {dict(t.statuses)}")
     assert not t.failures, "\n".join(t.failures[:40])
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"origin", b"http://[::1")],
+        [(b"origin", b"http://testserver:99999")],
+        [(b"origin", b"testserver")],
+        [(b"origin", b"null")],
+        [(b"origin", b"http://testserver"), (b"host", b"[bad")],
+        [(b"origin", b"http://"), (b"host", b"")],
+    ],
+)
+def test_a_malformed_origin_or_host_is_a_cross_origin_write(world, headers):
+    r = _raw_request(world, "POST", "/api/session", headers, b"{}")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "cross_origin", r.text
+    good = [(b"origin", b"http://testserver")]
+    assert _raw_request(world, "POST", "/api/session", good, b"{}").status_code == 422

@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from plebiscite.errors import BoardError, ConflictError, PlebisciteError
 from plebiscite.service.errors import (
@@ -143,9 +144,12 @@ async def read_body(request: Request, limit: int) -> bytes:
         if len(declared) > 20 or int(declared) > limit:
             raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ApiError(400, "bad_request", "the body ended before its end: disconnected") from None
     return b"".join(chunks)

@@ -3,8 +3,9 @@
 :class:`SecurityMiddleware` (outermost, so it sees every answer):
 
 - A state-changing request (POST, PUT, DELETE, PATCH) that a browser marks as coming from
-  another origin (an ``Origin`` header other than the server's own, ``Origin: null``, or
-  ``Sec-Fetch-Site: cross-site``/``same-site``) is refused with 403 ``{"error": {"code":
+  another origin (an ``Origin`` header other than the server's own, ``Origin: null``, a
+  malformed ``Origin`` or ``Host``, or ``Sec-Fetch-Site: cross-site``/``same-site``) is
+  refused with 403 ``{"error": {"code":
   "cross_origin", ...}}`` before the application sees it, unless it is an ``/api/`` request
   carrying a bearer token (``Authorization: Bearer``): a browser cannot send that header
   across origins without a CORS preflight, which this server never grants. Clients that send
