@@ -11,11 +11,15 @@ invalid input (1).
 from __future__ import annotations
 
 import json
+import random
+from collections import Counter
 
 import pytest
 
+from cli.test_cli_elections import YES_NO, credentials, setup_election
+from cli_run import cli, ok
 from conftest import peer_vector
-from mutations import DEEP_ARRAY, VERY_DEEP
+from mutations import DEEP_ARRAY, VERY_DEEP, examples, mutants
 from plebiscite.cli.common import CommandError
 from plebiscite.cli.main import main
 from plebiscite.cli.trustee import _private_key
@@ -115,3 +119,55 @@ def test_a_malformed_private_key_file_is_a_usage_error(tmp_path, text):
     with pytest.raises(CommandError, match="not a private key file") as e:
         _private_key(str(path))
     assert e.value.status == 2
+
+
+# -- the files of an election made with the command line, each replaced by malformed variants --
+
+STEPS = {
+    # file: the command that reads it (run in the election's directory)
+    "template.json": ["admin", "make-election", "--uuid", "{uuid}", "--template", "template.json"],
+    "public_keys.jsons": ["admin", "make-trustees"],
+    "election.json": ["admin", "init-archive"],
+    "trustees.json": ["admin", "init-archive"],
+    "public_creds.json": ["admin", "init-archive"],
+    "ballot": ["admin", "add-event", "--type", "Ballot"],
+}
+
+
+@pytest.fixture(scope="module")
+def election_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli-malformed")
+    uuid = setup_election(d, "Ed25519", [YES_NO], "a@example.org\nb@example.org\n", 2)
+    choices = json.dumps([[1, 0]])
+    ballot = ok(["ballot", "--credential", credentials(d)[0], "--choices", choices], cwd=d)
+    return d, uuid, ballot.strip().encode()
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+def test_every_malformed_setup_file_or_ballot_is_refused_never_an_internal_error(
+    election_dir, name
+):
+    d, uuid, ballot = election_dir
+    archive = next(d.glob("*.bel"))
+    kept = archive.read_bytes()
+    original = ballot if name == "ballot" else (d / name).read_bytes()
+    argv = [a.format(uuid=uuid) for a in STEPS[name]]
+    failures, answers = [], Counter()
+    try:
+        for m in mutants(original, random.Random(name), examples(12)):
+            if name == "ballot":
+                rc, out = cli(argv, stdin=m.body, cwd=d)
+            else:
+                (d / name).write_bytes(m.body)
+                if name != "template.json":
+                    archive.unlink(missing_ok=True)  # init-archive writes a new one
+                rc, out = cli(argv, cwd=d)
+            answers[rc] += 1
+            if rc == 3 or "internal error" in out or "Traceback" in out:
+                failures.append(f"{name} ({m.kind}: {m.where}): {rc} {out[-300:]}")
+    finally:
+        if name != "ballot":
+            (d / name).write_bytes(original)
+        archive.write_bytes(kept)
+    assert not failures, "\n".join(failures[:20])
+    assert answers[0] < sum(answers.values()), answers  # some were refused

@@ -16,6 +16,7 @@ from plebiscite.cli.common import (
     now,
     read_stdin_lines,
 )
+from plebiscite.crypto.group import Group
 from plebiscite.crypto.groups import group_by_name
 from plebiscite.crypto.hashing import h_json
 from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes, iter_members
@@ -60,18 +61,20 @@ def _cmd_make_election(args: argparse.Namespace) -> int:
     return 0
 
 
-def _archive_credentials(raw: bytes) -> bytes:
-    """The public credential list as the archive holds it: sorted by value, logins dropped,
-    weights kept (for every voter) when any voter has one."""
+def _archive_credentials(raw: bytes, group: Group) -> bytes:
+    """The public credential list as the archive holds it: sorted by value (as elements of
+    ``group``: numbers in a finite field, points in Ed25519), logins dropped, weights kept (for
+    every voter) when any voter has one."""
     items = strictjson.loads(raw, max_size=1 << 31, where="public_creds.json")
     if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
         raise CommandError("public_creds.json must be a JSON list of strings")
     parsed = []
-    for s in items:
+    for i, s in enumerate(items):
         parts = s.split(",")
-        parsed.append((int(parts[0]), parts[1] if len(parts) > 1 and parts[1] else None))
+        credential = group.decode(parts[0], where=f"public_creds.json[{i}]")
+        parsed.append((credential, parts[1] if len(parts) > 1 and parts[1] else None))
     weighted = any(w is not None for _, w in parsed)
-    parsed.sort()
+    parsed.sort(key=lambda p: p[0])
     return strictjson.dumps_compact([f"{c},{w or 1}" if weighted else str(c) for c, w in parsed])
 
 
@@ -79,8 +82,9 @@ def _cmd_init(args: argparse.Namespace) -> int:
     d = Path(args.dir)
     election = (d / "election.json").read_bytes().strip()
     trustees = (d / "trustees.json").read_bytes().strip()
-    creds = _archive_credentials((d / "public_creds.json").read_bytes())
-    uuid = parse_election(election).uuid
+    parsed = parse_election(election)
+    creds = _archive_credentials((d / "public_creds.json").read_bytes(), parsed.group)
+    uuid = parsed.uuid
     path = d / f"{uuid}.bel"
     if path.exists():
         raise CommandError(f"{path} already exists")
