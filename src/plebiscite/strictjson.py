@@ -30,17 +30,29 @@ _STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
 _STRINGS = re.compile(_STRING, re.DOTALL)
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_QUOTED = re.compile(r'"[^"]*"?')
 # an escape that stands for a surrogate (paired ones, outside the Basic Multilingual Plane,
 # are fine; lone ones are not text)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def depth(text: str) -> int:
+def depth(text: str | bytes) -> int:
     """The deepest nesting of arrays and objects in the JSON ``text`` (brackets inside
     strings do not count), without parsing it: the highest count of brackets opened and not
     yet closed, whichever their kinds (malformed text gets the depth its brackets reach)."""
-    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
+    if isinstance(text, bytes):
+        if b'\\"' not in text:  # every quote opens or closes a string: C speed throughout
+            structure = text.translate(None, _NOT_STRUCTURE).decode("ascii")
+            return _bracket_depth(_QUOTED.sub("", structure))
+        text = text.decode("utf-8", "replace")
+    if '\\"' in text:  # a quote inside a string: the strings found one by one
+        return _bracket_depth(_NOT_BRACKETS.sub("", _STRINGS.sub("", text)))
+    return _bracket_depth(_NOT_BRACKETS.sub("", "".join(text.split('"')[0::2])))
+
+
+def _bracket_depth(brackets: str) -> int:
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
 
 
@@ -57,23 +69,32 @@ def _no_constant(name: str) -> Any:
     raise EncodingError(f"JSON constant {name} is not allowed")
 
 
-def _lone_surrogate(value: Any) -> str | None:
-    """Where (a JSON path) a string of ``value`` holds a lone surrogate; None if none does.
-    Iterative: ``value`` may be as deep as :data:`MAX_DEPTH` allows."""
+def _lone_surrogate(value: Any) -> tuple[str, bool] | None:
+    """Where (a JSON path: ``a.b[2]``, '' for the value itself) a string of ``value`` holds a
+    lone surrogate, and whether it is a key there; None if none does. Iterative: ``value``
+    may be as deep as :data:`MAX_DEPTH` allows."""
     todo: list[tuple[Any, str]] = [(value, "")]
     while todo:
         v, path = todo.pop()
         if isinstance(v, str):
             if _SURROGATE.search(v):
-                return path or "the value"
+                return path, False
         elif isinstance(v, list):
             todo.extend((x, f"{path}[{i}]") for i, x in enumerate(v))
         elif isinstance(v, dict):
             for k, x in v.items():
                 if _SURROGATE.search(k):
-                    return f"{path}: a key" if path else "a key"
+                    return path, True
                 todo.append((x, f"{path}.{k}" if path else k))
     return None
+
+
+def _joined(where: str, path: str) -> str:
+    if not path:
+        return where
+    if not where or path.startswith("["):
+        return f"{where}{path}"
+    return f"{where}.{path}"
 
 
 def loads(data: bytes | str, *, max_size: int, where: str = "", max_depth: int = MAX_DEPTH) -> Any:
@@ -82,6 +103,8 @@ def loads(data: bytes | str, *, max_size: int, where: str = "", max_depth: int =
         raise EncodingError(f"expected JSON text, got {type(data).__name__}", where=where)
     if len(data) > max_size:
         raise SizeError(f"{len(data)} bytes, more than the limit of {max_size}", where=where)
+    if depth(data) > max_depth:
+        raise EncodingError(f"arrays and objects nested more than {max_depth} deep", where=where)
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")  # UTF-8 only: no BOM, no UTF-16 or UTF-32 guessing
@@ -91,22 +114,21 @@ def loads(data: bytes | str, *, max_size: int, where: str = "", max_depth: int =
             raise EncodingError("a byte order mark is not allowed", where=where)
     elif _SURROGATE.search(data):
         raise EncodingError("the text holds a lone surrogate: not Unicode text", where=where)
-    if depth(data) > max_depth:
-        raise EncodingError(
-            f"arrays and objects nested more than {max_depth} deep",
-            where=where,
-        )
     try:
         value = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except EncodingError as e:
         raise e.at(where) from None
     except (ValueError, RecursionError) as e:
         raise EncodingError(f"invalid JSON: {e}", where=where) from None
-    if _SURROGATE_ESCAPE.search(data) and (at := _lone_surrogate(value)) is not None:
-        raise EncodingError(
-            f"a lone surrogate escape (\\ud800 to \\udfff unpaired) in {at}: not Unicode text",
-            where=where,
-        )
+    if "\\u" in data and _SURROGATE_ESCAPE.search(data):
+        found = _lone_surrogate(value)
+        if found is not None:
+            path, key = found
+            raise EncodingError(
+                f"{'a key holds' if key else 'not Unicode text:'} a lone surrogate escape "
+                "(\\ud800 to \\udfff unpaired)",
+                where=_joined(where, path),
+            )
     return value
 
 

@@ -90,7 +90,7 @@ def test_strict_json_refuses_any_garbage_with_its_own_errors(data):
 @given(value=_json)
 def test_strict_json_reads_back_any_value_and_measures_its_depth(value):
     text = json.dumps(value, ensure_ascii=False)
-    assert strictjson.depth(text) == _depth(value)
+    assert strictjson.depth(text) == strictjson.depth(text.encode()) == _depth(value)
     assert strictjson.loads(text.encode(), max_size=1 << 20) == value
 
 
