@@ -171,3 +171,68 @@ def test_every_malformed_setup_file_or_ballot_is_refused_never_an_internal_error
         archive.write_bytes(kept)
     assert not failures, "\n".join(failures[:20])
     assert answers[0] < sum(answers.values()), answers  # some were refused
+
+
+# -- the threshold ceremony's files (trustee-threshold, 3.x in Ed25519) ------------------------
+
+
+@pytest.fixture(scope="module")
+def ceremony_dir(tmp_path_factory):
+    from plebiscite.crypto.groups import ED25519
+    from plebiscite.crypto.rand import DeterministicRandom
+    from plebiscite.protocol import ceremony
+
+    d = tmp_path_factory.mktemp("cli-ceremony")
+    rng, g = DeterministicRandom("cli ceremony"), ED25519
+    secrets = [ceremony.make_certificate(g, rng, (z, 2, 3)) for z in range(1, 4)]
+    certs = "".join(s.cert + "\n" for s in secrets)
+    polys = "".join(ceremony.make_polynomial(g, certs, s.seed, 2, rng) + "\n" for s in secrets)
+    vinputs = dict(ceremony.make_vinputs(g, certs, polys))
+    s = secrets[0]
+    voutputs = "".join(
+        ceremony.make_voutput(g, certs, t.seed, vinputs[t.id], rng) + "\n" for t in secrets
+    )
+    files = {
+        "certs.jsons": certs,
+        "polynomials.jsons": polys,
+        "trustee.key": s.seed + "\n",
+        "trustee.vinput": vinputs[s.id],
+        "voutputs.jsons": voutputs,
+    }
+    for name, text in files.items():
+        (d / name).write_text(text)
+    return d
+
+
+CEREMONY_STEPS = {
+    # the file each step reads: its command line (the last file on stdin)
+    "certs.jsons": ["--certs", "certs.jsons", "--step", "2"],
+    "polynomials.jsons": ["--certs", "certs.jsons", "--polynomials", "polynomials.jsons"],
+    "trustee.key": ["--certs", "certs.jsons", "--key", "trustee.key", "--threshold", "2"],
+    "trustee.vinput": ["--certs", "certs.jsons", "--key", "trustee.key", "--step", "5"],
+    "voutputs.jsons": ["--certs", "certs.jsons", "--polynomials", "polynomials.jsons"],
+}
+CEREMONY_STEP = {"polynomials.jsons": "4", "trustee.key": "3", "voutputs.jsons": "6"}
+
+
+@pytest.mark.parametrize("name", sorted(CEREMONY_STEPS))
+def test_every_malformed_ceremony_file_is_refused_never_an_internal_error(ceremony_dir, name):
+    d = ceremony_dir
+    original = (d / name).read_bytes()
+    argv = ["trustee-threshold", "--group", "Ed25519", *CEREMONY_STEPS[name]]
+    if name in CEREMONY_STEP:
+        argv += ["--step", CEREMONY_STEP[name]]
+    stdin_file = {"trustee.vinput": "trustee.vinput", "voutputs.jsons": "voutputs.jsons"}
+    failures, answers = [], Counter()
+    try:
+        for m in mutants(original, random.Random(name), examples(10)):
+            (d / name).write_bytes(m.body)
+            stdin = (d / stdin_file[name]).read_bytes() if name in stdin_file else b""
+            rc, out = cli(argv, stdin=stdin, cwd=d)
+            answers[rc] += 1
+            if rc == 3 or "internal error" in out or "Traceback" in out:
+                failures.append(f"{name} ({m.kind}: {m.where}): {rc} {out[-300:]}")
+    finally:
+        (d / name).write_bytes(original)
+    assert not failures, "\n".join(failures[:20])
+    assert answers[0] < sum(answers.values()), answers
