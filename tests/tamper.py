@@ -120,3 +120,13 @@ class Archive:
 
 def open_bytes(data: bytes) -> Callable[[], io.BytesIO]:
     return lambda: io.BytesIO(data)
+
+
+def member_header(name: str, size: int, mtime: int) -> bytes:
+    """The tar header of a member ``name`` that declares ``size`` bytes of content (whatever
+    follows it), its checksum right: what a board that lies about sizes would write."""
+    header = bytearray(member_bytes(name, b"", mtime)[:512])
+    header[124:136] = b"%011o\0" % size
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\0 " % sum(header)
+    return bytes(header)

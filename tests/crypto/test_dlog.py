@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from plebiscite.crypto.dlog import BABY_STEPS, discrete_log
+from plebiscite.crypto.dlog import BABY_STEPS, discrete_log, discrete_logs
 from plebiscite.crypto.groups import BELENIOS_2048, ED25519, RFC_3526_2048
 
 GROUPS = [ED25519, BELENIOS_2048, RFC_3526_2048]
@@ -36,3 +36,26 @@ def test_large_bound_uses_bounded_memory(group) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 4 << 20
+
+
+BIG = BABY_STEPS * BABY_STEPS + 7
+
+
+@pytest.mark.parametrize(
+    ("group", "ns"),
+    [
+        # the kangaroo method above BABY_STEPS^2: values on both sides of the tame kangaroo's
+        # start, equal ones (their wild kangaroos walk together) and the ends of the range
+        (BELENIOS_2048, [BIG, 0, 3, BIG // 2 + 1, BIG - 99_999, 123_456_789, 123_456_789]),
+        (ED25519, [BIG // 2 + 12_345, BIG // 2 - 6_789]),
+    ],
+    ids=lambda v: v.name if hasattr(v, "name") else len(v),
+)
+def test_the_values_of_a_tally_are_found_together(group, ns) -> None:
+    assert discrete_logs(group, [group.gpow(n) for n in ns], BIG) == ns
+
+
+def test_values_outside_the_range_are_none_and_the_others_found() -> None:
+    ns = [17, BIG + 5, 2_000_000_000]
+    found = discrete_logs(BELENIOS_2048, [BELENIOS_2048.gpow(n) for n in ns], BIG)
+    assert found == [17, None, 2_000_000_000]

@@ -35,6 +35,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from peers import peer_verifies
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import BELENIOS_2048
@@ -261,13 +262,7 @@ def belenios_verifies(archive: bytes, uuid: str, workdir: Path) -> None:
     d = workdir / "belenios-verify"
     d.mkdir(exist_ok=True)
     (d / f"{uuid}.bel").write_bytes(archive)
-    p = subprocess.run(
-        ["belenios-tool", "election", "verify", "--dir", str(d)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert p.returncode == 0, p.stderr
+    peer_verifies(d)
 
 
 # -- crash ------------------------------------------------------------------------------------

@@ -31,10 +31,10 @@ def test_a_wrong_encrypted_tally_is_refused_before_the_board(tmp_path, monkeypat
         Voter(c, rid, "South", creds["South"]["b1"], rng).vote([YES, B])
         real = tally_module.encrypted_tally_of_board
 
-        def planted(members):  # a producer bug: one ciphertext of the first answer squared
+        def planted(members):  # a producer bug: one ciphertext of the first answer inverted
             t = real(members)
             (alpha, beta), *rest = t.tally[0]
-            t.tally[0] = [(alpha * alpha, beta), *rest]
+            t.tally[0] = [(beta, alpha), *rest]
             return t
 
         monkeypatch.setattr(service, "encrypted_tally_of_board", planted)

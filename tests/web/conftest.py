@@ -208,8 +208,14 @@ VECTORS = ROOT / "tests" / "vectors"
 
 def _vector_election(name: str) -> tuple[bytes, list[str]]:
     """The exact election text and the secret credentials of a checked-in election: a
-    belenios-tool vector (``tests/vectors/belenios/NAME.bel``) or ``plebiscite`` (the known-answer
-    election of ``tests/vectors/plebiscite``: RFC-3526-2048, blank, approval, non-homomorphic)."""
+    belenios-tool vector (``tests/vectors/belenios/NAME.bel``), ``plebiscite`` (the known-answer
+    election of ``tests/vectors/plebiscite``: RFC-3526-2048, blank, approval, non-homomorphic)
+    or ``kat/NAME`` (an election of the Lists known-answer vectors, tests/lists_vectors.py)."""
+    if name.startswith("kat/"):
+        import lists_vectors
+
+        texts, creds = lists_vectors.setup_texts(name)
+        return texts["election"], creds
     if name == "plebiscite":
         d = VECTORS / "plebiscite"
         creds = [line.split()[-1] for line in (d / "private_creds.txt").read_text().splitlines()]

@@ -327,7 +327,7 @@ def test_a_poll_with_a_ranking_is_shuffled_then_decrypted(
     page.click("#create")
     page.wait_for_selector("#created:not([hidden])", timeout=30_000)
     status = server.get(f"/api/referendums/{rid}")
-    assert status["group"] == "RFC-3526-2048"
+    assert status["group"] == "Ed25519"
     assert status["record"]["questions"][1] == {
         "type": "NonHomomorphic",
         "value": {"answers": ["Harbour", "Station", "Park"], "question": "Rank the sites"},

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import httpx
 import pytest
 
 from cli_run import cli
+from peers import peer_verifies
 from plebiscite.cli.demo_server import demo_record
 from plebiscite.crypto.channel import check_seed
 from plebiscite.crypto.rand import SystemRandom
@@ -109,15 +108,7 @@ def _vote(server: LiveServer, rid: str, credentials: dict[str, dict[str, str]]) 
 
 
 def _belenios_verify(directory: Path) -> None:
-    if shutil.which("belenios-tool") is None:
-        pytest.skip("belenios-tool is missing (./dev test installs it)")
-    p = subprocess.run(
-        ["belenios-tool", "election", "verify", "--dir", str(directory)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert p.returncode == 0, p.stderr
+    peer_verifies(directory)
 
 
 def test_three_trustees_run_the_ceremony_and_decrypt_in_the_page(

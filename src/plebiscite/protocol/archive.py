@@ -2,13 +2,35 @@
 
 The first member is ``BELENIOS`` (the header: version and timestamp); every other member is named
 ``<sha256 of its content>.data.json`` or ``<sha256>.event.json``. The archive grows by appending:
-it has no end-of-archive blocks while an election runs (a reader also accepts them at the end).
-Each member's mtime equals the header's timestamp.
+belenios-tool writes no end-of-archive blocks (a reader also accepts them, and any zero padding,
+at the end). Each member's mtime equals the header's timestamp. Every data member precedes the
+event that refers to it, directly or through another data member (section 4.4's table).
+
+All reading of an archive is here, in :func:`iter_members`, and its memory is bounded whatever
+the archive declares or contains:
+
+- a member's content is read only if its declared size is within its limit: ``max_member``
+  (256 MiB by default) for a data member, :data:`MAX_SMALL_MEMBER` (4096 bytes) for the header
+  and an event. A larger declaration is refused before anything of the member is read, and so
+  is a declaration of more bytes than the stream still holds (when it can seek): the time spent
+  is that of the bytes actually present;
+- the data members waiting for the event that refers to them are at most
+  :data:`MAX_DATA_RUN` in a row (an event refers to at most 5) and hold at most ``max_member``
+  bytes together, the member being read included. A data member that no event refers to is
+  thus held only until the next event, within that bound, and the verifier refuses it there;
+- whatever follows the last member is read :data:`CHUNK` bytes at a time and must be zeros (the
+  end-of-archive blocks, tar's padding), at most :data:`MAX_TRAILER` bytes of them; any other
+  byte, or more zeros than that, is refused with its offset.
+
+So the reader never holds more than ``max_member`` bytes of member content at once (from a
+stream that cannot seek, a member larger than 1 MiB is read in 1 MiB pieces and joined: twice
+its size for a moment). Each error names the archive byte where the problem is.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections.abc import Iterator
 
@@ -22,7 +44,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BLOCK",
+    "CHUNK",
     "DEFAULT_MAX_MEMBER",
+    "MAX_DATA_RUN",
+    "MAX_SMALL_MEMBER",
+    "MAX_TRAILER",
     "ArchiveHeader",
     "ArchiveState",
     "ArchiveWriter",
@@ -36,7 +62,21 @@ __all__ = [
 ]
 
 BLOCK = 512
+# the content of one data member, and of the data members waiting for one event together
 DEFAULT_MAX_MEMBER = 256 * 1024 * 1024
+# the header and an event (an event is under 200 bytes; the parsers allow 4096)
+MAX_SMALL_MEMBER = 4096
+# data members in a row with no event: the most one event refers to is 5 (a Setup event of
+# Belenios 3.2 and later: setup data, election, trustees, credentials and their certificate)
+MAX_DATA_RUN = 8
+# zero bytes after the last member, end-of-archive blocks included: tar pads an archive to its
+# record size (10,240 bytes by default), and 1 MiB is a blocking factor of 2048
+MAX_TRAILER = 1 << 20
+# the piece in which the trailer is read
+CHUNK = 1 << 16
+# members larger than this are checked against what the stream still holds before being read,
+# and read in pieces of this size from a stream that cannot seek
+_LARGE = 1 << 20
 _NAME = re.compile(r"([0-9a-f]{64})\.(data|event)\.json\Z")
 
 
@@ -62,7 +102,7 @@ def _octal(field: bytes, what: str, offset: int) -> int:
     if not text:
         return 0
     if not re.fullmatch(rb"[0-7]+", text):
-        raise EncodingError(f"tar {what} field is not octal", where=f"byte {offset}")
+        raise EncodingError(f"tar {what} field is not octal", where=f"archive byte {offset}")
     return int(text, 8)
 
 
@@ -78,14 +118,92 @@ def _read_exact(stream: BinaryIO, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def iter_members(stream: BinaryIO, *, max_member: int = DEFAULT_MAX_MEMBER) -> Iterator[Member]:
+def _remaining(stream: BinaryIO) -> int | None:
+    """The bytes the stream holds after its position, or None when it cannot tell."""
+    try:
+        if not stream.seekable():
+            return None
+        pos = stream.tell()
+        end = stream.seek(0, io.SEEK_END)
+        stream.seek(pos)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return end - pos
+
+
+def _read_content(stream: BinaryIO, size: int, name: str, where: str) -> bytes:
+    """A member's ``size`` bytes of content, read in time proportional to the bytes present."""
+    if size <= _LARGE:
+        content = _read_exact(stream, size)
+    else:
+        left = _remaining(stream)
+        if left is not None and left < size:
+            raise EncodingError(
+                f"member {name!r} is truncated: its header declares {size} bytes, but only "
+                f"{left} follow it",
+                where=where,
+            )
+        if left is not None:
+            content = _read_exact(stream, size)  # one allocation of the member's size
+        else:
+            pieces, got = [], 0
+            while got < size:
+                piece = stream.read(min(_LARGE, size - got))
+                if not piece:
+                    break
+                pieces.append(piece)
+                got += len(piece)
+            content = b"".join(pieces)
+    if len(content) < size:
+        raise EncodingError(
+            f"member {name!r} is truncated: its header declares {size} bytes, but only "
+            f"{len(content)} follow it",
+            where=where,
+        )
+    return content
+
+
+def _check_trailer(stream: BinaryIO, start: int, first: bytes, max_trailer: int) -> None:
+    """What follows the last member, from archive byte ``start`` (``first`` already read):
+    zeros only, at most ``max_trailer`` of them, read :data:`CHUNK` bytes at a time."""
+    seen = 0
+    chunk = first
+    while chunk:
+        zeros = len(chunk) - len(chunk.lstrip(b"\0"))
+        if zeros < len(chunk):
+            at = start + seen + zeros
+            raise EncodingError(
+                f"byte {at} is {chunk[zeros]:#04x}, not zero: only zero padding may follow the "
+                f"last member, which ends at byte {start}",
+                where=f"archive byte {at}",
+            )
+        seen += len(chunk)
+        if seen > max_trailer:
+            raise SizeError(
+                f"more than {max_trailer} bytes of zero padding follow the last member, which "
+                f"ends at byte {start}",
+                where=f"archive byte {start}",
+            )
+        chunk = stream.read(min(CHUNK, max_trailer + 1 - seen))
+
+
+def iter_members(
+    stream: BinaryIO,
+    *,
+    max_member: int = DEFAULT_MAX_MEMBER,
+    max_trailer: int = MAX_TRAILER,
+) -> Iterator[Member]:
     """Yield the members of an archive one by one, checking the tar layout and file names.
 
     The first member must be ``BELENIOS``; the content hash of every other member must match its
-    name. Sizes are checked against ``max_member`` before a member's content is read.
+    name. Sizes are checked (against ``max_member`` for data members, :data:`MAX_SMALL_MEMBER`
+    for the header and events, and the data members waiting for their event together against
+    ``max_member``) before a member's content is read; what follows the last member must be at
+    most ``max_trailer`` zero bytes. See the module's docstring for the memory this takes.
     """
     offset = 0
     first = True
+    run = run_bytes = 0  # the data members read since the last event, and their bytes
     while True:
         block = _read_exact(stream, BLOCK)
         if not block:
@@ -93,16 +211,16 @@ def iter_members(stream: BinaryIO, *, max_member: int = DEFAULT_MAX_MEMBER) -> I
                 raise EncodingError("empty archive")
             return
         where = f"archive byte {offset}"
-        if len(block) < BLOCK:
-            raise EncodingError("truncated tar header", where=where)
-        if block == b"\0" * BLOCK:
-            # end-of-archive marker: only zero blocks may follow
-            rest = stream.read()
-            if rest.strip(b"\0"):
-                raise EncodingError("data after the end-of-archive marker", where=where)
+        if block[0] == 0 and block.count(0) == len(block):
+            # the end of the archive: end-of-archive blocks and padding, zeros only
             if first:
-                raise EncodingError("empty archive")
+                raise EncodingError("empty archive: it starts with zeros", where=where)
+            _check_trailer(stream, offset, block, max_trailer)
             return
+        if len(block) < BLOCK:
+            raise EncodingError(
+                f"truncated tar header: {len(block)} bytes at the end of the archive", where=where
+            )
         stored = _octal(block[148:156], "checksum", offset)
         computed = sum(block[:148]) + 8 * 32 + sum(block[156:])
         if stored != computed:
@@ -117,14 +235,45 @@ def iter_members(stream: BinaryIO, *, max_member: int = DEFAULT_MAX_MEMBER) -> I
             raise EncodingError("tar member name is not ASCII", where=where) from None
         size = _octal(block[124:136], "size", offset)
         mtime = _octal(block[136:148], "mtime", offset)
-        if size > max_member:
+        if first:
+            if name != "BELENIOS":
+                raise EncodingError(f"first member is {name!r}, expected 'BELENIOS'", where=where)
+            kind, expected = "header", ""
+        else:
+            m = _NAME.match(name)
+            if m is None:
+                raise EncodingError(
+                    f"member name {name!r} is not '<sha256>.data.json' or '<sha256>.event.json'",
+                    where=where,
+                )
+            expected, kind = m.group(1), m.group(2)
+        if kind == "data":
+            if size > max_member:
+                raise SizeError(
+                    f"member {name!r} declares {size} bytes, more than the limit of "
+                    f"{max_member} for a data member",
+                    where=where,
+                )
+            if run >= MAX_DATA_RUN:
+                raise EncodingError(
+                    f"data member {name!r} follows {run} data members with no event between "
+                    f"them: no event refers to more than 5 (at most {MAX_DATA_RUN} in a row are "
+                    "read)",
+                    where=where,
+                )
+            if run_bytes + size > max_member:
+                raise SizeError(
+                    f"data member {name!r} ({size} bytes) brings the data waiting for the next "
+                    f"event to {run_bytes + size} bytes, more than the limit of {max_member}",
+                    where=where,
+                )
+        elif size > MAX_SMALL_MEMBER:
             raise SizeError(
-                f"member {name!r} has {size} bytes, more than the limit of {max_member}",
+                f"member {name!r} declares {size} bytes, more than the limit of "
+                f"{MAX_SMALL_MEMBER} for {'the header' if first else 'an event'}",
                 where=where,
             )
-        content = _read_exact(stream, size)
-        if len(content) < size:
-            raise EncodingError(f"member {name!r} is truncated", where=where)
+        content = _read_content(stream, size, name, where)
         pad = (-size) % BLOCK
         if pad:
             padding = _read_exact(stream, pad)
@@ -133,21 +282,17 @@ def iter_members(stream: BinaryIO, *, max_member: int = DEFAULT_MAX_MEMBER) -> I
             if padding.strip(b"\0"):
                 raise EncodingError(f"member {name!r} padding is not zeros", where=where)
         if first:
-            if name != "BELENIOS":
-                raise EncodingError(f"first member is {name!r}, expected 'BELENIOS'", where=where)
-            yield Member(name, "header", "", content, offset, mtime)
+            yield Member(name, kind, "", content, offset, mtime)
             first = False
         else:
-            m = _NAME.match(name)
-            if m is None:
-                raise EncodingError(
-                    f"member name {name!r} is not '<sha256>.data.json' or '<sha256>.event.json'",
-                    where=where,
-                )
             digest = hashlib.sha256(content).hexdigest()
-            if digest != m.group(1):
+            if digest != expected:
                 raise EncodingError(f"member {name!r} content hashes to {digest}", where=where)
-            yield Member(name, m.group(2), digest, content, offset, mtime)
+            if kind == "data":
+                run, run_bytes = run + 1, run_bytes + size
+            else:
+                run = run_bytes = 0
+            yield Member(name, kind, digest, content, offset, mtime)
         offset += BLOCK + size + pad
 
 

@@ -20,7 +20,10 @@ The audit object (JSON) is what the browser booth's ``makeBallot`` returns as ``
                                              # ciphertext, decimal strings below q
         {"choices": [2, 1, 3],          # non-homomorphic question: the small integers
          "randomness": ["r"],           # the one ciphertext's r
-         "epsilon": 5}                  # and the padding of group_encode (section 4.11.2)
+         "epsilon": 5},                 # and the padding of group_encode (section 4.11.2)
+        {"choices": [[0, 0, 0], [1, 1, 0, 1]],   # Lists question: the vote's rows (each
+         "randomness": [["r", "r", "r"],          # list's 0/1 first, then its candidates'),
+                        ["r", "r", "r", "r"]]}    # one r per ciphertext in the same shape
       ]
     }
 
@@ -36,7 +39,9 @@ audit data stays with the voter (this module, ``plebiscite voter-audit`` and ``/
 run on the voter's own machine), and a voter who shared it casts again at the end.
 
 :func:`check_audit` returns every problem found, each with the question (1-based), the answer
-(1-based answer number, 0 for the blank slot, ``None`` for the whole question) and a code:
+(1-based answer number, 0 for the blank slot, ``None`` for the whole question; for a Lists
+question also ``list``, the 1-based list, and ``answer`` 0 for the list itself, j for its
+candidate j) and a code:
 
 ``audit_format``, ``tracker``, ``election_mismatch``, ``ballot`` (the ballot does not parse),
 ``choices`` (the audit's choices are not a valid vote), ``randomness`` (``g^r`` is not the
@@ -65,17 +70,21 @@ _DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)\Z")
 @dataclass(frozen=True)
 class AuditProblem:
     question: int | None  # 1-based
-    answer: int | None  # 1-based answer number, 0 for the blank slot
+    answer: int | None  # 1-based answer number, 0 for the blank slot (Lists: see list)
     code: str
     message: str
+    list: int | None = None  # Lists: the 1-based list; answer 0 the list, j its candidate j
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "question": self.question,
             "answer": self.answer,
             "code": self.code,
             "message": self.message,
         }
+        if self.list is not None:
+            out["list"] = self.list
+        return out
 
 
 @dataclass
@@ -115,15 +124,16 @@ def _flat(q: Any, v: Any) -> list[Any] | None:
     return [x for row in v for x in row]
 
 
-def _label(q: Any, j: int) -> tuple[int, str]:
-    """The answer number and the label of the ``j``-th ciphertext of an answer to ``q``."""
+def _label(q: Any, j: int) -> tuple[int | None, int, str]:
+    """The list (Lists questions, else None), the answer number and the label of the
+    ``j``-th ciphertext of an answer to ``q``."""
     if isinstance(q, QuestionL):
         for i, n in enumerate(q.shape):
             if j < n:
-                return j, f"list {i + 1}" if j == 0 else f"list {i + 1}, candidate {j}"
+                return i + 1, j, f"list {i + 1}" if j == 0 else f"list {i + 1}, candidate {j}"
             j -= n
     answer = j if q.blank else j + 1
-    return answer, "blank" if q.blank and j == 0 else f"answer {answer}"
+    return None, answer, "blank" if q.blank and j == 0 else f"answer {answer}"
 
 
 def _shape(election: Election, audit: Any) -> str | None:
@@ -168,8 +178,10 @@ def check_audit(election: Election, ballot_raw: bytes, audit: Any) -> AuditRepor
     report = AuditReport(tracker=h_json(raw))
     problems = report.problems
 
-    def add(question: int | None, answer: int | None, code: str, message: str) -> None:
-        problems.append(AuditProblem(question, answer, code, message))
+    def add(
+        question: int | None, answer: int | None, code: str, message: str, lst: int | None = None
+    ) -> None:
+        problems.append(AuditProblem(question, answer, code, message, lst))
 
     shape = _shape(election, audit)
     if shape is not None:
@@ -204,7 +216,7 @@ def check_audit(election: Election, ballot_raw: bytes, audit: Any) -> AuditRepor
                 continue  # reported by choice_problems
             for j, (alpha, beta) in enumerate(ans.ciphertexts):
                 report.ciphertexts += 1
-                answer, label = _label(q, j)
+                lst, answer, label = _label(q, j)
                 r = int(randomness[j])
                 if ctx.gpow(r) != alpha:
                     add(
@@ -213,6 +225,7 @@ def check_audit(election: Election, ballot_raw: bytes, audit: Any) -> AuditRepor
                         "randomness",
                         f"question {question}, {label}: the revealed randomness does not give "
                         "this ciphertext",
+                        lst,
                     )
                     continue
                 gm = ctx.div(beta, ctx.ypow(r))
@@ -225,6 +238,7 @@ def check_audit(election: Election, ballot_raw: bytes, audit: Any) -> AuditRepor
                         "plaintext",
                         f"question {question}, {label}: the ballot encrypts {what}, "
                         f"the audit says {choices[j]}",
+                        lst,
                     )
         else:
             report.ciphertexts += 1

@@ -47,6 +47,9 @@ class LIMITS:
     ballot_bytes = 1 << 20
     event_bytes = 4096
     credentials_bytes = 1 << 31
+    # the memory the parse of one member of an archive may take (strictjson.memory_estimate):
+    # a JSON text of empty lists or dicts takes about 25 times its size in CPython
+    parse_memory = 1 << 31
     trustees = 256
     small_int = (1 << 53) - 1
 

@@ -203,7 +203,9 @@ def signed_msg(group: Group, v: Any, where: str) -> SignedMsg:
 
 
 def parse_trustees(raw: bytes, group: Group, where: str = "trustees") -> tuple[TrusteeKind, ...]:
-    v = strictjson.loads(raw, max_size=LIMITS.election_bytes * 16, where=where)
+    v = strictjson.loads(
+        raw, max_size=LIMITS.election_bytes * 16, where=where, max_memory=LIMITS.parse_memory
+    )
     out: list[TrusteeKind] = []
     for i, item in enumerate(arr(v, where, LIMITS.trustees)):
         w = f"{where}[{i}]"
@@ -268,7 +270,9 @@ def parse_credentials(
 
     ``membership=False`` checks the encoding and range of each credential but not its
     subgroup membership (for a voter, who only needs the election)."""
-    v = strictjson.loads(raw, max_size=LIMITS.credentials_bytes, where=where)
+    v = strictjson.loads(
+        raw, max_size=LIMITS.credentials_bytes, where=where, max_memory=LIMITS.parse_memory
+    )
     out = []
     seen: set[str] = set()
     for i, s in enumerate(arr(v, where, 1 << 28)):

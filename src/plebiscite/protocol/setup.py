@@ -71,8 +71,6 @@ def read_setup(stream: BinaryIO) -> SetupData:
             )
         if m.kind == "data":
             pending[m.hash] = m.content
-            if len(pending) > 64:
-                raise EncodingError("too many data members not referenced by an event", where=where)
             continue
         ev = parse_event(m.content, m.hash, f"event {m.hash}")
         if ev.type != "Setup" or ev.height != 0 or ev.parent is not None or not ev.payload:

@@ -6,6 +6,14 @@ voters revoted), and never holds all ballots: ballots are verified in chunks, th
 :func:`~plebiscite.protocol.ballot.verify_ballots`), and the chunk results are reduced in board
 order.
 
+Memory, whatever the archive declares or holds: the reader (:mod:`~plebiscite.protocol.archive`)
+holds at most ``DEFAULT_MAX_MEMBER`` (256 MiB) of member content at once, and drops data that no
+event refers to at the next event (reported there); a member an event refers to is parsed only if
+:func:`~plebiscite.strictjson.memory_estimate` puts its parse within ``PARSE_MEMORY`` (2 GiB);
+ballots are verified in chunks of at most ``chunk_size`` ballots or ``CHUNK_BYTES`` (1 MiB), two
+chunks in flight per worker, and the second pass over replaced ballots goes a chunk at a time. What
+the verification keeps grows with the election (credentials, a digest per ciphertext, the tally).
+
 Checks, in order of the archive:
 
 - layout: tar, header, member names equal to the SHA256 of their content, every data member
@@ -34,7 +42,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context, fixed_base
-from plebiscite.crypto.dlog import discrete_log
+from plebiscite.crypto.dlog import discrete_log, discrete_logs
 from plebiscite.crypto.group import Element
 from plebiscite.crypto.groups import FiniteFieldGroup, parse_natural
 from plebiscite.crypto.hashing import sha256_hex
@@ -50,14 +58,23 @@ from plebiscite.errors import (
     SizeError,
     StateError,
 )
-from plebiscite.protocol.archive import Member, iter_members, parse_header
+from plebiscite.protocol.archive import (
+    DEFAULT_MAX_MEMBER,
+    MAX_DATA_RUN,
+    Member,
+    iter_members,
+    parse_header,
+)
 from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, verify_ballots
 from plebiscite.protocol.messages import (
+    LIMITS,
     Ciphertext,
     Credential,
     Election,
     Event,
     Pedersen,
+    Question,
+    QuestionH,
     QuestionL,
     QuestionNH,
     Single,
@@ -97,6 +114,10 @@ NEXT: dict[str | None, tuple[str, ...]] = {
     "Result": (),
 }
 STATUS = AFTER_EVENT
+PARSE_MEMORY = LIMITS.parse_memory  # the most the parse of one member may take
+# a chunk of ballots is sent to be verified once it has this many bytes (or chunk_size ballots):
+# with two chunks in flight per worker, the ballots held stay under 4 MiB per worker
+CHUNK_BYTES = 1 << 20
 
 
 class _StopError(Exception):
@@ -135,6 +156,7 @@ class Verifier:
         self._credentials: dict[str, Credential] = {}
         self._setup: BallotSetup | None = None
         self._batch: list[tuple[int, str, bytes]] = []
+        self._batch_bytes = 0
         self._inflight: deque[Future[ChunkResult] | ChunkResult] = deque()
         self._alpha_owner: dict[bytes, str] = {}
         self._last: dict[str, int] = {}  # credential -> height of its last ballot
@@ -326,8 +348,19 @@ class Verifier:
         """Process one member; True when verification stops here (``stop_after``)."""
         if kind == "data":
             self._pending[hash_] = content
-            if len(self._pending) > 64:
-                raise EncodingError("too many data members not referenced by an event", where=where)
+            if len(self._pending) > MAX_DATA_RUN:
+                raise EncodingError(
+                    f"more than {MAX_DATA_RUN} data members in a row with no event: no event "
+                    "refers to more than 5",
+                    where=where,
+                )
+            waiting = sum(map(len, self._pending.values()))
+            if waiting > DEFAULT_MAX_MEMBER:
+                raise SizeError(
+                    f"the data waiting for the next event has {waiting} bytes, more than the "
+                    f"limit of {DEFAULT_MAX_MEMBER}",
+                    where=where,
+                )
             return False
         try:
             ev = parse_event(content, hash_, f"event {hash_}")
@@ -764,6 +797,9 @@ class Verifier:
         pre = self._prechecked.pop(ev.payload, None)
         if pre is None and self._proofs_checked and self._setup is not None:
             pre = verify_ballots(self._setup, [(ev.height, ev.hash, raw)], proofs=False)
+        if pre is None and len(raw) > LIMITS.ballot_bytes and self._setup is not None:
+            # refused for its size here, before anything is parsed, not sent to a worker
+            pre = verify_ballots(self._setup, [(ev.height, ev.hash, raw)])
         if pre is not None:
             self._submit()
             self._drain(0)
@@ -786,14 +822,15 @@ class Verifier:
             )
             return
         self._batch.append((ev.height, ev.hash, raw))
-        if len(self._batch) >= self.chunk_size:
+        self._batch_bytes += len(raw)
+        if len(self._batch) >= self.chunk_size or self._batch_bytes >= CHUNK_BYTES:
             self._submit()
 
     def _submit(self) -> None:
         if not self._batch:
             return
         assert self._setup is not None
-        chunk, self._batch = self._batch, []
+        chunk, self._batch, self._batch_bytes = self._batch, [], 0
         if self.executor is None:
             self._inflight.append(verify_ballots(self._setup, chunk))
         else:
@@ -896,10 +933,11 @@ class Verifier:
         return sorted(cts, key=lambda c: (key(c[0]), key(c[1])))
 
     def _divide_superseded(self, ev: Event) -> None:
-        """Divide the product by the ballots replaced by a revote (a second, partial pass)."""
-        assert self._setup is not None and self._ctx is not None
+        """Divide the product by the ballots replaced by a revote (a second, partial pass), a
+        chunk at a time."""
         wanted = set(self._superseded)
         chunk: list[tuple[int, str, bytes]] = []
+        size = 0
         with self.open_archive() as stream:
             pending: dict[str, bytes] = {}
             for m in iter_members(stream):
@@ -908,10 +946,20 @@ class Verifier:
                 elif m.kind == "event":
                     e = parse_event(m.content, m.hash, "event")
                     if e.type == "Ballot" and e.height in wanted and e.payload in pending:
-                        chunk.append((e.height, e.hash, pending[e.payload]))
+                        raw = pending[e.payload]
+                        chunk.append((e.height, e.hash, raw))
+                        size += len(raw)
+                        if len(chunk) >= self.chunk_size or size >= CHUNK_BYTES:
+                            self._divide(chunk)
+                            chunk, size = [], 0
                     pending.clear()
                     if e.height >= ev.height:
                         break
+        if chunk:
+            self._divide(chunk)
+
+    def _divide(self, chunk: list[tuple[int, str, bytes]]) -> None:
+        assert self._setup is not None and self._ctx is not None
         res = verify_ballots(self._setup, chunk)
         ctx = self._ctx
         for acc, part in zip(self._product, res.product, strict=True):
@@ -939,7 +987,7 @@ class Verifier:
             )
             w = "encrypted_tally"
             et = arr(
-                strictjson.loads(et_raw, max_size=1 << 34, where=w),
+                strictjson.loads(et_raw, max_size=1 << 34, where=w, max_memory=PARSE_MEMORY),
                 w,
                 len(election.questions),
                 len(election.questions),
@@ -1065,7 +1113,11 @@ class Verifier:
             raise StateError("no encrypted tally to shuffle yet")
         group = election.group
         w = "shuffle"
-        sh = obj(strictjson.loads(raw, max_size=max_size, where=w), w, ("ciphertexts", "proofs"))
+        sh = obj(
+            strictjson.loads(raw, max_size=max_size, where=w, max_memory=PARSE_MEMORY),
+            w,
+            ("ciphertexts", "proofs"),
+        )
         nh_idx = [i for i, q in enumerate(election.questions) if not q.homomorphic]
         cts = arr(sh["ciphertexts"], f"{w}.ciphertexts", len(nh_idx), len(nh_idx))
         prfs = arr(sh["proofs"], f"{w}.proofs", len(nh_idx), len(nh_idx))
@@ -1136,7 +1188,7 @@ class Verifier:
         group = self._election.group
         w = "partial_decryption"
         pd = obj(
-            strictjson.loads(raw, max_size=max_size, where=w),
+            strictjson.loads(raw, max_size=max_size, where=w, max_memory=PARSE_MEMORY),
             w,
             ("decryption_factors", "decryption_proofs"),
         )
@@ -1279,11 +1331,15 @@ class Verifier:
             raise StateError(f"not enough valid partial decryptions: {missing}")
         ctx = self._ctx
         total = self._report.total_weight or 0
+        columns = [
+            [ctx.div(beta, f) for (_, beta), f in zip(tcol, fcol, strict=True)]
+            for tcol, fcol in zip(self._tally, F, strict=True)
+        ]
+        counts = _counts(ctx, self._election.questions, columns, total)
         out: list[Any] = []
-        for q, tcol, fcol in zip(self._election.questions, self._tally, F, strict=True):
-            values = [ctx.div(beta, f) for (_, beta), f in zip(tcol, fcol, strict=True)]
+        for i, (q, values) in enumerate(zip(self._election.questions, columns, strict=True)):
             if q.homomorphic:
-                out.append(q.nest([_dlog(self._ctx, v, total) for v in values]))
+                out.append(q.nest(counts[i]))
             else:
                 out.append([_decode(self._election, q, v) for v in values])
         return out
@@ -1294,7 +1350,11 @@ class Verifier:
         election = self._election
         try:
             w = "result"
-            res = obj(strictjson.loads(raw, max_size=1 << 34, where=w), w, ("result",))
+            res = obj(
+                strictjson.loads(raw, max_size=1 << 34, where=w, max_memory=PARSE_MEMORY),
+                w,
+                ("result",),
+            )
             cols = arr(
                 res["result"], f"{w}.result", len(election.questions), len(election.questions)
             )
@@ -1381,12 +1441,40 @@ def _count(v: Any, where: str, total: int | None) -> int:
     return c
 
 
-def _dlog(ctx: Context, x: Element, bound: int) -> int:
-    """``log_g(x)`` for a result known to lie in ``[0, bound]``."""
-    n = discrete_log(ctx.group, x, bound)
-    if n is None:
-        raise ConsistencyError(f"decryption is not g^n for any n in [0, {bound}]")
-    return n
+def _counts(
+    ctx: Context, questions: Sequence[Question], columns: list[list[Element]], total: int
+) -> dict[int, list[int]]:
+    """The counts of the homomorphic questions, by question: ``log_g`` of each decrypted value,
+    known to lie in ``[0, total]``, found together (:func:`discrete_logs`). The last count of a
+    question whose ballots all choose the same number of answers follows from the others; it
+    is checked, not searched for."""
+    wanted: list[tuple[int, int]] = []
+    implied: dict[int, int] = {}
+    for i, q in enumerate(questions):
+        if not q.homomorphic:
+            continue
+        n = len(columns[i])
+        fixed = q.fixed_choices if isinstance(q, QuestionH) else None
+        if fixed is not None and n > 1:
+            implied[i] = fixed * total
+            n -= 1
+        wanted += [(i, j) for j in range(n)]
+    found = discrete_logs(ctx.group, [columns[i][j] for i, j in wanted], total)
+    out: dict[int, list[int]] = {}
+    for (i, _), c in zip(wanted, found, strict=True):
+        if c is None:
+            raise ConsistencyError(f"decryption is not g^n for any n in [0, {total}]")
+        out.setdefault(i, []).append(c)
+    for i, whole in implied.items():
+        last = whole - sum(out.get(i, []))
+        if 0 <= last <= total and ctx.group.gpow(last) == columns[i][-1]:
+            out.setdefault(i, []).append(last)
+        else:
+            searched = discrete_log(ctx.group, columns[i][-1], total)
+            if searched is None:
+                raise ConsistencyError(f"decryption is not g^n for any n in [0, {total}]")
+            out.setdefault(i, []).append(searched)
+    return out
 
 
 def _decode(election: Election, q: Any, x: Element) -> list[int]:

@@ -15,10 +15,12 @@ server runs with it, or the session token of an administrator account.
   all its sessions.
 - A failed login says only "name or password wrong", whether the account exists or not, and
   costs the same time (an unknown name is checked against a dummy hash). Failures are limited
-  per account name (:data:`FAILURES`, whether the name exists or not, so the limit reveals
-  nothing) and all logins per client address (:mod:`plebiscite.server.ratelimit`); at most two
+  per account name and client address (:data:`FAILURES`, whether the name exists or not, so the
+  limit reveals nothing; wrong passwords sent from one address never lock the account out from
+  another) and all logins per client address (:mod:`plebiscite.server.ratelimit`); at most two
   scrypt computations run at once. Wrong administrator tokens are limited per client address
-  (:data:`BAD_TOKENS`), on every route, reads included.
+  (:data:`BAD_TOKENS`), on every route, reads included; a token is compared before the limit
+  is looked at, so the right token works whatever wrong ones came from its address.
 - Nothing here logs: no name, password, token or hash reaches a log.
 
 :func:`authenticate` is what :func:`require_admin` runs, in a worker thread: it reads the private
@@ -240,10 +242,8 @@ def authenticate(request: Request) -> str | None:
     of an administrator account; the account's name (None for the bootstrap token), also left
     in ``request.state.admin``."""
     token = bearer(request)
-    bad_tokens = _bad_tokens(request)
-    address = request.client.host if request.client else ""
-    if token and (wait := bad_tokens.wait(address)) > 0:
-        raise RateLimitError(wait, "wrong administrator tokens")
+    # the token is compared first: wrong tokens sent from an address (a proxy's, shared by
+    # many) never stop the right one from working; only the wrong ones are counted
     expected: str = request.app.state.admin_token
     if same_token(token, expected):
         request.state.admin = None
@@ -252,6 +252,10 @@ def authenticate(request: Request) -> str | None:
     s = _session(store, token) if store is not None and token else None
     if s is None:
         if token:
+            bad_tokens = _bad_tokens(request)
+            address = request.client.host if request.client else ""
+            if (wait := bad_tokens.wait(address)) > 0:
+                raise RateLimitError(wait, "wrong administrator tokens")
             bad_tokens.take(address)
         raise ApiError(401, "unauthorized", "administrator token missing or wrong")
     name: str = s["name"]
@@ -327,7 +331,10 @@ async def login(request: Request) -> JSONResponse:
     if store is None:
         raise _no_store()
     failures, slots = _state(request)
-    key = name.casefold()
+    # failures are counted per name and client address: wrong passwords for a name from one
+    # address (or one proxy's) never lock that account's holder out elsewhere
+    address = request.client.host if request.client else ""
+    key = f"{name.casefold()}\n{address}"
     wait = await anyio.to_thread.run_sync(failures.wait, key)
     if wait > 0:
         raise RateLimitError(wait, "failed logins")

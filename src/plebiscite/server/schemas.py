@@ -40,7 +40,8 @@ _TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
 _UUID = r"^[1-9A-HJ-NP-Za-km-z]{14,64}$"
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _HEX256 = r"^[0-9a-f]{64}$"
-_NUMBER = r"^[0-9]+$"
+#: a group element: a decimal number (finite fields) or 64 hexadecimal digits (Ed25519)
+_ELEMENT = r"^([0-9]+|[0-9a-f]{64})$"
 
 Fraction = Annotated[str, Field(pattern=_FRACTION, description='"n/d" or "n", lowest terms')]
 UtcTime = Annotated[str, Field(pattern=_TIME, description="YYYY-MM-DDTHH:MM:SSZ (UTC)")]
@@ -195,7 +196,7 @@ class Ballot(BaseModel):
 
     election_uuid: Uuid
     election_hash: str = Field(description="the election's fingerprint")
-    credential: str = Field(pattern=_NUMBER, description="the voter's public credential")
+    credential: str = Field(pattern=_ELEMENT, description="the voter's public credential")
     answers: list[dict[str, Any]] = Field(description="one encrypted answer per question")
     signature: dict[str, Any] = Field(description="{hash, proof}: signed by the credential")
 

@@ -25,9 +25,12 @@ are e-mail addresses, each optionally with its public credential). Then:
    returns at once for an election that does not require authentication; otherwise the request
    needs the voter's session (``Authorization: Bearer``), and the ballot's credential must be
    the one the voter list gives for that login. Where the list gives none (the server is not
-   the credential authority, or was not told), the first ballot a login casts binds its
-   credential to it: a later ballot of that login must use the same credential, and a
-   credential bound to one login is refused to any other. The ballot's signature proves the
+   the credential authority, or was not told), the first ballot a login casts on the board
+   binds its credential to it: a later ballot of that login must use the same credential, and
+   a credential bound to one login is refused to any other. The binding is reserved while the
+   ballot is appended and released if the ballot is refused (a refused ballot binds nothing,
+   so nobody can lock a login out with one); a reservation left by a process killed before the
+   ballot reached the board is void after :data:`PENDING_SECONDS`. The ballot's signature proves the
    voter holds the credential, so the binding is made only by its holder. The server thus
    knows which login cast under which credential (as Belenios' own server does): who voted,
    never how, since the ballots stay encrypted.
@@ -46,6 +49,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -97,6 +101,7 @@ LINK = "voter-link"  # sha256(link token) -> {"uuid", "login", "expires"}
 SESSION = "voter-session"  # sha256(session token) -> {"uuid", "login", "expires"}
 CAST_LOGIN = "voter-cast-login"  # uuid/login -> the credential the login cast with
 CAST_CREDENTIAL = "voter-cast-credential"  # uuid/sha256(credential) -> the login that cast
+CAST_PENDING = "voter-cast-pending"  # uuid/login -> when a ballot reserved its binding
 
 CODE_SECONDS = 15 * 60
 SESSION_SECONDS = 60 * 60
@@ -284,10 +289,24 @@ def _login_with_link(store: PrivateStore, uuid: str, token: str) -> str | None:
 # -- casting -------------------------------------------------------------------------------------
 
 
-def _authorize(store: PrivateStore, uuid: str, token: str, credential: str | None) -> None:
+#: A binding reserved by a ballot that neither reached the board nor was released (its process
+#: was killed in between) is void after this many seconds.
+PENDING_SECONDS = 300.0
+
+#: ``settle(accepted)``: after the ballot was appended (True) or refused (False)
+Settle = Callable[[bool], None]
+
+
+def _authorize(
+    store: PrivateStore,
+    uuid: str,
+    token: str,
+    credential: str | None,
+    on_board: Callable[[str], bool],
+) -> Settle | None:
     config = config_of(store, uuid)
     if config is None:
-        return
+        return None
     login = _session(store, uuid, token) if token else None
     if login is None:
         raise ApiError(
@@ -308,8 +327,47 @@ def _authorize(store: PrivateStore, uuid: str, token: str, credential: str | Non
             raise ApiError(
                 403, "wrong_credential", "this ballot's credential is not the one of your login"
             )
-        return
+        return None
+    return _reserve(store, uuid, login, credential, on_board)
+
+
+def _ckey(uuid: str, credential: str) -> str:
+    return f"{uuid}/{hashlib.sha256(credential.encode()).hexdigest()}"
+
+
+def _void(store: PrivateStore, uuid: str, login: str, on_board: Callable[[str], bool]) -> bool:
+    """Release the binding of ``login`` if a ballot reserved it long ago and none of its
+    credential is on the board (the process was killed between the two); whether it did."""
+    pending = store.get(CAST_PENDING, f"{uuid}/{login}")
     bound = store.get(CAST_LOGIN, f"{uuid}/{login}")
+    if pending is None or bound is None:
+        return False
+    if clock() - float(pending) < PENDING_SECONDS or on_board(bound.decode()):
+        return False
+    _release(store, uuid, login, bound.decode())
+    return True
+
+
+def _release(store: PrivateStore, uuid: str, login: str, credential: str) -> None:
+    """Undo a reservation: the binding of ``login`` to ``credential``, both ways."""
+    lkey, ckey = f"{uuid}/{login}", _ckey(uuid, credential)
+    if (bound := store.take(CAST_LOGIN, lkey)) is not None and bound.decode() != credential:
+        store.insert(CAST_LOGIN, lkey, bound)
+    if (owner := store.take(CAST_CREDENTIAL, ckey)) is not None and owner.decode() != login:
+        store.insert(CAST_CREDENTIAL, ckey, owner)
+    store.delete(CAST_PENDING, lkey)
+
+
+def _reserve(
+    store: PrivateStore, uuid: str, login: str, credential: str, on_board: Callable[[str], bool]
+) -> Settle:
+    """Check that ``login`` may cast with ``credential`` and reserve the binding of the two
+    while the ballot is appended: it is kept when the ballot reaches the board, released when
+    it is refused (a refused ballot binds nothing)."""
+    lkey, ckey = f"{uuid}/{login}", _ckey(uuid, credential)
+    bound = store.get(CAST_LOGIN, lkey)
+    if bound is not None and bound.decode() != credential and _void(store, uuid, login, on_board):
+        bound = None
     if bound is not None:
         if bound.decode() != credential:
             raise ApiError(
@@ -317,17 +375,21 @@ def _authorize(store: PrivateStore, uuid: str, token: str, credential: str | Non
                 "wrong_credential",
                 "your login already voted with another credential: use that one",
             )
-        return
-    ckey = f"{uuid}/{hashlib.sha256(credential.encode()).hexdigest()}"
+        return _keeper(store, uuid, login, credential)
     inserted = store.insert(CAST_CREDENTIAL, ckey, login.encode())
     if not inserted:
         owner = store.get(CAST_CREDENTIAL, ckey)
+        taken = owner is not None and owner.decode() != login
+        if taken and owner is not None and _void(store, uuid, owner.decode(), on_board):
+            inserted = store.insert(CAST_CREDENTIAL, ckey, login.encode())
+            owner = store.get(CAST_CREDENTIAL, ckey)
         if owner is None or owner.decode() != login:
             raise ApiError(
                 403, "credential_taken", "this credential was already used by another voter"
             )
-    if not store.insert(CAST_LOGIN, f"{uuid}/{login}", credential.encode()):
-        again = store.get(CAST_LOGIN, f"{uuid}/{login}")
+    store.put(CAST_PENDING, lkey, repr(clock()).encode())
+    if not store.insert(CAST_LOGIN, lkey, credential.encode()):
+        again = store.get(CAST_LOGIN, lkey)
         if again is None or again.decode() != credential:  # a concurrent ballot of this login
             if inserted:
                 store.delete(CAST_CREDENTIAL, ckey)
@@ -336,16 +398,50 @@ def _authorize(store: PrivateStore, uuid: str, token: str, credential: str | Non
                 "wrong_credential",
                 "your login already voted with another credential: use that one",
             )
+        return _keeper(store, uuid, login, credential)
+
+    def settle(accepted: bool) -> None:
+        if accepted:
+            _keep(store, uuid, login, credential)
+        else:
+            _release(store, uuid, login, credential)
+
+    return settle
 
 
-async def authorize_cast(request: Request, uuid: str, credential: str | None) -> None:
+def _keep(store: PrivateStore, uuid: str, login: str, credential: str) -> None:
+    """The ballot is on the board: its binding stays (made again if a refused ballot of the
+    same login and credential released it meanwhile)."""
+    lkey = f"{uuid}/{login}"
+    store.insert(CAST_CREDENTIAL, _ckey(uuid, credential), login.encode())
+    store.insert(CAST_LOGIN, lkey, credential.encode())
+    store.delete(CAST_PENDING, lkey)
+
+
+def _keeper(store: PrivateStore, uuid: str, login: str, credential: str) -> Settle:
+    """The settle of a ballot whose binding another ballot made or reserved."""
+
+    def settle(accepted: bool) -> None:
+        if accepted:
+            _keep(store, uuid, login, credential)
+
+    return settle
+
+
+async def authorize_cast(
+    request: Request, uuid: str, credential: str | None, on_board: Callable[[str], bool]
+) -> Settle | None:
     """Refuse the ballot of ``credential`` unless election ``uuid`` does not require voter
     authentication, or the request carries a voter session of a login that may cast with
-    this credential (see the module's documentation)."""
+    this credential (see the module's documentation); ``on_board(credential)`` says whether a
+    ballot of that credential is on the board. The answer, if any, is to be called once the
+    ballot is appended (True) or refused (False)."""
     store = private_store(request)
     if store is None or not await anyio.to_thread.run_sync(is_required, store, uuid):
-        return
-    await anyio.to_thread.run_sync(_authorize, store, uuid, bearer(request), credential)
+        return None
+    return await anyio.to_thread.run_sync(
+        _authorize, store, uuid, bearer(request), credential, on_board
+    )
 
 
 # -- routes ----------------------------------------------------------------------------------------

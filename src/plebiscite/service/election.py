@@ -63,6 +63,7 @@ from plebiscite.errors import (
     StateError,
 )
 from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_bytes
+from plebiscite.protocol.ballot import ChunkResult
 from plebiscite.protocol.checkpoints import SignedCheckpoint, sign_checkpoint
 from plebiscite.protocol.messages import parse_event
 from plebiscite.protocol.verifier import Verifier
@@ -524,10 +525,14 @@ class ElectionState:
     # -- what a request does to the board --
 
     async def cast(
-        self, raw: bytes, authorize: Callable[[str | None], Awaitable[None]]
+        self,
+        raw: bytes,
+        authorize: Callable[[str | None], Awaitable[Callable[[bool], None] | None]],
     ) -> tuple[str, int]:
         """Verify the ballot ``raw`` in full, let ``authorize`` see its credential (voter
-        login), append it and return its tracker and height once durably committed."""
+        login), append it and return its tracker and height once durably committed.
+        ``authorize`` may answer a function, called (in a worker thread) with True once the
+        ballot is on the board and with False if it is refused after all."""
         if (closed := self.voting_closed()) is not None:  # a referendum's voting hours
             raise Refused(*closed)
         tracker = h_json(raw)
@@ -536,8 +541,20 @@ class ElectionState:
         if tracker in self.trackers:
             raise Refused("duplicate", "this very ballot is already on the board")
         res = await anyio.to_thread.run_sync(self.verifier.check_ballot_alone, raw)
-        await authorize(res.outcomes[0].credential)
+        settle = await authorize(res.outcomes[0].credential)
+        try:
+            tracker, height = await self._append_ballot(raw, res, tracker)
+        except BaseException:
+            if settle is not None:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(settle, False)
+            raise
+        if settle is not None:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(settle, True)
+        return tracker, height
 
+    async def _append_ballot(self, raw: bytes, res: ChunkResult, tracker: str) -> tuple[str, int]:
         def on_board() -> None:  # the checks against the board as it now stands
             if tracker in self.trackers:  # again: the same ballot may have been sent twice
                 raise Refused("duplicate", "this very ballot is already on the board")

@@ -112,7 +112,7 @@ from plebiscite import strictjson
 from plebiscite.board.base import Board, Head, Item
 from plebiscite.board.private import PrivateStore
 from plebiscite.crypto.context import Context
-from plebiscite.crypto.groups import BELENIOS_2048, RFC_3526_2048, Group, group_by_name
+from plebiscite.crypto.groups import ED25519, Group, group_by_name
 from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.rand import RandomSource
 from plebiscite.crypto.signing import SigningKey
@@ -178,13 +178,11 @@ MAX_MESSAGE = 16 << 20  # a ceremony message, a credential list
 #: a shuffle or a partial decryption: several KB per ballot and non-homomorphic question
 MAX_TALLY_MESSAGE = 256 << 20
 MAX_VOTERS = 1 << 22
-#: The group of a referendum with homomorphic questions only, unless the request names one.
-GROUP = BELENIOS_2048
-#: The group of a referendum with a non-homomorphic question (its answers are embedded in
-#: group elements, decrypted after the shuffles), unless the request names one.
-GROUP_NH = RFC_3526_2048
-#: A request may name "Ed25519": a Belenios 3.x record (its threshold ceremony too), which
-#: embeds non-homomorphic answers as well.
+#: The group of a referendum unless the request names one: Ed25519, a Belenios 3.x record (its
+#: threshold ceremony too); it embeds the answers of non-homomorphic questions as well. A
+#: request may name "BELENIOS-2048" (homomorphic questions only) or "RFC-3526-2048": a
+#: Belenios 2.0 record.
+GROUP: Group = ED25519
 
 
 #: the kinds of the private records (:mod:`plebiscite.board.private`), keyed by referendum id
@@ -600,7 +598,7 @@ def _create(
         )
     referendum = Referendum.from_json(strictjson.dumps_compact(record), f"{w}.referendum")
     nh = [i for i, q in enumerate(referendum.questions) if not q.homomorphic]
-    group: Group = GROUP_NH if nh else GROUP
+    group: Group = GROUP
     if "group" in o:
         group = group_by_name(o["group"], where=f"{w}.group")
         if nh and group.embedding is None:

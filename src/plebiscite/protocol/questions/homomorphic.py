@@ -85,6 +85,13 @@ class QuestionH(NamedTuple):
         """Ciphertexts in an answer (and in the tally): one per answer, and one for blank."""
         return len(self.answers) + (1 if self.blank else 0)
 
+    @property
+    def fixed_choices(self) -> int | None:
+        """The number of answers every ballot chooses, when the question fixes it (``min`` is
+        ``max`` and there is no blank vote): the counts of a tally then add up to it times the
+        total weight."""
+        return self.min if self.min == self.max and not self.blank else None
+
     def describe(self) -> dict[str, Any]:
         return {
             "question": self.question,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -165,8 +165,11 @@ async def cast(uuid: str, request: Request) -> dict[str, Any]:
         raise ApiError(409, *closed)
     raw = (await read_body(request, MAX_BALLOT)).strip()
 
-    async def authorize(credential: str | None) -> None:
-        await voterauth.authorize_cast(request, uuid, credential)
+    def on_board(credential: str) -> bool:
+        return s.verifier.last_ballot_of(credential) is not None
+
+    async def authorize(credential: str | None) -> Callable[[bool], None] | None:
+        return await voterauth.authorize_cast(request, uuid, credential, on_board)
 
     tracker, height = await s.cast(raw, authorize)
     return {"tracker": tracker, "height": height}

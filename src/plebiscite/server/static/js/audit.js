@@ -5,15 +5,16 @@
 
 import { ballotTracker, checkAudit, hasWebCrypto } from "./belenios/booth-core.js";
 import { parseElectionSync } from "./belenios/election.js";
+import { textOf } from "./booth-forms.js";
 import { say } from "./common.js";
 import { $, el, replace } from "./dom.js";
 import { initI18n, t } from "./i18n.js";
 
-// The label of answer `answer` (1-based, 0 for blank) of a question.
-function answerLabel(question, answer) {
-  if (answer === 0) return t("audit.blank-slot");
-  const text = question?.answers?.[answer - 1];
-  return text === undefined ? String(answer) : t("audit.quoted", { text });
+// The label of the answer of an audit problem (a blank slot, an answer, a list, a candidate),
+// as its question names it.
+function answerLabel(question, p) {
+  if (question) return textOf(question.auditLabel(p));
+  return p.answer === 0 ? t("audit.blank-slot") : String(p.answer);
 }
 
 // One problem of checkAudit as a translated sentence (the English detail where useful).
@@ -21,7 +22,7 @@ export function problemText(election, p) {
   const q = election?.questions?.[p.question - 1];
   const where = {
     question: p.question ?? "",
-    answer: p.answer === null || p.answer === undefined ? "" : answerLabel(q, p.answer),
+    answer: p.answer === null || p.answer === undefined ? "" : answerLabel(q, p),
   };
   switch (p.code) {
     case "election":
@@ -51,21 +52,12 @@ export function problemText(election, p) {
   }
 }
 
-// The choices of a ballot (belenios-tool's shape) as a list of questions with their answers.
+// The choices of a ballot (belenios-tool's shape) as a list of questions with their answers,
+// as each question tells them (review).
 export function choicesList(election, choices) {
   const list = el("ol", { class: "choices" });
   election.questions.forEach((q, i) => {
-    const vote = choices[i] ?? [];
-    let picked;
-    if (!q.homomorphic) {
-      picked = q.answers.map((a, j) => t("audit.ranked", { text: a, value: vote[j] ?? "" }));
-    } else if (q.blank && vote[0] === 1) {
-      picked = [t("audit.blank-vote")];
-    } else {
-      const values = q.blank ? vote.slice(1) : vote;
-      picked = q.answers.filter((_, j) => values[j] === 1);
-      if (picked.length === 0) picked = [t("audit.nothing")];
-    }
+    const picked = q.review(choices[i] ?? []).map(textOf);
     list.append(
       el(
         "li",

@@ -16,8 +16,9 @@ import {
   loadElection,
   makeBallot,
 } from "./belenios/booth-core.js";
+import { textOf, widgetOf } from "./booth-forms.js";
 import { say } from "./common.js";
-import { $, $all, el, pathParams, replace } from "./dom.js";
+import { $, el, pathParams, replace } from "./dom.js";
 import { initI18n, t } from "./i18n.js";
 
 const STEPS = ["login", "credential", "questions", "review", "audit", "done"];
@@ -59,14 +60,9 @@ async function fetchElectionText(uuid) {
 
 // -- questions --------------------------------------------------------------------------------
 
-function questionHint(q) {
-  if (!q.homomorphic) return t("booth.hint-rank", { count: q.answers.length });
-  let key;
-  if (q.min === q.max) key = q.max === 1 ? "booth.hint-one" : "booth.hint-exactly";
-  else key = q.min === 0 ? "booth.hint-up-to" : "booth.hint-between";
-  const text = t(key, { min: q.min, max: q.max, count: q.max });
-  return q.blank ? `${text} ${t("booth.hint-blank")}` : text;
-}
+// Each question describes its form (form(): the widget, the hint, the texts) and the booth
+// draws it with the widget's rendering (booth-forms.js); what is wrong with the choices is the
+// question's (choiceProblem, voterMessage).
 
 function renderQuestions() {
   const box = $("#questions");
@@ -74,112 +70,29 @@ function renderQuestions() {
   replace(box);
   state.election.questions.forEach((q, i) => {
     const id = `q${i + 1}`;
+    const form = q.form();
     const fs = el("fieldset", { id, "aria-describedby": `${id}-hint ${id}-error` });
     fs.append(
       el("legend", { text: q.question }),
-      el("p", { class: "hint", id: `${id}-hint`, text: questionHint(q) }),
+      el("p", { class: "hint", id: `${id}-hint`, text: form.hint.map(textOf).join(" ") }),
       el("p", { class: "hint", id: `${id}-error`, role: "alert" }),
     );
-    const old = previous?.[i];
-    if (!q.homomorphic) {
-      q.answers.forEach((a, j) => {
-        const inputId = `${id}-a${j + 1}`;
-        fs.append(
-          el(
-            "div",
-            { class: "field inline" },
-            el("input", {
-              type: "number",
-              id: inputId,
-              min: 1,
-              max: q.answers.length,
-              value: old ? old[j] : "",
-              dataset: { question: i, answer: j },
-            }),
-            el("label", { for: inputId, text: a }),
-          ),
-        );
-      });
-      box.append(fs);
-      return;
-    }
-    const single = q.max === 1;
-    const offset = q.blank ? 1 : 0;
-    const option = (j, label, checked) => {
-      const inputId = `${id}-a${j}`;
-      return el(
-        "div",
-        { class: "field inline" },
-        el("input", {
-          type: single ? "radio" : "checkbox",
-          name: id,
-          id: inputId,
-          checked,
-          dataset: { question: i, answer: j },
-        }),
-        el("label", { for: inputId, text: label }),
-      );
-    };
-    q.answers.forEach((a, j) => fs.append(option(j + 1, a, old ? old[j + offset] === 1 : false)));
-    if (single && q.min === 0) {
-      const none = old && !old.slice(offset).includes(1) && !(q.blank && old[0] === 1);
-      const node = option("none", t("booth.no-answer"), none);
-      node.querySelector("label").dataset.i18n = "booth.no-answer";
-      fs.append(node);
-    }
-    if (q.blank) {
-      const node = option(0, t("booth.blank"), old ? old[0] === 1 : false);
-      node.querySelector("label").dataset.i18n = "booth.blank";
-      if (!single) {
-        // a blank vote clears the answers, an answer clears the blank vote
-        node.querySelector("input").addEventListener("change", (e) => {
-          if (e.target.checked) {
-            for (const x of $all('input[data-answer]:not([data-answer="0"])', fs)) x.checked = false;
-          }
-        });
-      }
-      fs.append(node);
-      if (!single) {
-        for (const x of $all('input[data-answer]:not([data-answer="0"])', fs)) {
-          x.addEventListener("change", () => {
-            if (x.checked) fs.querySelector('input[data-answer="0"]').checked = false;
-          });
-        }
-      }
-    }
+    widgetOf(form).render(fs, form, { id, index: i, old: previous?.[i] });
     box.append(fs);
   });
 }
 
 function readChoices() {
   return state.election.questions.map((q, i) => {
-    const inputs = $all(`#q${i + 1} input`);
-    if (!q.homomorphic) return inputs.map((x) => (x.value === "" ? -1 : Number(x.value)));
-    const offset = q.blank ? 1 : 0;
-    const vote = new Array(q.answers.length + offset).fill(0);
-    for (const x of inputs) {
-      if (!x.checked || x.dataset.answer === "none") continue;
-      const j = Number(x.dataset.answer);
-      vote[j === 0 ? 0 : j - 1 + offset] = 1;
-    }
-    return vote;
+    const form = q.form();
+    return widgetOf(form).read($(`#q${i + 1}`), form);
   });
 }
 
 function problemMessage(p) {
-  switch (p.code) {
-    case "too_few":
-    case "too_many":
-      if (p.min === 1 && p.max === 1) return t("booth.hint-one");
-      return t("booth.choose-between", { min: p.min, max: p.max, count: p.count });
-    case "blank_and_answers":
-      return t("booth.blank-alone");
-    case "range":
-    case "shape":
-      return t("booth.rank-range");
-    default:
-      return p.message;
-  }
+  const q = p.question ? state.election.questions[p.question - 1] : null;
+  const text = q?.voterMessage(p);
+  return text ? textOf(text) : p.message;
 }
 
 function showChoiceProblems(problems, focus = true) {
@@ -193,7 +106,12 @@ function showChoiceProblems(problems, focus = true) {
   });
   if (problems.length && focus) {
     const first = problems.find((p) => p.question) ?? problems[0];
-    const input = first.question ? $(`#q${first.question} input`) : null;
+    let input = null;
+    if (first.question) {
+      const fs = $(`#q${first.question}`);
+      const widget = widgetOf(state.election.questions[first.question - 1].form());
+      input = widget.focus(fs, first) ?? $("input", fs);
+    }
     tell("booth.fix-choices", { count: problems.length }, "error");
     input?.focus();
   }

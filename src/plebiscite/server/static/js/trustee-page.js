@@ -678,13 +678,29 @@ async function decryptAll() {
   });
 }
 
+/** The certificate ID of a key file's keys. In a 3.x ceremony the certificate holds its
+ * trustee's place: a key file that is not this trustee's is named by the certificate it was
+ * made for, if another trustee sent it. */
+async function keyFileId(text) {
+  const st = state.status;
+  const context = certificateContext();
+  const id = await core.keyId(st.group, text, context);
+  if (!context || id === me().certificate) return id;
+  for (const [j, other] of st.ceremony.trustees.entries()) {
+    if (!other.certificate || j + 1 === index) continue;
+    const theirs = await core.keyId(st.group, text, [j + 1, context[1], context[2]]);
+    if (theirs === other.certificate) return theirs;
+  }
+  return id;
+}
+
 async function loadKeyFile(input) {
   const file = input.files?.[0];
   if (!file) return;
   try {
     if (file.size > MAX_KEY_FILE) throw new Error(t("trustee.key-too-large"));
     const text = await file.text();
-    const id = await core.keyId(state.status.group, text, certificateContext());
+    const id = await keyFileId(text);
     const mine = me();
     if (mine.certificate && id !== mine.certificate) {
       throw new Error(t("trustee.key-not-yours", { id, mine: mine.certificate }));

@@ -2,14 +2,15 @@
 // randomness of every ciphertext, and anyone re-encrypts the stated choices with it and
 // compares. The audit object and the problems are those of src/plebiscite/protocol/audit.py
 // (same codes, same numbering: `question` 1-based, `answer` the 1-based answer number, 0 for
-// the blank slot, null when a problem is about the whole question or ballot).
+// the blank slot, null when a problem is about the whole question or ballot; for a Lists
+// question `list` the 1-based list and `answer` 0 for the list itself, j for its candidate j).
+// What an answer's ciphertexts must be is its question's (questions/: auditShape,
+// auditAnswer).
 
-import { choiceLength, choiceProblems, parseBallot, verifyBallot } from "./ballot.js";
+import { choiceProblems, parseBallot, verifyBallot } from "./ballot.js";
 import { hJson, utf8 } from "./hash.js";
 import { trimBytes } from "./election.js";
 import { Context } from "./proofs.js";
-
-const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
 
 function problem(question, answer, code, message) {
   return { question, answer, code, message };
@@ -31,25 +32,12 @@ function auditShape(election, audit) {
   }
   for (let i = 0; i < audit.answers.length; i++) {
     const a = audit.answers[i];
-    const q = election.questions[i];
     const where = `question ${i + 1}`;
     if (!isObject(a) || !Array.isArray(a.choices) || !Array.isArray(a.randomness)) {
       return bad(`${where}: expected {choices, randomness}`);
     }
-    const n = q.homomorphic ? choiceLength(q) : 1;
-    if (a.randomness.length !== n) return bad(`${where}: expected ${n} random numbers`);
-    for (const r of a.randomness) {
-      if (typeof r !== "string" || r.length > election.group.qDigits || !DECIMAL.test(r)) {
-        return bad(`${where}: randomness must be decimal numbers in strings`);
-      }
-      if (BigInt(r) >= election.group.q) return bad(`${where}: randomness must be below q`);
-    }
-    if (!q.homomorphic) {
-      const bits = election.group.embedding.padding;
-      if (!Number.isInteger(a.epsilon) || a.epsilon < 0 || a.epsilon >= 2 ** bits) {
-        return bad(`${where}: expected the padding epsilon, an integer of ${bits} bits`);
-      }
-    }
+    const wrong = election.questions[i].auditShape(election.group, a);
+    if (wrong) return bad(`${where}: ${wrong}`);
   }
   return [];
 }
@@ -85,47 +73,11 @@ export async function auditBallot(election, ballotText, audit) {
   const ctx = new Context(election.group, election.publicKey);
   election.questions.forEach((q, i) => {
     const question = i + 1;
-    const a = audit.answers[i];
-    const ans = ballot.answers[i];
-    if (q.homomorphic) {
-      if (a.choices.length !== ans.choices.length) return; // reported by choiceProblems
-      ans.choices.forEach(([alpha, beta], j) => {
-        const answer = q.blank ? j : j + 1;
-        const label = q.blank && j === 0 ? "blank" : `answer ${answer}`;
-        const r = BigInt(a.randomness[j]);
-        if (!ctx.equals(ctx.gpow(r), alpha)) {
-          problems.push(
-            problem(question, answer, "randomness", `question ${question}, ${label}: the revealed randomness does not give this ciphertext`),
-          );
-          return;
-        }
-        const gm = ctx.div(beta, ctx.ypow(r));
-        const m = ctx.equals(gm, ctx.identity) ? 0 : ctx.equals(gm, ctx.g) ? 1 : null;
-        if (m !== a.choices[j]) {
-          const what = m === null ? "neither 0 nor 1" : String(m);
-          problems.push(
-            problem(question, answer, "plaintext", `question ${question}, ${label}: the ballot encrypts ${what}, the audit says ${a.choices[j]}`),
-          );
-        }
-      });
-      return;
-    }
-    const [alpha, beta] = ans.choices;
-    const r = BigInt(a.randomness[0]);
-    if (!ctx.equals(ctx.gpow(r), alpha)) {
-      problems.push(
-        problem(question, null, "randomness", `question ${question}: the revealed randomness does not give this ciphertext`),
-      );
-      return;
-    }
-    const emb = election.group.embedding;
-    const fits = (v) => Number.isInteger(v) && v >= 0 && v < 2 ** emb.bitsPerInt;
-    if (a.choices.length !== q.answers.length || !a.choices.every(fits)) return;
-    const xi = election.group.embed(a.choices, a.epsilon);
-    if (xi === null || !ctx.equals(ctx.mul(ctx.ypow(r), xi), beta)) {
-      problems.push(
-        problem(question, null, "plaintext", `question ${question}: the ballot does not encrypt the audit's values`),
-      );
+    for (const p of q.auditAnswer(ctx, audit.answers[i], ballot.answers[i])) {
+      const where = p.label ? `question ${question}, ${p.label}` : `question ${question}`;
+      const found = problem(question, p.answer, p.code, `${where}: ${p.detail}`);
+      if (p.list !== undefined) found.list = p.list; // Lists: the list (1-based) of the answer
+      problems.push(found);
     }
   });
   for (const v of await verifyBallot(ballot, election, ctx)) {

@@ -24,7 +24,7 @@ function randomSource(options) {
 }
 
 /** Encrypt `choices` (belenios-tool's shape: one list per question, with blank allowed a
- * leading 0/1 for "blank") into a ballot for the election whose exact text is
+ * leading 0/1 for "blank", for a Lists question one list of 0/1 per list) into a ballot for the election whose exact text is
  * `electionText`, signed with the secret `credential`.
  * -> {ballot: the exact JSON text to POST, tracker: its smart ballot tracker,
  *     audit: the randomness and choices, for Benaloh's challenge (see audit.py)} */
@@ -40,7 +40,9 @@ export async function ballotTracker(ballotText) {
 
 /** Problems with `choices` for `election` (its text, its JSON object or a loaded election):
  * an array of {question (1-based, or null), code, message}; [] if the choices can be cast.
- * Codes: count, shape, range, blank_and_answers, too_few, too_many (with min, max, count). */
+ * Codes: count, shape, range, blank_and_answers, too_few, too_many (with min, max, count);
+ * for a Lists question list_count (with count), other_list (with list and chosen, 1-based),
+ * no_candidate (with list). */
 export function checkChoices(election, choices) {
   let e = election;
   if (typeof e === "string" || e instanceof Uint8Array) e = parseElectionSync(e);

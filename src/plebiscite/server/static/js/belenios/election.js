@@ -1,66 +1,14 @@
 // The election (sections 4.9, 4.10), parsed from its exact text: the fingerprint is H_JSON of
 // that text, so the text must be the one published (surrounding white space is ignored, as
-// the Python side does for files).
+// the Python side does for files). Its questions are objects of their kind (questions/).
 
 import { groupByName } from "./groups.js";
 import { hJson, utf8 } from "./hash.js";
+import { fail, onlyKeys } from "./questions/common.js";
+import { parseQuestion } from "./questions/index.js";
 
 const UUID = /^[1-9A-HJ-NP-Za-km-z]{14,64}$/;
 const decoder = new TextDecoder("utf-8", { fatal: true });
-
-function fail(message) {
-  throw new Error(`election: ${message}`);
-}
-
-function isObject(v) {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function onlyKeys(o, where, required, optional = []) {
-  if (!isObject(o)) fail(`${where}: expected a JSON object`);
-  for (const k of required) if (!(k in o)) fail(`${where}: missing field ${JSON.stringify(k)}`);
-  for (const k of Object.keys(o)) {
-    if (!required.includes(k) && !optional.includes(k)) {
-      fail(`${where}: unknown field ${JSON.stringify(k)}`);
-    }
-  }
-}
-
-function answersOf(v, where) {
-  if (!Array.isArray(v) || v.length === 0 || v.some((a) => typeof a !== "string")) {
-    fail(`${where}: expected a non-empty list of strings`);
-  }
-  return [...v];
-}
-
-function smallInt(v, where, lo, hi) {
-  if (!Number.isInteger(v) || v < lo || v > hi) fail(`${where}: expected an integer in [${lo}, ${hi}]`);
-  return v;
-}
-
-function question(v, i) {
-  const where = `question ${i + 1}`;
-  if (isObject(v) && "type" in v) {
-    onlyKeys(v, where, ["type", "value"], ["extra"]);
-    if (v.type !== "NonHomomorphic") fail(`${where}: unknown question type`);
-    onlyKeys(v.value, where, ["answers", "question"]);
-    if (typeof v.value.question !== "string") fail(`${where}: question must be a string`);
-    return {
-      homomorphic: false,
-      question: v.value.question,
-      answers: answersOf(v.value.answers, where),
-    };
-  }
-  onlyKeys(v, where, ["answers", "min", "max", "question"], ["blank"]);
-  const answers = answersOf(v.answers, where);
-  const min = smallInt(v.min, `${where}.min`, 0, answers.length);
-  const max = smallInt(v.max, `${where}.max`, 0, answers.length);
-  if (min > max) fail(`${where}: min ${min} is greater than max ${max}`);
-  const blank = v.blank ?? false;
-  if (typeof blank !== "boolean") fail(`${where}: blank must be a boolean`);
-  if (typeof v.question !== "string") fail(`${where}: question must be a string`);
-  return { homomorphic: true, question: v.question, answers, min, max, blank };
-}
 
 /** Trim ASCII white space at both ends of bytes. */
 export function trimBytes(bytes) {
@@ -92,15 +40,8 @@ export function parseElectionSync(text) {
   const group = groupByName(v.group);
   if (typeof v.uuid !== "string" || !UUID.test(v.uuid)) fail("uuid must be Base58");
   if (!Array.isArray(v.questions) || v.questions.length === 0) fail("no question");
-  const questions = v.questions.map(question);
-  if (questions.some((q) => !q.homomorphic) && !group.embedding) {
-    fail(`group ${group.name} has no embedding, needed by non-homomorphic questions`);
-  }
-  questions.forEach((q, i) => {
-    if (!q.homomorphic && q.answers.length > group.maxInts) {
-      fail(`question ${i + 1}: more answers than one element of ${group.name} embeds (${group.maxInts})`);
-    }
-  });
+  const questions = v.questions.map(parseQuestion);
+  questions.forEach((q, i) => q.checkGroup(group, `question ${i + 1}`));
   const publicKey = group.element(v.public_key, "election public key");
   if (group.equals(publicKey, group.identity)) fail("the public key may not be the identity (1)");
   return {

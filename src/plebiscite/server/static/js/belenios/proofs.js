@@ -1,6 +1,7 @@
 // Zero-knowledge proofs of the Belenios specification, as src/plebiscite/crypto/proofs.py:
 // interval proofs (4.12), proofs of possibly-blank votes (4.13), the proof of a
-// non-homomorphic answer (4.11.2) and Schnorr signatures (4.14); generation and verification.
+// non-homomorphic answer (4.11.2), the list proofs and non-zero proofs of Lists answers (4.14,
+// 4.15) and Schnorr signatures; generation and verification.
 // Every prove* function takes its randomness as arguments (w, simulated challenges and
 // responses), drawn by the caller in the order the Python code draws them.
 
@@ -173,6 +174,36 @@ export async function proveRaweg(ctx, S, alpha, beta, r, w) {
   return { challenge: c, response: mod(w - r * c, ctx.q) };
 }
 
+/** The list proof (4.14) that L_i = 1 or sum_j C_ij = 0: `head` encrypts L_i, `rest` the sum
+ * of the list's candidates; the real branch is L_i = 1 (secret r_i0) when the list is
+ * `selected`, the sum is 0 (secret: the sum of the candidates' randomness) when not. */
+export function proveListProof(ctx, S, head, rest, selected, secret, w, simulated) {
+  return proveOr(
+    ctx,
+    (cm) => `lproof|${S}|${joinElements(ctx.group, cm)}`,
+    [[head[0], ctx.shifted(head[1], 1)], rest],
+    selected ? 0 : 1,
+    secret,
+    w,
+    [simulated],
+  );
+}
+
+const nonzeroInput = (ctx, S, A0, A1, A2) => `nonzero|${S}|${joinElements(ctx.group, [A0, A1, A2])}`;
+
+/** The proof (4.15) that (alpha, beta), encrypted with randomness r, holds a value other than
+ * 0; s (not 0 mod q), w1 and w2 its randomness. -> {commitment, challenge, response: [t1, t2]} */
+export async function proveNonzeroProof(ctx, S, alpha, beta, r, s, w1, w2) {
+  const { q } = ctx;
+  if (mod(s, q) === 0n) throw new Error("s must not be 0");
+  const A0 = ctx.mul(ctx.pow(beta, s), ctx.ypow(mod(-s * r, q)));
+  if (ctx.equals(A0, ctx.identity)) throw new Error("the ciphertext encrypts 0");
+  const A1 = ctx.mul(ctx.pow(alpha, w1), ctx.gpow(w2));
+  const A2 = ctx.mul(ctx.pow(beta, w1), ctx.ypow(w2));
+  const c = (await sha256Int(nonzeroInput(ctx, S, A0, A1, A2))) % q;
+  return { commitment: A0, challenge: c, response: [mod(w1 - s * c, q), mod(w2 + s * r * c, q)] };
+}
+
 /** A Schnorr proof: challenge = SHA256(prefix A suffix) mod q, A = g^w. */
 export async function proveSchnorr(ctx, x, w, prefix, suffix = "") {
   const A = ctx.gpow(w);
@@ -216,6 +247,26 @@ export async function verifyOverallBlankProof(ctx, S, ct0, ctS, proofs, Ms) {
   Ms.forEach((M, j) => cm.push(...commitments(ctx, ctS[0], ctS[1], proofs[j + 1], M)));
   const h = (await sha256Int(blankHashInput(ctx, "bproof1", S, cm))) % ctx.q;
   return h === sumChallenges(proofs, ctx.q);
+}
+
+export async function verifyListProof(ctx, S, head, rest, proofs) {
+  if (proofs.length !== 2) return false;
+  const cm = [
+    ...commitments(ctx, head[0], head[1], proofs[0], 1),
+    ...commitments(ctx, rest[0], rest[1], proofs[1], 0),
+  ];
+  const h = (await sha256Int(`lproof|${S}|${joinElements(ctx.group, cm)}`)) % ctx.q;
+  return h === sumChallenges(proofs, ctx.q);
+}
+
+/** False when the commitment is the identity, or the proof does not verify. */
+export async function verifyNonzeroProof(ctx, S, alpha, beta, proof) {
+  const { commitment: A0, challenge: c } = proof;
+  const [t1, t2] = proof.response;
+  if (ctx.equals(A0, ctx.identity)) return false;
+  const A1 = ctx.mul(ctx.pow(alpha, t1), ctx.gpow(t2));
+  const A2 = ctx.mul(ctx.mul(ctx.pow(beta, t1), ctx.ypow(t2)), ctx.pow(A0, c));
+  return (await sha256Int(nonzeroInput(ctx, S, A0, A1, A2))) % ctx.q === c;
 }
 
 export async function verifyRaweg(ctx, S, alpha, beta, proof) {
