@@ -1,8 +1,9 @@
 """Every malformed request is a 4xx with the documented JSON error, never a 500.
 
 A whole life is played through the API (an election's board with voter login, an
-administrator session, a referendum: its ceremony, an external credential authority,
-ballots, shuffles, partial decryptions), and before each request that has a body the client
+administrator session, a referendum in Ed25519: its 3.x ceremony, an external credential
+authority, ballots, shuffles, partial decryptions; the 2.0 ceremony of one in BELENIOS-2048),
+and before each request that has a body the client
 first sends malformed variants of that very body (:mod:`mutations`: lone surrogates, wrong
 JSON types and deep nesting at every place, JSON texts inside strings included, damaged
 bytes), with the party's credentials and without: each is answered at the moment the real
@@ -35,7 +36,8 @@ from fastapi.testclient import TestClient
 from conftest import peer_vector
 from mutations import mutants
 from plebiscite.board.sqlite import SQLiteBoard
-from plebiscite.cli.demo_server import play_referendum
+from plebiscite.cli.demo_server import demo_record, play_referendum
+from plebiscite.client import Administrator, Trustee
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.protocol.ballot import make_ballot
@@ -233,6 +235,17 @@ def _play(c: FuzzingClient, outbox: Path) -> None:
     )  # fmt: skip
     assert final["phase"] == "done"
     assert c.post(f"/api/elections/{uuid}/close", headers=ADMIN).status_code == 200
+
+    # the 2.0 ceremony (the finite-field group): its certificates have no context
+    admin = Administrator(c, TOKEN)
+    record = demo_record("malformed-ff", ["North"])
+    created = admin.create(record, {"North": ["ann"]}, {"North": "server"}, group="BELENIOS-2048")
+    rng = DeterministicRandom("malformed ff")
+    trustees = [Trustee(c, record["id"], t["index"], t["token"], rng) for t in created["trustees"]]
+    for step in (Trustee.send_certificate, Trustee.send_polynomial, Trustee.send_voutput):
+        for t in trustees:
+            step(t)
+    assert admin.status(record["id"])["ceremony"]["phase"] == "done"
 
 
 def test_every_malformed_body_is_refused_at_every_step(world):
