@@ -28,7 +28,7 @@ from plebiscite.crypto.rand import RandomSource, SystemRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import PlebisciteError
 from plebiscite.server import accounts, security, voterauth
-from plebiscite.server.http import install_error_handlers
+from plebiscite.server.http import CatchAll, install_error_handlers
 from plebiscite.server.outbox import Outbox
 from plebiscite.server.ratelimit import BucketSource, RateLimits
 from plebiscite.server.ratelimit import install as install_rate_limits
@@ -87,6 +87,7 @@ def create_app(
     source = BucketSource(private, _bucket_secret(key)) if _shared(board) else BucketSource()
     app.state.buckets = source
     install_rate_limits(app, rate_limits if rate_limits is not None else RateLimits(), source)
+    app.add_middleware(CatchAll)  # a bug answered 500 in the documented shape, logged here
     app.add_middleware(security.SecurityMiddleware, public_url=public_url)  # outermost
 
     install_error_handlers(app)

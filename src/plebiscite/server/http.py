@@ -7,14 +7,16 @@ conflicting append is 409, a failing database 503 (nothing was lost: try again),
 refusal of the input 422. What the framework refuses itself answers in the same shape: an
 unknown route 404 ``not_found``, a method the route does not take 405
 ``method_not_allowed``, a path parameter of the wrong type 422 ``bad_parameter``; and a bug
-(any other exception) 500 ``internal``, logged with the route alone (never the request's
-content).
+(any other exception) 500 ``internal``, logged with the route and where it was raised, never
+its message (:class:`CatchAll`).
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plebiscite.errors import BoardError, ConflictError, PlebisciteError
 from plebiscite.service.errors import (
@@ -33,7 +36,14 @@ from plebiscite.service.errors import (
     Unauthorized,
 )
 
-__all__ = ["ApiError", "error_response", "install_error_handlers", "read_body"]
+__all__ = [
+    "ApiError",
+    "CatchAll",
+    "error_response",
+    "install_error_handlers",
+    "log_bug",
+    "read_body",
+]
 
 log = logging.getLogger("plebiscite.server")
 
@@ -121,18 +131,69 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, e: Exception) -> JSONResponse:
-        # the route and the exception's type only: its message may quote the request
-        log.error("internal error on %s %s: %s", request.method, _route(request), type(e).__name__)
-        return error_response(
-            500, "internal", "the server failed on this request (a bug, logged for its operator)"
-        )
+        # what CatchAll did not see: a failure of the outermost middleware
+        if isinstance(e, PlebisciteError):  # a middleware's store
+            return error_response(*answer_of(e), str(e))
+        log_bug(request.scope, e)
+        return _internal()
 
 
-def _route(request: Request) -> str:
-    """The route template of a request (no parameter values: they may be tokens)."""
-    route: Any = request.scope.get("route")
+def _internal() -> JSONResponse:
+    return error_response(
+        500, "internal", "the server failed on this request (a bug, logged for its operator)"
+    )
+
+
+def log_bug(scope: Scope, e: BaseException) -> None:
+    """Log a bug: the method, the route template (no parameter values: they may be tokens),
+    the exception's type and where it was raised, never its message (it may quote the
+    request, a vote, a credential)."""
+    route: Any = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "(no route)"
+    frames = traceback.extract_tb(e.__traceback__)[-6:]
+    at = "; ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in frames)
+    log.error(
+        "internal error on %s %s: %s at %s",
+        scope.get("method", "?"),
+        path if isinstance(path, str) else "(no route)",
+        type(e).__name__,
+        at,
+    )
+
+
+class CatchAll:
+    """An ASGI middleware that answers any exception of the application below with 500
+    ``internal`` (:func:`log_bug` logs it), instead of letting it reach the server, which would
+    log it with its message. Starlette's ``HTTPException`` and the library's errors never reach
+    it (:func:`install_error_handlers` answers them); once an answer has started, the
+    exception goes on up."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as e:
+            if started:
+                raise
+            if isinstance(e, PlebisciteError):
+                response = error_response(*answer_of(e), str(e))
+            else:
+                log_bug(scope, e)
+                response = _internal()
+            await response(scope, receive, send)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
