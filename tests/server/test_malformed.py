@@ -3,13 +3,13 @@
 A whole life is played through the API (an election's board with voter login, an
 administrator session, a referendum in Ed25519: its 3.x ceremony, an external credential
 authority, ballots, shuffles, partial decryptions; the 2.0 ceremony of one in BELENIOS-2048),
-and before each request that has a body the client
-first sends malformed variants of that very body (:mod:`mutations`: lone surrogates, wrong
-JSON types and deep nesting at every place, JSON texts inside strings included, damaged
-bytes), with the party's credentials and without: each is answered at the moment the real
-request would be, so it reaches the parser of that route in that state. Then every route of
-``/openapi.json`` is sent malformed headers (``Origin``, ``Host``, ``Content-Length``,
-``Authorization``, ...), malformed path parameters and wrong methods.
+and before each request that has a body the client first sends malformed variants of that
+very body (:mod:`mutations`: lone surrogates, wrong JSON types and deep nesting at every
+place, JSON texts inside strings included, damaged bytes), with the party's credentials and
+without: each is answered at the moment the real request would be, so it reaches the parser
+of that route in that state. Then every route of ``/openapi.json`` is sent malformed headers
+(``Origin``, ``Host``, ``Content-Length``, ``Authorization``, ...), malformed path
+parameters and wrong methods.
 
 Each answer must be below 500 and, when it is a refusal, ``{"error": {"code", "message"}}``.
 Each request gets 24 variants, drawn at random with every kind of damage represented (times
