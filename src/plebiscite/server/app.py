@@ -28,7 +28,7 @@ from plebiscite.crypto.rand import RandomSource, SystemRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import PlebisciteError
 from plebiscite.server import accounts, security, voterauth
-from plebiscite.server.http import install_error_handlers
+from plebiscite.server.http import CatchAll, install_error_handlers
 from plebiscite.server.outbox import Outbox
 from plebiscite.server.ratelimit import BucketSource, RateLimits
 from plebiscite.server.ratelimit import install as install_rate_limits
@@ -87,6 +87,7 @@ def create_app(
     source = BucketSource(private, _bucket_secret(key)) if _shared(board) else BucketSource()
     app.state.buckets = source
     install_rate_limits(app, rate_limits if rate_limits is not None else RateLimits(), source)
+    app.add_middleware(CatchAll)  # a bug answered 500 in the documented shape, logged here
     app.add_middleware(security.SecurityMiddleware, public_url=public_url)  # outermost
 
     install_error_handlers(app)
@@ -113,16 +114,22 @@ def _document_bodies(app: FastAPI) -> None:
     """``/openapi.json`` with the schemas of the request and response bodies
     (:mod:`plebiscite.server.schemas`): the models the routes' ``openapi_extra`` refers to
     added to ``components/schemas``, and each answer described by its model alone (not also
-    by the route's return annotation, ``dict[str, Any]``)."""
+    by the route's return annotation, ``dict[str, Any]``). The 422 FastAPI declares for the
+    routes with parameters is the server's own error body (:func:`install_error_handlers`
+    answers ``bad_parameter`` in it), not FastAPI's ``HTTPValidationError``."""
     from plebiscite.server import schemas
 
     generate = app.openapi
+    error = schemas.ref(schemas.ErrorBody)
+    fastapi_422 = "#/components/schemas/HTTPValidationError"
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         spec = generate()
         found = spec.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            found.pop(name, None)
         for name, schema in schemas.definitions().items():
             found.setdefault(name, schema)
         for methods in spec.get("paths", {}).values():
@@ -130,7 +137,10 @@ def _document_bodies(app: FastAPI) -> None:
                 for answer in op.get("responses", {}).values():
                     for media in answer.get("content", {}).values():
                         schema = media.get("schema")
-                        if isinstance(schema, dict) and "$ref" in schema:
+                        if isinstance(schema, dict) and schema.get("$ref") == fastapi_422:
+                            media["schema"] = dict(error)
+                            answer["description"] = "a parameter of the request is invalid"
+                        elif isinstance(schema, dict) and "$ref" in schema:
                             media["schema"] = {"$ref": schema["$ref"]}
         app.openapi_schema = spec
         return spec
