@@ -13,12 +13,14 @@ its message (:class:`CatchAll`).
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -27,6 +29,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plebiscite.errors import BoardError, ConflictError, PlebisciteError
+from plebiscite.server.ratelimit import Limit, Limiter, source_of, too_many
 from plebiscite.service.errors import (
     Forbidden,
     Internal,
@@ -114,6 +117,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PlebisciteError)
     async def _plebiscite_error(request: Request, e: PlebisciteError) -> JSONResponse:
+        if isinstance(e, Unauthorized) and request.headers.get("authorization"):
+            # a wrong trustee or credential authority link token: compared already (the right
+            # one always works), counted per client address, 429 past BAD_LINK_TOKENS
+            wait = await _wrong_link_token(request)
+            if wait > 0:
+                status, headers, body = too_many(wait, "wrong link tokens")
+                return JSONResponse(
+                    json.loads(body),
+                    status_code=status,
+                    headers={k.decode(): v.decode() for k, v in headers if k == b"retry-after"},
+                )
         return error_response(*answer_of(e), str(e))
 
     @app.exception_handler(HTTPException)
@@ -136,6 +150,26 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(*answer_of(e), str(e))
         log_bug(request.scope, e)
         return _internal()
+
+
+#: wrong link tokens (trustees', credential authorities') per client address: twenty, then
+#: one every three seconds
+BAD_LINK_TOKENS = Limit(20, 1 / 3)
+
+
+async def _wrong_link_token(request: Request) -> float:
+    """Count a wrong link token from the request's address; the seconds to wait before the
+    next one is accepted for checking (0: this one is within the limit)."""
+    st = request.app.state
+    if not hasattr(st, "bad_link_tokens"):
+        st.bad_link_tokens = source_of(st).buckets("bad-link-tokens", BAD_LINK_TOKENS)
+    buckets: Limiter = st.bad_link_tokens
+    address = request.client.host if request.client else ""
+    wait = await anyio.to_thread.run_sync(buckets.wait, address)
+    if wait > 0:
+        return wait
+    await anyio.to_thread.run_sync(buckets.take, address)
+    return 0.0
 
 
 def _internal() -> JSONResponse:
