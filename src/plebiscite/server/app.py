@@ -27,7 +27,7 @@ from plebiscite.board.private import PrivateStore, private_of
 from plebiscite.crypto.rand import RandomSource, SystemRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import PlebisciteError
-from plebiscite.server import accounts, security, voterauth
+from plebiscite.server import accounts, connections, livefeed, security, voterauth
 from plebiscite.server.http import install_error_handlers
 from plebiscite.server.outbox import Outbox
 from plebiscite.server.ratelimit import BucketSource, RateLimits
@@ -51,6 +51,8 @@ def create_app(
     rate_limits: RateLimits | None = None,
     outbox: Outbox | None = None,
     public_url: str | None = None,
+    per_address: int | None = None,
+    feed_queue: int | None = None,
     clock: Callable[[], float] = time.time,
     rng: Callable[[], RandomSource] = SystemRandom,
 ) -> FastAPI:
@@ -59,7 +61,10 @@ def create_app(
     records (by default those in the board's own database). ``rate_limits`` (default
     :class:`RateLimits`, per client address), ``outbox`` (where voters' login codes go; None:
     none sent), ``public_url`` (the server's address as its users see it: its origin for
-    the Origin checks, the base of the links in messages); ``clock`` and ``rng``: the seams of
+    the Origin checks, the base of the links in messages), ``per_address`` (the requests in
+    flight per client address: :mod:`plebiscite.server.connections`; None: no cap),
+    ``feed_queue`` (the events a live-feed subscriber may leave unread before it is dropped:
+    :mod:`plebiscite.server.livefeed`); ``clock`` and ``rng``: the seams of
     time (seconds since the epoch) and randomness of the domain layer."""
     app = FastAPI(
         title="plebiscite",
@@ -82,11 +87,13 @@ def create_app(
     app.state.private = private
     app.state.outbox = outbox
     app.state.public_url = public_url.rstrip("/") if public_url else None
+    app.state.feed_queue = feed_queue if feed_queue is not None else livefeed.FEED_QUEUE
 
     # several processes on one database share their rate limits in it
     source = BucketSource(private, _bucket_secret(key)) if _shared(board) else BucketSource()
     app.state.buckets = source
     install_rate_limits(app, rate_limits if rate_limits is not None else RateLimits(), source)
+    connections.install(app, per_address)  # outside the rate limits: counts every request
     app.add_middleware(security.SecurityMiddleware, public_url=public_url)  # outermost
 
     install_error_handlers(app)
