@@ -6,7 +6,8 @@
 - requests in flight from one address past the cap: 429, while another address gets through;
   past the cap on connections: 503;
 - a live-feed subscriber that never reads is dropped once its queue fills;
-- a client that leaves mid-body: one log line, no traceback;
+- a client that leaves mid-body: one log line, no traceback; a ballot cut off mid-body,
+  whether its client left or the limit passed, leaves the board as it was;
 - health checks answered promptly while 200 slow connections are open.
 """
 
@@ -19,6 +20,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -37,7 +39,7 @@ from plebiscite.protocol.election_setup import (
     make_trustees,
     public_credentials_json,
 )
-from plebiscite.protocol.messages import parse_election
+from plebiscite.protocol.messages import Election, parse_election
 from server.test_robustness import ADMIN, TOKEN, _free_port, _plebiscite
 
 HEADERS_LIMIT = 2.0  # --header-timeout
@@ -257,13 +259,58 @@ def ed25519_election() -> tuple[dict[str, str], bytes]:
     return texts, creds[0].private.encode()
 
 
-def test_a_feed_subscriber_that_never_reads_is_dropped(server: Serve) -> None:
+@dataclass(frozen=True)
+class Board:
+    election: Election
+    credential: str
+    ctx: Context
+
+    def ballot(self, seed: str) -> bytes:
+        rng = DeterministicRandom(seed)
+        return make_ballot(self.election, self.credential, [[1, 0]], rng, ctx=self.ctx)
+
+
+@pytest.fixture(scope="module")
+def board(server: Serve) -> Board:
+    """An election on the server, and its one voter."""
     texts, credential = ed25519_election()
     r = httpx.post(f"{server.url}/api/elections", json=texts, headers=ADMIN, timeout=60)
     assert r.status_code == 201, r.text
     election = parse_election(texts["election"].encode())
-    uuid = election.uuid
-    ctx = Context(ED25519, election.public_key)
+    return Board(election, credential.decode(), Context(ED25519, election.public_key))
+
+
+def summary(server: Serve, board: Board) -> dict[str, object]:
+    r = httpx.get(f"{server.url}/api/elections/{board.election.uuid}", timeout=10)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_a_ballot_cut_off_mid_body_leaves_the_board_as_it_was(server: Serve, board: Board) -> None:
+    before = summary(server, board)
+    ballot = board.ballot("cut off")
+    head = (
+        f"POST /api/elections/{board.election.uuid}/ballots HTTP/1.1\r\nhost: x\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(ballot)}\r\n\r\n"
+    ).encode()
+    gone = server.connect()  # leaves with one byte missing
+    gone.sendall(head + ballot[:-1])
+    time.sleep(0.2)
+    gone.close()
+    late = server.connect()  # stops one byte short of the end until the limit
+    late.sendall(head + ballot[:-1])
+    status, _, _ = answer(late)
+    assert status == 408
+    late.close()
+    assert summary(server, board) == before
+    r = httpx.post(
+        f"{server.url}/api/elections/{board.election.uuid}/ballots", content=ballot, timeout=30
+    )
+    assert r.status_code == 200, r.text  # the same ballot, whole: accepted
+
+
+def test_a_feed_subscriber_that_never_reads_is_dropped(server: Serve, board: Board) -> None:
+    uuid = board.election.uuid
     s = server.connect(rcvbuf=1024)  # it never reads: its buffers fill
     s.sendall(f"GET /api/elections/{uuid}/events HTTP/1.1\r\nhost: x\r\n\r\n".encode())
     time.sleep(0.2)
@@ -271,9 +318,7 @@ def test_a_feed_subscriber_that_never_reads_is_dropped(server: Serve) -> None:
     with httpx.Client(base_url=server.url, timeout=30) as http:
         while "live-feed subscriber left" not in server.text():
             assert cast < 400, f"not dropped after {cast} events"
-            rng = DeterministicRandom(f"ballot {cast}")
-            ballot = make_ballot(election, credential.decode(), [[1, 0]], rng, ctx=ctx)
-            r = http.post(f"/api/elections/{uuid}/ballots", content=ballot)
+            r = http.post(f"/api/elections/{uuid}/ballots", content=board.ballot(f"b{cast}"))
             assert r.status_code == 200, r.text
             cast += 1
     assert server.lines("live-feed subscriber left") == 1
