@@ -119,8 +119,9 @@ def create_app(
 def _document_bodies(app: FastAPI) -> None:
     """``/openapi.json`` with the schemas of the request and response bodies
     (:mod:`plebiscite.server.schemas`): the models the routes' ``openapi_extra`` refers to
-    added to ``components/schemas``, and each answer described by its model alone (not also
-    by the route's return annotation, ``dict[str, Any]``)."""
+    added to ``components/schemas``, each answer described by its model alone (not also
+    by the route's return annotation, ``dict[str, Any]``), and on every route the errors of
+    the time limits and connection caps (:data:`schemas.CONNECTIONS`)."""
     from plebiscite.server import schemas
 
     generate = app.openapi
@@ -134,6 +135,7 @@ def _document_bodies(app: FastAPI) -> None:
             found.setdefault(name, schema)
         for methods in spec.get("paths", {}).values():
             for op in methods.values():
+                schemas.connection_errors(op.setdefault("responses", {}))
                 for answer in op.get("responses", {}).values():
                     for media in answer.get("content", {}).values():
                         schema = media.get("schema")
