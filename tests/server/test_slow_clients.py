@@ -332,3 +332,23 @@ def test_a_feed_subscriber_that_never_reads_is_dropped(server: Serve, board: Boa
     events = got.count(b"\ndata: ")
     assert events < cast - FEED_QUEUE  # the rest was dropped with the subscriber
     print(f"dropped after {cast} events; {events} of them ({len(got)} bytes) had reached it")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--header-timeout", "0", "time limits on headers and bodies must be positive"),
+        ("--max-per-address", "0", "connection caps must be at least 1"),
+        ("--feed-queue", "0", "--feed-queue must be at least 1"),
+    ],
+)
+def test_limits_out_of_range_are_refused_at_start(
+    tmp_path: Path, option: str, value: str, says: str
+) -> None:
+    run = subprocess.run(
+        [*_plebiscite(), "serve", "--database", str(tmp_path / "b.db"), option, value],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2 and says in run.stderr, run.stderr

@@ -205,6 +205,11 @@ def protocol_class(limits: ConnectionLimits) -> type[asyncio.Protocol]:
             if self.transport.is_closing():
                 return
             cycle = self.cycle
+            if any(queued is cycle for queued, _ in self.pipeline):
+                # a pipelined request, not read while an earlier one is answered: its time
+                # starts when it is
+                self._arm(limits.body, self._body_late)
+                return
             message = f"the request body did not arrive within {limits.body:g} s"
             if cycle is not None and not cycle.response_started:
                 self.transport.write(
