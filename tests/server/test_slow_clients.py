@@ -128,6 +128,7 @@ def answer(s: socket.socket) -> tuple[int, dict[str, object], float]:
         data += chunk
     when = time.monotonic()
     head, _, body = data.partition(b"\r\n\r\n")
+    assert b"\r\nx-content-type-options: nosniff\r\n" in head  # the security headers too
     return int(head.split()[1]), json.loads(body), when
 
 
@@ -197,6 +198,7 @@ def test_requests_in_flight_per_address_are_capped(server: Serve) -> None:
         assert r.status_code == 429, r.text
         assert r.json()["error"]["code"] == "too_many_connections"
         assert "at most 5" in r.json()["error"]["message"]
+        assert r.headers["retry-after"] == "1" and r.headers["x-frame-options"] == "DENY"
         other = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
         with other:  # another address gets through
             assert other.get(f"{server.url}/healthz", timeout=5).status_code == 200
@@ -211,6 +213,7 @@ def test_past_the_cap_on_connections_503(server: Serve) -> None:
         r = httpx.get(f"{server.url}/healthz", timeout=5)
         assert r.status_code == 503, r.text
         assert r.json()["error"]["code"] == "busy" and r.headers["retry-after"] == "1"
+        assert r.headers["x-frame-options"] == "DENY"
     time.sleep(0.2)
     assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
 

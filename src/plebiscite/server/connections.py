@@ -39,6 +39,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from plebiscite.server.security import SECURITY_HEADERS
+
 __all__ = [
     "ABORT",
     "STREAMING",
@@ -90,11 +92,14 @@ class ConnectionLimits:
 def _raw_answer(status: int, reason: str, code: str, message: str) -> bytes:
     """A whole HTTP/1.1 answer in the documented error shape, closing the connection."""
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    head = (
-        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-    )
-    return head.encode() + body
+    head = [
+        f"HTTP/1.1 {status} {reason}".encode(),
+        b"content-type: application/json",
+        f"content-length: {len(body)}".encode(),
+        b"connection: close",
+        *(k + b": " + v for k, v in SECURITY_HEADERS),
+    ]
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
 
 
 async def _answer(send: Send, status: int, code: str, message: str, retry_after: int) -> None:
@@ -103,6 +108,7 @@ async def _answer(send: Send, status: int, code: str, message: str, retry_after:
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"retry-after", str(retry_after).encode()),
+        *SECURITY_HEADERS,
     ]
     if status == 503:
         headers.append((b"connection", b"close"))
