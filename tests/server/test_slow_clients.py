@@ -40,6 +40,7 @@ from plebiscite.protocol.election_setup import (
     public_credentials_json,
 )
 from plebiscite.protocol.messages import Election, parse_election
+from plebiscite.server.connections import ConnectionLimits
 from server.test_robustness import ADMIN, TOKEN, _free_port, _plebiscite
 
 HEADERS_LIMIT = 2.0  # --header-timeout
@@ -337,21 +338,43 @@ def test_a_feed_subscriber_that_never_reads_is_dropped(server: Serve, board: Boa
     print(f"dropped after {cast} events; {events} of them ({len(got)} bytes) had reached it")
 
 
-@pytest.mark.parametrize(
-    ("option", "value", "says"),
-    [
-        ("--header-timeout", "0", "time limits on headers and bodies must be positive"),
-        ("--max-per-address", "0", "connection caps must be at least 1"),
-        ("--feed-queue", "0", "--feed-queue must be at least 1"),
-    ],
-)
-def test_limits_out_of_range_are_refused_at_start(
-    tmp_path: Path, option: str, value: str, says: str
-) -> None:
+def test_limits_out_of_range_are_refused_at_start(tmp_path: Path) -> None:
+    for kwargs, says in [
+        ({"headers": 0}, "time limits on headers and bodies must be positive"),
+        ({"body": -1}, "time limits on headers and bodies must be positive"),
+        ({"per_address": 0}, "connection caps must be at least 1"),
+        ({"max_connections": 0}, "connection caps must be at least 1"),
+    ]:
+        with pytest.raises(ValueError, match=says):
+            ConnectionLimits(**kwargs)  # type: ignore[arg-type]
     run = subprocess.run(
-        [*_plebiscite(), "serve", "--database", str(tmp_path / "b.db"), option, value],
+        [*_plebiscite(), "serve", "--database", str(tmp_path / "b.db"), "--feed-queue", "0"],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert run.returncode == 2 and says in run.stderr, run.stderr
+    assert run.returncode == 2 and "--feed-queue must be at least 1" in run.stderr, run.stderr
+
+
+def test_connections_per_address_are_capped(server: Serve) -> None:
+    """Connections whose headers never end are not in flight, but count against their
+    address (one that is not a trusted proxy): past the cap, 429 and closed."""
+    with ExitStack() as stack:
+        for _ in range(PER_ADDRESS):
+            s = stack.enter_context(server.connect(source="127.0.0.3"))
+            s.sendall(b"GET / HTTP/1.1\r\n")  # and nothing more
+        one_more = stack.enter_context(server.connect(source="127.0.0.3"))
+        one_more.sendall(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        status, body, _ = answer(one_more)
+        assert status == 429 and body["error"]["code"] == "too_many_connections"  # type: ignore[index]
+        silent = stack.enter_context(server.connect(source="127.0.0.3"))
+        t0 = time.monotonic()
+        status, body, when = answer(silent)  # past the cap, a second to send its headers
+        assert status == 408 and when - t0 < 1.5
+        assert "within 1 s" in body["error"]["message"]  # type: ignore[index]
+        other = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.4"))
+        with other:
+            assert other.get(f"{server.url}/healthz", timeout=5).status_code == 200
+    time.sleep(0.2)
+    with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.3")) as again:
+        assert again.get(f"{server.url}/healthz", timeout=5).status_code == 200

@@ -318,7 +318,8 @@ def register(sub: Any) -> None:
         type=int,
         default=256,
         help="requests in flight per client address (a live feed counts while it is "
-        "followed); past it 429 (default: %(default)s)",
+        "followed), and open connections per peer address that is not a trusted proxy; past "
+        "it 429 (default: %(default)s)",
     )
     s.add_argument(
         "--feed-queue",

@@ -15,7 +15,10 @@ on the requests in flight per client address.
   feed is in flight for as long as it is followed; a request whose body trickles in, until
   it is answered), the next is answered ``429`` ``{"error": {"code": "too_many_connections",
   ...}}``. The address is the one uvicorn reports, as for the rate limits
-  (:mod:`plebiscite.server.ratelimit`): behind a trusted proxy, the forwarded one.
+  (:mod:`plebiscite.server.ratelimit`): behind a trusted proxy, the forwarded one. The open
+  connections of a peer that is not a trusted proxy are capped too (connections whose headers
+  never end are not in flight): one opened past ``per_address`` has a second (at most the
+  headers' limit) to send its headers, then gets the same ``429`` and is closed.
 
 Each refusal or cut is one log line without the address. The time limits and the connection
 cap live in uvicorn's HTTP protocol (:func:`protocol_class`, given to ``uvicorn.Config(http=)``:
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import socket
@@ -102,7 +106,9 @@ def _raw_answer(status: int, reason: str, code: str, message: str) -> bytes:
     return b"\r\n".join(head) + b"\r\n\r\n" + body
 
 
-async def _answer(send: Send, status: int, code: str, message: str, retry_after: int) -> None:
+async def _answer(
+    send: Send, status: int, code: str, message: str, retry_after: int, *, close: bool = False
+) -> None:
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
     headers = [
         (b"content-type", b"application/json"),
@@ -110,14 +116,44 @@ async def _answer(send: Send, status: int, code: str, message: str, retry_after:
         (b"retry-after", str(retry_after).encode()),
         *SECURITY_HEADERS,
     ]
-    if status == 503:
+    if close:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
 async def _busy(scope: Scope, receive: Receive, send: Send) -> None:
-    await _answer(send, 503, "busy", "the server has too many open connections: try again", 1)
+    message = "the server has too many open connections: try again"
+    await _answer(send, 503, "busy", message, 1, close=True)
+
+
+async def _crowded(scope: Scope, receive: Receive, send: Send) -> None:
+    message = "too many connections from your address: try again when one has closed"
+    await _answer(send, 429, "too_many_connections", message, 1, close=True)
+
+
+def _trusted(config: Any, peer: str) -> bool:
+    """Whether uvicorn takes the client address of a connection from ``peer`` from its
+    ``X-Forwarded-For`` (``--forwarded-allow-ips`` of uvicorn, ``FORWARDED_ALLOW_IPS``):
+    then the cap per address applies to the forwarded addresses
+    (:class:`InFlightMiddleware`), not to the proxy's connections."""
+    if not config.proxy_headers:
+        return False
+    allowed = config.forwarded_allow_ips
+    hosts = [h.strip() for h in allowed.split(",")] if isinstance(allowed, str) else allowed
+    if "*" in hosts:
+        return True
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return peer in hosts
+    for host in hosts:
+        try:
+            if address in ipaddress.ip_network(host, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def abort_of(scope: Mapping[str, Any]) -> Callable[[], None] | None:
@@ -138,6 +174,8 @@ def streaming(scope: Mapping[str, Any]) -> None:
 def protocol_class(limits: ConnectionLimits) -> type[asyncio.Protocol]:
     """uvicorn's httptools protocol with ``limits``' time limits and connection cap."""
 
+    peers: dict[str, int] = {}  # open connections per peer address, proxies aside
+
     class GuardedProtocol(HttpToolsProtocol):
         _timer: asyncio.TimerHandle | None = None
 
@@ -150,12 +188,30 @@ def protocol_class(limits: ConnectionLimits) -> type[asyncio.Protocol]:
                 self._timer.cancel()
                 self._timer = None
 
+        _peer: str | None = None  # counted in ``peers`` (None: a trusted proxy)
+        _over: bool = False  # opened past the cap of its peer
+        _headers_limit: float = limits.headers
+
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._arm(limits.headers, self._headers_late)
+            peer = self.client[0] if self.client else ""
+            if not _trusted(self.config, peer):
+                self._peer = peer
+                peers[peer] = count = peers.get(peer, 0) + 1
+                self._over = count > limits.per_address
+            # past the cap, a connection has a second to say what it wants (then 429)
+            self._headers_limit = min(limits.headers, 1.0) if self._over else limits.headers
+            self._arm(self._headers_limit, self._headers_late)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            if self._peer is not None:
+                left = peers[self._peer] - 1
+                if left:
+                    peers[self._peer] = left
+                else:
+                    del peers[self._peer]
+                self._peer = None
             super().connection_lost(exc)
 
         def on_message_begin(self) -> None:
@@ -165,13 +221,20 @@ def protocol_class(limits: ConnectionLimits) -> type[asyncio.Protocol]:
 
         def on_headers_complete(self) -> None:
             self._disarm()
-            over = len(self.connections) > limits.max_connections
-            if over:
+            app: Any = self.config.loaded_app
+            if len(self.connections) > limits.max_connections:
                 log.warning(
                     "more than %d open connections: a request answered 503",
                     limits.max_connections,
                 )
-            self.app = _busy if over else self.config.loaded_app
+                app = _busy
+            elif self._over:
+                log.warning(
+                    "a client address has %d connections open: one more answered 429",
+                    limits.per_address,
+                )
+                app = _crowded
+            self.app = app
             scope: Any = self.scope
             scope["extensions"] = {ABORT: self.transport.abort, STREAMING: self._streaming}
             super().on_headers_complete()
@@ -193,7 +256,7 @@ def protocol_class(limits: ConnectionLimits) -> type[asyncio.Protocol]:
             if self.transport.is_closing():
                 return
             if self.cycle is None or self.cycle.response_complete:
-                message = f"the request headers did not arrive within {limits.headers:g} s"
+                message = f"the request headers did not arrive within {self._headers_limit:g} s"
                 self.transport.write(
                     _raw_answer(408, "Request Timeout", "request_timeout", message)
                 )
