@@ -28,7 +28,7 @@ from plebiscite.crypto.rand import RandomSource, SystemRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import PlebisciteError
 from plebiscite.server import accounts, connections, livefeed, security, voterauth
-from plebiscite.server.http import install_error_handlers
+from plebiscite.server.http import CatchAll, install_error_handlers
 from plebiscite.server.outbox import Outbox
 from plebiscite.server.ratelimit import BucketSource, RateLimits
 from plebiscite.server.ratelimit import install as install_rate_limits
@@ -94,6 +94,7 @@ def create_app(
     app.state.buckets = source
     install_rate_limits(app, rate_limits if rate_limits is not None else RateLimits(), source)
     connections.install(app, per_address)  # outside the rate limits: counts every request
+    app.add_middleware(CatchAll)  # a bug answered 500 in the documented shape, logged here
     app.add_middleware(security.SecurityMiddleware, public_url=public_url)  # outermost
 
     install_error_handlers(app)
@@ -121,16 +122,24 @@ def _document_bodies(app: FastAPI) -> None:
     (:mod:`plebiscite.server.schemas`): the models the routes' ``openapi_extra`` refers to
     added to ``components/schemas``, each answer described by its model alone (not also
     by the route's return annotation, ``dict[str, Any]``), and on every route the errors of
-    the time limits and connection caps (:data:`schemas.CONNECTIONS`)."""
+    the time limits and connection caps (:data:`schemas.CONNECTIONS`). The 422 FastAPI
+    declares for the routes with parameters is the server's own error body
+    (:func:`install_error_handlers` answers ``bad_parameter`` in it), not FastAPI's
+    ``HTTPValidationError``.
+    """
     from plebiscite.server import schemas
 
     generate = app.openapi
+    error = schemas.ref(schemas.ErrorBody)
+    fastapi_422 = "#/components/schemas/HTTPValidationError"
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         spec = generate()
         found = spec.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            found.pop(name, None)
         for name, schema in schemas.definitions().items():
             found.setdefault(name, schema)
         for methods in spec.get("paths", {}).values():
@@ -139,7 +148,10 @@ def _document_bodies(app: FastAPI) -> None:
                 for answer in op.get("responses", {}).values():
                     for media in answer.get("content", {}).values():
                         schema = media.get("schema")
-                        if isinstance(schema, dict) and "$ref" in schema:
+                        if isinstance(schema, dict) and schema.get("$ref") == fastapi_422:
+                            media["schema"] = dict(error)
+                            answer["description"] = "a parameter of the request is invalid"
+                        elif isinstance(schema, dict) and "$ref" in schema:
                             media["schema"] = {"$ref": schema["$ref"]}
         app.openapi_schema = spec
         return spec

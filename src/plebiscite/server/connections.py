@@ -20,6 +20,8 @@ on the requests in flight per client address.
   never end are not in flight): one opened past ``per_address`` has a second (at most the
   headers' limit) to send its headers, then gets the same ``429`` and is closed.
 
+A client that leaves before its whole body arrived is one log line too (the application sees
+it gone, :func:`plebiscite.server.http.read_body` refuses the body, nothing of it is used).
 Each refusal or cut is one log line without the address. The time limits and the connection
 cap live in uvicorn's HTTP protocol (:func:`protocol_class`, given to ``uvicorn.Config(http=)``:
 a request whose headers never end never reaches the application), the cap per address in an
@@ -191,6 +193,7 @@ def protocol_class(limits: ConnectionLimits) -> type[asyncio.Protocol]:
         _peer: str | None = None  # counted in ``peers`` (None: a trusted proxy)
         _over: bool = False  # opened past the cap of its peer
         _headers_limit: float = limits.headers
+        _cut = False  # by a time limit (logged there)
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -205,6 +208,14 @@ def protocol_class(limits: ConnectionLimits) -> type[asyncio.Protocol]:
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            cycle = self.cycle
+            if (
+                not self._cut
+                and cycle is not None
+                and cycle.more_body
+                and not cycle.response_complete
+            ):  # the application sees it gone and refuses the body
+                log.warning("a client left before its whole request body arrived: request dropped")
             if self._peer is not None:
                 left = peers[self._peer] - 1
                 if left:
@@ -267,6 +278,7 @@ def protocol_class(limits: ConnectionLimits) -> type[asyncio.Protocol]:
                     "connection closed",
                     limits.headers,
                 )
+            self._cut = True
             self.transport.close()
 
         def _body_late(self) -> None:
@@ -287,11 +299,10 @@ def protocol_class(limits: ConnectionLimits) -> type[asyncio.Protocol]:
                 # the application sees the client gone, and what it sends is dropped
                 cycle.disconnected = True
                 cycle.message_event.set()
-                scope: Any = self.scope
-                scope["extensions"]["plebiscite.timed_out"] = True
                 log.warning("%s: answered 408, connection closed", message)
             else:
                 log.warning("%s: connection closed", message)
+            self._cut = True
             self.transport.close()
 
     return GuardedProtocol
@@ -336,18 +347,6 @@ class InFlightMiddleware:
 
 def install(app: Any, per_address: int | None) -> None:
     """Cap the requests in flight per client address of ``app`` (a FastAPI application; None:
-    no cap), and answer a client that left before its whole body arrived with one log line
-    (the answer goes nowhere; nothing of the request was used)."""
-    from starlette.requests import ClientDisconnect, Request
-    from starlette.responses import Response
-
-    from plebiscite.server.http import error_response
-
-    async def _gone(request: Request, e: Exception) -> Response:
-        if not request.scope.get("extensions", {}).get("plebiscite.timed_out"):
-            log.warning("a client left before its whole request body arrived: request dropped")
-        return error_response(400, "client_disconnected", "the request body was cut off")
-
-    app.add_exception_handler(ClientDisconnect, _gone)
+    no cap)."""
     if per_address is not None:
         app.add_middleware(InFlightMiddleware, per_address=per_address)

@@ -76,12 +76,6 @@ class ErrorBody(_Open):
     error: ErrorDetail
 
 
-class ParameterErrors(_Open):
-    """A path parameter of the wrong type (an integer expected), as FastAPI answers it."""
-
-    detail: list[dict[str, Any]]
-
-
 # -- the referendum record (plebiscite.protocol.referendum) ------------------------------------
 
 
@@ -684,7 +678,7 @@ def answers(
 ) -> dict[int | str, dict[str, Any]]:
     """The ``responses`` of a route: its answer (``status``, the model ``answer`` or the
     media ``content``) and the error answers of ``errors``. ``typed_params``: a path
-    parameter is an integer, so a 422 may also be FastAPI's :class:`ParameterErrors`."""
+    parameter is an integer, so a 422 ``bad_parameter`` may answer any request."""
     out: dict[int | str, dict[str, Any]] = {}
     ok: dict[str, Any] = {"description": description}
     if answer is not None:
@@ -693,14 +687,7 @@ def answers(
         ok["content"] = content
     out[status] = ok
     for e in sorted(set(errors) | ({422} if typed_params else set())):
-        if e == 422 and typed_params:
-            schema = {"anyOf": [ref(ErrorBody), ref(ParameterErrors)]}
-            out[e] = {
-                "description": _ERRORS[e],
-                "content": {"application/json": {"schema": schema}},
-            }
-        else:
-            out[e] = {"model": ErrorBody, "description": _ERRORS[e]}
+        out[e] = {"model": ErrorBody, "description": _ERRORS[e]}
     return out
 
 
