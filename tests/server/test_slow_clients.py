@@ -233,7 +233,8 @@ def test_health_checks_answered_while_slow_clients_are_connected(server: Serve) 
                 t0 = time.monotonic()
                 assert http.get("/healthz").status_code == 200
                 waits.append(time.monotonic() - t0)
-        assert time.monotonic() - opened < BODY_LIMIT, "the health checks took too long"
+        # while the slowloris half at least were all open (the stalled bodies are cut at 1 s)
+        assert time.monotonic() - opened < HEADERS_LIMIT - 0.2, "the health checks took too long"
         assert max(waits) < 0.5, waits
         for s in slow:  # every slow one cut off within its limit
             status, _, when = answer(s)
