@@ -660,9 +660,11 @@ _ERRORS = {
     409: "not now: the election's or referendum's state forbids it, or it exists already",
     413: "the body is too large (refused before it is parsed)",
     422: "the body is refused: not the expected structure, or it does not verify",
-    429: "rate limited (``Retry-After`` says when to try again)",
+    429: "rate limited, or too many requests in flight from the client's address "
+    "(``Retry-After`` says when to try again)",
     500: "the server's own work failed its checks: nothing was published",
-    503: "the database failed, or the server lacks what this needs: try again later",
+    503: "the database failed, the server lacks what this needs or has too many open "
+    "connections: try again later",
 }
 
 
@@ -691,3 +693,27 @@ def answers(
 
 #: the errors every write may give: the cross-origin refusal, the rate limit, the database
 WRITE = (403, 429, 503)
+
+#: the errors of every route, from :mod:`plebiscite.server.connections`: the time limits on
+#: a request's headers and body, the requests in flight per address, the open connections
+CONNECTIONS = {
+    408: "the request's headers or body did not arrive within the server's time limit "
+    "(``request_timeout``); the connection is closed",
+    429: "rate limited, or too many requests in flight from the client's address "
+    "(``too_many_connections``); ``Retry-After`` says when to try again",
+    503: "the database failed, or the server has too many open connections (``busy``): "
+    "try again later",
+}
+
+
+def connection_errors(responses: dict[str, Any]) -> None:
+    """Add the errors of :data:`CONNECTIONS` to an operation's ``responses`` (of
+    ``/openapi.json``) that does not declare them."""
+    for status, description in CONNECTIONS.items():
+        responses.setdefault(
+            str(status),
+            {
+                "description": description,
+                "content": {"application/json": {"schema": ref(ErrorBody)}},
+            },
+        )
