@@ -61,9 +61,13 @@ from plebiscite.errors import (
 from plebiscite.protocol.archive import (
     DEFAULT_MAX_MEMBER,
     MAX_DATA_RUN,
+    ArchiveIndex,
+    IndexEntry,
     Member,
+    index_archive,
     iter_members,
     parse_header,
+    read_member,
 )
 from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, verify_ballots
 from plebiscite.protocol.messages import (
@@ -101,6 +105,9 @@ if TYPE_CHECKING:
 __all__ = ["Verifier", "verify_archive"]
 
 Opener = Callable[[], BinaryIO]
+# the map step over ballots read by workers from their byte ranges of the archive:
+# verify_ballot_members, with the archive opened where it runs
+MapBallots = Callable[[BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkResult]
 
 NEXT: dict[str | None, tuple[str, ...]] = {
     None: ("Setup",),
@@ -130,6 +137,8 @@ class Verifier:
         open_archive: Opener,
         *,
         executor: Executor | None = None,
+        workers: int | None = None,
+        map_ballots: MapBallots | None = None,
         chunk_size: int = 32,
         max_findings: int = 200,
         progress: Callable[[int], None] | None = None,
@@ -141,13 +150,23 @@ class Verifier:
         self.stop_after = stop_after  # verify events up to this height only
         self.check_credentials = check_credentials  # subgroup membership of the whole list
         self.executor = executor
-        self.workers = getattr(executor, "_max_workers", 1) if executor else 1
+        # the executor's width: two chunks in flight per worker
+        if workers is None:
+            workers = getattr(executor, "_max_workers", 1) if executor else 1
+        self.workers: int = workers
+        # with map_ballots, the archive is indexed first (self.index) and read by the index;
+        # ballots are not read here but mapped (through the executor) by their index entries
+        self.map_ballots = map_ballots
+        self.index: ArchiveIndex | None = None
         self.chunk_size = chunk_size
         self.max_findings = max_findings
         self.progress = progress
         self._report = Report(archive=name)
         # state
         self._pending: dict[str, bytes] = {}
+        # data members left for map_ballots to read (ballots), by hash, with where they lie
+        self._deferred: dict[str, IndexEntry] = {}
+        self._ref_batch: list[tuple[int, str, IndexEntry]] = []
         self._prev: Event | None = None
         self._election: Election | None = None
         self._ctx: Context | None = None
@@ -314,7 +333,11 @@ class Verifier:
     def run(self) -> Report:
         try:
             with self.open_archive() as stream:
-                members = iter_members(stream)
+                members = (
+                    iter_members(stream)
+                    if self.map_ballots is None
+                    else self._indexed_members(stream)
+                )
                 try:
                     self._read(members)
                 except _StopError:
@@ -327,6 +350,32 @@ class Verifier:
             self._submit()  # the ballots of an election still open
         self._drain(0)
         return self._report
+
+    def _indexed_members(self, stream: BinaryIO) -> Iterator[Member]:
+        """The members of the archive as :func:`iter_members` yields them (the same checks, the
+        same errors at the same place), read by its index; the data member of a ballot is not
+        read but yielded empty, its index entry kept in ``_deferred`` for ``map_ballots``."""
+        self.index = index = index_archive(stream)
+        ahead: tuple[int, bytes] | None = None  # the event read ahead of its data members
+        for i in range(len(index)):
+            e = index[i]
+            name = "BELENIOS" if e.kind == "header" else f"{e.hash}.{e.kind}.json"
+            if e.kind == "data":
+                j = index.next_event(i)
+                if j is not None and (ahead is None or ahead[0] != j):
+                    try:
+                        ahead = (j, read_member(stream, index[j]))
+                    except PlebisciteError:
+                        ahead = None  # raised when that event's turn comes
+                if ahead is not None and ahead[0] == j and _is_ballot_event(ahead[1], index[j]):
+                    self._deferred[e.hash] = e
+                    yield Member(name, "data", e.hash, b"", e.offset, e.mtime)
+                    continue
+            read_ahead = ahead is not None and ahead[0] == i
+            content = ahead[1] if ahead is not None and read_ahead else read_member(stream, e)
+            yield Member(name, e.kind, e.hash, content, e.offset, e.mtime)
+        if index.error is not None:
+            raise index.error
 
     def _read(self, members: Iterator[Member]) -> None:
         header = next(members)
@@ -347,14 +396,17 @@ class Verifier:
     def _member(self, kind: str, hash_: str, content: bytes, where: str) -> bool:
         """Process one member; True when verification stops here (``stop_after``)."""
         if kind == "data":
-            self._pending[hash_] = content
-            if len(self._pending) > MAX_DATA_RUN:
+            if hash_ not in self._deferred:
+                self._pending[hash_] = content
+            if len(self._pending) + len(self._deferred) > MAX_DATA_RUN:
                 raise EncodingError(
                     f"more than {MAX_DATA_RUN} data members in a row with no event: no event "
                     "refers to more than 5",
                     where=where,
                 )
-            waiting = sum(map(len, self._pending.values()))
+            waiting = sum(map(len, self._pending.values())) + sum(
+                e.size for e in self._deferred.values()
+            )
             if waiting > DEFAULT_MAX_MEMBER:
                 raise SizeError(
                     f"the data waiting for the next event has {waiting} bytes, more than the "
@@ -372,16 +424,18 @@ class Verifier:
             return False
         self._chain(ev)
         self._event(ev)
-        if self._pending:
+        if self._pending or self._deferred:
+            left = sorted([*self._pending, *self._deferred])
             self.fail(
                 "archive",
                 EncodingError(
-                    f"{len(self._pending)} data member(s) not referenced by the next event",
-                    where=", ".join(sorted(self._pending))[:200],
+                    f"{len(left)} data member(s) not referenced by the next event",
+                    where=", ".join(left)[:200],
                 ),
                 ev,
             )
             self._pending.clear()
+            self._deferred.clear()
         self._prev = ev
         self._report.events += 1
         self._report.last_event = ev.hash
@@ -397,7 +451,7 @@ class Verifier:
                     "the verification it resumes: events were removed"
                 ),
             )
-        if self._pending:
+        if self._pending or self._deferred:
             self.fail(
                 "archive",
                 EncodingError(
@@ -486,6 +540,7 @@ class Verifier:
         resume = self._resume
         assert resume is not None
         self._pending.clear()
+        self._deferred.clear()
         expected = 0 if self._skip_prev is None else self._skip_prev.height + 1
         if ev.height != expected or ev.parent != (
             self._skip_prev.hash if self._skip_prev else None
@@ -518,7 +573,7 @@ class Verifier:
         ``growing``."""
         if not self._report.valid or self._prev is None or self._raw_setup is None:
             raise StateError("only a valid, set-up verification can be checkpointed")
-        if self._batch or self._inflight:
+        if self._batch or self._ref_batch or self._inflight:
             raise StateError("ballots are still being verified")
 
         def cts(xs: Any) -> Any:
@@ -792,11 +847,24 @@ class Verifier:
     # -- ballots -----------------------------------------------------------------------------
     def _on_Ballot(self, ev: Event) -> None:
         assert ev.payload
+        entry = self._deferred.pop(ev.payload, None)
+        if entry is not None:
+            # read and verified by map_ballots, in order with the ballots before it
+            self._report.ballots += 1
+            self._ref_batch.append((ev.height, ev.hash, entry))
+            self._batch_bytes += entry.size
+            if len(self._ref_batch) >= self.chunk_size or self._batch_bytes >= CHUNK_BYTES:
+                self._submit()
+            return
         raw = self._take(ev.payload, ev, "ballot")
         self._report.ballots += 1
         pre = self._prechecked.pop(ev.payload, None)
         if pre is None and self._proofs_checked and self._setup is not None:
             pre = verify_ballots(self._setup, [(ev.height, ev.hash, raw)], proofs=False)
+        if pre is None and self.map_ballots is not None and self._setup is not None:
+            # read by the index but not left to map_ballots (its event was read again): here,
+            # after the ballots before it
+            pre = verify_ballots(self._setup, [(ev.height, ev.hash, raw)])
         if pre is None and len(raw) > LIMITS.ballot_bytes and self._setup is not None:
             # refused for its size here, before anything is parsed, not sent to a worker
             pre = verify_ballots(self._setup, [(ev.height, ev.hash, raw)])
@@ -827,6 +895,14 @@ class Verifier:
             self._submit()
 
     def _submit(self) -> None:
+        if self._ref_batch:
+            assert self._setup is not None and self.map_ballots is not None
+            refs, self._ref_batch, self._batch_bytes = self._ref_batch, [], 0
+            if self.executor is None:
+                self._inflight.append(self.map_ballots(self._setup, refs))
+            else:
+                self._inflight.append(self.executor.submit(self.map_ballots, self._setup, refs))
+            self._drain(2 * self.workers)
         if not self._batch:
             return
         assert self._setup is not None
@@ -1484,6 +1560,15 @@ def _decode(election: Election, q: Any, x: Element) -> list[int]:
         raise ConsistencyError(
             "decrypted value does not encode a vote of the right length"
         ) from None
+
+
+def _is_ballot_event(content: bytes, entry: IndexEntry) -> bool:
+    """Whether an event's content is a Ballot event (False when it does not parse: the
+    verifier meets the error at its turn)."""
+    try:
+        return parse_event(content, entry.hash, "event").type == "Ballot"
+    except PlebisciteError:
+        return False
 
 
 def _error(code: str, message: str, where: str) -> PlebisciteError:
