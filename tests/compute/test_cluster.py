@@ -122,6 +122,8 @@ def test_a_worker_that_dies_mid_task_changes_nothing(
         executor=client.get_executor(pure=False),
         workers=2,
         map_ballots=functools.partial(_die_once, str(marker), str(path)),
+        # as verify_on_cluster does: the setup a task's result, held by a worker
+        share_setup=lambda setup: client.submit(lambda s: s, setup, pure=False),
         name=str(path),
     ).run()
     assert marker.exists()  # a worker died

@@ -9,6 +9,8 @@ What runs where:
   decryptions and the result, and reduces the ballots' outcomes (the last ballot per
   credential, no ciphertext under two credentials, the product of the counted ballots) in
   board order, exactly as ``plebiscite verify --jobs N`` does;
+- the election and the weights go to the cluster once (a task's result every chunk depends
+  on), not with every chunk;
 - each Dask task verifies a chunk of ballots (:func:`map_ballots_at`): it opens the archive
   at its path, reads each ballot's byte range, checks its SHA-256 against the hash its event
   refers to (the index is checked, never trusted), verifies the signature and every proof and
@@ -149,6 +151,9 @@ def verify_on_cluster(
             executor=executor,
             workers=workers,
             map_ballots=functools.partial(map_ballots_at, absolute),
+            # the election and the weights sent once: a task's result that every chunk's task
+            # depends on (made again by the scheduler if the workers holding it die)
+            share_setup=lambda setup: client.submit(_identity, setup, pure=False),
             name=name or str(path),
             progress=progress,
         ).run()
@@ -162,6 +167,10 @@ def verify_on_cluster(
                 f"a task failed on every worker that ran it ({e}): no verdict"
             ) from None
         raise
+
+
+def _identity(value: BallotSetup) -> BallotSetup:
+    return value
 
 
 def _peak_rss() -> int:

@@ -139,6 +139,7 @@ class Verifier:
         executor: Executor | None = None,
         workers: int | None = None,
         map_ballots: MapBallots | None = None,
+        share_setup: Callable[[BallotSetup], Any] | None = None,
         chunk_size: int = 32,
         max_findings: int = 200,
         progress: Callable[[int], None] | None = None,
@@ -158,6 +159,10 @@ class Verifier:
         # ballots are not read here but mapped (through the executor) by their index entries
         self.map_ballots = map_ballots
         self.index: ArchiveIndex | None = None
+        # what map_ballots is given for the setup, when the executor holds it once for all
+        # its tasks (a Dask future); made at the first chunk
+        self.share_setup = share_setup
+        self._shared_setup: Any = None
         self.chunk_size = chunk_size
         self.max_findings = max_findings
         self.progress = progress
@@ -901,7 +906,12 @@ class Verifier:
             if self.executor is None:
                 self._inflight.append(self.map_ballots(self._setup, refs))
             else:
-                self._inflight.append(self.executor.submit(self.map_ballots, self._setup, refs))
+                if self._shared_setup is None:
+                    share = self.share_setup
+                    self._shared_setup = self._setup if share is None else share(self._setup)
+                self._inflight.append(
+                    self.executor.submit(self.map_ballots, self._shared_setup, refs)
+                )
             self._drain(2 * self.workers)
         if not self._batch:
             return
