@@ -168,3 +168,15 @@ def test_the_command_line_starts_a_local_cluster(cases: dict[str, Path]) -> None
     rc, out, err = _run(["verify", path, "--cluster", "local:1"])
     assert (rc, out) == (rc1, out1) and rc == 1
     assert "dask dashboard: http://127.0.0.1:" in err
+
+
+def test_verifying_without_a_cluster_does_not_import_dask() -> None:
+    """Dask is imported only with --cluster: every other command starts as fast as before."""
+    code = (
+        "import sys; from plebiscite.cli.main import main; "
+        f"rc = main(['verify', {str(VECTORS / 'belenios3/ed25519.bel')!r}, '--jobs', '1']); "
+        "assert rc == 0 and 'distributed' not in sys.modules and 'dask' not in sys.modules"
+    )
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)}
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
