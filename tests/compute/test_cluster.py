@@ -23,7 +23,7 @@ from distributed import Client, LocalCluster
 
 from indexed_cases import VECTORS, ballot_bytes_changed, write_cases
 from plebiscite.cli.main import main
-from plebiscite.compute.cluster import map_ballots_at, verify_on_cluster
+from plebiscite.compute.cluster import ClusterError, map_ballots_at, verify_on_cluster
 from plebiscite.protocol.archive import IndexEntry
 from plebiscite.protocol.ballot import BallotSetup, ChunkResult
 from plebiscite.protocol.verifier import Verifier
@@ -117,18 +117,30 @@ def test_a_worker_that_dies_mid_task_changes_nothing(
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     path = cases["belenios3/revotes-weighted"]
     marker = tmp_path / "died"
-    report = Verifier(
-        lambda: path.open("rb"),
-        executor=client.get_executor(pure=False),
-        workers=2,
-        map_ballots=functools.partial(_die_once, str(marker), str(path)),
-        # as verify_on_cluster does: the setup a task's result, held by a worker
-        share_setup=lambda setup: client.submit(lambda s: s, setup, pure=False),
-        name=str(path),
-    ).run()
+    report = verify_on_cluster(path, client, map_ballots=functools.partial(_die_once, str(marker)))
     assert marker.exists()  # a worker died
     assert report.to_json() == Verifier(lambda: path.open("rb"), name=str(path)).run().to_json()
     client.wait_for_workers(2, timeout=30)
+
+
+def _die(path: str, setup: BallotSetup, chunk: list[tuple[int, str, IndexEntry]]) -> ChunkResult:
+    os._exit(1)
+
+
+def test_a_task_that_kills_every_worker_gives_no_verdict(client: Client) -> None:
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    path = VECTORS / "belenios3/ed25519.bel"
+    with pytest.raises(ClusterError, match="failed on every worker that ran it"):
+        verify_on_cluster(path, client, map_ballots=_die)
+    client.wait_for_workers(2, timeout=30)
+
+
+def test_a_worker_that_cannot_read_the_archive_gives_no_verdict(client: Client) -> None:
+    def elsewhere(path: str, setup: BallotSetup, chunk: list) -> ChunkResult:
+        return map_ballots_at(path + ".gone", setup, chunk)
+
+    with pytest.raises(ClusterError, match=r"a worker cannot read the archive .*\.gone"):
+        verify_on_cluster(VECTORS / "belenios3/ed25519.bel", client, map_ballots=elsewhere)
 
 
 def test_separate_dask_scheduler_and_worker_processes(tmp_path: Path) -> None:

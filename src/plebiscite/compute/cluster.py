@@ -135,9 +135,14 @@ def verify_on_cluster(
     *,
     name: str = "",
     progress: Callable[[int], None] | None = None,
+    map_ballots: Callable[
+        [str, BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkResult
+    ] = map_ballots_at,
 ) -> Report:
     """Verify the archive at ``path``, its ballots on the cluster's workers, the rest here:
-    the same report as :class:`~plebiscite.protocol.verifier.Verifier` with a process pool."""
+    the same report as :class:`~plebiscite.protocol.verifier.Verifier` with a process pool.
+    ``map_ballots`` is the task (:func:`map_ballots_at`: the archive's absolute path, the
+    setup, a chunk). Raises :class:`ClusterError` when the cluster fails: no verdict then."""
     workers = sum(client.nthreads().values())
     if workers == 0:
         raise ClusterError(
@@ -150,7 +155,7 @@ def verify_on_cluster(
             lambda: path.open("rb"),
             executor=executor,
             workers=workers,
-            map_ballots=functools.partial(map_ballots_at, absolute),
+            map_ballots=functools.partial(map_ballots, absolute),
             # the election and the weights sent once: a task's result that every chunk's task
             # depends on (made again by the scheduler if the workers holding it die)
             share_setup=lambda setup: client.submit(_identity, setup, pure=False),
