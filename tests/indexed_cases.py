@@ -64,6 +64,12 @@ def _stray_data(name: str) -> Archive:
     return a
 
 
+def _oversized_ballot(name: str) -> Archive:
+    """A ballot of 2 MiB, over the 1 MiB limit of a ballot."""
+    a = _load(name)
+    return a.replace_content(a.payload_index("Ballot", 2), b'{"x":"' + b"1" * (2 << 20) + b'"}')
+
+
 def _tampered() -> dict[str, Archive]:
     a_removed = _load("belenios/single").remove_event(3)
     a_result = _load("belenios/single")
@@ -81,6 +87,7 @@ def _tampered() -> dict[str, Archive]:
         "result": a_result,
         "num-tallied": a_tally,
         "stray-data": _stray_data("belenios3/ed25519"),
+        "oversized-ballot": _oversized_ballot("belenios3/ed25519"),
     }
 
 
