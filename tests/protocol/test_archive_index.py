@@ -151,3 +151,25 @@ def test_a_ballot_changed_in_place_is_found_by_whoever_reads_it(tmp_path: Path) 
     message = sequential["findings"][0]["message"]
     assert "content hashes to" in message
     assert next(f for f in indexed["findings"] if f["message"] == message)["check"] == "ballot"
+
+
+def test_an_archive_changed_between_the_two_passes_is_reported() -> None:
+    """The second pass over replaced ballots does not verify their proofs again: it checks
+    instead that it reads the events (hence the ballots) the first pass verified."""
+    from tamper import Archive
+
+    path = VECTORS / "belenios/revotes.bel"
+    assert Verifier(lambda: path.open("rb")).run().valid
+    a = Archive.load(path)
+    i = a.payload_index("Ballot", 0)
+    a.edit(i, lambda b: b | {"answers": list(reversed(b["answers"]))})
+    changed = a.to_bytes()
+    opened: list[int] = []
+
+    def opener() -> io.BytesIO:
+        opened.append(1)
+        return io.BytesIO(path.read_bytes() if len(opened) == 1 else changed)
+
+    report = Verifier(opener).run()
+    assert len(opened) == 2 and not report.valid
+    assert any("the archive changed while it was verified" in f.message for f in report.findings)

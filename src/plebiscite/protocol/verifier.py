@@ -1,8 +1,8 @@
 """The verifier: every check of the spec's audit section (3.5) and the ones it implies.
 
 It reads an archive as a stream, once (plus a short second pass over superseded ballots when
-voters revoted), and never holds all ballots: ballots are verified in chunks, through an optional
-:class:`concurrent.futures.Executor` (the map step is
+voters revoted, which does not verify their proofs again), and never holds all ballots: ballots
+are verified in chunks, through an optional :class:`concurrent.futures.Executor` (the map step is
 :func:`~plebiscite.protocol.ballot.verify_ballots`), and the chunk results are reduced in board
 order.
 
@@ -1020,17 +1020,28 @@ class Verifier:
 
     def _divide_superseded(self, ev: Event) -> None:
         """Divide the product by the ballots replaced by a revote (a second, partial pass), a
-        chunk at a time."""
+        chunk at a time. Their signatures and proofs are not verified again: only ballots
+        found valid in the first pass were multiplied in (and replaced), and the reader checks
+        that each member still hashes to its name and the events chain up to this EndBallots
+        event, so these are the bytes verified then (an archive changed between the passes is
+        reported)."""
         wanted = set(self._superseded)
         chunk: list[tuple[int, str, bytes]] = []
         size = 0
+        parent: str | None = None
+        same = reached = False
         with self.open_archive() as stream:
             pending: dict[str, bytes] = {}
+            same = True
             for m in iter_members(stream):
                 if m.kind == "data":
                     pending[m.hash] = m.content
                 elif m.kind == "event":
                     e = parse_event(m.content, m.hash, "event")
+                    same = same and e.parent == parent
+                    parent = e.hash
+                    if e.height >= ev.height:
+                        reached = e.hash == ev.hash
                     if e.type == "Ballot" and e.height in wanted and e.payload in pending:
                         raw = pending[e.payload]
                         chunk.append((e.height, e.hash, raw))
@@ -1043,10 +1054,19 @@ class Verifier:
                         break
         if chunk:
             self._divide(chunk)
+        if not (same and reached):
+            self.fail(
+                "tally",
+                ConsistencyError(
+                    "the archive changed while it was verified: read again for the ballots "
+                    "replaced by a revote, its events up to EndBallots are not the ones verified"
+                ),
+                ev,
+            )
 
     def _divide(self, chunk: list[tuple[int, str, bytes]]) -> None:
         assert self._setup is not None and self._ctx is not None
-        res = verify_ballots(self._setup, chunk)
+        res = verify_ballots(self._setup, chunk, proofs=False)
         ctx = self._ctx
         for acc, part in zip(self._product, res.product, strict=True):
             if acc is not None and part is not None:
