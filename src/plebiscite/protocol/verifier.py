@@ -1031,19 +1031,22 @@ class Verifier:
         parent: str | None = None
         same = reached = False
         with self.open_archive() as stream:
-            pending: dict[str, bytes] = {}
+            pending: dict[str, bytes | IndexEntry] = {}
             same = True
-            for m in iter_members(stream):
-                if m.kind == "data":
-                    pending[m.hash] = m.content
-                elif m.kind == "event":
-                    e = parse_event(m.content, m.hash, "event")
+            for kind, hash_, content in self._second_pass(stream):
+                if kind == "data":
+                    pending[hash_] = content
+                elif kind == "event":
+                    assert isinstance(content, bytes)
+                    e = parse_event(content, hash_, "event")
                     same = same and e.parent == parent
                     parent = e.hash
                     if e.height >= ev.height:
                         reached = e.hash == ev.hash
                     if e.type == "Ballot" and e.height in wanted and e.payload in pending:
                         raw = pending[e.payload]
+                        if isinstance(raw, IndexEntry):
+                            raw = read_member(stream, raw)
                         chunk.append((e.height, e.hash, raw))
                         size += len(raw)
                         if len(chunk) >= self.chunk_size or size >= CHUNK_BYTES:
@@ -1063,6 +1066,21 @@ class Verifier:
                 ),
                 ev,
             )
+
+    def _second_pass(self, stream: BinaryIO) -> Iterator[tuple[str, str, bytes | IndexEntry]]:
+        """The members read again for the ballots replaced by a revote: read by the index when
+        there is one (the events, and only the ballots wanted, by the caller), else all."""
+        index = self.index
+        if index is None:
+            for m in iter_members(stream):
+                yield m.kind, m.hash, m.content
+            return
+        for i in range(len(index)):
+            e = index[i]
+            if e.kind == "data":
+                yield "data", e.hash, e
+            elif e.kind == "event":
+                yield "event", e.hash, read_member(stream, e)
 
     def _divide(self, chunk: list[tuple[int, str, bytes]]) -> None:
         assert self._setup is not None and self._ctx is not None
