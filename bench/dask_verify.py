@@ -33,10 +33,17 @@ def _mib(n: float) -> str:
     return f"{n / (1 << 20):.0f} MiB"
 
 
-def in_process(archive: Path, workers: int) -> tuple[float, float, float, dict[str, object]]:
+def _cpu() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def in_process(archive: Path, workers: int) -> tuple[float, float, float, float, dict[str, object]]:
     """Start-up of a LocalCluster and the verification on it, timed apart (wall, and the CPU
-    time of this process during it: the client's part, the scheduler's included); peak
-    memories."""
+    time of this process during it: the client's part, the scheduler's included, and of the
+    workers together); peak memories."""
     from distributed import Client, LocalCluster
 
     from plebiscite.compute.cluster import peak_memory, verify_on_cluster
@@ -49,12 +56,14 @@ def in_process(archive: Path, workers: int) -> tuple[float, float, float, dict[s
         Client(cluster) as client,
     ):
         started = time.perf_counter() - t0
+        before = sum(client.run(_cpu).values())
         t1, c1 = time.perf_counter(), time.process_time()
         report = verify_on_cluster(archive, client)
         took, cpu = time.perf_counter() - t1, time.process_time() - c1
+        workers_cpu = sum(client.run(_cpu).values()) - before
         assert report.valid, [f.describe() for f in report.findings]
         memory = peak_memory(client)
-    return started, took, cpu, memory
+    return started, took, cpu, workers_cpu, memory
 
 
 def main() -> int:
@@ -100,13 +109,14 @@ def main() -> int:
         rate = args.voters / rows[label].seconds
         print(f"{label:>20}: {rate / (2 * one):.2f} of twice --jobs 1's throughput")
 
-    started, took, cpu, memory = in_process(archive, 2)
+    started, took, cpu, workers_cpu, memory = in_process(archive, 2)
     rate = args.voters / took
     print(
         f"LocalCluster of 2 started in {started:.2f} s, then the verification on it "
         f"{took:.2f} s: {rate:.1f} ballots/s, {rate / (2 * one):.2f} of twice --jobs 1's; "
         f"the client's CPU (index, reading, reduce, tally, scheduler) {cpu:.2f} s, "
-        f"{cpu / took:.0%} of the wall time"
+        f"{cpu / took:.0%} of the wall time; the workers' CPU {workers_cpu:.2f} s "
+        f"(--jobs 1: {rows['--jobs 1'].cpu:.2f} s in all)"
     )
     workers = memory["workers"]
     assert isinstance(workers, dict)
