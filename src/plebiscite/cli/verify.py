@@ -66,10 +66,10 @@ def _verify_on_cluster(
 ) -> Report:
     """The ballots verified on a Dask cluster (:mod:`plebiscite.compute.cluster`), the rest
     here; the dashboard's address on stderr."""
-    from plebiscite.compute.cluster import connect, verify_on_cluster
+    from plebiscite.compute.cluster import connect, dashboard, verify_on_cluster
 
     with connect(address, timeout=timeout) as client:
-        print(f"dask dashboard: {client.dashboard_link}", file=sys.stderr, flush=True)
+        print(f"dask dashboard: {dashboard(client)}", file=sys.stderr, flush=True)
         return verify_on_cluster(
             path, client, name=str(path), progress=progress.advance if progress else None
         )

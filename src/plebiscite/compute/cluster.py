@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ClusterError",
     "connect",
+    "dashboard",
     "map_ballots_at",
     "parse_address",
     "peak_memory",
@@ -127,6 +128,13 @@ def connect(address: str, *, timeout: float = 10.0) -> Iterator[Client]:
                 f"the Dask scheduler at {address} has no worker (none came in {timeout:g} s)"
             ) from None
         yield client
+
+
+def dashboard(client: Client) -> str:
+    """The address of the cluster's dashboard, or why there is none."""
+    if "dashboard" not in client.scheduler_info().get("services", {}):
+        return "none (the scheduler serves no dashboard: it needs bokeh)"
+    return str(client.dashboard_link)
 
 
 def verify_on_cluster(
