@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import functools
 import io
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,7 @@ from plebiscite.protocol.archive import (
     read_member,
 )
 from plebiscite.protocol.ballot import BallotSetup, ChunkResult, verify_ballot_members
-from plebiscite.protocol.verifier import Verifier
+from plebiscite.protocol.verifier import MapStepError, Verifier
 
 ALL = sorted(VECTORS.glob("*/*.bel"))
 
@@ -178,3 +181,17 @@ def test_an_archive_changed_between_the_two_passes_is_reported(by_index: bool) -
         "the archive changed while it was verified" in f.message or "hashes to" in f.message
         for f in report.findings
     )
+
+
+def _exit(setup: BallotSetup, chunk: list[tuple[int, str, IndexEntry]]) -> ChunkResult:
+    os._exit(1)
+
+
+def test_a_lost_worker_gives_no_verdict_not_an_invalid_one() -> None:
+    """An executor's failure (here a process pool whose worker died) is not the archive's:
+    MapStepError, never a finding (an OSError from a lost connection is no unreadable
+    archive)."""
+    path = VECTORS / "belenios3/ed25519.bel"
+    with ProcessPoolExecutor(max_workers=1) as pool, pytest.raises(MapStepError) as e:
+        Verifier(lambda: path.open("rb"), executor=pool, map_ballots=_exit).run()
+    assert isinstance(e.value.__cause__, BrokenProcessPool)

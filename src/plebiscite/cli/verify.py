@@ -12,7 +12,7 @@ from typing import Any
 
 from plebiscite.cli.progress import Progress
 from plebiscite.protocol.report import Report
-from plebiscite.protocol.verifier import Verifier
+from plebiscite.protocol.verifier import MapStepError, Verifier
 
 __all__ = ["register"]
 
@@ -53,6 +53,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             name=str(path),
             progress=progress.advance if progress else None,
         ).run()
+    except MapStepError as e:
+        print(f"plebiscite verify: {e} (no verdict)", file=sys.stderr)
+        return 2
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plebiscite.protocol.ballot import BallotSetup, ChunkResult, verify_ballot_members
-from plebiscite.protocol.verifier import Verifier
+from plebiscite.protocol.verifier import MapStepError, Verifier
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -170,16 +170,17 @@ def verify_on_cluster(
             name=name or str(path),
             progress=progress,
         ).run()
-    except WorkerReadError as e:
-        raise ClusterError(str(e)) from None
-    except Exception as e:
+    except MapStepError as e:
         from distributed import KilledWorker
 
-        if isinstance(e, KilledWorker):
+        cause = e.__cause__
+        if isinstance(cause, WorkerReadError):
+            raise ClusterError(str(cause)) from None
+        if isinstance(cause, KilledWorker):
             raise ClusterError(
-                f"a task failed on every worker that ran it ({e}): no verdict"
+                f"a task failed on every worker that ran it ({cause}): no verdict"
             ) from None
-        raise
+        raise ClusterError(f"the Dask cluster gave no verdict: {e}") from None
 
 
 def _identity(value: BallotSetup) -> BallotSetup:

@@ -102,7 +102,7 @@ from plebiscite.protocol.setup import Owner, check_trustees
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
 
-__all__ = ["Verifier", "verify_archive"]
+__all__ = ["MapStepError", "Verifier", "verify_archive"]
 
 Opener = Callable[[], BinaryIO]
 # the map step over ballots read by workers from their byte ranges of the archive:
@@ -129,6 +129,13 @@ CHUNK_BYTES = 1 << 20
 
 class _StopError(Exception):
     """A structural failure after which nothing further can be checked."""
+
+
+class MapStepError(Exception):
+    """The executor gave no result for a chunk of ballots (a worker lost, a task that failed,
+    a connection closed): the verification has no verdict. The executor's error is the
+    ``__cause__``. Not a :class:`~plebiscite.errors.PlebisciteError`: nothing is wrong with the
+    archive."""
 
 
 class Verifier:
@@ -926,7 +933,16 @@ class Verifier:
     def _drain(self, keep: int) -> None:
         while len(self._inflight) > keep:
             item = self._inflight.popleft()
-            res = item if isinstance(item, ChunkResult) else item.result()
+            if isinstance(item, ChunkResult):
+                res = item
+            else:
+                try:
+                    res = item.result()
+                except Exception as e:
+                    # not the archive's fault (an OSError here is not "cannot read it")
+                    raise MapStepError(
+                        f"a chunk of ballots could not be verified: {type(e).__name__}: {e}"
+                    ) from e
             self._reduce(res)
 
     def _reduce(self, res: ChunkResult) -> None:
