@@ -12,7 +12,7 @@ from typing import Any
 
 from plebiscite.cli.progress import Progress
 from plebiscite.protocol.report import Report
-from plebiscite.protocol.verifier import Verifier
+from plebiscite.protocol.verifier import MapStepError, Verifier
 
 __all__ = ["register"]
 
@@ -22,12 +22,29 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"plebiscite verify: {path}: no such file", file=sys.stderr)
         return 2
-    jobs = args.jobs or os.cpu_count() or 1
     progress = (
         Progress(sys.stderr, "verifying ballots")
         if (sys.stderr.isatty() and not args.json)
         else None
     )
+    if args.cluster:
+        if args.jobs:
+            print("plebiscite verify: give --jobs or --cluster, not both", file=sys.stderr)
+            return 2
+        try:
+            report = _verify_on_cluster(path, args.cluster, args.cluster_timeout, progress)
+        except Exception as e:
+            from plebiscite.compute.cluster import ClusterError
+
+            if not isinstance(e, ClusterError):
+                raise
+            print(f"plebiscite verify: {e}", file=sys.stderr)
+            return 2
+        finally:
+            if progress:
+                progress.close()
+        return _finish(report, args)
+    jobs = args.jobs or os.cpu_count() or 1
     executor = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
     try:
         report = Verifier(
@@ -36,11 +53,32 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             name=str(path),
             progress=progress.advance if progress else None,
         ).run()
+    except MapStepError as e:
+        print(f"plebiscite verify: {e} (no verdict)", file=sys.stderr)
+        return 2
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)
         if progress:
             progress.close()
+    return _finish(report, args)
+
+
+def _verify_on_cluster(
+    path: Path, address: str, timeout: float, progress: Progress | None
+) -> Report:
+    """The ballots verified on a Dask cluster (:mod:`plebiscite.compute.cluster`), the rest
+    here; the dashboard's address on stderr."""
+    from plebiscite.compute.cluster import connect, dashboard, verify_on_cluster
+
+    with connect(address, timeout=timeout) as client:
+        print(f"dask dashboard: {dashboard(client)}", file=sys.stderr, flush=True)
+        return verify_on_cluster(
+            path, client, name=str(path), progress=progress.advance if progress else None
+        )
+
+
+def _finish(report: Report, args: argparse.Namespace) -> int:
     if args.since:
         _check_since(report, Path(args.since))
     if args.json:
@@ -126,5 +164,19 @@ def register(sub: Any) -> None:
         default=0,
         metavar="N",
         help="processes verifying ballots (default: all cores)",
+    )
+    v.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="verify the ballots on a Dask cluster: local:N starts N worker processes here, "
+        "tcp://HOST:PORT uses a running scheduler (its workers must see ARCHIVE at the same "
+        "absolute path); the rest of the verification runs in this process",
+    )
+    v.add_argument(
+        "--cluster-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to try to reach the scheduler of --cluster (default: 10)",
     )
     v.set_defaults(func=_cmd_verify)

@@ -32,11 +32,12 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from array import array
 from collections.abc import Iterator
 
 from plebiscite import strictjson
 from plebiscite._records import TYPE_CHECKING, NamedTuple
-from plebiscite.errors import EncodingError, SizeError
+from plebiscite.errors import EncodingError, PlebisciteError, SizeError
 
 if TYPE_CHECKING:
     from typing import BinaryIO
@@ -50,15 +51,19 @@ __all__ = [
     "MAX_SMALL_MEMBER",
     "MAX_TRAILER",
     "ArchiveHeader",
+    "ArchiveIndex",
     "ArchiveState",
     "ArchiveWriter",
+    "IndexEntry",
     "Member",
     "archive_state",
     "event_bytes",
     "header_bytes",
+    "index_archive",
     "iter_members",
     "member_bytes",
     "parse_header",
+    "read_member",
 ]
 
 BLOCK = 512
@@ -187,6 +192,79 @@ def _check_trailer(stream: BinaryIO, start: int, first: bytes, max_trailer: int)
         chunk = stream.read(min(CHUNK, max_trailer + 1 - seen))
 
 
+def _member_header(block: bytes, offset: int, *, first: bool) -> tuple[str, str, str, int, int]:
+    """The tar header (one full block) of the member at archive byte ``offset``, checked: the
+    member's name, kind (``header``, ``data`` or ``event``), the hash its name declares (empty
+    for the header), its size and its mtime."""
+    where = f"archive byte {offset}"
+    stored = _octal(block[148:156], "checksum", offset)
+    computed = sum(block[:148]) + 8 * 32 + sum(block[156:])
+    if stored != computed:
+        raise EncodingError("tar header checksum mismatch", where=where)
+    typeflag = block[156:157]
+    if typeflag not in (b"0", b"\0"):
+        raise EncodingError(f"tar member type {typeflag!r} is not a regular file", where=where)
+    raw_name = block[:100].split(b"\0", 1)[0]
+    try:
+        name = raw_name.decode("ascii")
+    except UnicodeDecodeError:
+        raise EncodingError("tar member name is not ASCII", where=where) from None
+    size = _octal(block[124:136], "size", offset)
+    mtime = _octal(block[136:148], "mtime", offset)
+    if first:
+        if name != "BELENIOS":
+            raise EncodingError(f"first member is {name!r}, expected 'BELENIOS'", where=where)
+        return name, "header", "", size, mtime
+    m = _NAME.match(name)
+    if m is None:
+        raise EncodingError(
+            f"member name {name!r} is not '<sha256>.data.json' or '<sha256>.event.json'",
+            where=where,
+        )
+    return name, m.group(2), m.group(1), size, mtime
+
+
+def _check_size(
+    name: str,
+    kind: str,
+    size: int,
+    run: int,
+    run_bytes: int,
+    max_member: int,
+    where: str,
+    *,
+    first: bool,
+) -> None:
+    """A member's declared size against its limit, and a data member against the data members
+    waiting for their event (``run`` of them, ``run_bytes`` together)."""
+    if kind == "data":
+        if size > max_member:
+            raise SizeError(
+                f"member {name!r} declares {size} bytes, more than the limit of "
+                f"{max_member} for a data member",
+                where=where,
+            )
+        if run >= MAX_DATA_RUN:
+            raise EncodingError(
+                f"data member {name!r} follows {run} data members with no event between "
+                f"them: no event refers to more than 5 (at most {MAX_DATA_RUN} in a row are "
+                "read)",
+                where=where,
+            )
+        if run_bytes + size > max_member:
+            raise SizeError(
+                f"data member {name!r} ({size} bytes) brings the data waiting for the next "
+                f"event to {run_bytes + size} bytes, more than the limit of {max_member}",
+                where=where,
+            )
+    elif size > MAX_SMALL_MEMBER:
+        raise SizeError(
+            f"member {name!r} declares {size} bytes, more than the limit of "
+            f"{MAX_SMALL_MEMBER} for {'the header' if first else 'an event'}",
+            where=where,
+        )
+
+
 def iter_members(
     stream: BinaryIO,
     *,
@@ -221,58 +299,8 @@ def iter_members(
             raise EncodingError(
                 f"truncated tar header: {len(block)} bytes at the end of the archive", where=where
             )
-        stored = _octal(block[148:156], "checksum", offset)
-        computed = sum(block[:148]) + 8 * 32 + sum(block[156:])
-        if stored != computed:
-            raise EncodingError("tar header checksum mismatch", where=where)
-        typeflag = block[156:157]
-        if typeflag not in (b"0", b"\0"):
-            raise EncodingError(f"tar member type {typeflag!r} is not a regular file", where=where)
-        raw_name = block[:100].split(b"\0", 1)[0]
-        try:
-            name = raw_name.decode("ascii")
-        except UnicodeDecodeError:
-            raise EncodingError("tar member name is not ASCII", where=where) from None
-        size = _octal(block[124:136], "size", offset)
-        mtime = _octal(block[136:148], "mtime", offset)
-        if first:
-            if name != "BELENIOS":
-                raise EncodingError(f"first member is {name!r}, expected 'BELENIOS'", where=where)
-            kind, expected = "header", ""
-        else:
-            m = _NAME.match(name)
-            if m is None:
-                raise EncodingError(
-                    f"member name {name!r} is not '<sha256>.data.json' or '<sha256>.event.json'",
-                    where=where,
-                )
-            expected, kind = m.group(1), m.group(2)
-        if kind == "data":
-            if size > max_member:
-                raise SizeError(
-                    f"member {name!r} declares {size} bytes, more than the limit of "
-                    f"{max_member} for a data member",
-                    where=where,
-                )
-            if run >= MAX_DATA_RUN:
-                raise EncodingError(
-                    f"data member {name!r} follows {run} data members with no event between "
-                    f"them: no event refers to more than 5 (at most {MAX_DATA_RUN} in a row are "
-                    "read)",
-                    where=where,
-                )
-            if run_bytes + size > max_member:
-                raise SizeError(
-                    f"data member {name!r} ({size} bytes) brings the data waiting for the next "
-                    f"event to {run_bytes + size} bytes, more than the limit of {max_member}",
-                    where=where,
-                )
-        elif size > MAX_SMALL_MEMBER:
-            raise SizeError(
-                f"member {name!r} declares {size} bytes, more than the limit of "
-                f"{MAX_SMALL_MEMBER} for {'the header' if first else 'an event'}",
-                where=where,
-            )
+        name, kind, expected, size, mtime = _member_header(block, offset, first=first)
+        _check_size(name, kind, size, run, run_bytes, max_member, where, first=first)
         content = _read_content(stream, size, name, where)
         pad = (-size) % BLOCK
         if pad:
@@ -294,6 +322,183 @@ def iter_members(
                 run = run_bytes = 0
             yield Member(name, kind, digest, content, offset, mtime)
         offset += BLOCK + size + pad
+
+
+class IndexEntry(NamedTuple):
+    """Where one member lies: ``offset`` is the byte offset of its tar header, its content is
+    the ``size`` bytes that follow that header; ``hash`` is the SHA-256 its name declares
+    (empty for the header), to be checked against the content when it is read."""
+
+    kind: str
+    hash: str
+    offset: int
+    size: int
+    mtime: int
+
+
+_KINDS = {"header": ord("h"), "data": ord("d"), "event": ord("e")}
+_KIND_NAMES = {v: k for k, v in _KINDS.items()}
+
+
+class ArchiveIndex:
+    """Where every member of an archive lies, in archive order: 57 bytes per member (a kind
+    byte, the 32 bytes of the hash its name declares, its offset, size and mtime as 64-bit
+    integers). Made by :func:`index_archive`; read members with :func:`read_member`.
+
+    ``error`` is the layout error that ended the index (the members before it are indexed), to
+    be raised where a sequential reader would have met it, after the members before it;
+    ``end`` is the byte where the last member indexed ends."""
+
+    __slots__ = ("_hashes", "_kinds", "_mtimes", "_offsets", "_sizes", "end", "error")
+
+    def __init__(self) -> None:
+        self._kinds = bytearray()
+        self._hashes = bytearray()
+        self._offsets = array("q")
+        self._sizes = array("q")
+        self._mtimes = array("q")
+        self.error: PlebisciteError | None = None
+        self.end = 0
+
+    def _add(self, kind: str, hash_: str, offset: int, size: int, mtime: int) -> None:
+        self._kinds.append(_KINDS[kind])
+        self._hashes += bytes.fromhex(hash_) if hash_ else bytes(32)
+        self._offsets.append(offset)
+        self._sizes.append(size)
+        self._mtimes.append(mtime)
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+    def __getitem__(self, i: int) -> IndexEntry:
+        kind = _KIND_NAMES[self._kinds[i]]
+        hash_ = "" if kind == "header" else self._hashes[32 * i : 32 * i + 32].hex()
+        return IndexEntry(kind, hash_, self._offsets[i], self._sizes[i], self._mtimes[i])
+
+    def next_event(self, i: int) -> int | None:
+        """The position of the first event after member ``i``, or None."""
+        j = self._kinds.find(_KINDS["event"], i + 1)
+        return None if j < 0 else j
+
+    @property
+    def nbytes(self) -> int:
+        """The memory the index takes, its entries' arrays."""
+        return (
+            len(self._kinds)
+            + len(self._hashes)
+            + 8 * (len(self._offsets) + len(self._sizes) + len(self._mtimes))
+        )
+
+
+def index_archive(
+    stream: BinaryIO,
+    *,
+    max_member: int = DEFAULT_MAX_MEMBER,
+    max_trailer: int = MAX_TRAILER,
+) -> ArchiveIndex:
+    """Index an archive in one sequential pass: where each member lies, with every check of
+    :func:`iter_members` except the hashes of the data members, whose content is skipped (by
+    seeking, when the stream can): whoever reads a data member by the index checks its hash
+    then (:func:`read_member`). The header and the events, small, are read and their hashes
+    checked here. A layout error ends the index and is kept in it (:attr:`ArchiveIndex.error`),
+    not raised. The memory taken is the index's own (57 bytes per member) and one event."""
+    index = ArchiveIndex()
+    offset = 0
+    first = True
+    run = run_bytes = 0
+    seekable = _remaining(stream) is not None
+    try:
+        while True:
+            block = _read_exact(stream, BLOCK)
+            if not block:
+                if first:
+                    raise EncodingError("empty archive")
+                return index
+            where = f"archive byte {offset}"
+            if block[0] == 0 and block.count(0) == len(block):
+                if first:
+                    raise EncodingError("empty archive: it starts with zeros", where=where)
+                _check_trailer(stream, offset, block, max_trailer)
+                return index
+            if len(block) < BLOCK:
+                raise EncodingError(
+                    f"truncated tar header: {len(block)} bytes at the end of the archive",
+                    where=where,
+                )
+            name, kind, expected, size, mtime = _member_header(block, offset, first=first)
+            _check_size(name, kind, size, run, run_bytes, max_member, where, first=first)
+            pad = (-size) % BLOCK
+            if kind == "data":
+                left = _remaining(stream) if seekable else None
+                if left is not None:
+                    if left < size:
+                        raise EncodingError(
+                            f"member {name!r} is truncated: its header declares {size} bytes, "
+                            f"but only {left} follow it",
+                            where=where,
+                        )
+                    stream.seek(size, io.SEEK_CUR)
+                else:
+                    got = 0
+                    while got < size:
+                        piece = stream.read(min(_LARGE, size - got))
+                        if not piece:
+                            raise EncodingError(
+                                f"member {name!r} is truncated: its header declares {size} "
+                                f"bytes, but only {got} follow it",
+                                where=where,
+                            )
+                        got += len(piece)
+                run, run_bytes = run + 1, run_bytes + size
+            else:
+                content = _read_content(stream, size, name, where)
+                if not first:
+                    digest = hashlib.sha256(content).hexdigest()
+                    if digest != expected:
+                        raise EncodingError(
+                            f"member {name!r} content hashes to {digest}", where=where
+                        )
+                run = run_bytes = 0
+            if pad:
+                padding = _read_exact(stream, pad)
+                if len(padding) < pad:
+                    raise EncodingError(f"member {name!r} padding is truncated", where=where)
+                if padding.strip(b"\0"):
+                    raise EncodingError(f"member {name!r} padding is not zeros", where=where)
+            index._add(kind, expected, offset, size, mtime)
+            first = False
+            offset += BLOCK + size + pad
+            index.end = offset
+    except PlebisciteError as e:
+        index.error = e
+        return index
+
+
+def read_member(
+    stream: BinaryIO, entry: IndexEntry, *, max_size: int = DEFAULT_MAX_MEMBER
+) -> bytes:
+    """The content of the member ``entry`` of an index, read from its byte range and checked:
+    its size within ``max_size``, its SHA-256 equal to the hash its name declares."""
+    where = f"archive byte {entry.offset}"
+    name = "BELENIOS" if entry.kind == "header" else f"{entry.hash}.{entry.kind}.json"
+    if entry.size > max_size:
+        raise SizeError(
+            f"member {name!r} declares {entry.size} bytes, more than the limit of {max_size}",
+            where=where,
+        )
+    stream.seek(entry.offset + BLOCK)
+    content = _read_exact(stream, entry.size)
+    if len(content) < entry.size:
+        raise EncodingError(
+            f"member {name!r} is truncated: the index gives {entry.size} bytes, but only "
+            f"{len(content)} are there",
+            where=where,
+        )
+    if entry.kind != "header":
+        digest = hashlib.sha256(content).hexdigest()
+        if digest != entry.hash:
+            raise EncodingError(f"member {name!r} content hashes to {digest}", where=where)
+    return content
 
 
 def parse_header(member: Member) -> ArchiveHeader:

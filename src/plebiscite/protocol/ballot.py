@@ -41,7 +41,9 @@ from plebiscite.protocol.questions import Answer, AnswerH, AnswerL, AnswerNH
 from plebiscite.protocol.questions.common import proof_json, proof_of_json
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, BinaryIO
+
+    from plebiscite.protocol.archive import IndexEntry
 
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "make_ballot",
     "parse_ballot",
     "verify_ballot",
+    "verify_ballot_members",
     "verify_ballots",
 ]
 
@@ -251,7 +254,27 @@ def verify_ballots(
     return result
 
 
-# -- making ballots (sections 4.11 to 4.15) --------------------------------------------------
+def verify_ballot_members(
+    setup: BallotSetup, stream: BinaryIO, chunk: Sequence[tuple[int, str, IndexEntry]]
+) -> ChunkResult:
+    """:func:`verify_ballots` on ballots read from an archive by its index: ``(height, event
+    hash, index entry of the ballot's data member)`` items. Each member is read from its byte
+    range of ``stream`` and its content checked against the hash its name declares (the hash
+    its event refers to): a member that is not there or hashes to something else gets the
+    error as its outcome, and is not verified further."""
+    from plebiscite.protocol.archive import read_member
+
+    read: list[tuple[int, str, bytes]] = []
+    failed: list[BallotOutcome] = []
+    for height, event_hash, entry in chunk:
+        try:
+            read.append((height, event_hash, read_member(stream, entry)))
+        except PlebisciteError as e:
+            failed.append(BallotOutcome(height, event_hash, "", None, (e.code, e.message, e.where)))
+    result = verify_ballots(setup, read)
+    if failed:
+        result.outcomes = sorted(result.outcomes + failed, key=lambda o: o.height)
+    return result
 
 
 # -- making ballots (sections 4.11 to 4.15) --------------------------------------------------

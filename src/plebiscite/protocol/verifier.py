@@ -1,8 +1,8 @@
 """The verifier: every check of the spec's audit section (3.5) and the ones it implies.
 
 It reads an archive as a stream, once (plus a short second pass over superseded ballots when
-voters revoted), and never holds all ballots: ballots are verified in chunks, through an optional
-:class:`concurrent.futures.Executor` (the map step is
+voters revoted, which does not verify their proofs again), and never holds all ballots: ballots
+are verified in chunks, through an optional :class:`concurrent.futures.Executor` (the map step is
 :func:`~plebiscite.protocol.ballot.verify_ballots`), and the chunk results are reduced in board
 order.
 
@@ -61,9 +61,13 @@ from plebiscite.errors import (
 from plebiscite.protocol.archive import (
     DEFAULT_MAX_MEMBER,
     MAX_DATA_RUN,
+    ArchiveIndex,
+    IndexEntry,
     Member,
+    index_archive,
     iter_members,
     parse_header,
+    read_member,
 )
 from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, verify_ballots
 from plebiscite.protocol.messages import (
@@ -98,9 +102,12 @@ from plebiscite.protocol.setup import Owner, check_trustees
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
 
-__all__ = ["Verifier", "verify_archive"]
+__all__ = ["MapStepError", "Verifier", "verify_archive"]
 
 Opener = Callable[[], BinaryIO]
+# the map step over ballots read by workers from their byte ranges of the archive:
+# verify_ballot_members, with the archive opened where it runs
+MapBallots = Callable[[BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkResult]
 
 NEXT: dict[str | None, tuple[str, ...]] = {
     None: ("Setup",),
@@ -124,12 +131,22 @@ class _StopError(Exception):
     """A structural failure after which nothing further can be checked."""
 
 
+class MapStepError(Exception):
+    """The executor gave no result for a chunk of ballots (a worker lost, a task that failed,
+    a connection closed): the verification has no verdict. The executor's error is the
+    ``__cause__``. Not a :class:`~plebiscite.errors.PlebisciteError`: nothing is wrong with the
+    archive."""
+
+
 class Verifier:
     def __init__(
         self,
         open_archive: Opener,
         *,
         executor: Executor | None = None,
+        workers: int | None = None,
+        map_ballots: MapBallots | None = None,
+        share_setup: Callable[[BallotSetup], Any] | None = None,
         chunk_size: int = 32,
         max_findings: int = 200,
         progress: Callable[[int], None] | None = None,
@@ -141,13 +158,27 @@ class Verifier:
         self.stop_after = stop_after  # verify events up to this height only
         self.check_credentials = check_credentials  # subgroup membership of the whole list
         self.executor = executor
-        self.workers = getattr(executor, "_max_workers", 1) if executor else 1
+        # the executor's width: two chunks in flight per worker
+        if workers is None:
+            workers = getattr(executor, "_max_workers", 1) if executor else 1
+        self.workers: int = workers
+        # with map_ballots, the archive is indexed first (self.index) and read by the index;
+        # ballots are not read here but mapped (through the executor) by their index entries
+        self.map_ballots = map_ballots
+        self.index: ArchiveIndex | None = None
+        # what map_ballots is given for the setup, when the executor holds it once for all
+        # its tasks (a Dask future); made at the first chunk
+        self.share_setup = share_setup
+        self._shared_setup: Any = None
         self.chunk_size = chunk_size
         self.max_findings = max_findings
         self.progress = progress
         self._report = Report(archive=name)
         # state
         self._pending: dict[str, bytes] = {}
+        # data members left for map_ballots to read (ballots), by hash, with where they lie
+        self._deferred: dict[str, IndexEntry] = {}
+        self._ref_batch: list[tuple[int, str, IndexEntry]] = []
         self._prev: Event | None = None
         self._election: Election | None = None
         self._ctx: Context | None = None
@@ -314,7 +345,11 @@ class Verifier:
     def run(self) -> Report:
         try:
             with self.open_archive() as stream:
-                members = iter_members(stream)
+                members = (
+                    iter_members(stream)
+                    if self.map_ballots is None
+                    else self._indexed_members(stream)
+                )
                 try:
                     self._read(members)
                 except _StopError:
@@ -327,6 +362,32 @@ class Verifier:
             self._submit()  # the ballots of an election still open
         self._drain(0)
         return self._report
+
+    def _indexed_members(self, stream: BinaryIO) -> Iterator[Member]:
+        """The members of the archive as :func:`iter_members` yields them (the same checks, the
+        same errors at the same place), read by its index; the data member of a ballot is not
+        read but yielded empty, its index entry kept in ``_deferred`` for ``map_ballots``."""
+        self.index = index = index_archive(stream)
+        ahead: tuple[int, bytes] | None = None  # the event read ahead of its data members
+        for i in range(len(index)):
+            e = index[i]
+            name = "BELENIOS" if e.kind == "header" else f"{e.hash}.{e.kind}.json"
+            if e.kind == "data":
+                j = index.next_event(i)
+                if j is not None and (ahead is None or ahead[0] != j):
+                    try:
+                        ahead = (j, read_member(stream, index[j]))
+                    except PlebisciteError:
+                        ahead = None  # raised when that event's turn comes
+                if ahead is not None and ahead[0] == j and _is_ballot_event(ahead[1], index[j]):
+                    self._deferred[e.hash] = e
+                    yield Member(name, "data", e.hash, b"", e.offset, e.mtime)
+                    continue
+            read_ahead = ahead is not None and ahead[0] == i
+            content = ahead[1] if ahead is not None and read_ahead else read_member(stream, e)
+            yield Member(name, e.kind, e.hash, content, e.offset, e.mtime)
+        if index.error is not None:
+            raise index.error
 
     def _read(self, members: Iterator[Member]) -> None:
         header = next(members)
@@ -347,14 +408,17 @@ class Verifier:
     def _member(self, kind: str, hash_: str, content: bytes, where: str) -> bool:
         """Process one member; True when verification stops here (``stop_after``)."""
         if kind == "data":
-            self._pending[hash_] = content
-            if len(self._pending) > MAX_DATA_RUN:
+            if hash_ not in self._deferred:
+                self._pending[hash_] = content
+            if len(self._pending) + len(self._deferred) > MAX_DATA_RUN:
                 raise EncodingError(
                     f"more than {MAX_DATA_RUN} data members in a row with no event: no event "
                     "refers to more than 5",
                     where=where,
                 )
-            waiting = sum(map(len, self._pending.values()))
+            waiting = sum(map(len, self._pending.values())) + sum(
+                e.size for e in self._deferred.values()
+            )
             if waiting > DEFAULT_MAX_MEMBER:
                 raise SizeError(
                     f"the data waiting for the next event has {waiting} bytes, more than the "
@@ -372,16 +436,18 @@ class Verifier:
             return False
         self._chain(ev)
         self._event(ev)
-        if self._pending:
+        if self._pending or self._deferred:
+            left = sorted([*self._pending, *self._deferred])
             self.fail(
                 "archive",
                 EncodingError(
-                    f"{len(self._pending)} data member(s) not referenced by the next event",
-                    where=", ".join(sorted(self._pending))[:200],
+                    f"{len(left)} data member(s) not referenced by the next event",
+                    where=", ".join(left)[:200],
                 ),
                 ev,
             )
             self._pending.clear()
+            self._deferred.clear()
         self._prev = ev
         self._report.events += 1
         self._report.last_event = ev.hash
@@ -397,7 +463,7 @@ class Verifier:
                     "the verification it resumes: events were removed"
                 ),
             )
-        if self._pending:
+        if self._pending or self._deferred:
             self.fail(
                 "archive",
                 EncodingError(
@@ -486,6 +552,7 @@ class Verifier:
         resume = self._resume
         assert resume is not None
         self._pending.clear()
+        self._deferred.clear()
         expected = 0 if self._skip_prev is None else self._skip_prev.height + 1
         if ev.height != expected or ev.parent != (
             self._skip_prev.hash if self._skip_prev else None
@@ -518,7 +585,7 @@ class Verifier:
         ``growing``."""
         if not self._report.valid or self._prev is None or self._raw_setup is None:
             raise StateError("only a valid, set-up verification can be checkpointed")
-        if self._batch or self._inflight:
+        if self._batch or self._ref_batch or self._inflight:
             raise StateError("ballots are still being verified")
 
         def cts(xs: Any) -> Any:
@@ -792,11 +859,24 @@ class Verifier:
     # -- ballots -----------------------------------------------------------------------------
     def _on_Ballot(self, ev: Event) -> None:
         assert ev.payload
+        entry = self._deferred.pop(ev.payload, None)
+        if entry is not None:
+            # read and verified by map_ballots, in order with the ballots before it
+            self._report.ballots += 1
+            self._ref_batch.append((ev.height, ev.hash, entry))
+            self._batch_bytes += entry.size
+            if len(self._ref_batch) >= self.chunk_size or self._batch_bytes >= CHUNK_BYTES:
+                self._submit()
+            return
         raw = self._take(ev.payload, ev, "ballot")
         self._report.ballots += 1
         pre = self._prechecked.pop(ev.payload, None)
         if pre is None and self._proofs_checked and self._setup is not None:
             pre = verify_ballots(self._setup, [(ev.height, ev.hash, raw)], proofs=False)
+        if pre is None and self.map_ballots is not None and self._setup is not None:
+            # read by the index but not left to map_ballots (its event was read again): here,
+            # after the ballots before it
+            pre = verify_ballots(self._setup, [(ev.height, ev.hash, raw)])
         if pre is None and len(raw) > LIMITS.ballot_bytes and self._setup is not None:
             # refused for its size here, before anything is parsed, not sent to a worker
             pre = verify_ballots(self._setup, [(ev.height, ev.hash, raw)])
@@ -827,6 +907,19 @@ class Verifier:
             self._submit()
 
     def _submit(self) -> None:
+        if self._ref_batch:
+            assert self._setup is not None and self.map_ballots is not None
+            refs, self._ref_batch, self._batch_bytes = self._ref_batch, [], 0
+            if self.executor is None:
+                self._inflight.append(self.map_ballots(self._setup, refs))
+            else:
+                if self._shared_setup is None:
+                    share = self.share_setup
+                    self._shared_setup = self._setup if share is None else share(self._setup)
+                self._inflight.append(
+                    self.executor.submit(self.map_ballots, self._shared_setup, refs)
+                )
+            self._drain(2 * self.workers)
         if not self._batch:
             return
         assert self._setup is not None
@@ -840,7 +933,16 @@ class Verifier:
     def _drain(self, keep: int) -> None:
         while len(self._inflight) > keep:
             item = self._inflight.popleft()
-            res = item if isinstance(item, ChunkResult) else item.result()
+            if isinstance(item, ChunkResult):
+                res = item
+            else:
+                try:
+                    res = item.result()
+                except Exception as e:
+                    # not the archive's fault (an OSError here is not "cannot read it")
+                    raise MapStepError(
+                        f"a chunk of ballots could not be verified: {type(e).__name__}: {e}"
+                    ) from e
             self._reduce(res)
 
     def _reduce(self, res: ChunkResult) -> None:
@@ -934,19 +1036,33 @@ class Verifier:
 
     def _divide_superseded(self, ev: Event) -> None:
         """Divide the product by the ballots replaced by a revote (a second, partial pass), a
-        chunk at a time."""
+        chunk at a time. Their signatures and proofs are not verified again: only ballots
+        found valid in the first pass were multiplied in (and replaced), and the reader checks
+        that each member still hashes to its name and the events chain up to this EndBallots
+        event, so these are the bytes verified then (an archive changed between the passes is
+        reported)."""
         wanted = set(self._superseded)
         chunk: list[tuple[int, str, bytes]] = []
         size = 0
+        parent: str | None = None
+        same = reached = False
         with self.open_archive() as stream:
-            pending: dict[str, bytes] = {}
-            for m in iter_members(stream):
-                if m.kind == "data":
-                    pending[m.hash] = m.content
-                elif m.kind == "event":
-                    e = parse_event(m.content, m.hash, "event")
+            pending: dict[str, bytes | IndexEntry] = {}
+            same = True
+            for kind, hash_, content in self._second_pass(stream):
+                if kind == "data":
+                    pending[hash_] = content
+                elif kind == "event":
+                    assert isinstance(content, bytes)
+                    e = parse_event(content, hash_, "event")
+                    same = same and e.parent == parent
+                    parent = e.hash
+                    if e.height >= ev.height:
+                        reached = e.hash == ev.hash
                     if e.type == "Ballot" and e.height in wanted and e.payload in pending:
                         raw = pending[e.payload]
+                        if isinstance(raw, IndexEntry):
+                            raw = read_member(stream, raw)
                         chunk.append((e.height, e.hash, raw))
                         size += len(raw)
                         if len(chunk) >= self.chunk_size or size >= CHUNK_BYTES:
@@ -957,10 +1073,34 @@ class Verifier:
                         break
         if chunk:
             self._divide(chunk)
+        if not (same and reached):
+            self.fail(
+                "tally",
+                ConsistencyError(
+                    "the archive changed while it was verified: read again for the ballots "
+                    "replaced by a revote, its events up to EndBallots are not the ones verified"
+                ),
+                ev,
+            )
+
+    def _second_pass(self, stream: BinaryIO) -> Iterator[tuple[str, str, bytes | IndexEntry]]:
+        """The members read again for the ballots replaced by a revote: read by the index when
+        there is one (the events, and only the ballots wanted, by the caller), else all."""
+        index = self.index
+        if index is None:
+            for m in iter_members(stream):
+                yield m.kind, m.hash, m.content
+            return
+        for i in range(len(index)):
+            e = index[i]
+            if e.kind == "data":
+                yield "data", e.hash, e
+            elif e.kind == "event":
+                yield "event", e.hash, read_member(stream, e)
 
     def _divide(self, chunk: list[tuple[int, str, bytes]]) -> None:
         assert self._setup is not None and self._ctx is not None
-        res = verify_ballots(self._setup, chunk)
+        res = verify_ballots(self._setup, chunk, proofs=False)
         ctx = self._ctx
         for acc, part in zip(self._product, res.product, strict=True):
             if acc is not None and part is not None:
@@ -1484,6 +1624,15 @@ def _decode(election: Election, q: Any, x: Element) -> list[int]:
         raise ConsistencyError(
             "decrypted value does not encode a vote of the right length"
         ) from None
+
+
+def _is_ballot_event(content: bytes, entry: IndexEntry) -> bool:
+    """Whether an event's content is a Ballot event (False when it does not parse: the
+    verifier meets the error at its turn)."""
+    try:
+        return parse_event(content, entry.hash, "event").type == "Ballot"
+    except PlebisciteError:
+        return False
 
 
 def _error(code: str, message: str, where: str) -> PlebisciteError:

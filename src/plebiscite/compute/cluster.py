@@ -1,0 +1,203 @@
+"""Ballot verification on a Dask cluster (issue 12's first path: the map step).
+
+What runs where:
+
+- the client (the process that calls :func:`verify_on_cluster`) indexes the archive in one
+  sequential pass (:func:`~plebiscite.protocol.archive.index_archive`: where every member lies,
+  the header and events read and hashed, data members skipped), then reads every member but
+  the ballots by the index and verifies the chain, the setup, the tally, the shuffles, the
+  decryptions and the result, and reduces the ballots' outcomes (the last ballot per
+  credential, no ciphertext under two credentials, the product of the counted ballots) in
+  board order, exactly as ``plebiscite verify --jobs N`` does;
+- the election and the weights go to the cluster once (a task's result every chunk depends
+  on), not with every chunk;
+- each Dask task verifies a chunk of ballots (:func:`map_ballots_at`): it opens the archive
+  at its path, reads each ballot's byte range, checks its SHA-256 against the hash its event
+  refers to (the index is checked, never trusted), verifies the signature and every proof and
+  returns the small outcome records and the partial product of the chunk.
+
+The workers must see the archive at the same absolute path (one machine, or a shared
+filesystem). A worker that dies mid-run has its tasks run again by the scheduler on another
+worker; a task that fails for good raises :class:`ClusterError`: no verdict is given then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from plebiscite.protocol.ballot import BallotSetup, ChunkResult, verify_ballot_members
+from plebiscite.protocol.verifier import MapStepError, Verifier
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from plebiscite.protocol.archive import IndexEntry
+    from plebiscite.protocol.report import Report
+
+__all__ = [
+    "ClusterError",
+    "connect",
+    "dashboard",
+    "map_ballots_at",
+    "parse_address",
+    "peak_memory",
+    "verify_on_cluster",
+]
+
+_LOCAL = re.compile(r"local:([1-9][0-9]{0,3})\Z")
+_REMOTE = re.compile(r"(tcp|tls)://[^\s/]+:[0-9]{1,5}\Z")
+
+
+class ClusterError(Exception):
+    """The cluster could not be used (unreachable scheduler, a task that failed for good):
+    the verification gave no verdict."""
+
+
+class WorkerReadError(Exception):
+    """A worker could not open or read the archive (not an OSError: the verifier would take
+    that for an unreadable archive, an INVALID verdict)."""
+
+
+def parse_address(address: str) -> tuple[str, int | str]:
+    """``local:N`` (a LocalCluster of N single-threaded worker processes) or
+    ``tcp://HOST:PORT`` (``tls://`` too: a running scheduler)."""
+    m = _LOCAL.match(address)
+    if m:
+        return "local", int(m.group(1))
+    if _REMOTE.match(address):
+        return "remote", address
+    raise ClusterError(
+        f"cluster address {address!r} is neither local:N (N from 1 to 9999 worker processes) "
+        "nor tcp://HOST:PORT (a running Dask scheduler)"
+    )
+
+
+def map_ballots_at(
+    path: str, setup: BallotSetup, chunk: list[tuple[int, str, IndexEntry]]
+) -> ChunkResult:
+    """The map step on a worker: the ballots of ``chunk`` read from their byte ranges of the
+    archive at ``path``, checked against their hashes and verified."""
+    try:
+        with open(path, "rb") as stream:
+            return verify_ballot_members(setup, stream, chunk)
+    except OSError as e:
+        raise WorkerReadError(f"a worker cannot read the archive {path}: {e}") from None
+
+
+@contextlib.contextmanager
+def connect(address: str, *, timeout: float = 10.0) -> Iterator[Client]:
+    """A Dask client on the cluster ``address`` (see :func:`parse_address`), closed (and a
+    local cluster stopped) on exit. Raises :class:`ClusterError` naming the address when the
+    scheduler cannot be reached within ``timeout`` seconds."""
+    kind, where = parse_address(address)
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ClusterError(
+            "--cluster needs Dask: pip install 'plebiscite[cluster]' (dask[distributed])"
+        ) from None
+    if kind == "local":
+        assert isinstance(where, int)
+        with (
+            LocalCluster(
+                n_workers=where,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+        return
+    try:
+        client = Client(str(where), timeout=timeout)
+    except (OSError, TimeoutError) as e:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+    with client:
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except (OSError, TimeoutError):
+            raise ClusterError(
+                f"the Dask scheduler at {address} has no worker (none came in {timeout:g} s)"
+            ) from None
+        yield client
+
+
+def dashboard(client: Client) -> str:
+    """The address of the cluster's dashboard, or why there is none."""
+    if "dashboard" not in client.scheduler_info().get("services", {}):
+        return "none (the scheduler serves no dashboard: it needs bokeh)"
+    return str(client.dashboard_link)
+
+
+def verify_on_cluster(
+    path: Path,
+    client: Client,
+    *,
+    name: str = "",
+    progress: Callable[[int], None] | None = None,
+    map_ballots: Callable[
+        [str, BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkResult
+    ] = map_ballots_at,
+) -> Report:
+    """Verify the archive at ``path``, its ballots on the cluster's workers, the rest here:
+    the same report as :class:`~plebiscite.protocol.verifier.Verifier` with a process pool.
+    ``map_ballots`` is the task (:func:`map_ballots_at`: the archive's absolute path, the
+    setup, a chunk). Raises :class:`ClusterError` when the cluster fails: no verdict then."""
+    workers = sum(client.nthreads().values())
+    if workers == 0:
+        raise ClusterError(
+            f"the Dask scheduler at {client.scheduler_info()['address']} has no worker"
+        )
+    executor = client.get_executor(pure=False)
+    absolute = str(path.resolve())
+    try:
+        return Verifier(
+            lambda: path.open("rb"),
+            executor=executor,
+            workers=workers,
+            map_ballots=functools.partial(map_ballots, absolute),
+            # the election and the weights sent once: a task's result that every chunk's task
+            # depends on (made again by the scheduler if the workers holding it die)
+            share_setup=lambda setup: client.submit(_identity, setup, pure=False),
+            name=name or str(path),
+            progress=progress,
+        ).run()
+    except MapStepError as e:
+        from distributed import KilledWorker
+
+        cause = e.__cause__
+        if isinstance(cause, WorkerReadError):
+            raise ClusterError(str(cause)) from None
+        if isinstance(cause, KilledWorker):
+            raise ClusterError(
+                f"a task failed on every worker that ran it ({cause}): no verdict"
+            ) from None
+        raise ClusterError(f"the Dask cluster gave no verdict: {e}") from None
+
+
+def _identity(value: BallotSetup) -> BallotSetup:
+    return value
+
+
+def _peak_rss() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+
+
+def peak_memory(client: Client) -> dict[str, Any]:
+    """The peak resident memory (bytes) of this process, of the scheduler and of each worker,
+    as each process's ``getrusage`` gives it."""
+    return {
+        "client": _peak_rss(),
+        "scheduler": client.run_on_scheduler(_peak_rss),
+        "workers": client.run(_peak_rss),
+    }

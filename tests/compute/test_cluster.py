@@ -1,0 +1,194 @@
+"""Verification on a Dask cluster: the same verdict and report as ``--jobs 1``, on a
+LocalCluster of two worker processes (started once for the module), through the command line
+on a running scheduler, on separate ``dask scheduler`` and ``dask worker`` processes, and
+with a worker that dies in the middle of a task."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cloudpickle
+import pytest
+from distributed import Client, LocalCluster
+
+from indexed_cases import VECTORS, ballot_bytes_changed, write_cases
+from plebiscite.cli.main import main
+from plebiscite.compute.cluster import ClusterError, map_ballots_at, verify_on_cluster
+from plebiscite.protocol.archive import IndexEntry
+from plebiscite.protocol.ballot import BallotSetup, ChunkResult
+from plebiscite.protocol.verifier import Verifier
+
+DASK = Path(sys.executable).parent / "dask"
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_cases(tmp_path_factory.mktemp("cases"))
+
+
+def _run(args: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(args)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def test_the_cluster_gives_the_report_of_one_process(
+    client: Client, cases: dict[str, Path]
+) -> None:
+    for name, path in cases.items():
+        alone = Verifier(lambda p=path: p.open("rb"), name=str(path)).run()
+        on_cluster = verify_on_cluster(path, client)
+        assert on_cluster.to_json() == alone.to_json(), name
+
+
+def test_a_ballot_changed_in_place_is_found_on_the_worker(client: Client, tmp_path: Path) -> None:
+    path = ballot_bytes_changed(tmp_path)
+    report = verify_on_cluster(path, client)
+    assert not report.valid
+    assert any(f.check == "ballot" and "content hashes to" in f.message for f in report.findings)
+
+
+def test_the_command_line_on_a_running_scheduler(client: Client, cases: dict[str, Path]) -> None:
+    address = client.scheduler_info()["address"]
+    for name in ("belenios3/revotes-weighted", "signature-3.x"):
+        path = str(cases[name])
+        rc1, out1, _ = _run(["verify", path, "--jobs", "1"])
+        rc, out, err = _run(["verify", path, "--cluster", address])
+        assert (rc, out) == (rc1, out1), name
+        assert "dask dashboard: " in err
+        rc1, json1, _ = _run(["verify", path, "--jobs", "1", "--json"])
+        rc, json2, _ = _run(["verify", path, "--cluster", address, "--json"])
+        assert (rc, json.loads(json2)) == (rc1, json.loads(json1))
+    assert rc1 == 1
+
+
+def test_an_unreachable_scheduler_is_named() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again at once: nobody listens there
+    address = f"tcp://127.0.0.1:{port}"
+    path = str(VECTORS / "belenios3/ed25519.bel")
+    rc, out, err = _run(["verify", path, "--cluster", address, "--cluster-timeout", "0.5"])
+    assert rc == 2 and out == ""
+    assert f"cannot reach the Dask scheduler at {address}" in err
+    rc, _, err = _run(["verify", path, "--cluster", "tcp://nowhere"])
+    assert rc == 2 and "is neither local:N" in err and "nor tcp://HOST:PORT" in err
+    rc, _, err = _run(["verify", path, "--cluster", "local:1", "--jobs", "2"])
+    assert rc == 2 and "not both" in err
+
+
+def _die_once(
+    marker: str, path: str, setup: BallotSetup, chunk: list[tuple[int, str, IndexEntry]]
+) -> ChunkResult:
+    """The map step, but the first worker to run it dies in the middle (after reading)."""
+    try:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return map_ballots_at(path, setup, chunk)
+    os.close(fd)
+    os._exit(1)
+
+
+def test_a_worker_that_dies_mid_task_changes_nothing(
+    client: Client, cases: dict[str, Path], tmp_path: Path
+) -> None:
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    path = cases["belenios3/revotes-weighted"]
+    marker = tmp_path / "died"
+    report = verify_on_cluster(path, client, map_ballots=functools.partial(_die_once, str(marker)))
+    assert marker.exists()  # a worker died
+    assert report.to_json() == Verifier(lambda: path.open("rb"), name=str(path)).run().to_json()
+    client.wait_for_workers(2, timeout=30)
+
+
+def _die(path: str, setup: BallotSetup, chunk: list[tuple[int, str, IndexEntry]]) -> ChunkResult:
+    os._exit(1)
+
+
+def test_a_task_that_kills_every_worker_gives_no_verdict(client: Client) -> None:
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    path = VECTORS / "belenios3/ed25519.bel"
+    with pytest.raises(ClusterError, match="failed on every worker that ran it"):
+        verify_on_cluster(path, client, map_ballots=_die)
+    client.wait_for_workers(2, timeout=30)
+
+
+def test_a_worker_that_cannot_read_the_archive_gives_no_verdict(client: Client) -> None:
+    def elsewhere(path: str, setup: BallotSetup, chunk: list) -> ChunkResult:
+        return map_ballots_at(path + ".gone", setup, chunk)
+
+    with pytest.raises(ClusterError, match=r"a worker cannot read the archive .*\.gone"):
+        verify_on_cluster(VECTORS / "belenios3/ed25519.bel", client, map_ballots=elsewhere)
+
+
+def test_separate_dask_scheduler_and_worker_processes(tmp_path: Path) -> None:
+    scheduler_file = tmp_path / "scheduler.json"
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)}
+    scheduler = subprocess.Popen(
+        [str(DASK), "scheduler", "--port", "0", "--dashboard-address", ":0",
+         "--scheduler-file", str(scheduler_file)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    worker = None
+    try:
+        deadline = time.monotonic() + 30
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        worker = subprocess.Popen(
+            [str(DASK), "worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
+             "--nworkers", "1", "--no-dashboard"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        address = json.loads(scheduler_file.read_text())["address"]
+        path = str(VECTORS / "belenios3/nh.bel")
+        rc1, out1, _ = _run(["verify", path, "--jobs", "1"])
+        rc, out, err = _run(["verify", path, "--cluster", address, "--cluster-timeout", "30"])
+        assert (rc, out) == (rc1, out1) and rc == 0, err
+        assert "dask dashboard: http://" in err
+    finally:
+        for p in (worker, scheduler):
+            if p is not None:
+                p.terminate()
+                p.wait(timeout=30)
+
+
+def test_the_command_line_starts_a_local_cluster(cases: dict[str, Path]) -> None:
+    path = str(cases["signature-2.0"])
+    rc1, out1, _ = _run(["verify", path, "--jobs", "1"])
+    rc, out, err = _run(["verify", path, "--cluster", "local:1"])
+    assert (rc, out) == (rc1, out1) and rc == 1
+    assert "dask dashboard: http://127.0.0.1:" in err
+
+
+def test_verifying_without_a_cluster_does_not_import_dask() -> None:
+    """Dask is imported only with --cluster: every other command starts as fast as before."""
+    code = (
+        "import sys; from plebiscite.cli.main import main; "
+        f"rc = main(['verify', {str(VECTORS / 'belenios3/ed25519.bel')!r}, '--jobs', '1']); "
+        "assert rc == 0 and 'distributed' not in sys.modules and 'dask' not in sys.modules"
+    )
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)}
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr

@@ -1,0 +1,110 @@
+"""Archives on which verification by the index (the Dask path's reading) must give the same
+report as the sequential reading: the vectors of both records and tampered copies of them,
+written as files (workers read archives by path)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tamper import Archive, Entry
+
+VECTORS = Path(__file__).resolve().parent / "vectors"
+
+# a representative set: both records, revotes, weights, threshold, non-homomorphic, Lists
+VALID = [
+    "belenios/revotes",
+    "belenios/weighted",
+    "belenios/threshold",
+    "belenios/nh",
+    "belenios/open",
+    "belenios3/ed25519",
+    "belenios3/lists",
+    "belenios3/nh",
+    "belenios3/revotes-weighted",
+]
+
+
+def _load(name: str) -> Archive:
+    return Archive.load(VECTORS / f"{name}.bel")
+
+
+def _edit_ballot(name: str, nth: int, fn: Callable[[dict[str, Any]], None]) -> Archive:
+    a = _load(name)
+    i = a.payload_index("Ballot", nth)
+    ballot = a.data(i)
+    fn(ballot)
+    return a.replace_content(i, json.dumps(ballot, separators=(",", ":")).encode())
+
+
+def _bump_signature(b: dict[str, Any]) -> None:
+    s = b["signature"]["proof"]
+    s["response"] = str(int(s["response"]) + 1)
+
+
+def _bump_result(r: dict[str, Any]) -> dict[str, Any]:
+    r["result"][0][0] += 1
+    return r
+
+
+def _copy_ballot(name: str) -> Archive:
+    """The second ballot replaced by the first (the same credential voting twice at once)."""
+    a = _load(name)
+    first = a.entries[a.payload_index("Ballot", 0)].content
+    return a.replace_content(a.payload_index("Ballot", 1), first)
+
+
+def _stray_data(name: str) -> Archive:
+    """A data member no event refers to, just before a Ballot event's data."""
+    a = _load(name)
+    i = a.payload_index("Ballot", 1)
+    a.entries.insert(i, Entry("data", b'{"stray":true}', a.entries[0].mtime))
+    return a
+
+
+def _oversized_ballot(name: str) -> Archive:
+    """A ballot of 2 MiB, over the 1 MiB limit of a ballot."""
+    a = _load(name)
+    return a.replace_content(a.payload_index("Ballot", 2), b'{"x":"' + b"1" * (2 << 20) + b'"}')
+
+
+def _tampered() -> dict[str, Archive]:
+    a_removed = _load("belenios/single").remove_event(3)
+    a_result = _load("belenios/single")
+    a_result.edit(a_result.payload_index("Result"), _bump_result)
+    a_tally = _load("belenios3/ed25519")
+    a_tally.edit(
+        a_tally.payload_index("EncryptedTally"),
+        lambda st: st | {"num_tallied": st["num_tallied"] + 1},
+    )
+    return {
+        "signature-2.0": _edit_ballot("belenios/single", 0, _bump_signature),
+        "signature-3.x": _edit_ballot("belenios3/ed25519", 1, _bump_signature),
+        "copied-ballot": _copy_ballot("belenios3/ed25519"),
+        "removed-ballot": a_removed,
+        "result": a_result,
+        "num-tallied": a_tally,
+        "stray-data": _stray_data("belenios3/ed25519"),
+        "oversized-ballot": _oversized_ballot("belenios3/ed25519"),
+    }
+
+
+def write_cases(directory: Path) -> dict[str, Path]:
+    """Every case as a file in ``directory``: the valid vectors as they are, the tampered
+    copies written there; by name."""
+    paths = {name: VECTORS / f"{name}.bel" for name in VALID}
+    for name, archive in _tampered().items():
+        paths[name] = archive.write(directory / f"{name}.bel")
+    return paths
+
+
+def ballot_bytes_changed(directory: Path) -> Path:
+    """A ballot's content changed in place, its member name (its hash) left as it was."""
+    data = bytearray((VECTORS / "belenios3/ed25519.bel").read_bytes())
+    pos = data.find(b'"election_uuid"')
+    data[pos + 1] = ord("E")
+    path = directory / "changed-in-place.bel"
+    path.write_bytes(bytes(data))
+    return path
