@@ -1,0 +1,191 @@
+"""``plebiscite referendum verify``: a referendum's outcome recomputed from its public record
+board and its regions' archives."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from plebiscite.crypto.signing import VerifyKey
+from plebiscite.errors import PlebisciteError
+from plebiscite.protocol.archive import iter_members
+from plebiscite.protocol.record import (
+    ArchiveFacts,
+    Finding,
+    RecordBoard,
+    check_outcome,
+    read_record,
+)
+from plebiscite.protocol.referendum import Outcome
+from plebiscite.protocol.verifier import Verifier
+
+__all__ = ["register"]
+
+
+def _read_board(path: Path, key: str | None) -> tuple[RecordBoard | None, list[Finding]]:
+    try:
+        with path.open("rb") as f:
+            board = read_record(iter_members(f))
+    except PlebisciteError as e:
+        return None, [Finding("record", e.message, e.where)]
+    if key is not None:
+        expected = VerifyKey.from_base64(key, where="--key")
+        if board.key != expected:
+            return board, [
+                Finding(
+                    "record",
+                    f"signed by key {board.key.to_base64()}, not by the key given ({key})",
+                )
+            ]
+    return board, []
+
+
+def _facts(path: Path, executor: ProcessPoolExecutor | None) -> ArchiveFacts:
+    v = Verifier(lambda: path.open("rb"), executor=executor, name=str(path))
+    report = v.run()
+    first = next((f for f in report.findings if f.severity == "error"), None)
+    election = v.election
+    return ArchiveFacts(
+        archive=str(path),
+        uuid=report.uuid,
+        fingerprint=None if election is None else election.fingerprint,
+        valid=report.valid,
+        problem=None if first is None else first.describe(),
+        result=report.result,
+        roll=v.roll_weight,
+        voted=v.voted_weight,
+    )
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    paths = [Path(args.record), *(Path(a) for a in args.archives)]
+    for p in paths:
+        if not p.is_file():
+            print(f"plebiscite referendum verify: {p}: no such file", file=sys.stderr)
+            return 2
+    board, findings = _read_board(paths[0], args.key)
+    facts: list[ArchiveFacts] = []
+    outcome: Outcome | None = None
+    if board is not None and not findings:
+        jobs = args.jobs or os.cpu_count() or 1
+        executor = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
+        try:
+            facts = [_facts(p, executor) for p in paths[1:]]
+        finally:
+            if executor is not None:
+                executor.shutdown(cancel_futures=True)
+        outcome, more = check_outcome(board, facts)
+        findings += more
+    valid = not findings
+    if args.json:
+        json.dump(_json(args.record, board, facts, outcome, findings), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print(args.record, board, facts, outcome, findings)
+    return 0 if valid else 1
+
+
+def _json(
+    record: str,
+    board: RecordBoard | None,
+    facts: list[ArchiveFacts],
+    outcome: Outcome | None,
+    findings: list[Finding],
+) -> dict[str, Any]:
+    return {
+        "record": record,
+        "referendum": None if board is None else board.record.id,
+        "fingerprint": None if board is None else board.record.fingerprint,
+        "key": None if board is None else board.key.to_base64(),
+        "height": None if board is None else board.height,
+        "archives": [
+            {
+                "archive": a.archive,
+                "election": a.uuid,
+                "fingerprint": a.fingerprint,
+                "valid": a.valid,
+                "result": a.result,
+                "roll": a.roll,
+                "voted": a.voted,
+            }
+            for a in facts
+        ],
+        "outcome": None if outcome is None else json.loads(outcome.to_json()),
+        "published": None if board is None else board.outcome,
+        "findings": [{"check": f.check, "message": f.message, "where": f.where} for f in findings],
+        "valid": not findings,
+    }
+
+
+def _print(
+    record: str,
+    board: RecordBoard | None,
+    facts: list[ArchiveFacts],
+    outcome: Outcome | None,
+    findings: list[Finding],
+) -> None:
+    out = sys.stdout
+    out.write(f"record:     {record}\n")
+    if board is not None:
+        r = board.record
+        out.write(f"referendum: {r.id} ({r.title!r}, record {r.fingerprint})\n")
+        out.write(f"signed by:  {board.key.to_base64()} ({len(board.checkpoints)} checkpoints)\n")
+        out.write(f"rule:       {r.rule.describe(r.questions)}\n")
+    for a in facts:
+        out.write(f"archive:    {a.archive}: election {a.uuid}, ")
+        out.write(f"{'valid' if a.valid else 'INVALID'}, result {json.dumps(a.result)}\n")
+    if outcome is not None:
+        for o in outcome.regions:
+            out.write(f"region:     {o.region.name!r}: {o.verdict.value}: {o.reason}\n")
+        if outcome.pooled is not None:
+            out.write(f"pooled:     {outcome.pooled_verdict}: ")
+            out.write(f"{outcome.pooled.yes} yes of {outcome.pooled.valid} valid votes\n")
+        out.write(f"verdict:    {outcome.verdict.value}\n")
+    if board is not None and board.outcome is not None:
+        out.write(f"published:  {board.outcome.get('verdict')}\n")
+    for f in findings:
+        out.write(f"ERROR: {f.describe()}\n")
+    out.write(
+        "VALID: the published outcome is the one recomputed\n" if not findings else "INVALID\n"
+    )
+
+
+def register(sub: Any) -> None:
+    ref = sub.add_parser(
+        "referendum",
+        help="a referendum's public record and outcome",
+        description="Commands about a referendum's record board.",
+    )
+    rsub = ref.add_subparsers(dest="referendum_command", metavar="COMMAND", required=True)
+    v = rsub.add_parser(
+        "verify",
+        help="recompute a referendum's outcome from its record board and its regions' archives",
+        description="Check the record board (its hash chain, the order of its events, every "
+        "signed checkpoint), that each archive is the election of one of its regions (uuid and "
+        "fingerprint), every archive in full, then recompute every region's result and the "
+        "outcome under the record's rule and compare them with what the record published. "
+        "Exit status 0 if and only if all agree.",
+    )
+    v.add_argument(
+        "record", help="the record board, RID.record.bel (GET /api/referendums/RID/record)"
+    )
+    v.add_argument("archives", nargs="+", help="every region's election archive, UUID.bel")
+    v.add_argument(
+        "--key",
+        metavar="PUBLIC_KEY",
+        help="the server's signing key (Base64) the record board must be signed with",
+    )
+    v.add_argument("--json", action="store_true", help="print the report as JSON")
+    v.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="processes verifying ballots (default: all cores)",
+    )
+    v.set_defaults(func=_cmd_verify)
