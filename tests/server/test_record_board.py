@@ -14,11 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cli_run import cli
+from plebiscite.board.base import Head, Item
 from plebiscite.board.sqlite import SQLiteBoard
 from plebiscite.cli.demo_server import play_referendum
 from plebiscite.client import Observer
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.crypto.signing import SigningKey
+from plebiscite.errors import BoardError
 from plebiscite.protocol.archive import event_bytes, header_bytes, iter_members, member_bytes
 from plebiscite.protocol.record import (
     CHECKPOINT,
@@ -61,6 +63,16 @@ def downloaded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         assert client.get(f"/api/elections/{record_board_id(rid)}/archive").status_code == 404
         again = observer.download_record(rid, d / "again.bel")
     board.close()
+    # after a restart: the same record board, never loaded as an election
+    board = SQLiteBoard(d / "board.db")
+    with TestClient(create_app(board, admin_token=TOKEN, key=KEY)) as client:
+        observer = Observer(client)
+        restarted = observer.download_record(rid, d / "restarted.bel")
+        assert {e["uuid"] for e in observer.elections()} == {
+            r["election"] for r in final["regions"]
+        }
+    board.close()
+    assert restarted.read_bytes() == record.read_bytes()
     return {"final": final, "record": record, "archives": archives, "again": again, "dir": d}
 
 
@@ -274,6 +286,22 @@ def test_altered_copies_are_refused_each_with_its_reason(downloaded):
     # an unsigned last event
     rc, report = verify(_drop_last_checkpoint(src, d / "unsigned.bel"), archives, *key)
     assert rc == 1 and "has no signed checkpoint after it" in reasons(report)
+
+
+def test_a_record_board_takes_only_its_own_events_in_order(tmp_path):
+    board = SQLiteBoard(tmp_path / "b.db")
+    bid = record_board_id("some-referendum")
+    board.create(bid, 1)
+    with pytest.raises(BoardError, match="unknown event type 'Setup'"):
+        board.append(bid, Head(), [Item("Setup", (b"{}",))])
+    with pytest.raises(BoardError, match=r"plebiscite\.Record is the first event"):
+        board.append(bid, Head(), [Item(OPENED, (b"{}",))])
+    with pytest.raises(BoardError, match="exactly one data member"):
+        board.append(bid, Head(), [Item(RECORD, (b"{}", b"{}"))])
+    board.create("Ab3dEf5hJk7mNp", 1)
+    with pytest.raises(BoardError, match=r"unknown event type 'plebiscite\.Record'"):
+        board.append("Ab3dEf5hJk7mNp", Head(), [Item(RECORD, (b"{}",))])
+    board.close()
 
 
 def _drop_last_checkpoint(src: Path, dst: Path) -> Path:

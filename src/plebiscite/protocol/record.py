@@ -39,6 +39,7 @@ recomputed from the regions' archives. Both are pure.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -309,8 +310,6 @@ def _opened(board: RecordBoard, v: dict[str, Any], where: str) -> None:
 
 
 def _replace_trustees(r: Referendum, t: Trustees) -> Referendum:
-    import dataclasses
-
     return dataclasses.replace(r, trustees=t)
 
 

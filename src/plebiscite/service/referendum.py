@@ -1487,7 +1487,10 @@ class Referendums:
             except BaseException:
                 refs.pop(rid, None)
                 raise
-            await self._sync_record(ref)
+            try:  # published now, or by the next request that looks at it (the opening at last)
+                await self._sync_record(ref)
+            except PlebisciteError as e:
+                log.warning("referendum %s: its record board is not started yet: %s", rid, e)
         return answer
 
     async def _sync_record(self, ref: _Referendum, opened: bytes | None = None) -> RecordBoard:
