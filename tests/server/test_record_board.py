@@ -283,6 +283,22 @@ def test_altered_copies_are_refused_each_with_its_reason(downloaded):
     rc, report = verify(forged("cut", cut), archives, *key)
     assert rc == 1 and "no outcome published on the record yet" in reasons(report)
 
+    # the events in another order (the close before the opening)
+    def reordered(es: Entries) -> None:
+        es[1], es[2] = es[2], es[1]
+
+    rc, report = verify(forged("reordered", reordered), archives, *key)
+    assert rc == 1
+    assert "event 'plebiscite.Closed', expected 'plebiscite.Opened'" in reasons(report)
+
+    # an event removed from the middle (the close and its checkpoint): the chain is broken
+    rc, report = verify(_drop_members(src, d / "gap.bel", 9, 13), archives, *key)
+    assert rc == 1 and "height 6, expected 4" in reasons(report)
+
+    # an election's archive given as the record
+    rc, report = verify(archives[0], archives, *key)
+    assert rc == 1 and "is this an election's archive?" in reasons(report)
+
     # an unsigned last event
     rc, report = verify(_drop_last_checkpoint(src, d / "unsigned.bel"), archives, *key)
     assert rc == 1 and "has no signed checkpoint after it" in reasons(report)
@@ -304,12 +320,15 @@ def test_a_record_board_takes_only_its_own_events_in_order(tmp_path):
     board.close()
 
 
-def _drop_last_checkpoint(src: Path, dst: Path) -> Path:
+def _drop_members(src: Path, dst: Path, start: int, end: int | None = None) -> Path:
+    """A copy without the members ``start`` to ``end`` (the header is member 0)."""
     with src.open("rb") as f:
         members = list(iter_members(f))
     ts = members[0].mtime
-    keep = members[:-2]  # the last checkpoint's data and event
-    dst.write_bytes(
-        header_bytes(ts) + b"".join(member_bytes(m.name, m.content, ts) for m in keep[1:])
-    )
+    keep = members[1:start] + (members[end:] if end is not None else [])
+    dst.write_bytes(header_bytes(ts) + b"".join(member_bytes(m.name, m.content, ts) for m in keep))
     return dst
+
+
+def _drop_last_checkpoint(src: Path, dst: Path) -> Path:
+    return _drop_members(src, dst, -2)  # the last checkpoint's data and event

@@ -363,7 +363,8 @@ def read_record(members: Iterable[_Member], board_id: str | None = None) -> Reco
             if pending is not None:
                 raise EncodingError(
                     f"data member {m.hash} follows another data member: each event of a "
-                    "record board has one",
+                    "record board has one"
+                    + ("" if board is not None else " (is this an election's archive?)"),
                     where=f"record board after height {height}",
                 )
             pending, pending_hash = m.content, m.hash
