@@ -251,6 +251,21 @@ def test_altered_copies_are_refused_each_with_its_reason(downloaded):
     rc, report = verify(forged("fingerprint", other_fingerprint), archives, *key)
     assert rc == 1 and "the record names " + "A" * 43 in reasons(report)
 
+    # the record's question (or its trustees) not those of the regions' elections
+    def question(es: Entries) -> None:
+        for r in _region(es, (RECORD, OPENED)):
+            r["questions"][0]["question"] += " (reworded)"
+
+    rc, report = verify(forged("question", question), archives, *key)
+    assert rc == 1 and "differs from the referendum's question" in reasons(report)
+
+    def trustees(es: Entries) -> None:
+        _region(es, (OPENED,))[0]["trustees"]["hash"] = "0" * 64
+        _region(es, (RECORD,))[0]["trustees"]["hash"] = "0" * 64
+
+    rc, report = verify(forged("trustees", trustees), archives, *key)
+    assert rc == 1 and f"the referendum names {'0' * 64}" in reasons(report)
+
     # a changed published verdict
     def verdict(es: Entries) -> None:
         for t, p in es:

@@ -59,6 +59,8 @@ def _facts(path: Path, executor: ProcessPoolExecutor | None) -> ArchiveFacts:
         result=report.result,
         roll=v.roll_weight,
         voted=v.voted_weight,
+        election=election,
+        trustees=None if v.raw_setup is None else v.raw_setup[1],
     )
 
 

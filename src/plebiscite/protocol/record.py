@@ -50,13 +50,14 @@ from plebiscite import strictjson
 from plebiscite.crypto.signing import SigningKey, VerifyKey
 from plebiscite.errors import ConsistencyError, EncodingError, PlebisciteError, ProofError
 from plebiscite.protocol.checkpoints import SignedCheckpoint, sign_checkpoint, utc_time
-from plebiscite.protocol.messages import hash_ref, obj, small_int, string
+from plebiscite.protocol.messages import Election, hash_ref, obj, small_int, string
 from plebiscite.protocol.referendum import (
     MAX_REFERENDUM_BYTES,
     Outcome,
     Referendum,
     RegionResult,
     Trustees,
+    check_election,
     compute_outcome,
 )
 
@@ -479,6 +480,8 @@ class ArchiveFacts:
     result: list[Any] | None
     roll: int
     voted: int
+    election: Election | None = None  # its questions are checked against the record's
+    trustees: bytes | None = None  # the trustees structure, checked against the record's hash
 
 
 @dataclass(frozen=True)
@@ -527,6 +530,12 @@ def check_outcome(
                 )
             )
             continue
+        if a.election is not None:
+            try:
+                check_election(board.record, a.election, a.trustees)
+            except PlebisciteError as e:
+                findings.append(Finding("archive", e.message, f"{where}: {e.where}"))
+                continue
         if region.name in got:
             findings.append(
                 Finding("archive", f"a second archive of region {region.name!r}", where)
