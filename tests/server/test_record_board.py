@@ -166,14 +166,14 @@ def test_referendum_verify_accepts_the_published_outcome(downloaded):
     assert report["valid"] and report["findings"] == []
     assert report["outcome"] == report["published"] == downloaded["final"]["outcome"]
     assert [a["valid"] for a in report["archives"]] == [True, True]
-    rc, out = cli(
+    rc, out = cli(  # the archives verified in parallel, one process each
         [
             "referendum",
             "verify",
             str(downloaded["record"]),
             *map(str, downloaded["archives"]),
             "--jobs",
-            "1",
+            "2",
         ]
     )
     assert rc == 0, out

@@ -64,6 +64,24 @@ def _facts(path: Path, executor: ProcessPoolExecutor | None) -> ArchiveFacts:
     )
 
 
+def _facts_of(path: str) -> ArchiveFacts:
+    """One archive verified in a worker process (its ballots there, in order)."""
+    return _facts(Path(path), None)
+
+
+def _verify_all(paths: list[Path], jobs: int) -> list[ArchiveFacts]:
+    """Every archive verified: with several archives and ``jobs`` > 1, the archives in
+    parallel (one worker process each, at most ``jobs``); one archive's ballots on ``jobs``
+    processes otherwise."""
+    if jobs <= 1:
+        return [_facts(p, None) for p in paths]
+    if len(paths) == 1:
+        with ProcessPoolExecutor(max_workers=jobs) as executor:
+            return [_facts(paths[0], executor)]
+    with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as executor:
+        return list(executor.map(_facts_of, [str(p) for p in paths]))
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     paths = [Path(args.record), *(Path(a) for a in args.archives)]
     for p in paths:
@@ -74,13 +92,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     facts: list[ArchiveFacts] = []
     outcome: Outcome | None = None
     if board is not None and not findings:
-        jobs = args.jobs or os.cpu_count() or 1
-        executor = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
-        try:
-            facts = [_facts(p, executor) for p in paths[1:]]
-        finally:
-            if executor is not None:
-                executor.shutdown(cancel_futures=True)
+        facts = _verify_all(paths[1:], args.jobs or os.cpu_count() or 1)
         outcome, more = check_outcome(board, facts)
         findings += more
     valid = not findings
