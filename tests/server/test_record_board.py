@@ -22,6 +22,7 @@ from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import BoardError
 from plebiscite.protocol.archive import event_bytes, header_bytes, iter_members, member_bytes
+from plebiscite.protocol.checkpoints import detect_equivocation
 from plebiscite.protocol.record import (
     CHECKPOINT,
     CLOSED,
@@ -347,3 +348,22 @@ def _drop_members(src: Path, dst: Path, start: int, end: int | None = None) -> P
 
 def _drop_last_checkpoint(src: Path, dst: Path) -> Path:
     return _drop_members(src, dst, -2)  # the last checkpoint's data and event
+
+
+def test_two_copies_of_the_record_differing_at_one_height_are_shown_to_conflict(downloaded):
+    """Two record boards the server signed with different contents at one height (a split
+    view: another verdict shown to some observers) are proved by their checkpoints alone."""
+    d: Path = downloaded["dir"]
+
+    def verdict(es: Entries) -> None:
+        es[-1][1]["outcome"]["verdict"] = "quorum-not-met"
+
+    other = rebuild(downloaded["record"], d / "split.bel", verdict, KEY)
+    boards = []
+    for path in (downloaded["record"], other):
+        with path.open("rb") as f:
+            boards.append(read_record(iter_members(f)))
+    found = detect_equivocation([c for b in boards for c in b.checkpoints])
+    kinds = {(e.kind, e.first.checkpoint.height) for e in found}
+    assert ("conflict", boards[0].height - 1) in kinds  # the two Outcome events
+    assert all(e.election == boards[0].board for e in found)
