@@ -7,10 +7,12 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from plebiscite.cli.common import CommandError
 from plebiscite.crypto.signing import VerifyKey
 from plebiscite.errors import PlebisciteError
 from plebiscite.protocol.archive import iter_members
@@ -82,13 +84,49 @@ def _verify_all(paths: list[Path], jobs: int) -> list[ArchiveFacts]:
         return list(executor.map(_facts_of, [str(p) for p in paths]))
 
 
+def _download(url: str, directory: Path) -> tuple[list[Path], str]:
+    """The record board and every region's archive of the referendum at ``url``
+    (``https://host/api/referendums/RID``), downloaded into ``directory`` as an observer
+    does; returns the files (the record first) and the server's signing key."""
+    from plebiscite.client import Observer, PartyError
+
+    base, sep, rid = url.rstrip("/").partition("/api/referendums/")
+    if not sep or not rid or "/" in rid:
+        raise CommandError(f"{url}: expected the referendum's address, URL/api/referendums/RID", 2)
+    observer = Observer(base)
+    try:
+        key = observer.server_key()
+        record = observer.download_record(rid, directory)
+        archives = [
+            observer.download_archive(str(r["election"]), directory)
+            for r in observer.status(rid)["regions"]
+            if r.get("archive")
+        ]
+    except PartyError as e:
+        raise CommandError(f"{url}: {e}", 2) from None
+    finally:
+        observer.disconnect()
+    return [record, *archives], key
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
-    paths = [Path(args.record), *(Path(a) for a in args.archives)]
+    if args.record.startswith(("http://", "https://")):
+        if args.archives:
+            raise CommandError("give the referendum's address alone: its archives come from it", 2)
+        with tempfile.TemporaryDirectory(prefix="plebiscite-referendum-") as d:
+            paths, key = _download(args.record, Path(d))
+            return _verify_files(args, paths, args.key or key)
+    if not args.archives:
+        raise CommandError("give every region's archive after the record", 2)
+    return _verify_files(args, [Path(args.record), *(Path(a) for a in args.archives)], args.key)
+
+
+def _verify_files(args: argparse.Namespace, paths: list[Path], key: str | None) -> int:
     for p in paths:
         if not p.is_file():
             print(f"plebiscite referendum verify: {p}: no such file", file=sys.stderr)
             return 2
-    board, findings = _read_board(paths[0], args.key)
+    board, findings = _read_board(paths[0], key)
     facts: list[ArchiveFacts] = []
     outcome: Outcome | None = None
     if board is not None and not findings:
@@ -97,10 +135,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         findings += more
     valid = not findings
     if args.json:
-        json.dump(_json(args.record, board, facts, outcome, findings), sys.stdout, indent=2)
+        json.dump(_json(str(paths[0]), board, facts, outcome, findings), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        _print(args.record, board, facts, outcome, findings)
+        _print(str(paths[0]), board, facts, outcome, findings)
     return 0 if valid else 1
 
 
@@ -186,13 +224,17 @@ def register(sub: Any) -> None:
         "Exit status 0 if and only if all agree.",
     )
     v.add_argument(
-        "record", help="the record board, RID.record.bel (GET /api/referendums/RID/record)"
+        "record",
+        help="the record board, RID.record.bel (GET /api/referendums/RID/record), or the "
+        "referendum's address on a server, URL/api/referendums/RID: the record and every "
+        "region's archive are then downloaded from it",
     )
-    v.add_argument("archives", nargs="+", help="every region's election archive, UUID.bel")
+    v.add_argument("archives", nargs="*", help="every region's election archive, UUID.bel")
     v.add_argument(
         "--key",
         metavar="PUBLIC_KEY",
-        help="the server's signing key (Base64) the record board must be signed with",
+        help="the server's signing key (Base64) the record board must be signed with (with "
+        "a server's address: by default the key the server publishes, /api/server-key)",
     )
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.add_argument(
