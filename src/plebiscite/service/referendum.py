@@ -1595,7 +1595,9 @@ class Referendums:
                     await s.fresh()
         st = _status(ref, self.elections)
         if st["phase"] == ReferendumPhase.DONE and rid not in self.record_complete:
-            await self._sync_record(ref)  # an outcome not published yet (another process's)
+            # an outcome not published yet (a crash, another process): the status answers anyway
+            with contextlib.suppress(PlebisciteError):
+                await self._sync_record(ref)
         return st
 
     async def record_archive(self, rid: str) -> Iterator[bytes]:
@@ -1607,8 +1609,14 @@ class Referendums:
                 s = self.elections.get(region.uuid)
                 if s is not None:
                     await s.fresh()
-        await self._sync_record(ref)
-        return self.board.archive(record_board_id(rid))
+        try:
+            await self._sync_record(ref)
+        except PlebisciteError as e:  # served as it stands: observers see what is wrong
+            log.error("referendum %s: its record board is not up to date: %s", rid, e)
+        bid = record_board_id(rid)
+        if bid not in await anyio.to_thread.run_sync(self.board.elections):
+            raise NotFound("no_record", f"referendum {rid!r} has no record board yet")
+        return self.board.archive(bid)
 
     async def region_election(self, rid: str, name: str) -> bytes:
         ref = await self.lookup(rid)
