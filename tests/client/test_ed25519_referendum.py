@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from plebiscite.cli.demo_server import demo_record
+from cli_run import cli
+from plebiscite.cli.demo_server import demo_record, play_referendum
 from plebiscite.client import Administrator, Observer, Trustee, Voter, connect
 from plebiscite.crypto.rand import DeterministicRandom
+from plebiscite.crypto.signing import SigningKey
 from plebiscite.protocol.verifier import verify_archive
 
 from .conftest import TOKEN
@@ -82,3 +84,26 @@ def test_an_ed25519_referendum_makes_belenios_3_records(served, tmp_path):
         assert proc.returncode == 0 and "all checks passed" in proc.stderr, proc.stderr[-1500:]
     observer.disconnect()
     http.close()
+
+
+def test_referendum_verify_by_the_servers_address(served):
+    """``plebiscite referendum verify URL/api/referendums/RID`` downloads the record board and
+    every region's archive as an observer does, checks the board is signed by the key the
+    server publishes, and recomputes the outcome."""
+    http = connect(served.url)
+    final = play_referendum(
+        http, TOKEN, voters=3, regions=2, rng=DeterministicRandom("by address"), log=lambda _: None
+    )
+    http.close()
+    url = f"{served.url}/api/referendums/{final['id']}"
+    rc, out = cli(["referendum", "verify", url, "--jobs", "1", "--json"])
+    assert rc == 0, out
+    report = json.loads(out)
+    assert report["valid"] and report["outcome"] == final["outcome"] == report["published"]
+    assert len(report["archives"]) == 2
+    # another key required than the server's: refused
+    other = SigningKey.from_seed(b"\x09" * 32).public().to_base64()
+    rc, out = cli(["referendum", "verify", url, "--jobs", "1", "--key", other])
+    assert rc == 1 and "not by the key given" in out
+    rc, out = cli(["referendum", "verify", f"{served.url}/api/referendums/nothing-here"])
+    assert rc == 2 and "no referendum" in out

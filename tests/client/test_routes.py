@@ -37,6 +37,7 @@ def test_every_route_of_the_server_is_named(served):
         routes.voter_login("{uuid}"),
         routes.voter_logout("{uuid}"),
         routes.referendum("{rid}"),
+        routes.referendum_record("{rid}"),
         routes.open_referendum("{rid}"),
         routes.close_referendum("{rid}"),
         routes.turnout("{rid}"),

@@ -24,6 +24,7 @@ from plebiscite.cli.demo_server import demo_record, status
 from plebiscite.client import Administrator, CredentialAuthority, PartyError, Trustee, Voter
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.protocol.archive import iter_members
+from plebiscite.protocol.record import read_record
 from plebiscite.protocol.simulate import random_choices
 from plebiscite.protocol.verifier import verify_archive
 from server.test_robustness import TOKEN, Server
@@ -181,6 +182,12 @@ def test_three_processes_on_one_database_run_a_referendum_as_one_server(servers)
         report = verify_archive(lambda data=archives[0]: io.BytesIO(data))
         assert report.valid and report.status == "done", report.findings
         assert report.voters == VOTERS
+    # one record board, whichever process is asked: the lifecycle once each, the outcome signed
+    records = [h.get(f"/api/referendums/{rid}/record").content for h in clients]
+    assert records[0] == records[1] == records[2]
+    record = read_record(iter_members(io.BytesIO(records[0])))
+    assert record.outcome == finals[0]["outcome"]
+    assert [c.checkpoint.phase for c in record.checkpoints] == ["setup", "open", "closed", "done"]
     for h in clients:
         h.close()
 

@@ -102,6 +102,12 @@ def test_the_dashboard_shows_the_signed_checkpoints_and_the_verification_command
         link = page.locator(f'#verify a[href="/api/elections/{uuid}/archive"]')
         assert link.count() == 1
         assert page.locator(f'#regions a[href="/booth/{uuid}"]').count() == 1  # voting is open
+    # the referendum's record board and the command that recomputes the outcome from it
+    record = f"/api/referendums/{server.rid}/record"
+    assert page.locator(f'#verify a[href="{record}"]').count() == 1
+    assert f"curl -fsS -o {server.rid}.record.bel {server.base}{record}" in verify
+    archives = " ".join(f"{r['election']}/{r['election']}.bel" for r in status["regions"])
+    assert f"plebiscite referendum verify {server.rid}.record.bel {archives}" in verify
     # the rule stated up front, and no outcome before the count
     assert page.locator("#rule li").count() >= 3
     assert page.locator("#outcome").count() == 0

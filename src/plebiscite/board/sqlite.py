@@ -38,6 +38,8 @@ from typing import Any, Generic, Self, TypeVar
 from plebiscite.board.base import Head, Item, StoredMember, archive_bytes, plan_append
 from plebiscite.errors import BoardError, ConflictError
 from plebiscite.protocol.messages import EVENT_TYPES, WITH_PAYLOAD
+from plebiscite.protocol.record import EVENT_TYPES as RECORD_EVENT_TYPES
+from plebiscite.protocol.record import RECORD, is_record_board
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -88,28 +90,38 @@ def check_timestamp(election: str, timestamp: int) -> None:
 
 def check_items(election: str, items: Sequence[Item]) -> None:
     """Refuse items that can never make a valid chain: an unknown event type, a payload missing
-    or unexpected, data that is not bytes. Checked before taking any lock."""
+    or unexpected, data that is not bytes. Checked before taking any lock. A referendum's
+    record board (:mod:`plebiscite.protocol.record`) takes plebiscite's event types only, each
+    with its payload."""
+    record = is_record_board(election)
+    types, with_payload = (
+        (RECORD_EVENT_TYPES, RECORD_EVENT_TYPES) if record else (EVENT_TYPES, WITH_PAYLOAD)
+    )
     for i, item in enumerate(items):
         here = f"{where(election)}, item {i}"
         if not isinstance(item, Item):
             raise BoardError(f"not an Item: {type(item).__name__}", where=here)
-        if item.type not in EVENT_TYPES:
+        if item.type not in types:
             raise BoardError(f"unknown event type {item.type!r}", where=here)
         if not isinstance(item.data, tuple) or not all(type(d) is bytes for d in item.data):
             raise BoardError("data must be a tuple of bytes", where=here)
-        if bool(item.data) != (item.type in WITH_PAYLOAD):
+        if record and len(item.data) != 1:
+            raise BoardError(f"event {item.type} takes exactly one data member", where=here)
+        if bool(item.data) != (item.type in with_payload):
             needs = "needs a payload (data)" if item.type in WITH_PAYLOAD else "takes no data"
             raise BoardError(f"event {item.type} {needs}", where=here)
 
 
 def check_heights(election: str, head: Head, items: Sequence[Item]) -> None:
-    """Setup is the first event (height 0) and only it. Checked once the head is known."""
+    """Setup is the first event (height 0) and only it (on a record board: Record). Checked
+    once the head is known."""
+    first = RECORD if is_record_board(election) else "Setup"
     height = head.height
     for i, item in enumerate(items):
         height = 0 if height is None else height + 1
-        if (item.type == "Setup") != (height == 0):
+        if (item.type == first) != (height == 0):
             raise BoardError(
-                f"event {item.type} at height {height}: Setup is the first event and only it",
+                f"event {item.type} at height {height}: {first} is the first event and only it",
                 where=f"{where(election)}, item {i}",
             )
 

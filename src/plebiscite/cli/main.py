@@ -38,6 +38,7 @@ COMMANDS = {
     "serve": "serve",
     "voter-audit": "voter_audit",
     "admin-account": "accounts",
+    "referendum": "referendum",
 }
 
 

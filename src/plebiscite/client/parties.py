@@ -101,16 +101,27 @@ class Observer(Party):
         """The election archive (``UUID.bel``) in memory."""
         return self.call("GET", routes.archive(uuid)).content
 
+    def download_record(self, rid: str, path: str | os.PathLike[str]) -> Path:
+        """The referendum's record board streamed to ``path`` (a directory:
+        ``path/RID.record.bel``), replaced only once complete; returns the file written."""
+        target = Path(path)
+        if target.is_dir():
+            target = target / f"{rid}.record.bel"
+        return self._download(routes.referendum_record(rid), target)
+
     def download_archive(self, uuid: str, path: str | os.PathLike[str]) -> Path:
         """The election archive streamed to ``path`` (a directory: ``path/UUID.bel``),
         replaced only once complete; returns the file written."""
         target = Path(path)
         if target.is_dir():
             target = target / f"{uuid}.bel"
+        return self._download(routes.archive(uuid), target)
+
+    def _download(self, route: str, target: Path) -> Path:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         try:
             with os.fdopen(fd, "wb") as out:
-                self._stream_to(routes.archive(uuid), out)
+                self._stream_to(route, out)
             os.replace(tmp, target)
         except BaseException:
             os.unlink(tmp)

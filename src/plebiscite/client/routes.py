@@ -42,6 +42,7 @@ __all__ = [
     "polynomial",
     "referendum",
     "referendum_events",
+    "referendum_record",
     "region",
     "region_credentials",
     "region_election",
@@ -160,6 +161,11 @@ REFERENDUMS = "/api/referendums"
 def referendum(rid: str) -> str:
     """``GET``: a referendum's public status."""
     return f"{REFERENDUMS}/{segment(rid)}"
+
+
+def referendum_record(rid: str) -> str:
+    """``GET``: a referendum's record board (``RID.record.bel``), streamed."""
+    return f"{referendum(rid)}/record"
 
 
 def open_referendum(rid: str) -> str:

@@ -5,14 +5,15 @@ The board's server signs, from time to time and whenever it shows a board, the h
     {"election": UUID, "hash": LAST_EVENT_HASH, "height": N, "phase": PHASE,
      "previous": FINGERPRINT_OF_THE_PREVIOUS_CHECKPOINT | null, "time": "YYYY-MM-DDTHH:MM:SSZ"}
 
-``height`` and ``hash`` are those of the last event of the board (the hash in lowercase
-hexadecimal, as in the archive); ``phase`` is the verifier's status after that event (one of
-:data:`PHASES`); ``previous`` links the server's checkpoints of one election into a chain. The
-checkpoint is serialized canonically (:meth:`Checkpoint.to_json`: keys sorted, no spaces, the
-JCS form of RFC 8785 for these values); its *fingerprint* is ``H_JSON`` of that text (SHA256,
-Base64 without padding). The signed message is :data:`DOMAIN` followed by the canonical text, so
-a checkpoint signature can never be taken for a signature of anything else. A signed checkpoint
-is written::
+``election`` is the election's uuid, or the id of a referendum's record board
+(:mod:`plebiscite.protocol.record`). ``height`` and ``hash`` are those of the last event of the
+board (the hash in lowercase hexadecimal, as in the archive); ``phase`` is the verifier's status
+after that event (one of :data:`PHASES`); ``previous`` links the server's checkpoints of one
+election into a chain. The checkpoint is serialized canonically (:meth:`Checkpoint.to_json`:
+keys sorted, no spaces, the JCS form of RFC 8785 for these values); its *fingerprint* is
+``H_JSON`` of that text (SHA256, Base64 without padding). The signed message is :data:`DOMAIN`
+followed by the canonical text, so a checkpoint signature can never be taken for a signature
+of anything else. A signed checkpoint is written::
 
     {"checkpoint": {...}, "key": PUBLIC_KEY, "signature": SIGNATURE}
 
@@ -78,6 +79,8 @@ PHASES = tuple(p.value for p in BoardPhase if p is not BoardPhase.EMPTY)
 """The phases of a non-empty board (:class:`plebiscite.protocol.phases.BoardPhase`)."""
 
 _UUID = re.compile(r"[1-9A-HJ-NP-Za-km-z]{14,64}\Z")
+#: a referendum's record board (:func:`plebiscite.protocol.record.record_board_id`)
+_RECORD_BOARD = re.compile(r"record_[0-9a-f]{32}\Z")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")
 _FINGERPRINT_BYTES = 32
 
@@ -115,9 +118,11 @@ class Checkpoint:
     def parse(cls, v: Any, where: str = "checkpoint") -> Checkpoint:
         o = obj(v, where, ("election", "hash", "height", "phase", "previous", "time"))
         election = string(o["election"], f"{where}.election")
-        if not _UUID.match(election):
+        if not _UUID.match(election) and not _RECORD_BOARD.match(election):
             raise EncodingError(
-                "an election uuid is 14 to 64 Base58 characters", where=f"{where}.election"
+                "an election uuid is 14 to 64 Base58 characters (a referendum's record board: "
+                "record_ and 32 hexadecimal digits)",
+                where=f"{where}.election",
             )
         phase = o["phase"]
         if phase not in PHASES:

@@ -521,6 +521,10 @@ class ReferendumStatus(_Open):
     ceremony: CeremonyStatus
     regions: list[RegionStatus]
     outcome: Outcome | None
+    record_board: str = Field(
+        description="where the referendum's record board is downloaded (its record, opening, "
+        "close and signed outcome: plebiscite.protocol.record)"
+    )
 
 
 class ReferendumSummary(_Open):

@@ -66,6 +66,7 @@ from plebiscite.protocol.archive import ArchiveState, ArchiveWriter, header_byte
 from plebiscite.protocol.ballot import ChunkResult
 from plebiscite.protocol.checkpoints import SignedCheckpoint, sign_checkpoint
 from plebiscite.protocol.messages import parse_event
+from plebiscite.protocol.record import is_record_board
 from plebiscite.protocol.verifier import Verifier
 from plebiscite.service.errors import Invalid, NotFound, Refused
 
@@ -651,7 +652,8 @@ class Elections:
     def load_all(self) -> None:
         """Load every election whose board has started (at start-up)."""
         for uuid in self.board.elections():
-            self.get(uuid)
+            if not is_record_board(uuid):
+                self.get(uuid)
 
     def get(self, uuid: str) -> ElectionState | None:
         """The election ``uuid``, loaded from the board if another process started it; None
@@ -659,6 +661,8 @@ class Elections:
         s = self.states.get(uuid)
         if s is not None:
             return s
+        if is_record_board(uuid):  # a referendum's record, not an election
+            return None
         with self._loading:
             s = self.states.get(uuid)
             if s is not None:
@@ -736,7 +740,7 @@ class Elections:
     def known(self) -> list[ElectionState]:
         """Every election of the database (those started by other processes loaded now)."""
         for uuid in self.board.elections():
-            if uuid not in self.states:
+            if uuid not in self.states and not is_record_board(uuid):
                 self.get(uuid)
         return list(self.states.values())
 

@@ -98,7 +98,7 @@ import io
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,7 +109,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from plebiscite import strictjson
-from plebiscite.board.base import Board, Head, Item
+from plebiscite.board.base import Board, Head, Item, plan_append
 from plebiscite.board.private import PrivateStore
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.groups import ED25519, Group, group_by_name
@@ -117,6 +117,7 @@ from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.rand import RandomSource
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import (
+    BoardError,
     ConflictError,
     EncodingError,
     PlebisciteError,
@@ -144,6 +145,21 @@ from plebiscite.protocol.messages import (
     string,
 )
 from plebiscite.protocol.phases import BoardPhase, CeremonyStep, ReferendumPhase, RegionPhase
+from plebiscite.protocol.record import (
+    CHECKPOINT,
+    CLOSED,
+    OPENED,
+    OUTCOME,
+    RECORD,
+    RecordBoard,
+    checkpoint_payload,
+    closed_payload,
+    opened_payload,
+    outcome_payload,
+    read_record,
+    record_board_id,
+    record_payload,
+)
 from plebiscite.protocol.referendum import (
     Referendum,
     RegionResult,
@@ -886,6 +902,17 @@ def _open_from_plan(
     return final, new, private
 
 
+def _opened_of_plan(plan_raw: bytes) -> bytes:
+    """The Opened event of the record board for an opening's plan: the final record and each
+    region's election fingerprint."""
+    plan = strictjson.loads(plan_raw, max_size=MAX_RECORD, where="opening plan")
+    final = Referendum.from_json(plan["record"], "opening plan")
+    fingerprints = {
+        str(r["uuid"]): parse_election(r["setup"][0].encode()).fingerprint for r in plan["regions"]
+    }
+    return opened_payload(final, fingerprints)
+
+
 def _check_public_credentials(ref: _Referendum, region: _Region, raw: bytes) -> bytes:
     """An external credential authority's public credentials: valid and distinct elements,
     one per voter, with the voters' weights."""
@@ -1099,13 +1126,7 @@ def _status(ref: _Referendum, elections: Elections) -> dict[str, Any]:
         ref.phase, ref.opened, {s.verifier.phase for s in states if s is not None}
     )
     if phase is ReferendumPhase.DONE:
-        results = {}
-        for r, s in zip(ref.regions, states, strict=True):
-            assert s is not None
-            # the roll and the turnout in the unit of the counts: voters, or weight
-            v = s.verifier
-            results[r.name] = RegionResult(v.report.result, v.roll_weight, v.voted_weight)
-        outcome = json.loads(compute_outcome(ref.referendum, results).to_json())
+        outcome = json.loads(compute_outcome(ref.referendum, _results(ref, elections)).to_json())
     return {
         "id": ref.referendum.id,
         "title": ref.referendum.title,
@@ -1117,7 +1138,144 @@ def _status(ref: _Referendum, elections: Elections) -> dict[str, Any]:
         "ceremony": _ceremony_status(ref),
         "regions": regions,
         "outcome": outcome,
+        "record_board": f"/api/referendums/{ref.referendum.id}/record",
     }
+
+
+def _results(ref: _Referendum, elections: Elections) -> dict[str, RegionResult]:
+    """Every region's verified result, the roll and the voters who voted in the unit of the
+    counts (voters, or weight)."""
+    results = {}
+    for r in ref.regions:
+        v = elections[r.uuid].verifier
+        results[r.name] = RegionResult(v.report.result, v.roll_weight, v.voted_weight)
+    return results
+
+
+# -- the record board (plebiscite.protocol.record) -----------------------------------------------
+
+
+def _read_record_board(board: Board, rid: str) -> RecordBoard | None:
+    """The referendum's record board as it stands (None: not started), checked in full."""
+    bid = record_board_id(rid)
+    try:
+        members = list(board.members(bid))
+    except BoardError:
+        return None
+    if not members:
+        return None
+    return read_record(members, bid)
+
+
+def _append_record(
+    board: Board,
+    key: SigningKey,
+    rid: str,
+    current: RecordBoard | None,
+    type_: str,
+    raw: bytes,
+    now: str,
+    timestamp: int,
+) -> None:
+    """Append one lifecycle event and the signed checkpoint of the head it makes, atomically
+    (compare-and-append: ConflictError if another process appended first)."""
+    bid = record_board_id(rid)
+    if current is None:
+        with contextlib.suppress(BoardError):  # another process may have started it
+            board.create(bid, timestamp)
+        head = Head()
+    else:
+        head = Head(current.height, current.hash)
+    item = Item(type_, (raw,))
+    _, new = plan_append(head, [item], 0)
+    assert new.height is not None and new.hash is not None
+    previous = None if current is None else current.last_checkpoint
+    cp = checkpoint_payload(key, bid, new.height, new.hash, now, type_, previous)
+    board.append(bid, head, [item, Item(CHECKPOINT, (cp,))])
+
+
+def _created_record(ref: _Referendum) -> Referendum:
+    """The record as created: the trustees' hash is set by the opening."""
+    r = ref.referendum
+    if not ref.opened:
+        return r
+    t = r.trustees
+    return dataclasses.replace(r, trustees=Trustees(t.names, t.threshold, None))
+
+
+def _sync_record(
+    ref: _Referendum,
+    elections: Elections,
+    board: Board,
+    key: SigningKey,
+    opened: bytes | None = None,
+) -> RecordBoard:
+    """Append to the referendum's record board what its lifecycle reached and the board does
+    not hold yet: the record, the opening (``opened``: its payload, before the regions' boards
+    exist; otherwise from the regions' elections), the close, the outcome. Returns the board
+    as it then stands."""
+    rid = ref.referendum.id
+    for attempt in range(1, APPEND_ATTEMPTS + 1):
+        try:
+            return _sync_record_once(ref, elections, board, key, opened)
+        except ConflictError:  # another process appended first: read its events
+            if attempt == APPEND_ATTEMPTS:
+                raise
+    raise AssertionError(rid)  # pragma: no cover
+
+
+def _sync_record_once(
+    ref: _Referendum,
+    elections: Elections,
+    board: Board,
+    key: SigningKey,
+    opened: bytes | None,
+) -> RecordBoard:
+    rid = ref.referendum.id
+    now = now_iso(elections.clock())
+    ts = int(elections.clock())
+    current = _read_record_board(board, rid)
+    if current is None:
+        _append_record(
+            board,
+            key,
+            rid,
+            None,
+            RECORD,
+            record_payload(_created_record(ref), key.public()),
+            now,
+            ts,
+        )
+        current = _read_record_board(board, rid)
+        assert current is not None
+    states = [elections.get(r.uuid) if ref.opened else None for r in ref.regions]
+    if not current.opened:
+        if opened is None and ref.opened:
+            fingerprints = {}
+            for r, st in zip(ref.regions, states, strict=True):
+                assert st is not None and st.verifier.election is not None
+                fingerprints[r.uuid] = st.verifier.election.fingerprint
+            opened = opened_payload(ref.referendum, fingerprints)
+        if opened is None:
+            return current
+        _append_record(board, key, rid, current, OPENED, opened, now, ts)
+        current = _read_record_board(board, rid)
+        assert current is not None
+    if not ref.opened or any(st is None for st in states):
+        return current
+    phases = {st.verifier.phase for st in states if st is not None}
+    if current.closed is None and not any(p.takes_ballots for p in phases):
+        _append_record(board, key, rid, current, CLOSED, closed_payload(now), now, ts)
+        current = _read_record_board(board, rid)
+        assert current is not None
+    if current.outcome is None and phases == {BoardPhase.DONE}:
+        results = _results(ref, elections)
+        outcome = compute_outcome(ref.referendum, results)
+        raw = outcome_payload(ref.referendum, results, outcome)
+        _append_record(board, key, rid, current, OUTCOME, raw, now, ts)
+        current = _read_record_board(board, rid)
+        assert current is not None
+    return current
 
 
 # -- closing, start-up ----------------------------------------------------------------------------
@@ -1192,6 +1350,8 @@ class Referendums:
         #: this process's name in the closer's lease
         self.ident = secrets.token_hex(8)
         elections.on_load = self.window_of
+        #: the referendums whose record board holds the outcome (nothing more to append)
+        self.record_complete: set[str] = set()
 
     # -- lookup --
 
@@ -1327,7 +1487,20 @@ class Referendums:
             except BaseException:
                 refs.pop(rid, None)
                 raise
+            try:  # published now, or by the next request that looks at it (the opening at last)
+                await self._sync_record(ref)
+            except PlebisciteError as e:
+                log.warning("referendum %s: its record board is not started yet: %s", rid, e)
         return answer
+
+    async def _sync_record(self, ref: _Referendum, opened: bytes | None = None) -> RecordBoard:
+        """:func:`_sync_record` off the event loop."""
+        rb = await anyio.to_thread.run_sync(
+            _sync_record, ref, self.elections, self.board, self.key, opened
+        )
+        if rb.outcome is not None:
+            self.record_complete.add(ref.referendum.id)
+        return rb
 
     async def open(self, rid: str) -> dict[str, Any]:
         """Open every region (see the route's documentation); the private credentials the
@@ -1366,6 +1539,8 @@ class Referendums:
                     int(elections.clock()),
                 )
                 await anyio.to_thread.run_sync(store.put, KIND_OPENING, rid, plan)
+            # the record board says which elections these are before any takes a ballot
+            await self._sync_record(ref, _opened_of_plan(plan))
             final, new, private = await anyio.to_thread.run_sync(
                 _open_from_plan, ref, plan, self.board, self.key, elections, store
             )
@@ -1398,6 +1573,7 @@ class Referendums:
         if not ref.opened:
             raise Refused("state", f"referendum {rid!r} is not open")
         await _close(self.elections, ref)
+        await self._sync_record(ref)
         return _status(ref, self.elections)
 
     # -- public --
@@ -1417,7 +1593,30 @@ class Referendums:
                 s = self.elections.get(region.uuid)
                 if s is not None:
                     await s.fresh()
-        return _status(ref, self.elections)
+        st = _status(ref, self.elections)
+        if st["phase"] == ReferendumPhase.DONE and rid not in self.record_complete:
+            # an outcome not published yet (a crash, another process): the status answers anyway
+            with contextlib.suppress(PlebisciteError):
+                await self._sync_record(ref)
+        return st
+
+    async def record_archive(self, rid: str) -> Iterator[bytes]:
+        """The referendum's record board (:mod:`plebiscite.protocol.record`), brought up to
+        date with its lifecycle first, as an archive streamed."""
+        ref = await self.lookup(rid)
+        if ref.opened:
+            for region in ref.regions:
+                s = self.elections.get(region.uuid)
+                if s is not None:
+                    await s.fresh()
+        try:
+            await self._sync_record(ref)
+        except PlebisciteError as e:  # served as it stands: observers see what is wrong
+            log.error("referendum %s: its record board is not up to date: %s", rid, e)
+        bid = record_board_id(rid)
+        if bid not in await anyio.to_thread.run_sync(self.board.elections):
+            raise NotFound("no_record", f"referendum {rid!r} has no record board yet")
+        return self.board.archive(bid)
 
     async def region_election(self, rid: str, name: str) -> bytes:
         ref = await self.lookup(rid)
@@ -1610,6 +1809,9 @@ class Referendums:
             if len(_threshold_owners(s)) >= ref.threshold:
                 await anyio.to_thread.run_sync(_finish, ref, s)
             await anyio.to_thread.run_sync(s.checkpoint)
+            done = s.verifier.phase is BoardPhase.DONE
+        if done:  # a region's result: once every region has one, the outcome is published
+            await self._sync_record(ref)
         return _region_status(ref, region, s)
 
     async def send_shuffle(
@@ -1792,3 +1994,7 @@ class Referendums:
                     log.info("referendum %s: finishing the decryption of %s", rid, region.name)
                     _finish(ref, s)
                     s.checkpoint()
+            try:  # what the record board still lacks (a crash came first)
+                _sync_record(ref, elections, self.board, self.key)
+            except PlebisciteError as e:
+                log.error("referendum %s: its record board is not up to date: %s", rid, e)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from plebiscite import strictjson
 from plebiscite.server import schemas
@@ -133,6 +133,38 @@ async def referendum_status(rid: str, request: Request) -> dict[str, Any]:
     decision rule. The referendum's ``phase`` is ``ceremony``, ``ready``, ``open``,
     ``decrypting`` (from the close to the last result: shuffles included) or ``done``."""
     return await referendums_of(request).status(rid)
+
+
+@router.get(
+    "/{rid}/record",
+    summary="The referendum's record board (record.bel)",
+    response_class=StreamingResponse,
+    responses=answers(
+        200,
+        None,
+        "the record board",
+        404,
+        503,
+        content={"application/x-tar": {"schema": schemas.BINARY}},
+    ),
+)
+async def referendum_record(rid: str, request: Request) -> StreamingResponse:
+    """The referendum's own append-only board, in the archive format of the elections' boards
+    (a tar of members named by their SHA256, each event naming the previous one's hash) with
+    plebiscite's event types: ``plebiscite.Record`` (the record as created, and the key that
+    signs this board), ``plebiscite.Opened`` (the final record, each region's election uuid
+    and fingerprint, before any ballot), ``plebiscite.Closed`` and ``plebiscite.Outcome``
+    (each region's verified result, the pooled counts and the rule's verdict with exact
+    fractions), each followed by a ``plebiscite.Checkpoint`` event: the server's signed
+    checkpoint of the board's head at that event (see ``plebiscite.protocol.record``).
+    ``plebiscite referendum verify RECORD ARCHIVE...`` checks it against the regions'
+    archives."""
+    chunks = await referendums_of(request).record_archive(rid)
+    return StreamingResponse(
+        chunks,
+        media_type="application/x-tar",
+        headers={"content-disposition": f'attachment; filename="{rid}.record.bel"'},
+    )
 
 
 @router.get(

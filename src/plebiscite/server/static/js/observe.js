@@ -493,6 +493,25 @@ function renderVerify() {
       ),
     );
   }
+  const s = state.status;
+  if (out.length > 0 && s.record_board) {
+    // the referendum's own record board: the record, the opening, the signed outcome
+    const file = `${s.id}.record.bel`;
+    const archives = regionsOf(s)
+      .filter((r) => r.archive)
+      .map((r) => `${r.election}/${r.election}.bel`)
+      .join(" ");
+    out.push(
+      el(
+        "section",
+        { class: "card", "aria-labelledby": "verify-record" },
+        el("h3", { id: "verify-record" }, t("observe.record")),
+        el("p", {}, el("a", { href: s.record_board, download: file, class: "button" }, t("observe.download-record"))),
+        ...commandBlock(t("observe.cmd-download"), `curl -fsS -o ${file} ${origin}${s.record_board}`),
+        ...commandBlock(t("observe.cmd-outcome"), `plebiscite referendum verify ${file} ${archives}`),
+      ),
+    );
+  }
   if (out.length === 0) {
     replace($("#verify"), el("p", { class: "muted" }, t("observe.no-archive")));
     return;
