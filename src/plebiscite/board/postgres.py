@@ -189,6 +189,10 @@ class PostgresBoard(SqlBoard[Connection]):
                 raise self._error(exc, election) from exc
 
     def _migrate(self) -> None:
+        with self._read(None) as conn:  # up to date: nothing written (a read-only database)
+            row = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+            if row is not None and row[0] and self._version(conn) == SCHEMA_VERSION:
+                return
         with self._write(None) as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             conn.execute(
