@@ -304,3 +304,25 @@ def test_the_demo_plays_the_whole_lifecycle(client):
     assert final["outcome"]["verdict"] in ("passed", "failed", "quorum-not-met")
     assert all(r["valid"] and r["status"] == "done" for r in final["regions"])
     assert [r["id"] for r in client.get("/api/referendums").json()] == [final["id"]]
+
+
+def test_wrong_link_tokens_are_counted_never_the_right_one(client):
+    """Wrong trustee tokens from an address (a proxy's, shared by many) get 429 past the
+    limit; the right token, compared first, still works from that address."""
+    from plebiscite.server.http import BAD_LINK_TOKENS
+
+    admin = Administrator(client, TOKEN)
+    created = admin.create(record(), VOTERS)
+    rid = created["id"]
+    url = f"/api/referendums/{rid}/trustees/1/certificate"
+    for i in range(int(BAD_LINK_TOKENS.burst)):
+        r = client.get(
+            f"/api/referendums/{rid}/trustees/1/vinput", headers={"authorization": f"Bearer x{i}"}
+        )
+        assert r.status_code == 401, r.text
+    r = client.post(url, content=b"{}", headers={"authorization": "Bearer one-more"})
+    assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+    assert int(r.headers["retry-after"]) >= 1
+    rng = DeterministicRandom("link tokens")
+    alice = Trustee(client, rid, 1, created["trustees"][0]["token"], rng)
+    assert alice.send_certificate()["trustees"][0]["certificate"]

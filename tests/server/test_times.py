@@ -95,7 +95,7 @@ def test_closing_time_closes_every_region_as_the_administrator_would(tmp_path):
         assert [r["status"] for r in st["regions"]] == ["tallied", "tallied"]
         with pytest.raises(PartyError) as e:  # the board itself is closed now
             Voter(c, rid, "North", creds["North"]["a2"], rng).vote([YES, A])
-        assert e.value.code == "state"
+        assert (e.value.status, e.value.code) == (409, "voting_closed")
         for name in ("North", "South"):
             alice.decrypt(name)
             bob.decrypt(name)

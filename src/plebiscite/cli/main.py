@@ -98,6 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as e:
         print(f"plebiscite {args.command}: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
         return 2
+    except UnicodeDecodeError as e:  # a text file or the standard input: unreadable input
+        print(
+            f"plebiscite {args.command}: an input is not UTF-8 text ({e.reason} at byte {e.start})",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # a bug: say so in one line, never a traceback

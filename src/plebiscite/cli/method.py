@@ -7,13 +7,13 @@ methods and their conventions are described in :mod:`plebiscite.protocol.methods
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from plebiscite import strictjson
 from plebiscite.cli.common import CommandError
+from plebiscite.errors import PlebisciteError
 from plebiscite.protocol.methods import (
     MjResult,
     SchulzeResult,
@@ -65,8 +65,8 @@ def _answers(text: str | None) -> list[str] | None:
     if text is None:
         return None
     try:
-        answers = json.loads(text)
-    except ValueError as e:
+        answers = strictjson.loads(text, max_size=MAX_INPUT, where="--answers")
+    except PlebisciteError as e:
         raise CommandError(f"--answers: invalid JSON ({e})", status=2) from None
     if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
         raise CommandError("--answers: expected a JSON list of strings", status=2)

@@ -29,6 +29,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from plebiscite.crypto.rand import SystemRandom
     from plebiscite.crypto.signing import SigningKey
     from plebiscite.server.app import create_app
+    from plebiscite.server.connections import ConnectionLimits, protocol_class
     from plebiscite.server.outbox import outbox_from
     from plebiscite.server.ratelimit import RateLimits
 
@@ -45,6 +46,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     token = os.environ.get("PLEBISCITE_ADMIN_TOKEN") or secrets.token_urlsafe(32)
     try:
         limits = RateLimits.parse(args.rate_limits)
+        guard = ConnectionLimits(
+            headers=args.header_timeout,
+            body=args.body_timeout,
+            max_connections=args.max_connections,
+            per_address=args.max_per_address,
+        )
+        if args.feed_queue < 1:
+            raise ValueError("--feed-queue must be at least 1")
         outbox = outbox_from(
             directory=args.outbox_dir,
             smtp_url=args.smtp_url or os.environ.get("PLEBISCITE_SMTP_URL"),
@@ -69,6 +78,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         rate_limits=limits,
         outbox=outbox,
         public_url=args.public_url,
+        per_address=guard.per_address,
+        feed_queue=args.feed_queue,
     )
     crash = os.environ.get(CRASH_VARIABLE)
     if crash:
@@ -77,16 +88,25 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if "PLEBISCITE_ADMIN_TOKEN" not in os.environ:
         print(f"administrator token: {token}", file=sys.stderr)
     base = f"http://{args.host}:{args.port}"
+
+    def config(asgi: Any) -> uvicorn.Config:
+        # no access log: addresses are personal data, and nothing else in it is needed
+        return uvicorn.Config(
+            asgi,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+            http=protocol_class(guard),  # the time limits and the connection cap
+        )
+
     if not args.demo:
         print(f"listening on {base}/ (API documentation: {base}/docs)", file=sys.stderr)
-        # no access log: addresses are personal data, and nothing else in it is needed
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+        uvicorn.Server(config(app)).run()
         return 0
     demo_dir = Path(args.demo_dir or ("plebiscite-demo" if is_url else f"{args.database}.demo"))
     gate = _DemoGate(app)
-    server = uvicorn.Server(
-        uvicorn.Config(gate, host=args.host, port=args.port, log_level="warning", access_log=False)
-    )
+    server = uvicorn.Server(config(gate))
     demo = threading.Thread(
         target=_demo,
         args=(server, gate, token, base, demo_dir, args.demo_voters),
@@ -302,5 +322,46 @@ def register(sub: Any) -> None:
         help="requests per client address: 'default', 'off', or CLASS=BURST/PER_SECOND,... "
         "with CLASS ballot, login, code or write (e.g. login=10/0.1); default: ballot=600/30, "
         "login=10/0.167, code=5/0.05, write=300/5",
+    )
+    s.add_argument(
+        "--header-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=10.0,
+        help="time a client has to send a request's headers, from its connection or the "
+        "request's first byte; past it 408 and the connection closed (default: %(default)s)",
+    )
+    s.add_argument(
+        "--body-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=30.0,
+        help="time a client has to send a request's body once its headers are in; past it "
+        "408 and the connection closed (default: %(default)s)",
+    )
+    s.add_argument(
+        "--max-connections",
+        metavar="N",
+        type=int,
+        default=1000,
+        help="open connections served at once; past it 503 (default: %(default)s; keep it "
+        "below the process's limit on open files)",
+    )
+    s.add_argument(
+        "--max-per-address",
+        metavar="N",
+        type=int,
+        default=256,
+        help="requests in flight per client address (a live feed counts while it is "
+        "followed), and open connections per peer address that is not a trusted proxy; past "
+        "it 429 (default: %(default)s)",
+    )
+    s.add_argument(
+        "--feed-queue",
+        metavar="N",
+        type=int,
+        default=256,
+        help="events a live-feed subscriber may leave unread before it is dropped "
+        "(default: %(default)s)",
     )
     s.set_defaults(func=_cmd_serve)

@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from plebiscite import strictjson
 from plebiscite.cli.common import CommandError, find_archive, load_board
 from plebiscite.crypto.groups import group_by_name
 from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.rand import SystemRandom
+from plebiscite.errors import PlebisciteError
 from plebiscite.protocol.election_setup import make_trustee_key
 from plebiscite.protocol.messages import Pedersen, Single
 from plebiscite.protocol.tally import owned_json, partial_decryption_json, shuffle_json
@@ -38,10 +40,12 @@ def _cmd_keygen(args: argparse.Namespace) -> int:
 
 def _private_key(path: str) -> int:
     try:
-        value = json.loads(Path(path).read_text())
-        return int(value)
-    except (ValueError, TypeError):
-        raise CommandError(f"{path}: not a private key file", status=2) from None
+        value = strictjson.loads(Path(path).read_bytes(), max_size=1 << 16, where=path)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return int(value)
+    except (PlebisciteError, ValueError):
+        pass
+    raise CommandError(f"{path}: not a private key file", status=2)
 
 
 def _cmd_decrypt(args: argparse.Namespace) -> int:

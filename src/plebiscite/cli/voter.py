@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
+from plebiscite import strictjson
 from plebiscite._records import TYPE_CHECKING
 from plebiscite.cli.common import CommandError, cache_base, find_archive, load_board
 from plebiscite.crypto.credentials import parse_credential
@@ -63,11 +63,19 @@ def _cmd_ballot(args: argparse.Namespace) -> int:
     path = args.archive if args.archive and os.path.isfile(args.archive) else None
     path = path or str(find_archive(args.archive, args.dir))
     try:
-        choices = json.loads(args.choices)
-    except json.JSONDecodeError as e:
+        choices = strictjson.loads(args.choices, max_size=1 << 20, where="--choices")
+    except PlebisciteError as e:
         raise CommandError(f"--choices is not JSON: {e}", status=2) from None
-    if not (isinstance(choices, list) and all(isinstance(c, list) for c in choices)):
-        raise CommandError("--choices must be a list of lists of integers", status=2)
+    if not (
+        isinstance(choices, list)
+        and all(
+            isinstance(c, list) and all(type(x) is int or _int_lists(x) for x in c) for c in choices
+        )
+    ):
+        raise CommandError(
+            "--choices must be a list of lists of integers (a Lists question: of lists)",
+            status=2,
+        )
     credential = _credential(args.credential)
     try:
         with open(path, "rb") as f:
@@ -82,7 +90,7 @@ def _cmd_ballot(args: argparse.Namespace) -> int:
         raw = make_ballot(election, credential, choices, SystemRandom())
     except ValueError as e:
         raise CommandError(str(e), status=2) from None
-    public = json.loads(raw)["credential"].encode()
+    public = strictjson.loads(raw, max_size=len(raw), where="ballot")["credential"].encode()
     listed = setup.credentials
     if b'"' + public + b'"' not in listed and b'"' + public + b"," not in listed:
         raise CommandError("this credential is not on the election's list of public credentials")
@@ -116,7 +124,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
                     raw = pending[e.payload]
                     if h_json(raw) == args.tracker:
                         found_height = e.height
-                        credential = json.loads(raw).get("credential")
+                        value = strictjson.loads(raw, max_size=len(raw), where="ballot")
+                        credential = value.get("credential") if isinstance(value, dict) else None
+                        credential = credential if isinstance(credential, str) else None
                 pending.clear()
     if found_height is None:
         print(f"tracker {args.tracker} is NOT on the board")
@@ -167,3 +177,8 @@ def register(sub: Any) -> None:
     c.add_argument("--archive", help="the election archive (default: the one .bel in --dir)")
     c.add_argument("--dir", help="directory holding the archive (default: current)")
     c.set_defaults(func=_cmd_check)
+
+
+def _int_lists(v: object) -> bool:
+    """Whether ``v`` is a list of integers (the choices of one list of a Lists question)."""
+    return isinstance(v, list) and all(type(x) is int for x in v)

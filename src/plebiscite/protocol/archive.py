@@ -352,13 +352,16 @@ class ArchiveState:
 
 def archive_state(stream: BinaryIO) -> ArchiveState:
     """Read an archive to the end and return what appending to it needs."""
-    import json
-
     members = iter_members(stream)
     state = ArchiveState(int(parse_header(next(members)).timestamp))
     for m in members:
         if m.kind == "event":
-            state.last_height = int(json.loads(m.content)["height"])
+            where = f"event {m.hash}"
+            event = strictjson.loads(m.content, max_size=1 << 20, where=where)
+            height = event.get("height") if isinstance(event, dict) else None
+            if type(height) is not int:
+                raise EncodingError("an event without an integer height", where=where)
+            state.last_height = height
             state.last_hash = m.hash
     return state
 

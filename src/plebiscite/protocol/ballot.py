@@ -97,6 +97,9 @@ def parse_ballot(raw: bytes, election: Election, where: str = "ballot") -> Parse
         answers.append(answer)
         signed_answers.append(signed_answer)
     so = obj(o["signature"], f"{where}.signature", ("hash", "proof"))
+    # its shape checked before the canonical form is made of it
+    signature_hash = string(so["hash"], f"{where}.signature.hash")
+    signature = proof(group, so["proof"], f"{where}.signature.proof")
     signed = {
         "election_uuid": o["election_uuid"],
         "election_hash": o["election_hash"],
@@ -116,8 +119,8 @@ def parse_ballot(raw: bytes, election: Election, where: str = "ballot") -> Parse
         credential=credential,
         credential_text=o["credential"],
         answers=tuple(answers),
-        signature_hash=string(so["hash"], f"{where}.signature.hash"),
-        signature=proof(group, so["proof"], f"{where}.signature.proof"),
+        signature_hash=signature_hash,
+        signature=signature,
         signed_text=strictjson.dumps_compact(signed),
     )
 

@@ -123,6 +123,10 @@ def split_jsons(text: str, where: str) -> list[Any]:
     both tools), each read strictly."""
     if len(text) > MAX_JSON_BYTES * LIMITS.trustees:
         raise EncodingError("file too large", where=where)
+    if strictjson.depth(text) > strictjson.MAX_DEPTH:  # before any parsing
+        raise EncodingError(
+            f"arrays and objects nested more than {strictjson.MAX_DEPTH} deep", where=where
+        )
     decoder = json.JSONDecoder()
     out: list[Any] = []
     i, n = 0, len(text)
@@ -134,7 +138,7 @@ def split_jsons(text: str, where: str) -> list[Any]:
         w = f"{where}, value {len(out) + 1}"
         try:
             _, end = decoder.raw_decode(text, i)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise EncodingError(f"invalid JSON: {e}", where=w) from None
         out.append(strictjson.loads(text[i:end], max_size=MAX_JSON_BYTES, where=w))
         if len(out) > LIMITS.trustees:

@@ -27,8 +27,8 @@ from plebiscite.board.private import PrivateStore, private_of
 from plebiscite.crypto.rand import RandomSource, SystemRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import PlebisciteError
-from plebiscite.server import accounts, security, voterauth
-from plebiscite.server.http import install_error_handlers
+from plebiscite.server import accounts, connections, livefeed, security, voterauth
+from plebiscite.server.http import CatchAll, install_error_handlers
 from plebiscite.server.outbox import Outbox
 from plebiscite.server.ratelimit import BucketSource, RateLimits
 from plebiscite.server.ratelimit import install as install_rate_limits
@@ -51,6 +51,8 @@ def create_app(
     rate_limits: RateLimits | None = None,
     outbox: Outbox | None = None,
     public_url: str | None = None,
+    per_address: int | None = None,
+    feed_queue: int | None = None,
     clock: Callable[[], float] = time.time,
     rng: Callable[[], RandomSource] = SystemRandom,
 ) -> FastAPI:
@@ -59,7 +61,10 @@ def create_app(
     records (by default those in the board's own database). ``rate_limits`` (default
     :class:`RateLimits`, per client address), ``outbox`` (where voters' login codes go; None:
     none sent), ``public_url`` (the server's address as its users see it: its origin for
-    the Origin checks, the base of the links in messages); ``clock`` and ``rng``: the seams of
+    the Origin checks, the base of the links in messages), ``per_address`` (the requests in
+    flight per client address: :mod:`plebiscite.server.connections`; None: no cap),
+    ``feed_queue`` (the events a live-feed subscriber may leave unread before it is dropped:
+    :mod:`plebiscite.server.livefeed`); ``clock`` and ``rng``: the seams of
     time (seconds since the epoch) and randomness of the domain layer."""
     app = FastAPI(
         title="plebiscite",
@@ -82,11 +87,14 @@ def create_app(
     app.state.private = private
     app.state.outbox = outbox
     app.state.public_url = public_url.rstrip("/") if public_url else None
+    app.state.feed_queue = feed_queue if feed_queue is not None else livefeed.FEED_QUEUE
 
     # several processes on one database share their rate limits in it
     source = BucketSource(private, _bucket_secret(key)) if _shared(board) else BucketSource()
     app.state.buckets = source
     install_rate_limits(app, rate_limits if rate_limits is not None else RateLimits(), source)
+    connections.install(app, per_address)  # outside the rate limits: counts every request
+    app.add_middleware(CatchAll)  # a bug answered 500 in the documented shape, logged here
     app.add_middleware(security.SecurityMiddleware, public_url=public_url)  # outermost
 
     install_error_handlers(app)
@@ -112,25 +120,38 @@ def create_app(
 def _document_bodies(app: FastAPI) -> None:
     """``/openapi.json`` with the schemas of the request and response bodies
     (:mod:`plebiscite.server.schemas`): the models the routes' ``openapi_extra`` refers to
-    added to ``components/schemas``, and each answer described by its model alone (not also
-    by the route's return annotation, ``dict[str, Any]``)."""
+    added to ``components/schemas``, each answer described by its model alone (not also
+    by the route's return annotation, ``dict[str, Any]``), and on every route the errors of
+    the time limits and connection caps (:data:`schemas.CONNECTIONS`). The 422 FastAPI
+    declares for the routes with parameters is the server's own error body
+    (:func:`install_error_handlers` answers ``bad_parameter`` in it), not FastAPI's
+    ``HTTPValidationError``.
+    """
     from plebiscite.server import schemas
 
     generate = app.openapi
+    error = schemas.ref(schemas.ErrorBody)
+    fastapi_422 = "#/components/schemas/HTTPValidationError"
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         spec = generate()
         found = spec.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            found.pop(name, None)
         for name, schema in schemas.definitions().items():
             found.setdefault(name, schema)
         for methods in spec.get("paths", {}).values():
             for op in methods.values():
+                schemas.connection_errors(op.setdefault("responses", {}))
                 for answer in op.get("responses", {}).values():
                     for media in answer.get("content", {}).values():
                         schema = media.get("schema")
-                        if isinstance(schema, dict) and "$ref" in schema:
+                        if isinstance(schema, dict) and schema.get("$ref") == fastapi_422:
+                            media["schema"] = dict(error)
+                            answer["description"] = "a parameter of the request is invalid"
+                        elif isinstance(schema, dict) and "$ref" in schema:
                             media["schema"] = {"$ref": schema["$ref"]}
         app.openapi_schema = spec
         return spec

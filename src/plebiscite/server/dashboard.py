@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,7 +20,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import StreamingResponse
 
 from plebiscite.protocol.phases import RegionPhase
-from plebiscite.server import schemas
+from plebiscite.server import livefeed, schemas
 from plebiscite.server.context import elections_of, referendums_of
 from plebiscite.server.schemas import answers
 
@@ -113,18 +112,6 @@ async def turnout(rid: str, request: Request) -> dict[str, Any]:
     }
 
 
-class _Tagged(asyncio.Queue[dict[str, Any]]):
-    """Subscribed to one region's feed: passes each event on to the referendum's queue with
-    the region's name and election."""
-
-    def __init__(self, target: asyncio.Queue[dict[str, Any]], name: str, uuid: str) -> None:
-        super().__init__()
-        self.target, self.tag = target, {"region": name, "election": uuid}
-
-    def put_nowait(self, item: dict[str, Any]) -> None:
-        self.target.put_nowait({**self.tag, **item})
-
-
 @router.get(
     "/{rid}/events",
     summary="Live feed of every region",
@@ -144,30 +131,8 @@ async def events(rid: str, request: Request) -> StreamingResponse:
     have no board: follow ``GET /api/referendums/ID`` until the referendum opens."""
     regions = await _regions(rid, request)
     elections = elections_of(request)
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    taps = [
-        (s, _Tagged(queue, reg["name"], reg["election"]))
-        for reg in regions
-        if reg["status"] != RegionPhase.NOT_OPENED
-        and (s := elections.get(reg["election"])) is not None
-    ]
-
-    async def stream() -> AsyncIterator[bytes]:
-        for s, tap in taps:
-            s.subscribe(tap)
-        try:
-            yield b": plebiscite live feed\n\n"
-            while not await request.is_disconnected():
-                try:
-                    event = await asyncio.wait_for(queue.get(), timeout=KEEP_ALIVE)
-                except TimeoutError:
-                    yield b": keep-alive\n\n"
-                    continue
-                yield f"data: {json.dumps(event)}\n\n".encode()
-        finally:
-            for s, tap in taps:
-                s.unsubscribe(tap)
-
-    return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"cache-control": "no-cache"}
-    )
+    feed = livefeed.feed_of(request)
+    for reg in regions:
+        if reg["status"] != RegionPhase.NOT_OPENED and (s := elections.get(reg["election"])):
+            feed.follow(s, {"region": reg["name"], "election": reg["election"]})
+    return livefeed.stream(request, feed, keep_alive=KEEP_ALIVE)

@@ -76,12 +76,6 @@ class ErrorBody(_Open):
     error: ErrorDetail
 
 
-class ParameterErrors(_Open):
-    """A path parameter of the wrong type (an integer expected), as FastAPI answers it."""
-
-    detail: list[dict[str, Any]]
-
-
 # -- the referendum record (plebiscite.protocol.referendum) ------------------------------------
 
 
@@ -666,9 +660,11 @@ _ERRORS = {
     409: "not now: the election's or referendum's state forbids it, or it exists already",
     413: "the body is too large (refused before it is parsed)",
     422: "the body is refused: not the expected structure, or it does not verify",
-    429: "rate limited (``Retry-After`` says when to try again)",
+    429: "rate limited, or too many requests in flight from the client's address "
+    "(``Retry-After`` says when to try again)",
     500: "the server's own work failed its checks: nothing was published",
-    503: "the database failed, or the server lacks what this needs: try again later",
+    503: "the database failed, the server lacks what this needs or has too many open "
+    "connections: try again later",
 }
 
 
@@ -682,7 +678,7 @@ def answers(
 ) -> dict[int | str, dict[str, Any]]:
     """The ``responses`` of a route: its answer (``status``, the model ``answer`` or the
     media ``content``) and the error answers of ``errors``. ``typed_params``: a path
-    parameter is an integer, so a 422 may also be FastAPI's :class:`ParameterErrors`."""
+    parameter is an integer, so a 422 ``bad_parameter`` may answer any request."""
     out: dict[int | str, dict[str, Any]] = {}
     ok: dict[str, Any] = {"description": description}
     if answer is not None:
@@ -691,16 +687,33 @@ def answers(
         ok["content"] = content
     out[status] = ok
     for e in sorted(set(errors) | ({422} if typed_params else set())):
-        if e == 422 and typed_params:
-            schema = {"anyOf": [ref(ErrorBody), ref(ParameterErrors)]}
-            out[e] = {
-                "description": _ERRORS[e],
-                "content": {"application/json": {"schema": schema}},
-            }
-        else:
-            out[e] = {"model": ErrorBody, "description": _ERRORS[e]}
+        out[e] = {"model": ErrorBody, "description": _ERRORS[e]}
     return out
 
 
 #: the errors every write may give: the cross-origin refusal, the rate limit, the database
 WRITE = (403, 429, 503)
+
+#: the errors of every route, from :mod:`plebiscite.server.connections`: the time limits on
+#: a request's headers and body, the requests in flight per address, the open connections
+CONNECTIONS = {
+    408: "the request's headers or body did not arrive within the server's time limit "
+    "(``request_timeout``); the connection is closed",
+    429: "rate limited, or too many requests in flight from the client's address "
+    "(``too_many_connections``); ``Retry-After`` says when to try again",
+    503: "the database failed, or the server has too many open connections (``busy``): "
+    "try again later",
+}
+
+
+def connection_errors(responses: dict[str, Any]) -> None:
+    """Add the errors of :data:`CONNECTIONS` to an operation's ``responses`` (of
+    ``/openapi.json``) that does not declare them."""
+    for status, description in CONNECTIONS.items():
+        responses.setdefault(
+            str(status),
+            {
+                "description": description,
+                "content": {"application/json": {"schema": ref(ErrorBody)}},
+            },
+        )

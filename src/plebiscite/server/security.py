@@ -3,8 +3,9 @@
 :class:`SecurityMiddleware` (outermost, so it sees every answer):
 
 - A state-changing request (POST, PUT, DELETE, PATCH) that a browser marks as coming from
-  another origin (an ``Origin`` header other than the server's own, ``Origin: null``, or
-  ``Sec-Fetch-Site: cross-site``/``same-site``) is refused with 403 ``{"error": {"code":
+  another origin (an ``Origin`` header other than the server's own, ``Origin: null``, a
+  malformed ``Origin`` or ``Host``, or ``Sec-Fetch-Site: cross-site``/``same-site``) is
+  refused with 403 ``{"error": {"code":
   "cross_origin", ...}}`` before the application sees it, unless it is an ``/api/`` request
   carrying a bearer token (``Authorization: Bearer``): a browser cannot send that header
   across origins without a CORS preflight, which this server never grants. Clients that send
@@ -107,16 +108,19 @@ def json_object(raw: bytes, where: str) -> dict[str, Any]:
 
 
 def origin_of(url: str) -> str:
-    """``scheme://host[:port]`` of a URL, lower case, without the scheme's default port."""
-    parts = urlsplit(url.strip())
+    """``scheme://host[:port]`` of a URL, lower case, without the scheme's default port; ''
+    if it has none (no scheme or no host, a malformed host or port: never an exception)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # an unclosed IPv6 bracket, a port not a number or out of range
+        return ""
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
+    if not scheme or not host:
+        return ""
     if ":" in host:
         host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        return ""
     if port is None or port == _DEFAULT_PORTS.get(scheme):
         return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
@@ -152,7 +156,10 @@ class SecurityMiddleware:
             return None
         origin = _header(scope, b"origin")
         if origin is not None:
-            if origin.strip().lower() == "null" or origin_of(origin) != self._own_origin(scope):
+            # an Origin that is not one (null, malformed), or a request to a malformed Host,
+            # matches no origin
+            given, own = origin_of(origin), self._own_origin(scope)
+            if not given or given != own:
                 return "this request comes from a page of another origin"
             return None
         site = (_header(scope, b"sec-fetch-site") or "").lower()

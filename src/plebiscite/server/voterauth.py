@@ -17,8 +17,9 @@ are e-mail addresses, each optionally with its public credential). Then:
    public URL, a one-time link with a 256-bit token in its fragment (``PUBLIC_URL/vote/UUID
    #login=TOKEN``; the fragment is never sent to a server, so the token is in no access log;
    without a configured public URL there is no link, as the ``Host`` header could be forged).
-   Both expire after :data:`CODE_SECONDS`, are kept only as SHA-256 hashes, and using either
-   spends both; a new code replaces the previous one.
+   Both expire after :data:`CODE_SECONDS` and are kept only as SHA-256 hashes; a new code
+   leaves the login's earlier ones valid (at most :data:`CODE_LIVE` at once), so requests made
+   in a voter's name never spoil the code the voter is typing, and logging in spends them all.
 3. ``POST /api/elections/UUID/login`` with ``{"login", "code"}`` or ``{"token"}`` answers a
    voter session token (256 bits, kept hashed, valid :data:`SESSION_SECONDS` for this
    election only). Every failure gives the same 401 ``login_failed``; the codes are taken from
@@ -98,7 +99,7 @@ __all__ = [
 
 log = logging.getLogger("plebiscite.server.voterauth")
 
-CODE = "voter-code"  # uuid/login -> {"code", "link", "expires", "failures"} (hashes)
+CODE = "voter-code"  # uuid/login -> {"codes": [{"code", "link", "expires"}], "failures"} (hashes)
 LINK = "voter-link"  # sha256(link token) -> {"uuid", "login", "expires"}
 SESSION = "voter-session"  # sha256(session token) -> {"uuid", "login", "expires"}
 CAST_LOGIN = "voter-cast-login"  # uuid/login -> the credential the login cast with
@@ -114,6 +115,8 @@ CODE_FAILURES = Limit(CODE_ATTEMPTS, 1 / 300)
 #: wrong tries that destroy a code, from all addresses together (a guess succeeds with a
 #: chance of at most 100 in 2^50)
 CODE_MAX_FAILURES = 100
+#: codes of one login valid at once: a new one leaves the others valid until they expire
+CODE_LIVE = 3
 #: codes per login and election: three, then one every five minutes
 CODE_REQUESTS = Limit(3, 1 / 300)
 #: messages being sent at once; requests beyond are dropped
@@ -170,10 +173,26 @@ def _message(to: str, name: str, code: str, link: str | None, minutes: int) -> M
 def _issue(
     store: PrivateStore, uuid: str, login_key: str, base: str | None
 ) -> tuple[str, str | None]:
-    """Make and keep a new code and link token for ``login_key`` (replacing any; one issue
-    at a time in this process, so a login never has two live links)."""
+    """Make and keep a new code and link token for ``login_key`` beside the live ones (at
+    most :data:`CODE_LIVE`; one issue at a time in this process)."""
     with _ISSUING:
         return _issue_locked(store, uuid, login_key, base)
+
+
+def _codes(raw: bytes | None) -> tuple[list[dict[str, Any]], int]:
+    """The codes of a login's record (its live codes, each with its link and expiry) and the
+    wrong tries counted on them."""
+    if raw is None:
+        return [], 0
+    r = json.loads(raw)
+    if "codes" not in r:  # a record of a single code
+        return [{k: r[k] for k in ("code", "link", "expires")}], int(r["failures"])
+    return list(r["codes"]), int(r["failures"])
+
+
+def _keep_codes(store: PrivateStore, key: str, codes: list[dict[str, Any]], failures: int) -> None:
+    if codes:
+        store.put(CODE, key, json.dumps({"codes": codes, "failures": failures}).encode())
 
 
 def _issue_locked(
@@ -181,21 +200,23 @@ def _issue_locked(
 ) -> tuple[str, str | None]:
     code, token = _new_code(), new_token()
     key = f"{uuid}/{login_key}"
-    old = store.take(CODE, key)
-    if old is not None:
-        store.delete(LINK, json.loads(old)["link"])
-    expires = clock() + CODE_SECONDS
+    codes, failures = _codes(store.take(CODE, key))
+    now = clock()
+    live = [c for c in codes if c["expires"] > now]
+    for c in codes:
+        if c not in live:
+            store.delete(LINK, c["link"])
+    # the codes already sent stay valid: requests made in a voter's name never spoil the code
+    # the voter is typing
+    while len(live) >= CODE_LIVE:
+        store.delete(LINK, live.pop(0)["link"])
+    expires = now + CODE_SECONDS
     link_hash = token_hash(token)
     store.put(
         LINK, link_hash, json.dumps({"uuid": uuid, "login": login_key, "expires": expires}).encode()
     )
-    record = {
-        "code": _code_hash(uuid, login_key, code),
-        "link": link_hash,
-        "expires": expires,
-        "failures": 0,
-    }
-    store.put(CODE, key, json.dumps(record).encode())
+    live.append({"code": _code_hash(uuid, login_key, code), "link": link_hash, "expires": expires})
+    _keep_codes(store, key, live, failures)
     link = f"{base}/vote/{uuid}#login={token}" if base else None
     return code, link
 
@@ -256,24 +277,28 @@ def _session(store: PrivateStore, uuid: str, token: str) -> str | None:
     return str(s["login"]) if s["uuid"] == uuid else None
 
 
+def _spend(store: PrivateStore, codes: list[dict[str, Any]]) -> None:
+    for c in codes:
+        store.delete(LINK, c["link"])
+
+
 def _login_with_code(store: PrivateStore, uuid: str, login: str, code: str) -> str | None:
     key = login_key(login)
-    raw = store.take(CODE, f"{uuid}/{key}")
-    if raw is None:
-        return None
-    r = json.loads(raw)
-    if r["expires"] <= clock():
-        store.delete(LINK, r["link"])
+    codes, failures = _codes(store.take(CODE, f"{uuid}/{key}"))
+    now = clock()
+    live = [c for c in codes if c["expires"] > now]
+    _spend(store, [c for c in codes if c not in live])
+    if not live:
         return None
     given = _code_hash(uuid, key, _normal_code(code))
-    if not secrets.compare_digest(given, r["code"]):
-        r["failures"] += 1
-        if r["failures"] < CODE_MAX_FAILURES:
-            store.insert(CODE, f"{uuid}/{key}", json.dumps(r).encode())
+    if not any(secrets.compare_digest(given, c["code"]) for c in live):
+        failures += 1
+        if failures < CODE_MAX_FAILURES:
+            _keep_codes(store, f"{uuid}/{key}", live, failures)
         else:
-            store.delete(LINK, r["link"])
+            _spend(store, live)
         return None
-    store.delete(LINK, r["link"])
+    _spend(store, live)  # logged in: every code and link of the login is spent
     return key
 
 
@@ -288,9 +313,8 @@ def _login_with_link(store: PrivateStore, uuid: str, token: str) -> str | None:
     if r["uuid"] != uuid or r["expires"] <= clock():
         return None
     key = f"{uuid}/{r['login']}"
-    code = store.take(CODE, key)
-    if code is not None and json.loads(code)["link"] != h:  # a newer code: it stays
-        store.insert(CODE, key, code)
+    codes, _ = _codes(store.take(CODE, key))
+    _spend(store, codes)  # logged in: every code and link of the login is spent
     return str(r["login"])
 
 

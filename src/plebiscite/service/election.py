@@ -379,18 +379,17 @@ class ElectionState:
         """Why a ballot cannot be cast at ``now`` (default: now), given the board's phase and
         the voting window: ``(code, message)``, or None. A closed board and a closing time
         that passed are the same refusal (``voting_closed``)."""
+        if self.window is not None:
+            opening, closing = self.window
+            now = now or now_iso(self.clock())
+            if now >= closing:
+                return "voting_closed", f"voting closed at {closing} (it is now {now})"
         if not self.verifier.phase.takes_ballots:
             return "voting_closed", f"voting is closed: the board is {self.verifier.report.status}"
         if self.closed_at is not None:
             return "voting_closed", f"voting was closed at {self.closed_at}"
-        if self.window is None:
-            return None
-        opening, closing = self.window
-        now = now or now_iso(self.clock())
-        if now < opening:
+        if self.window is not None and now is not None and now < opening:
             return "not_yet_open", f"voting opens at {opening} (it is now {now})"
-        if now >= closing:
-            return "voting_closed", f"voting closed at {closing} (it is now {now})"
         return None
 
     def _index(self, m: StoredMember) -> None:

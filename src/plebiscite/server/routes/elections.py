@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -14,7 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from plebiscite import strictjson
 from plebiscite.protocol.messages import LIMITS
-from plebiscite.server import schemas, voterauth
+from plebiscite.server import livefeed, schemas, voterauth
 from plebiscite.server.accounts import require_admin
 from plebiscite.server.context import elections_of, key_of
 from plebiscite.server.http import ApiError, read_body
@@ -248,20 +247,6 @@ async def events(uuid: str, request: Request) -> StreamingResponse:
     """Server-sent events: one ``data:`` line per new board event, as ``{"height", "type",
     "hash"}``."""
     s = await elections_of(request).lookup(uuid)
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    s.subscribe(queue)
-
-    async def stream() -> AsyncIterator[bytes]:
-        try:
-            yield b": plebiscite live feed\n\n"
-            while not await request.is_disconnected():
-                try:
-                    event = await asyncio.wait_for(queue.get(), timeout=15)
-                except TimeoutError:
-                    yield b": keep-alive\n\n"
-                    continue
-                yield f"data: {json.dumps(event)}\n\n".encode()
-        finally:
-            s.unsubscribe(queue)
-
-    return StreamingResponse(stream(), media_type="text/event-stream")
+    feed = livefeed.feed_of(request)
+    feed.follow(s)
+    return livefeed.stream(request, feed, keep_alive=15)
