@@ -1154,16 +1154,20 @@ async def _close(
 def _close_region(s: ElectionState) -> None:
     """What closing still needs on one board, from its status: EndBallots, the encrypted
     tally, the server's shuffle; tried again when another server appended first (its events
-    are read). The caller holds ``s.lock`` (or nothing else runs yet: start-up)."""
+    are read). The caller holds ``s.lock`` (or nothing else runs yet: start-up); the
+    verifier is not fed meanwhile but by this close (``s.catching_up``), so what another
+    process appended (closing the same referendum, say) is read only when an append finds
+    it, and each step is decided on the board as it then is."""
     for attempt in range(1, APPEND_ATTEMPTS + 1):
         try:
-            if s.verifier.phase.takes_ballots:
-                s.append([Item("EndBallots")])
-                s.checkpoint()
-            if s.verifier.phase is BoardPhase.CLOSED:
-                _append_tally(s)
-                s.checkpoint()
-            _server_shuffle(s)
+            with s.catching_up:
+                if s.verifier.phase.takes_ballots:
+                    s.append([Item("EndBallots")])
+                    s.checkpoint()
+                if s.verifier.phase is BoardPhase.CLOSED:
+                    _append_tally(s)
+                    s.checkpoint()
+                _server_shuffle(s)
             break
         except ConflictError:
             if attempt == APPEND_ATTEMPTS:
