@@ -199,3 +199,29 @@ def test_a_database_read_only_for_a_while_is_used_again_without_a_restart(databa
         assert b.checkpoint.previous == a.fingerprint  # one chain
     report = verify_archive(lambda: io.BytesIO(data))
     assert report.valid and report.status == "closed" and report.ballots == 3
+
+
+def test_an_election_whose_setup_could_not_be_appended_is_created_when_sent_again(tmp_path):
+    """The board was made, then its Setup refused by the database (a real failure of the
+    write, made by a trigger): the creation sent again appends the Setup on that board."""
+    url = str(tmp_path / "board.db")
+    texts, _, election = open_vector_setup()
+    admin = {"authorization": f"Bearer {PERSIST_TOKEN}"}
+    with persist_server(url) as c:
+        conn = sqlite3.connect(url, isolation_level=None)
+        try:
+            conn.execute(
+                "CREATE TRIGGER fail_members BEFORE INSERT ON members "
+                "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+            )
+            r = c.post("/api/elections", json=texts, headers=admin)
+            assert r.status_code == 503 and r.json()["error"]["code"] == "board_unavailable"
+            assert c.get(f"/api/elections/{election.uuid}").status_code == 404
+        finally:
+            conn.execute("DROP TRIGGER fail_members")
+            conn.close()
+        r = c.post("/api/elections", json=texts, headers=admin)
+        assert r.status_code == 201, r.text
+        assert c.get(f"/api/elections/{election.uuid}").json()["status"] == "open"
+        r = c.post("/api/elections", json=texts, headers=admin)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "exists"

@@ -847,9 +847,12 @@ class Elections:
             try:
                 self.board.create(uuid, timestamp)
             except BoardError as e:  # another process created it first
-                if uuid in self.board.elections():
+                if uuid not in self.board.elections():
+                    raise e
+                if self.board.head(uuid).height is not None:
                     raise Refused("exists", f"election {uuid} already exists") from None
-                raise e
+                # a board made by a creation whose Setup did not go on (the database failed
+                # between the two): its Setup now (compare-and-append on the empty board)
             self.board.append(uuid, Head(), [Item("Setup", (*raws, setup))])
             return self.state(uuid)
 
