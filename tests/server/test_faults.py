@@ -30,6 +30,7 @@ from plebiscite.protocol.checkpoints import (
     verify_checkpoint,
 )
 from plebiscite.protocol.verifier import verify_archive
+from plebiscite.service.election import MAX_UNSTORED_CHECKPOINTS
 from readonly import read_only
 from server.test_persist import KEY, open_vector_setup
 from server.test_persist import TOKEN as PERSIST_TOKEN
@@ -225,3 +226,27 @@ def test_an_election_whose_setup_could_not_be_appended_is_created_when_sent_agai
         assert c.get(f"/api/elections/{election.uuid}").json()["status"] == "open"
         r = c.post("/api/elections", json=texts, headers=admin)
         assert r.status_code == 409 and r.json()["error"]["code"] == "exists"
+
+
+def test_the_checkpoints_waiting_for_the_database_are_bounded(tmp_path):
+    url = str(tmp_path / "board.db")
+    texts, _, election = open_vector_setup()
+    admin = {"authorization": f"Bearer {PERSIST_TOKEN}"}
+    with persist_server(url) as c:
+        assert c.post("/api/elections", json=texts, headers=admin).status_code == 201
+        s = c.app.state.elections.states[election.uuid]
+        shown = list(s.checkpoints)
+        with read_only(url):
+            signed = [s.checkpoint() for _ in range(MAX_UNSTORED_CHECKPOINTS + 3)]
+            assert all(cp is not None for cp in signed[:MAX_UNSTORED_CHECKPOINTS])
+            assert signed[MAX_UNSTORED_CHECKPOINTS:] == [None] * 3  # none signed past them
+            assert s.unstored == signed[:MAX_UNSTORED_CHECKPOINTS] and s.checkpoints == shown
+            assert not s.store_checkpoints()
+        assert s.store_checkpoints() and s.unstored == []
+        assert s.checkpoints == shown + signed[:MAX_UNSTORED_CHECKPOINTS]
+    with persist_server(url) as c:
+        stored = c.app.state.elections.states[election.uuid].checkpoints
+        cps = stored[: len(shown) + MAX_UNSTORED_CHECKPOINTS]
+        assert [cp.to_json() for cp in cps] == [cp.to_json() for cp in s.checkpoints]
+        for a, b in itertools.pairwise(stored):
+            assert b.checkpoint.previous == a.fingerprint
