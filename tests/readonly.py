@@ -26,7 +26,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-__all__ = ["read_only"]
+__all__ = ["immutable", "read_only"]
 
 
 def _chattr(flag: str, paths: list[Path]) -> None:
@@ -40,6 +40,17 @@ def _chattr(flag: str, paths: list[Path]) -> None:
             "a file cannot be made immutable here (chattr needs CAP_LINUX_IMMUTABLE and a file "
             f"system with the attribute): {p.stderr.strip()}"
         )
+
+
+@contextmanager
+def immutable(*paths: Path) -> Iterator[None]:
+    """``paths`` (files, directories) cannot be changed by anyone, root included, until the
+    block ends (``chattr +i``)."""
+    _chattr("+i", list(paths))
+    try:
+        yield
+    finally:
+        _chattr("-i", list(paths))
 
 
 def _superuser_dsn(url: str) -> tuple[str, str]:
