@@ -32,8 +32,10 @@ from plebiscite.protocol.checkpoints import (
 from plebiscite.protocol.verifier import verify_archive
 from plebiscite.service.election import MAX_UNSTORED_CHECKPOINTS
 from readonly import read_only
+from server.test_lifecycle import YES, A
 from server.test_persist import KEY, open_vector_setup
 from server.test_persist import TOKEN as PERSIST_TOKEN
+from server.test_persist import ceremony as persist_ceremony
 from server.test_persist import server as persist_server
 from server.test_robustness import TOKEN, Server
 
@@ -136,6 +138,16 @@ def held_open(database: str) -> Iterator[None]:
         conn.close()
 
 
+def read_again(c, path: str) -> dict:
+    """GET ``path``, once more if it failed with 503: on PostgreSQL the read-only condition
+    ends the sessions open (as a failover does), and the request using one fails once."""
+    r = c.get(path)
+    if r.status_code == 503:
+        r = c.get(path)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
 def test_a_database_read_only_for_a_while_is_used_again_without_a_restart(database):
     texts, creds, election = open_vector_setup()
     uuid = election.uuid
@@ -170,7 +182,7 @@ def test_a_database_read_only_for_a_while_is_used_again_without_a_restart(databa
         shown = c.get(f"{base}/checkpoints").json()
         assert len(shown) == len(before) + 1  # the one of this start
         with read_only(database):  # while the server runs
-            assert c.get(base).json()["ballots"] == 1
+            assert read_again(c, base)["ballots"] == 1
             s.checkpoint()  # as at a change of phase
             assert len(s.unstored) == 1
             assert c.get(f"{base}/checkpoints").json() == shown
@@ -250,3 +262,43 @@ def test_the_checkpoints_waiting_for_the_database_are_bounded(tmp_path):
         assert [cp.to_json() for cp in cps] == [cp.to_json() for cp in s.checkpoints]
         for a, b in itertools.pairwise(stored):
             assert b.checkpoint.previous == a.fingerprint
+
+
+def test_a_close_made_through_another_process_stops_the_ballots_before_the_boards_close(
+    pg_server,
+):
+    """Two server processes on one PostgreSQL database: once the administrator's close through
+    one is recorded, the other refuses ballots to a region not closed yet (it reads the
+    referendum again at its next look)."""
+    rng = DeterministicRandom("two-closes")
+    with pg_server.fresh_database() as dsn, persist_server(dsn) as one:
+        admin, rid, _ = persist_ceremony(one, rng)
+        opened = admin.open(rid)
+        creds = {r["name"]: [x["credential"] for x in r["credentials"]] for r in opened["regions"]}
+        first, second = (r["name"] for r in opened["regions"])
+        uuid = next(r["election"] for r in opened["regions"] if r["name"] == second)
+        with persist_server(dsn) as two:
+            late = Voter(two, rid, second, creds[second][0], rng)
+            late.election
+            answers: list[tuple[int, str]] = []
+
+            def between(_rid: str, name: str) -> None:  # in one's close, after its first region
+                if name != first:
+                    return
+                s = two.app.state.elections.states[uuid]
+                deadline = time.monotonic() + 10
+                while s.closed_at is None and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert s.verifier.phase.takes_ballots  # its board is not closed yet
+                try:
+                    late.vote([YES, A])
+                    answers.append((200, "accepted"))
+                except PartyError as e:
+                    answers.append((e.status, e.code))
+
+            one.app.state.referendums.region_closed = between
+            admin.close(rid)
+            assert answers == [(409, "voting_closed")]
+            st = status(two, rid)
+            assert [r["status"] for r in st["regions"]] == ["tallied", "tallied"]
+            assert [r["ballots"] for r in st["regions"]] == [0, 0]

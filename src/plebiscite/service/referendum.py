@@ -1768,16 +1768,25 @@ class Referendums:
     async def closer(self) -> None:
         """Close each referendum when its closing time passes (runs for the server's
         lifetime), looking every :attr:`close_interval` seconds. Of the processes serving one
-        database, only the one holding the closer's lease (:meth:`take_lease`) looks. Each
-        look also stores what waits for the database in this process
-        (:meth:`Elections.store_pending`)."""
+        database, only the one holding the closer's lease (:meth:`take_lease`) looks; the
+        others read the referendums changed (:meth:`sync`), so that a close the administrator
+        made through another process stops the ballots here too within a look, before its
+        regions' boards are closed. Each look also stores what waits for the database in this
+        process (:meth:`Elections.store_pending`). A failure of the database is logged once
+        until the looks succeed again."""
+        failure: str | None = None
         while True:
             try:
                 await self.elections.store_pending()
                 if await anyio.to_thread.run_sync(self.take_lease):
                     await self.close_due()
+                elif getattr(self.board, "SHARED", False):
+                    await self.sync()
+                failure = None
             except PlebisciteError as e:  # the database failed: the next look will do
-                log.warning("closing at the closing times: %s", e)
+                if str(e) != failure:
+                    log.warning("closing at the closing times: %s", e)
+                failure = str(e)
             await anyio.sleep(self.close_interval)
 
     def take_lease(self, now: float | None = None) -> bool:
