@@ -16,6 +16,7 @@ import anyio
 import pytest
 
 from plebiscite.server.outbox import LocalOutbox, Message, OutboxError, SmtpOutbox, outbox_from
+from readonly import immutable
 
 SECRET = "K7Q2M-9XWTR"
 MESSAGE = Message(to="voter@example.org", subject="Your voting code", body=f"code {SECRET}\n")
@@ -44,15 +45,12 @@ def test_a_local_outbox_writes_one_private_file_per_message(tmp_path):
 def test_a_local_outbox_that_cannot_write_says_so_without_the_message(tmp_path, caplog):
     d = tmp_path / "outbox"
     outbox = LocalOutbox(d)
-    d.chmod(0o500)
-    try:
-        if os.access(d, os.W_OK):  # root writes anyway
-            pytest.skip("the directory stays writable for this user")
+    with immutable(d):  # not chmod: root would write anyway
+        assert not os.access(d, os.W_OK)
         with pytest.raises(OutboxError) as e:
             send(outbox)
-    finally:
-        d.chmod(0o700)
     assert SECRET not in str(e.value) and SECRET not in caplog.text
+    assert list(d.iterdir()) == []
 
 
 # -- SMTP ----------------------------------------------------------------------------------------

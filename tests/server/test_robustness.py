@@ -163,6 +163,8 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.starts = 0
+        #: more environment of the next starts (a fault injection, say)
+        self.env: dict[str, str] = {}
 
     def start(self, timeout: float = 60) -> float:
         """Start and wait for ``/healthz``; returns the seconds it took."""
@@ -192,7 +194,7 @@ class Server:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PLEBISCITE_ADMIN_TOKEN": TOKEN},
+                env={**os.environ, "PLEBISCITE_ADMIN_TOKEN": TOKEN, **self.env},
             )
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

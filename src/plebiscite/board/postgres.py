@@ -103,7 +103,23 @@ Connection = psycopg.Connection[TupleRow]
 
 
 def _reusable(conn: Connection) -> bool:
-    return not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE
+    """Idle, and not a read-only session (one that started while the database was read-only,
+    ``default_transaction_read_only``, or on a standby: it would stay so)."""
+    info = conn.info
+    return (
+        not conn.closed
+        and info.transaction_status == TransactionStatus.IDLE
+        and info.parameter_status("default_transaction_read_only") != "on"
+        and info.parameter_status("in_hot_standby") != "on"
+    )
+
+
+def _spoils(exc: BaseException) -> bool:
+    """Whether a connection whose operation raised ``exc`` is closed (see
+    :class:`~plebiscite.board.sqlite.Pool`): any failure of PostgreSQL but a refused
+    constraint (a session that started while the database was read-only stays so)."""
+    cause = exc.__cause__ if isinstance(exc, BoardError) else exc
+    return isinstance(cause, psycopg.Error) and not isinstance(cause, psycopg.errors.IntegrityError)
 
 
 class PostgresBoard(SqlBoard[Connection]):
@@ -117,7 +133,7 @@ class PostgresBoard(SqlBoard[Connection]):
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self._pool: Pool[Connection] = Pool(
-            self._connect, psycopg.Connection.close, _reusable, name=self._name()
+            self._connect, psycopg.Connection.close, _reusable, name=self._name(), spoils=_spoils
         )
         try:
             self._migrate()
@@ -173,6 +189,10 @@ class PostgresBoard(SqlBoard[Connection]):
                 raise self._error(exc, election) from exc
 
     def _migrate(self) -> None:
+        with self._read(None) as conn:  # up to date: nothing written (a read-only database)
+            row = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+            if row is not None and row[0] and self._version(conn) == SCHEMA_VERSION:
+                return
         with self._write(None) as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             conn.execute(

@@ -149,7 +149,13 @@ C = TypeVar("C")
 
 class Pool(Generic[C]):
     """Connections borrowed one operation at a time; at most ``max_idle`` are kept open. A
-    connection found broken after use is closed, and so are the idle ones.
+    connection found broken after use is closed, and so are the idle ones; so is a connection
+    whose operation failed in the database (``spoils``: a read-only or full disk, an I/O
+    error, a read-only transaction; not a refused constraint), because a connection opened
+    while the database could not be written stays read-only when it can be again (SQLite opens
+    the file read-only; a PostgreSQL session keeps the ``default_transaction_read_only`` it
+    started with): the next operation opens a new one, so the database is used again as soon
+    as it can be written, without a restart.
 
     After a fork the child opens its own connections and never touches (nor closes) those
     inherited from the parent."""
@@ -162,10 +168,12 @@ class Pool(Generic[C]):
         *,
         name: str,
         max_idle: int = 8,
+        spoils: Callable[[BaseException], bool] = lambda exc: False,
     ) -> None:
         self._connect = connect
         self._close = close
         self._reusable = reusable
+        self._spoils = spoils
         self._name = name
         self._max_idle = max_idle
         self._lock = threading.Lock()
@@ -187,10 +195,14 @@ class Pool(Generic[C]):
                 conn = self._idle.pop()
         if conn is None:
             conn = self._connect()
+        spoiled = False
         try:
             yield conn
+        except BaseException as exc:
+            spoiled = self._spoils(exc)
+            raise
         finally:
-            reusable = keep = self._reusable(conn)
+            reusable = keep = not spoiled and self._reusable(conn)
             if keep:
                 with self._lock:
                     keep = (
@@ -202,7 +214,7 @@ class Pool(Generic[C]):
                         self._idle.append(conn)
             if not keep:
                 self._close(conn)
-            if not reusable:  # broken (say, the server restarted): so are the idle ones
+            if not reusable:  # broken (the server restarted, the disk read-only): the idle too
                 with self._lock:
                     stale, self._idle = self._idle, []
                 for other in stale:
@@ -440,8 +452,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+class _Connection(sqlite3.Connection):
+    """A connection that knows whether the file was writable when it was opened: SQLite opens
+    a file it cannot write read-only, and such a connection stays read-only."""
+
+    read_only = False
+
+
 def _reusable(conn: sqlite3.Connection) -> bool:
+    if getattr(conn, "read_only", False):
+        return False  # opened while the file could not be written: not kept
     return not conn.in_transaction  # in a transaction only if a rollback itself failed
+
+
+def _spoils(exc: BaseException) -> bool:
+    """Whether a connection whose operation raised ``exc`` is closed (see :class:`Pool`): any
+    failure of SQLite but a refused constraint."""
+    cause = exc.__cause__ if isinstance(exc, BoardError) else exc
+    return isinstance(cause, sqlite3.Error) and not isinstance(cause, sqlite3.IntegrityError)
 
 
 class SQLiteBoard(SqlBoard[sqlite3.Connection]):
@@ -452,7 +480,7 @@ class SQLiteBoard(SqlBoard[sqlite3.Connection]):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self._pool: Pool[sqlite3.Connection] = Pool(
-            self._connect, sqlite3.Connection.close, _reusable, name=self.path
+            self._connect, sqlite3.Connection.close, _reusable, name=self.path, spoils=_spoils
         )
         try:
             self._migrate()
@@ -518,6 +546,7 @@ class SQLiteBoard(SqlBoard[sqlite3.Connection]):
                 timeout=BUSY_TIMEOUT_MS / 1000,
                 isolation_level=None,  # autocommit: transactions are explicit
                 check_same_thread=False,  # pooled: used by one thread at a time
+                factory=_Connection,
             )
         except sqlite3.Error as exc:
             raise self._error(exc, None) from exc
@@ -531,6 +560,8 @@ class SQLiteBoard(SqlBoard[sqlite3.Connection]):
                 )
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
+            # what SQLite did when it opened the file (a read-only one is opened read-only)
+            conn.read_only = not os.access(self.path, os.W_OK)
         except BaseException as exc:
             conn.close()
             if isinstance(exc, sqlite3.Error):

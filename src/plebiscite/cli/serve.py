@@ -1,4 +1,10 @@
-"""``plebiscite serve``: run the board server."""
+"""``plebiscite serve``: run the board server.
+
+Fault injection, for the tests only: with ``PLEBISCITE_TEST_CRASH=region-closed:NAME`` in its
+environment the server kills itself (SIGKILL, as a crash would stop it) right after the
+administrator's close of a referendum closed its region ``NAME``, before the next region: the
+tests check that the next start closes every region of it. Unset, nothing is injected.
+"""
 
 from __future__ import annotations
 
@@ -75,6 +81,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         per_address=guard.per_address,
         feed_queue=args.feed_queue,
     )
+    crash = os.environ.get(CRASH_VARIABLE)
+    if crash:
+        _inject_crash(app, crash)
     print(f"board: {args.database}; checkpoint key: {key.public().to_base64()}", file=sys.stderr)
     if "PLEBISCITE_ADMIN_TOKEN" not in os.environ:
         print(f"administrator token: {token}", file=sys.stderr)
@@ -107,6 +116,32 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     demo.start()
     server.run()  # in the main thread: it handles the signals
     return 0 if gate.failed is None else 1
+
+
+CRASH_VARIABLE = "PLEBISCITE_TEST_CRASH"
+"""The environment variable of the fault injection (see the module's documentation)."""
+
+
+def _inject_crash(app: Any, spec: str) -> None:
+    """Make the server kill itself where ``spec`` says (``region-closed:NAME``)."""
+    import signal
+
+    from plebiscite.cli.common import CommandError
+
+    point, _, region = spec.partition(":")
+    if point != "region-closed" or not region:
+        raise CommandError(
+            f"{CRASH_VARIABLE}={spec!r}: expected region-closed:NAME (a test's fault injection)",
+            status=2,
+        )
+
+    def closed(rid: str, name: str) -> None:
+        if name == region:
+            print(f"{CRASH_VARIABLE}: region {name} closed, crashing", file=sys.stderr, flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    app.state.referendums.region_closed = closed
+    print(f"{CRASH_VARIABLE}: crashing once region {region} is closed", file=sys.stderr)
 
 
 class _DemoGate:

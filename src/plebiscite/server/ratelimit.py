@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
+from plebiscite.errors import BoardError
+
 if TYPE_CHECKING:
     from plebiscite.board.private import PrivateStore
 
@@ -306,6 +308,18 @@ def too_many(
     return 429, headers, body
 
 
+async def _unavailable(send: Send, message: str) -> None:
+    """The answer of a failing database (as :mod:`plebiscite.server.http` makes it): 503
+    ``board_unavailable``, nothing was done, try again."""
+    body = json.dumps({"error": {"code": "board_unavailable", "message": message}}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class RateLimitMiddleware:
     """The ASGI middleware applying :class:`RateLimits` before the application."""
 
@@ -329,7 +343,11 @@ class RateLimitMiddleware:
                 client = scope.get("client")
                 address = client[0] if client else ""
                 if buckets.shared:  # the database: off the event loop
-                    wait = await anyio.to_thread.run_sync(buckets.take, address)
+                    try:
+                        wait = await anyio.to_thread.run_sync(buckets.take, address)
+                    except BoardError as e:  # it cannot be written: nor could the request
+                        await _unavailable(send, str(e))
+                        return
                 else:
                     wait = buckets.take(address)
                 if wait > 0:

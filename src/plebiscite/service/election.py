@@ -27,7 +27,18 @@ board costs only time: the whole board is verified again.
 The signed checkpoints of each board (:mod:`plebiscite.protocol.checkpoints`) are kept there too
 (kind :data:`SIGNED_KIND`): after a restart the server's checkpoints go on as one chain, the
 first new one naming the last one signed before, so that observers comparing checkpoints from
-before and after the restart do not see two chains (which would look like a fork).
+before and after the restart do not see two chains (which would look like a fork). A checkpoint
+is shown once it is stored, never before: one that a crash lost was seen by nobody, and the
+chain that goes on after the restart forks from nothing anyone holds.
+
+A database that cannot be written for a while (a read-only or full disk, a read-only
+PostgreSQL): appends fail (the server answers 503, nothing accepted is lost: a ballot not on
+the board is withdrawn from the verifier), reads go on, and the board is written again as soon
+as it can be (no connection opened meanwhile is kept, :class:`~plebiscite.board.sqlite.Pool`).
+What waits for it meanwhile (:meth:`ElectionState.store_pending`): the checkpoints signed and
+not stored (at most :data:`MAX_UNSTORED_CHECKPOINTS` a board, in memory; past them none is
+signed until they are stored) and the verifier's state not saved, stored after the next
+append and by the server's periodic look (:meth:`Elections.store_pending`).
 """
 
 from __future__ import annotations
@@ -73,6 +84,7 @@ from plebiscite.service.errors import Invalid, NotFound, Refused
 __all__ = [
     "CHECKPOINT_EVERY",
     "CHECKPOINT_KIND",
+    "MAX_UNSTORED_CHECKPOINTS",
     "SIGNED_KIND",
     "ElectionState",
     "Elections",
@@ -87,6 +99,9 @@ DELTA_KIND = "verifier-delta"
 SIGNED_KIND = "signed-checkpoints"
 CHECKPOINT_EVERY = 100
 """Events between two saved verifier checkpoints (and one at each change of phase)."""
+MAX_UNSTORED_CHECKPOINTS = 64
+"""Signed checkpoints of one board kept in memory while the database cannot store them; past
+them no new checkpoint is signed until they are stored."""
 SAVE_COST_FACTOR = 20
 POLL_SECONDS = 1.0
 """Between two looks at the boards when the database's notifications are unavailable."""
@@ -162,12 +177,21 @@ class ElectionState:
     #: ``(opening, closing)`` UTC times (``YYYY-MM-DDTHH:MM:SSZ``) when ballots are accepted
     #: (a referendum's region); None: whenever the board is open
     window: tuple[str, str] | None = None
+    #: when the organiser closed voting (a referendum's close, recorded before its regions are
+    #: closed one by one): no ballot is accepted from then on; None: not closed so
+    closed_at: str | None = None
     #: whether the verifier state was resumed from a saved checkpoint at start-up
     resumed: bool = field(default=False, init=False)
     #: held by whoever feeds the verifier (an append, a catch-up), from any thread
     catching_up: threading.RLock = field(default_factory=threading.RLock, init=False)
 
     def __post_init__(self) -> None:
+        #: the signed checkpoints not stored yet (not shown either: see the module's
+        #: documentation), oldest first
+        self.unstored: list[SignedCheckpoint] = []
+        self._store_lock = threading.Lock()  # over :attr:`checkpoints` and :attr:`unstored`
+        self._store_failed = False  # the last store of the signed checkpoints failed
+        self._verifier_unsaved = False  # the last save of the verifier's state failed
         self.seq = -1
         self._saved_events = -1  # the verifier's event count at the last saved checkpoint
         self._next_save = 0.0  # time.monotonic() before which no periodic save is made
@@ -341,8 +365,11 @@ class ElectionState:
             )
             self.private.put(CHECKPOINT_KIND, self.uuid, header + b"\n" + v.checkpoint_base())
         except PlebisciteError as e:
-            log.warning("election %s: verifier checkpoint not saved (%s)", self.uuid, e)
+            if not self._verifier_unsaved:
+                log.warning("election %s: verifier checkpoint not saved (%s)", self.uuid, e)
+            self._verifier_unsaved = True
             return
+        self._verifier_unsaved = False
         v.delta_saved()
         self._deltas += 1
         self._saved_events, self._saved_status = v.report.events, v.report.status
@@ -360,6 +387,8 @@ class ElectionState:
                 return "voting_closed", f"voting closed at {closing} (it is now {now})"
         if not self.verifier.phase.takes_ballots:
             return "voting_closed", f"voting is closed: the board is {self.verifier.report.status}"
+        if self.closed_at is not None:
+            return "voting_closed", f"voting was closed at {self.closed_at}"
         if self.window is not None and now is not None and now < opening:
             return "not_yet_open", f"voting opens at {opening} (it is now {now})"
         return None
@@ -396,38 +425,87 @@ class ElectionState:
             return
         self.checkpoints = [c for c in saved if c.checkpoint.election == self.uuid]
 
-    def checkpoint(self) -> SignedCheckpoint:
-        """Sign the current head (on start-up, at each phase change, at intervals), next in
-        the chain of this key's checkpoints, and keep it."""
+    def checkpoint(self) -> SignedCheckpoint | None:
+        """Sign the current head (on start-up, at each phase change), next in the chain of
+        this key's checkpoints, and store it (:meth:`store_checkpoints`): shown in
+        :attr:`checkpoints` once stored. None (nothing signed) while
+        :data:`MAX_UNSTORED_CHECKPOINTS` wait for the database."""
         assert self.head.height is not None and self.head.hash is not None
         mine = self.key.public().to_base64()
-        previous = next((c for c in reversed(self.checkpoints) if c.key.to_base64() == mine), None)
-        fields: dict[str, Any] = {
-            "election": self.uuid,
-            "height": self.head.height,
-            "hash": self.head.hash,
-            "time": now_iso(self.clock()),
-            "phase": self.verifier.report.status,
-        }
-        try:
-            cp = sign_checkpoint(self.key, **fields, previous=previous)
-        except ConsistencyError as e:  # the board is not the one signed before
-            log.error(
-                "election %s: the board does not extend the last checkpoint signed (%s): "
-                "starting a new chain",
-                self.uuid,
-                e,
-            )
-            cp = sign_checkpoint(self.key, **fields, previous=None)
-        self.checkpoints.append(cp)
-        if self.private is not None:
-            try:
-                self.private.put(
-                    SIGNED_KIND, self.uuid, b"\n".join(c.to_json() for c in self.checkpoints)
+        with self._store_lock:
+            if len(self.unstored) >= MAX_UNSTORED_CHECKPOINTS:
+                log.warning(
+                    "election %s: %d signed checkpoints wait for the database: no new one signed",
+                    self.uuid,
+                    len(self.unstored),
                 )
-            except PlebisciteError as e:
-                log.warning("election %s: signed checkpoint not stored (%s)", self.uuid, e)
+                return None
+            chain = [*self.checkpoints, *self.unstored]
+            previous = next((c for c in reversed(chain) if c.key.to_base64() == mine), None)
+            fields: dict[str, Any] = {
+                "election": self.uuid,
+                "height": self.head.height,
+                "hash": self.head.hash,
+                "time": now_iso(self.clock()),
+                "phase": self.verifier.report.status,
+            }
+            try:
+                cp = sign_checkpoint(self.key, **fields, previous=previous)
+            except ConsistencyError as e:  # the board is not the one signed before
+                log.error(
+                    "election %s: the board does not extend the last checkpoint signed (%s): "
+                    "starting a new chain",
+                    self.uuid,
+                    e,
+                )
+                cp = sign_checkpoint(self.key, **fields, previous=None)
+            self.unstored.append(cp)
+        self.store_checkpoints()
         return cp
+
+    def store_checkpoints(self) -> bool:
+        """Store the signed checkpoints not stored yet (with those before: one record) and
+        show them; True if none waits any more. A failure (the database cannot be written)
+        keeps them in memory for the next try, logged once until a store succeeds."""
+        with self._store_lock:
+            if not self.unstored:
+                return True
+            chain = [*self.checkpoints, *self.unstored]
+            if self.private is not None:
+                try:
+                    self.private.put(SIGNED_KIND, self.uuid, b"\n".join(c.to_json() for c in chain))
+                except PlebisciteError as e:
+                    if not self._store_failed:
+                        log.warning(
+                            "election %s: %d signed checkpoint(s) not stored yet, kept until "
+                            "the database can be written (%s)",
+                            self.uuid,
+                            len(self.unstored),
+                            e,
+                        )
+                    self._store_failed = True
+                    return False
+                if self._store_failed:
+                    log.warning(
+                        "election %s: %d signed checkpoint(s) stored now",
+                        self.uuid,
+                        len(self.unstored),
+                    )
+            self._store_failed = False
+            self.checkpoints, self.unstored = chain, []
+            return True
+
+    @property
+    def pending(self) -> bool:
+        """Whether something waits for the database (:meth:`store_pending`)."""
+        return bool(self.unstored) or self._verifier_unsaved
+
+    def store_pending(self) -> None:
+        """Store what waits for the database to be writable again: the signed checkpoints not
+        stored, the verifier's state not saved. The caller holds :attr:`lock`."""
+        self.store_checkpoints()
+        if self._verifier_unsaved:
+            self.save_verifier(force=True)
 
     def append(
         self,
@@ -460,6 +538,8 @@ class ElectionState:
             self._catch_up()
             self.head = head
             self.save_verifier()
+            if self.pending:  # the database can be written again
+                self.store_pending()
             return head
 
     def refresh(self) -> None:
@@ -729,6 +809,14 @@ class Elections:
         except PlebisciteError as e:
             log.error("election %s: what another process appended: %s", uuid, e)
 
+    async def store_pending(self) -> None:
+        """Store what waits for the database in every election (:meth:`ElectionState.store_pending`;
+        the server's periodic look, nothing to do most of the time)."""
+        for s in list(self.states.values()):
+            if s.pending:
+                async with s.lock:
+                    await anyio.to_thread.run_sync(s.store_pending)
+
     def refresh_all(self) -> None:
         """Read what other processes appended to every board this process knows."""
         for uuid in list(self.states):
@@ -763,9 +851,12 @@ class Elections:
             try:
                 self.board.create(uuid, timestamp)
             except BoardError as e:  # another process created it first
-                if uuid in self.board.elections():
+                if uuid not in self.board.elections():
+                    raise e
+                if self.board.head(uuid).height is not None:
                     raise Refused("exists", f"election {uuid} already exists") from None
-                raise e
+                # a board made by a creation whose Setup did not go on (the database failed
+                # between the two): its Setup now (compare-and-append on the empty board)
             self.board.append(uuid, Head(), [Item("Setup", (*raws, setup))])
             return self.state(uuid)
 

@@ -17,8 +17,9 @@
    credential authority, which the status says publicly) generates them and returns the
    private ones to the administrator once, then creates the region's election and board.
 4. Voters cast ballots on each region's board (``POST /api/elections/UUID/ballots``). The
-   administrator closes every region (``POST .../close``): EndBallots, then the encrypted tally
-   the server's live verifier recomputed from the board.
+   administrator closes every region (``POST .../close``): the close recorded first (from then
+   on no region takes a ballot), then in each region EndBallots and the encrypted tally the
+   server's live verifier recomputed from the board.
 5. Where the questions include non-homomorphic ones (a ranking, say: the referendum then uses
    the group RFC-3526-2048, whose elements embed the answers, and every voter weighs 1), the
    ciphertexts of those questions are shuffled before any decryption (section 3.4 of the
@@ -59,7 +60,9 @@ store (:mod:`plebiscite.board.private`, in the board's database) before the answ
 write that fails leaves the referendum as it was and answers 503. At start-up
 (:func:`restore`) every referendum is loaded again, the server's shuffle or the EndShuffles
 that a crash left due are appended, a decryption interrupted between the last trustee's share
-and the result is finished, and regions past their closing time are closed.
+and the result is finished, every region of a referendum whose close was recorded is closed
+before any ballot is taken (a close interrupted by a crash between two regions), and regions
+past their closing time are closed.
 The records: ``referendum`` (id: the ceremony and token hashes, what changes),
 ``referendum-roll`` (id: voter lists and public credentials, large and written rarely) and
 ``referendum-opening`` (id: the regions' setups planned by ``POST .../open`` before any board is
@@ -98,7 +101,7 @@ import io
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -268,6 +271,9 @@ class _Referendum:
     trustees_raw: bytes | None = None
     error: str | None = None
     opened: bool = False
+    #: when the administrator closed voting (``POST .../close``), recorded before any region
+    #: is closed; None: not closed by the administrator
+    closed_at: str | None = None
     #: voters log in by one-time code before casting (their logins are e-mail addresses)
     voter_authentication: bool = False
     #: the version of the stored record this is (:meth:`PrivateStore.replace`); 0: not stored
@@ -329,6 +335,7 @@ def _dump(ref: _Referendum) -> bytes:
             "trustees_raw": None if ref.trustees_raw is None else ref.trustees_raw.decode(),
             "error": ref.error,
             "opened": ref.opened,
+            "closed_at": ref.closed_at,
             "voter_authentication": ref.voter_authentication,
             "trustees": [dataclasses.asdict(t) for t in ref.trustees],
             "regions": [
@@ -395,6 +402,7 @@ def _load(rid: str, raw: bytes, roll_raw: bytes, key: SigningKey) -> _Referendum
             trustees_raw=None if d["trustees_raw"] is None else d["trustees_raw"].encode(),
             error=d["error"],
             opened=bool(d["opened"]),
+            closed_at=None if d.get("closed_at") is None else str(d["closed_at"]),
             voter_authentication=bool(d.get("voter_authentication", False)),
         )
     except StateError:
@@ -498,11 +506,17 @@ def _election_in(elections: Elections, ref: _Referendum, region: _Region) -> Ele
 
 
 def _set_windows(ref: _Referendum, elections: Elections) -> None:
-    """Ballots on the regions' boards only from the opening to the closing time."""
+    """Ballots on the regions' boards only from the opening to the closing time, and none
+    once the administrator closed voting."""
     for region in ref.regions:
         s = elections.get(region.uuid)
         if s is not None:
-            s.window = (ref.referendum.opening, ref.referendum.closing)
+            _set_window(ref, s)
+
+
+def _set_window(ref: _Referendum, s: ElectionState) -> None:
+    s.window = (ref.referendum.opening, ref.referendum.closing)
+    s.closed_at = ref.closed_at
 
 
 # -- requests and authorization ----------------------------------------------------------------
@@ -1281,31 +1295,42 @@ def _sync_record_once(
 # -- closing, start-up ----------------------------------------------------------------------------
 
 
-async def _close(elections: Elections, ref: _Referendum) -> None:
+async def _close(
+    elections: Elections, ref: _Referendum, closed: Callable[[str], None] | None = None
+) -> None:
     """In every region: EndBallots (unless already closed), then the encrypted tally the
-    server's verifier recomputed from the board, each with a signed checkpoint."""
+    server's verifier recomputed from the board, each with a signed checkpoint (and the
+    server's shuffle where it is due); ``closed(name)`` after each region."""
     for region in ref.regions:
         s = _election_in(elections, ref, region)
         async with s.lock:
-            for attempt in range(1, APPEND_ATTEMPTS + 1):
-                try:
-                    await _close_board(s)
-                    await anyio.to_thread.run_sync(_server_shuffle, s)
-                    break
-                except ConflictError:  # another server appended first: its events are read
-                    if attempt == APPEND_ATTEMPTS:
-                        raise
-            _still_valid(s)
+            await anyio.to_thread.run_sync(_close_region, s)
+        if closed is not None:
+            closed(region.name)
 
 
-async def _close_board(s: ElectionState) -> None:
-    """What closing still needs on one board, from its status. The caller holds ``s.lock``."""
-    if s.verifier.phase.takes_ballots:
-        await anyio.to_thread.run_sync(s.append, [Item("EndBallots")])
-        await anyio.to_thread.run_sync(s.checkpoint)
-    if s.verifier.phase is BoardPhase.CLOSED:
-        await anyio.to_thread.run_sync(_append_tally, s)
-        await anyio.to_thread.run_sync(s.checkpoint)
+def _close_region(s: ElectionState) -> None:
+    """What closing still needs on one board, from its status: EndBallots, the encrypted
+    tally, the server's shuffle; tried again when another server appended first (its events
+    are read). The caller holds ``s.lock`` (or nothing else runs yet: start-up); the
+    verifier is not fed meanwhile but by this close (``s.catching_up``), so what another
+    process appended (closing the same referendum, say) is read only when an append finds
+    it, and each step is decided on the board as it then is."""
+    for attempt in range(1, APPEND_ATTEMPTS + 1):
+        try:
+            with s.catching_up:
+                if s.verifier.phase.takes_ballots:
+                    s.append([Item("EndBallots")])
+                    s.checkpoint()
+                if s.verifier.phase is BoardPhase.CLOSED:
+                    _append_tally(s)
+                    s.checkpoint()
+                _server_shuffle(s)
+            break
+        except ConflictError:
+            if attempt == APPEND_ATTEMPTS:
+                raise
+    _still_valid(s)
 
 
 def _append_tally(s: ElectionState) -> None:
@@ -1349,6 +1374,10 @@ class Referendums:
         self.close_interval = CLOSE_INTERVAL
         #: this process's name in the closer's lease
         self.ident = secrets.token_hex(8)
+        #: called with a referendum's id and a region's name once the administrator's close
+        #: closed that region (a seam for the tests of a crash between two regions:
+        #: ``plebiscite serve`` sets it from ``PLEBISCITE_TEST_CRASH``)
+        self.region_closed: Callable[[str, str], None] | None = None
         elections.on_load = self.window_of
         #: the referendums whose record board holds the outcome (nothing more to append)
         self.record_complete: set[str] = set()
@@ -1415,7 +1444,7 @@ class Referendums:
         for attempt in (1, 2):
             for ref in list(self.refs.values()):
                 if any(r.uuid == s.uuid for r in ref.regions):
-                    s.window = (ref.referendum.opening, ref.referendum.closing)
+                    _set_window(ref, s)
                     return
             if attempt == 1:
                 for rid in self.store.versions(KIND):
@@ -1568,11 +1597,20 @@ class Referendums:
         }
 
     async def close(self, rid: str) -> dict[str, Any]:
-        """Close voting in every region and append the encrypted tallies."""
+        """Close voting in every region and append the encrypted tallies. The close is
+        recorded first (the referendum's ``closed_at``, written durably before any region is
+        closed): from then on no region takes a ballot (``voting_closed``), and a close
+        interrupted by a crash or a failing database is finished at start-up
+        (:meth:`restore`) or by the closer (:meth:`close_due`)."""
         ref = await self.lookup(rid)
-        if not ref.opened:
-            raise Refused("state", f"referendum {rid!r} is not open")
-        await _close(self.elections, ref)
+        async with self._changing(ref):
+            if not ref.opened:
+                raise Refused("state", f"referendum {rid!r} is not open")
+            if ref.closed_at is None:
+                ref.closed_at = now_iso(self.elections.clock())
+        _set_windows(ref, self.elections)
+        hook = self.region_closed
+        await _close(self.elections, ref, None if hook is None else functools.partial(hook, rid))
         await self._sync_record(ref)
         return _status(ref, self.elections)
 
@@ -1892,15 +1930,15 @@ class Referendums:
     # -- closing at its time, start-up, shut-down --
 
     async def close_due(self, now: str | None = None) -> list[str]:
-        """Close every open referendum whose closing time has passed (at ``now``, default now);
-        the ids of those closed."""
+        """Close every open referendum whose closing time has passed (at ``now``, default now)
+        or that the administrator closed (a close interrupted); the ids of those closed."""
         now = now or now_iso(self.elections.clock())
         await self.sync()
         elections = self.elections
         failures = self.close_failures
         closed = []
         for rid, ref in list(self.refs.items()):
-            if not ref.opened or now < ref.referendum.closing:
+            if not ref.opened or (ref.closed_at is None and now < ref.referendum.closing):
                 continue
             states = [elections.get(r.uuid) for r in ref.regions]
             for s in states:
@@ -1918,22 +1956,39 @@ class Referendums:
                     )
                 continue
             failures.pop(rid, None)
-            log.info(
-                "referendum %s: closing time %s passed, voting closed", rid, ref.referendum.closing
-            )
+            if ref.closed_at is not None:
+                log.info("referendum %s: closed at %s, every region closed", rid, ref.closed_at)
+            else:
+                log.info(
+                    "referendum %s: closing time %s passed, voting closed",
+                    rid,
+                    ref.referendum.closing,
+                )
             closed.append(rid)
         return closed
 
     async def closer(self) -> None:
         """Close each referendum when its closing time passes (runs for the server's
         lifetime), looking every :attr:`close_interval` seconds. Of the processes serving one
-        database, only the one holding the closer's lease (:meth:`take_lease`) looks."""
+        database, only the one holding the closer's lease (:meth:`take_lease`) looks; the
+        others read the referendums changed (:meth:`sync`), so that a close the administrator
+        made through another process stops the ballots here too within a look, before its
+        regions' boards are closed. Each look also stores what waits for the database in this
+        process (:meth:`Elections.store_pending`). A failure of the database is logged once
+        until the looks succeed again."""
+        failure: str | None = None
         while True:
             try:
+                await self.elections.store_pending()
                 if await anyio.to_thread.run_sync(self.take_lease):
                     await self.close_due()
+                elif getattr(self.board, "SHARED", False):
+                    await self.sync()
+                failure = None
             except PlebisciteError as e:  # the database failed: the next look will do
-                log.warning("closing at the closing times: %s", e)
+                if str(e) != failure:
+                    log.warning("closing at the closing times: %s", e)
+                failure = str(e)
             await anyio.sleep(self.close_interval)
 
     def take_lease(self, now: float | None = None) -> bool:
@@ -1959,10 +2014,31 @@ class Referendums:
         if got is not None and _lease(got[0])[0] == self.ident:
             self.store.replace(KIND_LEASE, "closer", b'{"holder":"","until":0}', got[1])
 
+    def _finish_close(self, ref: _Referendum) -> None:
+        """Close the regions the administrator's close did not reach (at start-up). If the
+        database fails, their ballots are refused all the same (``closed_at``) and the closer
+        finishes later."""
+        rid = ref.referendum.id
+        for region in ref.regions:
+            s = self.elections[region.uuid]
+            if not s.verifier.phase.untallied:
+                continue
+            log.warning(
+                "referendum %s: closed at %s, region %s not closed yet: closing it",
+                rid,
+                ref.closed_at,
+                region.name,
+            )
+            try:
+                _close_region(s)
+            except PlebisciteError as e:
+                log.error("referendum %s: region %s not closed yet: %s", rid, region.name, e)
+
     def restore(self) -> None:
         """Load every stored referendum (at start-up, once its elections are loaded): voting
-        windows set, a decryption interrupted before its result finished, the sealed
-        credentials of an opening that completed removed."""
+        windows set, every region of a referendum the administrator closed closed (a close
+        interrupted by a crash: before any ballot is taken), a decryption interrupted before
+        its result finished, the sealed credentials of an opening that completed removed."""
         store = self.store
         elections = self.elections
         refs = self.refs
@@ -1981,6 +2057,8 @@ class Referendums:
             _set_windows(ref, elections)
             if store.get(KIND_OPENING, rid) is not None:
                 store.delete(KIND_OPENING, rid)
+            if ref.closed_at is not None:
+                self._finish_close(ref)
             for region in ref.regions:
                 s = elections[region.uuid]
                 v = s.verifier
