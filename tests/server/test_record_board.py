@@ -367,3 +367,19 @@ def test_two_copies_of_the_record_differing_at_one_height_are_shown_to_conflict(
     kinds = {(e.kind, e.first.checkpoint.height) for e in found}
     assert ("conflict", boards[0].height - 1) in kinds  # the two Outcome events
     assert all(e.election == boards[0].board for e in found)
+    # the command line shows it from the two saved files
+    code, out = cli(["checkpoints", "compare", str(downloaded["record"]), str(other)])
+    assert code == 1 and "SPLIT VIEW" in out and "CONFLICT (conflict)" in out
+    code, out = cli(["checkpoints", "compare", str(downloaded["record"]), "--json"])
+    assert code == 0 and json.loads(out)["consistent"] is True
+    # an election board's checkpoints as the server serves them, beside the record
+    served = d / "served.json"
+    served.write_text(json.dumps([json.loads(c.to_json()) for c in boards[0].checkpoints]))
+    code, out = cli(["checkpoints", "compare", str(served), str(downloaded["record"])])
+    assert code == 0 and "CONSISTENT" in out
+    code, out = cli(["checkpoints", "compare", str(served), str(other), "--json"])
+    report = json.loads(out)
+    assert code == 1 and report["equivocations"][0]["kind"] == "conflict"
+    (d / "bad.json").write_text("[1]")
+    code, out = cli(["checkpoints", "compare", str(d / "bad.json")])
+    assert code == 2
