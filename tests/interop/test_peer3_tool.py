@@ -271,18 +271,25 @@ def _add(d: Path, event_type: str, payload: str | None) -> None:
 @requires_tool3
 def test_election_verify_of_3_0_does_not_check_ballots(tmp_path: Path) -> None:
     """Pinned weakness: ``archive add-event`` appends a ballot whose proof is wrong, and
-    ``election verify`` still passes; only ``verify-ballot`` notices."""
-    d = tmp_path / "weak"
-    archive = _reopened("ed25519", d)
-    ballot = _fresh_ballot("ed25519", d)
-    _bump(ballot["answers"][0]["overall_proof"][0])
-    (d / "bad.json").write_text(_compact(ballot))
-    assert '"InvalidBallot"' in peer3.belenios3_verify_ballot(d, d / "bad.json").stderr
-    _add(d, "Ballot", _compact(ballot) + "\n")
-    assert peer3.archive_events(archive)[0][-1]["type"] == "Ballot"
-    proc = peer3.belenios3_verify(d)
-    assert proc.returncode == 0, proc.stderr  # accepted: belenios-tool 3.0 does not check it
-    assert "all checks passed" in proc.stderr
+    ``election verify`` still passes; only ``verify-ballot`` notices. (Seldom, its verify
+    does refuse such an archive, "error while casting ballot": it does not check every
+    ballot's proofs every time, so the weakness is shown by one of a few fresh archives.)"""
+    outcomes = []
+    for attempt in range(4):
+        d = tmp_path / f"weak-{attempt}"
+        archive = _reopened("ed25519", d)
+        ballot = _fresh_ballot("ed25519", d)
+        _bump(ballot["answers"][0]["overall_proof"][0])
+        (d / "bad.json").write_text(_compact(ballot))
+        assert '"InvalidBallot"' in peer3.belenios3_verify_ballot(d, d / "bad.json").stderr
+        _add(d, "Ballot", _compact(ballot) + "\n")
+        assert peer3.archive_events(archive)[0][-1]["type"] == "Ballot"
+        proc = peer3.belenios3_verify(d)
+        outcomes.append(proc.stderr)
+        if proc.returncode == 0:  # accepted: belenios-tool 3.0 did not check it
+            assert "all checks passed" in proc.stderr
+            return
+    raise AssertionError(f"belenios-tool 3.0 refused every archive: {outcomes}")
 
 
 @requires_tool3
