@@ -29,7 +29,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plebiscite.errors import BoardError, ConflictError, PlebisciteError
-from plebiscite.server.ratelimit import Limit, Limiter, source_of, too_many
+from plebiscite.server.ratelimit import Limit, app_buckets, too_many
 from plebiscite.service.errors import (
     Forbidden,
     Internal,
@@ -160,10 +160,7 @@ BAD_LINK_TOKENS = Limit(20, 1 / 3)
 async def _wrong_link_token(request: Request) -> float:
     """Count a wrong link token from the request's address; the seconds to wait before the
     next one is accepted for checking (0: this one is within the limit)."""
-    st = request.app.state
-    if not hasattr(st, "bad_link_tokens"):
-        st.bad_link_tokens = source_of(st).buckets("bad-link-tokens", BAD_LINK_TOKENS)
-    buckets: Limiter = st.bad_link_tokens
+    buckets = app_buckets(request.app.state, "bad-link-tokens", BAD_LINK_TOKENS)
     address = request.client.host if request.client else ""
     wait = await anyio.to_thread.run_sync(buckets.wait, address)
     if wait > 0:

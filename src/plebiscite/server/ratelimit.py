@@ -52,6 +52,8 @@ __all__ = [
     "RateLimitMiddleware",
     "RateLimits",
     "SharedBuckets",
+    "app_buckets",
+    "charge",
     "install",
     "route_class",
     "too_many",
@@ -264,6 +266,25 @@ def source_of(app_state: Any) -> BucketSource:
     """The app's :class:`BucketSource` (in memory if none was set)."""
     source: BucketSource | None = getattr(app_state, "buckets", None)
     return source if source is not None else BucketSource()
+
+
+def app_buckets(app_state: Any, name: str, limit: Limit) -> Limiter:
+    """The buckets ``name`` of the app (made from its :class:`BucketSource` at first use and
+    kept in its state), for the modules that limit failures by a key of their own."""
+    made: dict[str, Limiter] | None = getattr(app_state, "named_buckets", None)
+    if made is None:
+        made = app_state.named_buckets = {}
+    if name not in made:
+        made[name] = source_of(app_state).buckets(name, limit)
+    return made[name]
+
+
+async def charge(buckets: Limiter, key: Any, what: str) -> None:
+    """Take one token of ``key``'s bucket, off the event loop (the buckets may be in the
+    database); raise :class:`RateLimitError` about ``what`` if it is empty."""
+    if (wait := await anyio.to_thread.run_sync(buckets.wait, key)) > 0:
+        raise RateLimitError(wait, what)
+    await anyio.to_thread.run_sync(buckets.take, key)
 
 
 _BALLOT = re.compile(r"^/api/elections/[^/]+/ballots/?$")

@@ -64,7 +64,7 @@ from plebiscite.server.accounts import require_admin
 from plebiscite.server.context import elections_of
 from plebiscite.server.http import ApiError, read_body
 from plebiscite.server.outbox import Message, Outbox, OutboxError
-from plebiscite.server.ratelimit import Limit, Limiter, RateLimitError, source_of
+from plebiscite.server.ratelimit import Limit, Limiter, app_buckets, charge, source_of
 from plebiscite.server.schemas import answers
 from plebiscite.server.security import (
     bearer,
@@ -476,23 +476,12 @@ async def authorize_cast(
     )
 
 
-def _code_failures(request: Request) -> Limiter:
-    st = request.app.state
-    if not hasattr(st, "voter_code_failures"):
-        st.voter_code_failures = source_of(st).buckets("voter-code-failures", CODE_FAILURES)
-    out: Limiter = st.voter_code_failures
-    return out
-
-
 async def _wrong_code(request: Request, uuid: str, login: str) -> None:
     """Count a wrong code for ``login`` from the request's address: past
     :data:`CODE_FAILURES`, that address must wait (429) before its next wrong one."""
-    failures = _code_failures(request)
+    failures = app_buckets(request.app.state, "voter-code-failures", CODE_FAILURES)
     address = request.client.host if request.client else ""
-    key = f"{uuid}/{login_key(login)}\n{address}"
-    if (wait := await anyio.to_thread.run_sync(failures.wait, key)) > 0:
-        raise RateLimitError(wait, "wrong codes")
-    await anyio.to_thread.run_sync(failures.take, key)
+    await charge(failures, f"{uuid}/{login_key(login)}\n{address}", "wrong codes")
 
 
 # -- routes ----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from plebiscite.server import livefeed, schemas, voterauth
 from plebiscite.server.accounts import require_admin
 from plebiscite.server.context import elections_of, key_of
 from plebiscite.server.http import ApiError, read_body
-from plebiscite.server.ratelimit import Limiter, RateLimitError, RateLimits, source_of
+from plebiscite.server.ratelimit import Limiter, RateLimits, app_buckets, charge
 from plebiscite.server.schemas import answers
 from plebiscite.service.election import ElectionState
 
@@ -143,12 +143,9 @@ async def archive(uuid: str, request: Request) -> StreamingResponse:
 def _revotes(request: Request) -> Limiter | None:
     """The buckets of revotes (:attr:`RateLimits.revote`), None when they are not limited."""
     st = request.app.state
-    if not hasattr(st, "revotes"):
-        limits: RateLimits | None = getattr(st, "rate_limits", None)
-        limit = limits.revote if limits is not None else None
-        st.revotes = source_of(st).buckets("revotes", limit) if limit is not None else None
-    out: Limiter | None = st.revotes
-    return out
+    limits: RateLimits | None = getattr(st, "rate_limits", None)
+    limit = limits.revote if limits is not None else None
+    return None if limit is None else app_buckets(st, "revotes", limit)
 
 
 @router.post(
@@ -182,10 +179,9 @@ async def cast(uuid: str, request: Request) -> dict[str, Any]:
     async def authorize(credential: str | None) -> Callable[[bool], None] | None:
         revotes = _revotes(request)
         if revotes is not None and credential is not None and on_board(credential):  # a revote
-            key = f"{uuid}/{credential}"
-            if (wait := await anyio.to_thread.run_sync(revotes.wait, key)) > 0:
-                raise RateLimitError(wait, "ballots replacing this credential's ballot")
-            await anyio.to_thread.run_sync(revotes.take, key)
+            await charge(
+                revotes, f"{uuid}/{credential}", "ballots replacing this credential's ballot"
+            )
         return await voterauth.authorize_cast(request, uuid, credential, on_board)
 
     tracker, height = await s.cast(raw, authorize)
