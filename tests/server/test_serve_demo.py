@@ -22,10 +22,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_demo_opens_a_referendum_ready_for_ballots(tmp_path):
-    port = _free_port()
+def _start(tmp_path, port):
     env = dict(os.environ, PLEBISCITE_ADMIN_TOKEN="demo-token")
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -44,23 +43,34 @@ def test_serve_demo_opens_a_referendum_ready_for_ballots(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def _wait(base):
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise AssertionError("the server did not start")
+
+
+def test_serve_demo_opens_a_referendum_ready_for_ballots(tmp_path):
+    port = _free_port()
+    proc = _start(tmp_path, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            raise AssertionError("the server did not start")
+        _wait(base)
         (ref,) = httpx.get(f"{base}/api/referendums").json()
         assert ref["phase"] == "open"
         status = httpx.get(f"{base}/api/referendums/{ref['id']}").json()
         assert len(status["regions"]) == 4
         region, _login, cred = (
-            (tmp_path / "board.db.demo" / "credentials.txt").read_text().splitlines()[0].split()
+            (tmp_path / "board.db.demo" / ref["id"] / "credentials.txt")
+            .read_text()
+            .splitlines()[0]
+            .split()
         )
         raw = httpx.get(f"{base}/api/referendums/{ref['id']}/regions/{region}/election").content
         election = parse_election(raw)
@@ -77,3 +87,20 @@ def test_serve_demo_opens_a_referendum_ready_for_ballots(tmp_path):
     assert f"{base}/admin/" in out
     assert f"{base}/booth/{election.uuid}" in out
     assert "administrator token" not in out  # it came from the environment
+
+    secrets = tmp_path / "board.db.demo" / ref["id"]
+    saved = {p.name: p.read_bytes() for p in secrets.iterdir()}
+
+    # a second start on the same database serves the same demo, its ballot and secrets kept
+    proc = _start(tmp_path, port)
+    try:
+        _wait(base)
+        (again,) = httpx.get(f"{base}/api/referendums").json()
+        assert again["id"] == ref["id"]
+        summary = httpx.get(f"{base}/api/elections/{election.uuid}").json()
+        assert summary["ballots"] == 1, summary
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert "still open: serving it again" in out
+    assert {p.name: p.read_bytes() for p in secrets.iterdir()} == saved

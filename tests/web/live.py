@@ -14,6 +14,7 @@ server printed).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -91,7 +92,8 @@ class LiveServer:
     def credentials(self) -> list[tuple[str, str, str]]:
         """``(region, login, credential)`` of every demo voter."""
         assert self.demo_dir is not None, "not a demo server"
-        lines = (self.demo_dir / "credentials.txt").read_text().splitlines()
+        rid = json.loads((self.demo_dir / "demo.json").read_text())["current"]
+        lines = (self.demo_dir / rid / "credentials.txt").read_text().splitlines()
         return [(r, login, c) for r, login, c in (line.split() for line in lines)]
 
     def vote(self, n: int) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import sys
 import threading
@@ -118,6 +119,28 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0 if gate.failed is None else 1
 
 
+def _save_demo(out: Path, d: Any) -> None:
+    """Write the secrets of the new demo referendum ``d`` to ``out/RID/`` (a new directory:
+    never over an earlier demo's), then name it in ``out/demo.json``."""
+    secrets_dir = out / d.rid
+    secrets_dir.mkdir(parents=True, mode=0o700)
+    trustees = [
+        {"index": t.index, "token": t.token, "seed": t.secret.seed if t.secret else None}
+        for t in d.trustees
+    ]
+    (secrets_dir / "trustees.json").write_text(json.dumps(trustees, indent=1) + "\n")
+    lines = [
+        f"{name} {login} {cred}"
+        for name in d.names
+        for login, cred in sorted(d.private[name].items())
+    ]
+    (secrets_dir / "credentials.txt").write_text("\n".join(lines) + "\n")
+    state = out / DEMO_STATE
+    tmp = out / (DEMO_STATE + ".tmp")
+    tmp.write_text(json.dumps({"current": d.rid}) + "\n")
+    tmp.replace(state)
+
+
 CRASH_VARIABLE = "PLEBISCITE_TEST_CRASH"
 """The environment variable of the fault injection (see the module's documentation)."""
 
@@ -180,11 +203,41 @@ def _local_url(base: str) -> str:
     return f"http://{host}:{port}"
 
 
+DEMO_STATE = "demo.json"
+"""In the demo directory: which demo referendum the database holds (``{"current": RID}``); its
+secrets are in ``RID/credentials.txt`` and ``RID/trustees.json`` beside it."""
+
+
+def _saved_demo(out: Path) -> str | None:
+    """The id of the demo referendum the demo directory holds the secrets of, or None."""
+    try:
+        saved = json.loads((out / DEMO_STATE).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise OSError(
+            f"{out / DEMO_STATE}: unreadable ({e}); move it away to start a new demo"
+        ) from None
+    rid = saved.get("current") if isinstance(saved, dict) else None
+    if (
+        not isinstance(rid, str)
+        or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", rid)
+        or not (out / rid / "credentials.txt").is_file()
+    ):
+        raise OSError(f"{out / DEMO_STATE}: names no demo referendum of this directory")
+    return rid
+
+
 def _demo(server: Any, gate: _DemoGate, token: str, base: str, out: Path, voters: int) -> None:
     """Set up a demo referendum over HTTP once the server answers, each party its own client
     (:mod:`plebiscite.client`): four regions, three trustees (2 of 3) plus the server's own
     key, credentials made; voting open. The trustees' and voters' secrets are written to
-    ``out`` (they would never be on a real server). A failure stops the server."""
+    ``out/RID/`` (they would never be on a real server). A failure stops the server.
+
+    Nothing is ever deleted or overwritten: if ``out`` names a demo referendum that the
+    database holds and that is still open (a second start on the same database), it is the
+    demo again, with its ballots; otherwise a new one is made beside the earlier ones, whose
+    secrets stay where they are."""
     import httpx
 
     from plebiscite.cli.common import CommandError
@@ -197,6 +250,7 @@ def _demo(server: Any, gate: _DemoGate, token: str, base: str, out: Path, voters
         print(f"demo: {text}", file=sys.stderr)
 
     try:
+        previous = _saved_demo(out)
         with connect(_local_url(base), timeout=600) as http:
             while True:  # any answer of /healthz (503 until the demo is set up): it listens
                 if server.should_exit:
@@ -206,43 +260,47 @@ def _demo(server: Any, gate: _DemoGate, token: str, base: str, out: Path, voters
                     break
                 except httpx.TransportError:
                     time.sleep(0.05)
-            d = setup_referendum(http, token, voters=voters, regions=4, rng=SystemRandom(), say=say)
-            status = d.admin.status(d.rid)
-    except (PartyError, PlebisciteError, httpx.HTTPError, CommandError) as e:
+            status: dict[str, Any] | None = None
+            if previous is not None:
+                r = http.get(routes.referendum(previous))
+                if r.status_code == 200 and r.json().get("phase") == "open":
+                    status = r.json()
+                    rid = previous
+                    say(f"the demo referendum {rid} of {out} is still open: serving it again")
+            if status is None:
+                d = setup_referendum(
+                    http, token, voters=voters, regions=4, rng=SystemRandom(), say=say
+                )
+                rid = d.rid
+                status = d.admin.status(rid)
+                _save_demo(out, d)
+    except (PartyError, PlebisciteError, httpx.HTTPError, CommandError, OSError) as e:
         gate.failed = str(e)
         say(f"the demo referendum could not be set up: {e}")
         server.should_exit = True
         return
     uuids = {r["name"]: r["election"] for r in status.get("regions", [])}
-    out.mkdir(parents=True, exist_ok=True, mode=0o700)
-    trustees = [
-        {"index": t.index, "token": t.token, "seed": t.secret.seed if t.secret else None}
-        for t in d.trustees
-    ]
-    (out / "trustees.json").write_text(json.dumps(trustees, indent=1) + "\n")
-    lines = [
-        f"{name} {login} {cred}"
-        for name in d.names
-        for login, cred in sorted(d.private[name].items())
-    ]
-    (out / "credentials.txt").write_text("\n".join(lines) + "\n")
-    print(f"demo referendum {d.rid}:", file=sys.stderr)
-    print(f"  observer dashboard: {base}{routes.observe(d.rid)}", file=sys.stderr)
+    secrets_dir = out / rid
+    first: dict[str, tuple[str, str]] = {}
+    for line in (secrets_dir / "credentials.txt").read_text().splitlines():
+        name, login, cred = line.split(" ", 2)
+        first.setdefault(name, (login, cred))
+    print(f"demo referendum {rid}:", file=sys.stderr)
+    print(f"  observer dashboard: {base}{routes.observe(rid)}", file=sys.stderr)
     print(
         f"  administrator pages: {base}{routes.ADMIN_PAGES} (sign in with the token above)",
         file=sys.stderr,
     )
-    print(f"  API: {base}{routes.referendum(d.rid)}", file=sys.stderr)
-    for name in d.names:
-        login, cred = sorted(d.private[name].items())[0]
+    print(f"  API: {base}{routes.referendum(rid)}", file=sys.stderr)
+    for name, (login, cred) in first.items():
         booth = f"{base}{routes.booth(uuids[name])}" if name in uuids else "(not open)"
         print(
             f"  region {name}: voting booth {booth}; voter {login} has credential {cred}",
             file=sys.stderr,
         )
     print(
-        f"  every credential: {out / 'credentials.txt'}; trustee links and seeds: "
-        f"{out / 'trustees.json'}",
+        f"  every credential: {secrets_dir / 'credentials.txt'}; trustee links and seeds: "
+        f"{secrets_dir / 'trustees.json'}",
         file=sys.stderr,
     )
     print(f"listening on {base}/ (API documentation: {base}{routes.DOCS})", file=sys.stderr)
