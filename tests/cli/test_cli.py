@@ -136,3 +136,25 @@ def test_streams_do_not_matter():
 
     data = peer_vector("single")[0].read_bytes()
     assert verify_archive(lambda: io.BytesIO(data)).valid
+
+
+@pytest.mark.parametrize(
+    ("uuid", "reason"),
+    [
+        ("0bcdefghijkmnop", "'0' at position 1 is not a Base58 character"),
+        ("abcdefghijkmnoI", "'I' at position 15"),
+        ("abc", "3 characters, expected 14 to 64"),
+        ("a" * 65, "65 characters"),
+    ],
+)
+def test_credentials_refuse_a_uuid_the_election_would_refuse(tmp_path, uuid, reason):
+    for command in (
+        ("credentials", "generate", "--count", "2", "--dir", str(tmp_path)),
+        ("credentials", "derive", "--credential", "x"),
+    ):
+        p = run(*command, "--uuid", uuid)
+        assert p.returncode == 2, p.stdout + p.stderr
+        assert "--uuid: not an election uuid" in p.stderr
+        assert reason in p.stderr
+        assert "Traceback" not in p.stderr
+    assert list(tmp_path.iterdir()) == []  # no credential file written

@@ -13,14 +13,24 @@ from plebiscite.crypto.credentials import credential_secret, parse_credential
 from plebiscite.crypto.groups import group_by_name
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.rand import SystemRandom
+from plebiscite.errors import EncodingError
 from plebiscite.protocol.election_setup import (
     generate_credentials,
     parse_voter_list,
     public_credentials_json,
 )
+from plebiscite.protocol.jsonvalues import check_uuid
 from plebiscite.strictjson import dumps_compact
 
 __all__ = ["register"]
+
+
+def _uuid(value: str) -> str:
+    """The ``--uuid`` option: an election uuid, checked before anything is derived from it."""
+    try:
+        return check_uuid(value, "--uuid")
+    except EncodingError as e:
+        raise argparse.ArgumentTypeError(e.message) from None
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -79,7 +89,7 @@ def register(sub: Any) -> None:
         "each voter theirs) and UNIXTIME.pubcreds (the public credentials for the "
         "administrator), and print the fingerprint the published list must have.",
     )
-    g.add_argument("--uuid", required=True, help="the election uuid")
+    g.add_argument("--uuid", required=True, type=_uuid, help="the election uuid")
     g.add_argument(
         "--group",
         default="Ed25519",
@@ -100,7 +110,7 @@ def register(sub: Any) -> None:
         help="print the public credential of a secret credential",
         description="Print g^secret(c) for credential c in election uuid.",
     )
-    d.add_argument("--uuid", required=True, help="the election uuid")
+    d.add_argument("--uuid", required=True, type=_uuid, help="the election uuid")
     d.add_argument(
         "--group",
         default="Ed25519",

@@ -23,6 +23,7 @@ from plebiscite.crypto.group import Element, Group
 from plebiscite.crypto.proofs import prove_pok
 from plebiscite.crypto.rand import RandomSource
 from plebiscite.errors import EncodingError
+from plebiscite.protocol.jsonvalues import check_uuid
 from plebiscite.protocol.messages import (
     Pedersen,
     Single,
@@ -140,7 +141,9 @@ def generate_credentials(
     legacy: bool = False,
 ) -> list[VoterCredential]:
     """One fresh credential per voter (section 3.1, step 3), of the 3.x form (``legacy``: of
-    the 2.0 form, for a record Belenios 2.0 must read)."""
+    the 2.0 form, for a record Belenios 2.0 must read). ``uuid`` must be one an election
+    accepts (:func:`~plebiscite.protocol.jsonvalues.check_uuid`)."""
+    check_uuid(uuid, "uuid")
     new = generate_legacy_credential if legacy else generate_credential
     ctx = Context(group)
     out = []

@@ -19,6 +19,7 @@ __all__ = [
     "LIMITS",
     "Ciphertext",
     "arr",
+    "check_uuid",
     "ciphertext",
     "element_not_one",
     "hash_ref",
@@ -35,6 +36,24 @@ if TYPE_CHECKING:
 Ciphertext = tuple[Element, Element]
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 UUID_PATTERN = re.compile(r"[1-9A-HJ-NP-Za-km-z]{14,64}\Z")
+
+
+def check_uuid(uuid: str, where: str) -> str:
+    """``uuid`` if it is an election uuid (14 to 64 Base58 characters), else an error naming
+    what is wrong with it: the credentials of an election are bound to its uuid, so a uuid
+    that the election would refuse is refused before any credential is derived from it."""
+    if UUID_PATTERN.match(uuid):
+        return uuid
+    bad = next((c for c in uuid if c not in BASE58), None)
+    if bad is not None:
+        what = f"{bad!r} at position {uuid.index(bad) + 1} is not a Base58 character"
+        if bad in "0OIl":
+            what += " (Base58 leaves out 0, O, I and l)"
+    else:
+        what = f"{len(uuid)} characters, expected 14 to 64"
+    raise EncodingError(f"not an election uuid: {what}", where=where)
+
+
 _HASH = re.compile(r"[0-9a-f]{64}\Z")
 
 

@@ -55,9 +55,9 @@ __all__ = [
 from plebiscite.protocol import questions
 from plebiscite.protocol.jsonvalues import (
     LIMITS,
-    UUID_PATTERN,
     Ciphertext,
     arr,
+    check_uuid,
     ciphertext,
     element_not_one,
     hash_ref,
@@ -116,9 +116,7 @@ def parse_election(raw: bytes, where: str = "election") -> Election:
     if version != 1:
         raise EncodingError(f"unsupported election version {version}", where=f"{where}.version")
     group = group_by_name(o["group"], where=f"{where}.group")
-    uuid = string(o["uuid"], f"{where}.uuid")
-    if not UUID_PATTERN.match(uuid):
-        raise EncodingError("uuid must be at least 14 Base58 characters", where=f"{where}.uuid")
+    uuid = check_uuid(string(o["uuid"], f"{where}.uuid"), f"{where}.uuid")
     wq = f"{where}.questions"
     qs = items(arr(o["questions"], wq, LIMITS.questions), wq, parse_question)
     if not qs:
