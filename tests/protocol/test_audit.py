@@ -236,3 +236,28 @@ def test_voter_audit_command(tmp_path):
     problems = json.loads(out)["problems"]
     assert rc == 1
     assert [(p["question"], p["answer"], p["code"]) for p in problems] == [(2, 2, "plaintext")]
+
+
+def test_voter_audit_takes_the_booth_audit_file_as_saved(tmp_path):
+    election, creds = _plebiscite()
+    ballot, audit = audited_ballot(election, creds[1], [[1, 0, 0], [0, 0, 0], [3, 2, 1]], "c")
+    saved = {"election": election.raw.decode(), "ballot": ballot.decode(), "audit": audit}
+    bundle = tmp_path / "audit-abcdefgh.json"
+    bundle.write_text(json.dumps(saved, indent=1))  # as the booth writes it
+    rc, out = cli(["voter-audit", str(bundle)])
+    assert rc == 0, out
+    assert "audit OK" in out
+    # a file that is not the booth's, or both forms at once: a usage error naming the field
+    for bad, message in [
+        ({"ballot": saved["ballot"], "audit": audit}, "election"),
+        ({**saved, "election": json.loads(saved["election"])}, ".election: expected the exact"),
+        ({**saved, "extra": 1}, "extra"),
+    ]:
+        bundle.write_text(json.dumps(bad))
+        rc, out = cli(["voter-audit", str(bundle)])
+        assert rc == 2, out
+        assert message in out and "the audit file the booth saves" in out
+    rc, out = cli(["voter-audit", str(bundle), "--ballot", str(bundle)])
+    assert rc == 2 and "not both" in out
+    rc, out = cli(["voter-audit"])
+    assert rc == 2 and "AUDIT-FILE" in out
