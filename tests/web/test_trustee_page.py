@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import secrets
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,8 @@ from plebiscite.protocol.messages import parse_election
 from plebiscite.server.web import CSP
 
 from .live import LiveServer, empty_server
+
+PLEBISCITE = [sys.executable, "-m", "plebiscite.cli.main"]
 
 __all__ = ["empty_server"]
 
@@ -353,6 +358,46 @@ def _the_key_file_works_with_the_cli(
         pd, owned = out.strip().splitlines()[:2]
         assert json.loads(owned)["owner"] == t.index + 1
         assert set(json.loads(pd)) == {"decryption_factors", "decryption_proofs"}
+        # as the page's commands run it: the partial decryption alone, in a new file
+        partial = archive.with_suffix(".partial.json")
+        p = subprocess.run(
+            [
+                *PLEBISCITE,
+                "trustee",
+                "decrypt",
+                "--archive",
+                str(archive),
+                "--key",
+                str(t.key_file),
+                "--decryption-key",
+                str(dkey),
+                "--out",
+                str(partial),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert p.returncode == 0 and "Broken pipe" not in p.stderr, p.stderr
+        (line,) = partial.read_text().splitlines()
+        assert set(json.loads(line)) == {"decryption_factors", "decryption_proofs"}
+        # the two lines read by a command that stops after the first: no error either
+        p = subprocess.run(
+            [
+                "bash",
+                "-c",
+                f'{shlex.join(PLEBISCITE)} trustee decrypt --archive "$1" --key "$2" '
+                '--decryption-key "$3" | head -n 1',
+                "sh",
+                str(archive),
+                str(t.key_file),
+                str(dkey),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert p.returncode == 0 and p.stderr == "", p.stderr
 
 
 def _nothing_secret_was_sent(trustees: list[Trustee]) -> None:

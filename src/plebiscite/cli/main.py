@@ -97,6 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PlebisciteError as e:
         print(f"plebiscite {args.command}: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # whatever read the output stopped reading (``| head``): nothing to say, as a tool
+        # killed by SIGPIPE; the interpreter must not try to flush the closed pipe again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as e:
         print(f"plebiscite {args.command}: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
         return 2

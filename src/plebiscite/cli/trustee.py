@@ -48,6 +48,26 @@ def _private_key(path: str) -> int:
     raise CommandError(f"{path}: not a private key file", status=2)
 
 
+def _emit(args: argparse.Namespace, data: bytes, owner: int, what: str) -> int:
+    """Print ``data`` and its owned wrapper (two lines), or with ``--out FILE`` write ``data``
+    alone to FILE, a new file (never over an existing one): what the server's API takes."""
+    if args.out is None:
+        sys.stdout.write(data.decode() + "\n")
+        sys.stdout.write(owned_json(owner, sha256_hex(data)).decode() + "\n")
+        return 0
+    out = Path(args.out)
+    try:
+        with out.open("xb") as f:
+            f.write(data + b"\n")
+    except FileExistsError:
+        raise CommandError(
+            f"{out} exists: it is kept (remove it, or choose another --out, to make a new {what})",
+            status=2,
+        ) from None
+    print(f"{what} of trustee {owner} written to {out}", file=sys.stderr)
+    return 0
+
+
 def _cmd_decrypt(args: argparse.Namespace) -> int:
     path = find_archive(args.archive, args.dir)
     board = load_board(path)
@@ -90,9 +110,7 @@ def _cmd_decrypt(args: argparse.Namespace) -> int:
         SystemRandom(),
         board.election.questions,
     )
-    sys.stdout.write(pd.decode() + "\n")
-    sys.stdout.write(owned_json(owner.index, sha256_hex(pd)).decode() + "\n")
-    return 0
+    return _emit(args, pd, owner.index, "partial decryption")
 
 
 def _cmd_shuffle(args: argparse.Namespace) -> int:
@@ -107,9 +125,7 @@ def _cmd_shuffle(args: argparse.Namespace) -> int:
     if args.trustee_id in board.shuffled_by:
         raise CommandError(f"trustee {args.trustee_id} has already shuffled")
     sh = shuffle_json(board.election, board.ctx, board.tally, SystemRandom())
-    sys.stdout.write(sh.decode() + "\n")
-    sys.stdout.write(owned_json(args.trustee_id, sha256_hex(sh)).decode() + "\n")
-    return 0
+    return _emit(args, sh, args.trustee_id, "shuffle")
 
 
 def register(sub: Any) -> None:
@@ -152,6 +168,12 @@ def register(sub: Any) -> None:
             required=name == "shuffle",
             help="this trustee's number in the trustees structure (from 1)"
             + ("; found from the key when omitted" if name == "decrypt" else ""),
+        )
+        c.add_argument(
+            "--out",
+            metavar="FILE",
+            help=f"write the {'partial decryption' if name == 'decrypt' else 'shuffle'} alone to "
+            "FILE, a new file (what the server's API takes), instead of printing the two lines",
         )
         if name == "decrypt":
             c.add_argument("--privkey", help="the private key file (a single trustee)")

@@ -61,7 +61,7 @@ export function trusteeCommands({ origin, rid, index, group, threshold, certId, 
           `[ -s ${dkey} ] || curl -fsS ${AUTH} "$ME/dkey" > ${dkey}`,
           `curl -fsS -o ${archive} ${shellQuote(`${origin}/api/elections/${r.election}/archive`)}`,
           `plebiscite trustee decrypt --archive ${archive} --key ${key} --decryption-key ${dkey}` +
-            ` | head -n 1 > ${partial}`,
+            ` --out ${partial}`,
           `curl -fsS ${AUTH} --data-binary @${partial} "$ME/regions/${urlSegment(r.name)}/partial-decryption"`,
         ),
       };
@@ -70,7 +70,7 @@ export function trusteeCommands({ origin, rid, index, group, threshold, certId, 
       region: r.name,
       text: lines(
         `curl -fsS -o ${r.election}.bel ${shellQuote(`${origin}/api/elections/${r.election}/archive`)}`,
-        `plebiscite trustee shuffle --archive ${r.election}.bel --trustee-id ${index + 1} > shuffle-${r.election}.txt`,
+        `plebiscite trustee shuffle --archive ${r.election}.bel --trustee-id ${index + 1} --out shuffle-${r.election}.txt`,
         `curl -fsS ${AUTH} --data-binary @shuffle-${r.election}.txt "$ME/regions/${urlSegment(r.name)}/shuffle"`,
       ),
     })),
