@@ -158,3 +158,27 @@ def test_voters_of_a_referendum_log_in_before_casting(client, tmp_path):
         data = client.get(region["archive"]).content
         assert verify_archive(lambda data=data: io.BytesIO(data)).valid
     assert len(list(outbox.glob("*.eml"))) == 4  # none for the logins not on the lists
+
+
+def test_login_codes_cannot_be_enabled_on_a_server_that_cannot_send_mail(tmp_path):
+    board = SQLiteBoard(tmp_path / "board.db")
+    app = create_app(
+        board,
+        admin_token=TOKEN,
+        key=SigningKey.from_seed(b"\x04" * 32),
+        rate_limits=RateLimits.off(),
+    )  # no outbox
+    with TestClient(app) as c:
+        body = {
+            "referendum": record(),
+            "voters": {"North": NORTH, "South": SOUTH},
+            "voter_authentication": True,
+        }
+        r = c.post("/api/referendums", json=body, headers={"authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 422, r.text
+        err = r.json()["error"]
+        assert err["code"] == "no_outbox"
+        assert err["message"].startswith("request.voter_authentication: ")
+        assert "--smtp-url" in err["message"]
+        assert c.get("/api/referendums").json() == []  # nothing was created
+    board.close()

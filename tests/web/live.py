@@ -56,6 +56,9 @@ class LiveServer:
             str(self.database),
             "--port",
             str(self.port),
+            # mail (one-time login codes) goes to files there
+            "--outbox-dir",
+            str(directory / "outbox"),
         ]
         if demo:
             args += ["--demo", "--demo-voters", str(DEMO_VOTERS), "--demo-dir", str(self.demo_dir)]

@@ -20,6 +20,7 @@ from plebiscite.server.context import referendums_of
 from plebiscite.server.http import read_body
 from plebiscite.server.schemas import answers
 from plebiscite.server.security import bearer
+from plebiscite.service.errors import Invalid
 from plebiscite.service.referendum import MAX_CREATE, MAX_MESSAGE, MAX_TALLY_MESSAGE
 
 __all__ = ["router"]
@@ -59,6 +60,17 @@ async def create_referendum(request: Request) -> dict[str, Any]:
     body = strictjson.loads(
         await read_body(request, MAX_CREATE), max_size=MAX_CREATE, where="request"
     )
+    if (
+        isinstance(body, dict)
+        and body.get("voter_authentication") is True
+        and getattr(request.app.state, "outbox", None) is None
+    ):
+        raise Invalid(
+            "no_outbox",
+            "voters cannot log in by one-time code on this server: it has no way to send mail "
+            "(start it with --smtp-url smtp://... or --outbox-dir DIR)",
+            where="request.voter_authentication",
+        )
     return await referendums_of(request).create(body)
 
 
