@@ -136,4 +136,10 @@ def test_an_unknown_referendum_says_so(page, demo_server: LiveServer):
     page.goto(f"{demo_server.base}/observe/no-such-referendum")
     page.wait_for_selector("#status.error")
     assert "no-such-referendum" in page.inner_text("#status")
+    # only that: no empty sections, no table of contents
+    assert page.locator("main section:visible, main nav:visible").count() == 0
+    assert [x for x in page.inner_text("main").split("\n") if x][1:] == [
+        "Referendum not found",
+        "There is no referendum “no-such-referendum” on this server.",
+    ]
     assert page.js_errors == []

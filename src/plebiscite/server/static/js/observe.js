@@ -583,6 +583,13 @@ function render() {
     delete h1.dataset.i18n;
     h1.textContent = t("observe.not-found-title");
     say(status, state.error.status === 404 ? t("observe.not-found", { id: rid ?? "" }) : t("error.load", { message: state.error.message }), "error");
+    if (state.error.status === 404) {
+      // only that: none of the dashboard's sections, empty, as if there were something to show
+      for (const part of $("#main").children) {
+        if (part !== h1 && part !== status && !part.classList.contains("muted")) part.hidden = true;
+      }
+      document.title = t("observe.not-found-title");
+    }
     return;
   }
   if (!state.status) return;
