@@ -31,6 +31,9 @@ Conventions for a page (``static/NAME.html`` served at the routes of :data:`PAGE
   set-up) checks every page in the tests.
 - **JavaScript dependencies** come through npm (``web/package.json`` and its lockfile), copied
   by the set-up into ``static/vendor/`` (not in git): uPlot for charts.
+- **The server's refusals** come with a stable ``code`` and an English message; ``api()`` of
+  ``static/js/api.js`` gives a page in another language the catalogue's ``api.CODE`` (what the
+  code means) followed by the server's own words, which name the field or value at fault.
 - **The administrator's token** stays in ``sessionStorage`` and is sent as a Bearer token
   (``static/js/api.js``); the trustees' and authorities' link tokens are shown once, never
   stored. A trustee's page (``/trustee/RID/INDEX#token=...``) reads its own link token from

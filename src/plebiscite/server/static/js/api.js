@@ -1,6 +1,6 @@
 // The pages' client of the plebiscite API (same origin only).
 
-import { t } from "./i18n.js";
+import { hasMessage, language, t } from "./i18n.js";
 
 const ADMIN_KEY = "plebiscite.admin-token";
 
@@ -56,10 +56,19 @@ export async function api(path, options = {}) {
     } catch {
       /* not a JSON error */
     }
-    throw new ApiError(response.status, code, message);
+    throw new ApiError(response.status, code, serverMessage(code, message));
   }
   if (options.raw) return response;
   return response.status === 204 ? null : response.json();
+}
+
+// The server's refusal in the page's language: the server writes its messages in English,
+// with a stable code; in another language the page says what the code means (the catalogue's
+// api.CODE) and adds the server's own words, which name the field or the value at fault.
+export function serverMessage(code, message) {
+  const key = `api.${code}`;
+  if (language() === "en" || !hasMessage(key)) return message;
+  return t("api.detail", { message: t(key), detail: message });
 }
 
 // Quote one path segment (a region name, a referendum id).

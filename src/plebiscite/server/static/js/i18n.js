@@ -49,6 +49,11 @@ export function language() {
 }
 
 // The message `key` with its {placeholders} replaced by `params` (as text, never HTML).
+/** Whether the catalogue has a message `key` (in this language or the fallback). */
+export function hasMessage(key) {
+  return key in messages || key in fallback;
+}
+
 export function t(key, params = {}) {
   let m = messages[key] ?? fallback[key];
   if (m === undefined) {
