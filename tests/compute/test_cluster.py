@@ -192,3 +192,19 @@ def test_verifying_without_a_cluster_does_not_import_dask() -> None:
     env = os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)}
     p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
+
+
+def test_the_generator_makes_the_same_archive_on_the_cluster(
+    client: Client, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from plebiscite.compute.cluster import executor_of
+    from plebiscite.compute.generate import Plan, generate_archive
+
+    plan = Plan(voters=40, seed="cluster", revotes=3)
+    executor, workers = executor_of(client)
+    generate_archive(tmp_path / "dask.bel", plan, executor, workers)
+    with ThreadPoolExecutor(1) as one:
+        generate_archive(tmp_path / "here.bel", plan, one, 1)
+    assert (tmp_path / "dask.bel").read_bytes() == (tmp_path / "here.bel").read_bytes()

@@ -40,6 +40,7 @@ COMMANDS = {
     "admin-account": "accounts",
     "referendum": "referendum",
     "checkpoints": "checkpoints",
+    "generate": "generate",
 }
 
 

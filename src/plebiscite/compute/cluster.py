@@ -28,6 +28,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ __all__ = [
     "ClusterError",
     "connect",
     "dashboard",
+    "executor_of",
     "map_ballots_at",
     "parse_address",
     "peak_memory",
@@ -128,6 +130,17 @@ def connect(address: str, *, timeout: float = 10.0) -> Iterator[Client]:
                 f"the Dask scheduler at {address} has no worker (none came in {timeout:g} s)"
             ) from None
         yield client
+
+
+def executor_of(client: Client) -> tuple[Executor, int]:
+    """A :class:`concurrent.futures.Executor` running its tasks on the cluster, and its width
+    (the workers' threads together)."""
+    workers = sum(client.nthreads().values())
+    if workers == 0:
+        raise ClusterError(
+            f"the Dask scheduler at {client.scheduler_info()['address']} has no worker"
+        )
+    return client.get_executor(pure=False), workers
 
 
 def dashboard(client: Client) -> str:
