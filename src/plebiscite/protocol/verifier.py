@@ -189,6 +189,8 @@ class Verifier:
         self._batch: list[tuple[int, str, bytes]] = []
         self._batch_bytes = 0
         self._inflight: deque[Future[ChunkResult] | ChunkResult] = deque()
+        #: the second pass's chunks in flight (replaced ballots, divided out of the product)
+        self._dividing: deque[Future[ChunkResult]] = deque()
         self._alpha_owner: dict[bytes, str] = {}
         self._last: dict[str, int] = {}  # credential -> height of its last ballot
         self._superseded: list[int] = []
@@ -1035,8 +1037,9 @@ class Verifier:
         return sorted(cts, key=lambda c: (key(c[0]), key(c[1])))
 
     def _divide_superseded(self, ev: Event) -> None:
-        """Divide the product by the ballots replaced by a revote (a second, partial pass), a
-        chunk at a time. Their signatures and proofs are not verified again: only ballots
+        """Divide the product by the ballots replaced by a revote (a second, partial pass), in
+        chunks parsed on the executor's workers when there is one (the first pass's executor:
+        worker processes or a Dask cluster). Their signatures and proofs are not verified again: only ballots
         found valid in the first pass were multiplied in (and replaced), and the reader checks
         that each member still hashes to its name and the events chain up to this EndBallots
         event, so these are the bytes verified then (an archive changed between the passes is
@@ -1073,6 +1076,7 @@ class Verifier:
                         break
         if chunk:
             self._divide(chunk)
+        self._divide(None)
         if not (same and reached):
             self.fail(
                 "tally",
@@ -1098,9 +1102,32 @@ class Verifier:
             elif e.kind == "event":
                 yield "event", e.hash, read_member(stream, e)
 
-    def _divide(self, chunk: list[tuple[int, str, bytes]]) -> None:
+    def _divide(self, chunk: list[tuple[int, str, bytes]] | None) -> None:
+        """Divide the product by a chunk of replaced ballots, parsed (not verified again) on
+        the executor when there is one, at most two chunks a worker in flight; ``None``: the
+        chunks in flight, all of them."""
         assert self._setup is not None and self._ctx is not None
-        res = verify_ballots(self._setup, chunk, proofs=False)
+        if self.executor is None:
+            if chunk is not None:
+                self._divide_by(verify_ballots(self._setup, chunk, proofs=False))
+            return
+        if chunk is not None:
+            if self._shared_setup is None:
+                share = self.share_setup
+                self._shared_setup = self._setup if share is None else share(self._setup)
+            self._dividing.append(self.executor.submit(_parse_ballots, self._shared_setup, chunk))
+        keep = 0 if chunk is None else 2 * self.workers
+        while len(self._dividing) > keep:
+            try:
+                res = self._dividing.popleft().result()
+            except Exception as e:
+                raise MapStepError(
+                    f"a chunk of replaced ballots could not be read: {type(e).__name__}: {e}"
+                ) from e
+            self._divide_by(res)
+
+    def _divide_by(self, res: ChunkResult) -> None:
+        assert self._ctx is not None
         ctx = self._ctx
         for acc, part in zip(self._product, res.product, strict=True):
             if acc is not None and part is not None:
@@ -1624,6 +1651,11 @@ def _decode(election: Election, q: Any, x: Element) -> list[int]:
         raise ConsistencyError(
             "decrypted value does not encode a vote of the right length"
         ) from None
+
+
+def _parse_ballots(setup: BallotSetup, chunk: list[tuple[int, str, bytes]]) -> ChunkResult:
+    """The second pass's task: ballots verified in the first pass, parsed again only."""
+    return verify_ballots(setup, chunk, proofs=False)
 
 
 def _is_ballot_event(content: bytes, entry: IndexEntry) -> bool:
