@@ -208,3 +208,26 @@ def test_the_generator_makes_the_same_archive_on_the_cluster(
     with ThreadPoolExecutor(1) as one:
         generate_archive(tmp_path / "here.bel", plan, one, 1)
     assert (tmp_path / "dask.bel").read_bytes() == (tmp_path / "here.bel").read_bytes()
+
+
+def test_an_archive_read_by_url_gives_the_same_report(
+    client: Client, cases: dict[str, Path]
+) -> None:
+    """Each worker reads its own byte ranges of the archive by HTTP range requests (fsspec),
+    as the client reads the index and the rest: the same report as the local file."""
+    from range_server import serving
+
+    for name in ("belenios3/revotes-weighted", "signature-3.x"):
+        path = cases[name]
+        local = Verifier(lambda p=path: p.open("rb")).run()
+        with serving(path.parent) as base:
+            url = f"{base}/{path.name}"
+            remote = verify_on_cluster(url, client, name=str(path))
+            assert remote.valid == local.valid
+            assert remote.result == local.result
+            assert [f.describe() for f in remote.findings] == [f.describe() for f in local.findings]
+            rc, out, err = _run(["verify", url, "--jobs", "1", "--json"])
+            assert rc == (0 if local.valid else 1), err
+            assert json.loads(out)["valid"] == local.valid
+    rc, out, err = _run(["verify", "http://127.0.0.1:9/none.bel", "--jobs", "1"])
+    assert rc == 2 and "none.bel" in err

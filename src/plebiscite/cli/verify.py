@@ -6,9 +6,10 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from plebiscite.cli.progress import Progress
 from plebiscite.protocol.report import Report
@@ -18,10 +19,23 @@ __all__ = ["register"]
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    url = _is_url(args.archive)
     path = Path(args.archive)
-    if not path.is_file():
+    if not url and not path.is_file():
         print(f"plebiscite verify: {path}: no such file", file=sys.stderr)
         return 2
+    if url and args.since:
+        print("plebiscite verify: --since needs a local archive", file=sys.stderr)
+        return 2
+    if url:  # as for a path: an address that cannot be read gives no verdict
+        from plebiscite.compute.cluster import open_archive
+
+        try:
+            with open_archive(args.archive) as f:
+                f.read(1)
+        except Exception as e:  # fsspec's and aiohttp's errors alike: no verdict
+            print(f"plebiscite verify: {args.archive}: cannot be read ({e})", file=sys.stderr)
+            return 2
     progress = (
         Progress(sys.stderr, "verifying ballots")
         if (sys.stderr.isatty() and not args.json)
@@ -32,7 +46,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             print("plebiscite verify: give --jobs or --cluster, not both", file=sys.stderr)
             return 2
         try:
-            report = _verify_on_cluster(path, args.cluster, args.cluster_timeout, progress)
+            report = _verify_on_cluster(
+                args.archive if url else path, args.cluster, args.cluster_timeout, progress
+            )
         except Exception as e:
             from plebiscite.compute.cluster import ClusterError
 
@@ -48,9 +64,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     executor = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
     try:
         report = Verifier(
-            lambda: path.open("rb"),
+            _opener(args.archive) if url else (lambda: path.open("rb")),
             executor=executor,
-            name=str(path),
+            name=args.archive if url else str(path),
             progress=progress.advance if progress else None,
         ).run()
     except MapStepError as e:
@@ -64,8 +80,27 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return _finish(report, args)
 
 
+def _is_url(location: str) -> bool:
+    """Whether ARCHIVE is a URL (read through fsspec: :func:`plebiscite.compute.cluster.is_url`)
+    rather than a path; a path that exists is a path."""
+    import re
+
+    return re.match(r"[a-z][a-z0-9+.-]*://", location, re.IGNORECASE) is not None and not (
+        Path(location).exists()
+    )
+
+
+def _opener(url: str) -> Callable[[], BinaryIO]:
+    def open_url() -> BinaryIO:
+        from plebiscite.compute.cluster import open_archive
+
+        return open_archive(url)
+
+    return open_url
+
+
 def _verify_on_cluster(
-    path: Path, address: str, timeout: float, progress: Progress | None
+    path: Path | str, address: str, timeout: float, progress: Progress | None
 ) -> Report:
     """The ballots verified on a Dask cluster (:mod:`plebiscite.compute.cluster`), the rest
     here; the dashboard's address on stderr."""
@@ -151,7 +186,12 @@ def register(sub: Any) -> None:
         description="Check every ballot, proof, the tally, the partial decryptions and the "
         "result of an election archive. Exit status 0 if and only if it is valid.",
     )
-    v.add_argument("archive", help="the election archive, UUID.bel")
+    v.add_argument(
+        "archive",
+        help="the election archive, UUID.bel: a path, or a URL read through fsspec (https://, "
+        "an object store's scheme with its fsspec package; each worker of --cluster reads its "
+        "own byte ranges)",
+    )
     v.add_argument(
         "--since",
         metavar="EARLIER_ARCHIVE",

@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from plebiscite.protocol.ballot import BallotSetup, ChunkResult, verify_ballot_members
 from plebiscite.protocol.verifier import MapStepError, Verifier
@@ -46,7 +46,9 @@ __all__ = [
     "connect",
     "dashboard",
     "executor_of",
+    "is_url",
     "map_ballots_at",
+    "open_archive",
     "parse_address",
     "peak_memory",
     "verify_on_cluster",
@@ -80,16 +82,44 @@ def parse_address(address: str) -> tuple[str, int | str]:
     )
 
 
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def is_url(location: str) -> bool:
+    """Whether ``location`` is a URL (``https://...``, ``s3://...``), not a local path."""
+    return _URL.match(location) is not None
+
+
+def open_archive(location: str) -> BinaryIO:
+    """The archive at ``location`` opened for reading: a local path, or a URL read through
+    fsspec (``http(s)://`` by range requests, ``file://``, an object store's scheme when its
+    fsspec package is installed); seeking reads only what is asked for."""
+    if not is_url(location):
+        return open(location, "rb")
+    try:
+        import fsspec
+    except ImportError:
+        raise OSError(
+            f"{location}: reading an archive by URL needs fsspec: pip install 'plebiscite[cluster]'"
+        ) from None
+    try:
+        f = fsspec.open(location, "rb").open()
+    except (ImportError, ValueError) as e:  # no filesystem for the scheme, a malformed URL
+        raise OSError(f"{location}: cannot be read ({e})") from None
+    return cast(BinaryIO, f)
+
+
 def map_ballots_at(
-    path: str, setup: BallotSetup, chunk: list[tuple[int, str, IndexEntry]]
+    location: str, setup: BallotSetup, chunk: list[tuple[int, str, IndexEntry]]
 ) -> ChunkResult:
     """The map step on a worker: the ballots of ``chunk`` read from their byte ranges of the
-    archive at ``path``, checked against their hashes and verified."""
+    archive at ``location`` (an absolute path, or a URL: see :func:`open_archive`), checked
+    against their hashes and verified."""
     try:
-        with open(path, "rb") as stream:
+        with open_archive(location) as stream:
             return verify_ballot_members(setup, stream, chunk)
     except OSError as e:
-        raise WorkerReadError(f"a worker cannot read the archive {path}: {e}") from None
+        raise WorkerReadError(f"a worker cannot read the archive {location}: {e}") from None
 
 
 @contextlib.contextmanager
@@ -151,7 +181,7 @@ def dashboard(client: Client) -> str:
 
 
 def verify_on_cluster(
-    path: Path,
+    path: Path | str,
     client: Client,
     *,
     name: str = "",
@@ -160,23 +190,25 @@ def verify_on_cluster(
         [str, BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkResult
     ] = map_ballots_at,
 ) -> Report:
-    """Verify the archive at ``path``, its ballots on the cluster's workers, the rest here:
-    the same report as :class:`~plebiscite.protocol.verifier.Verifier` with a process pool.
-    ``map_ballots`` is the task (:func:`map_ballots_at`: the archive's absolute path, the
-    setup, a chunk). Raises :class:`ClusterError` when the cluster fails: no verdict then."""
+    """Verify the archive at ``path`` (a local path, or a URL that every worker reads its own
+    byte ranges of: see :func:`open_archive`), its ballots on the cluster's workers, the rest
+    here: the same report as :class:`~plebiscite.protocol.verifier.Verifier` with a process
+    pool. ``map_ballots`` is the task (:func:`map_ballots_at`: the archive's absolute path or
+    URL, the setup, a chunk). Raises :class:`ClusterError` when the cluster fails: no verdict
+    then."""
     workers = sum(client.nthreads().values())
     if workers == 0:
         raise ClusterError(
             f"the Dask scheduler at {client.scheduler_info()['address']} has no worker"
         )
     executor = client.get_executor(pure=False)
-    absolute = str(path.resolve())
+    location = str(path) if isinstance(path, str) and is_url(path) else str(Path(path).resolve())
     try:
         return Verifier(
-            lambda: path.open("rb"),
+            lambda: open_archive(location),
             executor=executor,
             workers=workers,
-            map_ballots=functools.partial(map_ballots, absolute),
+            map_ballots=functools.partial(map_ballots, location),
             # the election and the weights sent once: a task's result that every chunk's task
             # depends on (made again by the scheduler if the workers holding it die)
             share_setup=lambda setup: client.submit(_identity, setup, pure=False),
