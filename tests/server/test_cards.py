@@ -8,6 +8,7 @@ import asyncio
 import html
 import io
 import re
+import threading
 import time
 
 import pytest
@@ -209,3 +210,27 @@ def test_concurrent_requests_for_one_card_cost_one_drawing():
         assert cache.drawings == 5
 
     asyncio.run(main())
+
+
+def test_a_card_is_drawn_off_the_event_loop(monkeypatch):
+    from plebiscite.render import card as render_card
+
+    threads = []
+    draw = render_card.draw
+
+    def recording(card):
+        threads.append(threading.current_thread())
+        return draw(card)
+
+    monkeypatch.setattr(render_card, "draw", recording)
+    status = {
+        "id": "r",
+        "title": "T" * 10_000,  # a title of the longest a record takes
+        "phase": "ceremony",
+        "record": {"questions": [{"question": "Q" * 10_000, "answers": ["a"]}], "opening": "x"},
+        "regions": [],
+        "outcome": None,
+    }
+    png = asyncio.run(CardCache().get(status, "ru"))
+    assert Image.open(io.BytesIO(png)).size == (1200, 630)
+    assert threads and threads[0] is not threading.main_thread()

@@ -30,7 +30,16 @@ Conventions for a page (``static/NAME.html`` served at the routes of :data:`PAGE
   come with the same data as a table. axe-core (``static/vendor/axe.min.js``, copied by the
   set-up) checks every page in the tests.
 - **JavaScript dependencies** come through npm (``web/package.json`` and its lockfile), copied
-  by the set-up into ``static/vendor/`` (not in git): uPlot for charts.
+  by the set-up into ``static/vendor/`` (not in git): uPlot for every chart (the turnout's
+  lines, ``static/js/turnout-chart.js``; the result's bars, ``uPlot.paths.bars`` in
+  ``static/js/result-charts.js``, whose ``renderResultCharts(status, container)`` draws a
+  referendum's or poll's result from its status JSON). A chart is ``role="img"`` with its
+  numbers as its text alternative, and the same numbers are in a table beside it.
+- **Link previews**: a page about one referendum or poll is listed in :data:`METADATA_PAGES`
+  (or its route calls :func:`page_with_metadata`): it is served with its ``<title>``,
+  description, Open Graph and Twitter metadata filled in from the public status, every value
+  HTML-escaped, ``og:image`` the result card (``GET /api/referendums/ID/card.png``,
+  :mod:`.cards`) at the ``--public-url``; the rest of the file is served as it is.
 - **The server's refusals** come with a stable ``code`` and an English message; ``api()`` of
   ``static/js/api.js`` gives a page in another language the catalogue's ``api.CODE`` (what the
   code means) followed by the server's own words, which name the field or value at fault.
@@ -40,7 +49,8 @@ Conventions for a page (``static/NAME.html`` served at the routes of :data:`PAGE
   the URL fragment and keeps it in that tab's ``sessionStorage``.
 
 The router also carries the public API routes the dashboard needs (:mod:`.dashboard`): the
-turnout of every region over time and one live feed for all the regions of a referendum.
+turnout of every region over time and one live feed for all the regions of a referendum; and
+the result card (:mod:`.cards`).
 """
 
 from __future__ import annotations
