@@ -15,7 +15,16 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from plebiscite.render import card as card_module
-from plebiscite.render.card import HEIGHT, WIDTH, card_of_status, draw, ellipsis, font, wrap
+from plebiscite.render.card import (
+    HEIGHT,
+    WIDTH,
+    card_of_status,
+    draw,
+    draw_with_layout,
+    ellipsis,
+    font,
+    wrap,
+)
 from plebiscite.render.results import (
     Row,
     charts_of_status,
@@ -106,14 +115,32 @@ def test_the_same_input_gives_the_same_bytes():
     assert draw(card_of_status(s, MESSAGES["en"], "en")) != one
 
 
-def test_twelve_answers_fit_or_are_counted():
-    s = status([TWELVE, YES_NO], [[list(range(12)), [0, 5, 5]]], verdict=None)
+def test_twelve_answers_fit_or_the_most_chosen_are_shown():
+    s = status([TWELVE], [[list(range(12))]], verdict=None, title="Long " * 40)
     card = card_of_status(s, MESSAGES["en"], "en")
     assert card.verdict is None
-    img = image(draw(card))
-    assert img.size == (WIDTH, HEIGHT)
-    assert len(card.charts[0].rows) == 12
     assert card.charts[0].rows[11].share == Fraction(11, 66)
+    png, layout = draw_with_layout(card)
+    assert image(png).size == (WIDTH, HEIGHT)
+    assert layout == {0: (TWELVE["answers"], 0)}  # all twelve (the title on one line)
+    # a question after them: counted in the last line
+    s = status([TWELVE, YES_NO], [[list(range(12)), [0, 5, 5]]], verdict=None)
+    assert list(draw_with_layout(card_of_status(s, MESSAGES["en"], "en"))[1]) == [0]
+    # more answers than fit: the most chosen, in their order, and how many did not fit
+    many = {**TWELVE, "answers": [f"Answer {i}" for i in range(30)]}
+    s = status([many], [[[30 - i for i in range(30)]]], verdict=None)
+    labels, left = draw_with_layout(card_of_status(s, MESSAGES["en"], "en"))[1][0]
+    assert labels == many["answers"][: len(labels)] and left == 30 - len(labels) > 0
+    s["regions"][0]["result"][0].reverse()
+    labels, left = draw_with_layout(card_of_status(s, MESSAGES["en"], "en"))[1][0]
+    assert labels == many["answers"][-len(labels) :]
+
+
+def test_two_answers_and_a_lists_question_are_drawn_whole():
+    s = status([YES_NO, LISTS], [[[1, 4, 2], [[2, 2, 1], [1, 0, 1, 1]]]])
+    layout = draw_with_layout(card_of_status(s, MESSAGES["uk"], "uk"))[1]
+    assert layout[0] == (["Так", "Ні", "Порожні"], 0)
+    assert layout[1] == (["Список «Greens»", "Ada", "Ben", "Список «Blues»", "Cy", "Di", "Ed"], 0)
 
 
 def test_a_lists_question_has_its_lists_and_candidates():

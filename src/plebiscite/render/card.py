@@ -31,13 +31,12 @@ from plebiscite.render.results import (
     Chart,
     Row,
     charts_of_status,
-    counted_regions,
     format_count,
     format_percent,
     message,
 )
 
-__all__ = ["FONT_DIRS", "HEIGHT", "WIDTH", "Card", "card_of_status", "draw"]
+__all__ = ["FONT_DIRS", "HEIGHT", "WIDTH", "Card", "card_of_status", "draw", "draw_with_layout"]
 
 log = logging.getLogger("plebiscite.render")
 
@@ -51,6 +50,7 @@ INK, MUTED, RULE_LINE, TRACK = "#1b1f24", "#4a5560", "#d0d7de", "#eef1f4"
 COLOURS = {"answer": "#0b57a4", "blank": "#6b7280", "list": "#7b3fa0", "candidate": "#3b7dd8"}
 VERDICT_COLOURS = {"passed": "#146c36", "failed": "#b3261e", "quorum-not-met": "#b3261e"}
 MARGIN = 56
+_HEADING, _ROW_MIN, _GAP = 36, 26, 6  # a question's heading, the least row of a bar, the gap after
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,14 @@ def card_of_status(status: Mapping[str, Any], messages: Mapping[str, Any], lang:
     outcome = status.get("outcome")
     verdict = str(outcome["verdict"]) if isinstance(outcome, dict) else None
     verdict_text = m(f"verdict.{verdict}") if verdict else None
+    turnout = {
+        "percent": format_percent(_fraction(voted, roll), lang),
+        "voted": format_count(voted, lang),
+        "roll": format_count(roll, lang),
+    }
     charts = charts_of_status(status, messages) if phase == "done" else []
     if charts:
-        counted = len(counted_regions(status))
-        state = m("charts.card-done", regions=format_count(counted, lang))
+        state = m("charts.card-done", **turnout)
         return Card(
             lang,
             str(status["title"]),
@@ -117,13 +121,7 @@ def card_of_status(status: Mapping[str, Any], messages: Mapping[str, Any], lang:
         state = m("charts.card-open-until", time=_time(str(record.get("closing", ""))))
     else:
         state = m("charts.card-counting")
-    share = format_percent(_fraction(voted, roll), lang)
-    turnout_text = m(
-        "charts.card-turnout",
-        percent=share,
-        voted=format_count(voted, lang),
-        roll=format_count(roll, lang),
-    )
+    turnout_text = m("charts.card-turnout", **turnout)
     questions = record.get("questions") or [{}]
     first = questions[0]
     question = str(first.get("question") or first.get("value", {}).get("question") or "")
@@ -226,6 +224,12 @@ def wrap(text: str, f: Font, width: float, lines: int) -> list[str]:
 
 def draw(card: Card) -> bytes:
     """The card as PNG bytes, 1200×630."""
+    return draw_with_layout(card)[0]
+
+
+def draw_with_layout(card: Card) -> tuple[bytes, dict[int, tuple[list[str], int]]]:
+    """The card as PNG bytes, and for each question whose bars were drawn (by its index) the
+    labels of the rows drawn and how many did not fit."""
     img = Image.new("RGB", (WIDTH, HEIGHT), "white")
     d = ImageDraw.Draw(img)
     d.rectangle((0, 0, WIDTH, 8), fill=COLOURS["answer"])
@@ -236,7 +240,11 @@ def draw(card: Card) -> bytes:
         _badge(d, card.verdict_text, card.verdict or "", right, y - 6)
     y += 44
     title_font = font(46, True)
-    for line in wrap(card.title, title_font, right - MARGIN, 2):
+    bottom = HEIGHT - 50  # the footer below
+    # the title on two lines, or on one where the bars need the room
+    need = sum(_HEADING + _GAP + _ROW_MIN * len(c.rows) for c in card.charts)
+    lines = 1 if need > bottom - (y + 2 * 56 + 68) else 2
+    for line in wrap(card.title, title_font, right - MARGIN, lines):
         d.text((MARGIN, y), line, font=title_font, fill=INK)
         y += 56
     y += 4
@@ -244,20 +252,20 @@ def draw(card: Card) -> bytes:
     y += 44
     d.line((MARGIN, y, right, y), fill=RULE_LINE, width=2)
     y += 20
-    bottom = HEIGHT - MARGIN - 24
+    layout: dict[int, tuple[list[str], int]] = {}
     if card.charts:
-        _charts(d, card, y, bottom)
+        _charts(d, card, y, bottom, layout)
     else:
         _before(d, card, y, bottom)
     d.text(
-        (MARGIN, HEIGHT - MARGIN + 4),
+        (MARGIN, HEIGHT - 42),
         ellipsis(card.footer, font(20), right - MARGIN),
         font=font(20),
         fill=MUTED,
     )
     out = io.BytesIO()
     img.save(out, format="PNG", optimize=True)
-    return out.getvalue()
+    return out.getvalue(), layout
 
 
 def _badge(d: ImageDraw.ImageDraw, text: str, verdict: str, right: int, y: int) -> None:
@@ -296,13 +304,20 @@ def _before(d: ImageDraw.ImageDraw, card: Card, y: int, bottom: int) -> None:
         d.text((MARGIN, y), ellipsis(card.note, font(24), width), font=font(24), fill=MUTED)
 
 
-def _charts(d: ImageDraw.ImageDraw, card: Card, top: int, bottom: int) -> None:
-    """The bars of the questions, as many as fit between ``top`` and ``bottom``."""
+def _charts(
+    d: ImageDraw.ImageDraw,
+    card: Card,
+    top: int,
+    bottom: int,
+    layout: dict[int, tuple[list[str], int]],
+) -> None:
+    """The bars of the questions, as many as fit between ``top`` and ``bottom`` (what was
+    drawn goes to ``layout``)."""
     charts = [c for c in card.charts if c.rows]
-    heading = 36
+    heading = _HEADING
     rows = sum(len(c.rows) for c in charts)
-    room = bottom - top - heading * len(charts)
-    h = max(26, min(48, room // max(1, rows)))
+    room = bottom - top - (heading + _GAP) * len(charts)
+    h = max(_ROW_MIN, min(48, room // max(1, rows)))
     y = top
     for k, chart in enumerate(charts):
         if y + heading + h > bottom:
@@ -315,16 +330,21 @@ def _charts(d: ImageDraw.ImageDraw, card: Card, top: int, bottom: int) -> None:
         fit = (bottom - y) // h
         shown: Sequence[Row] = chart.rows
         if len(shown) > fit:  # the last place says how many rows did not fit
-            shown = chart.rows[: max(0, fit - 1)]
+            if all(r.kind in ("answer", "blank") for r in shown):  # the most chosen, in order
+                best = sorted(range(len(shown)), key=lambda i: -shown[i].count)[: max(0, fit - 1)]
+                shown = [shown[i] for i in sorted(best)]
+            else:
+                shown = chart.rows[: max(0, fit - 1)]
         top_count = max((r.count for r in chart.rows), default=0)
         for row in shown:
             _bar(d, card.lang, row, y, h, top_count)
             y += h
+        layout[chart.index] = ([r.label for r in shown], len(chart.rows) - len(shown))
         if len(shown) < len(chart.rows):
             left = len(chart.rows) - len(shown)
             _more(d, card.more_rows.replace("{count}", str(left)), y, bottom)
             y += h
-        y += 6
+        y += _GAP
 
 
 def _more(d: ImageDraw.ImageDraw, text: str, y: int, bottom: int) -> None:
