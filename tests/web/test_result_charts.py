@@ -4,7 +4,9 @@ question (blank allowed) and a Lists question over two regions, its parties play
 plebiscite.client. While voting is open the charts area says the result stays encrypted; once
 the trustees decrypted, a uPlot bar chart (a canvas, role="img" with the numbers as its text)
 per question beside a table whose counts and shares are the API's, all regions pooled and
-each region chosen in the selector; axe-core clean, in English and Ukrainian."""
+each region chosen in the selector; axe-core clean, in English and Ukrainian. The module's
+counts and shares equal plebiscite.render.results' (the result card's) with counts past what
+a double holds."""
 
 from __future__ import annotations
 
@@ -184,4 +186,44 @@ def test_the_charts_draw_the_published_result(page, shots, counted):
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 1
+    assert page.js_errors == []
+
+
+def test_the_browser_shares_are_the_servers_with_counts_past_2_30(page, static_site):
+    """chartsOf and formatShare of result-charts.js against plebiscite.render.results, with
+    counts that are strings in the JSON (2^30 and more) and that no double holds exactly."""
+    questions = [YES_NO_BLANK, LISTS]
+    results = [
+        [
+            ["1073741824", "2305843009213693951", "1"],
+            [["3", "2", "1"], ["9007199254740993", 7, 0, 1]],
+        ],
+        [[0, 1, "2"], [[1, 1, 0], [0, 0, 0, 0]]],
+    ]
+    got = page.evaluate(
+        """async ([questions, results]) => {
+          const m = await import("/static/js/result-charts.js");
+          const charts = m.chartsOf(questions, results.map((result) => ({ result })));
+          return charts.map((c) => [String(c.index), c.rows.map((r) => [
+            String(r.count), r.total === null ? null : m.formatShare(r.count, r.total)])]);
+        }""",
+        [questions, results],
+    )
+    status = {
+        "record": {"questions": questions},
+        "regions": [{"name": f"R{k}", "result": r} for k, r in enumerate(results)],
+    }
+    expected = [
+        [
+            str(c.index),
+            [
+                [str(r.count), None if r.share is None else format_percent(r.share, "en")]
+                for r in c.rows
+            ],
+        ]
+        for c in charts_of_status(status, EN)
+    ]
+    assert got == expected
+    assert got[0][1][0] == ["2305843009213693952", "100.0%"]  # 2^61 - 1 + 1, exact
+    assert got[1][1][3] == ["9007199254740993", "100.0%"]  # 2^53 + 1, exact
     assert page.js_errors == []
