@@ -264,7 +264,7 @@ def draw_with_layout(card: Card) -> tuple[bytes, dict[int, tuple[list[str], int]
         fill=MUTED,
     )
     out = io.BytesIO()
-    img.save(out, format="PNG", optimize=True)
+    img.save(out, format="PNG", compress_level=6)  # optimize=True: 3% smaller, 8 times slower
     return out.getvalue(), layout
 
 
