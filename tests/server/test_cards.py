@@ -169,6 +169,11 @@ def test_an_unknown_referendum_gets_the_page_with_generic_metadata(server):
     assert meta["og:url"] == f"{PUBLIC}/observe/no-such-referendum"
     head = server.head(f"/observe/{server.done}")
     assert head.status_code == 200
+    # a hostile id in the address is escaped where the page names it
+    r = server.get("/observe/%22%3E%3Cscript%3Ealert(1)%3C%5Cscript%3E")
+    assert r.status_code == 200
+    assert r.text.count("<script") == 1
+    assert _meta(r.text)["og:url"].startswith(f'{PUBLIC}/observe/"><script>alert(1)<')
 
 
 @pytest.mark.parametrize(
