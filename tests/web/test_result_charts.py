@@ -227,3 +227,44 @@ def test_the_browser_shares_are_the_servers_with_counts_past_2_30(page, static_s
     assert got[0][1][0] == ["2305843009213693952", "100.0%"]  # 2^61 - 1 + 1, exact
     assert got[1][1][3] == ["9007199254740993", "100.0%"]  # 2^53 + 1, exact
     assert page.js_errors == []
+
+
+def test_a_poll_gets_its_votes_pooled_once_every_shard_is_counted(page, static_site):
+    """``renderResultCharts(status, container, {perRegion: false})``, as a poll's page calls it:
+    no region selector, the charts once every shard has its result; a status with no decision
+    rule (a poll's) is drawn the same."""
+    shard = {"result": [[1, 2, 0]], "name": "s1"}
+    status = {
+        "id": "poll-1",
+        "phase": "done",
+        "record": {"questions": [YES_NO_BLANK]},  # no rule
+        "regions": [shard, {"name": "s2", "result": None}],
+        "outcome": None,
+    }
+    drawn = page.evaluate(
+        """async (status) => {
+          const i18n = await import("/static/js/i18n.js");
+          await i18n.initI18n();
+          const m = await import("/static/js/result-charts.js");
+          const box = document.createElement("div");
+          document.body.append(box);
+          m.renderResultCharts(status, box, { perRegion: false });
+          const before = [box.querySelector("#charts-state")?.textContent ?? null,
+                          box.querySelectorAll("canvas").length];
+          status.regions[1].result = [[0, 1, 1]];
+          m.renderResultCharts(status, box, { perRegion: false });
+          return [before, box.querySelectorAll("select").length,
+                  box.querySelectorAll("canvas").length,
+                  box.querySelector("table caption").textContent,
+                  [...box.querySelectorAll("tbody td.num")].map((c) => c.textContent)];
+        }""",
+        status,
+    )
+    assert drawn[0] == [EN["charts.counting"], 0]
+    assert drawn[1:] == [
+        0,
+        1,
+        "Counts and shares for “Approve the budget?”, All votes",
+        ["3", "75.0%", "1", "25.0%", "1", "counted apart"],
+    ]
+    assert page.js_errors == []

@@ -258,20 +258,25 @@ function cardLink(status) {
   return el("p", { class: "hint" }, el("a", { href, class: "card-link" }, t("charts.card")));
 }
 
-/** Draw the charts of `status` (GET /api/referendums/ID) into `container`. */
-export function renderResultCharts(status, container) {
+/** Draw the charts of `status` (GET /api/referendums/ID) into `container`. Options:
+ * `perRegion` (default true): the selector of one region; false (a poll, whose regions are
+ * shards of one vote): all the votes pooled only, once every region has its result. */
+export function renderResultCharts(status, container, { perRegion = true } = {}) {
   const before = drawn.get(container)?.chosen ?? ""; // the region chosen stays chosen
   destroy(container);
   const all = status.regions ?? [];
   const counted = all.filter((r) => Array.isArray(r.result));
-  if (!counted.length) {
+  if (!counted.length || (!perRegion && counted.length < all.length)) {
     const key = status.phase === "decrypting" || status.phase === "done" ? "charts.counting" : "charts.encrypted";
     replace(container, el("p", { class: "notice", id: "charts-state" }, t(key)), cardLink(status));
     return;
   }
   const questions = status.record.questions;
-  const pooledLabel =
-    counted.length === all.length ? t("observe.all-regions") : t("charts.so-far", { count: counted.length, total: all.length });
+  const pooledLabel = !perRegion
+    ? t("charts.all-votes")
+    : counted.length === all.length
+      ? t("observe.all-regions")
+      : t("charts.so-far", { count: counted.length, total: all.length });
   const select = el(
     "select",
     { id: "charts-scope" },
@@ -279,7 +284,7 @@ export function renderResultCharts(status, container) {
     counted.map((r) => el("option", { value: r.name }, r.name)),
   );
   const figures = el("div", { class: "result-charts" });
-  if (counted.some((r) => r.name === before)) select.value = before;
+  if (perRegion && counted.some((r) => r.name === before)) select.value = before;
   const state = { plots: [], observer: null, chosen: select.value };
   drawn.set(container, state);
 
@@ -315,6 +320,6 @@ export function renderResultCharts(status, container) {
     " ",
     select,
   );
-  replace(container, controls, el("p", { class: "hint" }, t("charts.note")), figures, cardLink(status));
+  replace(container, perRegion ? controls : null, el("p", { class: "hint" }, t("charts.note")), figures, cardLink(status));
   draw();
 }
