@@ -17,7 +17,7 @@ from PIL import Image
 
 from plebiscite.board.sqlite import SQLiteBoard
 from plebiscite.cli.demo_server import play_referendum
-from plebiscite.client import Administrator
+from plebiscite.client import Administrator, Observer
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.server.app import create_app
@@ -86,6 +86,8 @@ def test_the_card_is_a_png_cached_by_the_server_and_the_client(server):
     assert uk.status_code == 200 and uk.content != r.content and cards.drawings == drawn + 1
     by_header = c.get(f"/api/referendums/{c.done}/card.png", headers={"accept-language": "uk"})
     assert by_header.content == uk.content and cards.drawings == drawn + 1
+    # the client names the route
+    assert Observer(c).card(c.done, "uk") == uk.content
 
 
 def test_before_the_close_the_card_is_kept_a_minute(server):
