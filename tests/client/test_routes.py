@@ -41,6 +41,7 @@ def test_every_route_of_the_server_is_named(served):
         routes.open_referendum("{rid}"),
         routes.close_referendum("{rid}"),
         routes.turnout("{rid}"),
+        routes.card("{rid}"),
         routes.referendum_events("{rid}"),
         routes.region_election("{rid}", "{name}"),
         routes.region_tally("{rid}", "{name}"),

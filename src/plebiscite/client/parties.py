@@ -162,6 +162,10 @@ class Observer(Party):
         """The turnout over time in every region."""
         return self._object("GET", routes.turnout(rid))
 
+    def card(self, rid: str, lang: str | None = None) -> bytes:
+        """A referendum's result card: a 1200×630 PNG (its words in ``lang``)."""
+        return self.call("GET", routes.card(rid, lang)).content
+
     def referendum_events(self, rid: str) -> Iterator[dict[str, Any]]:
         """The live feed of every region: ``{"region", "election", "height", "type",
         "hash"}`` per new event, until the caller stops iterating."""

@@ -27,6 +27,7 @@ __all__ = [
     "ballot",
     "ballots",
     "booth",
+    "card",
     "certificate",
     "checkpoints",
     "close_election",
@@ -181,6 +182,12 @@ def close_referendum(rid: str) -> str:
 def turnout(rid: str) -> str:
     """``GET``: the turnout over time in every region."""
     return f"{referendum(rid)}/turnout"
+
+
+def card(rid: str, lang: str | None = None) -> str:
+    """``GET``: the result card, a 1200×630 PNG (its words in ``lang``: en, uk or ru)."""
+    path = f"{referendum(rid)}/card.png"
+    return path if lang is None else f"{path}?lang={quote(lang, safe='')}"
 
 
 def referendum_events(rid: str) -> str:

@@ -30,7 +30,16 @@ Conventions for a page (``static/NAME.html`` served at the routes of :data:`PAGE
   come with the same data as a table. axe-core (``static/vendor/axe.min.js``, copied by the
   set-up) checks every page in the tests.
 - **JavaScript dependencies** come through npm (``web/package.json`` and its lockfile), copied
-  by the set-up into ``static/vendor/`` (not in git): uPlot for charts.
+  by the set-up into ``static/vendor/`` (not in git): uPlot for every chart (the turnout's
+  lines, ``static/js/turnout-chart.js``; the result's bars, ``uPlot.paths.bars`` in
+  ``static/js/result-charts.js``, whose ``renderResultCharts(status, container)`` draws a
+  referendum's or poll's result from its status JSON). A chart is ``role="img"`` with its
+  numbers as its text alternative, and the same numbers are in a table beside it.
+- **Link previews**: a page about one referendum or poll is listed in :data:`METADATA_PAGES`
+  (or its route calls :func:`page_with_metadata`): it is served with its ``<title>``,
+  description, Open Graph and Twitter metadata filled in from the public status, every value
+  HTML-escaped, ``og:image`` the result card (``GET /api/referendums/ID/card.png``,
+  :mod:`.cards`) at the ``--public-url``; the rest of the file is served as it is.
 - **The server's refusals** come with a stable ``code`` and an English message; ``api()`` of
   ``static/js/api.js`` gives a page in another language the catalogue's ``api.CODE`` (what the
   code means) followed by the server's own words, which name the field or value at fault.
@@ -40,23 +49,41 @@ Conventions for a page (``static/NAME.html`` served at the routes of :data:`PAGE
   the URL fragment and keeps it in that tab's ``sessionStorage``.
 
 The router also carries the public API routes the dashboard needs (:mod:`.dashboard`): the
-turnout of every region over time and one live feed for all the regions of a referendum.
+turnout of every region over time and one live feed for all the regions of a referendum; and
+the result card (:mod:`.cards`).
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 
+from plebiscite.errors import PlebisciteError
+from plebiscite.render.card import card_of_status
+from plebiscite.render.results import format_count, format_percent, message
+from plebiscite.server.cards import catalogue, language_of
+from plebiscite.server.cards import router as cards_router
+from plebiscite.server.context import referendums_of
 from plebiscite.server.dashboard import router as dashboard_router
 
-__all__ = ["CSP", "PAGES", "SECURITY_HEADERS", "STATIC", "router"]
+__all__ = [
+    "CSP",
+    "METADATA_PAGES",
+    "PAGES",
+    "SECURITY_HEADERS",
+    "STATIC",
+    "metadata",
+    "page_with_metadata",
+    "router",
+]
 
 STATIC = Path(__file__).parent / "static"
 
@@ -78,7 +105,7 @@ SECURITY_HEADERS = {
 #: booth or the audit page before they land) answers 404.
 PAGES: dict[str, str] = {
     "/": "index.html",
-    "/observe/{rid}": "observe.html",
+    "/observe/{rid}": "observe.html",  # with its link preview: METADATA_PAGES
     "/admin/": "admin.html",
     "/admin/new": "admin-new.html",
     "/admin/referendum/{rid}": "admin-referendum.html",
@@ -104,6 +131,12 @@ CONTENT_TYPES = {
     ".ico": "image/x-icon",
     ".woff2": "font/woff2",
     ".txt": "text/plain; charset=utf-8",
+}
+
+#: The pages of :data:`PAGES` about one referendum (or poll), served by
+#: :func:`page_with_metadata`: the route's one path parameter is its id.
+METADATA_PAGES: dict[str, str] = {
+    "/observe/{rid}": "observe.html",
 }
 
 _SAFE_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\Z")
@@ -144,6 +177,116 @@ def _static_path(sub: str) -> Path | None:
     return STATIC.joinpath(*parts)
 
 
+# -- link previews -------------------------------------------------------------------------------
+
+_TITLE = re.compile(r"(<title\b[^>]*>)(.*?)(</title>)", re.S)
+_DESCRIPTION_MAX = 300
+
+
+def _base_url(request: Request) -> str:
+    """The server's address as its users see it: ``--public-url``, else the request's own."""
+    public: str | None = getattr(request.app.state, "public_url", None)
+    return public if public else str(request.base_url).rstrip("/")
+
+
+def _description(status: dict[str, Any], messages: dict[str, Any], lang: str) -> str:
+    card = card_of_status(status, messages, lang)
+    if card.charts:
+        first = card.charts[0]
+        values = ", ".join(
+            f"{r.label} {format_count(r.count, lang)}"
+            + (f" ({format_percent(r.share, lang)})" if r.share is not None else "")
+            for r in first.rows
+        )
+        text = f"{first.question}: {values}"
+        if card.verdict_text:
+            text = f"{card.verdict_text}. {text}"
+        return text
+    return message(
+        messages, "charts.preview-description", state=card.state, turnout=card.turnout_text or ""
+    )
+
+
+def metadata(
+    status: dict[str, Any] | None, *, base: str, path: str, lang: str = "en"
+) -> dict[str, str]:
+    """The link-preview metadata of a page at ``path`` about the referendum whose public
+    status is ``status`` (None: unknown, the generic metadata): ``title``, ``description`` and
+    the Open Graph and Twitter properties, ``og:image`` the referendum's result card. Values
+    are plain text, escaped where they are put in the page."""
+    messages = catalogue(lang)
+    out = {"og:type": "website", "og:site_name": "plebiscite", "og:url": base + path}
+    if status is None:
+        title, description = "plebiscite", message(messages, "charts.preview-generic")
+        out["twitter:card"] = "summary"
+    else:
+        title = message(messages, "charts.preview-title", title=status["title"])
+        description = _description(status, messages, lang)
+        image = f"{base}/api/referendums/{quote(str(status['id']), safe='')}/card.png"
+        if lang != "en":
+            image += f"?lang={lang}"
+        out |= {
+            "og:image": image,
+            "og:image:type": "image/png",
+            "og:image:width": "1200",
+            "og:image:height": "630",
+            "og:image:alt": f"{status['title']}: {description}",
+            "twitter:card": "summary_large_image",
+            "twitter:image": image,
+        }
+    if len(description) > _DESCRIPTION_MAX:
+        description = description[: _DESCRIPTION_MAX - 1].rstrip() + "…"
+    out |= {
+        "title": title,
+        "description": description,
+        "og:title": title,
+        "og:description": description,
+        "twitter:title": title,
+        "twitter:description": description,
+    }
+    return out
+
+
+def _with_metadata(page: str, meta: dict[str, str]) -> str:
+    """``page`` with its ``<title>``'s text replaced and the meta tags after it, every value
+    HTML-escaped; nothing else of the page changed."""
+    e = html.escape
+    tags = [f'<meta name="description" content="{e(meta["description"])}">']
+    for k, v in meta.items():
+        if k.startswith("og:"):
+            tags.append(f'<meta property="{e(k)}" content="{e(v)}">')
+        elif k.startswith("twitter:"):
+            tags.append(f'<meta name="{e(k)}" content="{e(v)}">')
+
+    def head(m: re.Match[str]) -> str:
+        return m[1] + e(meta["title"], quote=False) + m[3] + "\n" + "\n".join(tags)
+
+    return _TITLE.sub(head, page, count=1)
+
+
+async def page_with_metadata(request: Request, file: str, rid: str) -> Response:
+    """The page ``static/FILE`` about the referendum (or poll) ``rid``, with its title,
+    description, Open Graph and Twitter metadata filled in from the public status (the
+    language of ``Accept-Language``); an unknown ``rid`` gets the generic metadata (the page
+    then says it is not found)."""
+    path = STATIC / file
+    if not path.is_file():
+        return _not_found(f"file {path.name!r}")
+    status: dict[str, Any] | None
+    try:
+        status = await referendums_of(request).status(rid)
+    except PlebisciteError:  # unknown, or the database failing: the page says so itself
+        status = None
+    lang = language_of(request.headers.get("accept-language"))
+    meta = metadata(status, base=_base_url(request), path=request.url.path, lang=lang)
+    text = _with_metadata(path.read_text(encoding="utf-8"), meta)
+    return Response(
+        text,
+        media_type=CONTENT_TYPES[".html"],
+        headers={"cache-control": "no-cache", "vary": "accept-language"},
+    )
+
+
 # -- the router ------------------------------------------------------------------------------------
 
 
@@ -157,7 +300,18 @@ def _pages_router() -> APIRouter:
         return serve
 
     for path, file in PAGES.items():
-        r.add_api_route(path, page(file), methods=["GET", "HEAD"], name=f"page:{path}")
+        if path not in METADATA_PAGES:
+            r.add_api_route(path, page(file), methods=["GET", "HEAD"], name=f"page:{path}")
+
+    def page_about(file: str) -> Callable[[Request], Awaitable[Response]]:
+        async def serve(request: Request) -> Response:
+            (rid,) = request.path_params.values()
+            return await page_with_metadata(request, file, str(rid))
+
+        return serve
+
+    for path, file in METADATA_PAGES.items():
+        r.add_api_route(path, page_about(file), methods=["GET", "HEAD"], name=f"page:{path}")
 
     @r.get("/admin", name="admin-redirect")
     async def admin_redirect() -> Response:
@@ -175,3 +329,4 @@ def _pages_router() -> APIRouter:
 router = APIRouter()
 router.include_router(_pages_router())
 router.include_router(dashboard_router)
+router.include_router(cards_router)

@@ -9,6 +9,7 @@ import { api, seg } from "./api.js";
 import { phaseBadge, say, statusBadge } from "./common.js";
 import { $, el, pathParams, replace } from "./dom.js";
 import { formatNumber, formatPercent, formatTime, initI18n, language, t } from "./i18n.js";
+import { renderResultCharts } from "./result-charts.js";
 import { resultTables } from "./results.js";
 import { TurnoutChart } from "./turnout-chart.js";
 
@@ -227,13 +228,15 @@ function countRow(label, count, verdict) {
   );
 }
 
+// The outcome of the decision rule (a poll may have none: its counts only), the charts, then
+// the counts of every region.
 function renderResult() {
   const s = state.status;
   const out = [];
   const outcome = s.outcome;
   const rule = s.record.rule;
-  const ruleQuestion = s.record.questions[rule.question];
-  if (outcome) {
+  const ruleQuestion = rule ? s.record.questions[rule.question] : null;
+  if (outcome && rule) {
     out.push(
       el(
         "div",
@@ -287,11 +290,12 @@ function renderResult() {
         el("p", { lang: "en" }, outcome.explanation),
       ),
     );
-  } else {
+  } else if (rule) {
     out.push(el("p", { class: "notice" }, t("observe.no-outcome", { phase: t(`phase.${s.phase}`) })));
   }
-  out.push(...resultTables(s.record.questions, regionsOf(s)));
-  replace($("#result"), out);
+  replace($("#outcome-area"), out);
+  renderResultCharts(s, $("#charts"));
+  replace($("#result-tables"), resultTables(s.record.questions, regionsOf(s)));
 }
 
 function renderRegions() {
@@ -571,9 +575,17 @@ function renderQuestions() {
       ),
     );
   });
-  out.push(el("h3", {}, t("observe.rule")));
-  out.push(el("ul", { id: "rule" }, ruleText(rec.rule, rec.questions).map((line) => el("li", {}, line))));
-  replace($("#questions"), el("div", { class: "cards" }, out.slice(0, -2)), ...out.slice(-2));
+  const cards = el("div", { class: "cards" }, out);
+  if (!rec.rule) {
+    replace($("#questions"), cards);
+    return;
+  }
+  replace(
+    $("#questions"),
+    cards,
+    el("h3", {}, t("observe.rule")),
+    el("ul", { id: "rule" }, ruleText(rec.rule, rec.questions).map((line) => el("li", {}, line))),
+  );
 }
 
 function render() {
