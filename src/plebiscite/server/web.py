@@ -1,5 +1,5 @@
 """The web pages: the home page, the observer dashboard, the administrator's pages (and the
-voting booth and audit pages, built on the same conventions).
+voting booth, the audit page and the public ballot box, built on the same conventions).
 
 Every byte a page needs is served by plebiscite itself, from ``server/static/``; no page
 refers to another origin. Every response of this router carries a strict Content-Security-Policy
@@ -86,6 +86,8 @@ PAGES: dict[str, str] = {
     "/vote/{rest:path}": "booth.html",
     "/audit": "audit.html",
     "/audit/{rest:path}": "audit.html",
+    # the public ballot box of an election: /ballots/UUID[?tracker=T]
+    "/ballots/{uuid}": "ballots.html",
     "/trustee/{rid}/{index}": "trustee.html",
 }
 
