@@ -34,7 +34,10 @@ Conventions for a page (``static/NAME.html`` served at the routes of :data:`PAGE
 - **The administrator's token** stays in ``sessionStorage`` and is sent as a Bearer token
   (``static/js/api.js``); the trustees' and authorities' link tokens are shown once, never
   stored. A trustee's page (``/trustee/RID/INDEX#token=...``) reads its own link token from
-  the URL fragment and keeps it in that tab's ``sessionStorage``.
+  the URL fragment and keeps it in that tab's ``sessionStorage``. The booth
+  (``/booth/UUID#credential=...``) reads a voter's credential from the fragment and takes it
+  out of the address bar at once (``history.replaceState``): it stays in the page's memory,
+  never sent, never stored.
 
 The router also carries the public API routes the dashboard needs (:mod:`.dashboard`): the
 turnout of every region over time and one live feed for all the regions of a referendum.

@@ -12,6 +12,12 @@ credential, no ciphertext of another credential, the last ballot of each credent
 processes verify each ballot once, not N times. A process starting up verifies everything it
 has not verified itself before (its checkpoint, then every member after it).
 
+The public ballot box (:mod:`plebiscite.service.ballotbox`, :meth:`ElectionState.box_page`)
+is kept as the board's members are indexed (:meth:`ElectionState._index`: each Ballot event
+with its tracker, height and the public credential of the ballot just before it), from the
+whole board at start-up and from each append after, by this process or another: a page or a
+tracker search reads that index, never the board.
+
 Fast restart: the live verifier's state is saved in the private store (kind
 :data:`CHECKPOINT_KIND`, key the election's uuid) at each change of phase, when the server stops,
 and every :data:`CHECKPOINT_EVERY` events, but no more often than keeps the time spent saving
