@@ -132,6 +132,39 @@ def test_the_ballot_box_opens_at_a_tracker_and_searches(page, shots, demo_server
     assert page.js_errors == []
 
 
+def test_pages_of_the_ballot_box(page, demo_server: LiveServer):
+    """?limit=2: the ballots two by two, later then earlier, the buttons off at the ends."""
+    server = demo_server
+    uuid, _ = _cast_as(server, VOTER)
+    box = server.get(f"/api/elections/{uuid}/ballot-box")
+    while len(box["entries"]) < 3:  # at least three ballots in that region
+        _cast_as(server, VOTER)
+        box = server.get(f"/api/elections/{uuid}/ballot-box")
+    heights = [str(e["height"]) for e in box["entries"]]
+
+    def shown() -> list[str]:
+        rows = page.locator("#rows tr td.num")
+        return [rows.nth(i).text_content() for i in range(rows.count())]
+
+    page.goto(f"{server.base}/ballots/{uuid}?limit=2")
+    page.wait_for_selector("#rows tr")
+    assert shown() == heights[:2]
+    assert page.is_disabled("#earlier") and page.is_enabled("#later")
+    page.click("#later")
+    page.wait_for_function(
+        "(h) => document.querySelector('#rows td.num').textContent === h", arg=heights[2]
+    )
+    assert shown() == heights[2:4]
+    assert page.is_enabled("#earlier")
+    page.click("#earlier")
+    page.wait_for_function(
+        "(h) => document.querySelector('#rows td.num').textContent === h", arg=heights[0]
+    )
+    assert shown() == heights[:2]
+    assert page.evaluate("document.activeElement.id") == "earlier" or page.is_disabled("#earlier")
+    assert page.js_errors == []
+
+
 def test_an_unknown_tracker_and_an_unknown_election(page, demo_server: LiveServer):
     server = demo_server
     (region, *_), *_ = server.credentials()

@@ -3,7 +3,7 @@
 // ballot of the same credential; a search by tracker or its first characters; the board's
 // height and its last signed checkpoint, whose Ed25519 signature is checked here.
 // /ballots/UUID?tracker=T opens the page at the ballot T, highlighted (the booth links there
-// once a ballot is cast).
+// once a ballot is cast); &limit=N chooses the ballots a page (50).
 
 import { api, seg } from "./api.js";
 import { say, statusBadge } from "./common.js";
@@ -13,7 +13,11 @@ import { formatNumber, formatTime, initI18n, t } from "./i18n.js";
 const TRACKER = /^[A-Za-z0-9+/]*$/;
 const TRACKER_LENGTH = 43;
 const MIN_PREFIX = 4;
-const LIMIT = 50;
+// ballots a page: ?limit=N in the address (1 to 500), 50 by default
+const LIMIT = (() => {
+  const n = Number(new URLSearchParams(location.search).get("limit"));
+  return Number.isInteger(n) && n >= 1 && n <= 500 ? n : 50;
+})();
 
 const state = {
   uuid: null,
@@ -185,6 +189,15 @@ function render() {
 
 // -- finding a tracker ---------------------------------------------------------------------------
 
+// The address of what the page shows (the tracker searched, if any; the page size if chosen).
+function setAddress(tracker) {
+  const params = new URLSearchParams();
+  if (tracker) params.set("tracker", tracker);
+  if (new URLSearchParams(location.search).has("limit")) params.set("limit", String(LIMIT));
+  const query = params.toString();
+  history.replaceState(null, "", query ? `${location.pathname}?${query}` : location.pathname);
+}
+
 function searchProblem(text) {
   if (!TRACKER.test(text)) return "ballots.search-chars";
   if (text.length < MIN_PREFIX || text.length > TRACKER_LENGTH) return "ballots.search-short";
@@ -204,7 +217,7 @@ async function find(text, { fromAddress = false } = {}) {
   }
   input.removeAttribute("aria-invalid");
   replace($("#search-error"));
-  history.replaceState(null, "", `${location.pathname}?tracker=${encodeURIComponent(text)}`);
+  setAddress(text);
   if (text.length === TRACKER_LENGTH) {
     const hit = await fetchPage({ tracker: text });
     const entry = hit.entries[0];
@@ -239,7 +252,7 @@ function wire() {
     $("#search").value = "";
     $("#search").removeAttribute("aria-invalid");
     replace($("#search-error"));
-    history.replaceState(null, "", location.pathname);
+    setAddress(null);
     tell(null);
     show({}).catch((err) => tell("ballots.load-failed", { message: err.message }, "error"));
   });
