@@ -152,6 +152,30 @@ def test_pages_searches_and_a_revote(board: Any) -> None:
         assert _box(c, uuid)["entries"] == rows
 
 
+def test_ballots_cast_through_another_process_are_in_its_box(pg_server: Any) -> None:
+    """Two servers on one PostgreSQL database: the box of one shows what the other appended
+    (read when the board's head moved), the revote included."""
+    from plebiscite.board.postgres import PostgresBoard
+
+    texts, creds, election = _setup("open")
+    uuid = election.uuid
+    with pg_server.fresh_database() as dsn:
+        one, two = PostgresBoard(dsn), PostgresBoard(dsn)
+        try:
+            with _client(one) as a, _client(two) as b:
+                assert a.post("/api/elections", json=texts, headers=ADMIN).status_code == 201
+                assert _box(b, uuid)["entries"] == []
+                first = _cast(a, election, creds[0], "x")
+                assert [e["tracker"] for e in _box(b, uuid)["entries"]] == [first[0]]
+                again = _cast(a, election, creds[0], "y")
+                rows = _box(b, uuid, tracker=first[0][:6])["entries"]
+                assert rows[0]["status"] == "replaced" and rows[0]["replaced_by"] == again[1]
+                assert _box(b, uuid)["counted"] == 1
+        finally:
+            one.close()
+            two.close()
+
+
 BAD = [
     ({"after": "-1"}, "after"),
     ({"after": "abc"}, "after"),
@@ -309,6 +333,19 @@ def test_the_index_answers_as_the_model(
         got = [(e.tracker, e.height, e.replaced_by) for e in page.entries]
         assert (got, page.more_after, page.more_before) == model.page(q), q
     assert box.counted == len({c for _, c in ballots})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.none() | st.text(max_size=60), min_size=4, max_size=4))
+def test_any_parameters_are_read_or_refused_naming_one(params: list[str | None]) -> None:
+    try:
+        q = parse_query(*params)
+    except Invalid as e:
+        assert e.code == "bad_parameter"
+        assert e.where in {f"{n} parameter" for n in ("after", "before", "limit", "tracker")}
+    else:
+        assert 1 <= q.limit <= MAX_LIMIT
+        assert q.tracker is None or 4 <= len(q.tracker) <= 43
 
 
 def test_parse_query_reads_the_parameters() -> None:
