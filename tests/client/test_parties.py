@@ -126,6 +126,25 @@ def test_a_referendum_through_every_party(served, tmp_path):
             voters[0].vote([NO, B])
     assert first["type"] == "Ballot" and first["region"] in names
     follower.join(30)
+    # the public ballot box, a public credential looked up, the voting hours
+    north = observer.ballot_box(uuids["North"])
+    assert north["ballots"] == observer.election_status(uuids["North"])["ballots"]
+    mine = observer.ballot_box(uuids["North"], tracker=trackers[0])["entries"]
+    assert [e["tracker"] for e in mine] == [trackers[0]]
+    voting = observer.voting(uuids["North"])
+    assert voting["accepting"] and voting["referendum"]["id"] == rid
+    assert voting["referendum"]["region"] == "North"
+    from plebiscite.crypto.credentials import credential_secret
+
+    g = voters[0].election.group
+    public = g.encode(g.gpow(credential_secret(voters[0].credential, uuids["North"], g)))
+    found = observer.find_credential(uuids["North"], public)
+    assert found is not None and found["voted"] is True
+    assert observer.find_credential(uuids["South"], public) is None
+    assert observer.credential_home(uuids["South"], public) == {
+        "uuid": uuids["North"],
+        "name": observer.election_status(uuids["North"])["name"],
+    }
     assert observer.turnout(rid)["regions"][0]["samples"]
     assert observer.election_status(uuids["North"])["ballots"] >= 2
 

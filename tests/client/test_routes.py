@@ -15,6 +15,15 @@ def test_segments_are_quoted():
     )
 
 
+def test_the_ballot_box_paths():
+    assert routes.ballot_box("U") == "/api/elections/U/ballot-box"
+    assert routes.ballot_box("U", after=3, tracker="a+b/", before=None) == (
+        "/api/elections/U/ballot-box?after=3&tracker=a%2Bb%2F"
+    )
+    assert routes.ballot_box_page("U", "a+b") == "/ballots/U?tracker=a%2Bb"
+    assert routes.credential("U", "12") == "/api/elections/U/credentials/12"
+
+
 def test_every_route_of_the_server_is_named(served):
     """Every API route of the running server's OpenAPI document is built by ``routes`` (the
     path parameters given as their own names)."""
@@ -30,6 +39,9 @@ def test_every_route_of_the_server_is_named(served):
         routes.ballots("{uuid}"),
         routes.ballots("{uuid}") + "/{tracker}",
         routes.close_election("{uuid}"),
+        routes.ballot_box("{uuid}"),
+        routes.credential("{uuid}", "{public}"),
+        routes.voting("{uuid}"),
         routes.checkpoints("{uuid}"),
         routes.election_events("{uuid}"),
         routes.voter_authentication("{uuid}"),

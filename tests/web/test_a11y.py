@@ -23,6 +23,8 @@ PAGES: list[tuple[str, str, str, bool, str]] = [
     ("home", "demo_server", "/", False, "#referendums li"),
     ("observe", "demo_server", "/observe/{rid}", False, "#checkpoints .card"),
     ("observe-unknown", "demo_server", "/observe/nope", False, "#status.error"),
+    ("ballot-box", "demo_server", "/ballots/{uuid}", False, "#board-height"),
+    ("booth", "demo_server", "/booth/{uuid}", False, "#credential:focus"),
     ("admin-sign-in", "empty_server", "/admin/", False, "#sign-in:not([hidden])"),
     ("admin-list", "demo_server", "/admin/", True, "#list table"),
     ("admin-new", "empty_server", "/admin/new", True, "#create-form:not([hidden])"),
@@ -84,7 +86,11 @@ def _sign_in(page: Any, server: LiveServer) -> None:
 def _open(page: Any, server: LiveServer, path: str, signed_in: bool, ready: str) -> None:
     if signed_in:
         _sign_in(page, server)
-    page.goto(server.base + path.format(rid=server.rid))
+    uuid = ""
+    if "{uuid}" in path:  # the election of the demo referendum's first region
+        region = server.get(f"/api/referendums/{server.rid}")["regions"][0]
+        uuid = region["election"]
+    page.goto(server.base + path.format(rid=server.rid, uuid=uuid))
     page.wait_for_selector(ready, timeout=20_000)
 
 

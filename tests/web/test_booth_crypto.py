@@ -119,6 +119,32 @@ def test_credential_derivation_is_pythons(js):
     assert got == expected
 
 
+def test_public_credentials_are_pythons(js):
+    """What the booth asks the server about (GET .../credentials/PUBLIC): g^secret(c) in the
+    list's encoding, in the three groups, for both forms of credential."""
+    from plebiscite.crypto.credentials import generate_credential
+    from plebiscite.crypto.groups import ED25519
+
+    creds = [*CREDENTIALS, generate_credential(DeterministicRandom("public"))]
+    uuid = "hgoZjvPzR5znY8"
+    groups = (ED25519, BELENIOS_2048, RFC_3526_2048)
+    got = js(
+        """const out = [];
+        for (const g of args[2]) for (const c of args[0])
+          out.push(await core.publicCredential(c, args[1], modules.groups.groupByName(g)));
+        return out;""",
+        creds,
+        uuid,
+        [g.name for g in groups],
+    )
+    expected = [
+        g.encode(g.gpow(credential_secret(parse_credential(c), uuid, g)))
+        for g in groups
+        for c in creds
+    ]
+    assert got == expected
+
+
 def test_credential_checksum_is_pythons(js):
     candidates = [
         *CREDENTIALS,

@@ -20,9 +20,9 @@ from peers import peer_verifies
 from plebiscite.protocol.verifier import Verifier
 from plebiscite.server.web import CSP
 
-from .live import LiveServer, demo_server
+from .live import LiveServer, demo_server, empty_server
 
-__all__ = ["demo_server"]
+__all__ = ["demo_server", "empty_server"]
 
 pytestmark = pytest.mark.browser
 
@@ -380,4 +380,159 @@ def test_every_kind_of_question_in_the_booth(page, shots, static_site, vector_el
     shots.take(page, "cast")
     (ballot,) = cast
     assert h_json(ballot) == tracker
+    assert page.js_errors == []
+
+
+def _region_election(server: LiveServer, region: str) -> dict:
+    raw = httpx.get(
+        f"{server.base}/api/referendums/{server.rid}/regions/{region}/election", timeout=30
+    ).content
+    return json.loads(raw)
+
+
+def test_the_credential_of_the_link_fills_the_step_and_the_done_step_links_the_ballot(
+    page, shots, demo_server: LiveServer
+):
+    """/booth/UUID#credential=CRED: the credential fills the step, leaves the address bar at
+    once and is never sent; one "Vote" leads to the questions; once cast, the done step links
+    to the ballot in the ballot box, which opens at it."""
+    server = demo_server
+    uuid, credential = _voter(server, 4)
+    sent: list[str] = []
+    page.on(
+        "request",
+        lambda r: sent.append(f"{r.url} {r.post_data or ''} {r.headers.get('referer', '')}"),
+    )
+    page.goto(f"{server.base}/booth/{uuid}#credential={quote(credential, safe='')}")
+    page.wait_for_selector("#credential-next:focus")
+    assert "#" not in page.url and page.url == f"{server.base}/booth/{uuid}"
+    assert page.input_value("#credential") == credential
+    assert page.is_visible("#credential-from-link")
+    assert page.text_content("#credential-next") == "Vote"
+    shots.take(page, "from-link")
+    assert _axe(page) == []
+    page.keyboard.press("Enter")  # the one "Vote"
+    page.wait_for_selector("#step-questions:not([hidden])")
+    _choose(page, ["q1-a1", "q2-a2"])
+    tracker = _encrypt(page)
+    done, _height = _cast(page)
+    assert done == tracker
+    href = page.get_attribute("#done-ballot-box", "href")
+    assert href == f"/ballots/{uuid}?tracker={quote(tracker, safe='')}"
+    shots.take(page, "done-link")
+    page.click("#done-ballot-box")
+    page.wait_for_selector("#this-ballot")
+    assert tracker in page.text_content("#this-ballot")
+    assert "counted" in page.text_content("#this-ballot")
+    assert not any(credential in s for s in sent)
+    assert page.js_errors == []
+
+
+def test_a_credential_of_another_region_is_refused_naming_it(page, shots, demo_server: LiveServer):
+    """The booth derives the public credential and asks the server: a credential of another
+    region is refused at the credential step with that region's name and a link to its booth;
+    one of no election of the server is refused as not on the list."""
+    from plebiscite.crypto.credentials import generate_credential
+    from plebiscite.crypto.rand import SystemRandom
+
+    server = demo_server
+    voters = server.credentials()
+    region, _login, credential = voters[0]
+    other = next(r for r, _, _ in voters if r != region)
+    mine, theirs = _region_election(server, region), _region_election(server, other)
+    page.goto(f"{server.base}/booth/{theirs['uuid']}")
+    page.wait_for_selector("#credential:focus")
+    page.fill("#credential", credential)
+    page.click("#credential-next")
+    page.wait_for_selector("#credential-elsewhere:not([hidden])")
+    shots.take(page, "other-region")
+    error = page.text_content("#credential-error")
+    assert f"not for this election but for “{mine['name']}”" in error
+    assert page.get_attribute("#credential", "aria-invalid") == "true"
+    assert page.get_attribute("#credential-elsewhere", "href") == f"/booth/{mine['uuid']}"
+    assert mine["name"] in page.text_content("#credential-elsewhere")
+    assert page.is_hidden("#step-questions")
+    assert page.evaluate("document.activeElement.id") == "credential"
+    assert _axe(page) == []
+
+    page.fill("#credential", generate_credential(SystemRandom()))
+    page.click("#credential-next")
+    page.wait_for_function(
+        "() => document.querySelector('#credential-error').textContent.includes('voter list')"
+    )
+    assert f"not on the voter list of “{theirs['name']}”" in page.text_content("#credential-error")
+    assert page.is_hidden("#credential-elsewhere")
+    page.select_option("[data-lang-select]", "uk")
+    page.wait_for_function("() => document.documentElement.lang === 'uk'")
+    assert "немає у списку виборців" in page.text_content("#credential-error")
+    assert page.js_errors == []
+
+
+def test_a_closed_election_s_booth_says_so(page, shots, empty_server: LiveServer):
+    """An election whose board is closed: the booth says so at once, asks for no credential,
+    and links to the ballot box."""
+    from conftest import peer_vector
+    from tamper import Archive
+
+    server = empty_server
+    path, _meta = peer_vector("open")
+    a = Archive.load(path)
+    sd = a.data(a.payload_index("Setup"))
+    texts = {k: a.entries[a.index_of_hash(sd[k])].content.decode() for k in sd}
+    admin = {"authorization": f"Bearer {server.token}", "origin": server.base}
+    r = httpx.post(f"{server.base}/api/elections", json=texts, headers=admin, timeout=60)
+    assert r.status_code in (201, 409), r.text
+    uuid = json.loads(texts["election"])["uuid"]
+    r = httpx.post(f"{server.base}/api/elections/{uuid}/close", headers=admin, timeout=60)
+    assert r.status_code in (200, 409), r.text
+    page.goto(f"{server.base}/booth/{uuid}")
+    page.wait_for_selector("#step-closed:not([hidden])")
+    shots.take(page, "closed")
+    assert page.text_content("#status") == "Voting is closed in this election."
+    assert page.is_hidden("#step-credential")
+    assert page.is_hidden("#closed-dashboard-item")  # no referendum: no dashboard
+    assert page.get_attribute("#closed-ballots", "href") == f"/ballots/{uuid}"
+    assert _axe(page) == []
+    page.select_option("[data-lang-select]", "uk")
+    page.wait_for_function("() => document.documentElement.lang === 'uk'")
+    assert page.text_content("#status") == "Голосування в цих виборах закрите."
+    assert page.js_errors == []
+
+
+def test_a_booth_before_the_opening_gives_the_time(page, static_site, vector_election):
+    """The voting hours as the server gives them (a mock API): the opening time in the
+    voter's language, and a link to the referendum's dashboard."""
+    raw, _creds = vector_election("plebiscite")
+    uuid = json.loads(raw)["uuid"]
+
+    def api(route) -> None:
+        path = route.request.url.split("://", 1)[1].split("/", 1)[1]
+        if path == f"api/elections/{uuid}":
+            route.fulfill(json={"uuid": uuid, "status": "open"})
+        elif path == f"api/elections/{uuid}/election":
+            route.fulfill(body=raw, headers={"content-type": "application/json"})
+        elif path == f"api/elections/{uuid}/voting":
+            route.fulfill(
+                json={
+                    "election": uuid,
+                    "accepting": False,
+                    "refusal": {"code": "not_yet_open", "message": "voting opens at ..."},
+                    "opening": "2030-06-01T09:00:00Z",
+                    "closing": "2030-06-02T09:00:00Z",
+                    "closed_at": None,
+                    "now": "2030-05-01T00:00:00Z",
+                    "referendum": {"id": "r-1", "title": "T", "region": "A", "regions": []},
+                }
+            )
+        else:
+            route.fulfill(status=404, json={"error": {"code": "not_found", "message": path}})
+
+    page.route(f"{static_site}/api/**", api)
+    page.goto(f"{static_site}/booth/{uuid}")
+    page.wait_for_selector("#step-closed:not([hidden])")
+    assert page.text_content("#status").startswith("Voting opens on Jun 1, 2030")
+    assert page.get_attribute("#closed-dashboard", "href") == "/observe/r-1"
+    page.select_option("[data-lang-select]", "ru")
+    page.wait_for_function("() => document.documentElement.lang === 'ru'")
+    assert page.text_content("#status").startswith("Голосование откроется 1 июн. 2030")
     assert page.js_errors == []

@@ -293,9 +293,14 @@ def _demo(server: Any, gate: _DemoGate, token: str, base: str, out: Path, voters
     )
     print(f"  API: {base}{routes.referendum(rid)}", file=sys.stderr)
     for name, (login, cred) in first.items():
-        booth = f"{base}{routes.booth(uuids[name])}" if name in uuids else "(not open)"
+        if name not in uuids:
+            print(f"  region {name}: (not open)", file=sys.stderr)
+            continue
+        booth = f"{base}{routes.booth(uuids[name])}"
         print(
-            f"  region {name}: voting booth {booth}; voter {login} has credential {cred}",
+            f"  region {name}: voting booth {booth}; voter {login} has credential {cred} "
+            f"(their link: {booth}#credential={cred}); ballot box "
+            f"{base}{routes.ballot_box_page(uuids[name])}",
             file=sys.stderr,
         )
     print(

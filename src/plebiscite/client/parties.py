@@ -93,6 +93,45 @@ class Observer(Party):
             raise
         return int(found["height"])
 
+    def ballot_box(
+        self,
+        uuid: str,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+        tracker: str | None = None,
+    ) -> dict[str, Any]:
+        """A page of the public ballot box: each ballot's tracker, height and status
+        (``counted`` or ``replaced``), the board's height and last signed checkpoint."""
+        return self._object(
+            "GET", routes.ballot_box(uuid, after=after, before=before, limit=limit, tracker=tracker)
+        )
+
+    def find_credential(self, uuid: str, public: str) -> dict[str, Any] | None:
+        """Whether the public credential ``public`` is on the board's list (``{"election",
+        "name", "credential", "voted"}``); None if not (the refusal, which may name the other
+        election whose list holds it, is :meth:`credential_home`)."""
+        try:
+            return self._object("GET", routes.credential(uuid, public))
+        except PartyError as e:
+            if e.code == "unknown_credential":
+                return None
+            raise
+
+    def credential_home(self, uuid: str, public: str) -> dict[str, Any] | None:
+        """The other election of the server (``{"uuid", "name"}``) whose list holds the public
+        credential ``public``, when the board of ``uuid`` does not; None otherwise."""
+        r = self.http.get(routes.credential(uuid, public), headers=self.headers)
+        if r.status_code != 404:
+            return None
+        other = r.json().get("error", {}).get("election")
+        return other if isinstance(other, dict) else None
+
+    def voting(self, uuid: str) -> dict[str, Any]:
+        """Whether the board takes ballots now, its voting hours and its referendum."""
+        return self._object("GET", routes.voting(uuid))
+
     def checkpoints(self, uuid: str) -> list[dict[str, Any]]:
         """The signed checkpoints of a board, oldest first."""
         return self._list(routes.checkpoints(uuid))

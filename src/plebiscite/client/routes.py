@@ -11,7 +11,7 @@ the pages a person opens in a browser.
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 __all__ = [
     "ADMIN_PAGES",
@@ -25,6 +25,8 @@ __all__ = [
     "SESSION_LOGOUT",
     "archive",
     "ballot",
+    "ballot_box",
+    "ballot_box_page",
     "ballots",
     "booth",
     "card",
@@ -32,6 +34,7 @@ __all__ = [
     "checkpoints",
     "close_election",
     "close_referendum",
+    "credential",
     "dkey",
     "election",
     "election_events",
@@ -58,6 +61,7 @@ __all__ = [
     "voter_authentication",
     "voter_login",
     "voter_logout",
+    "voting",
     "voutput",
 ]
 
@@ -106,6 +110,23 @@ def ballots(uuid: str) -> str:
 def ballot(uuid: str, tracker: str) -> str:
     """``GET``: where the ballot with this smart ballot tracker is on the board."""
     return f"{ballots(uuid)}/{segment(tracker)}"
+
+
+def ballot_box(uuid: str, **query: int | str | None) -> str:
+    """``GET``: a page of the public ballot box; ``query``: ``after``, ``before``, ``limit``,
+    ``tracker`` (those that are not None)."""
+    given = {k: str(v) for k, v in query.items() if v is not None}
+    return f"{election(uuid)}/ballot-box" + (f"?{urlencode(given)}" if given else "")
+
+
+def credential(uuid: str, public: str) -> str:
+    """``GET``: whether a public credential is on the board's list (or on which other)."""
+    return f"{election(uuid)}/credentials/{segment(public)}"
+
+
+def voting(uuid: str) -> str:
+    """``GET``: whether the board takes ballots now, its voting hours and referendum."""
+    return f"{election(uuid)}/voting"
 
 
 def close_election(uuid: str) -> str:
@@ -282,3 +303,9 @@ def observe(rid: str) -> str:
 def booth(uuid: str) -> str:
     """The voting booth of an election."""
     return f"/booth/{segment(uuid)}"
+
+
+def ballot_box_page(uuid: str, tracker: str | None = None) -> str:
+    """The public ballot box of an election (opened at the ballot ``tracker``, if given)."""
+    page = f"/ballots/{segment(uuid)}"
+    return page if tracker is None else f"{page}?{urlencode({'tracker': tracker})}"

@@ -1039,11 +1039,11 @@ class Verifier:
     def _divide_superseded(self, ev: Event) -> None:
         """Divide the product by the ballots replaced by a revote (a second, partial pass), in
         chunks parsed on the executor's workers when there is one (the first pass's executor:
-        worker processes or a Dask cluster). Their signatures and proofs are not verified again: only ballots
-        found valid in the first pass were multiplied in (and replaced), and the reader checks
-        that each member still hashes to its name and the events chain up to this EndBallots
-        event, so these are the bytes verified then (an archive changed between the passes is
-        reported)."""
+        worker processes or a Dask cluster). Their signatures and proofs are not verified
+        again: only ballots found valid in the first pass were multiplied in (and replaced),
+        and the reader checks that each member still hashes to its name and the events chain
+        up to this EndBallots event, so these are the bytes verified then (an archive changed
+        between the passes is reported)."""
         wanted = set(self._superseded)
         chunk: list[tuple[int, str, bytes]] = []
         size = 0

@@ -60,11 +60,21 @@ class ApiError(Exception):
 
 
 def error_response(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    where: str = "",
+    **more: Any,
 ) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
-    )
+    """The error ``{"error": {"code", "message", "where"?, ...}}``: ``where`` names what is
+    wrong (a parameter, a field), when known; ``more``, fields of this error's own."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if where:
+        error["where"] = where
+    error.update(more)
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
 _HTTP_CODES = {
@@ -128,7 +138,7 @@ def install_error_handlers(app: FastAPI) -> None:
                     status_code=status,
                     headers={k.decode(): v.decode() for k, v in headers if k == b"retry-after"},
                 )
-        return error_response(*answer_of(e), str(e))
+        return error_response(*answer_of(e), str(e), where=e.where)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, e: HTTPException) -> JSONResponse:

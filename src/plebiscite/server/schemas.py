@@ -68,6 +68,9 @@ class _Open(BaseModel):
 class ErrorDetail(_Open):
     code: str = Field(description="a stable code, e.g. unknown_election, state, rate_limited")
     message: str = Field(description="what was wrong")
+    where: str | None = Field(
+        default=None, description="what is wrong, when known: a parameter, a field, an event"
+    )
 
 
 class ErrorBody(_Open):
@@ -366,6 +369,83 @@ class SignedCheckpoint(_Open):
 
 class CheckpointList(RootModel[list[SignedCheckpoint]]):
     pass
+
+
+class BoxEntry(_Open):
+    tracker: str = Field(description="the smart ballot tracker (43 characters of Base64)")
+    height: int = Field(description="its place on the board")
+    status: Literal["counted", "replaced"] = Field(
+        description="counted: the last ballot of its credential so far; replaced: a later "
+        "ballot of the same credential is on the board"
+    )
+    replaced_by: int | None = Field(description="the height of the replacing ballot")
+    time: UtcTime | None = Field(description="null: the board records no time per ballot")
+
+
+class BoxQuery(_Open):
+    after: int | None
+    before: int | None
+    limit: int
+    tracker: str | None
+
+
+class BoxAfter(_Open):
+    after: int
+
+
+class BoxBefore(_Open):
+    before: int
+
+
+class BallotBox(_Open):
+    """A page of the public ballot box."""
+
+    election: str
+    height: int | None = Field(description="the board's height (its last event)")
+    ballots: int = Field(description="every ballot on the board")
+    counted: int = Field(description="the ballots counted so far (one per credential)")
+    checkpoint: SignedCheckpoint | None = Field(description="the board's last signed checkpoint")
+    query: BoxQuery = Field(description="the page asked for")
+    entries: list[BoxEntry] = Field(description="the ballots of the page, by height")
+    next: BoxAfter | None = Field(description="the next page's parameters, if there is one")
+    previous: BoxBefore | None = Field(description="the previous page's, if there is one")
+
+
+class CredentialOnBoard(_Open):
+    election: str
+    name: str | None
+    credential: str
+    voted: bool = Field(description="a ballot of this credential is on the board")
+
+
+class VotingRefusal(_Open):
+    code: str = Field(description="voting_closed or not_yet_open")
+    message: str
+
+
+class VotingRegion(_Open):
+    name: str
+    election: str
+
+
+class VotingReferendum(_Open):
+    id: str
+    title: str
+    region: str
+    regions: list[VotingRegion]
+
+
+class Voting(_Open):
+    election: str
+    name: str | None
+    status: str
+    accepting: bool = Field(description="a ballot cast now is taken")
+    refusal: VotingRefusal | None
+    opening: UtcTime | None
+    closing: UtcTime | None
+    closed_at: UtcTime | None = Field(description="when the organiser closed voting")
+    now: UtcTime = Field(description="the server's time")
+    referendum: VotingReferendum | None
 
 
 class ElectionJson(_Open):

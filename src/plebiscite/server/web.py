@@ -1,5 +1,5 @@
 """The web pages: the home page, the observer dashboard, the administrator's pages (and the
-voting booth and audit pages, built on the same conventions).
+voting booth, the audit page and the public ballot box, built on the same conventions).
 
 Every byte a page needs is served by plebiscite itself, from ``server/static/``; no page
 refers to another origin. Every response of this router carries a strict Content-Security-Policy
@@ -46,7 +46,10 @@ Conventions for a page (``static/NAME.html`` served at the routes of :data:`PAGE
 - **The administrator's token** stays in ``sessionStorage`` and is sent as a Bearer token
   (``static/js/api.js``); the trustees' and authorities' link tokens are shown once, never
   stored. A trustee's page (``/trustee/RID/INDEX#token=...``) reads its own link token from
-  the URL fragment and keeps it in that tab's ``sessionStorage``.
+  the URL fragment and keeps it in that tab's ``sessionStorage``. The booth
+  (``/booth/UUID#credential=...``) reads a voter's credential from the fragment and takes it
+  out of the address bar at once (``history.replaceState``): it stays in the page's memory,
+  never sent, never stored.
 
 The router also carries the public API routes the dashboard needs (:mod:`.dashboard`): the
 turnout of every region over time and one live feed for all the regions of a referendum; and
@@ -116,6 +119,8 @@ PAGES: dict[str, str] = {
     "/vote/{rest:path}": "booth.html",
     "/audit": "audit.html",
     "/audit/{rest:path}": "audit.html",
+    # the public ballot box of an election: /ballots/UUID[?tracker=T]
+    "/ballots/{uuid}": "ballots.html",
     "/trustee/{rid}/{index}": "trustee.html",
 }
 

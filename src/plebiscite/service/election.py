@@ -12,6 +12,12 @@ credential, no ciphertext of another credential, the last ballot of each credent
 processes verify each ballot once, not N times. A process starting up verifies everything it
 has not verified itself before (its checkpoint, then every member after it).
 
+The public ballot box (:mod:`plebiscite.service.ballotbox`, :meth:`ElectionState.box_page`)
+is kept as the board's members are indexed (:meth:`ElectionState._index`: each Ballot event
+with its tracker, height and the public credential of the ballot just before it), from the
+whole board at start-up and from each append after, by this process or another: a page or a
+tracker search reads that index, never the board.
+
 Fast restart: the live verifier's state is saved in the private store (kind
 :data:`CHECKPOINT_KIND`, key the election's uuid) at each change of phase, when the server stops,
 and every :data:`CHECKPOINT_EVERY` events, but no more often than keeps the time spent saving
@@ -48,6 +54,7 @@ import base64
 import datetime
 import hashlib
 import io
+import json
 import logging
 import random
 import secrets
@@ -79,6 +86,7 @@ from plebiscite.protocol.checkpoints import SignedCheckpoint, sign_checkpoint
 from plebiscite.protocol.messages import parse_event
 from plebiscite.protocol.record import is_record_board
 from plebiscite.protocol.verifier import Verifier
+from plebiscite.service.ballotbox import BallotBox, BoxQuery
 from plebiscite.service.errors import Invalid, NotFound, Refused
 
 __all__ = [
@@ -186,6 +194,10 @@ class ElectionState:
     catching_up: threading.RLock = field(default_factory=threading.RLock, init=False)
 
     def __post_init__(self) -> None:
+        #: the public ballot box (:mod:`plebiscite.service.ballotbox`), kept as the members
+        #: are indexed; its tracker -> height is :attr:`trackers`
+        self.ballot_box = BallotBox(self.trackers)
+        self._last_data: tuple[str, bytes] | None = None  # the last data member indexed
         #: the signed checkpoints not stored yet (not shown either: see the module's
         #: documentation), oldest first
         self.unstored: list[SignedCheckpoint] = []
@@ -394,15 +406,21 @@ class ElectionState:
         return None
 
     def _index(self, m: StoredMember) -> None:
-        """Keep the trackers of the ballots on the board and the last member number."""
+        """Keep the ballots on the board (their trackers, the ballot box) and the last member
+        number."""
         self.seq = m.seq
         if m.kind == "data":
+            self._last_data = (m.hash, m.content)
             return
         if b'"type":"Ballot"' in m.content:
             payload = m.content.rsplit(b'"payload":"', 1)[1][:64].decode()
             # the tracker is the ballot's SHA256 (its member's name), in base 64
             tracker = base64.b64encode(bytes.fromhex(payload)).decode().rstrip("=")
-            self.trackers[tracker] = self.head_height_of(m.content)
+            last, self._last_data = self._last_data, None
+            credential = _credential_of(last[1]) if last and last[0] == payload else None
+            self.ballot_box.add(tracker, self.head_height_of(m.content), credential)
+        else:
+            self._last_data = None
 
     @staticmethod
     def head_height_of(event: bytes) -> int:
@@ -668,6 +686,49 @@ class ElectionState:
             raise NotFound("unknown_tracker", "no ballot with this tracker on the board")
         return height
 
+    def box_page(self, q: BoxQuery) -> dict[str, Any]:
+        """A page of the public ballot box (:mod:`plebiscite.service.ballotbox`), with the
+        board's height and its last signed checkpoint; read from the box's index, never from
+        the board (call :meth:`fresh` first for what other processes appended)."""
+        box = self.ballot_box
+        page = box.page(q)
+        entries = page.entries
+        last = self.checkpoints[-1] if self.checkpoints else None
+        nxt = prev = None
+        if page.more_after:
+            nxt = entries[-1].height if entries else (q.before or 1) - 1
+        if page.more_before:
+            prev = entries[0].height if entries else (q.after or 0) + 1
+        return {
+            "election": self.uuid,
+            "height": self.head.height,
+            "ballots": len(box),
+            "counted": box.counted,
+            "checkpoint": None if last is None else json.loads(last.to_json()),
+            "query": {
+                "after": q.after,
+                "before": q.before,
+                "limit": q.limit,
+                "tracker": q.tracker,
+            },
+            "entries": [e.to_json() for e in entries],
+            "next": None if nxt is None else {"after": nxt},
+            "previous": None if prev is None else {"before": prev},
+        }
+
+    def credential(self, public: str) -> dict[str, Any] | None:
+        """Whether the public credential ``public`` is on this board's list (public data):
+        the election and whether it has a ballot on the board; None if it is not."""
+        v = self.verifier
+        if not v.is_credential(public):
+            return None
+        return {
+            "election": self.uuid,
+            "name": v.report.name,
+            "credential": public,
+            "voted": v.last_ballot_of(public) is not None,
+        }
+
     def refresh_if_behind(self) -> None:
         """Read and verify what other processes appended, if the board's head moved (one
         indexed read when it did not)."""
@@ -686,6 +747,18 @@ class ElectionState:
             still_open()
             await anyio.to_thread.run_sync(self.append, [Item("EndBallots")], still_open)
             await anyio.to_thread.run_sync(self.checkpoint)
+
+
+def _credential_of(ballot: bytes) -> bytes | None:
+    """The public credential of a ballot on the board (verified, so in its canonical form:
+    the field ``credential`` after ``election_uuid`` and ``election_hash``, whose values hold
+    no quote)."""
+    start = ballot.find(b'"credential":"')
+    if start < 0:
+        return None
+    start += len(b'"credential":"')
+    end = ballot.find(b'"', start)
+    return ballot[start:end] if end > start else None
 
 
 def setup_archive(raws: Sequence[bytes], timestamp: int) -> tuple[bytes, bytes]:
@@ -821,6 +894,15 @@ class Elections:
         """Read what other processes appended to every board this process knows."""
         for uuid in list(self.states):
             self._appended(uuid)
+
+    def credential_home(self, public: str, *, besides: str) -> ElectionState | None:
+        """Another election of this database (not ``besides``) whose public credential list
+        holds ``public`` (one is enough: a credential is derived from its election's uuid);
+        None if there is none. Reads the list of boards (call it off the event loop)."""
+        for s in self.known():
+            if s.uuid != besides and s.verifier.is_credential(public):
+                return s
+        return None
 
     def add(self, s: ElectionState) -> None:
         self.states[s.uuid] = s

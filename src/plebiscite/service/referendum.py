@@ -1437,6 +1437,24 @@ class Referendums:
                 with contextlib.suppress(NotFound):
                     await self._reload(rid)
 
+    async def region_of(self, uuid: str) -> dict[str, Any] | None:
+        """The referendum one of whose regions is the election ``uuid`` (public data, for its
+        voting booth): ``{"id", "title", "region", "regions": [{"name", "election"}, ...]}``;
+        None if it is no region's. The stored referendums are read if none known has it."""
+        for attempt in (1, 2):
+            for ref in list(self.refs.values()):
+                mine = next((r for r in ref.regions if r.uuid == uuid), None)
+                if mine is not None:
+                    return {
+                        "id": ref.referendum.id,
+                        "title": ref.referendum.title,
+                        "region": mine.name,
+                        "regions": [{"name": r.name, "election": r.uuid} for r in ref.regions],
+                    }
+            if attempt == 1:
+                await self.sync()
+        return None
+
     def window_of(self, s: ElectionState) -> None:
         """Set the voting hours of a region's board loaded after start-up (another process
         opened its referendum): the stored referendums are read if none of those known has

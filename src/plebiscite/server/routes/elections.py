@@ -1,25 +1,30 @@
-"""The election boards: setup, ballots, archive, checkpoints, live feed."""
+"""The election boards: setup, ballots, the public ballot box, archive, checkpoints, live
+feed, and what a voting booth asks before the credential (a public credential on the list,
+the voting hours)."""
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from plebiscite import strictjson
 from plebiscite.protocol.messages import LIMITS
 from plebiscite.server import livefeed, schemas, voterauth
 from plebiscite.server.accounts import require_admin
-from plebiscite.server.context import elections_of, key_of
-from plebiscite.server.http import ApiError, read_body
+from plebiscite.server.context import elections_of, key_of, referendums_of
+from plebiscite.server.http import ApiError, error_response, read_body
 from plebiscite.server.ratelimit import Limiter, RateLimits, app_buckets, charge
 from plebiscite.server.schemas import answers
-from plebiscite.service.election import ElectionState
+from plebiscite.service.ballotbox import DEFAULT_LIMIT, MAX_LIMIT, MIN_PREFIX, parse_query
+from plebiscite.service.election import ElectionState, now_iso
 
 __all__ = ["MAX_BALLOT", "MAX_SETUP", "router"]
 
@@ -199,6 +204,127 @@ async def find_ballot(uuid: str, tracker: str, request: Request) -> dict[str, An
     s = await elections_of(request).lookup(uuid)
     height = await anyio.to_thread.run_sync(s.find, tracker)
     return {"tracker": tracker, "height": height}
+
+
+@router.get(
+    "/api/elections/{uuid}/ballot-box",
+    summary="The public ballot box",
+    responses=answers(200, schemas.BallotBox, "a page of the ballot box", 404, 422, 503),
+)
+async def ballot_box(
+    uuid: str,
+    request: Request,
+    after: str | None = Query(
+        None, description="the ballots above this board height (the first `limit` of them)"
+    ),
+    before: str | None = Query(
+        None, description="the ballots below this board height (the last `limit` of them)"
+    ),
+    limit: str | None = Query(
+        None, description=f"at most this many ballots, 1 to {MAX_LIMIT} ({DEFAULT_LIMIT})"
+    ),
+    tracker: str | None = Query(
+        None,
+        description=f"only the ballots whose smart ballot tracker is this one or starts with "
+        f"it (at least {MIN_PREFIX} characters; percent-encode its + and /, or a space is "
+        "read as +)",
+    ),
+) -> dict[str, Any]:
+    """Every ballot on the board, paged by board height, without any credential: its smart
+    ballot tracker, height and status, ``counted`` (the last ballot of its credential so far)
+    or ``replaced`` (``replaced_by``: the height of the later ballot of the same credential);
+    with the board's height and its last signed checkpoint. ``next`` and ``previous`` give
+    the parameters of the neighbouring pages. Answered from the server's index of the board,
+    in the same time whatever its size. (``time`` is null: the board records no time per
+    ballot; the signed checkpoints date its heights.)"""
+    q = parse_query(after, before, limit, tracker)  # before the election: 422 names the parameter
+    s = await _state(request, uuid)
+    return s.box_page(q)
+
+
+#: a public credential: a decimal number (finite fields) or 64 hexadecimal digits (Ed25519)
+_PUBLIC = re.compile(r"([1-9][0-9]{0,1023}|[0-9a-f]{64})\Z")
+
+
+@router.get(
+    "/api/elections/{uuid}/credentials/{public}",
+    summary="Whether a public credential is on the board's list",
+    responses=answers(
+        200,
+        schemas.CredentialOnBoard,
+        "the public credential is on this board's list",
+        404,
+        422,
+        503,
+    ),
+)
+async def credential(uuid: str, public: str, request: Request) -> Any:
+    """Whether the public credential ``public`` (which a voting booth derives from a voter's
+    private credential and this election's uuid) is on this election's list, and whether it
+    has a ballot on the board. If not: 404 ``unknown_credential``, with ``election`` (its
+    ``uuid`` and ``name``) when the public credential is on the list of another election of
+    this server (a private credential of another region, derived with that region's uuid).
+    Public credentials are public: the answer tells nothing the boards do not."""
+    if not _PUBLIC.match(public):
+        raise ApiError(
+            422,
+            "bad_parameter",
+            "public credential: not a decimal number without leading zeros nor 64 lowercase "
+            "hexadecimal digits",
+        )
+    s = await _state(request, uuid)
+    found = s.credential(public)
+    if found is not None:
+        return found
+    home = await anyio.to_thread.run_sync(
+        functools.partial(elections_of(request).credential_home, public, besides=uuid)
+    )
+    name = s.verifier.report.name
+    if home is None:
+        return error_response(
+            404,
+            "unknown_credential",
+            f"this credential is not on the voter list of election {uuid} ({name}), "
+            "nor of any other election of this server",
+            where="credential",
+        )
+    other = home.verifier.report.name
+    return error_response(
+        404,
+        "unknown_credential",
+        f"this credential is not on the voter list of election {uuid} ({name}): it belongs "
+        f"to election {home.uuid} ({other})",
+        where="credential",
+        election={"uuid": home.uuid, "name": other},
+    )
+
+
+@router.get(
+    "/api/elections/{uuid}/voting",
+    summary="When and where the election takes ballots",
+    responses=answers(200, schemas.Voting, "the election's voting hours and referendum", 404, 503),
+)
+async def voting(uuid: str, request: Request) -> dict[str, Any]:
+    """What a voting booth shows before the credential: whether the board takes ballots now
+    (``accepting``, else ``refusal``: the code and message a ballot would get), the voting
+    hours of a referendum's region (UTC; null for an election without them), when the
+    organiser closed voting, and the referendum the election is a region of (its id, title,
+    the region's name and every region's election), or null."""
+    s = await _state(request, uuid)
+    closed = s.voting_closed()
+    opening, closing = s.window if s.window is not None else (None, None)
+    return {
+        "election": uuid,
+        "name": s.verifier.report.name,
+        "status": s.verifier.report.status,
+        "accepting": closed is None,
+        "refusal": None if closed is None else {"code": closed[0], "message": closed[1]},
+        "opening": opening,
+        "closing": closing,
+        "closed_at": s.closed_at,
+        "now": now_iso(s.clock()),
+        "referendum": await referendums_of(request).region_of(uuid),
+    }
 
 
 @router.post(

@@ -5,10 +5,11 @@ import { hasMessage, language, t } from "./i18n.js";
 const ADMIN_KEY = "plebiscite.admin-token";
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, detail = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.detail = detail; // the whole error object of the answer ({code, message, where, ...})
   }
 }
 
@@ -49,14 +50,16 @@ export async function api(path, options = {}) {
   if (!response.ok) {
     let code = "http";
     let message = `HTTP ${response.status}`;
+    let detail = null;
     try {
       const err = (await response.json()).error;
       code = String(err.code);
       message = String(err.message);
+      detail = err;
     } catch {
       /* not a JSON error */
     }
-    throw new ApiError(response.status, code, serverMessage(code, message));
+    throw new ApiError(response.status, code, serverMessage(code, message), detail);
   }
   if (options.raw) return response;
   return response.status === 204 ? null : response.json();

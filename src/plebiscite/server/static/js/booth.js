@@ -5,6 +5,16 @@
 // independent check (the audit page, plebiscite voter-audit) and encrypts the choices again.
 // The secret credential stays in this page's memory: only the signed ballot leaves it.
 // An election requiring voters to log in: a one-time code (or the link's #login=TOKEN).
+//
+// The voter's link may carry the credential in its fragment (/booth/UUID#credential=CRED,
+// never sent to the server): the booth takes it out of the address bar at once and fills the
+// credential step, so one "Vote" leads to the questions. At the credential step the booth
+// derives the public credential (for this election's uuid) and asks the server whether it is
+// on this board's list (GET /api/elections/UUID/credentials/PUBLIC, public data); if not, it
+// derives it for the other regions of the referendum and names the one it belongs to. A
+// board that takes no ballot now (GET .../voting) is said at once, with the opening or
+// closing time, and links to the dashboard and the ballot box; once a ballot is cast the
+// done step links to it in the ballot box (/ballots/UUID?tracker=T).
 
 import { api, seg } from "./api.js";
 import { showAuditResult, choicesList } from "./audit.js";
@@ -15,13 +25,20 @@ import {
   hasWebCrypto,
   loadElection,
   makeBallot,
+  publicCredential,
 } from "./belenios/booth-core.js";
 import { textOf, widgetOf } from "./booth-forms.js";
 import { say } from "./common.js";
 import { $, el, pathParams, replace } from "./dom.js";
-import { initI18n, t } from "./i18n.js";
+import { formatTime, initI18n, t } from "./i18n.js";
 
-const STEPS = ["login", "credential", "questions", "review", "audit", "done"];
+const STEPS = ["login", "credential", "closed", "questions", "review", "audit", "done"];
+
+// The link's fragment (#credential=..., #login=...): read, then out of the address bar at once
+// (and so out of the history); a fragment is never sent to the server, and nothing of it is
+// stored.
+const fragment = new URLSearchParams(location.hash.slice(1));
+if (location.hash) history.replaceState(null, "", location.pathname + location.search);
 
 const state = {
   uuid: null,
@@ -29,10 +46,14 @@ const state = {
   election: null,
   session: null, // the voter session token, when the election requires logging in
   credential: null,
+  linked: fragment.get("credential"), // the credential of the link, until it fills the step
+  voting: null, // GET /api/elections/UUID/voting, when the server answers it
   choices: null,
   made: null, // {ballot, tracker, audit} of the ballot on show
   problems: null, // the last problems found with the choices
   auditUrl: null,
+  voted: false, // the credential has a ballot on the board already
+  credentialProblem: null, // what is wrong with the credential typed, as shown
 };
 
 function show(step, focus = true) {
@@ -147,6 +168,7 @@ async function cast() {
       return;
     }
     state.made = null;
+    $("#done-ballot-box").href = `/ballots/${seg(state.uuid)}?tracker=${encodeURIComponent(answer.tracker)}`;
     replace($("#done-tracker"), answer.tracker);
     replace($("#done-height"), String(answer.height));
     tell("booth.cast-ok", {}, "ok");
@@ -196,10 +218,8 @@ async function logIn(body) {
 }
 
 async function setUpLogin() {
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  const token = fragment.get("login");
+  const token = fragment.get("login"); // out of the address bar already
   if (token) {
-    history.replaceState(null, "", location.pathname); // the token is spent: out of sight
     try {
       await logIn({ token });
       return true;
@@ -231,7 +251,7 @@ async function setUpLogin() {
     try {
       await logIn({ login: $("#login").value.trim(), code: $("#code").value.trim() });
       tell("booth.logged-in", {}, "ok");
-      show("credential");
+      showCredentialStep();
     } catch (err) {
       $("#code").setAttribute("aria-invalid", "true");
       tell("booth.login-failed", { message: err.message }, "error");
@@ -241,25 +261,148 @@ async function setUpLogin() {
   return false;
 }
 
+// -- the credential: on this board's list? ----------------------------------------------------
+
+// Whether the public credential `pub` is on this board's list: {ok: true, voted}, or
+// {ok: false, election: {uuid, name} | null} (on another board of the server, or on none), or
+// null when the server cannot say (then the ballot's own check decides).
+async function lookUp(pub) {
+  try {
+    const a = await api(`/api/elections/${seg(state.uuid)}/credentials/${seg(pub)}`);
+    return { ok: true, voted: Boolean(a.voted) };
+  } catch (e) {
+    if (e.status === 404 && e.code === "unknown_credential") {
+      const other = e.detail?.election;
+      return { ok: false, election: other?.uuid ? { uuid: String(other.uuid), name: String(other.name) } : null };
+    }
+    return null;
+  }
+}
+
+// What is wrong with `credential` for this election: null if nothing (or nothing known), else
+// {key, params, election?}: the election it belongs to, when the server knows it.
+async function credentialProblem(credential) {
+  const group = state.election.group;
+  let found;
+  try {
+    found = await lookUp(await publicCredential(credential, state.uuid, group));
+  } catch {
+    return null;
+  }
+  if (found === null) return null;
+  if (found.ok) {
+    state.voted = found.voted;
+    return null;
+  }
+  let home = found.election;
+  // a credential is derived with its own election's uuid: try the referendum's other regions
+  const others = (state.voting?.referendum?.regions ?? []).filter((r) => r.election !== state.uuid);
+  for (const r of others.slice(0, 32)) {
+    if (home) break;
+    try {
+      const f = await lookUp(await publicCredential(credential, String(r.election), group));
+      if (f && !f.ok && f.election) home = f.election;
+    } catch {
+      /* not a credential of that election's form */
+    }
+  }
+  if (home) return { key: "booth.credential-elsewhere", params: { name: home.name }, election: home };
+  return { key: "booth.credential-unknown", params: { name: state.election.name } };
+}
+
+function showCredentialProblem(problem, focus = true) {
+  state.credentialProblem = problem;
+  const input = $("#credential");
+  const link = $("#credential-elsewhere");
+  if (!problem) {
+    input.removeAttribute("aria-invalid");
+    replace($("#credential-error"));
+    link.hidden = true;
+    return;
+  }
+  input.setAttribute("aria-invalid", "true");
+  replace($("#credential-error"), t(problem.key, problem.params));
+  if (problem.election) {
+    link.href = `/booth/${seg(problem.election.uuid)}`;
+    replace(link, t("booth.go-to-booth", { name: problem.election.name }));
+    link.hidden = false;
+  } else {
+    link.hidden = true;
+  }
+  if (focus) input.focus();
+}
+
+async function submitCredential() {
+  const input = $("#credential");
+  if (!credentialLooksValid(input.value)) {
+    tell(null);
+    showCredentialProblem({ key: "booth.credential-invalid", params: {} });
+    return;
+  }
+  const credential = input.value.trim();
+  const next = $("#credential-next");
+  next.disabled = true;
+  tell("booth.checking-credential");
+  let problem;
+  try {
+    problem = await credentialProblem(credential);
+  } finally {
+    next.disabled = false;
+  }
+  tell(null);
+  showCredentialProblem(problem);
+  if (problem) return;
+  state.credential = credential;
+  input.value = ""; // kept in memory only, not in the form
+  $("#credential-from-link").hidden = true;
+  renderQuestions();
+  tell(state.voted ? "booth.already-voted" : null, {}, "warn");
+  show("questions");
+}
+
+function showCredentialStep() {
+  show("credential", false);
+  if (state.linked) {
+    $("#credential").value = state.linked;
+    state.linked = null;
+    $("#credential-from-link").hidden = false;
+    const next = $("#credential-next");
+    next.dataset.i18n = "booth.vote";
+    replace(next, t("booth.vote"));
+    next.focus();
+  } else {
+    $("#credential").focus();
+  }
+}
+
+// -- voting hours -------------------------------------------------------------------------------
+
+function showClosed() {
+  const v = state.voting;
+  const refusal = v.refusal ?? { code: "voting_closed" };
+  let key = "booth.closed";
+  let time = null;
+  if (refusal.code === "not_yet_open" && v.opening) {
+    key = "booth.opens-at";
+    time = v.opening;
+  } else if (v.closed_at || (v.closing && v.now >= v.closing)) {
+    key = "booth.closed-at";
+    time = v.closed_at ?? v.closing;
+  }
+  tell(key, time ? { time: formatTime(time) } : {}, "warn");
+  const rid = v.referendum?.id;
+  $("#closed-dashboard-item").hidden = !rid;
+  if (rid) $("#closed-dashboard").href = `/observe/${seg(rid)}`;
+  $("#closed-ballots").href = `/ballots/${seg(state.uuid)}`;
+  show("closed", false);
+}
+
 // -- the page ---------------------------------------------------------------------------------
 
 function wire() {
   $("#credential-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    const input = $("#credential");
-    if (!credentialLooksValid(input.value)) {
-      input.setAttribute("aria-invalid", "true");
-      replace($("#credential-error"), t("booth.credential-invalid"));
-      input.focus();
-      return;
-    }
-    input.removeAttribute("aria-invalid");
-    replace($("#credential-error"));
-    state.credential = input.value.trim();
-    input.value = ""; // kept in memory only, not in the form
-    renderQuestions();
-    tell(null);
-    show("questions");
+    submitCredential().catch((err) => tell("booth.load-failed", { message: err.message }, "error"));
   });
   $("#questions-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -297,6 +440,8 @@ function wire() {
       if (state.problems) showChoiceProblems(state.problems, false);
     }
     if (notice) tell(notice.key, notice.params, notice.kind);
+    if (state.voting && !$("#step-closed").hidden) showClosed();
+    if (state.credentialProblem) showCredentialProblem(state.credentialProblem, false);
     if (state.made && !$("#step-review").hidden) {
       replace($("#review-choices"), choicesList(state.election, state.choices));
     }
@@ -327,7 +472,16 @@ async function main() {
     replace(name, state.election.name);
     replace($("#election-description"), state.election.description);
     document.title = t("booth.page-title", { name: state.election.name });
-    if (summary.status !== "open" && summary.status !== "setup") {
+    try {
+      state.voting = await api(`/api/elections/${seg(uuid)}/voting`);
+    } catch {
+      state.voting = null; // a server without it: the board's status decides
+    }
+    if (state.voting && !state.voting.accepting) {
+      showClosed();
+      return;
+    }
+    if (!state.voting && summary.status !== "open" && summary.status !== "setup") {
       tell("booth.not-open", {}, "warn");
       return;
     }
@@ -339,8 +493,7 @@ async function main() {
       /* a server without voter authentication */
     }
     if (auth.required && !(await setUpLogin())) return;
-    show("credential", false);
-    $("#credential").focus();
+    showCredentialStep();
   } catch (e) {
     tell("booth.load-failed", { message: e.message }, "error");
   }

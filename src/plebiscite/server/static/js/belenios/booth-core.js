@@ -9,7 +9,7 @@
 
 import { auditBallot } from "./audit.js";
 import { buildBallot, choiceProblems } from "./ballot.js";
-import { credentialLooksValid as looksValid } from "./credentials.js";
+import { credentialLooksValid as looksValid, publicCredential as derivePublic } from "./credentials.js";
 import { loadElection, parseElectionSync } from "./election.js";
 import { hJson, hasWebCrypto, utf8 } from "./hash.js";
 import { trimBytes } from "./election.js";
@@ -70,4 +70,11 @@ export async function checkAudit(electionText, ballotText, audit) {
 /** True iff the credential has the 15-character form (dashes optional) and its checksum. */
 export function credentialLooksValid(credential) {
   return looksValid(credential);
+}
+
+/** The public credential of the private `credential` for the election `election` (loaded, or
+ * its uuid with `group`): what its public credential list holds for this voter. */
+export async function publicCredential(credential, election, group = election.group) {
+  const uuid = typeof election === "string" ? election : election.uuid;
+  return derivePublic(credential, uuid, group);
 }

@@ -80,3 +80,11 @@ export async function credentialSecret(credential, uuid, group) {
   }
   return bytesToBigInt(await pbkdf2Sha256(credential, uuid, 1000, 32)) % group.q;
 }
+
+/** The public credential of the private `credential` for the election `uuid` in `group`:
+ * g^secret(c), encoded as the election's public credential list writes it (a decimal number in
+ * a finite field, 64 hexadecimal digits in Ed25519). */
+export async function publicCredential(credential, uuid, group) {
+  const cred = parseCredential(credential);
+  return group.encode(group.gpow(await credentialSecret(cred, uuid, group)));
+}
