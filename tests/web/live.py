@@ -37,7 +37,7 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, directory: Path, *, demo: bool) -> None:
+    def __init__(self, directory: Path, *, demo: bool, args: tuple[str, ...] = ()) -> None:
         self.directory = directory
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -46,6 +46,7 @@ class LiveServer:
         self.demo_dir = directory / "demo" if demo else None
         self.voted = 0
         self._log = directory / "server.log"
+        more = list(args)
         args = [
             sys.executable,
             "-m",
@@ -55,6 +56,7 @@ class LiveServer:
             str(self.database),
             "--port",
             str(self.port),
+            *more,
         ]
         if demo:
             args += ["--demo", "--demo-voters", str(DEMO_VOTERS), "--demo-dir", str(self.demo_dir)]

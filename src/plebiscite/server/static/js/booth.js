@@ -303,7 +303,20 @@ function wire() {
   });
 }
 
+// A credential letter's link carries the credential in the fragment (never sent to the server):
+// taken out of the address at once, then put in the credential form for the voter to check.
+function takeLinkedCredential() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const credential = fragment.get("credential");
+  if (!credential) return null;
+  fragment.delete("credential");
+  const rest = fragment.toString();
+  history.replaceState(null, "", location.pathname + (rest ? `#${rest}` : ""));
+  return credential.trim();
+}
+
 async function main() {
+  const linked = takeLinkedCredential();
   await initI18n();
   wire();
   const [uuid] = pathParams(location.pathname.startsWith("/vote/") ? "/vote/" : "/booth/");
@@ -340,6 +353,10 @@ async function main() {
     }
     if (auth.required && !(await setUpLogin())) return;
     show("credential", false);
+    if (linked) {
+      $("#credential").value = linked;
+      tell("letters.booth-credential-filled", {}, "ok");
+    }
     $("#credential").focus();
   } catch (e) {
     tell("booth.load-failed", { message: e.message }, "error");
