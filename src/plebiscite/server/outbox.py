@@ -122,6 +122,7 @@ class SmtpOutbox:
         self.starttls = starttls
         self.sender = sender
         self.timeout = timeout
+        self._context: ssl.SSLContext | None = None
         if self.target.password is not None and not (self.target.tls or starttls):
             log.warning("SMTP: the password will cross the network in clear (no TLS)")
 
@@ -130,17 +131,23 @@ class SmtpOutbox:
         scheme = "smtps" if t.tls else "smtp"
         return f"SmtpOutbox('{scheme}://{t.host}:{t.port}', starttls={self.starttls})"
 
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS context, made once (loading the system's authorities takes about 0.1 s, far
+        longer than a message's whole exchange with a nearby server)."""
+        if self._context is None:
+            self._context = ssl.create_default_context()
+        return self._context
+
     def _send(self, message: Message) -> None:
         t = self.target
-        context = ssl.create_default_context()
         smtp: smtplib.SMTP
         if t.tls:
-            smtp = smtplib.SMTP_SSL(t.host, t.port, timeout=self.timeout, context=context)
+            smtp = smtplib.SMTP_SSL(t.host, t.port, timeout=self.timeout, context=self._tls())
         else:
             smtp = smtplib.SMTP(t.host, t.port, timeout=self.timeout)
         with smtp:
             if self.starttls and not t.tls:
-                smtp.starttls(context=context)
+                smtp.starttls(context=self._tls())
             if t.user is not None:
                 smtp.login(t.user, t.password or "")
             smtp.send_message(message.to_email(self.sender))

@@ -13,7 +13,8 @@ due, at most :attr:`Policy.rate` a second, and records each one's state:
   the next try at ``next``); while one process sends it, it is claimed (``sending``, shown to
   the organiser as ``pending``) until the claim expires;
 - ``sent``: handed over to the outbox (the SMTP server accepted it) at ``sent``; its sealed
-  body is then removed: the server keeps no credential it has delivered;
+  body is removed once no letter of its job is pending (at once for the whole job if none
+  failed): the server keeps no credential it has delivered;
 - ``failed``: refused for good by the SMTP server (a 5xx answer: not tried again), or
   :attr:`Policy.attempts` temporary failures (a 4xx answer, a connection refused: each retried
   after :attr:`Policy.backoff` seconds, doubled at each attempt);
@@ -23,7 +24,8 @@ due, at most :attr:`Policy.rate` a second, and records each one's state:
 Durability and several processes: every change of a letter is one durable write of its record,
 made by compare-and-put on the version read (:meth:`PrivateStore.replace`). A letter is claimed
 (attempts counted, the claim's holder and end written) before it is handed to the outbox, and
-its outcome written after: a letter being sent when its process died is sent again once its
+its outcome written after (:attr:`Policy.parallel` letters in flight at once, each paced by
+the rate): a letter being sent when its process died is sent again once its
 claim expires (:attr:`Policy.claim`, longer than a send may take), and of the processes sharing
 one database only the one holding the letters' lease sends (as the referendums' closer does),
 the claim by compare-and-put making sure no two of them ever take one letter at once. What no
@@ -40,7 +42,6 @@ may be due), ``letters`` (``JOB#NNNNNN`` -> the letter's state and recipient) an
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
 import secrets
@@ -109,12 +110,16 @@ class Policy:
     backoff: float = 30.0
     claim: float = 60.0
     interval: float = 1.0
+    #: letters handed to the outbox at once (their SMTP exchanges and writes overlap)
+    parallel: int = 4
 
     def __post_init__(self) -> None:
         if not self.rate > 0:
             raise ValueError("the mail rate must be above 0 letters a second")
         if self.attempts < 1:
             raise ValueError("the mail attempts must be at least 1")
+        if self.parallel < 1:
+            raise ValueError("at least one letter is sent at a time")
         if self.backoff < 0 or self.claim <= 0 or self.interval <= 0:
             raise ValueError("the mail back-off, claim and interval are positive durations")
 
@@ -356,10 +361,11 @@ class Letters:
             try:
                 wait = await self.step()
                 self._failure = None
-            except PlebisciteError as e:
-                if str(e) != self._failure:
-                    log.warning("letters: the queue could not be read or written: %s", e)
-                self._failure = str(e)
+            except Exception as e:  # the database failed (or a bug): the next look will do
+                what = str(e) if isinstance(e, PlebisciteError) else type(e).__name__
+                if what != self._failure:
+                    log.warning("letters: the queue could not be read or written: %s", what)
+                self._failure = what
                 wait = self.policy.interval
             await anyio.sleep(min(max(wait, 0.0), self.policy.interval))
 
@@ -380,6 +386,8 @@ class Letters:
             now = self.clock()
             due: list[str] = []
             waiting = False
+            done: list[str] = []  # sent or cancelled: their bodies go when the job rests
+            failed = False
             states = await anyio.to_thread.run_sync(self.store.items, KIND_LETTER, f"{job}#")
             for key, sraw in states:
                 st = _loads(sraw)
@@ -390,19 +398,47 @@ class Letters:
                         due.append(key)
                     else:
                         wake = min(wake, at - now)
+                elif st["state"] == "failed":
+                    failed = True
+                else:
+                    done.append(key)
             if not waiting:  # every letter sent, failed or cancelled: the job rests
                 record = _dumps(_loads(got[0]) | {"active": False})
-                await anyio.to_thread.run_sync(self.store.replace, KIND_JOB, job, record, got[1])
-                log.info("letters: job %s done", job)
+                if await anyio.to_thread.run_sync(
+                    self.store.replace, KIND_JOB, job, record, got[1]
+                ):
+                    await anyio.to_thread.run_sync(self._forget, job, done, failed)
+                    log.info("letters: job %s done", job)
                 continue
-            for key in due:
-                if self.clock() - renewed > LEASE_SECONDS / 3:
-                    if not await anyio.to_thread.run_sync(self.take_lease):
-                        return policy.interval
-                    renewed = self.clock()
-                await self._pace()
-                await self._deliver(job, key)
+            limiter = anyio.Semaphore(policy.parallel)
+            async with anyio.create_task_group() as tg:
+                for key in due:
+                    if self.clock() - renewed > LEASE_SECONDS / 3:
+                        if not await anyio.to_thread.run_sync(self.take_lease):
+                            break
+                        renewed = self.clock()
+                    await limiter.acquire()
+                    await self._pace()
+                    tg.start_soon(self._deliver_one, limiter, job, key)
         return wake
+
+    def _forget(self, job: str, done: list[str], failed: bool) -> None:
+        """Remove the sealed bodies of a job's letters sent or cancelled (those of the failed
+        ones stay, to be sent again on request): the server keeps no credential it
+        delivered."""
+        if not failed:
+            self.store.delete_prefix(KIND_BODY, f"{job}#")
+            return
+        for key in done:
+            self.store.delete(KIND_BODY, key)
+
+    async def _deliver_one(self, limiter: anyio.Semaphore, job: str, key: str) -> None:
+        try:
+            await self._deliver(job, key)
+        except PlebisciteError as e:  # the database: the letter is claimed, tried later
+            log.warning("letters: a letter of job %s could not be recorded: %s", job, e)
+        finally:
+            limiter.release()
 
     async def _pace(self) -> None:
         """Wait for this letter's turn: one every ``1 / rate`` seconds."""
@@ -492,7 +528,3 @@ class Letters:
         )
         if written is None:
             log.warning("letters: a letter of job %s was changed while it was sent", job)
-            return
-        if st["state"] == "sent":  # delivered: the credential is no longer kept
-            with contextlib.suppress(PlebisciteError):
-                await anyio.to_thread.run_sync(self.store.delete, KIND_BODY, key)
