@@ -73,6 +73,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             attempts=args.mail_attempts,
             backoff=args.mail_backoff,
             claim=3 * args.mail_timeout,
+            parallel=args.mail_parallel,
         )
     except ValueError as e:
         raise CommandError(str(e), status=2) from None
@@ -367,6 +368,13 @@ def register(sub: Any) -> None:
         default=30.0,
         help="wait before a failed letter's first retry, doubled at each attempt "
         "(default: %(default)s)",
+    )
+    s.add_argument(
+        "--mail-parallel",
+        metavar="N",
+        type=int,
+        default=4,
+        help="credential letters handed to the mail server at once (default: %(default)s)",
     )
     s.add_argument(
         "--mail-timeout",

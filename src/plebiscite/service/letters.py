@@ -410,6 +410,11 @@ class Letters:
                     await anyio.to_thread.run_sync(self._forget, job, done, failed)
                     log.info("letters: job %s done", job)
                 continue
+            # at most about five seconds of letters per job, then the others' turn (a reissue's
+            # letter does not wait for the thousands of a creation)
+            batch = max(policy.parallel, int(policy.rate * 5))
+            if len(due) > batch:
+                due, wake = due[:batch], 0.0
             limiter = anyio.Semaphore(policy.parallel)
             async with anyio.create_task_group() as tg:
                 for key in due:

@@ -925,7 +925,7 @@ def _credential_letter(
         "",
         "Keep this message to yourself: whoever has the credential can vote in your place.",
     ]
-    subject = f"Your credential for {name}"
+    subject = " ".join(f"Your credential for {name}".split())  # one line, whatever the title
     return Letter(login, subject, "\n".join(lines) + "\n", region.name)
 
 
