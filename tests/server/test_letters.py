@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mailserver import SmtpServer
+from plebiscite.board.private import private_of
 from plebiscite.board.sqlite import SQLiteBoard
 from plebiscite.cli.demo_server import demo_record
 from plebiscite.client import Administrator, PartyError, Trustee, Voter, connect
@@ -30,7 +31,7 @@ from plebiscite.protocol.simulate import random_choices
 from plebiscite.protocol.verifier import Verifier
 from plebiscite.server.app import create_app
 from plebiscite.server.outbox import SmtpOutbox
-from plebiscite.service.letters import Policy
+from plebiscite.service.letters import KIND_JOB, Policy
 from server.test_robustness import TOKEN, Server
 
 PUBLIC_URL = "https://vote.example.org"
@@ -314,3 +315,24 @@ def test_two_server_processes_on_one_postgresql_database_send_each_letter_once(
             for s in servers:
                 s.stop()
     assert sorted(m["To"] for m in smtp.box.messages) == sorted(roll["North"] + roll["South"])
+
+
+def test_a_creation_whose_letters_were_not_stored_is_not_loaded(tmp_path, smtp):
+    """The letters are the last of a creation's records: a referendum stored without them (a
+    crash in between: its answer never went out) is not loaded at the next start, while one
+    whose letters are stored is, its reissues still possible."""
+    roll = {"North": ["a@example.org", "b@example.org"]}
+    with app_client(tmp_path, smtp) as http:
+        admin = Administrator(http, TOKEN)
+        create(admin, "whole", roll)
+        create(admin, "torn", roll)
+        smtp.wait(4)
+    board = SQLiteBoard(tmp_path / "board.db")
+    private_of(board).delete(KIND_JOB, "torn/created")
+    board.close()
+    with app_client(tmp_path, smtp) as http:
+        admin = Administrator(http, TOKEN)
+        assert http.get("/api/referendums/torn").status_code == 404
+        assert admin.letters("whole")["counts"]["sent"] == 2
+        admin.reissue("whole", "North", "a@example.org")
+        wait_for(lambda: len(smtp.box.to("a@example.org")) == 3)

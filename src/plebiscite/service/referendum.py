@@ -42,6 +42,20 @@
 7. ``GET /api/referendums/ID``: the ceremony, every region's phase, turnout, shuffles and
    result, and the outcome of the decision rule once every region is tallied.
 
+Credentials by mail: a referendum created with ``"credential_delivery": "mail"`` (the logins
+of the regions whose credential authority is the server all e-mail addresses; refused with
+``no_outbox`` when the server sends no mail) has those regions' credentials made at creation
+(a credential depends only on the election's uuid and group): the public credentials are kept
+in the region's roll (``referendum-roll``, as an external authority's uploaded ones are) with,
+sealed and only until the opening, which login holds which; one letter per voter is enqueued
+(:mod:`plebiscite.service.letters`, job ``RID/created``) before the creation answers, with the
+booth's link ``PUBLIC_URL/booth/UUID#credential=CREDENTIAL``, and neither the creation nor the
+opening returns a private credential. :meth:`Referendums.reissue` replaces one voter's
+credential before the opening (a new letter, job ``RID/reissue/NNNNNN``); the opening first
+stores that the credentials are frozen (compare-and-put), so a reissue made meanwhile through
+another process either came first or is refused (``voting_open``). A referendum without the
+option is stored and answered exactly as before it existed.
+
 Voter login: a referendum created with ``"voter_authentication": true`` (every login an e-mail
 address) requires voters to log in by one-time code (:mod:`plebiscite.server.voterauth`)
 before casting. At opening, before its board exists, each region gets its voter list: where
@@ -1596,8 +1610,17 @@ class Referendums:
         if got is None or roll is None:
             return None
         ref = _load(rid, got[0], roll, self.key)
+        if not self._complete(ref):
+            return None
         ref.version = got[1]
         return ref
+
+    def _complete(self, ref: _Referendum) -> bool:
+        """Whether the creation of ``ref`` completed: with credentials by mail, its letters
+        are its last record (without them its answer never went out)."""
+        if ref.credential_delivery is None:
+            return True
+        return self.store.get(KIND_JOB, _letters_job(ref.referendum.id)) is not None
 
     def _adopt(self, ref: _Referendum) -> None:
         """What an open referendum sets on its regions' boards: the voting hours."""
@@ -2332,10 +2355,7 @@ class Referendums:
                 log.warning("referendum %s: creation not completed, not loaded", rid)
                 continue
             ref = _load(rid, raw, roll, self.key)
-            if (
-                ref.credential_delivery is not None
-                and store.get(KIND_JOB, _letters_job(rid)) is None
-            ):
+            if not self._complete(ref):
                 # its letters were not stored: the creation's answer never went out
                 log.warning("referendum %s: creation not completed (no letters), not loaded", rid)
                 continue
