@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mailserver import SmtpServer
+from peers import peer_verifies
 from plebiscite.board.private import private_of
 from plebiscite.board.sqlite import SQLiteBoard
 from plebiscite.cli.demo_server import demo_record
@@ -169,6 +170,13 @@ def test_fifty_voters_get_their_credentials_by_mail_and_one_is_reissued(tmp_path
         voter = Voter(http, "mailed", "North", new, rng)
         voter.vote(random_choices(voter.election, rng))
         assert admin.status("mailed")["regions"][0]["ballots"] == 1
+        # the reissued region's board, the reissued credential's ballot on it: belenios-tool
+        # 3.0 accepts it
+        d = tmp_path / "archive"
+        d.mkdir()
+        archive = http.get(f"/api/elections/{uuids['North']}/archive").content
+        (d / f"{uuids['North']}.bel").write_bytes(archive)
+        peer_verifies(d)
         assert admin.letters("mailed")["counts"]["sent"] == 51
     log = "\n".join(r.getMessage() for r in caplog.records)
     assert not [c for _, c in by_to.values() if c in log] and old not in log
