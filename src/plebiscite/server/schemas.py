@@ -433,7 +433,8 @@ class OpenedRegion(_Open):
     election: str
     archive: str
     credentials: list[PrivateCredential] | None = Field(
-        description="the voters' private credentials where the server made them: this once"
+        description="the voters' private credentials where the server made them: this once "
+        "(null where they were sent by mail)"
     )
 
 

@@ -87,7 +87,8 @@ async def open_referendum(rid: str, request: Request) -> dict[str, Any]:
     sent its public credentials: creates each region's election (the referendum's questions,
     the trustees of the ceremony) and board. Answers with each region's election and, where
     the server is the credential authority, the voters' private credentials: returned this
-    once, not kept."""
+    once, not kept (none for a referendum created with ``"credential_delivery": "mail"``: its
+    voters have them by mail, and from now on they cannot be reissued)."""
     await require_admin(request)
     return await referendums_of(request).open(rid)
 
