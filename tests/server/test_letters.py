@@ -202,6 +202,16 @@ def test_refused_and_deferred_recipients_and_resend(tmp_path, smtp):
         assert (by["v0@example.org"]["attempts"], by["v0@example.org"]["error"]) == (1, "smtp 550")
         assert (by["v1@example.org"]["state"], by["v1@example.org"]["attempts"]) == ("sent", 3)
         assert (by["v2@example.org"]["attempts"], by["v2@example.org"]["error"]) == (3, "smtp 451")
+        empty = http.get(
+            "/api/referendums/refused/letters?state=&after=&limit=2",
+            headers={"authorization": f"Bearer {TOKEN}"},
+        ).json()
+        assert len(empty["letters"]) == 2 and empty["next"] == empty["letters"][1]["id"]
+        bad = http.get(
+            "/api/referendums/refused/letters?state=lost",
+            headers={"authorization": f"Bearer {TOKEN}"},
+        )
+        assert bad.status_code == 422 and "state" in bad.json()["error"]["message"]
         failed = admin.letters("refused", state="failed")
         assert [x["to"] for x in failed["letters"]] == ["v0@example.org", "v2@example.org"]
         assert len(smtp.box.to("v1@example.org")) == 1

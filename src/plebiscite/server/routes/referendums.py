@@ -469,7 +469,8 @@ async def referendum_letters(
     ``after`` (the ``next`` of the previous page): each one's address, region, state,
     attempts, the kind of its last failure and when it was sent."""
     await require_admin(request)
-    return await referendums_of(request).letters_status(rid, state, after, limit)
+    # an empty parameter (?state=&after=) is no parameter
+    return await referendums_of(request).letters_status(rid, state or None, after or None, limit)
 
 
 @router.post(
