@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from mailserver import SmtpServer
 from peers import peer_verifies
+from plebiscite.board import open_board
 from plebiscite.board.private import private_of
 from plebiscite.board.sqlite import SQLiteBoard
 from plebiscite.cli.demo_server import demo_record
@@ -354,3 +355,51 @@ def test_a_creation_whose_letters_were_not_stored_is_not_loaded(tmp_path, smtp):
         assert admin.letters("whole")["counts"]["sent"] == 2
         admin.reissue("whole", "North", "a@example.org")
         wait_for(lambda: len(smtp.box.to("a@example.org")) == 3)
+
+
+def test_a_reissue_through_another_process_is_what_the_opening_uses(tmp_path, smtp, pg_server):
+    """Two server processes' apps on one PostgreSQL database: a credential reissued through
+    one is the one the other's opening puts on the board (it reads the referendum again
+    first); a reissue through either after the opening is refused."""
+    rng = DeterministicRandom("letters-two-apps")
+    roll = {"North": ["a@example.org", "b@example.org"]}
+    key = SigningKey.from_seed(b"\x03" * 32)
+    with pg_server.fresh_database() as dsn:
+        boards = [open_board(dsn), open_board(dsn)]
+        apps = [
+            create_app(
+                b,
+                admin_token=TOKEN,
+                key=key,
+                outbox=SmtpOutbox(smtp.url, timeout=5),
+                public_url=PUBLIC_URL,
+                mail=FAST,
+            )
+            for b in boards
+        ]
+        try:
+            with (
+                TestClient(apps[0], base_url=PUBLIC_URL) as one,
+                TestClient(apps[1], base_url=PUBLIC_URL) as two,
+            ):
+                first, second = Administrator(one, TOKEN), Administrator(two, TOKEN)
+                created = create(first, "shared-reissue", roll)
+                uuid = created["regions"][0]["election"]
+                smtp.wait(2)
+                ceremony(one, created, rng)
+                assert second.status("shared-reissue")["ceremony"]["phase"] == "done"
+                second.reissue("shared-reissue", "North", "a@example.org")
+                wait_for(lambda: len(smtp.box.to("a@example.org")) == 2)
+                _, old = letter_of(smtp.box.to("a@example.org")[0])
+                _, new = letter_of(smtp.box.to("a@example.org")[1])
+                first.open("shared-reissue")
+                publics = board_credentials(one, uuid)
+                assert public_of(new, uuid) in publics and public_of(old, uuid) not in publics
+                for admin in (first, second):
+                    with pytest.raises(PartyError) as e:
+                        admin.reissue("shared-reissue", "North", "b@example.org")
+                    assert e.value.code == "voting_open"
+        finally:
+            for b in boards:
+                b.close()
+    assert len(smtp.box.messages) == 3
