@@ -245,6 +245,12 @@ def _play(c: FuzzingClient, outbox: Path) -> None:
             step(t)
     assert admin.status(record["id"])["ceremony"]["phase"] == "done"
 
+    # credentials sent by mail: a voter's reissued before the opening
+    mailed = demo_record("malformed-mail", ["North"])
+    roll = {"North": ["ann@example.org", "bob@example.org"]}
+    admin.create(mailed, roll, credential_delivery="mail")
+    admin.reissue("malformed-mail", "North", "bob@example.org")
+
 
 def test_every_malformed_body_is_refused_at_every_step(world):
     t = world.tally

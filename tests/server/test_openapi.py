@@ -37,6 +37,7 @@ NO_BODY = {
     ("post", "/api/elections/{uuid}/close"),
     ("post", "/api/referendums/{rid}/open"),
     ("post", "/api/referendums/{rid}/close"),
+    ("post", "/api/referendums/{rid}/letters/resend-failed"),
     ("post", "/api/session/logout"),
     ("post", "/api/elections/{uuid}/logout"),
 }

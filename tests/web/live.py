@@ -38,7 +38,7 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, directory: Path, *, demo: bool) -> None:
+    def __init__(self, directory: Path, *, demo: bool, args: tuple[str, ...] = ()) -> None:
         self.directory = directory
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -47,6 +47,7 @@ class LiveServer:
         self.demo_dir = directory / "demo" if demo else None
         self.voted = 0
         self._log = directory / "server.log"
+        more = list(args)
         args = [
             sys.executable,
             "-m",
@@ -56,10 +57,10 @@ class LiveServer:
             str(self.database),
             "--port",
             str(self.port),
-            # mail (one-time login codes) goes to files there
-            "--outbox-dir",
-            str(directory / "outbox"),
+            *more,
         ]
+        if "--smtp-url" not in more and "--outbox-dir" not in more:
+            args += ["--outbox-dir", str(directory / "outbox")]  # mail goes to files there
         if demo:
             args += ["--demo", "--demo-voters", str(DEMO_VOTERS), "--demo-dir", str(self.demo_dir)]
         env = dict(os.environ, PLEBISCITE_ADMIN_TOKEN=ADMIN_TOKEN)

@@ -3,7 +3,10 @@
 Fault injection, for the tests only: with ``PLEBISCITE_TEST_CRASH=region-closed:NAME`` in its
 environment the server kills itself (SIGKILL, as a crash would stop it) right after the
 administrator's close of a referendum closed its region ``NAME``, before the next region: the
-tests check that the next start closes every region of it. Unset, nothing is injected.
+tests check that the next start closes every region of it. With
+``PLEBISCITE_TEST_CRASH=letter-claimed:N`` it kills itself once it has claimed its N-th
+credential letter, before sending it (:attr:`plebiscite.service.letters.Letters.claimed`): the
+tests check that the next start sends it and the rest, each once. Unset, nothing is injected.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from plebiscite.server.connections import ConnectionLimits, protocol_class
     from plebiscite.server.outbox import outbox_from
     from plebiscite.server.ratelimit import RateLimits
+    from plebiscite.service.letters import Policy
 
     is_url = "://" in args.database
     key_file = Path(
@@ -55,11 +59,22 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         )
         if args.feed_queue < 1:
             raise ValueError("--feed-queue must be at least 1")
+        if not args.mail_timeout > 0:
+            raise ValueError("--mail-timeout must be above 0 seconds")
         outbox = outbox_from(
             directory=args.outbox_dir,
             smtp_url=args.smtp_url or os.environ.get("PLEBISCITE_SMTP_URL"),
             starttls=args.smtp_starttls,
             sender=args.mail_from,
+            timeout=args.mail_timeout,
+        )
+        # a letter being sent is claimed for longer than its SMTP exchange may take
+        mail = Policy(
+            rate=args.mail_rate,
+            attempts=args.mail_attempts,
+            backoff=args.mail_backoff,
+            claim=3 * args.mail_timeout,
+            parallel=args.mail_parallel,
         )
     except ValueError as e:
         raise CommandError(str(e), status=2) from None
@@ -81,6 +96,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         per_address=guard.per_address,
         feed_queue=args.feed_queue,
+        mail=mail,
     )
     crash = os.environ.get(CRASH_VARIABLE)
     if crash:
@@ -152,9 +168,22 @@ def _inject_crash(app: Any, spec: str) -> None:
     from plebiscite.cli.common import CommandError
 
     point, _, region = spec.partition(":")
+    if point == "letter-claimed" and region.isdigit() and app.state.letters is not None:
+        left = [int(region)]
+
+        def claimed(key: str) -> None:
+            left[0] -= 1
+            if left[0] == 0:
+                print(f"{CRASH_VARIABLE}: a letter claimed, crashing", file=sys.stderr, flush=True)
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        app.state.letters.claimed = claimed
+        print(f"{CRASH_VARIABLE}: crashing at letter {region}'s claim", file=sys.stderr)
+        return
     if point != "region-closed" or not region:
         raise CommandError(
-            f"{CRASH_VARIABLE}={spec!r}: expected region-closed:NAME (a test's fault injection)",
+            f"{CRASH_VARIABLE}={spec!r}: expected region-closed:NAME or letter-claimed:N (a "
+            "test's fault injection)",
             status=2,
         )
 
@@ -377,6 +406,46 @@ def register(sub: Any) -> None:
         metavar="ADDRESS",
         default="plebiscite@localhost",
         help="the sender of the messages (default: %(default)s)",
+    )
+    s.add_argument(
+        "--mail-rate",
+        metavar="PER_SECOND",
+        type=float,
+        default=20.0,
+        help="credential letters sent a second at most, all server processes of the database "
+        "together (default: %(default)s)",
+    )
+    s.add_argument(
+        "--mail-attempts",
+        metavar="N",
+        type=int,
+        default=5,
+        help="tries of a credential letter the mail server fails to take for a while (a 4xx "
+        "answer, no connection) before it is marked failed; a 5xx refusal fails it at once "
+        "(default: %(default)s)",
+    )
+    s.add_argument(
+        "--mail-backoff",
+        metavar="SECONDS",
+        type=float,
+        default=30.0,
+        help="wait before a failed letter's first retry, doubled at each attempt "
+        "(default: %(default)s)",
+    )
+    s.add_argument(
+        "--mail-parallel",
+        metavar="N",
+        type=int,
+        default=4,
+        help="credential letters handed to the mail server at once (default: %(default)s)",
+    )
+    s.add_argument(
+        "--mail-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=30.0,
+        help="the SMTP connection's time-out; a letter being sent is claimed by its process for "
+        "three times as long (default: %(default)s)",
     )
     s.add_argument(
         "--rate-limits",

@@ -27,6 +27,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -269,17 +270,22 @@ class Administrator(Observer):
         *,
         voter_authentication: bool = False,
         group: str | None = None,
+        credential_delivery: str | None = None,
     ) -> dict[str, Any]:
         """Create a referendum: ``record`` (uuids of regions may be left to the server),
         ``voters`` per region (logins, or ``{"login", "weight"}``), ``authorities`` per region
         (``"server"`` or ``"external"``), the ``group`` (``"Ed25519"`` for Belenios 3.x
-        records; by default the server's). The answer has the link token of every trustee and
-        external credential authority (shown this once)."""
+        records; by default the server's); ``credential_delivery="mail"``: the server's
+        credentials are sent to the voters (logins e-mail addresses) by mail from now. The
+        answer has the link token of every trustee and external credential authority (shown
+        this once)."""
         body: dict[str, Any] = {"referendum": dict(record), "voters": dict(voters)}
         if authorities:
             body["credential_authority"] = dict(authorities)
         if voter_authentication:
             body["voter_authentication"] = True
+        if credential_delivery is not None:
+            body["credential_delivery"] = credential_delivery
         if group is not None:
             body["group"] = group
         return self._object("POST", routes.REFERENDUMS, json=body)
@@ -292,6 +298,26 @@ class Administrator(Observer):
     def close(self, rid: str) -> dict[str, Any]:
         """Close voting in every region and tally."""
         return self._object("POST", routes.close_referendum(rid))
+
+    def letters(
+        self, rid: str, *, state: str | None = None, after: str | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """The delivery of the credential letters: ``counts`` per state and a page of
+        ``letters`` (``next``: the ``after`` of the next page)."""
+        params: dict[str, Any] = {"limit": limit}
+        if state is not None:
+            params["state"] = state
+        if after is not None:
+            params["after"] = after
+        return self._object("GET", f"{routes.letters(rid)}?{urlencode(params)}")
+
+    def resend_failed(self, rid: str) -> dict[str, Any]:
+        """Make the failed credential letters pending again."""
+        return self._object("POST", routes.resend_failed(rid))
+
+    def reissue(self, rid: str, region: str, login: str) -> dict[str, Any]:
+        """A new credential for ``login`` of ``region``, sent by mail (before the opening)."""
+        return self._object("POST", routes.reissue(rid), json={"region": region, "login": login})
 
     # -- election boards
 

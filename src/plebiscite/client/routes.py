@@ -39,6 +39,7 @@ __all__ = [
     "election",
     "election_events",
     "election_json",
+    "letters",
     "login_code",
     "observe",
     "open_referendum",
@@ -53,6 +54,8 @@ __all__ = [
     "region_shuffle_input",
     "region_tally",
     "region_voters",
+    "reissue",
+    "resend_failed",
     "segment",
     "shuffle",
     "trustee",
@@ -198,6 +201,22 @@ def open_referendum(rid: str) -> str:
 def close_referendum(rid: str) -> str:
     """``POST`` (administrator): close voting in every region and tally."""
     return f"{referendum(rid)}/close"
+
+
+def letters(rid: str) -> str:
+    """``GET`` (administrator): the delivery of the credential letters
+    (``?state=&after=&limit=``)."""
+    return f"{referendum(rid)}/letters"
+
+
+def resend_failed(rid: str) -> str:
+    """``POST`` (administrator): the failed credential letters pending again."""
+    return f"{referendum(rid)}/letters/resend-failed"
+
+
+def reissue(rid: str) -> str:
+    """``POST`` (administrator): a voter's credential reissued before the opening."""
+    return f"{referendum(rid)}/voters/reissue"
 
 
 def turnout(rid: str) -> str:

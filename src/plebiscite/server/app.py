@@ -36,6 +36,7 @@ from plebiscite.server.routes import elections as election_routes
 from plebiscite.server.routes import referendums as referendum_routes
 from plebiscite.server.web import router as web_router  # the pages and their assets
 from plebiscite.service.election import Elections
+from plebiscite.service.letters import Letters, Policy
 from plebiscite.service.referendum import Referendums
 
 __all__ = ["create_app"]
@@ -53,6 +54,7 @@ def create_app(
     public_url: str | None = None,
     per_address: int | None = None,
     feed_queue: int | None = None,
+    mail: Policy | None = None,
     clock: Callable[[], float] = time.time,
     rng: Callable[[], RandomSource] = SystemRandom,
 ) -> FastAPI:
@@ -64,7 +66,8 @@ def create_app(
     the Origin checks, the base of the links in messages), ``per_address`` (the requests in
     flight per client address: :mod:`plebiscite.server.connections`; None: no cap),
     ``feed_queue`` (the events a live-feed subscriber may leave unread before it is dropped:
-    :mod:`plebiscite.server.livefeed`); ``clock`` and ``rng``: the seams of
+    :mod:`plebiscite.server.livefeed`), ``mail`` (how the credential letters are sent through
+    ``outbox``: :class:`plebiscite.service.letters.Policy`); ``clock`` and ``rng``: the seams of
     time (seconds since the epoch) and randomness of the domain layer."""
     app = FastAPI(
         title="plebiscite",
@@ -101,10 +104,16 @@ def create_app(
 
     app.include_router(election_routes.router)
     app.include_router(referendum_routes.router)
-    referendums = Referendums(private, key, board, elections)
+    letters = None if outbox is None else Letters(private, key, outbox, mail, clock=clock)
+    app.state.letters = letters
+    referendums = Referendums(
+        private, key, board, elections, letters=letters, public_url=public_url
+    )
     referendums.restore()  # the stored referendums
     app.state.referendums = referendums
     _run_closer(app, referendums)  # the closing of voting at its time
+    if letters is not None:
+        _run_letters(app, letters)  # the credential letters due
     app.include_router(accounts.router)
     app.include_router(voterauth.router)
     app.include_router(web_router)
@@ -198,5 +207,26 @@ def _run_closer(app: FastAPI, referendums: Referendums) -> None:
                         await anyio.to_thread.run_sync(
                             functools.partial(s.save_verifier, force=True)
                         )
+
+    app.router.lifespan_context = lifespan
+
+
+def _run_letters(app: FastAPI, letters: Letters) -> None:
+    """Run :meth:`Letters.run` while the app serves (the letters' lease given up when it
+    stops)."""
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        async with inner(a) as maybe_state:
+            task = asyncio.create_task(letters.run())
+            try:
+                yield maybe_state
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                with contextlib.suppress(PlebisciteError):
+                    await anyio.to_thread.run_sync(letters.release_lease)
 
     app.router.lifespan_context = lifespan

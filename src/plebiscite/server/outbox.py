@@ -12,15 +12,17 @@ Two implementations of :class:`Outbox`:
 What is guaranteed: a message's body (which holds a one-time code or link) is never logged,
 never part of an exception's text and never in a :class:`Message`'s ``repr``; the SMTP
 password is not in :class:`SmtpOutbox`'s ``repr`` either. A failure is logged with the kind of
-failure only, without the recipient (personal data) or the body. Nothing is retried: a voter
-whose message was lost asks for another code.
+failure only, without the recipient (personal data) or the body; the :class:`OutboxError`
+names it (``kind``) and says whether trying again may help (``permanent``: a 5xx answer of the
+SMTP server). Nothing is retried here: a voter whose login code was lost asks for another, and
+the credential letters (:mod:`plebiscite.service.letters`) retry on their own. :class:`Message`,
+:class:`Outbox` and :class:`OutboxError` are the domain layer's
+(:mod:`plebiscite.service.mail`), named here too.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.message
-import email.utils
 import logging
 import os
 import secrets
@@ -29,47 +31,15 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 import anyio
 
+from plebiscite.service.mail import DEFAULT_SENDER, Message, Outbox, OutboxError
+
 __all__ = ["LocalOutbox", "Message", "Outbox", "OutboxError", "SmtpOutbox", "outbox_from"]
 
 log = logging.getLogger("plebiscite.server.outbox")
-
-DEFAULT_SENDER = "plebiscite@localhost"
-
-
-class OutboxError(Exception):
-    """A message could not be sent; the text never holds the message's body."""
-
-
-@dataclass(frozen=True)
-class Message:
-    """One message to one address. ``body`` holds secrets: it is left out of the ``repr``."""
-
-    to: str
-    subject: str
-    body: str = field(repr=False)
-
-    def to_email(self, sender: str) -> email.message.EmailMessage:
-        m = email.message.EmailMessage()
-        m["From"] = sender
-        m["To"] = self.to
-        m["Subject"] = self.subject
-        m["Date"] = email.utils.formatdate(usegmt=True)
-        m["Message-ID"] = email.utils.make_msgid(domain=sender.rpartition("@")[2] or None)
-        m["Auto-Submitted"] = "auto-generated"
-        m.set_content(self.body)
-        return m
-
-
-class Outbox(Protocol):
-    """Where the server's messages go. :meth:`send` returns once the message is handed over
-    (written, or accepted by the SMTP server); it raises :class:`OutboxError` otherwise."""
-
-    async def send(self, message: Message) -> None: ...
 
 
 class LocalOutbox:
@@ -106,7 +76,10 @@ class LocalOutbox:
             await anyio.to_thread.run_sync(self._write, message)
         except OSError as e:
             log.warning("local outbox: a message could not be written (%s)", e.strerror)
-            raise OutboxError(f"the local outbox could not write a message: {e.strerror}") from None
+            raise OutboxError(
+                f"the local outbox could not write a message: {e.strerror}",
+                kind=f"OSError {e.errno}" if e.errno else "OSError",
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -149,6 +122,7 @@ class SmtpOutbox:
         self.starttls = starttls
         self.sender = sender
         self.timeout = timeout
+        self._context: ssl.SSLContext | None = None
         if self.target.password is not None and not (self.target.tls or starttls):
             log.warning("SMTP: the password will cross the network in clear (no TLS)")
 
@@ -157,17 +131,23 @@ class SmtpOutbox:
         scheme = "smtps" if t.tls else "smtp"
         return f"SmtpOutbox('{scheme}://{t.host}:{t.port}', starttls={self.starttls})"
 
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS context, made once (loading the system's authorities takes about 0.1 s, far
+        longer than a message's whole exchange with a nearby server)."""
+        if self._context is None:
+            self._context = ssl.create_default_context()
+        return self._context
+
     def _send(self, message: Message) -> None:
         t = self.target
-        context = ssl.create_default_context()
         smtp: smtplib.SMTP
         if t.tls:
-            smtp = smtplib.SMTP_SSL(t.host, t.port, timeout=self.timeout, context=context)
+            smtp = smtplib.SMTP_SSL(t.host, t.port, timeout=self.timeout, context=self._tls())
         else:
             smtp = smtplib.SMTP(t.host, t.port, timeout=self.timeout)
         with smtp:
             if self.starttls and not t.tls:
-                smtp.starttls(context=context)
+                smtp.starttls(context=self._tls())
             if t.user is not None:
                 smtp.login(t.user, t.password or "")
             smtp.send_message(message.to_email(self.sender))
@@ -175,13 +155,24 @@ class SmtpOutbox:
     async def send(self, message: Message) -> None:
         try:
             await anyio.to_thread.run_sync(self._send, message)
+        except smtplib.SMTPRecipientsRefused as e:  # every recipient refused: its code
+            codes = [c for c, _ in e.recipients.values()] or [550]
+            raise _refused(int(codes[0])) from None
         except smtplib.SMTPResponseException as e:
-            log.warning("SMTP: the server refused a message (code %d)", e.smtp_code)
-            raise OutboxError(f"the SMTP server refused the message (code {e.smtp_code})") from None
+            raise _refused(e.smtp_code) from None
         except (smtplib.SMTPException, OSError) as e:
             kind = type(e).__name__
             log.warning("SMTP: a message could not be sent (%s)", kind)
-            raise OutboxError(f"the message could not be sent ({kind})") from None
+            raise OutboxError(f"the message could not be sent ({kind})", kind=kind) from None
+
+
+def _refused(code: int) -> OutboxError:
+    log.warning("SMTP: the server refused a message (code %d)", code)
+    return OutboxError(
+        f"the SMTP server refused the message (code {code})",
+        kind=f"smtp {code}",
+        permanent=500 <= code < 600,
+    )
 
 
 def outbox_from(
@@ -190,6 +181,7 @@ def outbox_from(
     smtp_url: str | None = None,
     starttls: bool = False,
     sender: str = DEFAULT_SENDER,
+    timeout: float = 30,
 ) -> Outbox | None:
     """The outbox the server's options choose (None: no outbox, voters cannot get codes)."""
     if directory and smtp_url:
@@ -197,5 +189,5 @@ def outbox_from(
     if directory:
         return LocalOutbox(directory, sender)
     if smtp_url:
-        return SmtpOutbox(smtp_url, starttls=starttls, sender=sender)
+        return SmtpOutbox(smtp_url, starttls=starttls, sender=sender, timeout=timeout)
     return None

@@ -241,6 +241,14 @@ class ReferendumCreation(_Strict):
         "records), or BELENIOS-2048 or RFC-3526-2048 (the Belenios 2.0 record, which has no "
         "Lists question; BELENIOS-2048 homomorphic questions only)",
     )
+    credential_delivery: Literal["mail"] | None = Field(
+        default=None,
+        description="'mail': the credentials of the regions whose authority is the server are "
+        "made at creation and sent to the voters by e-mail (every such login an e-mail "
+        "address; refused if the server has no outbox), each letter with the booth's link; "
+        "neither the creation nor the opening returns them, and a voter's credential may be "
+        "reissued until the opening",
+    )
 
 
 class AdminLogin(_Strict):
@@ -489,6 +497,9 @@ class CreatedReferendum(_Open):
     trustees: list[TrusteeLink]
     threshold: int
     regions: list[CreatedRegion]
+    credential_delivery: Literal["mail"] | None = Field(
+        default=None, description="present when the credentials are sent by mail"
+    )
 
 
 class PrivateCredential(_Open):
@@ -502,7 +513,8 @@ class OpenedRegion(_Open):
     election: str
     archive: str
     credentials: list[PrivateCredential] | None = Field(
-        description="the voters' private credentials where the server made them: this once"
+        description="the voters' private credentials where the server made them: this once "
+        "(null where they were sent by mail)"
     )
 
 
@@ -598,6 +610,9 @@ class ReferendumStatus(_Open):
     fingerprint: str
     group: str
     voter_authentication: bool
+    credential_delivery: Literal["mail"] | None = Field(
+        default=None, description="present when the credentials are sent by mail"
+    )
     ceremony: CeremonyStatus
     regions: list[RegionStatus]
     outcome: Outcome | None
@@ -605,6 +620,50 @@ class ReferendumStatus(_Open):
         description="where the referendum's record board is downloaded (its record, opening, "
         "close and signed outcome: plebiscite.protocol.record)"
     )
+
+
+class LetterCounts(_Open):
+    pending: int = Field(description="not sent yet (being sent, or to be tried again)")
+    sent: int
+    failed: int = Field(description="refused for good, or failed at every attempt")
+    cancelled: int = Field(description="replaced by a reissued credential's letter")
+
+
+class LetterState(_Open):
+    id: str = Field(description="the letter's key (the after of the next page)")
+    to: str = Field(description="the voter's e-mail address")
+    label: str = Field(description="the voter's region")
+    state: Literal["pending", "sent", "failed", "cancelled"]
+    attempts: int
+    error: str | None = Field(description="the kind of the last failure (smtp 550, ...)")
+    sent: UtcTime | None = Field(description="when the outbox took it")
+
+
+class LetterPage(_Open):
+    id: str
+    credential_delivery: Literal["mail"]
+    counts: LetterCounts
+    letters: list[LetterState]
+    next: str | None = Field(description="the after of the next page; null: the last page")
+
+
+class LettersResent(_Open):
+    id: str
+    resent: int = Field(description="how many failed letters are pending again")
+    counts: LetterCounts
+
+
+class ReissueRequest(_Strict):
+    region: Name
+    login: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class Reissued(_Open):
+    id: str
+    region: str
+    login: str
+    job: str = Field(description="the letter job of the new credential")
+    counts: LetterCounts
 
 
 class ReferendumSummary(_Open):

@@ -42,6 +42,20 @@
 7. ``GET /api/referendums/ID``: the ceremony, every region's phase, turnout, shuffles and
    result, and the outcome of the decision rule once every region is tallied.
 
+Credentials by mail: a referendum created with ``"credential_delivery": "mail"`` (the logins
+of the regions whose credential authority is the server all e-mail addresses; refused with
+``no_outbox`` when the server sends no mail) has those regions' credentials made at creation
+(a credential depends only on the election's uuid and group): the public credentials are kept
+in the region's roll (``referendum-roll``, as an external authority's uploaded ones are) with,
+sealed and only until the opening, which login holds which; one letter per voter is enqueued
+(:mod:`plebiscite.service.letters`, job ``RID/created``) before the creation answers, with the
+booth's link ``PUBLIC_URL/booth/UUID#credential=CREDENTIAL``, and neither the creation nor the
+opening returns a private credential. :meth:`Referendums.reissue` replaces one voter's
+credential before the opening (a new letter, job ``RID/reissue/NNNNNN``); the opening first
+stores that the credentials are frozen (compare-and-put), so a reissue made meanwhile through
+another process either came first or is refused (``voting_open``). A referendum without the
+option is stored and answered exactly as before it existed.
+
 Voter login: a referendum created with ``"voter_authentication": true`` (every login an e-mail
 address) requires voters to log in by one-time code (:mod:`plebiscite.server.voterauth`)
 before casting. At opening, before its board exists, each region gets its voter list: where
@@ -129,6 +143,7 @@ from plebiscite.errors import (
 )
 from plebiscite.protocol import ceremony
 from plebiscite.protocol.election_setup import (
+    VoterCredential,
     generate_credentials,
     generate_uuid,
     make_election,
@@ -187,6 +202,7 @@ from plebiscite.service.election import (
     setup_archive,
 )
 from plebiscite.service.errors import Forbidden, Internal, Invalid, NotFound, Refused, Unauthorized
+from plebiscite.service.letters import KIND_JOB, Letter, Letters
 from plebiscite.service.voters import EMAIL, is_required, set_roll
 
 __all__ = ["KIND", "KIND_OPENING", "KIND_ROLL", "Referendums"]
@@ -253,6 +269,9 @@ class _Region:
     authority: str  # "server" or "external"
     token_hash: str | None = None  # the external credential authority's link token
     public_credentials: bytes | None = None
+    #: with credentials delivered by mail, until the opening: each login's public credential
+    #: (``{login: credential}`` as JSON), sealed (see _seal); what a reissue replaces
+    logins_sealed: str | None = None
 
 
 @dataclass(repr=False)
@@ -276,6 +295,13 @@ class _Referendum:
     closed_at: str | None = None
     #: voters log in by one-time code before casting (their logins are e-mail addresses)
     voter_authentication: bool = False
+    #: "mail": the credentials of the server's regions were made at creation and sent to the
+    #: voters by mail (:mod:`plebiscite.service.letters`); None: returned at the opening
+    credential_delivery: str | None = None
+    #: the opening has begun: the credentials are those of the regions' boards (no reissue)
+    credentials_frozen: bool = False
+    #: how many credentials were reissued (each reissue's letter job is numbered by it)
+    reissues: int = 0
     #: the version of the stored record this is (:meth:`PrivateStore.replace`); 0: not stored
     version: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -343,7 +369,20 @@ def _dump(ref: _Referendum) -> bytes:
                 for r in ref.regions
             ],
         }
+        | _dump_delivery(ref)
     )
+
+
+def _dump_delivery(ref: _Referendum) -> dict[str, Any]:
+    """The fields of a referendum whose credentials go by mail (none otherwise: its record is
+    what it was before they existed)."""
+    if ref.credential_delivery is None:
+        return {}
+    return {
+        "credential_delivery": ref.credential_delivery,
+        "credentials_frozen": ref.credentials_frozen,
+        "reissues": ref.reissues,
+    }
 
 
 def _dump_roll(ref: _Referendum) -> bytes:
@@ -358,6 +397,7 @@ def _dump_roll(ref: _Referendum) -> bytes:
                     if r.public_credentials is None
                     else r.public_credentials.decode(),
                 }
+                | ({} if r.logins_sealed is None else {"logins": r.logins_sealed})
                 for r in ref.regions
             ],
         }
@@ -381,6 +421,7 @@ def _load(rid: str, raw: bytes, roll_raw: bytes, key: SigningKey) -> _Referendum
                 r["authority"],
                 r["token"],
                 None if rr["public_credentials"] is None else rr["public_credentials"].encode(),
+                None if rr.get("logins") is None else str(rr["logins"]),
             )
             for r, rr in zip(d["regions"], roll["regions"], strict=True)
         ]
@@ -404,6 +445,11 @@ def _load(rid: str, raw: bytes, roll_raw: bytes, key: SigningKey) -> _Referendum
             opened=bool(d["opened"]),
             closed_at=None if d.get("closed_at") is None else str(d["closed_at"]),
             voter_authentication=bool(d.get("voter_authentication", False)),
+            credential_delivery=None
+            if d.get("credential_delivery") is None
+            else str(d["credential_delivery"]),
+            credentials_frozen=bool(d.get("credentials_frozen", False)),
+            reissues=int(d.get("reissues", 0)),
         )
     except StateError:
         raise
@@ -595,19 +641,28 @@ def _voter_list(v: Any, where: str) -> list[tuple[str, int | None]]:
 
 def _create(
     body: Any, taken: set[str], key: SigningKey, rng: RandomSource
-) -> tuple[_Referendum, dict[str, Any]]:
-    """Parse the administrator's request; the new referendum and the answer (with the tokens).
-    ``key``: the server's signing key, to seal the server's trustee key with."""
+) -> tuple[_Referendum, dict[str, Any], dict[str, list[VoterCredential]]]:
+    """Parse the administrator's request; the new referendum, the answer (with the tokens)
+    and, with ``"credential_delivery": "mail"``, the credentials made for the voters of each
+    region whose authority is the server (to be sent to them; their public credentials are in
+    the region's roll). ``key``: the server's signing key, to seal the server's trustee key
+    with."""
     w = "request"
     o = obj(
         body,
         w,
         ("referendum", "voters"),
-        ("credential_authority", "voter_authentication", "group"),
+        ("credential_authority", "voter_authentication", "group", "credential_delivery"),
     )
     login_required = o.get("voter_authentication", False)
     if not isinstance(login_required, bool):
         raise EncodingError("expected true or false", where=f"{w}.voter_authentication")
+    delivery = o.get("credential_delivery")
+    if delivery is not None and delivery != "mail":
+        raise EncodingError(
+            "expected 'mail' (the credentials sent to the voters' e-mail addresses)",
+            where=f"{w}.credential_delivery",
+        )
     record = o["referendum"]
     if not isinstance(record, dict):
         raise EncodingError(
@@ -674,6 +729,13 @@ def _create(
                     "one-time login codes are sent to it)",
                     where=f"{where}[{k}]",
                 )
+            if delivery and mode == "server" and (len(login) > 254 or not EMAIL.match(login)):
+                raise EncodingError(
+                    "with credential_delivery 'mail' every login of a region whose credential "
+                    "authority is the server is an e-mail address (its credential is sent to "
+                    "it)",
+                    where=f"{where}[{k}]",
+                )
         entry: dict[str, Any] = {"name": r.name, "election": r.election, "authority": mode}
         if mode == "external":
             token = secrets.token_urlsafe(32)
@@ -703,7 +765,39 @@ def _create(
         "threshold": threshold,
         "regions": answer_regions,
     }
-    return ref, answer
+    made: dict[str, list[VoterCredential]] = {}
+    if delivery:
+        served = [r for r in regions if r.authority == "server"]
+        if not served:
+            raise EncodingError(
+                "credential_delivery 'mail' sends the credentials the server makes, but no "
+                "region has the server as its credential authority",
+                where=f"{w}.credential_delivery",
+            )
+        ref.credential_delivery = delivery
+        answer["credential_delivery"] = delivery
+        for region in served:
+            # a credential depends only on the election's uuid and group: made now, so that
+            # the voters have their letters while the trustees' ceremony runs
+            creds = generate_credentials(region.voters, region.uuid, group, rng)
+            region.public_credentials = public_credentials_json(creds)
+            region.logins_sealed = _seal_logins(
+                key, referendum.id, region.name, {c.login: str(c.public) for c in creds}
+            )
+            made[region.name] = creds
+    return ref, answer, made
+
+
+def _seal_logins(key: SigningKey, rid: str, name: str, logins: dict[str, str]) -> str:
+    """Each login's public credential in a region whose credentials go by mail, sealed."""
+    return _seal(key, rid, f"credentials of region {name}", strictjson.dumps_compact(logins))
+
+
+def _unseal_logins(key: SigningKey, rid: str, region: _Region) -> dict[str, str]:
+    assert region.logins_sealed is not None
+    raw = _unseal(key, rid, f"credentials of region {region.name}", region.logins_sealed)
+    out: dict[str, str] = strictjson.loads(raw, max_size=MAX_RECORD, where=f"referendum {rid}")
+    return out
 
 
 # -- the ceremony --------------------------------------------------------------------------------
@@ -806,6 +900,81 @@ def _expect_phase(ref: _Referendum, step: CeremonyStep) -> None:
         )
 
 
+# -- credentials by mail (plebiscite.service.letters) ---------------------------------------------
+
+
+def _letters_job(rid: str) -> str:
+    """The letter job of the credentials made at a referendum's creation."""
+    return f"{rid}/created"
+
+
+def _credential_letter(
+    ref: _Referendum,
+    region: _Region,
+    login: str,
+    credential: str,
+    public_url: str | None,
+    reissued: bool = False,
+) -> Letter:
+    """The letter that gives a voter its credential: the election's name and hours, and the
+    booth's link with the credential in its fragment (which the browser never sends)."""
+    record = ref.referendum
+    name = f"{record.title} ({region.name})"
+    lines = [
+        f"You are a voter in {name}.",
+        f"Voting opens at {record.opening} and closes at {record.closing} (UTC).",
+        "",
+    ]
+    if reissued:
+        lines += ["This credential replaces the one you were sent before, which is void.", ""]
+    if public_url:
+        lines += [
+            "To vote, open this link (it holds your credential):",
+            f"{public_url}/booth/{region.uuid}#credential={credential}",
+            "",
+        ]
+    lines += [
+        f"Your credential: {credential}",
+        f"Election: {region.uuid}",
+        "",
+        "Keep this message to yourself: whoever has the credential can vote in your place.",
+    ]
+    subject = " ".join(f"Your credential for {name}".split())  # one line, whatever the title
+    return Letter(login, subject, "\n".join(lines) + "\n", region.name)
+
+
+def _reissued(
+    ref: _Referendum,
+    region: _Region,
+    login: str,
+    weight: int | None,
+    key: SigningKey,
+    rng: RandomSource,
+) -> VoterCredential:
+    """A new credential for ``login``, its public credential in place of the old one in the
+    region's roll (the list sorted again, so it does not say whose is whose)."""
+    rid = ref.referendum.id
+    logins = _unseal_logins(key, rid, region)
+    assert region.public_credentials is not None
+    entries: list[str] = strictjson.loads(
+        region.public_credentials, max_size=MAX_RECORD, where=f"referendum {rid}"
+    )
+    taken = {e.split(",")[0] for e in entries}
+    while True:
+        (new,) = generate_credentials([(login, weight)], region.uuid, ref.group, rng)
+        if str(new.public) not in taken:
+            break
+    old = logins[login]
+    weighted = any("," in e for e in entries)
+    mine = f"{new.public},{weight or 1}" if weighted else str(new.public)
+    kept = [e for e in entries if e.split(",")[0] != old] + [mine]
+    kept.sort(key=lambda e: ref.group.decode(e.split(",")[0]))
+    region.public_credentials = strictjson.dumps_compact(kept)
+    logins[login] = str(new.public)
+    region.logins_sealed = _seal_logins(key, rid, region.name, logins)
+    return new
+
+
 # -- regional elections --------------------------------------------------------------------------
 
 
@@ -829,7 +998,15 @@ def _plan_open(
         if region.uuid in elections:
             raise Refused("exists", f"election {region.uuid} already exists")
         template = json.loads(final.election_template(r))
-        if region.authority == "server":
+        if region.authority == "server" and region.logins_sealed is not None:
+            # credentials made at creation and sent by mail (credential_delivery)
+            template["credential_authority"] = "server"
+            assert region.public_credentials is not None
+            public = region.public_credentials
+            if ref.voter_authentication:  # each login casts with its own credential only
+                logins = _unseal_logins(key, ref.referendum.id, region)
+                rolls[region.uuid] = {login: logins[login] for login, _ in region.voters}
+        elif region.authority == "server":
             template["credential_authority"] = "server"
             creds = generate_credentials(region.voters, region.uuid, ref.group, rng)
             public = public_credentials_json(creds)
@@ -1149,6 +1326,7 @@ def _status(ref: _Referendum, elections: Elections) -> dict[str, Any]:
         "fingerprint": ref.referendum.fingerprint,
         "group": ref.group.name,
         "voter_authentication": ref.voter_authentication,
+        **({} if ref.credential_delivery is None else {"credential_delivery": "mail"}),
         "ceremony": _ceremony_status(ref),
         "regions": regions,
         "outcome": outcome,
@@ -1364,9 +1542,21 @@ class Referendums:
     server's trustee keys); ``board`` and ``elections``: the regions' boards."""
 
     def __init__(
-        self, store: PrivateStore, key: SigningKey, board: Board, elections: Elections
+        self,
+        store: PrivateStore,
+        key: SigningKey,
+        board: Board,
+        elections: Elections,
+        *,
+        letters: Letters | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.store, self.key, self.board, self.elections = store, key, board, elections
+        #: where the credential letters go (None: this server sends no mail, and a
+        #: referendum asking for credential_delivery "mail" is refused)
+        self.letters = letters
+        #: the base of the booth links in the letters (None: the letters have no link)
+        self.public_url = public_url.rstrip("/") if public_url else None
         self.refs: dict[str, _Referendum] = {}
         #: the last failure of each referendum's closing at its time (logged once)
         self.close_failures: dict[str, str] = {}
@@ -1420,8 +1610,17 @@ class Referendums:
         if got is None or roll is None:
             return None
         ref = _load(rid, got[0], roll, self.key)
+        if not self._complete(ref):
+            return None
         ref.version = got[1]
         return ref
+
+    def _complete(self, ref: _Referendum) -> bool:
+        """Whether the creation of ``ref`` completed: with credentials by mail, its letters
+        are its last record (without them its answer never went out)."""
+        if ref.credential_delivery is None:
+            return True
+        return self.store.get(KIND_JOB, _letters_job(ref.referendum.id)) is not None
 
     def _adopt(self, ref: _Referendum) -> None:
         """What an open referendum sets on its regions' boards: the voting hours."""
@@ -1508,10 +1707,17 @@ class Referendums:
         the answer holds the link tokens, shown this once."""
         refs = self.refs
         taken = await anyio.to_thread.run_sync(self._taken)
-        ref, answer = await anyio.to_thread.run_sync(
+        ref, answer, made = await anyio.to_thread.run_sync(
             _create, body, taken, self.key, self.elections.rng()
         )
         rid = ref.referendum.id
+        letters = self.letters
+        if ref.credential_delivery is not None and letters is None:
+            raise Refused(
+                "no_outbox",
+                "credential_delivery 'mail': this server cannot send mail (it was started "
+                "without --smtp-url or --outbox-dir)",
+            )
         if rid in refs:
             raise Refused("exists", f"referendum {rid!r} already exists")
         taken = await anyio.to_thread.run_sync(self._taken)
@@ -1527,8 +1733,15 @@ class Referendums:
                     raise Refused("exists", f"referendum {rid!r} already exists")
                 try:
                     await anyio.to_thread.run_sync(store.put, KIND_ROLL, rid, _dump_roll(ref))
+                    if letters is not None and made:
+                        # the creation is complete once its letters are stored (restore)
+                        batch = self._credential_letters(ref, made)
+                        await anyio.to_thread.run_sync(letters.enqueue, _letters_job(rid), batch)
                 except BaseException:
                     with contextlib.suppress(PlebisciteError):
+                        if letters is not None and made:
+                            await anyio.to_thread.run_sync(letters.discard, _letters_job(rid))
+                        await anyio.to_thread.run_sync(store.delete, KIND_ROLL, rid)
                         await anyio.to_thread.run_sync(store.delete, KIND, rid)
                     raise
             except BaseException:
@@ -1554,7 +1767,7 @@ class Referendums:
         server made are in the answer, this once."""
         ref = await self.lookup(rid)
         store = self.store
-        async with self._changing(ref):
+        async with self._changing(ref) as change:
             _expect_phase(ref, CeremonyStep.DONE)
             if ref.opened:
                 raise Refused("state", f"referendum {rid!r} is already open")
@@ -1577,6 +1790,12 @@ class Referendums:
                         f"the closing time {ref.referendum.closing} has passed: the referendum "
                         "cannot open",
                     )
+                if ref.credential_delivery is not None and not ref.credentials_frozen:
+                    # the credentials the letters carry are the boards' from now on: stored
+                    # (compare-and-put) before the plan, so that a reissue made meanwhile
+                    # through another process either came first or is refused
+                    ref.credentials_frozen = True
+                    await change.save()
                 plan = await anyio.to_thread.run_sync(
                     _plan_open,
                     ref,
@@ -1595,6 +1814,8 @@ class Referendums:
                 elections.add(s)
             ref.referendum = final
             ref.opened = True
+            for r in ref.regions:  # which login holds which credential is no longer kept
+                r.logins_sealed = None
             _set_windows(ref, elections)
         # the private credentials are returned this once: the sealed copy goes
         with contextlib.suppress(PlebisciteError):
@@ -1631,6 +1852,92 @@ class Referendums:
         await _close(self.elections, ref, None if hook is None else functools.partial(hook, rid))
         await self._sync_record(ref)
         return _status(ref, self.elections)
+
+    # -- credentials by mail --
+
+    def _credential_letters(
+        self, ref: _Referendum, made: dict[str, list[VoterCredential]], reissued: bool = False
+    ) -> list[Letter]:
+        return [
+            _credential_letter(ref, ref.region(name), c.login, c.private, self.public_url, reissued)
+            for name, creds in made.items()
+            for c in creds
+        ]
+
+    def _mailed(self, ref: _Referendum) -> Letters:
+        """The letters of a referendum whose credentials go by mail."""
+        if ref.credential_delivery is None:
+            raise Refused(
+                "state",
+                f"the credentials of referendum {ref.referendum.id!r} are not sent by mail "
+                "(created without credential_delivery 'mail')",
+            )
+        if self.letters is None:
+            raise Refused("no_outbox", "this server cannot send mail (no outbox)")
+        return self.letters
+
+    async def letters_status(
+        self, rid: str, state: str | None = None, after: str | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """The delivery of the credential letters: how many pending, sent, failed (and
+        cancelled: replaced by a reissue), and a page of them with each one's address, state,
+        attempts, the kind of its last failure and when it was sent (personal data: for the
+        administrator only)."""
+        ref = await self.lookup(rid)
+        letters = self._mailed(ref)
+        out = await anyio.to_thread.run_sync(letters.summary, f"{rid}/", state, after, limit)
+        return {"id": rid, "credential_delivery": ref.credential_delivery} | out
+
+    async def resend_failed(self, rid: str) -> dict[str, Any]:
+        """Make every failed credential letter of the referendum pending again."""
+        ref = await self.lookup(rid)
+        letters = self._mailed(ref)
+        count = await anyio.to_thread.run_sync(letters.resend_failed, f"{rid}/")
+        counts = (await anyio.to_thread.run_sync(letters.summary, f"{rid}/", None, None, 1))[
+            "counts"
+        ]
+        return {"id": rid, "resent": count, "counts": counts}
+
+    async def reissue(self, rid: str, body: Any) -> dict[str, Any]:
+        """A new credential for one voter of a region whose credentials go by mail, before
+        the opening: the old public credential replaced by the new one in the region's roll
+        (no board ever holds the old one), the voter's letters not yet sent cancelled and a
+        new letter sent."""
+        o = obj(body, "request", ("region", "login"))
+        name = string(o["region"], "request.region")
+        login = string(o["login"], "request.login")
+        ref = await self.lookup(rid)
+        letters = self._mailed(ref)
+        region = ref.region(name)
+        if region.authority != "server":
+            raise Refused(
+                "state",
+                f"region {name!r} has an external credential authority: it makes the "
+                "credentials, not the server",
+            )
+        weight = next((w for x, w in region.voters if x == login), None)
+        if login not in {x for x, _ in region.voters}:
+            raise NotFound("unknown_voter", f"no voter {login!r} in region {name!r}")
+        async with self._changing(ref):
+            opening = await anyio.to_thread.run_sync(self.store.get, KIND_OPENING, rid)
+            if ref.opened or ref.credentials_frozen or opening is not None:
+                raise Refused(
+                    "voting_open",
+                    "credentials cannot be reissued once the board holds them (the referendum "
+                    "is open, or its opening has begun)",
+                )
+            new = await anyio.to_thread.run_sync(
+                _reissued, ref, region, login, weight, self.key, self.elections.rng()
+            )
+            ref.reissues += 1
+            job = f"{rid}/reissue/{ref.reissues:06d}"
+        letter = _credential_letter(ref, region, login, new.private, self.public_url, True)
+        await anyio.to_thread.run_sync(letters.cancel, f"{rid}/", login, name)
+        await anyio.to_thread.run_sync(letters.enqueue, job, [letter])
+        counts = (await anyio.to_thread.run_sync(letters.summary, f"{rid}/", None, None, 1))[
+            "counts"
+        ]
+        return {"id": rid, "region": name, "login": login, "job": job, "counts": counts}
 
     # -- public --
 
@@ -2066,6 +2373,10 @@ class Referendums:
                 log.warning("referendum %s: creation not completed, not loaded", rid)
                 continue
             ref = _load(rid, raw, roll, self.key)
+            if not self._complete(ref):
+                # its letters were not stored: the creation's answer never went out
+                log.warning("referendum %s: creation not completed (no letters), not loaded", rid)
+                continue
             refs[rid] = ref
             if not ref.opened:
                 continue

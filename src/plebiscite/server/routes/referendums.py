@@ -25,6 +25,8 @@ from plebiscite.service.referendum import MAX_CREATE, MAX_MESSAGE, MAX_TALLY_MES
 
 __all__ = ["router"]
 
+MAX_REISSUE = 4096
+
 
 router = APIRouter(prefix="/api/referendums", tags=["referendums"])
 
@@ -53,9 +55,13 @@ async def create_referendum(request: Request) -> dict[str, Any]:
     threshold ceremony (plus the server's own key, generated for this referendum only).
     Non-homomorphic questions are shuffled before decryption (the group is then RFC-3526-2048
     and every weight 1). ``"voter_authentication": true`` (optional; logins then e-mail
-    addresses) makes voters log in by one-time code before casting. Answers with the
-    referendum id, one link token per trustee and per external credential authority (shown
-    once: the server keeps only their hash)."""
+    addresses) makes voters log in by one-time code before casting.
+    ``"credential_delivery": "mail"`` (optional; the logins of the regions whose authority is
+    the server then e-mail addresses, and the server needs an outbox) makes their credentials
+    now and sends each voter a letter with it and the booth's link (``GET .../letters``
+    follows the delivery); they are never returned. Answers with the referendum id, one link
+    token per trustee and per external credential authority (shown once: the server keeps
+    only their hash)."""
     await require_admin(request)
     body = strictjson.loads(
         await read_body(request, MAX_CREATE), max_size=MAX_CREATE, where="request"
@@ -93,7 +99,8 @@ async def open_referendum(rid: str, request: Request) -> dict[str, Any]:
     sent its public credentials: creates each region's election (the referendum's questions,
     the trustees of the ceremony) and board. Answers with each region's election and, where
     the server is the credential authority, the voters' private credentials: returned this
-    once, not kept."""
+    once, not kept (none for a referendum created with ``"credential_delivery": "mail"``: its
+    voters have them by mail, and from now on they cannot be reissued)."""
     await require_admin(request)
     return await referendums_of(request).open(rid)
 
@@ -444,3 +451,85 @@ async def put_credentials(rid: str, name: str, request: Request) -> dict[str, An
     await svc.region_voters(rid, name, token)  # the token, before the body is read
     body = await read_body(request, MAX_MESSAGE)
     return await svc.put_credentials(rid, name, token, body)
+
+
+@router.get(
+    "/{rid}/letters",
+    summary="The delivery of the credential letters (administrator)",
+    responses=answers(
+        200,
+        schemas.LetterPage,
+        "how many letters in each state, and a page of them",
+        401,
+        404,
+        409,
+        503,
+        typed_params=True,
+    ),
+)
+async def referendum_letters(
+    rid: str,
+    request: Request,
+    state: str | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """Administrator only (the addresses are personal data), for a referendum created with
+    ``"credential_delivery": "mail"``: how many credential letters are ``pending``,
+    ``sent``, ``failed`` and ``cancelled`` (replaced by a reissue), and up to ``limit``
+    (1 to 1000, default 100) of them, those of ``state`` if given, after the letter
+    ``after`` (the ``next`` of the previous page): each one's address, region, state,
+    attempts, the kind of its last failure and when it was sent."""
+    await require_admin(request)
+    # an empty parameter (?state=&after=) is no parameter
+    return await referendums_of(request).letters_status(rid, state or None, after or None, limit)
+
+
+@router.post(
+    "/{rid}/letters/resend-failed",
+    summary="Send the failed credential letters again (administrator)",
+    responses=answers(
+        200,
+        schemas.LettersResent,
+        "the failed letters are pending again",
+        401,
+        404,
+        409,
+        *schemas.WRITE,
+    ),
+)
+async def resend_failed_letters(rid: str, request: Request) -> dict[str, Any]:
+    """Administrator only: every ``failed`` credential letter of the referendum is pending
+    again, its attempts counted from zero (after the voter's address was corrected at the
+    receiving side, say)."""
+    await require_admin(request)
+    return await referendums_of(request).resend_failed(rid)
+
+
+@router.post(
+    "/{rid}/voters/reissue",
+    summary="Reissue a voter's credential before the opening (administrator)",
+    openapi_extra=schemas.body(schemas.ReissueRequest),
+    responses=answers(
+        200,
+        schemas.Reissued,
+        "a new credential replaces the old one; its letter is on its way",
+        401,
+        404,
+        409,
+        413,
+        422,
+        *schemas.WRITE,
+    ),
+)
+async def reissue_credential(rid: str, request: Request) -> dict[str, Any]:
+    """Administrator only, for a referendum created with ``"credential_delivery": "mail"``,
+    before its opening. Body: ``{"region", "login"}``. A new credential is made for the
+    voter, its public credential replaces the old one in the region's roll (no board ever
+    holds the old one), the voter's letters not sent yet are cancelled and a new letter goes
+    to the voter. Once the opening has begun: 409 ``voting_open``."""
+    await require_admin(request)
+    body = strictjson.loads(
+        await read_body(request, MAX_REISSUE), max_size=MAX_REISSUE, where="request"
+    )
+    return await referendums_of(request).reissue(rid, body)

@@ -3,7 +3,10 @@
 // voters' credentials the server made are shown once), voting, closing and tallying, the
 // trustees' shuffles (where a question is a ranking) and partial decryptions, and the
 // published result (the verdict, and the counts of every question, Lists ones per list and
-// candidate).
+// candidate). Where the credentials go by mail (credential_delivery), the credentials step shows
+// the letters' delivery: how many in each state, the failed addresses (personal data: this
+// page is the administrator's), a button to send the failed ones again and, until the opening,
+// a form to reissue a voter's credential.
 
 import { api, ApiError, seg } from "./api.js";
 import { commands, downloadLink, hasRanking, renderSession, trusteeCommands, whoAmI } from "./admin-common.js";
@@ -20,19 +23,22 @@ let opened = null; // the answer of POST .../open: the private credentials, show
 let busy = false;
 let confirmClose = false;
 let drawn = "";
+let letters = null; // GET .../letters?state=failed (credential_delivery "mail" only)
+let reissueLogin = "";
+let reissueRegion = "";
 
 function errorMessage(e) {
   if (e instanceof ApiError && e.status === 401) return t("admin.token-refused");
   return e.message;
 }
 
-async function act(label, path, after) {
+async function act(label, path, after, json) {
   if (busy) return;
   busy = true;
   say($("#status"), t("manage.working", { action: label }));
   render(true);
   try {
-    const answer = await api(path, { method: "POST", admin: true });
+    const answer = await api(path, { method: "POST", admin: true, json });
     if (after) after(answer);
     say($("#status"), t("manage.done", { action: label }), "ok");
   } catch (e) {
@@ -128,6 +134,7 @@ function authoritiesStep() {
   const regions = status.regions;
   const external = regions.filter((r) => r.credential_authority === "external");
   const ready = regions.every((r) => r.credentials_ready);
+  const mailed = status.credential_delivery === "mail";
   const items = regions.map((r) =>
     el(
       "li",
@@ -135,7 +142,7 @@ function authoritiesStep() {
       el("strong", {}, r.name),
       ": ",
       r.credential_authority === "server"
-        ? t("manage.authority-server")
+        ? t(mailed ? "letters.authority-server" : "manage.authority-server")
         : r.credentials_ready
           ? t("manage.authority-ready")
           : t("manage.authority-waiting"),
@@ -145,9 +152,119 @@ function authoritiesStep() {
     "step-credentials",
     t("manage.step-credentials"),
     ready ? "done" : "current",
-    el("p", {}, external.length ? t("manage.credentials-intro-external") : t("manage.credentials-intro-server")),
+    el(
+      "p",
+      {},
+      mailed
+        ? t("letters.credentials-intro")
+        : external.length
+          ? t("manage.credentials-intro-external")
+          : t("manage.credentials-intro-server"),
+    ),
     el("ul", {}, items),
+    ...lettersPart(),
   );
+}
+
+function table(id, caption, head, rows) {
+  return el(
+    "div",
+    { class: "table-wrap", tabindex: 0, role: "region", "aria-label": caption },
+    el(
+      "table",
+      { id },
+      el("caption", {}, caption),
+      el("thead", {}, el("tr", {}, head.map(([text, cls]) => el("th", { scope: "col", class: cls }, text)))),
+      el("tbody", {}, rows),
+    ),
+  );
+}
+
+// The delivery of the credential letters (a referendum created with credential_delivery "mail").
+function lettersPart() {
+  if (status.credential_delivery !== "mail" || !letters) return [];
+  const states = ["pending", "sent", "failed", "cancelled"];
+  const counts = table(
+    "letter-counts",
+    t("letters.counts-table"),
+    [[t("letters.state")], [t("letters.count"), "num"]],
+    states.map((s) =>
+      el(
+        "tr",
+        { dataset: { state: s } },
+        el("th", { scope: "row" }, t(`letters.state-${s}`)),
+        el("td", { class: "num" }, formatNumber(letters.counts[s] ?? 0)),
+      ),
+    ),
+  );
+  const out = [el("h3", {}, t("letters.heading")), el("p", {}, t("letters.intro")), counts];
+  if (letters.letters.length) {
+    out.push(
+      table(
+        "letters-failed",
+        t("letters.failed-table"),
+        [[t("letters.address")], [t("letters.region")], [t("letters.attempts"), "num"], [t("letters.error")]],
+        letters.letters.map((x) =>
+          el(
+            "tr",
+            {},
+            el("th", { scope: "row" }, x.to),
+            el("td", {}, x.label),
+            el("td", { class: "num" }, formatNumber(x.attempts)),
+            el("td", { lang: "en" }, x.error ?? "—"),
+          ),
+        ),
+      ),
+    );
+    if (letters.next) out.push(el("p", { class: "hint" }, t("letters.more-failed", { id: rid })));
+    const again = el("button", { type: "button", id: "resend-failed", disabled: busy }, t("letters.resend"));
+    again.addEventListener("click", () => act(t("letters.resend"), `/api/referendums/${seg(rid)}/letters/resend-failed`));
+    out.push(el("div", { class: "actions" }, again));
+  } else {
+    out.push(el("p", { id: "letters-none-failed" }, t("letters.none-failed")));
+  }
+  const served = status.regions.filter((r) => r.credential_authority === "server");
+  if (status.phase === "ceremony" || status.phase === "ready") out.push(...reissueForm(served));
+  return out;
+}
+
+function reissueForm(regions) {
+  if (!regions.length) return [];
+  if (!regions.some((r) => r.name === reissueRegion)) reissueRegion = regions[0].name;
+  const region = el(
+    "select",
+    { id: "reissue-region" },
+    regions.map((r) => el("option", { value: r.name, selected: r.name === reissueRegion }, r.name)),
+  );
+  const login = el("input", { id: "reissue-login", type: "email", required: true, autocomplete: "off", value: reissueLogin });
+  region.addEventListener("change", () => {
+    reissueRegion = region.value;
+  });
+  login.addEventListener("input", () => {
+    reissueLogin = login.value;
+  });
+  const button = el("button", { type: "submit", id: "reissue", disabled: busy }, t("letters.reissue"));
+  const form = el(
+    "form",
+    { id: "reissue-form" },
+    el("p", {}, el("label", { for: "reissue-region" }, t("letters.region")), " ", region),
+    el("p", {}, el("label", { for: "reissue-login" }, t("letters.reissue-login")), " ", login),
+    el("div", { class: "actions" }, button),
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { region: region.value, login: login.value.trim() };
+    if (!body.login) {
+      login.setAttribute("aria-invalid", "true");
+      login.focus();
+      return;
+    }
+    login.removeAttribute("aria-invalid");
+    act(t("letters.reissue"), `/api/referendums/${seg(rid)}/voters/reissue`, () => {
+      reissueLogin = "";
+    }, body);
+  });
+  return [el("h3", {}, t("letters.reissue-heading")), el("p", {}, t("letters.reissue-intro")), form];
 }
 
 function credentialsOnce() {
@@ -378,7 +495,7 @@ function publishedStep() {
 function render(force = false) {
   if (!status) return;
   // redraw only when something changed: a reader's focus stays where it is
-  const key = JSON.stringify([language(), status, Boolean(opened), busy, confirmClose]);
+  const key = JSON.stringify([language(), status, letters, Boolean(opened), busy, confirmClose]);
   if (!force && key === drawn) return;
   drawn = key;
   const h1 = $("#title");
@@ -402,6 +519,9 @@ function render(force = false) {
 async function refresh(force = false) {
   try {
     status = await api(`/api/referendums/${seg(rid)}`);
+    if (status.credential_delivery === "mail") {
+      letters = await api(`/api/referendums/${seg(rid)}/letters?state=failed&limit=100`, { admin: true });
+    }
   } catch (e) {
     say($("#status"), e.status === 404 ? t("observe.not-found", { id: rid ?? "" }) : t("error.load", { message: e.message }), "error");
     return;
