@@ -37,6 +37,7 @@ NO_BODY = {
     ("post", "/api/elections/{uuid}/close"),
     ("post", "/api/referendums/{rid}/open"),
     ("post", "/api/referendums/{rid}/close"),
+    ("post", "/api/polls/{pid}/close"),
     ("post", "/api/session/logout"),
     ("post", "/api/elections/{uuid}/logout"),
 }

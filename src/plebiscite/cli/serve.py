@@ -54,6 +54,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         )
         if args.feed_queue < 1:
             raise ValueError("--feed-queue must be at least 1")
+        if args.poll_shard_size < 1:
+            raise ValueError("--poll-shard-size must be at least 1")
         outbox = outbox_from(
             directory=args.outbox_dir,
             smtp_url=args.smtp_url or os.environ.get("PLEBISCITE_SMTP_URL"),
@@ -80,6 +82,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         per_address=guard.per_address,
         feed_queue=args.feed_queue,
+        poll_shard_size=args.poll_shard_size,
     )
     crash = os.environ.get(CRASH_VARIABLE)
     if crash:
@@ -363,5 +366,13 @@ def register(sub: Any) -> None:
         default=256,
         help="events a live-feed subscriber may leave unread before it is dropped "
         "(default: %(default)s)",
+    )
+    s.add_argument(
+        "--poll-shard-size",
+        metavar="N",
+        type=int,
+        default=100_000,
+        help="the most voters of one shard of a poll: a poll with more is split into "
+        "ceil(voters / N) shards, separate elections (default: %(default)s)",
     )
     s.set_defaults(func=_cmd_serve)

@@ -33,9 +33,11 @@ from plebiscite.server.outbox import Outbox
 from plebiscite.server.ratelimit import BucketSource, RateLimits
 from plebiscite.server.ratelimit import install as install_rate_limits
 from plebiscite.server.routes import elections as election_routes
+from plebiscite.server.routes import polls as poll_routes
 from plebiscite.server.routes import referendums as referendum_routes
 from plebiscite.server.web import router as web_router  # the pages and their assets
 from plebiscite.service.election import Elections
+from plebiscite.service.poll import DEFAULT_SHARD_SIZE, Polls
 from plebiscite.service.referendum import Referendums
 
 __all__ = ["create_app"]
@@ -55,6 +57,7 @@ def create_app(
     feed_queue: int | None = None,
     clock: Callable[[], float] = time.time,
     rng: Callable[[], RandomSource] = SystemRandom,
+    poll_shard_size: int = DEFAULT_SHARD_SIZE,
 ) -> FastAPI:
     """The application over ``board``; ``admin_token`` authorizes the administrator's routes,
     ``key`` signs the checkpoints of every board; ``private`` keeps the server's private
@@ -64,8 +67,9 @@ def create_app(
     the Origin checks, the base of the links in messages), ``per_address`` (the requests in
     flight per client address: :mod:`plebiscite.server.connections`; None: no cap),
     ``feed_queue`` (the events a live-feed subscriber may leave unread before it is dropped:
-    :mod:`plebiscite.server.livefeed`); ``clock`` and ``rng``: the seams of
-    time (seconds since the epoch) and randomness of the domain layer."""
+    :mod:`plebiscite.server.livefeed`), ``poll_shard_size`` (the most voters of one shard of
+    a poll: :mod:`plebiscite.service.poll`); ``clock`` and ``rng``: the seams of time (seconds
+    since the epoch) and randomness of the domain layer."""
     app = FastAPI(
         title="plebiscite",
         description="The public board of verifiable referendums and polls (Belenios 2.0).",
@@ -101,9 +105,11 @@ def create_app(
 
     app.include_router(election_routes.router)
     app.include_router(referendum_routes.router)
+    app.include_router(poll_routes.router)
     referendums = Referendums(private, key, board, elections)
     referendums.restore()  # the stored referendums
     app.state.referendums = referendums
+    app.state.polls = Polls(referendums, shard_size=poll_shard_size, outbox=outbox is not None)
     _run_closer(app, referendums)  # the closing of voting at its time
     app.include_router(accounts.router)
     app.include_router(voterauth.router)
