@@ -87,6 +87,7 @@ PAGES: dict[str, str] = {
     "/audit": "audit.html",
     "/audit/{rest:path}": "audit.html",
     "/trustee/{rid}/{index}": "trustee.html",
+    "/poll/{pid}": "poll.html",  # a poll's share link
 }
 
 CONTENT_TYPES = {
