@@ -42,6 +42,14 @@
 7. ``GET /api/referendums/ID``: the ceremony, every region's phase, turnout, shuffles and
    result, and the outcome of the decision rule once every region is tallied.
 
+A poll (:mod:`plebiscite.service.poll`) is a referendum whose record may have no trustee:
+the trustees structure is then the server's own key alone, the ceremony done at creation, and
+the close decrypts at once (:func:`_decrypt_alone`: the server's shuffle, its partial
+decryption and the result). A poll's credentials are made by the server at the creation
+(``credentials_at_creation``: the private ones in the creation's answer, each login's public
+one kept for the opening) and the server opens it itself once its ceremony is done
+(``auto_open``: at the last voutput, or by the closer's next look, :meth:`Referendums.open_due`).
+
 Voter login: a referendum created with ``"voter_authentication": true`` (every login an e-mail
 address) requires voters to log in by one-time code (:mod:`plebiscite.server.voterauth`)
 before casting. At opening, before its board exists, each region gets its voter list: where
