@@ -306,3 +306,25 @@ def test_a_split_leaving_a_shard_empty_is_refused():
     ok = next(f"p{i}" for i in range(100) if len({shard_of(f"p{i}", e, 2) for e in emails}) == 2)
     assert sorted(map(len, split(ok, emails, 1))) == [1, 1]
     assert split(ok, emails, 2) == [emails]
+
+
+def test_a_poll_of_full_questions_a_ranking_shuffled_and_decrypted_by_the_server(client):
+    from plebiscite.protocol.simulate import random_choices
+
+    rng = DeterministicRandom("ranking")
+    questions = [
+        {"question": "Adopt it?", "answers": ["Yes", "No"], "min": 1, "max": 1, "blank": True},
+        {"type": "NonHomomorphic", "value": {"answers": ["A", "B", "C"], "question": "Rank"}},
+    ]
+    created = create(client, poll(questions=questions, title="Two questions"))
+    pid = created["id"]
+    assert created["poll"]["title"] == "Two questions"
+    for c in created["credentials"]:
+        v = Voter.of_election(client, c["election"], c["credential"], rng)
+        v.vote(random_choices(v.election, rng))
+    st = client.post(f"/api/polls/{pid}/close", headers=ADMIN).json()
+    assert st["state"] == "closed", st
+    pooled = st["result"]["pooled"]
+    assert sum(pooled["result"][0]) == 3 and len(pooled["result"][1]) == 3
+    assert pooled["shares"][1] is None and len(pooled["shares"][0]) == 2
+    assert st["shards"][0]["status"] == "done"
