@@ -85,6 +85,12 @@ def test_a_poll_created_from_the_home_page(page, shots, empty_server: LiveServer
     )
     assert overflow <= 1
     assert page.js_errors == []
+    # the observer dashboard shows a poll too: no decision rule, the counts
+    page.goto(f"{server.base}/observe/{pid}")
+    page.wait_for_selector("#outcome")
+    page.wait_for_selector("#checkpoints .card")
+    assert _serious(page) == []
+    assert page.js_errors == []
     assert foreign == [] and no_csp == []
 
 

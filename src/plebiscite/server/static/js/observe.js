@@ -232,8 +232,11 @@ function renderResult() {
   const out = [];
   const outcome = s.outcome;
   const rule = s.record.rule;
-  const ruleQuestion = s.record.questions[rule.question];
-  if (outcome) {
+  const ruleQuestion = rule ? s.record.questions[rule.question] : null;
+  if (!rule) {
+    // no decision rule (a poll): the counts below are the outcome
+    out.push(el("p", { class: "notice", id: "outcome" }, t("poll.observe-no-rule")));
+  } else if (outcome) {
     out.push(
       el(
         "div",
@@ -524,6 +527,7 @@ function renderVerify() {
 }
 
 function ruleText(rule, questions) {
+  if (!rule) return [t("poll.observe-no-rule")];
   const q = questions[rule.question];
   const params = {
     answer: answerText(q, rule.answer),
