@@ -203,6 +203,7 @@ def test_a_poll_with_trustees_opens_itself_when_the_ceremony_is_done(client):
             getattr(t, step)()
     st = client.get(f"/api/polls/{pid}").json()
     assert st["state"] == "open" and st["trustees"]["ceremony"] == "done"
+    assert client.portal.call(client.app.state.referendums.open_due) == []  # opened already
     vote(client, created["credentials"], [YES, YES, NO], rng)
     st = client.post(f"/api/polls/{pid}/close", headers=ADMIN).json()
     assert st["state"] == "counting" and st["result"] is None
@@ -248,6 +249,17 @@ def test_errors_name_the_field(client, change, where, message):
     text = r.json()["error"]["message"]
     assert text.startswith(where) and message in text
     assert client.get("/api/polls").json() == []  # nothing made
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_parsed(client):
+    from plebiscite.service.poll import MAX_POLL_CREATE
+
+    r = client.post(
+        "/api/polls",
+        content=b"{",
+        headers={**ADMIN, "content-length": str(MAX_POLL_CREATE + 1)},
+    )
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
 
 
 def test_login_codes_need_an_outbox_and_open_polls_a_provider(client, tmp_path):

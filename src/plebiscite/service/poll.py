@@ -68,15 +68,16 @@ from plebiscite.protocol.phases import CeremonyStep, ReferendumPhase
 from plebiscite.protocol.referendum import ASSIGNMENT, Referendum, shard_name, shard_of
 from plebiscite.service.election import now_iso
 from plebiscite.service.errors import NotFound, Refused
-from plebiscite.service.referendum import MAX_VOTERS, Referendums
+from plebiscite.service.referendum import MAX_CREATE, MAX_VOTERS, Referendums
 from plebiscite.service.voters import EMAIL, login_key
 
 __all__ = ["DEFAULT_SHARD_SIZE", "MAX_POLL_CREATE", "PollRequest", "Polls", "parse_request"]
 
 #: voters per shard unless the server says otherwise (``plebiscite serve --poll-shard-size``)
 DEFAULT_SHARD_SIZE = 100_000
-#: the largest request body of a poll's creation (a few million e-mail addresses)
-MAX_POLL_CREATE = 256 << 20
+#: the largest request body of a poll's creation (about two million e-mail addresses), as a
+#: referendum's
+MAX_POLL_CREATE = MAX_CREATE
 _FIELDS = ("question", "answers", "questions", "title", "opening", "closing", "voters")
 _OPTIONAL = ("trustees", "shard_size")
 _RANDOM = "abcdefghijkmnopqrstuvwxyz23456789"  # no l, 1, 0: read aloud, copied by hand
