@@ -245,6 +245,11 @@ def _play(c: FuzzingClient, outbox: Path) -> None:
             step(t)
     assert admin.status(record["id"])["ceremony"]["phase"] == "done"
 
+    # a poll in one request
+    closing = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+    poll = admin.create_poll("Lunch?", ["Pizza", "Sushi"], closing=closing, emails=["a@x.org"])
+    assert poll["poll"]["state"] == "open"
+
 
 def test_every_malformed_body_is_refused_at_every_step(world):
     t = world.tally
