@@ -83,6 +83,7 @@ def test_a_poll_in_one_request_voted_closed_and_counted(client):
     assert st["powers"]["server_can_decrypt"] is True
     assert "the server can decrypt every ballot" in st["powers"]["summary"]
     assert [s["name"] for s in st["shards"]] == ["shard-1"] and created["trustees"] == []
+    assert client.get(f"/api/referendums/{pid}").json()["server_can_decrypt"] is True
     creds = created["credentials"]
     assert sorted(c["login"] for c in creds) == [
         "ann@example.org",

@@ -551,6 +551,10 @@ class ReferendumStatus(_Open):
     group: str
     voter_authentication: bool
     ceremony: CeremonyStatus
+    server_can_decrypt: bool = Field(
+        description="no trustee (a poll's record may have none): the election key is the "
+        "server's alone, and the server can decrypt every ballot"
+    )
     regions: list[RegionStatus]
     outcome: Outcome | None
     record_board: str = Field(

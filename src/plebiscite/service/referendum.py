@@ -1203,6 +1203,8 @@ def _status(ref: _Referendum, elections: Elections) -> dict[str, Any]:
         "group": ref.group.name,
         "voter_authentication": ref.voter_authentication,
         "ceremony": _ceremony_status(ref),
+        # no trustee (a poll's record may have none): the election key is the server's alone
+        "server_can_decrypt": not ref.trustees,
         "regions": regions,
         "outcome": outcome,
         "record_board": f"/api/referendums/{ref.referendum.id}/record",
