@@ -288,22 +288,38 @@ def test_login_codes_with_an_outbox(tmp_path):
     board.close()
 
 
-def test_a_poll_survives_a_restart_and_the_closer_closes_it(tmp_path):
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        yield str(tmp_path / "board.db")
+    else:
+        with request.getfixturevalue("pg_server").fresh_database() as dsn:
+            yield dsn
+
+
+def test_a_poll_survives_a_restart_and_the_closer_closes_it(database):
+    """On SQLite and PostgreSQL: a poll voted in, the server restarted, the closing time
+    passed: the closer closes it, the server decrypts, the result is out."""
+    from plebiscite.board import open_board
+
     rng = DeterministicRandom("restart")
-    board, c = make_client(tmp_path)
-    with c:
+    key = SigningKey.from_seed(b"\x05" * 32)
+    board = open_board(database)
+    with TestClient(create_app(board, admin_token=TOKEN, key=key)) as c:
         created = create(c, poll())
         vote(c, created["credentials"][:2], [YES, NO], rng)
     board.close()
-    board, c = make_client(tmp_path)
-    with c:
+    board = open_board(database)
+    with TestClient(create_app(board, admin_token=TOKEN, key=key)) as c:
         pid = created["id"]
         refs = c.app.state.referendums
         st = c.get(f"/api/polls/{pid}").json()
         assert st["state"] == "open" and st["turnout"]["voted"] == 2
-        c.portal.call(refs.close_due, iso(86400 * 2))
+        assert c.portal.call(refs.close_due, iso(86400 * 2)) == [pid]
         st = c.get(f"/api/polls/{pid}").json()
         assert st["state"] == "closed" and st["result"]["pooled"]["result"] == [[1, 1]]
+        raw = c.get(f"/api/referendums/{pid}/record").content
+        assert read_record(iter_members(io.BytesIO(raw))).outcome is not None
     board.close()
 
 
