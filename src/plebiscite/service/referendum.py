@@ -1904,6 +1904,8 @@ class Referendums:
         try:
             await self.open(rid)
         except PlebisciteError as e:
+            if ref.opened:  # opened meanwhile (the creation's request and the closer)
+                return True
             if self.open_failures.get(rid) != str(e):
                 self.open_failures[rid] = str(e)
                 log.error("referendum %s: opening itself failed: %s", rid, e)
