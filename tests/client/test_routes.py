@@ -70,6 +70,10 @@ def test_every_route_of_the_server_is_named(served):
         routes.dkey("{rid}", "{index}"),
         routes.shuffle("{rid}", "{index}", "{name}"),
         routes.partial_decryption("{rid}", "{index}", "{name}"),
+        routes.POLLS,
+        routes.poll("{pid}"),
+        routes.close_poll("{pid}"),
+        routes.poll_qr("{pid}"),
     }
     built = {p.replace("%7B", "{").replace("%7D", "}") for p in built}
     paths = httpx.get(served.url + routes.OPENAPI, timeout=30).json()["paths"]

@@ -250,6 +250,10 @@ def _play(c: FuzzingClient, outbox: Path) -> None:
     roll = {"North": ["ann@example.org", "bob@example.org"]}
     admin.create(mailed, roll, credential_delivery="mail")
     admin.reissue("malformed-mail", "North", "bob@example.org")
+    # a poll in one request
+    closing = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+    poll = admin.create_poll("Lunch?", ["Pizza", "Sushi"], closing=closing, emails=["a@x.org"])
+    assert poll["poll"]["state"] == "open"
 
 
 def test_every_malformed_body_is_refused_at_every_step(world):

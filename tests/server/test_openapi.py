@@ -38,6 +38,7 @@ NO_BODY = {
     ("post", "/api/referendums/{rid}/open"),
     ("post", "/api/referendums/{rid}/close"),
     ("post", "/api/referendums/{rid}/letters/resend-failed"),
+    ("post", "/api/polls/{pid}/close"),
     ("post", "/api/session/logout"),
     ("post", "/api/elections/{uuid}/logout"),
 }

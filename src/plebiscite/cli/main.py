@@ -39,6 +39,7 @@ COMMANDS = {
     "voter-audit": "voter_audit",
     "admin-account": "accounts",
     "referendum": "referendum",
+    "poll": "poll",
     "checkpoints": "checkpoints",
     "generate": "generate",
 }

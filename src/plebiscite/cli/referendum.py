@@ -23,10 +23,10 @@ from plebiscite.protocol.record import (
     check_outcome,
     read_record,
 )
-from plebiscite.protocol.referendum import Outcome
+from plebiscite.protocol.referendum import Counts, Outcome, format_fraction
 from plebiscite.protocol.verifier import Verifier
 
-__all__ = ["register"]
+__all__ = ["download", "register", "verify_files"]
 
 
 def _read_board(path: Path, key: str | None) -> tuple[RecordBoard | None, list[Finding]]:
@@ -88,11 +88,17 @@ def _download(url: str, directory: Path) -> tuple[list[Path], str]:
     """The record board and every region's archive of the referendum at ``url``
     (``https://host/api/referendums/RID``), downloaded into ``directory`` as an observer
     does; returns the files (the record first) and the server's signing key."""
-    from plebiscite.client import Observer, PartyError
-
     base, sep, rid = url.rstrip("/").partition("/api/referendums/")
     if not sep or not rid or "/" in rid:
         raise CommandError(f"{url}: expected the referendum's address, URL/api/referendums/RID", 2)
+    return download(base, rid, directory, url)
+
+
+def download(base: str, rid: str, directory: Path, url: str) -> tuple[list[Path], str]:
+    """The record board and every region's archive of referendum (or poll) ``rid`` on the
+    server at ``base``, downloaded into ``directory``; ``url``: what errors name."""
+    from plebiscite.client import Observer, PartyError
+
     observer = Observer(base)
     try:
         key = observer.server_key()
@@ -115,16 +121,20 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             raise CommandError("give the referendum's address alone: its archives come from it", 2)
         with tempfile.TemporaryDirectory(prefix="plebiscite-referendum-") as d:
             paths, key = _download(args.record, Path(d))
-            return _verify_files(args, paths, args.key or key)
+            return verify_files(args, paths, args.key or key)
     if not args.archives:
         raise CommandError("give every region's archive after the record", 2)
-    return _verify_files(args, [Path(args.record), *(Path(a) for a in args.archives)], args.key)
+    return verify_files(args, [Path(args.record), *(Path(a) for a in args.archives)], args.key)
 
 
-def _verify_files(args: argparse.Namespace, paths: list[Path], key: str | None) -> int:
+def verify_files(
+    args: argparse.Namespace, paths: list[Path], key: str | None, command: str = "referendum"
+) -> int:
+    """Verify the record board ``paths[0]`` and the archives ``paths[1:]`` (``args.json``,
+    ``args.jobs``); the exit status."""
     for p in paths:
         if not p.is_file():
-            print(f"plebiscite referendum verify: {p}: no such file", file=sys.stderr)
+            print(f"plebiscite {command} verify: {p}: no such file", file=sys.stderr)
             return 2
     board, findings = _read_board(paths[0], key)
     facts: list[ArchiveFacts] = []
@@ -185,19 +195,29 @@ def _print(
     out.write(f"record:     {record}\n")
     if board is not None:
         r = board.record
-        out.write(f"referendum: {r.id} ({r.title!r}, record {r.fingerprint})\n")
+        what = "poll:      " if r.is_poll else "referendum:"
+        out.write(f"{what} {r.id} ({r.title!r}, record {r.fingerprint})\n")
         out.write(f"signed by:  {board.key.to_base64()} ({len(board.checkpoints)} checkpoints)\n")
-        out.write(f"rule:       {r.rule.describe(r.questions)}\n")
+        rule = r.rule
+        if rule is not None:
+            out.write(f"rule:       {rule.describe(r.questions)}\n")
+        else:
+            out.write("rule:       none: the outcome is the counts, with no verdict\n")
     for a in facts:
         out.write(f"archive:    {a.archive}: election {a.uuid}, ")
         out.write(f"{'valid' if a.valid else 'INVALID'}, result {json.dumps(a.result)}\n")
     if outcome is not None:
+        what = "shard" if board is not None and board.record.is_poll else "region"
         for o in outcome.regions:
-            out.write(f"region:     {o.region.name!r}: {o.verdict.value}: {o.reason}\n")
+            said = "" if o.verdict is None else f"{o.verdict.value}: "
+            out.write(f"{what + ':':<11} {o.region.name!r}: {said}{o.reason}\n")
         if outcome.pooled is not None:
             out.write(f"pooled:     {outcome.pooled_verdict}: ")
             out.write(f"{outcome.pooled.yes} yes of {outcome.pooled.valid} valid votes\n")
-        out.write(f"verdict:    {outcome.verdict.value}\n")
+        if board is not None and outcome.pooled_counts is not None:
+            out.write(f"pooled:     {_counts_text(board, outcome.pooled_counts)}\n")
+        if outcome.verdict is not None:
+            out.write(f"verdict:    {outcome.verdict.value}\n")
     if board is not None and board.outcome is not None:
         out.write(f"published:  {board.outcome.get('verdict')}\n")
     for f in findings:
@@ -205,6 +225,24 @@ def _print(
     out.write(
         "VALID: the published outcome is the one recomputed\n" if not findings else "INVALID\n"
     )
+
+
+def _counts_text(board: RecordBoard, c: Counts) -> str:
+    """Each answer's count and share (exact, and as a percentage), question by question."""
+    parts = [f"{c.voted} of {c.roll} on the roll voted"]
+    for i, (q, col, shares) in enumerate(
+        zip(board.record.questions, c.result, c.shares, strict=False)
+    ):
+        if shares is None:
+            parts.append(f"question {i}: {json.dumps(col)}")
+            continue
+        answers = col[len(col) - len(shares) :]
+        said = ", ".join(
+            f"{name!r} {n}" + ("" if f is None else f" ({format_fraction(f)})")
+            for name, n, f in zip(q.answers, answers, shares, strict=False)
+        )
+        parts.append(f"question {i}: {said}")
+    return "; ".join(parts)
 
 
 def register(sub: Any) -> None:

@@ -61,6 +61,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             raise ValueError("--feed-queue must be at least 1")
         if not args.mail_timeout > 0:
             raise ValueError("--mail-timeout must be above 0 seconds")
+        if args.poll_shard_size < 1:
+            raise ValueError("--poll-shard-size must be at least 1")
         outbox = outbox_from(
             directory=args.outbox_dir,
             smtp_url=args.smtp_url or os.environ.get("PLEBISCITE_SMTP_URL"),
@@ -97,6 +99,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         per_address=guard.per_address,
         feed_queue=args.feed_queue,
         mail=mail,
+        poll_shard_size=args.poll_shard_size,
     )
     crash = os.environ.get(CRASH_VARIABLE)
     if crash:
@@ -495,5 +498,13 @@ def register(sub: Any) -> None:
         default=256,
         help="events a live-feed subscriber may leave unread before it is dropped "
         "(default: %(default)s)",
+    )
+    s.add_argument(
+        "--poll-shard-size",
+        metavar="N",
+        type=int,
+        default=100_000,
+        help="the most voters of one shard of a poll: a poll with more is split into "
+        "ceil(voters / N) shards, separate elections (default: %(default)s)",
     )
     s.set_defaults(func=_cmd_serve)

@@ -223,6 +223,20 @@ class Observer(Party):
         """The ciphertexts a region's next shuffle takes, as the server serves them."""
         return self._object("GET", routes.region_shuffle_input(rid, name))
 
+    # -- polls
+
+    def polls(self) -> list[dict[str, Any]]:
+        """Every poll's id, title, state, opening and closing."""
+        return self._list(routes.POLLS)
+
+    def poll(self, pid: str) -> dict[str, Any]:
+        """A poll's public status (state, shards, turnout, powers, result)."""
+        return self._object("GET", routes.poll(pid))
+
+    def poll_qr(self, pid: str) -> bytes:
+        """The QR code of a poll's share link, an SVG image."""
+        return self.call("GET", routes.poll_qr(pid)).content
+
     def region_uuid(self, rid: str, name: str) -> str:
         """The election uuid of a region."""
         regions = [r for r in self.status(rid)["regions"] if r["name"] == name]
@@ -318,6 +332,48 @@ class Administrator(Observer):
     def reissue(self, rid: str, region: str, login: str) -> dict[str, Any]:
         """A new credential for ``login`` of ``region``, sent by mail (before the opening)."""
         return self._object("POST", routes.reissue(rid), json={"region": region, "login": login})
+
+    # -- polls
+
+    def create_poll(
+        self,
+        question: str | None,
+        answers: Sequence[str] = (),
+        *,
+        closing: str,
+        emails: Sequence[str],
+        opening: str | None = None,
+        title: str | None = None,
+        questions: Sequence[Mapping[str, Any]] | None = None,
+        trustees: Sequence[str] = (),
+        threshold: int | None = None,
+        shard_size: int | None = None,
+        login_codes: bool = False,
+    ) -> dict[str, Any]:
+        """Create a poll in one request: ``question`` and its ``answers`` (or full
+        ``questions``), the voters' e-mail addresses, the closing time (and the opening: now by
+        default), optional trustees (then a ceremony, and the poll opens itself once it is
+        done). The answer has the share link, the trustees' link tokens and the voters'
+        private credentials (shown this once)."""
+        body: dict[str, Any] = {"closing": closing, "voters": {"emails": list(emails)}}
+        if questions is not None:
+            body["questions"] = [dict(q) for q in questions]
+        else:
+            body |= {"question": question, "answers": list(answers)}
+        if login_codes:
+            body["voters"]["login_codes"] = True
+        for k, v in (("opening", opening), ("title", title), ("shard_size", shard_size)):
+            if v is not None:
+                body[k] = v
+        if trustees:
+            body["trustees"] = {"names": list(trustees)}
+            if threshold is not None:
+                body["trustees"]["threshold"] = threshold
+        return self._object("POST", routes.POLLS, json=body)
+
+    def close_poll(self, pid: str) -> dict[str, Any]:
+        """Close a poll now: its status (the result too when it has no trustee)."""
+        return self._object("POST", routes.close_poll(pid))
 
     # -- election boards
 

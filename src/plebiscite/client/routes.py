@@ -19,6 +19,7 @@ __all__ = [
     "ELECTIONS",
     "HEALTH",
     "OPENAPI",
+    "POLLS",
     "REFERENDUMS",
     "SERVER_KEY",
     "SESSION",
@@ -33,6 +34,7 @@ __all__ = [
     "certificate",
     "checkpoints",
     "close_election",
+    "close_poll",
     "close_referendum",
     "credential",
     "dkey",
@@ -44,6 +46,9 @@ __all__ = [
     "observe",
     "open_referendum",
     "partial_decryption",
+    "poll",
+    "poll_page",
+    "poll_qr",
     "polynomial",
     "referendum",
     "referendum_events",
@@ -265,6 +270,27 @@ def region_credentials(rid: str, name: str) -> str:
     return f"{region(rid, name)}/credentials"
 
 
+# -- polls --------------------------------------------------------------------------------------
+
+POLLS = "/api/polls"
+"""``GET``: every poll; ``POST`` (administrator): create one in one request."""
+
+
+def poll(pid: str) -> str:
+    """``GET``: a poll's public status."""
+    return f"{POLLS}/{segment(pid)}"
+
+
+def close_poll(pid: str) -> str:
+    """``POST`` (administrator): close a poll now."""
+    return f"{poll(pid)}/close"
+
+
+def poll_qr(pid: str) -> str:
+    """``GET``: the QR code of a poll's share link (SVG)."""
+    return f"{poll(pid)}/qr.svg"
+
+
 # -- a trustee's messages -----------------------------------------------------------------------
 
 
@@ -317,6 +343,11 @@ ADMIN_PAGES = "/admin/"
 def observe(rid: str) -> str:
     """The observer dashboard of a referendum."""
     return f"/observe/{segment(rid)}"
+
+
+def poll_page(pid: str) -> str:
+    """A poll's page (its share link)."""
+    return f"/poll/{segment(pid)}"
 
 
 def booth(uuid: str) -> str:

@@ -23,7 +23,9 @@ compact, UTF-8):
     each region's result as its verified Result says, the roll and the voters who voted (in the
     unit of the counts: voters, or weight), and the outcome of the rule
     (:meth:`plebiscite.protocol.referendum.Outcome.to_json`: per region, the pooled counts and
-    the verdict, with exact fractions).
+    the verdict, with exact fractions). A record with no rule (a poll's, whose regions are its
+    shards) has no verdict (``null``): its outcome is each region's ``counts`` and the
+    ``pooled_counts``, every share an exact fraction.
 
 Every one of these events is followed by a ``plebiscite.Checkpoint`` event whose payload is a
 signed checkpoint (:mod:`plebiscite.protocol.checkpoints`) of the board's head at that event,
@@ -585,11 +587,12 @@ def check_outcome(
     recomputed = json.loads(outcome.to_json())
     diff = _differs(board.outcome, recomputed, "outcome")
     if diff is not None:
+        verdict = None if outcome.verdict is None else outcome.verdict.value
         findings.append(
             Finding(
                 "outcome",
                 f"the published outcome differs from the one recomputed at {diff}: published "
-                f"verdict {board.outcome.get('verdict')!r}, recomputed {outcome.verdict.value!r}",
+                f"verdict {board.outcome.get('verdict')!r}, recomputed {verdict!r}",
             )
         )
     return outcome, findings

@@ -21,7 +21,26 @@ vote, the rule that decides it. The record is JSON (keys here in their canonical
 ``questions`` has the shape of the questions of a belenios election template (see
 :func:`~plebiscite.protocol.election_setup.make_election`); ``trustees.threshold`` (optional)
 is the ``k`` of a k-of-n ceremony and ``trustees.hash`` (optional) the SHA256, in hexadecimal,
-of the trustees structure every region's archive must hold. Times are ISO 8601 in UTC, to the
+of the trustees structure every region's archive must hold. In a poll ``trustees.names`` may be
+empty: the election key is then the server's own key alone (the server can decrypt every
+ballot).
+``rule`` is optional: without it nothing is decided, the outcome is the counts (each region's
+and pooled, every homomorphic answer's share of its question's valid votes as an exact
+fraction), with no verdict.
+
+Polls
+-----
+
+``"kind": "poll"`` (``"referendum"`` by default, and then not written, so a referendum's
+record is byte for byte what it was) makes the record a poll's: its regions are its *shards*,
+``shard-1`` to ``shard-k`` in order, each of weight 1, separate Belenios elections sharing the
+questions and the key; it has no ``rule``; and ``"assignment": "sha256-mod"`` names the public
+rule that puts each voter in one shard (:func:`shard_of`)::
+
+    shard index (from 0) = int(SHA-256(UTF-8(id) || 0x00 || UTF-8(login)), big-endian) mod k
+
+so anyone who knows a login and the record recomputes which shard's election is its
+voter's. Times are ISO 8601 in UTC, to the
 second. Fractions are strings ``"n/d"`` (or ``"n"``) in lowest terms, read exactly
 (:class:`fractions.Fraction`): no floating point anywhere.
 
@@ -73,6 +92,7 @@ and ``roll`` are then in whatever unit the caller passes (voters, or total weigh
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -101,6 +121,7 @@ from plebiscite.protocol.messages import (
 __all__ = [
     "MAX_REFERENDUM_BYTES",
     "Count",
+    "Counts",
     "Outcome",
     "Quorum",
     "Referendum",
@@ -115,6 +136,8 @@ __all__ = [
     "compute_outcome",
     "format_fraction",
     "parse_fraction",
+    "shard_name",
+    "shard_of",
 ]
 
 MAX_REFERENDUM_BYTES = 1 << 20
@@ -494,12 +517,18 @@ def _region(v: Any, where: str) -> Region:
     )
 
 
-def _trustees(v: Any, where: str) -> Trustees:
+def _trustees(v: Any, where: str, *, poll: bool) -> Trustees:
+    """The trustees; none (the server's own key alone) only in a poll."""
     o = obj(v, where, ("names",), ("threshold", "hash"))
     names = arr(o["names"], f"{where}.names", LIMITS.trustees)
-    if not names:
-        raise EncodingError("at least one trustee", where=f"{where}.names")
     parsed = tuple(_text(n, f"{where}.names[{i}]", MAX_NAME) for i, n in enumerate(names))
+    if not parsed and not poll:
+        raise EncodingError(
+            "at least one trustee (only a poll may have none: the server's key alone)",
+            where=f"{where}.names",
+        )
+    if not parsed and "threshold" in o:
+        raise EncodingError("no trustee: a threshold needs trustees", where=f"{where}.threshold")
     return Trustees(
         names=parsed,
         threshold=small_int(o["threshold"], f"{where}.threshold", 1, len(parsed))
@@ -507,6 +536,41 @@ def _trustees(v: Any, where: str) -> Trustees:
         else None,
         hash=hash_ref(o["hash"], f"{where}.hash") if "hash" in o else None,
     )
+
+
+def shard_name(index: int) -> str:
+    """The name of a poll's shard ``index`` (from 0): ``shard-1``, ``shard-2``, ..."""
+    return f"shard-{index + 1}"
+
+
+def shard_of(poll_id: str, login: str, shards: int) -> int:
+    """The shard (from 0) of voter ``login`` in the poll ``poll_id`` split into ``shards``:
+    SHA-256 of the UTF-8 poll id, one NUL byte and the UTF-8 login, read as a big-endian
+    integer, modulo the number of shards (the record's ``assignment``, ``sha256-mod``).
+    Public and stable: anyone who knows a login recomputes its shard."""
+    if shards < 1:
+        raise ValueError("a poll has at least one shard")
+    digest = hashlib.sha256(poll_id.encode() + b"\0" + login.encode()).digest()
+    return int.from_bytes(digest, "big") % shards
+
+
+def _poll_shards(o: dict[str, Any], regions: Sequence[Region], where: str) -> None:
+    """A poll's record: its voters assigned by :func:`shard_of`, its regions the shards
+    ``shard-1`` to ``shard-k`` in order, of weight 1, no decision rule."""
+    if o.get("assignment") != ASSIGNMENT:
+        raise EncodingError(
+            f"a poll assigns its voters to shards by {ASSIGNMENT!r} (SHA-256 of the id, NUL, "
+            "the login, modulo the number of shards)",
+            where=f"{where}.assignment",
+        )
+    if "rule" in o:
+        raise EncodingError("a poll has no decision rule", where=f"{where}.rule")
+    for i, r in enumerate(regions):
+        if r.name != shard_name(i) or r.weight != 1 or r.population is not None:
+            raise EncodingError(
+                f"a poll's region {i} is its shard {shard_name(i)!r}, of weight 1, no population",
+                where=f"{where}.regions[{i}]",
+            )
 
 
 def _unique(values: Sequence[str], what: str, where: str) -> None:
@@ -517,8 +581,13 @@ def _unique(values: Sequence[str], what: str, where: str) -> None:
         seen.add(v)
 
 
-_FIELDS = ("version", "id", "title", "questions", "regions", "trustees", "opening", "closing",
-           "rule")  # fmt: skip
+_FIELDS = ("version", "id", "title", "questions", "regions", "trustees", "opening", "closing")
+_OPTIONAL_FIELDS = ("rule", "kind", "assignment")
+#: what a record is: a referendum (the default, not written) or a poll (its regions are its
+#: shards, it has no decision rule)
+KINDS = ("referendum", "poll")
+#: the assignment of a poll's voters to its shards (see :func:`shard_of`)
+ASSIGNMENT = "sha256-mod"
 
 
 @dataclass(frozen=True)
@@ -533,12 +602,17 @@ class Referendum:
     trustees: Trustees
     opening: str
     closing: str
-    rule: Rule
+    rule: Rule | None
+    kind: str = "referendum"
+
+    @property
+    def is_poll(self) -> bool:
+        return self.kind == "poll"
 
     @classmethod
     def from_json(cls, raw: bytes | str, where: str = "referendum") -> Referendum:
         v = strictjson.loads(raw, max_size=MAX_REFERENDUM_BYTES, where=where)
-        o = obj(v, where, _FIELDS)
+        o = obj(v, where, _FIELDS, _OPTIONAL_FIELDS)
         version = small_int(o["version"], f"{where}.version")
         if version != 1:
             raise EncodingError(f"unsupported version {version}", where=f"{where}.version")
@@ -566,29 +640,43 @@ class Referendum:
             raise EncodingError(
                 f"closing {closing} is not after opening {opening}", where=f"{where}.closing"
             )
+        kind = o.get("kind", "referendum")
+        if kind not in KINDS:
+            raise EncodingError(
+                f"unknown kind {kind!r} (one of {', '.join(KINDS)})", where=f"{where}.kind"
+            )
+        if kind == "poll":
+            _poll_shards(o, regions, where)
+        elif "assignment" in o:
+            raise EncodingError(
+                "only a poll assigns its voters to shards", where=f"{where}.assignment"
+            )
         return cls(
             id=rid,
             title=_text(o["title"], f"{where}.title", MAX_NAME * 5),
             questions=questions,
             regions=regions,
-            trustees=_trustees(o["trustees"], f"{where}.trustees"),
+            trustees=_trustees(o["trustees"], f"{where}.trustees", poll=kind == "poll"),
             opening=opening,
             closing=closing,
-            rule=_rule(o["rule"], questions, regions, f"{where}.rule"),
+            rule=_rule(o["rule"], questions, regions, f"{where}.rule") if "rule" in o else None,
+            kind=kind,
         )
 
     def to_value(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "closing": self.closing,
             "id": self.id,
             "opening": self.opening,
             "questions": [_question_value(q) for q in self.questions],
             "regions": [r.to_value() for r in self.regions],
-            "rule": self.rule.to_value(),
-            "title": self.title,
-            "trustees": self.trustees.to_value(),
-            "version": 1,
         }
+        if self.rule is not None:
+            out["rule"] = self.rule.to_value()
+        out |= {"title": self.title, "trustees": self.trustees.to_value(), "version": 1}
+        if self.is_poll:  # written only when not the default: referendums' records unchanged
+            out |= {"assignment": ASSIGNMENT, "kind": self.kind}
+        return out
 
     def to_json(self) -> bytes:
         """The canonical serialization: keys sorted, compact, UTF-8, defaults written out."""
@@ -770,20 +858,55 @@ def _decide(rule: Rule, c: Count) -> tuple[Verdict, str]:
 
 
 @dataclass(frozen=True)
-class RegionOutcome:
-    region: Region
-    verdict: Verdict
-    count: Count | None  # None: not tallied yet
-    reason: str
+class Counts:
+    """The counts of a vote under no decision rule (a poll's): each question's result as the
+    verifier's (a homomorphic question's counts, blank first where it allows blank; a Lists
+    question's rows, a list then its candidates; a non-homomorphic question's ballots), the
+    voters on the ``roll`` and those who ``voted``, and for each homomorphic question each
+    answer's share of its valid votes (blank not counted; None without a valid vote)."""
+
+    result: tuple[Any, ...]
+    voted: int
+    roll: int
+    shares: tuple[tuple[Fraction | None, ...] | None, ...]
+
+    @property
+    def turnout(self) -> Fraction | None:
+        return Fraction(self.voted, self.roll) if self.roll else None
 
     def to_value(self) -> dict[str, Any]:
+        turnout = self.turnout
         return {
+            "result": list(self.result),
+            "roll": self.roll,
+            "shares": [
+                None if row is None else [None if f is None else str(f) for f in row]
+                for row in self.shares
+            ],
+            "turnout": None if turnout is None else str(turnout),
+            "voted": self.voted,
+        }
+
+
+@dataclass(frozen=True)
+class RegionOutcome:
+    region: Region
+    verdict: Verdict | None  # None: no decision rule, the counts are the outcome
+    count: Count | None  # None: not tallied yet, or no decision rule
+    reason: str
+    counts: Counts | None = None  # with no decision rule, once tallied
+
+    def to_value(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "count": None if self.count is None else self.count.to_value(),
             "election": self.region.election,
             "name": self.region.name,
             "reason": self.reason,
-            "verdict": self.verdict.value,
+            "verdict": None if self.verdict is None else self.verdict.value,
         }
+        if self.counts is not None:
+            out["counts"] = self.counts.to_value()
+        return out
 
 
 @dataclass(frozen=True)
@@ -792,11 +915,12 @@ class Outcome:
     double majority), and overall, with a human-readable explanation."""
 
     referendum: str  # the fingerprint of the referendum record
-    verdict: Verdict
+    verdict: Verdict | None  # None: no decision rule, every region counted
     regions: tuple[RegionOutcome, ...]
     pooled: Count | None
     pooled_verdict: Verdict | None
     explanation: str
+    pooled_counts: Counts | None = None  # with no decision rule, once every region is counted
 
     def region(self, name: str) -> RegionOutcome:
         for r in self.regions:
@@ -806,17 +930,18 @@ class Outcome:
 
     def to_json(self) -> bytes:
         """The outcome record (canonical: keys sorted, compact)."""
-        return _canonical(
-            {
-                "explanation": self.explanation,
-                "pooled": None
-                if self.pooled is None
-                else {**self.pooled.to_value(), "verdict": str(self.pooled_verdict)},
-                "referendum": self.referendum,
-                "regions": [r.to_value() for r in self.regions],
-                "verdict": self.verdict.value,
-            }
-        )
+        value: dict[str, Any] = {
+            "explanation": self.explanation,
+            "pooled": None
+            if self.pooled is None
+            else {**self.pooled.to_value(), "verdict": str(self.pooled_verdict)},
+            "referendum": self.referendum,
+            "regions": [r.to_value() for r in self.regions],
+            "verdict": None if self.verdict is None else self.verdict.value,
+        }
+        if self.pooled_counts is not None:
+            value["pooled_counts"] = self.pooled_counts.to_value()
+        return _canonical(value)
 
 
 def _regions_met(req: RegionsRequirement, regions: Sequence[RegionOutcome]) -> tuple[bool, str]:
@@ -851,7 +976,9 @@ def compute_outcome(
     :class:`RegionResult` or a tuple ``(result, roll, voted)``. A region missing from
     ``results``, or whose result is None, is *not tallied yet*, and so is the overall verdict
     until every region is tallied. Malformed results raise :class:`EncodingError`, impossible
-    ones (more voters than the roll, an unknown region) :class:`ConsistencyError`."""
+    ones (more voters than the roll, an unknown region) :class:`ConsistencyError`. With no
+    rule (a poll) there is no verdict: the outcome is each region's counts and the pooled
+    counts (:func:`_count_only`)."""
     rule = referendum.rule
     names = {r.name for r in referendum.regions}
     for key in results:
@@ -859,8 +986,7 @@ def compute_outcome(
             raise ConsistencyError(
                 f"no region {key!r} in referendum {referendum.id}", where="results"
             )
-
-    outcomes: list[RegionOutcome] = []
+    given_results: dict[str, RegionResult | None] = {}
     for region in referendum.regions:
         given = results.get(region.name)
         if isinstance(given, tuple):
@@ -869,7 +995,13 @@ def compute_outcome(
                     "expected (result, roll, voted)", where=f"results[{region.name!r}]"
                 )
             given = RegionResult(*given)
-        res = given
+        given_results[region.name] = given
+    if rule is None:
+        return _count_only(referendum, given_results)
+
+    outcomes: list[RegionOutcome] = []
+    for region in referendum.regions:
+        res = given_results[region.name]
         if res is None or res.result is None:
             outcomes.append(RegionOutcome(region, Verdict.NOT_TALLIED, None, "not tallied yet"))
             continue
@@ -883,7 +1015,7 @@ def compute_outcome(
     ]
     informative = " (for information)" if rule.scope == "overall" else ""
     for o in outcomes:
-        lines.append(f"Region {o.region.name!r}{informative}: {o.verdict.value}: {o.reason}.")
+        lines.append(f"Region {o.region.name!r}{informative}: {o.verdict}: {o.reason}.")
 
     pooled: Count | None = None
     pooled_verdict: Verdict | None = None
@@ -898,7 +1030,7 @@ def compute_outcome(
             "Overall: passed in every region."
             if not failing
             else "Overall: failed: not passed in "
-            + ", ".join(f"{o.region.name!r} ({o.verdict.value})" for o in failing)
+            + ", ".join(f"{o.region.name!r} ({o.verdict})" for o in failing)
             + "."
         )
     else:
@@ -919,4 +1051,145 @@ def compute_outcome(
         pooled=pooled,
         pooled_verdict=pooled_verdict,
         explanation="\n".join(lines),
+    )
+
+
+# -- no decision rule: the counts ------------------------------------------------------------
+
+
+def _shares(q: Question, col: Sequence[int]) -> tuple[Fraction | None, ...] | None:
+    """Each answer's share of the question's valid votes (a homomorphic question only)."""
+    if not isinstance(q, QuestionH):
+        return None
+    answers = list(col[1:] if q.blank else col)
+    valid = sum(answers)
+    return tuple(Fraction(c, valid) if valid else None for c in answers)
+
+
+def _column(q: Question, col: Any, where: str) -> Any:
+    """One question's result, checked against its shape (counts, or a Lists question's rows;
+    a non-homomorphic question's list of ballots as it is)."""
+    if isinstance(col, str | bytes) or not isinstance(col, Sequence):
+        raise EncodingError("expected a list", where=where)
+    if isinstance(q, QuestionH):
+        n = len(q.answers) + (1 if q.blank else 0)
+        if len(col) != n:
+            raise EncodingError(
+                f"expected {n} counts ({'blank, then ' if q.blank else ''}one per answer)",
+                where=where,
+            )
+        return [_nat(c, f"{where}[{j}]") for j, c in enumerate(col)]
+    if isinstance(q, QuestionL):
+        if len(col) != len(q.answers):
+            raise EncodingError(f"expected {len(q.answers)} rows, one per list", where=where)
+        rows = []
+        for i, (row, names) in enumerate(zip(col, q.answers, strict=True)):
+            w = f"{where}[{i}]"
+            if isinstance(row, str | bytes) or not isinstance(row, Sequence):
+                raise EncodingError("expected a list", where=w)
+            if len(row) != len(names):
+                raise EncodingError(
+                    f"expected {len(names)} counts (the list, then its candidates)", where=w
+                )
+            rows.append([_nat(c, f"{w}[{j}]") for j, c in enumerate(row)])
+        return rows
+    return list(col)
+
+
+def _counts_of(questions: Sequence[Question], res: RegionResult, where: str) -> Counts:
+    roll = _nat(res.roll, f"{where}.roll")
+    voted = _nat(res.voted, f"{where}.voted")
+    if voted > roll:
+        raise ConsistencyError(f"{voted} voted but only {roll} on the roll", where=where)
+    w = f"{where}.result"
+    if isinstance(res.result, str | bytes) or not isinstance(res.result, Sequence):
+        raise EncodingError("expected the list of the questions' results", where=w)
+    if len(res.result) != len(questions):
+        raise EncodingError(
+            f"{len(res.result)} question results, the record has {len(questions)}", where=w
+        )
+    result = tuple(
+        _column(q, col, f"{w}[{i}]")
+        for i, (q, col) in enumerate(zip(questions, res.result, strict=True))
+    )
+    return Counts(
+        result, voted, roll, tuple(_shares(q, c) for q, c in zip(questions, result, strict=True))
+    )
+
+
+def _sum(q: Question, a: Any, b: Any) -> Any:
+    if isinstance(q, QuestionH):
+        return [x + y for x, y in zip(a, b, strict=True)]
+    if isinstance(q, QuestionL):
+        return [[x + y for x, y in zip(r, s, strict=True)] for r, s in zip(a, b, strict=True)]
+    return [*a, *b]  # the ballots of a non-homomorphic question, region after region
+
+
+def _pool(questions: Sequence[Question], counts: Sequence[Counts]) -> Counts:
+    result: list[Any] = list(counts[0].result)
+    for c in counts[1:]:
+        result = [_sum(q, x, y) for q, x, y in zip(questions, result, c.result, strict=True)]
+    return Counts(
+        tuple(result),
+        sum(c.voted for c in counts),
+        sum(c.roll for c in counts),
+        tuple(_shares(q, col) for q, col in zip(questions, result, strict=True)),
+    )
+
+
+def _describe_counts(questions: Sequence[Question], c: Counts) -> str:
+    parts = [f"{c.voted} of {c.roll} on the roll voted"]
+    for i, (q, col, shares) in enumerate(zip(questions, c.result, c.shares, strict=True)):
+        if isinstance(q, QuestionH) and shares is not None:
+            answers = col[1:] if q.blank else col
+            said = [
+                f"{name!r} {n}" + ("" if f is None else f" = {format_fraction(f)}")
+                for name, n, f in zip(q.answers, answers, shares, strict=True)
+            ]
+            blank = f", blank {col[0]}" if q.blank else ""
+            parts.append(f"question {i}: {', '.join(said)}{blank}")
+        else:
+            parts.append(f"question {i}: {json.dumps(col)}")
+    return "; ".join(parts)
+
+
+def _count_only(referendum: Referendum, results: Mapping[str, RegionResult | None]) -> Outcome:
+    """The outcome of a record with no decision rule: each region's counts and, once every
+    region is counted, the pooled counts; no verdict (``not-tallied`` until then)."""
+    questions = referendum.questions
+    what = "Poll" if referendum.is_poll else "Referendum"
+    lines = [
+        f"{what} {referendum.id} ({referendum.title!r}, record {referendum.fingerprint}).",
+        "No decision rule: the outcome is the counts, shard by shard and pooled."
+        if referendum.is_poll
+        else "No decision rule: the outcome is the counts, region by region and pooled.",
+    ]
+    outcomes: list[RegionOutcome] = []
+    for region in referendum.regions:
+        res = results.get(region.name)
+        if res is None or res.result is None:
+            outcomes.append(RegionOutcome(region, Verdict.NOT_TALLIED, None, "not tallied yet"))
+            lines.append(f"{region.name!r}: not tallied yet.")
+            continue
+        c = _counts_of(questions, res, f"results[{region.name!r}]")
+        reason = _describe_counts(questions, c)
+        outcomes.append(RegionOutcome(region, None, None, reason, c))
+        lines.append(f"{region.name!r}: {reason}.")
+    missing = [o.region.name for o in outcomes if o.counts is None]
+    pooled: Counts | None = None
+    verdict: Verdict | None = None
+    if missing:
+        verdict = Verdict.NOT_TALLIED
+        lines.append(f"Pooled: not tallied yet (waiting for {', '.join(map(repr, missing))}).")
+    else:
+        pooled = _pool(questions, [o.counts for o in outcomes if o.counts is not None])
+        lines.append(f"Pooled: {_describe_counts(questions, pooled)}.")
+    return Outcome(
+        referendum=referendum.fingerprint,
+        verdict=verdict,
+        regions=tuple(outcomes),
+        pooled=None,
+        pooled_verdict=None,
+        explanation="\n".join(lines),
+        pooled_counts=pooled,
     )

@@ -33,10 +33,12 @@ from plebiscite.server.outbox import Outbox
 from plebiscite.server.ratelimit import BucketSource, RateLimits
 from plebiscite.server.ratelimit import install as install_rate_limits
 from plebiscite.server.routes import elections as election_routes
+from plebiscite.server.routes import polls as poll_routes
 from plebiscite.server.routes import referendums as referendum_routes
 from plebiscite.server.web import router as web_router  # the pages and their assets
 from plebiscite.service.election import Elections
 from plebiscite.service.letters import Letters, Policy
+from plebiscite.service.poll import DEFAULT_SHARD_SIZE, Polls
 from plebiscite.service.referendum import Referendums
 
 __all__ = ["create_app"]
@@ -57,6 +59,7 @@ def create_app(
     mail: Policy | None = None,
     clock: Callable[[], float] = time.time,
     rng: Callable[[], RandomSource] = SystemRandom,
+    poll_shard_size: int = DEFAULT_SHARD_SIZE,
 ) -> FastAPI:
     """The application over ``board``; ``admin_token`` authorizes the administrator's routes,
     ``key`` signs the checkpoints of every board; ``private`` keeps the server's private
@@ -67,8 +70,9 @@ def create_app(
     flight per client address: :mod:`plebiscite.server.connections`; None: no cap),
     ``feed_queue`` (the events a live-feed subscriber may leave unread before it is dropped:
     :mod:`plebiscite.server.livefeed`), ``mail`` (how the credential letters are sent through
-    ``outbox``: :class:`plebiscite.service.letters.Policy`); ``clock`` and ``rng``: the seams of
-    time (seconds since the epoch) and randomness of the domain layer."""
+    ``outbox``: :class:`plebiscite.service.letters.Policy`), ``poll_shard_size`` (the most
+    voters of one shard of a poll: :mod:`plebiscite.service.poll`); ``clock`` and ``rng``: the
+    seams of time (seconds since the epoch) and randomness of the domain layer."""
     app = FastAPI(
         title="plebiscite",
         description="The public board of verifiable referendums and polls (Belenios 2.0).",
@@ -106,11 +110,13 @@ def create_app(
     app.include_router(referendum_routes.router)
     letters = None if outbox is None else Letters(private, key, outbox, mail, clock=clock)
     app.state.letters = letters
+    app.include_router(poll_routes.router)
     referendums = Referendums(
         private, key, board, elections, letters=letters, public_url=public_url
     )
     referendums.restore()  # the stored referendums
     app.state.referendums = referendums
+    app.state.polls = Polls(referendums, shard_size=poll_shard_size, outbox=outbox is not None)
     _run_closer(app, referendums)  # the closing of voting at its time
     if letters is not None:
         _run_letters(app, letters)  # the credential letters due

@@ -11,9 +11,10 @@ if TYPE_CHECKING:
     from plebiscite.board.private import PrivateStore
     from plebiscite.crypto.signing import SigningKey
     from plebiscite.service.election import Elections
+    from plebiscite.service.poll import Polls
     from plebiscite.service.referendum import Referendums
 
-__all__ = ["elections_of", "key_of", "referendums_of", "store_of"]
+__all__ = ["elections_of", "key_of", "polls_of", "referendums_of", "store_of"]
 
 
 def elections_of(request: Request | FastAPI) -> Elections:
@@ -25,6 +26,12 @@ def elections_of(request: Request | FastAPI) -> Elections:
 def referendums_of(request: Request | FastAPI) -> Referendums:
     app = request.app if isinstance(request, Request) else request
     out: Referendums = app.state.referendums
+    return out
+
+
+def polls_of(request: Request | FastAPI) -> Polls:
+    app = request.app if isinstance(request, Request) else request
+    out: Polls = app.state.polls
     return out
 
 

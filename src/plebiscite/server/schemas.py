@@ -132,7 +132,9 @@ class RecordRegion(_Strict):
 
 
 class RecordTrustees(_Strict):
-    names: list[Name] = Field(min_length=1)
+    names: list[Name] = Field(
+        description="at least one; a poll's may be empty (the server's key alone)"
+    )
     threshold: int | None = Field(default=None, ge=1, description="k of a k-of-n ceremony")
     hash: str | None = Field(
         default=None,
@@ -193,7 +195,16 @@ class ReferendumRecord(_Strict):
     trustees: RecordTrustees
     opening: UtcTime
     closing: UtcTime
-    rule: SimpleRule | DoubleMajorityRule
+    rule: SimpleRule | DoubleMajorityRule | None = Field(
+        default=None, description="the decision rule; none: nothing decided, the counts alone"
+    )
+    kind: Literal["referendum", "poll"] | None = Field(
+        default=None, description="a poll's regions are its shards (default referendum)"
+    )
+    assignment: Literal["sha256-mod"] | None = Field(
+        default=None,
+        description="a poll's: shard index = SHA-256(id, NUL, login) mod the shards",
+    )
 
 
 # -- requests -----------------------------------------------------------------------------------
@@ -586,20 +597,41 @@ class PooledCount(Count):
     verdict: str
 
 
+class Counts(_Open):
+    """The counts under no decision rule (a poll's)."""
+
+    result: list[Any] = Field(description="each question's result, as the election's")
+    shares: list[list[Fraction | None] | None] = Field(
+        description="each homomorphic answer's share of its question's valid votes (blank "
+        "not counted), exact; null for other questions"
+    )
+    voted: int
+    roll: int
+    turnout: Fraction | None
+
+
 class RegionOutcome(_Open):
     name: str
     election: str
-    verdict: Literal["passed", "failed", "quorum-not-met", "not-tallied"]
+    verdict: Literal["passed", "failed", "quorum-not-met", "not-tallied"] | None = Field(
+        description="null: no decision rule"
+    )
     count: Count | None
     reason: str
+    counts: Counts | None = Field(default=None, description="with no decision rule")
 
 
 class Outcome(_Open):
     referendum: str = Field(description="the fingerprint of the referendum record")
-    verdict: Literal["passed", "failed", "quorum-not-met", "not-tallied"]
+    verdict: Literal["passed", "failed", "quorum-not-met", "not-tallied"] | None = Field(
+        description="null: no decision rule, every region counted"
+    )
     regions: list[RegionOutcome]
     pooled: PooledCount | None
     explanation: str
+    pooled_counts: Counts | None = Field(
+        default=None, description="with no decision rule: every region's counts pooled"
+    )
 
 
 class ReferendumStatus(_Open):
@@ -614,6 +646,10 @@ class ReferendumStatus(_Open):
         default=None, description="present when the credentials are sent by mail"
     )
     ceremony: CeremonyStatus
+    server_can_decrypt: bool = Field(
+        description="no trustee (a poll's record may have none): the election key is the "
+        "server's alone, and the server can decrypt every ballot"
+    )
     regions: list[RegionStatus]
     outcome: Outcome | None
     record_board: str = Field(
@@ -754,6 +790,137 @@ class CodeAccepted(_Open):
 class VoterSession(_Open):
     token: str
     expires: int = Field(description="Unix time in seconds")
+
+
+# -- polls (plebiscite.service.poll) -------------------------------------------------------------
+
+
+class PollPool(_Strict):
+    pool: int = Field(ge=1, description="credentials handed out at sign-in")
+
+
+class PollVoters(_Strict):
+    emails: list[Annotated[str, Field(min_length=3, max_length=254)]] | None = Field(
+        default=None, description="the voters' e-mail addresses (their logins), at least one"
+    )
+    login_codes: bool | None = Field(
+        default=None,
+        description="voters log in by a one-time code sent to their address (needs an outbox)",
+    )
+    open: PollPool | None = Field(
+        default=None,
+        description="whoever signs in with the identity provider (not available unless one "
+        "is configured)",
+    )
+
+
+class PollTrustees(_Strict):
+    names: list[Name]
+    threshold: int | None = Field(default=None, ge=1)
+
+
+class PollCreation(_Strict):
+    """A poll in one request (give ``question`` and ``answers``, or ``questions``)."""
+
+    question: Text | None = None
+    answers: list[Text] | None = Field(default=None, min_length=2)
+    questions: list[Question] | None = Field(
+        default=None, description="full questions, in the referendum record's shape"
+    )
+    title: Annotated[str, Field(min_length=1, max_length=1000)] | None = Field(
+        default=None, description="the question by default"
+    )
+    opening: UtcTime | Literal["now"] | None = Field(default=None, description="now by default")
+    closing: UtcTime
+    voters: PollVoters
+    trustees: PollTrustees | None = Field(
+        default=None,
+        description="none: the election key is the server's alone (it can decrypt every "
+        "ballot), and the poll opens at once",
+    )
+    shard_size: int | None = Field(
+        default=None, ge=1, description="voters per shard, at most the server's"
+    )
+
+
+class PollShard(_Open):
+    name: str
+    election: str
+    booth: str
+    archive: str | None
+    status: str
+    roll: int
+    ballots: int
+    voted: int
+
+
+class PollShardCounts(Counts):
+    name: str
+    election: str
+
+
+class PollResult(_Open):
+    shards: list[PollShardCounts]
+    pooled: Counts
+    explanation: str
+
+
+class PollPowers(_Open):
+    server_can_decrypt: bool
+    summary: str
+
+
+class PollStatus(_Open):
+    id: str
+    title: str
+    questions: list[Question]
+    state: Literal["ceremony", "scheduled", "open", "counting", "closed"]
+    phase: Literal["ceremony", "ready", "open", "decrypting", "done"]
+    opening: str
+    closing: str
+    closed_at: str | None
+    share_link: str
+    qr: str = Field(description="the share link's QR code (SVG)")
+    login_codes: bool
+    trustees: dict[str, Any]
+    powers: PollPowers = Field(description="who holds which power, in plain words")
+    assignment: dict[str, str] = Field(description="the public rule of the voters' shards")
+    shards: list[PollShard]
+    turnout: dict[str, Any]
+    result: PollResult | None = Field(description="once closed and counted")
+    record_board: str
+    referendum: str = Field(description="the poll as the referendum it is")
+    fingerprint: str
+
+
+class PollCredential(_Open):
+    login: str
+    shard: str
+    election: str
+    credential: str
+    booth: str = Field(description="the voter's booth, the credential in the link's fragment")
+
+
+class CreatedPoll(_Open):
+    id: str
+    share_link: str
+    poll: PollStatus
+    trustees: list[TrusteeLink] = Field(description="each trustee's link token, shown once")
+    credentials: list[PollCredential] = Field(
+        description="the voters' private credentials, shown this once"
+    )
+
+
+class PollSummary(_Open):
+    id: str
+    title: str
+    state: str
+    opening: str
+    closing: str
+
+
+class PollList(RootModel[list[PollSummary]]):
+    pass
 
 
 # -- the OpenAPI pieces ---------------------------------------------------------------------------

@@ -122,6 +122,7 @@ PAGES: dict[str, str] = {
     # the public ballot box of an election: /ballots/UUID[?tracker=T]
     "/ballots/{uuid}": "ballots.html",
     "/trustee/{rid}/{index}": "trustee.html",
+    "/poll/{pid}": "poll.html",  # a poll's share link
 }
 
 CONTENT_TYPES = {

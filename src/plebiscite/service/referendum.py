@@ -56,6 +56,14 @@ stores that the credentials are frozen (compare-and-put), so a reissue made mean
 another process either came first or is refused (``voting_open``). A referendum without the
 option is stored and answered exactly as before it existed.
 
+A poll (:mod:`plebiscite.service.poll`) is a referendum whose record may have no trustee:
+the trustees structure is then the server's own key alone, the ceremony done at creation, and
+the close decrypts at once (:func:`_decrypt_alone`: the server's shuffle, its partial
+decryption and the result). A poll's credentials are made by the server at the creation
+(``credentials_at_creation``: the private ones in the creation's answer, each login's public
+one kept for the opening) and the server opens it itself once its ceremony is done
+(``auto_open``: at the last voutput, or by the closer's next look, :meth:`Referendums.open_due`).
+
 Voter login: a referendum created with ``"voter_authentication": true`` (every login an e-mail
 address) requires voters to log in by one-time code (:mod:`plebiscite.server.voterauth`)
 before casting. At opening, before its board exists, each region gets its voter list: where
@@ -272,6 +280,9 @@ class _Region:
     #: with credentials delivered by mail, until the opening: each login's public credential
     #: (``{login: credential}`` as JSON), sealed (see _seal); what a reissue replaces
     logins_sealed: str | None = None
+    #: the public credential of each login, where the server made the credentials at the
+    #: creation (a poll's: ``credentials_at_creation``) rather than at the opening
+    credential_logins: dict[str, str] | None = None
 
 
 @dataclass(repr=False)
@@ -302,6 +313,8 @@ class _Referendum:
     credentials_frozen: bool = False
     #: how many credentials were reissued (each reissue's letter job is numbered by it)
     reissues: int = 0
+    #: opened by the server itself once the ceremony is done (a poll's; :meth:`open_due`)
+    auto_open: bool = False
     #: the version of the stored record this is (:meth:`PrivateStore.replace`); 0: not stored
     version: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -363,6 +376,7 @@ def _dump(ref: _Referendum) -> bytes:
             "opened": ref.opened,
             "closed_at": ref.closed_at,
             "voter_authentication": ref.voter_authentication,
+            **({"auto_open": True} if ref.auto_open else {}),
             "trustees": [dataclasses.asdict(t) for t in ref.trustees],
             "regions": [
                 {"name": r.name, "uuid": r.uuid, "authority": r.authority, "token": r.token_hash}
@@ -396,6 +410,11 @@ def _dump_roll(ref: _Referendum) -> bytes:
                     "public_credentials": None
                     if r.public_credentials is None
                     else r.public_credentials.decode(),
+                    **(
+                        {}
+                        if r.credential_logins is None
+                        else {"credential_logins": r.credential_logins}
+                    ),
                 }
                 | ({} if r.logins_sealed is None else {"logins": r.logins_sealed})
                 for r in ref.regions
@@ -422,6 +441,9 @@ def _load(rid: str, raw: bytes, roll_raw: bytes, key: SigningKey) -> _Referendum
                 r["token"],
                 None if rr["public_credentials"] is None else rr["public_credentials"].encode(),
                 None if rr.get("logins") is None else str(rr["logins"]),
+                None
+                if rr.get("credential_logins") is None
+                else {str(k): str(v) for k, v in rr["credential_logins"].items()},
             )
             for r, rr in zip(d["regions"], roll["regions"], strict=True)
         ]
@@ -450,6 +472,7 @@ def _load(rid: str, raw: bytes, roll_raw: bytes, key: SigningKey) -> _Referendum
             else str(d["credential_delivery"]),
             credentials_frozen=bool(d.get("credentials_frozen", False)),
             reissues=int(d.get("reissues", 0)),
+            auto_open=bool(d.get("auto_open", False)),
         )
     except StateError:
         raise
@@ -640,13 +663,25 @@ def _voter_list(v: Any, where: str) -> list[tuple[str, int | None]]:
 
 
 def _create(
-    body: Any, taken: set[str], key: SigningKey, rng: RandomSource
+    body: Any,
+    taken: set[str],
+    key: SigningKey,
+    rng: RandomSource,
+    *,
+    credentials_at_creation: bool = False,
+    auto_open: bool = False,
 ) -> tuple[_Referendum, dict[str, Any], dict[str, list[VoterCredential]]]:
     """Parse the administrator's request; the new referendum, the answer (with the tokens)
     and, with ``"credential_delivery": "mail"``, the credentials made for the voters of each
     region whose authority is the server (to be sent to them; their public credentials are in
-    the region's roll). ``key``: the server's signing key, to seal the server's trustee key
-    with."""
+    the region's roll).
+    ``key``: the server's signing key, to seal the server's trustee key with. With
+    ``credentials_at_creation`` the server makes the credentials of the regions it is the
+    authority of now, not at the opening: their private ones are in the answer (``credentials``
+    of each region, this once), each login's public one kept. ``auto_open``: the server opens
+    the referendum itself once the ceremony is done (:meth:`Referendums.open_due`). With no
+    trustee (a poll's record may have none) the ceremony is done at once: the trustees
+    structure is the server's own key alone."""
     w = "request"
     o = obj(
         body,
@@ -737,6 +772,13 @@ def _create(
                     where=f"{where}[{k}]",
                 )
         entry: dict[str, Any] = {"name": r.name, "election": r.election, "authority": mode}
+        if mode == "server" and credentials_at_creation:
+            creds = generate_credentials(region.voters, region.uuid, group, rng)
+            region.public_credentials = public_credentials_json(creds)
+            region.credential_logins = {c.login: str(c.public) for c in creds}
+            entry["credentials"] = [
+                {"login": c.login, "weight": c.weight or 1, "credential": c.private} for c in creds
+            ]
         if mode == "external":
             token = secrets.token_urlsafe(32)
             region.token_hash = _token_hash(token)
@@ -756,6 +798,10 @@ def _create(
     sealed = _seal(key, referendum.id, "trustee key", str(x).encode())
     ref = _Referendum(referendum, group, trustees, threshold, regions, x, sealed, public)
     ref.voter_authentication = login_required
+    ref.auto_open = auto_open
+    if not trustees:  # the server's own key alone: no ceremony
+        ref.trustees_raw = make_trustees([("Single", public)], group)
+        ref.phase = CeremonyStep.DONE
     answer = {
         "id": referendum.id,
         "record": referendum.to_value(),
@@ -1006,6 +1052,13 @@ def _plan_open(
             if ref.voter_authentication:  # each login casts with its own credential only
                 logins = _unseal_logins(key, ref.referendum.id, region)
                 rolls[region.uuid] = {login: logins[login] for login, _ in region.voters}
+        elif region.authority == "server" and region.public_credentials is not None:
+            # made at the creation (their private ones went out then)
+            template["credential_authority"] = "server"
+            public = region.public_credentials
+            if ref.voter_authentication:
+                assert region.credential_logins is not None
+                rolls[region.uuid] = dict(region.credential_logins)
         elif region.authority == "server":
             template["credential_authority"] = "server"
             creds = generate_credentials(region.voters, region.uuid, ref.group, rng)
@@ -1328,6 +1381,8 @@ def _status(ref: _Referendum, elections: Elections) -> dict[str, Any]:
         "voter_authentication": ref.voter_authentication,
         **({} if ref.credential_delivery is None else {"credential_delivery": "mail"}),
         "ceremony": _ceremony_status(ref),
+        # no trustee (a poll's record may have none): the election key is the server's alone
+        "server_can_decrypt": not ref.trustees,
         "regions": regions,
         "outcome": outcome,
         "record_board": f"/api/referendums/{ref.referendum.id}/record",
@@ -1483,8 +1538,34 @@ async def _close(
         s = _election_in(elections, ref, region)
         async with s.lock:
             await anyio.to_thread.run_sync(_close_region, s)
+            await anyio.to_thread.run_sync(_decrypt_alone, ref, s)
         if closed is not None:
             closed(region.name)
+
+
+def _decrypt_alone(ref: _Referendum, s: ElectionState) -> None:
+    """With no trustee (a poll's key is the server's alone) nobody else takes part in the
+    tally: once the encrypted tally is on the board, the server's shuffle and EndShuffles
+    (non-homomorphic questions), its partial decryption and the result, at once. Nothing to do
+    with trustees. The caller holds ``s.lock`` (or nothing else runs yet: start-up)."""
+    if ref.trustees:
+        return
+    for attempt in range(1, APPEND_ATTEMPTS + 1):
+        try:
+            with s.catching_up:
+                _server_shuffle(s)
+                _end_shuffles(ref, s)
+                if s.verifier.phase in (
+                    BoardPhase.TALLIED,
+                    BoardPhase.SHUFFLED,
+                    BoardPhase.DECRYPTING,
+                ):
+                    _finish(ref, s)
+                    s.checkpoint()
+            break
+        except ConflictError:
+            if attempt == APPEND_ATTEMPTS:
+                raise
 
 
 def _close_region(s: ElectionState) -> None:
@@ -1560,6 +1641,8 @@ class Referendums:
         self.refs: dict[str, _Referendum] = {}
         #: the last failure of each referendum's closing at its time (logged once)
         self.close_failures: dict[str, str] = {}
+        #: the last failure of each referendum's opening by the server itself (logged once)
+        self.open_failures: dict[str, str] = {}
         #: seconds between two looks of :meth:`closer` at the closing times
         self.close_interval = CLOSE_INTERVAL
         #: this process's name in the closer's lease
@@ -1702,13 +1785,24 @@ class Referendums:
 
     # -- administrator --
 
-    async def create(self, body: Any) -> dict[str, Any]:
+    async def create(
+        self, body: Any, *, credentials_at_creation: bool = False, auto_open: bool = False
+    ) -> dict[str, Any]:
         """A new referendum from the administrator's request (see the route's documentation);
-        the answer holds the link tokens, shown this once."""
+        the answer holds the link tokens, shown this once. ``credentials_at_creation`` and
+        ``auto_open``: see :func:`_create` (a poll's, :mod:`plebiscite.service.poll`)."""
         refs = self.refs
         taken = await anyio.to_thread.run_sync(self._taken)
         ref, answer, made = await anyio.to_thread.run_sync(
-            _create, body, taken, self.key, self.elections.rng()
+            functools.partial(
+                _create,
+                credentials_at_creation=credentials_at_creation,
+                auto_open=auto_open,
+            ),
+            body,
+            taken,
+            self.key,
+            self.elections.rng(),
         )
         rid = ref.referendum.id
         letters = self.letters
@@ -2124,7 +2218,38 @@ class Referendums:
                     )
                     ref.phase = ref.phase.next
                     ref.error = None
+        if ref.auto_open and ref.phase is CeremonyStep.DONE and not ref.opened:
+            await self.open_itself(ref)
         return _ceremony_status(ref)
+
+    async def open_itself(self, ref: _Referendum) -> bool:
+        """Open a referendum the server opens itself (``auto_open``); a failure is logged
+        (once per distinct failure) and the closer tries again (:meth:`open_due`)."""
+        rid = ref.referendum.id
+        try:
+            await self.open(rid)
+        except PlebisciteError as e:
+            if ref.opened:  # opened meanwhile (the creation's request and the closer)
+                return True
+            if self.open_failures.get(rid) != str(e):
+                self.open_failures[rid] = str(e)
+                log.error("referendum %s: opening itself failed: %s", rid, e)
+            return False
+        self.open_failures.pop(rid, None)
+        log.info("referendum %s: its ceremony done, opened itself", rid)
+        return True
+
+    async def open_due(self, now: str | None = None) -> list[str]:
+        """Open every referendum the server opens itself (``auto_open``: a poll's) whose
+        ceremony is done and that is not open yet, unless its closing time has passed; the ids
+        of those opened. Its boards then exist, and take ballots from its opening time on."""
+        now = now or now_iso(self.elections.clock())
+        opened = []
+        for rid, ref in list(self.refs.items()):
+            due = ref.auto_open and not ref.opened and ref.phase is CeremonyStep.DONE
+            if due and now < ref.referendum.closing and await self.open_itself(ref):
+                opened.append(rid)
+        return opened
 
     async def dkey(self, rid: str, index: int, token: str) -> str:
         ref = await self.lookup(rid)
@@ -2281,6 +2406,9 @@ class Referendums:
                     )
                 continue
             failures.pop(rid, None)
+            if not ref.trustees:  # decrypted already: its outcome on the record board
+                with contextlib.suppress(PlebisciteError):
+                    await self._sync_record(ref)
             if ref.closed_at is not None:
                 log.info("referendum %s: closed at %s, every region closed", rid, ref.closed_at)
             else:
@@ -2307,6 +2435,7 @@ class Referendums:
                 await self.elections.store_pending()
                 if await anyio.to_thread.run_sync(self.take_lease):
                     await self.close_due()
+                    await self.open_due()
                 elif getattr(self.board, "SHARED", False):
                     await self.sync()
                 failure = None
@@ -2401,6 +2530,9 @@ class Referendums:
                     log.info("referendum %s: finishing the decryption of %s", rid, region.name)
                     _finish(ref, s)
                     s.checkpoint()
+                if not ref.trustees and not v.phase.untallied and v.phase is not BoardPhase.DONE:
+                    log.info("referendum %s: the server decrypts %s", rid, region.name)
+                    _decrypt_alone(ref, s)
             try:  # what the record board still lacks (a crash came first)
                 _sync_record(ref, elections, self.board, self.key)
             except PlebisciteError as e:

@@ -4,8 +4,10 @@ import { api, seg } from "./api.js";
 import { el, replace, $ } from "./dom.js";
 import { initI18n, t } from "./i18n.js";
 import { phaseBadge } from "./common.js";
+import { setUpPollForm } from "./poll-form.js";
 
 let referendums = [];
+let polls = new Set();
 let failed = null;
 
 function render() {
@@ -26,7 +28,7 @@ function render() {
       el(
         "li",
         { class: "card" },
-        el("h3", {}, el("a", { href: `/observe/${seg(r.id)}` }, r.title)),
+        el("h3", {}, el("a", { href: polls.has(r.id) ? `/poll/${seg(r.id)}` : `/observe/${seg(r.id)}` }, r.title)),
         el("p", { class: "muted" }, t("home.id", { id: r.id })),
         el("p", {}, phaseBadge(r.phase)),
         el(
@@ -41,8 +43,11 @@ function render() {
 
 async function main() {
   await initI18n();
+  setUpPollForm();
   try {
-    referendums = await api("/api/referendums");
+    const [all, justPolls] = await Promise.all([api("/api/referendums"), api("/api/polls")]);
+    referendums = all;
+    polls = new Set(justPolls.map((p) => p.id));
   } catch (e) {
     failed = e.message;
   }

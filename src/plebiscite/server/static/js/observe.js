@@ -236,7 +236,10 @@ function renderResult() {
   const outcome = s.outcome;
   const rule = s.record.rule;
   const ruleQuestion = rule ? s.record.questions[rule.question] : null;
-  if (outcome && rule) {
+  if (!rule) {
+    // no decision rule (a poll): the counts below are the outcome
+    out.push(el("p", { class: "notice", id: "outcome" }, t("poll.observe-no-rule")));
+  } else if (outcome) {
     out.push(
       el(
         "div",
@@ -528,6 +531,7 @@ function renderVerify() {
 }
 
 function ruleText(rule, questions) {
+  if (!rule) return [t("poll.observe-no-rule")];
   const q = questions[rule.question];
   const params = {
     answer: answerText(q, rule.answer),

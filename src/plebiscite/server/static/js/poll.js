@@ -1,0 +1,322 @@
+// /poll/ID: a poll's page (its share link). The question, the state (not yet open, open
+// until ..., closed), the share link with a copy button and its QR code, who holds which
+// power, the turnout, the link to the booth (a sharded poll: each voter's invitation links
+// to their shard's booth; every shard's booth is listed) and, once closed, the result as a
+// table (resultTable: one function, to be replaced by the charts of results.js with the
+// same data as a table). Right after the creation from the home page, the voters'
+// credentials and the trustees' link tokens are shown once (from this tab's sessionStorage,
+// then forgotten).
+
+import { api, ApiError, seg } from "./api.js";
+import { say } from "./common.js";
+import { $, el, pathParams, replace } from "./dom.js";
+import { formatPercent, formatTime, initI18n, t } from "./i18n.js";
+import { CREATED_KEY } from "./poll-form.js";
+
+const REFRESH_MS = 15_000;
+let poll = null;
+let created = null;
+
+function fraction(text) {
+  if (text === null || text === undefined) return null;
+  const [n, d] = String(text).split("/").map(Number);
+  return d ? n / d : n;
+}
+
+function shareText(text) {
+  const f = fraction(text);
+  return f === null ? "—" : t("common.fraction", { fraction: text, percent: formatPercent(f) });
+}
+
+function renderState() {
+  const when = (s) => formatTime(s, { dateStyle: "long", timeStyle: "short" });
+  const key = `poll.state-${poll.state}`;
+  replace($("#state"), el("strong", {}, t(key, { opening: when(poll.opening), closing: when(poll.closing) })));
+}
+
+function renderQuestions() {
+  replace(
+    $("#questions"),
+    poll.questions.map((q) => {
+      const text = q.question ?? q.value?.question ?? "";
+      const answers = q.answers ?? q.value?.answers ?? [];
+      return el(
+        "div",
+        { class: "card" },
+        el("h3", {}, text),
+        el("ul", {}, answers.map((a) => el("li", {}, Array.isArray(a) ? a.join(", ") : a))),
+      );
+    }),
+  );
+}
+
+function renderVote() {
+  const out = [];
+  const open = poll.state === "open";
+  if (poll.shards.length === 1) {
+    const s = poll.shards[0];
+    out.push(
+      el("p", {}, open ? t("poll.vote-open") : t("poll.vote-not-open")),
+      el("p", {}, el("a", { href: `/booth/${seg(s.election)}`, class: "button", id: "vote-link" }, t("poll.vote"))),
+    );
+  } else {
+    out.push(
+      el("p", {}, t("poll.vote-shards", { count: poll.shards.length })),
+      el(
+        "ul",
+        { id: "shard-booths" },
+        poll.shards.map((s) =>
+          el("li", {}, el("a", { href: `/booth/${seg(s.election)}` }, t("poll.shard-booth", { name: s.name }))),
+        ),
+      ),
+      el("p", { class: "hint" }, t("poll.assignment", { rule: poll.assignment.description })),
+    );
+  }
+  if (poll.login_codes) out.push(el("p", { class: "hint" }, t("poll.login-codes")));
+  replace($("#vote"), out);
+}
+
+function renderShare() {
+  $("#share-link").value = poll.share_link;
+  const qr = $("#qr");
+  const src = `/api/polls/${seg(poll.id)}/qr.svg`;
+  if (qr.getAttribute("src") !== src) qr.setAttribute("src", src);
+}
+
+function renderPowers() {
+  const items = [];
+  const names = poll.trustees.names;
+  if (names.length === 0) {
+    items.push(el("li", { id: "server-can-decrypt" }, el("strong", {}, t("poll.powers-server-decrypts"))));
+  } else {
+    items.push(
+      el(
+        "li",
+        {},
+        t("poll.powers-trustees", {
+          names: names.join(", "),
+          k: poll.trustees.threshold ?? names.length,
+          count: names.length,
+        }),
+      ),
+    );
+    if (poll.state === "ceremony") items.push(el("li", {}, t("poll.powers-ceremony")));
+  }
+  items.push(el("li", {}, t("poll.powers-server-runs")), el("li", {}, t("poll.powers-anyone")));
+  replace($("#powers"), items);
+}
+
+function renderTurnout() {
+  const { roll, voted, share } = poll.turnout;
+  replace(
+    $("#turnout"),
+    t("poll.turnout", { voted, roll, percent: share === null ? "—" : formatPercent(fraction(share)) }),
+  );
+  if (poll.shards.length < 2) {
+    replace($("#shards"));
+    return;
+  }
+  replace(
+    $("#shards"),
+    el(
+      "div",
+      { class: "table-wrap", tabindex: 0, role: "region", "aria-label": t("poll.shards-caption") },
+      el(
+        "table",
+        {},
+        el("caption", {}, t("poll.shards-caption")),
+        el(
+          "thead",
+          {},
+          el(
+            "tr",
+            {},
+            el("th", { scope: "col" }, t("poll.shard")),
+            el("th", { scope: "col" }, t("poll.election")),
+            el("th", { scope: "col", class: "num" }, t("poll.roll")),
+            el("th", { scope: "col", class: "num" }, t("poll.voted")),
+          ),
+        ),
+        el(
+          "tbody",
+          {},
+          poll.shards.map((s) =>
+            el(
+              "tr",
+              {},
+              el("th", { scope: "row" }, s.name),
+              el("td", { class: "mono" }, s.election),
+              el("td", { class: "num" }, String(s.roll)),
+              el("td", { class: "num" }, String(s.voted)),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+// The result as tables, one per question: each answer's votes and share, pooled and (when
+// there are several shards) per shard. The one function to replace by results.js's charts.
+function resultTable(status) {
+  const result = status.result;
+  const shards = result.shards.length > 1 ? result.shards : [];
+  return status.questions.map((q, i) => {
+    const text = q.question ?? q.value?.question ?? "";
+    const col = result.pooled.result[i];
+    const shares = result.pooled.shares[i];
+    if (!shares) {
+      return el("div", { class: "card" }, el("h3", {}, text), el("pre", {}, JSON.stringify(col)));
+    }
+    const answers = q.answers;
+    const counts = col.slice(col.length - answers.length);
+    const blank = col.length > answers.length ? col[0] : null;
+    const header = [
+      el("th", { scope: "col" }, t("poll.answer")),
+      el("th", { scope: "col", class: "num" }, t("poll.votes")),
+      el("th", { scope: "col", class: "num" }, t("poll.share")),
+      ...shards.map((s) => el("th", { scope: "col", class: "num" }, s.name)),
+    ];
+    const rows = answers.map((a, j) =>
+      el(
+        "tr",
+        {},
+        el("th", { scope: "row" }, a),
+        el("td", { class: "num" }, String(counts[j])),
+        el("td", { class: "num" }, shareText(shares[j])),
+        ...shards.map((s) => {
+          const sc = s.result[i];
+          return el("td", { class: "num" }, String(sc[sc.length - answers.length + j]));
+        }),
+      ),
+    );
+    if (blank !== null) {
+      rows.push(
+        el(
+          "tr",
+          {},
+          el("th", { scope: "row" }, t("poll.blank")),
+          el("td", { class: "num" }, String(blank)),
+          el("td", { class: "num" }, "—"),
+          ...shards.map((s) => el("td", { class: "num" }, String(s.result[i][0]))),
+        ),
+      );
+    }
+    return el(
+      "div",
+      { class: "table-wrap", tabindex: 0, role: "region", "aria-label": text },
+      el("table", { class: "result" }, el("caption", {}, text), el("thead", {}, el("tr", {}, header)), el("tbody", {}, rows)),
+    );
+  });
+}
+
+function renderResult() {
+  if (poll.result) {
+    replace($("#result"), resultTable(poll), el("p", { class: "hint" }, t("poll.result-shares")));
+  } else {
+    replace($("#result"), el("p", { class: "muted" }, t(poll.state === "counting" ? "poll.result-counting" : "poll.result-later")));
+  }
+}
+
+function csv(rows) {
+  const cell = (v) => `"${String(v).replaceAll('"', '""')}"`;
+  return rows.map((r) => r.map(cell).join(",")).join("\n") + "\n";
+}
+
+let createdShown = false;
+
+function renderCreated() {
+  if (!created || createdShown) return;
+  createdShown = true;
+  $("#created").hidden = false;
+  const creds = created.credentials ?? [];
+  const parts = [];
+  const text = csv([["login", "shard", "credential", "booth"], ...creds.map((c) => [c.login, c.shard, c.credential, c.booth])]);
+  const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+  parts.push(
+    el("p", {}, t("poll.created-count", { count: creds.length })),
+    el("p", {}, el("a", { href: url, download: `${poll.id}.credentials.csv`, class: "button", id: "download-credentials" }, t("poll.download-credentials"))),
+  );
+  if ((created.trustees ?? []).length > 0) {
+    parts.push(
+      el("p", {}, t("poll.created-trustees")),
+      el(
+        "ul",
+        {},
+        created.trustees.map((tr) =>
+          el("li", {}, `${tr.name}: `, el("code", { class: "mono" }, `${location.origin}/trustee/${seg(poll.id)}/${tr.index}#token=${encodeURIComponent(tr.token)}`)),
+        ),
+      ),
+    );
+  }
+  replace($("#created-body"), parts);
+}
+
+function render() {
+  if (!poll) return;
+  replace($("#title"), poll.title);
+  document.title = `${poll.title} — plebiscite`;
+  renderState();
+  renderCreated();
+  renderQuestions();
+  renderVote();
+  renderShare();
+  renderPowers();
+  renderTurnout();
+  renderResult();
+  replace($("#verify-command"), `plebiscite poll verify ${poll.share_link}`);
+  $("#poll").hidden = false;
+}
+
+async function load(pid) {
+  try {
+    poll = await api(`/api/polls/${seg(pid)}`);
+    replace($("#status"));
+    $("#status").className = "notice";
+  } catch (e) {
+    const unknown = e instanceof ApiError && e.status === 404;
+    say($("#status"), unknown ? t("poll.unknown", { id: pid }) : t("error.load", { message: e.message }), "error");
+    if (unknown) replace($("#title"), t("poll.title"));
+    return false;
+  }
+  render();
+  return true;
+}
+
+async function copyLink() {
+  const input = $("#share-link");
+  try {
+    await navigator.clipboard.writeText(input.value);
+    say($("#copied"), t("poll.copied"), "ok");
+  } catch {
+    input.select();
+    say($("#copied"), t("poll.copy-by-hand"), "warn");
+  }
+}
+
+async function main() {
+  await initI18n();
+  const [pid] = pathParams("/poll/");
+  if (!pid) {
+    say($("#status"), t("poll.unknown", { id: "" }), "error");
+    return;
+  }
+  const kept = sessionStorage.getItem(CREATED_KEY + pid);
+  if (kept) {
+    sessionStorage.removeItem(CREATED_KEY + pid); // shown this once
+    try {
+      created = JSON.parse(kept);
+    } catch {
+      created = null;
+    }
+  }
+  $("#copy").addEventListener("click", copyLink);
+  document.addEventListener("i18n:changed", render);
+  if (!(await load(pid))) return;
+  const timer = setInterval(async () => {
+    if (poll.state === "closed") clearInterval(timer);
+    else await load(pid);
+  }, REFRESH_MS);
+}
+
+main();

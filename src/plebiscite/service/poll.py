@@ -1,0 +1,518 @@
+"""Polls: a question put to a list of voters, created in one step, on sharded boards.
+
+A poll is a referendum record (:mod:`plebiscite.protocol.referendum`) of kind ``poll``: its
+regions are its *shards*, it has no decision rule, and it may have no trustee. Everything
+after the creation is the referendum's (:class:`~plebiscite.service.referendum.Referendums`):
+the ceremony when there are trustees, the opening, ballots, the close, the tally, the
+decryption, the record board, the outcome and ``plebiscite referendum verify`` (or
+``plebiscite poll verify``). :class:`Polls` only turns the administrator's short request into a
+referendum and its status into a poll's.
+
+The request (``POST /api/polls``)::
+
+    {"question": "Where shall we eat?", "answers": ["Pizza", "Sushi"],   # or "questions": [...]
+     "title": "Lunch",                       # optional: the question by default
+     "opening": "now",                       # optional: now; or YYYY-MM-DDTHH:MM:SSZ (UTC)
+     "closing": "2030-05-13T12:00:00Z",
+     "voters": {"emails": ["ann@example.org", ...], "login_codes": false},
+     "trustees": {"names": ["Alice", "Bob", "Carol"], "threshold": 2},   # optional
+     "shard_size": 1000}                     # optional: at most the server's
+
+``questions`` is the referendum record's question shape (any type: homomorphic, Lists,
+non-homomorphic); ``question`` and ``answers`` (two or more) make one question with one answer
+to choose. ``"login_codes": true`` makes voters log in by a one-time code sent to their
+address before casting (as the referendum's ``voter_authentication``): refused unless the
+server has an outbox to send it. ``"voters": {"open": {"pool": N}}`` is for a poll whose voters
+sign in with an identity provider, N credentials handed out at sign-in: its shape is checked,
+but it is refused (``not_available``) unless a sign-in provider is configured
+(:attr:`Polls.sign_in`, the hook the provider sets; see :meth:`Polls._open_pool`).
+
+Without trustees the election key is the server's own alone (the server can decrypt every
+ballot, and the status says so): creation runs no ceremony and opens the boards in the same
+request; ballots are taken from the opening time. With trustees the ceremony runs as a
+referendum's (``/api/referendums/ID/trustees/...``, each trustee's link token in the answer,
+shown once) and the poll opens itself when it completes
+(:meth:`~plebiscite.service.referendum.Referendums.open_due`).
+
+Shards: a poll with more voters than the shard size (``plebiscite serve --poll-shard-size``,
+100,000 by default; a poll's ``shard_size`` may be smaller) is split into
+``k = ceil(voters / size)`` shards ``shard-1`` to ``shard-k``, separate Belenios elections
+sharing the questions and the key. Each voter is in the shard the public rule of the record
+says: SHA-256 of the poll id, a NUL byte and the login, as an integer, modulo ``k``
+(:func:`~plebiscite.protocol.referendum.shard_of`); a shard holds about ``size`` voters, not
+exactly, and a split that leaves a shard empty is refused (choose a larger ``shard_size``).
+
+Poll ids are a short slug of the title and 10 random characters (52 bits: not enumerable).
+
+The credentials are made at the creation, by the server; the private ones go out through
+:func:`_deliver`, which returns them once in the creation's answer, each with its voter's
+booth link ``{base}/booth/{uuid}#credential={credential}`` (uuid: the voter's shard election).
+A mail job that sends each voter their own replaces it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from plebiscite import strictjson
+from plebiscite.errors import EncodingError
+from plebiscite.protocol.checkpoints import utc_time
+from plebiscite.protocol.messages import arr, obj, small_int
+from plebiscite.protocol.phases import CeremonyStep, ReferendumPhase
+from plebiscite.protocol.referendum import ASSIGNMENT, Referendum, shard_name, shard_of
+from plebiscite.service.election import now_iso
+from plebiscite.service.errors import NotFound, Refused
+from plebiscite.service.referendum import MAX_CREATE, MAX_VOTERS, Referendums
+from plebiscite.service.voters import EMAIL, login_key
+
+__all__ = ["DEFAULT_SHARD_SIZE", "MAX_POLL_CREATE", "PollRequest", "Polls", "parse_request"]
+
+#: voters per shard unless the server says otherwise (``plebiscite serve --poll-shard-size``)
+DEFAULT_SHARD_SIZE = 100_000
+#: the largest request body of a poll's creation (about two million e-mail addresses), as a
+#: referendum's
+MAX_POLL_CREATE = MAX_CREATE
+_FIELDS = ("question", "answers", "questions", "title", "opening", "closing", "voters")
+_OPTIONAL = ("trustees", "shard_size")
+_RANDOM = "abcdefghijkmnopqrstuvwxyz23456789"  # no l, 1, 0: read aloud, copied by hand
+_SLUG = re.compile(r"[^a-z0-9]+")
+_WHERE = "request"
+
+
+@dataclass(frozen=True)
+class PollRequest:
+    """An administrator's request, checked (see the module's documentation)."""
+
+    title: str
+    questions: list[dict[str, Any]]
+    opening: str
+    closing: str
+    emails: list[str]
+    login_codes: bool
+    pool: int | None  # identity-provider voters: the number of credentials
+    trustees: dict[str, Any]
+    shard_size: int
+
+
+def _text(v: Any, where: str, max_len: int) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise EncodingError("expected a text, not empty", where=where)
+    if len(v) > max_len:
+        raise EncodingError(f"{len(v)} characters, more than the {max_len} allowed", where=where)
+    return v.strip()
+
+
+def _questions(o: dict[str, Any]) -> list[dict[str, Any]]:
+    w = _WHERE
+    if "questions" in o:
+        extra = [k for k in ("question", "answers") if k in o]
+        if extra:
+            raise EncodingError(f"give {extra[0]!r} or 'questions', not both", where=f"{w}")
+        qs = arr(o["questions"], f"{w}.questions", 100)
+        if not qs:
+            raise EncodingError("at least one question", where=f"{w}.questions")
+        return list(qs)
+    if "question" not in o:
+        raise EncodingError("missing field 'question' (or 'questions')", where=w)
+    question = _text(o["question"], f"{w}.question", 10_000)
+    answers = arr(o.get("answers"), f"{w}.answers", 1000)
+    if len(answers) < 2:
+        raise EncodingError(
+            f"a poll needs at least two answers, {len(answers)} given", where=f"{w}.answers"
+        )
+    texts = [_text(a, f"{w}.answers[{i}]", 10_000) for i, a in enumerate(answers)]
+    for i, a in enumerate(texts):
+        if a in texts[:i]:
+            raise EncodingError(f"answer {a!r} appears twice", where=f"{w}.answers[{i}]")
+    return [{"question": question, "answers": texts, "min": 1, "max": 1}]
+
+
+def _voters(v: Any) -> tuple[list[str], bool, int | None]:
+    w = f"{_WHERE}.voters"
+    o = obj(v, w, (), ("emails", "login_codes", "open"))
+    if ("emails" in o) == ("open" in o):
+        raise EncodingError("give exactly one of 'emails' and 'open'", where=w)
+    if "open" in o:
+        if "login_codes" in o:
+            raise EncodingError("login codes go with 'emails'", where=f"{w}.login_codes")
+        op = obj(o["open"], f"{w}.open", ("pool",))
+        return [], False, small_int(op["pool"], f"{w}.open.pool", 1, MAX_VOTERS)
+    login_codes = o.get("login_codes", False)
+    if not isinstance(login_codes, bool):
+        raise EncodingError("expected true or false", where=f"{w}.login_codes")
+    items = arr(o["emails"], f"{w}.emails", MAX_VOTERS)
+    if not items:
+        raise EncodingError("at least one voter's e-mail address", where=f"{w}.emails")
+    emails: list[str] = []
+    seen: set[str] = set()
+    for i, x in enumerate(items):
+        wi = f"{w}.emails[{i}]"
+        if not isinstance(x, str):
+            raise EncodingError("expected an e-mail address", where=wi)
+        e = x.strip()
+        if len(e) > 254 or not EMAIL.match(e):
+            raise EncodingError(f"{e[:80]!r} is not an e-mail address", where=wi)
+        key = login_key(e)
+        if key in seen:
+            raise EncodingError(f"{e!r} is listed twice", where=wi)
+        seen.add(key)
+        emails.append(e)
+    return emails, login_codes, None
+
+
+def parse_request(body: Any, now: str, max_shard_size: int) -> PollRequest:
+    """Check the administrator's request at time ``now``; errors name the field
+    (``request.answers``, ``request.voters.emails[3]``, ...)."""
+    w = _WHERE
+    o = obj(body, w, (), (*_FIELDS, *_OPTIONAL))
+    questions = _questions(o)
+    first = questions[0]
+    default_title = first.get("question") if isinstance(first, dict) else None
+    if isinstance(first, dict) and isinstance(first.get("value"), dict):
+        default_title = first["value"].get("question")
+    if "title" in o:
+        title = _text(o["title"], f"{w}.title", 1000)
+    elif isinstance(default_title, str) and default_title.strip():
+        title = default_title.strip()[:1000]
+    else:
+        raise EncodingError("missing field 'title'", where=w)
+    opening_v = o.get("opening", "now")
+    opening = now if opening_v in ("now", None) else utc_time(opening_v, f"{w}.opening")
+    if "closing" not in o:
+        raise EncodingError("missing field 'closing'", where=w)
+    closing = utc_time(o["closing"], f"{w}.closing")
+    if closing <= now:  # one fixed-width format: text order is time order
+        raise EncodingError(f"closing {closing} has passed (now {now})", where=f"{w}.closing")
+    if closing <= opening:
+        raise EncodingError(
+            f"closing {closing} is not after the opening {opening}", where=f"{w}.closing"
+        )
+    if "voters" not in o:
+        raise EncodingError("missing field 'voters'", where=w)
+    emails, login_codes, pool = _voters(o["voters"])
+    trustees = o.get("trustees", {"names": []})
+    if not isinstance(trustees, dict):
+        raise EncodingError("expected {'names': [...], 'threshold': k}", where=f"{w}.trustees")
+    size = max_shard_size
+    if "shard_size" in o:
+        size = small_int(o["shard_size"], f"{w}.shard_size", 1, max_shard_size)
+    return PollRequest(
+        title, questions, opening, closing, emails, login_codes, pool, trustees, size
+    )
+
+
+def _slug(title: str) -> str:
+    ascii_ = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    slug = _SLUG.sub("-", ascii_).strip("-")[:40].strip("-")
+    return slug or "poll"
+
+
+def new_poll_id(title: str) -> str:
+    """A slug of the title and 10 random characters (52 bits)."""
+    return f"{_slug(title)}-{''.join(secrets.choice(_RANDOM) for _ in range(10))}"
+
+
+def split(poll_id: str, emails: list[str], size: int) -> list[list[str]]:
+    """The voters of each shard: ``k = ceil(len(emails) / size)`` shards, each voter in
+    :func:`~plebiscite.protocol.referendum.shard_of`'s."""
+    k = max(1, math.ceil(len(emails) / size))
+    shards: list[list[str]] = [[] for _ in range(k)]
+    for e in emails:
+        shards[shard_of(poll_id, e, k)].append(e)
+    for i, voters in enumerate(shards):
+        if not voters:
+            raise EncodingError(
+                f"{len(emails)} voters in {k} shards of at most about {size}: the public rule "
+                f"leaves {shard_name(i)} without a voter; choose a larger shard_size",
+                where=f"{_WHERE}.shard_size",
+            )
+    return shards
+
+
+def _record(poll_id: str, req: PollRequest, shards: int) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "id": poll_id,
+        "kind": "poll",
+        "assignment": ASSIGNMENT,
+        "title": req.title,
+        "questions": req.questions,
+        "regions": [{"name": shard_name(i)} for i in range(shards)],
+        "trustees": req.trustees,
+        "opening": req.opening,
+        "closing": req.closing,
+    }
+
+
+def _check_record(record: dict[str, Any]) -> None:
+    """The poll's record checked before anything is made, errors naming the request's fields
+    (the shards' uuids, the server's to choose, stand in)."""
+    trial = dict(record)
+    trial["regions"] = [
+        {**r, "election": f"{i + 1:0>14}".replace("0", "z")}
+        for i, r in enumerate(record["regions"])
+    ]
+    Referendum.from_json(strictjson.dumps_compact(trial), _WHERE)
+
+
+def _deliver(base: str, created: dict[str, Any]) -> list[dict[str, Any]]:
+    """The private credentials the server made, sent to the voters: for now, returned once to
+    the creator (the creation's answer), each with its voter's booth link. The mail job that
+    sends each voter their own replaces this function."""
+    out = []
+    for region in created["regions"]:
+        uuid = str(region["election"])
+        for c in region.get("credentials") or ():
+            out.append(
+                {
+                    "login": c["login"],
+                    "shard": region["name"],
+                    "election": uuid,
+                    "credential": c["credential"],
+                    "booth": f"{base}/booth/{uuid}#credential={c['credential']}",
+                }
+            )
+    return out
+
+
+def _powers(trustees: list[str], threshold: int | None) -> dict[str, Any]:
+    """Who holds which power, in plain words."""
+    if not trustees:
+        return {
+            "server_can_decrypt": True,
+            "summary": "The election key is the server's alone: the server can decrypt every "
+            "ballot. It keeps the boards, takes the ballots and closes voting; anyone can "
+            "verify the count from the public record.",
+        }
+    k = threshold or len(trustees)
+    return {
+        "server_can_decrypt": False,
+        "summary": f"The election key is shared by the server and the trustees "
+        f"{', '.join(trustees)}: decrypting needs the server and {k} of the {len(trustees)} "
+        "trustees together; the server alone cannot decrypt a ballot. The server keeps the "
+        "boards, takes the ballots and closes voting; anyone can verify the count from the "
+        "public record.",
+    }
+
+
+def _state(st: dict[str, Any], opened: bool, closed_at: str | None, now: str) -> str:
+    """``ceremony`` (waiting for the trustees), ``scheduled`` (not yet open), ``open``,
+    ``counting`` (closed, the result not out yet) or ``closed`` (the result out)."""
+    phase = st["phase"]
+    record = st["record"]
+    if phase == ReferendumPhase.DONE:
+        return "closed"
+    if phase == ReferendumPhase.DECRYPTING:
+        return "counting"
+    if phase == ReferendumPhase.CEREMONY:
+        return "ceremony"
+    if closed_at is not None or now >= record["closing"]:
+        return "counting"
+    if not opened or now < record["opening"]:
+        return "scheduled"
+    return "open"
+
+
+class Polls:
+    """The polls of one server, over its referendums. ``shard_size``: the largest shard
+    (``--poll-shard-size``); ``outbox``: whether the server can send mail (login codes);
+    :attr:`sign_in`: the identity provider of polls open to whoever signs in (None: none)."""
+
+    def __init__(
+        self,
+        referendums: Referendums,
+        *,
+        shard_size: int = DEFAULT_SHARD_SIZE,
+        outbox: bool = False,
+    ) -> None:
+        if shard_size < 1:
+            raise ValueError("the poll shard size must be at least 1")
+        self.referendums = referendums
+        self.shard_size = shard_size
+        self.outbox = outbox
+        #: the identity provider's hook (set when one is configured): polls open to whoever
+        #: signs in are available only then
+        self.sign_in: Any = None
+
+    def _now(self) -> str:
+        return now_iso(self.referendums.elections.clock())
+
+    async def create(self, body: Any, base: str) -> dict[str, Any]:
+        """A new poll from the administrator's request; ``base``: the server's address as its
+        users see it (the links of the answer). The answer has the poll's status, its share
+        link, each trustee's link token and the voters' private credentials (shown once)."""
+        now = self._now()
+        req = parse_request(body, now, self.shard_size)
+        if req.pool is not None:
+            return await self._open_pool(req)
+        if req.login_codes and not self.outbox:
+            raise Refused(
+                "not_available",
+                "this server has no outbox to send the one-time login codes (plebiscite serve "
+                "--smtp-url or --outbox-dir): create the poll without login_codes",
+                where=f"{_WHERE}.voters.login_codes",
+            )
+        pid = new_poll_id(req.title)
+        shards = split(pid, req.emails, req.shard_size)
+        record = _record(pid, req, len(shards))
+        _check_record(record)
+        refs = self.referendums
+        created = await refs.create(
+            {
+                "referendum": record,
+                "voters": {shard_name(i): v for i, v in enumerate(shards)},
+                "voter_authentication": req.login_codes,
+            },
+            credentials_at_creation=True,
+            auto_open=True,
+        )
+        if not req.trustees.get("names"):
+            # no ceremony: the boards now (or, if this fails, the closer's next look)
+            ref = await refs.lookup(pid)
+            await refs.open_itself(ref)
+        status = await self.status(pid, base)
+        return {
+            "id": pid,
+            "share_link": status["share_link"],
+            "poll": status,
+            "trustees": created["trustees"],
+            "credentials": _deliver(base, created),
+        }
+
+    async def _open_pool(self, req: PollRequest) -> dict[str, Any]:
+        """A poll whose voters sign in with an identity provider, ``req.pool`` credentials
+        handed out at sign-in: the provider's hook (:attr:`sign_in`) makes it. Without one it
+        is not available."""
+        if self.sign_in is None:
+            raise Refused(
+                "not_available",
+                "polls open to whoever signs in need an identity provider, and none is "
+                "configured on this server: list the voters' e-mail addresses instead",
+                where=f"{_WHERE}.voters.open",
+            )
+        out: dict[str, Any] = await self.sign_in.create_poll(req)
+        return out
+
+    async def _poll(self, pid: str) -> Any:
+        try:
+            ref = await self.referendums.lookup(pid)
+        except NotFound:
+            raise NotFound("unknown_poll", f"no poll {pid!r} on this server") from None
+        if not ref.referendum.is_poll:
+            raise NotFound("unknown_poll", f"{pid!r} is a referendum, not a poll")
+        return ref
+
+    async def status(self, pid: str, base: str) -> dict[str, Any]:
+        """The poll's public status (see ``GET /api/polls/{pid}``)."""
+        ref = await self._poll(pid)
+        st = await self.referendums.status(pid)
+        record = ref.referendum
+        now = self._now()
+        outcome = st["outcome"]
+        shards = []
+        roll = voted = 0
+        for r in st["regions"]:
+            uuid = r["election"]
+            shard_voted = r.get("voted") or 0
+            roll += r["roll"]
+            voted += shard_voted
+            shards.append(
+                {
+                    "name": r["name"],
+                    "election": uuid,
+                    "booth": f"{base}/booth/{uuid}",
+                    "archive": r.get("archive"),
+                    "status": r["status"],
+                    "roll": r["roll"],
+                    "ballots": r.get("ballots", 0),
+                    "voted": shard_voted,
+                }
+            )
+        result = None
+        if outcome is not None and outcome.get("pooled_counts") is not None:
+            result = {
+                "shards": [
+                    {"name": o["name"], "election": o["election"], **o["counts"]}
+                    for o in outcome["regions"]
+                ],
+                "pooled": outcome["pooled_counts"],
+                "explanation": outcome["explanation"],
+            }
+        names = list(record.trustees.names)
+        return {
+            "id": pid,
+            "title": record.title,
+            "questions": st["record"]["questions"],
+            "state": _state(st, ref.opened, ref.closed_at, now),
+            "phase": st["phase"],
+            "opening": record.opening,
+            "closing": record.closing,
+            "closed_at": ref.closed_at,
+            "share_link": f"{base}/poll/{pid}",
+            "qr": f"/api/polls/{pid}/qr.svg",
+            "login_codes": ref.voter_authentication,
+            "trustees": {
+                "names": names,
+                "threshold": record.trustees.threshold or (len(names) or None),
+                "ceremony": st["ceremony"]["phase"],
+            },
+            "powers": _powers(names, record.trustees.threshold),
+            "assignment": {
+                "rule": ASSIGNMENT,
+                "description": "shard index (from 1) = 1 + (SHA-256(poll id, NUL byte, login) "
+                f"as a big-endian integer mod {len(shards)})",
+            },
+            "shards": shards,
+            "turnout": {
+                "roll": roll,
+                "voted": voted,
+                "share": None if roll == 0 else str(Fraction(voted, roll)),
+            },
+            "result": result,
+            "record_board": st["record_board"],
+            "referendum": f"/api/referendums/{pid}",
+            "fingerprint": st["fingerprint"],
+        }
+
+    async def summaries(self) -> list[dict[str, Any]]:
+        """Every poll's id, title, state, opening and closing."""
+        refs = self.referendums
+        await refs.sync()
+        now = self._now()
+        out = []
+        for ref in list(refs.refs.values()):
+            r = ref.referendum
+            if not r.is_poll:
+                continue
+            st = await refs.status(r.id)
+            out.append(
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "state": _state(st, ref.opened, ref.closed_at, now),
+                    "opening": r.opening,
+                    "closing": r.closing,
+                }
+            )
+        return out
+
+    async def close(self, pid: str, base: str) -> dict[str, Any]:
+        """Close voting now (before the closing time): with no trustee the result is out at
+        once; with trustees, once enough of them decrypted."""
+        ref = await self._poll(pid)
+        if not ref.opened:
+            if ref.phase is not CeremonyStep.DONE:
+                raise Refused("state", f"poll {pid!r} waits for its trustees' ceremony")
+            raise Refused("state", f"poll {pid!r} is not open yet")
+        await self.referendums.close(pid)
+        return await self.status(pid, base)
+
+    async def share_link(self, pid: str, base: str) -> str:
+        await self._poll(pid)
+        return f"{base}/poll/{pid}"

@@ -1,0 +1,101 @@
+"""The poll in the browser (Debian's Chromium against a real server): created from the home
+page's form in one submit, landing on the poll's page with its share link, its QR code, who
+holds which power and the voters' credentials shown once; the result as a table once
+closed; every state of the pages axe-clean."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from .live import LiveServer, empty_server
+from .test_a11y import _serious, _watch
+
+__all__ = ["empty_server"]
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_poll_created_from_the_home_page(page, shots, empty_server: LiveServer):
+    server = empty_server
+    foreign, no_csp = _watch(page, server.base)
+    page.goto(f"{server.base}/")
+    page.wait_for_selector("#poll-answers li >> nth=1")
+    assert _serious(page) == []
+    # an error first: the question is empty, the form says so where it is
+    page.click("#poll-create")
+    page.wait_for_selector("#poll-form-status.error")
+    assert page.get_attribute("#poll-question", "aria-invalid") == "true"
+    assert _serious(page) == []
+
+    page.fill("#poll-question", "Where shall we eat?")
+    page.fill("#poll-answers li >> nth=0 >> input", "Pizza")
+    page.fill("#poll-answers li >> nth=1 >> input", "Sushi")
+    page.click("#poll-add-answer")
+    page.fill("#poll-answers li >> nth=2 >> input", "Noodles")
+    page.click("#poll-add-answer")
+    page.click("#poll-answers li >> nth=3 >> button")  # added, then removed
+    assert page.locator("#poll-answers li").count() == 3
+    page.fill("#poll-voters", "ann@example.org\nbob@example.org, cy@example.org\n")
+    page.fill("#poll-token", server.token)
+    page.click("#poll-create")
+    page.wait_for_url(f"{server.base}/poll/**", timeout=30_000)
+    page.wait_for_selector("#poll:not([hidden])")
+    pid = page.url.rsplit("/", 1)[1]
+    shots.take(page, "poll-page")
+
+    assert page.text_content("#title") == "Where shall we eat?"
+    assert page.input_value("#share-link") == f"{server.base}/poll/{pid}"
+    page.wait_for_function("() => document.querySelector('#qr').naturalWidth > 0")
+    assert page.get_attribute("#qr", "alt")
+    assert "server can decrypt every ballot" in page.text_content("#powers")
+    assert "Open until" in page.text_content("#state")
+    assert page.get_attribute("#vote-link", "href").startswith("/booth/")
+    # the credentials, shown once in this tab
+    assert page.is_visible("#download-credentials")
+    assert "3 voters' credentials" in page.text_content("#created")
+    assert _serious(page) == []
+    page.click("#copy")
+    page.wait_for_selector("#copied:not(:empty)")
+
+    page.reload()
+    page.wait_for_selector("#poll:not([hidden])")
+    assert page.is_hidden("#created")  # shown once only
+
+    # closed: the result as a table
+    st = httpx.get(f"{server.base}/api/polls/{pid}").json()
+    assert st["state"] == "open" and len(st["shards"]) == 1
+    r = httpx.post(
+        f"{server.base}/api/polls/{pid}/close",
+        headers={"authorization": f"Bearer {server.token}"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    page.reload()
+    page.wait_for_selector("table.result")
+    rows = page.locator("table.result tbody tr")
+    assert rows.count() == 3 and "Pizza" in rows.nth(0).text_content()
+    page.select_option("[data-lang-select]", "uk")
+    page.wait_for_function("() => document.documentElement.lang === 'uk'")
+    page.set_viewport_size({"width": 360, "height": 740})
+    shots.take(page, "poll-closed-uk-phone")
+    assert _serious(page) == []
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 1
+    assert page.js_errors == []
+    # the observer dashboard shows a poll too: no decision rule, the counts
+    page.goto(f"{server.base}/observe/{pid}")
+    page.wait_for_selector("#outcome")
+    page.wait_for_selector("#checkpoints .card")
+    assert _serious(page) == []
+    assert page.js_errors == []
+    assert foreign == [] and no_csp == []
+
+
+def test_an_unknown_poll(page, empty_server: LiveServer):
+    page.goto(f"{empty_server.base}/poll/nope")
+    page.wait_for_selector("#status.error")
+    assert "nope" in page.text_content("#status")
+    assert _serious(page) == []
