@@ -165,6 +165,8 @@ class Server:
         self.starts = 0
         #: more environment of the next starts (a fault injection, say)
         self.env: dict[str, str] = {}
+        #: more arguments of the next starts (an OpenID Connect provider, say)
+        self.args: list[str] = []
 
     def start(self, timeout: float = 60) -> float:
         """Start and wait for ``/healthz``; returns the seconds it took."""
@@ -191,6 +193,7 @@ class Server:
                     self.url.rsplit(":", 1)[1],
                     "--key-file",
                     str(self.workdir / "server.key"),
+                    *self.args,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

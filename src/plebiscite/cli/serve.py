@@ -16,7 +16,10 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from plebiscite.server.signin import OidcConfig
 
 __all__ = ["register"]
 
@@ -60,6 +63,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             starttls=args.smtp_starttls,
             sender=args.mail_from,
         )
+        oidc = _oidc(args)
     except ValueError as e:
         raise CommandError(str(e), status=2) from None
     if args.admin_account:
@@ -80,6 +84,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         per_address=guard.per_address,
         feed_queue=args.feed_queue,
+        oidc=oidc,
     )
     crash = os.environ.get(CRASH_VARIABLE)
     if crash:
@@ -116,6 +121,31 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     demo.start()
     server.run()  # in the main thread: it handles the signals
     return 0 if gate.failed is None else 1
+
+
+OIDC_SECRET_VARIABLE = "PLEBISCITE_OIDC_CLIENT_SECRET"  # noqa: S105 (its name, not a secret)
+"""Where ``serve`` takes the OpenID Connect client secret from (never the command line)."""
+
+
+def _oidc(args: argparse.Namespace) -> OidcConfig | None:
+    """The OpenID Connect provider of ``--oidc-issuer``, or None; ValueError if incomplete."""
+    from plebiscite.server.signin import OidcConfig
+
+    if not args.oidc_issuer and not args.oidc_client_id:
+        return None
+    if not args.oidc_issuer or not args.oidc_client_id:
+        raise ValueError("--oidc-issuer and --oidc-client-id go together")
+    if not args.oidc_issuer.startswith(("https://", "http://")):
+        raise ValueError(f"--oidc-issuer {args.oidc_issuer!r}: expected an https:// URL")
+    secret = os.environ.get(OIDC_SECRET_VARIABLE, "")
+    if not secret:
+        raise ValueError(
+            f"--oidc-issuer needs the client secret in {OIDC_SECRET_VARIABLE} (never on the "
+            "command line, where other users of the machine read it)"
+        )
+    return OidcConfig(
+        args.oidc_issuer.rstrip("/"), args.oidc_client_id, secret, args.oidc_redirect_uri
+    )
 
 
 CRASH_VARIABLE = "PLEBISCITE_TEST_CRASH"
@@ -363,5 +393,19 @@ def register(sub: Any) -> None:
         default=256,
         help="events a live-feed subscriber may leave unread before it is dropped "
         "(default: %(default)s)",
+    )
+    s.add_argument(
+        "--oidc-issuer",
+        metavar="URL",
+        help="the OpenID Connect provider the voters of open polls (regions with a credential "
+        "pool) sign in with: its issuer URL, whose .well-known/openid-configuration is read; "
+        f"the client secret comes from {OIDC_SECRET_VARIABLE}",
+    )
+    s.add_argument("--oidc-client-id", metavar="ID", help="this server's client id at the provider")
+    s.add_argument(
+        "--oidc-redirect-uri",
+        metavar="URL",
+        help="the redirect URI registered at the provider (default: the public URL, or the "
+        "address of the request, followed by /signin/callback)",
     )
     s.set_defaults(func=_cmd_serve)

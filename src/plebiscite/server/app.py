@@ -27,7 +27,7 @@ from plebiscite.board.private import PrivateStore, private_of
 from plebiscite.crypto.rand import RandomSource, SystemRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import PlebisciteError
-from plebiscite.server import accounts, connections, livefeed, security, voterauth
+from plebiscite.server import accounts, connections, livefeed, security, signin, voterauth
 from plebiscite.server.http import CatchAll, install_error_handlers
 from plebiscite.server.outbox import Outbox
 from plebiscite.server.ratelimit import BucketSource, RateLimits
@@ -55,6 +55,7 @@ def create_app(
     feed_queue: int | None = None,
     clock: Callable[[], float] = time.time,
     rng: Callable[[], RandomSource] = SystemRandom,
+    oidc: signin.OidcConfig | None = None,
 ) -> FastAPI:
     """The application over ``board``; ``admin_token`` authorizes the administrator's routes,
     ``key`` signs the checkpoints of every board; ``private`` keeps the server's private
@@ -64,7 +65,9 @@ def create_app(
     the Origin checks, the base of the links in messages), ``per_address`` (the requests in
     flight per client address: :mod:`plebiscite.server.connections`; None: no cap),
     ``feed_queue`` (the events a live-feed subscriber may leave unread before it is dropped:
-    :mod:`plebiscite.server.livefeed`); ``clock`` and ``rng``: the seams of
+    :mod:`plebiscite.server.livefeed`); ``oidc``: the OpenID Connect provider the voters of
+    the credential pools sign in with (:mod:`plebiscite.server.signin`; None: no sign-in, and
+    no poll with a pool can be created); ``clock`` and ``rng``: the seams of
     time (seconds since the epoch) and randomness of the domain layer."""
     app = FastAPI(
         title="plebiscite",
@@ -104,9 +107,13 @@ def create_app(
     referendums = Referendums(private, key, board, elections)
     referendums.restore()  # the stored referendums
     app.state.referendums = referendums
+    app.state.oidc = None if oidc is None else signin.RelyingParty(oidc, key, clock=clock)
+    if oidc is not None:
+        referendums.sign_in = frozenset({"oidc"})
     _run_closer(app, referendums)  # the closing of voting at its time
     app.include_router(accounts.router)
     app.include_router(voterauth.router)
+    app.include_router(signin.router)
     app.include_router(web_router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -1,0 +1,277 @@
+"""A region's credential pool: open polls for the members of an identity provider.
+
+A referendum region created with ``"voters": {REGION: {"pool": N}}`` (and ``"sign_in":
+"oidc"``: voters sign in with OpenID Connect, :mod:`plebiscite.server.signin`) has no voter
+list. At the opening the server, its credential authority, generates N credentials: the
+public ones go on the region's board (so the pool's size is public: the number of credentials
+there, in the referendum's status and in the record board's Opened event), the private ones
+are sealed here (:func:`store_pool`). Each account that signs in gets one of them
+(:func:`assign`): the same one every time it signs in again (so that it can revote), never two,
+and no credential ever goes to two accounts.
+
+Who holds which power, as the referendum's status says publicly (:data:`POWERS`): the server
+holds the pool's credentials. It hands one to each signed-in account, and it could cast the
+unassigned ones (and, since it knows which credential it gave to whom, it knows who voted,
+never how: the ballots stay encrypted). The identity provider decides who is a member: it could
+make up accounts, each of which would get a credential. What the pool bounds is the number of
+ballots: never more than N, whatever the provider or the server do.
+
+An account is identified by its issuer and its ``sub`` (the OpenID Connect subject), kept
+only as an HMAC-SHA256 under a key derived from the server's signing key, bound to the region's
+election (:func:`account_key`): the store says neither who signed in nor which accounts of two
+elections are the same one.
+
+The records, in the server's private store (:mod:`plebiscite.board.private`), keyed by the
+region's election uuid:
+
+``pool`` (uuid)
+    ``{"version": 1, "size": N, "next": K, "spare": [I, ...]}``: slots ``0 .. K-1`` were
+    claimed; the spare ones were claimed and given back. Changed by compare-and-put only
+    (:meth:`PrivateStore.replace`), so of two processes claiming a slot at once one wins and
+    the other claims the next.
+``pool-credentials`` (uuid/B)
+    The private credentials of slots ``256 B .. 256 B + 255``, sealed (AES-256-GCM under a key
+    derived with HKDF-SHA256 from the seed of the server's signing key, bound to the election
+    and the bucket). Written once at the opening.
+``pool-account`` (uuid/HMAC)
+    The slot of an account, written by insert-if-absent (:meth:`PrivateStore.insert`): the one
+    record that binds an account to a credential, so an account has at most one.
+
+An assignment claims a slot by compare-and-put on ``pool``, then binds the account to it by
+insert. If the insert finds the account already bound (the same account signing in at the same
+moment through another process), the slot claimed is given back (put in ``spare``) and the
+account gets the slot it holds (while that slot is on its way back, another account may be
+told that the pool is exhausted: signing in again, it gets it). A crash between the two writes
+leaves one slot claimed and bound to nobody: that credential is never handed out (the pool is
+one smaller), never handed twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import random
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from plebiscite.board.private import PrivateStore
+from plebiscite.crypto.signing import SigningKey
+from plebiscite.errors import ConflictError, StateError
+from plebiscite.service.errors import NotFound, Refused
+
+__all__ = [
+    "BUCKET",
+    "KIND_ACCOUNT",
+    "KIND_CREDENTIALS",
+    "KIND_POOL",
+    "MAX_POOL",
+    "POWERS",
+    "Account",
+    "Assignment",
+    "account_key",
+    "assign",
+    "assigned",
+    "assigned_counts",
+    "store_pool",
+]
+
+KIND_POOL = "pool"
+KIND_CREDENTIALS = "pool-credentials"
+KIND_ACCOUNT = "pool-account"
+#: private credentials per sealed record
+BUCKET = 256
+#: the largest pool (the largest voter list of a region)
+MAX_POOL = 1 << 22
+#: compare-and-put attempts on the pool record before giving up (``conflict``)
+ATTEMPTS = 200
+
+POWERS = (
+    "the server holds the pool's credentials: it hands one to each signed-in account; it could "
+    "cast the unassigned ones"
+)
+"""What the status says of a pool region's powers (its credential authority is the server)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account of an identity provider: its ``issuer`` and ``sub`` (never logged)."""
+
+    issuer: str
+    subject: str
+
+    def __repr__(self) -> str:
+        return "Account(...)"  # a repr in a traceback never shows who signed in
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The credential an account holds (``new``: given to it just now)."""
+
+    credential: str
+    slot: int
+    new: bool
+
+    def __repr__(self) -> str:
+        return f"Assignment(slot={self.slot}, new={self.new})"
+
+
+def _derive(key: SigningKey, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(key.seed)
+
+
+def account_key(key: SigningKey, uuid: str, account: Account) -> str:
+    """The account as the store knows it: HMAC-SHA256 of (election, issuer, subject) under a
+    key derived from the server's signing key, in hexadecimal."""
+    secret = _derive(key, b"plebiscite: the accounts that sign in, version 1")
+    message = json.dumps([uuid, account.issuer, account.subject]).encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def _sealer(key: SigningKey) -> AESGCM:
+    return AESGCM(_derive(key, b"plebiscite: the credential pools, version 1"))
+
+
+def _seal(key: SigningKey, uuid: str, bucket: int, secret: bytes) -> bytes:
+    nonce = secrets.token_bytes(12)
+    sealed = _sealer(key).encrypt(nonce, secret, f"pool {uuid} bucket {bucket}".encode())
+    return base64.b64encode(nonce + sealed)
+
+
+def _unseal(key: SigningKey, uuid: str, bucket: int, text: bytes) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True)
+        return _sealer(key).decrypt(raw[:12], raw[12:], f"pool {uuid} bucket {bucket}".encode())
+    except (InvalidTag, ValueError):
+        raise StateError(
+            "the pool's sealed credentials do not open with this server's key: is this the "
+            "key file the referendum was created with?",
+            where=f"credential pool of election {uuid}",
+        ) from None
+
+
+def store_pool(store: PrivateStore, key: SigningKey, uuid: str, credentials: Sequence[str]) -> None:
+    """Keep the private credentials of election ``uuid``'s pool, sealed (at the opening,
+    before the board exists). Written once: a pool already stored is left as it is (an
+    opening finished again after a crash)."""
+    if store.version(KIND_POOL, uuid) is not None:
+        return
+    for b in range(0, -(-len(credentials) // BUCKET)):
+        part = json.dumps(list(credentials[b * BUCKET : (b + 1) * BUCKET])).encode()
+        store.put(KIND_CREDENTIALS, f"{uuid}/{b}", _seal(key, uuid, b, part))
+    # the pool record last: a pool is there once all its credentials are
+    record = {"version": 1, "size": len(credentials), "next": 0, "spare": []}
+    store.insert(KIND_POOL, uuid, json.dumps(record).encode())
+
+
+def _pool(store: PrivateStore, uuid: str) -> tuple[dict[str, Any], int]:
+    got = store.versioned(KIND_POOL, uuid)
+    if got is None:
+        raise NotFound("no_pool", f"election {uuid} has no credential pool")
+    record = json.loads(got[0])
+    if record.get("version") != 1:
+        raise StateError("a pool record of another version of plebiscite", where=uuid)
+    return record, got[1]
+
+
+def assigned(store: PrivateStore, uuid: str) -> int | None:
+    """How many of the pool's credentials were claimed (None: no pool, or not stored yet)."""
+    got = store.get(KIND_POOL, uuid)
+    if got is None:
+        return None
+    record = json.loads(got)
+    return int(record["next"]) - len(record["spare"])
+
+
+def assigned_counts(store: PrivateStore, uuids: Sequence[str]) -> Mapping[str, int | None]:
+    return {u: assigned(store, u) for u in uuids}
+
+
+def _credential(store: PrivateStore, key: SigningKey, uuid: str, slot: int) -> str:
+    b = slot // BUCKET
+    sealed = store.get(KIND_CREDENTIALS, f"{uuid}/{b}")
+    if sealed is None:
+        raise StateError(f"the pool's credentials of bucket {b} are missing", where=uuid)
+    return str(json.loads(_unseal(key, uuid, b, sealed))[slot % BUCKET])
+
+
+def _held(store: PrivateStore, key: SigningKey, uuid: str, akey: str) -> Assignment | None:
+    got = store.get(KIND_ACCOUNT, f"{uuid}/{akey}")
+    if got is None:
+        return None
+    slot = int(got)
+    return Assignment(_credential(store, key, uuid, slot), slot, False)
+
+
+def _update(store: PrivateStore, uuid: str, change: Any) -> Any:
+    """Apply ``change(record) -> (new record or None, result)`` by compare-and-put, read again
+    and retried while another process wrote first."""
+    for _ in range(ATTEMPTS):
+        record, version = _pool(store, uuid)
+        new, result = change(record)
+        if new is None:
+            return result
+        if store.replace(KIND_POOL, uuid, json.dumps(new).encode(), version) is not None:
+            return result
+        time.sleep(random.random() * 0.002)  # a back-off, not a secret
+    raise ConflictError(
+        "the credential pool is changed by too many requests at once: sign in again",
+        where=f"credential pool of election {uuid}",
+    )
+
+
+def assign(store: PrivateStore, key: SigningKey, uuid: str, account: Account) -> Assignment:
+    """The credential of ``account`` in election ``uuid``'s pool: the one it was given before,
+    or a slot not given to anyone (see the module's documentation). Refused
+    (``pool_exhausted``) when every credential is given; NotFound (``no_pool``) if the
+    election has no pool."""
+    akey = account_key(key, uuid, account)
+    held = _held(store, key, uuid, akey)
+    if held is not None:
+        return held
+
+    def claim(record: dict[str, Any]) -> tuple[dict[str, Any] | None, int | None]:
+        if record["spare"]:
+            return {**record, "spare": record["spare"][1:]}, int(record["spare"][0])
+        if record["next"] < record["size"]:
+            return {**record, "next": record["next"] + 1}, int(record["next"])
+        return None, None
+
+    slot: int | None = _update(store, uuid, claim)
+    if slot is None:
+        held = _held(store, key, uuid, akey)  # given meanwhile (through another process)
+        if held is not None:
+            return held
+        size = _pool(store, uuid)[0]["size"]
+        raise Refused(
+            "pool_exhausted",
+            f"every credential of this poll's pool ({size}) has been given to an account: "
+            "no more can sign in",
+            where=f"election {uuid}",
+        )
+
+    def give_back(record: dict[str, Any]) -> tuple[dict[str, Any], None]:
+        return {**record, "spare": [*record["spare"], slot]}, None
+
+    try:
+        credential = _credential(store, key, uuid, slot)
+    except StateError:  # not this server's key: the slot is not spent on a failure
+        _update(store, uuid, give_back)
+        raise
+    if store.insert(KIND_ACCOUNT, f"{uuid}/{akey}", str(slot).encode()):
+        return Assignment(credential, slot, True)
+    # the same account was bound meanwhile (another process): the claimed slot goes back
+    _update(store, uuid, give_back)
+    held = _held(store, key, uuid, akey)
+    if held is None:  # pragma: no cover (an account record is never removed)
+        raise StateError("the account's credential vanished", where=uuid)
+    return held
