@@ -23,6 +23,7 @@ __all__ = [
     "SERVER_KEY",
     "SESSION",
     "SESSION_LOGOUT",
+    "SIGN_IN_CALLBACK",
     "archive",
     "ballot",
     "ballots",
@@ -51,6 +52,7 @@ __all__ = [
     "region_voters",
     "segment",
     "shuffle",
+    "sign_in",
     "trustee",
     "turnout",
     "vinput",
@@ -275,3 +277,13 @@ def observe(rid: str) -> str:
 def booth(uuid: str) -> str:
     """The voting booth of an election."""
     return f"/booth/{segment(uuid)}"
+
+
+def sign_in(uuid: str) -> str:
+    """Where a voter of an open poll signs in for a credential of the election's pool (a
+    redirect to the identity provider)."""
+    return f"/signin/{segment(uuid)}"
+
+
+SIGN_IN_CALLBACK = "/signin/callback"
+"""Where the identity provider sends the voter back (then to the booth)."""

@@ -31,14 +31,15 @@ The authorization code flow (OpenID Connect Core 1.0, section 3.1) with PKCE (RF
    fragment, which browsers never send to a server, so the credential is in no request and
    no log. The cookie is removed.
 
-Every refusal is the server's error shape naming what is wrong (the state, the nonce, the ID
-token's claim or signature, the provider's own error code): 422 for what the browser or the
-provider sent, 403 when the provider refused the sign-in, 409 ``pool_exhausted`` when every
-credential of the pool is given, 503 ``oidc_unavailable`` when the provider cannot be reached
-or answers nonsense. What the provider sends is read with size limits before it is parsed.
-The authorization code is in the callback's query string (as OAuth has it): it is single-use
-and worthless without the PKCE verifier and the client secret, and the server keeps no access
-log anyway. Nothing here logs a code, a token, a credential or a ``sub``.
+Both are browser navigations answered by redirects, as the web pages are, so they are not in
+``/openapi.json``. Every refusal is the server's error shape naming what is wrong (the state,
+the nonce, the ID token's claim or signature, the provider's own error code): 422 for what the
+browser or the provider sent, 403 when the provider refused the sign-in, 409
+``pool_exhausted`` when every credential of the pool is given, 503 ``oidc_unavailable`` when
+the provider cannot be reached or answers nonsense. What the provider sends is read with size
+limits before it is parsed. The authorization code is in the callback's query string (as OAuth
+has it): it is single-use and worthless without the PKCE verifier and the client secret, and
+the server keeps no access log anyway. Nothing here logs a code, a token, a credential or a ``sub``.
 """
 
 from __future__ import annotations
@@ -71,7 +72,6 @@ from plebiscite import strictjson
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import PlebisciteError
 from plebiscite.server.context import referendums_of
-from plebiscite.server.schemas import answers
 from plebiscite.service.errors import Forbidden, Invalid, NotFound, Unavailable
 from plebiscite.service.pool import Account
 
@@ -450,7 +450,8 @@ def _kid(token: str) -> str | None:
 
 # -- routes --------------------------------------------------------------------------------------
 
-router = APIRouter(tags=["sign-in"])
+#: browser navigations answered by redirects, as the pages are: not in ``/openapi.json``
+router = APIRouter(tags=["sign-in"], include_in_schema=False)
 
 
 def _party(request: Request) -> RelyingParty:
@@ -484,9 +485,6 @@ _NO_STORE = {"cache-control": "no-store"}
     description="Checks the provider's answer against this browser's sign-in (state, nonce, "
     "the ID token's signature and claims), gives the account its credential from the pool "
     "(the same one at every sign-in) and redirects to `/booth/UUID#credential=...`.",
-    responses=answers(
-        303, None, "to the booth, the credential in the URL's fragment", 403, 404, 409, 422, 503
-    ),
 )
 async def callback(request: Request) -> Response:
     rp = _party(request)
@@ -505,7 +503,6 @@ async def callback(request: Request) -> Response:
     summary="Sign in for a credential of a poll's pool",
     description="Redirects to the identity provider (authorization code flow with PKCE); the "
     "sign-in is bound to this browser by a short-lived HttpOnly cookie.",
-    responses=answers(303, None, "to the identity provider", 404, 409, 503),
 )
 async def signin(request: Request, uuid: str) -> Response:
     rp = _party(request)
