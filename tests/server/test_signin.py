@@ -196,6 +196,31 @@ def test_accounts_sign_in_for_one_credential_each_of_the_pool(client, oidc_provi
         assert secret not in caplog.text
 
 
+def test_the_pool_and_its_accounts_survive_a_restart(tmp_path, oidc_provider):
+    board, app = make_app(tmp_path, oidc_provider)
+    with TestClient(app, follow_redirects=False) as c:
+        opened = open_pool_referendum(c, pool=2)
+        uuid = next(r for r in opened["regions"] if r["name"] == "North")["election"]
+        with browser() as b:
+            first = oidc.sign_in(c, b, uuid, "voter1").credential
+    board.close()
+    board, app = make_app(tmp_path, oidc_provider)  # the same database and key
+    with TestClient(app, follow_redirects=False) as c:
+        st = status(c, "charter")
+        north = next(r for r in st["regions"] if r["name"] == "North")
+        assert north["pool"] == {**north["pool"], "size": 2, "assigned": 1}
+        with browser() as b:
+            assert oidc.sign_in(c, b, uuid, "voter1").credential == first
+        with browser() as b:
+            second = oidc.sign_in(c, b, uuid, "voter2").credential
+        assert second not in (None, first)
+        # once voting is closed, nobody signs in for a credential any more
+        Administrator(c, TOKEN).close("charter")
+        r = c.get(f"/signin/{uuid}")
+        assert r.status_code == 409 and r.json()["error"]["code"] == "voting_closed"
+    board.close()
+
+
 def test_tampered_sign_ins_are_refused_naming_what_is_wrong(client, oidc_provider):
     opened = open_pool_referendum(client)
     uuid = next(r for r in opened["regions"] if r["name"] == "North")["election"]
@@ -320,7 +345,7 @@ def test_id_tokens_are_checked_signature_and_claims(oidc_provider):
 def test_two_processes_on_postgresql_never_hand_one_credential_twice(
     pg_server, tmp_path, oidc_provider
 ):
-    pool, accounts = 12, 18
+    pool, accounts = 8, 12
     with pg_server.fresh_database() as dsn:
         dirs = [tmp_path / "a", tmp_path / "b"]
         servers = []
@@ -394,3 +419,21 @@ def test_two_processes_on_postgresql_never_hand_one_credential_twice(
             assert secret not in logs
         for k in range(1, accounts + 1):
             assert oidc.subject_of(f"voter{k}") not in logs
+
+
+def test_serve_takes_the_client_secret_from_the_environment_only(tmp_path, monkeypatch):
+    from cli_run import cli
+
+    db = str(tmp_path / "board.db")
+    monkeypatch.delenv("PLEBISCITE_OIDC_CLIENT_SECRET", raising=False)
+    for args, what in (
+        (["--oidc-issuer", "https://id.example"], "go together"),
+        (["--oidc-issuer", "https://id.example", "--oidc-client-id", "x"], "PLEBISCITE_OIDC"),
+        (["--oidc-issuer", "http://id.example", "--oidc-client-id", "x"], "https://"),
+        (["--oidc-issuer", "ftp://127.0.0.1", "--oidc-client-id", "x"], "https://"),
+    ):
+        rc, out = cli(["serve", "--database", db, *args])
+        assert rc == 2 and what in out, out
+    with pytest.raises(SystemExit) as e:  # no such option: never on the command line
+        cli(["serve", "--database", db, "--oidc-client-secret", "s"])
+    assert e.value.code == 2

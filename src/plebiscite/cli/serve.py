@@ -135,8 +135,19 @@ def _oidc(args: argparse.Namespace) -> OidcConfig | None:
         return None
     if not args.oidc_issuer or not args.oidc_client_id:
         raise ValueError("--oidc-issuer and --oidc-client-id go together")
-    if not args.oidc_issuer.startswith(("https://", "http://")):
-        raise ValueError(f"--oidc-issuer {args.oidc_issuer!r}: expected an https:// URL")
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(args.oidc_issuer)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if (
+        not parts.hostname
+        or parts.scheme not in ("https", "http")
+        or (parts.scheme == "http" and not loopback)
+    ):
+        raise ValueError(
+            f"--oidc-issuer {args.oidc_issuer!r}: expected an https:// URL (http:// only on "
+            "the loopback address, for tests)"
+        )
     secret = os.environ.get(OIDC_SECRET_VARIABLE, "")
     if not secret:
         raise ValueError(

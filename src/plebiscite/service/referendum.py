@@ -49,6 +49,16 @@ the server is the credential authority, each login with its own public credentia
 under any other credential is refused); where an external authority made them, the server
 does not know whose credential is whose, so a login's first ballot binds its credential.
 
+Open polls: a region created with ``"voters": {NAME: {"pool": N}}`` and the request's
+``"sign_in": "oidc"`` (refused unless the server has an OpenID Connect provider,
+:attr:`Referendums.sign_in`, and unless the server is the region's credential authority) has no
+voter list: at opening the server makes N credentials, publishes the public ones on the board
+and the pool's size in the record board's Opened event, and keeps the private ones sealed in
+the pool's records (:mod:`plebiscite.service.pool`, written before the board exists), never in
+the opening's answer. :meth:`Referendums.assign_credential` hands one to each account that
+signs in (:mod:`plebiscite.server.signin`), the same at every sign-in; the status gives the
+pool's size, how many were given and who holds which power.
+
 Voting is open from the record's ``opening`` to its ``closing`` time (UTC): a ballot outside
 them is refused (``not_yet_open``, ``voting_closed``), and once the closing time passes the
 server closes every region itself (:func:`closer`, what ``POST .../close`` does). The
