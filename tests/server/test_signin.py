@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import secrets
+import socket
 import threading
 import time
 from pathlib import Path
@@ -218,6 +219,31 @@ def test_the_pool_and_its_accounts_survive_a_restart(tmp_path, oidc_provider):
         Administrator(c, TOKEN).close("charter")
         r = c.get(f"/signin/{uuid}")
         assert r.status_code == 409 and r.json()["error"]["code"] == "voting_closed"
+    board.close()
+
+
+def test_a_provider_that_cannot_be_reached_is_a_503_and_nothing_is_given(tmp_path):
+    board = SQLiteBoard(tmp_path / "board.db")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    app = create_app(
+        board,
+        admin_token=TOKEN,
+        key=SigningKey.from_seed(b"\x07" * 32),
+        rate_limits=RateLimits.off(),
+        oidc=OidcConfig(closed, "client", "secret", oidc.REDIRECT_URI),
+    )
+    with TestClient(app, follow_redirects=False) as c:
+        opened = open_pool_referendum(c, pool=1)
+        uuid = next(r for r in opened["regions"] if r["name"] == "North")["election"]
+        r = c.get(f"/signin/{uuid}")
+        assert r.status_code == 503, r.text
+        e = r.json()["error"]
+        assert e["code"] == "oidc_unavailable" and "discovery document" in e["message"]
+        assert "set-cookie" not in r.headers
+        st = status(c, "charter")
+        assert next(x for x in st["regions"] if x["name"] == "North")["pool"]["assigned"] == 0
     board.close()
 
 
