@@ -122,7 +122,7 @@ def test_concurrent_assignments_over_two_stores_of_one_database(url):
 
 class _Racing:
     """The store, with another process binding the same account right after this one read
-    that it had none (its first read of the pool record)."""
+    that it had none (its first read of a stripe)."""
 
     def __init__(self, store, account: Account) -> None:
         self.store, self.account, self.raced = store, account, False
@@ -131,7 +131,7 @@ class _Racing:
         return getattr(self.store, name)
 
     def versioned(self, kind, key):
-        if kind == pool.KIND_POOL and not self.raced:
+        if kind == pool.KIND_STRIPE and not self.raced:
             self.raced = True
             pool.assign(self.store, KEY, UUID, self.account)  # the other process wins
         return self.store.versioned(kind, key)

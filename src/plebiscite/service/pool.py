@@ -25,10 +25,14 @@ The records, in the server's private store (:mod:`plebiscite.board.private`), ke
 region's election uuid:
 
 ``pool`` (uuid)
-    ``{"version": 1, "size": N, "next": K, "spare": [I, ...]}``: slots ``0 .. K-1`` were
-    claimed; the spare ones were claimed and given back. Changed by compare-and-put only
-    (:meth:`PrivateStore.replace`), so of two processes claiming a slot at once one wins and
-    the other claims the next.
+    ``{"version": 1, "size": N, "stripes": S}``, written once the rest is.
+``pool-stripe`` (uuid/J)
+    ``{"start", "end", "next": K, "spare": [I, ...]}``: stripe J's slots are ``start .. end-1``
+    (:data:`STRIPES` stripes, as even as they come); ``start .. K-1`` were claimed, the spare
+    ones claimed and given back. Changed by compare-and-put only
+    (:meth:`PrivateStore.replace`), so of two processes claiming a slot of one stripe at once
+    one wins and the other claims the next. An account tries the stripe its HMAC names first,
+    then the following ones, so accounts signing in at once seldom contend for one record.
 ``pool-credentials`` (uuid/B)
     The private credentials of slots ``256 B .. 256 B + 255``, sealed (AES-256-GCM under a key
     derived with HKDF-SHA256 from the seed of the server's signing key, bound to the election
@@ -37,7 +41,7 @@ region's election uuid:
     The slot of an account, written by insert-if-absent (:meth:`PrivateStore.insert`): the one
     record that binds an account to a credential, so an account has at most one.
 
-An assignment claims a slot by compare-and-put on ``pool``, then binds the account to it by
+An assignment claims a slot by compare-and-put on a stripe, then binds the account to it by
 insert. If the insert finds the account already bound (the same account signing in at the same
 moment through another process), the slot claimed is given back (put in ``spare``) and the
 account gets the slot it holds (while that slot is on its way back, another account may be
@@ -74,8 +78,10 @@ __all__ = [
     "KIND_ACCOUNT",
     "KIND_CREDENTIALS",
     "KIND_POOL",
+    "KIND_STRIPE",
     "MAX_POOL",
     "POWERS",
+    "STRIPES",
     "Account",
     "Assignment",
     "account_key",
@@ -88,12 +94,16 @@ __all__ = [
 KIND_POOL = "pool"
 KIND_CREDENTIALS = "pool-credentials"
 KIND_ACCOUNT = "pool-account"
+KIND_STRIPE = "pool-stripe"
 #: private credentials per sealed record
 BUCKET = 256
 #: the largest pool (the largest voter list of a region)
 MAX_POOL = 1 << 22
-#: compare-and-put attempts on the pool record before giving up (``conflict``)
+#: compare-and-put attempts on a stripe before giving up (``conflict``)
 ATTEMPTS = 200
+#: the slots are in this many stripes (fewer for a smaller pool), each its own record: the
+#: accounts that sign in at once claim slots of different stripes, rarely of the same one
+STRIPES = 16
 
 POWERS = (
     "the server holds the pool's credentials: it hands one to each signed-in account; it could "
@@ -159,37 +169,49 @@ def _unseal(key: SigningKey, uuid: str, bucket: int, text: bytes) -> bytes:
         ) from None
 
 
+def _ranges(size: int, stripes: int) -> list[tuple[int, int]]:
+    """The slots of each stripe: ``[start, end)``, as even as they come."""
+    return [(j * size // stripes, (j + 1) * size // stripes) for j in range(stripes)]
+
+
 def store_pool(store: PrivateStore, key: SigningKey, uuid: str, credentials: Sequence[str]) -> None:
     """Keep the private credentials of election ``uuid``'s pool, sealed (at the opening,
     before the board exists). Written once: a pool already stored is left as it is (an
     opening finished again after a crash)."""
     if store.version(KIND_POOL, uuid) is not None:
         return
-    for b in range(0, -(-len(credentials) // BUCKET)):
+    size = len(credentials)
+    for b in range(0, -(-size // BUCKET)):
         part = json.dumps(list(credentials[b * BUCKET : (b + 1) * BUCKET])).encode()
         store.put(KIND_CREDENTIALS, f"{uuid}/{b}", _seal(key, uuid, b, part))
-    # the pool record last: a pool is there once all its credentials are
-    record = {"version": 1, "size": len(credentials), "next": 0, "spare": []}
+    stripes = max(1, min(STRIPES, size))
+    for j, (first, end) in enumerate(_ranges(size, stripes)):
+        stripe = {"start": first, "end": end, "next": first, "spare": []}
+        store.put(KIND_STRIPE, f"{uuid}/{j}", json.dumps(stripe).encode())
+    # the pool record last: a pool is there once all its credentials and stripes are
+    record = {"version": 1, "size": size, "stripes": stripes}
     store.insert(KIND_POOL, uuid, json.dumps(record).encode())
 
 
-def _pool(store: PrivateStore, uuid: str) -> tuple[dict[str, Any], int]:
-    got = store.versioned(KIND_POOL, uuid)
+def _pool(store: PrivateStore, uuid: str) -> dict[str, Any]:
+    got = store.get(KIND_POOL, uuid)
     if got is None:
         raise NotFound("no_pool", f"election {uuid} has no credential pool")
-    record = json.loads(got[0])
+    record = json.loads(got)
     if record.get("version") != 1:
         raise StateError("a pool record of another version of plebiscite", where=uuid)
-    return record, got[1]
+    return dict(record)
 
 
 def assigned(store: PrivateStore, uuid: str) -> int | None:
     """How many of the pool's credentials were claimed (None: no pool, or not stored yet)."""
-    got = store.get(KIND_POOL, uuid)
-    if got is None:
+    if store.get(KIND_POOL, uuid) is None:
         return None
-    record = json.loads(got)
-    return int(record["next"]) - len(record["spare"])
+    total = 0
+    for _, raw in store.items(KIND_STRIPE, f"{uuid}/"):
+        stripe = json.loads(raw)
+        total += int(stripe["next"]) - int(stripe["start"]) - len(stripe["spare"])
+    return total
 
 
 def assigned_counts(store: PrivateStore, uuids: Sequence[str]) -> Mapping[str, int | None]:
@@ -212,21 +234,32 @@ def _held(store: PrivateStore, key: SigningKey, uuid: str, akey: str) -> Assignm
     return Assignment(_credential(store, key, uuid, slot), slot, False)
 
 
-def _update(store: PrivateStore, uuid: str, change: Any) -> Any:
-    """Apply ``change(record) -> (new record or None, result)`` by compare-and-put, read again
-    and retried while another process wrote first."""
+def _update(store: PrivateStore, uuid: str, stripe: int, change: Any) -> Any:
+    """Apply ``change(record) -> (new record or None, result)`` to a stripe by compare-and-put,
+    read again and retried while another process wrote first."""
+    key = f"{uuid}/{stripe}"
     for _ in range(ATTEMPTS):
-        record, version = _pool(store, uuid)
-        new, result = change(record)
+        got = store.versioned(KIND_STRIPE, key)
+        if got is None:
+            raise StateError(f"the pool's stripe {stripe} is missing", where=uuid)
+        new, result = change(json.loads(got[0]))
         if new is None:
             return result
-        if store.replace(KIND_POOL, uuid, json.dumps(new).encode(), version) is not None:
+        if store.replace(KIND_STRIPE, key, json.dumps(new).encode(), got[1]) is not None:
             return result
         time.sleep(random.random() * 0.002)  # a back-off, not a secret
     raise ConflictError(
         "the credential pool is changed by too many requests at once: sign in again",
         where=f"credential pool of election {uuid}",
     )
+
+
+def _claim(record: dict[str, Any]) -> tuple[dict[str, Any] | None, int | None]:
+    if record["spare"]:
+        return {**record, "spare": record["spare"][1:]}, int(record["spare"][0])
+    if record["next"] < record["end"]:
+        return {**record, "next": record["next"] + 1}, int(record["next"])
+    return None, None  # this stripe is all given
 
 
 def assign(store: PrivateStore, key: SigningKey, uuid: str, account: Account) -> Assignment:
@@ -238,39 +271,40 @@ def assign(store: PrivateStore, key: SigningKey, uuid: str, account: Account) ->
     held = _held(store, key, uuid, akey)
     if held is not None:
         return held
-
-    def claim(record: dict[str, Any]) -> tuple[dict[str, Any] | None, int | None]:
-        if record["spare"]:
-            return {**record, "spare": record["spare"][1:]}, int(record["spare"][0])
-        if record["next"] < record["size"]:
-            return {**record, "next": record["next"] + 1}, int(record["next"])
-        return None, None
-
-    slot: int | None = _update(store, uuid, claim)
+    record = _pool(store, uuid)
+    stripes = int(record["stripes"])
+    first = int(akey[:8], 16) % stripes  # accounts spread over the stripes
+    slot: int | None = None
+    stripe = first
+    for k in range(stripes):
+        stripe = (first + k) % stripes
+        slot = _update(store, uuid, stripe, _claim)
+        if slot is not None:
+            break
     if slot is None:
         held = _held(store, key, uuid, akey)  # given meanwhile (through another process)
         if held is not None:
             return held
-        size = _pool(store, uuid)[0]["size"]
         raise Refused(
             "pool_exhausted",
-            f"every credential of this poll's pool ({size}) has been given to an account: "
-            "no more can sign in",
+            f"every credential of this poll's pool ({record['size']}) has been given to an "
+            "account: no more can sign in",
             where=f"election {uuid}",
         )
+    claimed = slot
 
-    def give_back(record: dict[str, Any]) -> tuple[dict[str, Any], None]:
-        return {**record, "spare": [*record["spare"], slot]}, None
+    def give_back(r: dict[str, Any]) -> tuple[dict[str, Any], None]:
+        return {**r, "spare": [*r["spare"], claimed]}, None
 
     try:
-        credential = _credential(store, key, uuid, slot)
+        credential = _credential(store, key, uuid, claimed)
     except StateError:  # not this server's key: the slot is not spent on a failure
-        _update(store, uuid, give_back)
+        _update(store, uuid, stripe, give_back)
         raise
-    if store.insert(KIND_ACCOUNT, f"{uuid}/{akey}", str(slot).encode()):
-        return Assignment(credential, slot, True)
+    if store.insert(KIND_ACCOUNT, f"{uuid}/{akey}", str(claimed).encode()):
+        return Assignment(credential, claimed, True)
     # the same account was bound meanwhile (another process): the claimed slot goes back
-    _update(store, uuid, give_back)
+    _update(store, uuid, stripe, give_back)
     held = _held(store, key, uuid, akey)
     if held is None:  # pragma: no cover (an account record is never removed)
         raise StateError("the account's credential vanished", where=uuid)
