@@ -36,7 +36,7 @@ from plebiscite.server.app import create_app
 from plebiscite.server.ratelimit import RateLimits
 from plebiscite.server.signin import COOKIE, OidcConfig, check_id_token
 from plebiscite.service.errors import Invalid
-from server.test_lifecycle import NO, TOKEN, YES, A, B, error, record
+from server.test_lifecycle import NO, TOKEN, YES, A, B, belenios_verify, error, record
 from server.test_robustness import TOKEN as SERVE_TOKEN
 from server.test_robustness import Server
 
@@ -123,7 +123,9 @@ def test_a_pool_needs_a_provider_the_server_as_authority_and_sign_in(tmp_path, o
     board.close()
 
 
-def test_accounts_sign_in_for_one_credential_each_of_the_pool(client, oidc_provider, caplog):
+def test_accounts_sign_in_for_one_credential_each_of_the_pool(
+    client, oidc_provider, caplog, tmp_path
+):
     caplog.set_level(logging.DEBUG)
     rng = DeterministicRandom("signin voters")
     opened = open_pool_referendum(client)
@@ -192,6 +194,7 @@ def test_accounts_sign_in_for_one_credential_each_of_the_pool(client, oidc_provi
     data = client.get(f"/api/elections/{uuid}/archive").content
     report = verify_archive(lambda: io.BytesIO(data))
     assert report.valid and report.ballots == 4
+    belenios_verify(tmp_path, uuid, data)  # belenios-tool 3.0 accepts the pool's board
     # no credential, account or code in the logs
     for secret in [*got.values(), *secrets_seen, oidc_provider.client_secret]:
         assert secret not in caplog.text
