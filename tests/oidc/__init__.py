@@ -68,14 +68,17 @@ class Provider:
                 self.proc.wait(timeout=10)
 
 
-def start(accounts: int = 40, timeout: float = 60) -> Provider:
-    """Start provider.mjs on a free port and wait for its issuer URL."""
+def start(
+    accounts: int = 40, timeout: float = 60, *, port: int = 0, secret: str | None = None
+) -> Provider:
+    """Start provider.mjs on a free port (or ``port``) and wait for its issuer URL; the
+    client's secret is random unless given. Each start signs with a new key."""
     node = shutil.which("node")
     if node is None:
         raise ProviderError("node is not installed (./dev test installs it with npm)")
     if not PACKAGE.is_dir():
         raise ProviderError(f"{PACKAGE} is missing: run web/setup.sh (./dev test does)")
-    secret = os.urandom(24).hex()
+    secret = secret or os.urandom(24).hex()
     proc = subprocess.Popen(
         [
             node,
@@ -88,6 +91,8 @@ def start(accounts: int = 40, timeout: float = 60) -> Provider:
             REDIRECT_URI,
             "--accounts",
             str(accounts),
+            "--port",
+            str(port),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -296,6 +296,15 @@ def test_tampered_sign_ins_are_refused_naming_what_is_wrong(client, oidc_provide
     # and the right one still works (the code is single-use at the provider: a fresh one)
     with browser() as b:
         assert oidc.sign_in(client, b, uuid, "voter1").credential is not None
+    # refused callbacks are counted per address: past twenty, 429; a right one goes through
+    codes = []
+    for _ in range(25):
+        r = client.get("/signin/callback", params={"state": "x", "code": "y"})
+        codes.append(r.status_code)
+    assert codes[:13] == [422] * 13 and codes[-1] == 429, codes  # 7 refused above
+    assert "retry-after" in r.headers
+    with browser() as b:
+        assert oidc.sign_in(client, b, uuid, "voter2").credential is not None
 
 
 def _b64(raw: bytes) -> str:
@@ -369,6 +378,57 @@ def test_id_tokens_are_checked_signature_and_claims(oidc_provider):
     mac = OctKey.import_key(b"k" * 32)
     refused(jwt.encode({"alg": "HS256"}, payload, mac, algorithms=["HS256"]), "header.alg")
     refused("not a token", "header")
+    # several audiences: azp must be this client
+    mine = RSAKey.generate_key(2048, parameters={"kid": "mine"})
+    own = KeySet([mine])
+    claims = payload | {"aud": [oidc_provider.client_id, "another"]}
+    with pytest.raises(Invalid) as e:
+        check_id_token(
+            jwt.encode({"alg": "RS256", "kid": "mine"}, claims, mine),
+            own,
+            now=time.time(),
+            **check,
+        )
+    assert e.value.where == "id_token.azp"
+    signed = jwt.encode(
+        {"alg": "RS256", "kid": "mine"}, claims | {"azp": oidc_provider.client_id}, mine
+    )
+    assert check_id_token(signed, own, now=time.time(), **check)["sub"] == payload["sub"]
+
+
+def test_a_provider_that_changed_its_signing_key_is_followed(tmp_path, monkeypatch):
+    """The provider restarted with a new key: the server fetches its JWKS again for the ID
+    token's unknown key id (at most every JWKS_REFRESH seconds, here at once)."""
+    from plebiscite.server import signin
+
+    monkeypatch.setattr(signin, "JWKS_REFRESH", 0.0)
+    first = oidc.start()
+    port = int(first.issuer.rsplit(":", 1)[1])
+    board = SQLiteBoard(tmp_path / "board.db")
+    app = create_app(
+        board,
+        admin_token=TOKEN,
+        key=SigningKey.from_seed(b"\x07" * 32),
+        rate_limits=RateLimits.off(),
+        oidc=OidcConfig(first.issuer, first.client_id, first.client_secret, oidc.REDIRECT_URI),
+    )
+    second = None
+    try:
+        with TestClient(app, follow_redirects=False) as c:
+            opened = open_pool_referendum(c, pool=2)
+            uuid = next(r for r in opened["regions"] if r["name"] == "North")["election"]
+            with browser() as b:
+                before = oidc.sign_in(c, b, uuid, "voter1").credential
+            assert before is not None
+            first.stop()
+            second = oidc.start(port=port, secret=first.client_secret)  # a new key
+            with browser() as b:
+                assert oidc.sign_in(c, b, uuid, "voter1").credential == before
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+        board.close()
 
 
 def test_two_processes_on_postgresql_never_hand_one_credential_twice(

@@ -39,7 +39,9 @@ browser or the provider sent, 403 when the provider refused the sign-in, 409
 the provider cannot be reached or answers nonsense. What the provider sends is read with size
 limits before it is parsed. The authorization code is in the callback's query string (as OAuth
 has it): it is single-use and worthless without the PKCE verifier and the client secret, and
-the server keeps no access log anyway. Nothing here logs a code, a token, a credential or a ``sub``.
+the server keeps no access log anyway. Refused callbacks are counted per client address
+(:data:`FAILED_SIGN_INS`, then 429), once refused, so a right one always goes through. Nothing
+here logs a code, a token, a credential or a ``sub``.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ from plebiscite import strictjson
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import PlebisciteError
 from plebiscite.server.context import referendums_of
+from plebiscite.server.ratelimit import Limit, app_buckets, charge
 from plebiscite.service.errors import Forbidden, Invalid, NotFound, Unavailable
 from plebiscite.service.pool import Account
 
@@ -98,6 +101,9 @@ JWKS_REFRESH = 30.0
 MAX_DOCUMENT = 256 << 10
 #: the largest ID token
 MAX_ID_TOKEN = 16 << 10
+#: failed callbacks (a wrong state, cookie, code or ID token) per client address: twenty,
+#: then one every three seconds (429 past it)
+FAILED_SIGN_INS = Limit(20, 1 / 3)
 #: signature algorithms accepted for an ID token (asymmetric only)
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
 
@@ -489,7 +495,15 @@ _NO_STORE = {"cache-control": "no-store"}
 async def callback(request: Request) -> Response:
     rp = _party(request)
     params = {k: v for k, v in request.query_params.items() if len(k) < 64}
-    uuid, account = await rp.finish(params, request.cookies.get(COOKIE), _redirect_uri(request, rp))
+    try:
+        uuid, account = await rp.finish(
+            params, request.cookies.get(COOKIE), _redirect_uri(request, rp)
+        )
+    except (Invalid, Forbidden):
+        # counted per client address once refused (a right answer always goes through)
+        buckets = app_buckets(request.app.state, "failed-sign-ins", FAILED_SIGN_INS)
+        await charge(buckets, request.client.host if request.client else "", "failed sign-ins")
+        raise
     got = await referendums_of(request).assign_credential(uuid, account)
     response = RedirectResponse(
         f"/booth/{uuid}#credential={got.credential}", status_code=303, headers=_NO_STORE
