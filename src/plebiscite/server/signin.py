@@ -56,7 +56,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import anyio
 import httpx
@@ -506,7 +506,9 @@ async def callback(request: Request) -> Response:
         raise
     got = await referendums_of(request).assign_credential(uuid, account)
     response = RedirectResponse(
-        f"/booth/{uuid}#credential={got.credential}", status_code=303, headers=_NO_STORE
+        f"/booth/{quote(uuid, safe='')}#credential={quote(got.credential, safe='')}",
+        status_code=303,
+        headers=_NO_STORE,
     )
     response.delete_cookie(COOKIE, path="/signin", httponly=True, samesite="lax")
     return response
