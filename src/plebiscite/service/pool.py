@@ -11,10 +11,12 @@ and no credential ever goes to two accounts.
 
 Who holds which power, as the referendum's status says publicly (:data:`POWERS`): the server
 holds the pool's credentials. It hands one to each signed-in account, and it could cast the
-unassigned ones (and, since it knows which credential it gave to whom, it knows who voted,
-never how: the ballots stay encrypted). The identity provider decides who is a member: it could
-make up accounts, each of which would get a credential. What the pool bounds is the number of
-ballots: never more than N, whatever the provider or the server do.
+unassigned ones; since it keeps those it handed out too, it could also replace a voter's
+ballot by a later one of the same credential (the last one counts), which the voter sees on the
+board (the ballots of their credential); and since it knows which credential it gave to whom, it
+knows who voted, never how: the ballots stay encrypted. The identity provider decides who is a
+member: it could make up accounts, each of which would get a credential. What the pool bounds
+is the number of counted ballots: never more than N, whatever the provider or the server do.
 
 An account is identified by its issuer and its ``sub`` (the OpenID Connect subject), kept
 only as an HMAC-SHA256 under a key derived from the server's signing key, bound to the region's
@@ -107,7 +109,8 @@ STRIPES = 16
 
 POWERS = (
     "the server holds the pool's credentials: it hands one to each signed-in account; it could "
-    "cast the unassigned ones"
+    "cast the unassigned ones, and, keeping those it handed out too, replace a signed-in "
+    "voter's ballot by a later one of the same credential (seen on the board by the voter)"
 )
 """What the status says of a pool region's powers (its credential authority is the server)."""
 
