@@ -78,3 +78,18 @@ def pg_server():
         )
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """A real OpenID Connect provider for the whole session (``tests/oidc/provider.mjs``:
+    panva's oidc-provider under Node, on a free port) with one client, whose redirect URI may
+    have any loopback port, and the accounts voter1 .. voter40 (:mod:`oidc`)."""
+    import oidc
+
+    try:
+        provider = oidc.start()
+    except oidc.ProviderError as exc:
+        pytest.fail(f"the OpenID Connect provider could not start: {exc}", pytrace=False)
+    yield provider
+    provider.stop()

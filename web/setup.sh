@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The web pages' JavaScript dependencies: `npm ci` from the lockfile (again only when it
 # changed), then the files the pages use copied into src/plebiscite/server/static/vendor/ (not in
-# git). Called by the set-up of ./dev; offline once node_modules is there.
+# git). Called by the set-up of ./dev; offline once node_modules is there. The devDependencies
+# stay in node_modules: axe-core (copied for the accessibility tests) and oidc-provider, the
+# OpenID Connect provider the tests run (tests/oidc/provider.mjs).
 set -euo pipefail
 cd "$(dirname "$0")"
 VENDOR=../src/plebiscite/server/static/vendor

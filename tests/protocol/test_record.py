@@ -123,3 +123,25 @@ def test_the_record_at_the_opening_must_be_the_one_created():
     events[1] = (OPENED, opened_payload(other, FINGERPRINTS))
     with pytest.raises(ConsistencyError, match=r"at record\.title"):
         read_record(publish(events))
+
+
+def test_a_pool_published_at_the_opening_is_the_board_s_credential_count():
+    r = make()
+    north, south = r.regions[0], r.regions[1]
+    rolls = {reg.name: results()[reg.name].roll for reg in r.regions}
+    events = lifecycle()
+    pools = {north.election: rolls["North"]}
+    events[1] = (OPENED, opened_payload(r, FINGERPRINTS, pools))
+    board = read_record(publish(events))
+    assert [x.pool for x in board.regions] == [rolls["North"], None, None]
+    outcome, findings = check_outcome(board, facts())
+    assert findings == [] and outcome is not None
+    # a board with another number of credentials than the pool published
+    events[1] = (OPENED, opened_payload(r, FINGERPRINTS, {south.election: rolls["South"] + 1}))
+    _, findings = check_outcome(read_record(publish(events)), facts())
+    assert [f.check for f in findings][:1] == ["archive"]
+    assert f"published a pool of {rolls['South'] + 1} for region 'South'" in findings[0].message
+    # a pool of no credential is not a pool
+    events[1] = (OPENED, opened_payload(r, FINGERPRINTS, {north.election: 0}))
+    with pytest.raises(Exception, match="pool"):
+        read_record(publish(events))

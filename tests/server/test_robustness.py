@@ -165,7 +165,7 @@ class Server:
         self.starts = 0
         #: more environment of the next starts (a fault injection, say)
         self.env: dict[str, str] = {}
-        #: more arguments of ``plebiscite serve`` at the next starts
+        #: more arguments of the next starts (an OpenID Connect provider, say)
         self.args: list[str] = []
 
     def start(self, timeout: float = 60) -> float:

@@ -124,7 +124,8 @@ def page(browser: Any, shots: Shots) -> Iterator[Any]:
 
 
 def _label(url: str) -> str:
-    path = url.split("://", 1)[-1].split("/", 1)[-1].split("?")[0]
+    # never the query or the fragment (a token, a credential) in a file's name
+    path = url.split("://", 1)[-1].split("/", 1)[-1].split("?")[0].split("#")[0]
     return path.replace("/", "_") or "index"
 
 

@@ -20,7 +20,10 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from plebiscite.server.signin import OidcConfig
 
 __all__ = ["register"]
 
@@ -78,6 +81,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             claim=3 * args.mail_timeout,
             parallel=args.mail_parallel,
         )
+        oidc = _oidc(args)
     except ValueError as e:
         raise CommandError(str(e), status=2) from None
     if args.admin_account:
@@ -100,6 +104,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         feed_queue=args.feed_queue,
         mail=mail,
         poll_shard_size=args.poll_shard_size,
+        oidc=oidc,
     )
     crash = os.environ.get(CRASH_VARIABLE)
     if crash:
@@ -158,6 +163,42 @@ def _save_demo(out: Path, d: Any) -> None:
     tmp = out / (DEMO_STATE + ".tmp")
     tmp.write_text(json.dumps({"current": d.rid}) + "\n")
     tmp.replace(state)
+
+
+OIDC_SECRET_VARIABLE = "PLEBISCITE_OIDC_CLIENT_SECRET"  # noqa: S105 (its name, not a secret)
+"""Where ``serve`` takes the OpenID Connect client secret from (never the command line)."""
+
+
+def _oidc(args: argparse.Namespace) -> OidcConfig | None:
+    """The OpenID Connect provider of ``--oidc-issuer``, or None; ValueError if incomplete."""
+    from plebiscite.server.signin import OidcConfig
+
+    if not args.oidc_issuer and not args.oidc_client_id:
+        return None
+    if not args.oidc_issuer or not args.oidc_client_id:
+        raise ValueError("--oidc-issuer and --oidc-client-id go together")
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(args.oidc_issuer)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if (
+        not parts.hostname
+        or parts.scheme not in ("https", "http")
+        or (parts.scheme == "http" and not loopback)
+    ):
+        raise ValueError(
+            f"--oidc-issuer {args.oidc_issuer!r}: expected an https:// URL (http:// only on "
+            "the loopback address, for tests)"
+        )
+    secret = os.environ.get(OIDC_SECRET_VARIABLE, "")
+    if not secret:
+        raise ValueError(
+            f"--oidc-issuer needs the client secret in {OIDC_SECRET_VARIABLE} (never on the "
+            "command line, where other users of the machine read it)"
+        )
+    return OidcConfig(
+        args.oidc_issuer.rstrip("/"), args.oidc_client_id, secret, args.oidc_redirect_uri
+    )
 
 
 CRASH_VARIABLE = "PLEBISCITE_TEST_CRASH"
@@ -506,5 +547,19 @@ def register(sub: Any) -> None:
         default=100_000,
         help="the most voters of one shard of a poll: a poll with more is split into "
         "ceil(voters / N) shards, separate elections (default: %(default)s)",
+    )
+    s.add_argument(
+        "--oidc-issuer",
+        metavar="URL",
+        help="the OpenID Connect provider the voters of open polls (regions with a credential "
+        "pool) sign in with: its issuer URL, whose .well-known/openid-configuration is read; "
+        f"the client secret comes from {OIDC_SECRET_VARIABLE}",
+    )
+    s.add_argument("--oidc-client-id", metavar="ID", help="this server's client id at the provider")
+    s.add_argument(
+        "--oidc-redirect-uri",
+        metavar="URL",
+        help="the redirect URI registered at the provider (default: the public URL, or the "
+        "address of the request, followed by /signin/callback)",
     )
     s.set_defaults(func=_cmd_serve)

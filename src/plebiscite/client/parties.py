@@ -279,20 +279,22 @@ class Administrator(Observer):
     def create(
         self,
         record: Mapping[str, Any],
-        voters: Mapping[str, Sequence[Any]],
+        voters: Mapping[str, Sequence[Any] | Mapping[str, int]],
         authorities: Mapping[str, str] | None = None,
         *,
         voter_authentication: bool = False,
         group: str | None = None,
         credential_delivery: str | None = None,
+        sign_in: str | None = None,
     ) -> dict[str, Any]:
         """Create a referendum: ``record`` (uuids of regions may be left to the server),
-        ``voters`` per region (logins, or ``{"login", "weight"}``), ``authorities`` per region
-        (``"server"`` or ``"external"``), the ``group`` (``"Ed25519"`` for Belenios 3.x
-        records; by default the server's); ``credential_delivery="mail"``: the server's
-        credentials are sent to the voters (logins e-mail addresses) by mail from now. The
-        answer has the link token of every trustee and external credential authority (shown
-        this once)."""
+        ``voters`` per region (logins, or ``{"login", "weight"}``; or ``{"pool": N}``: N
+        credentials handed to the voters who sign in, with ``sign_in="oidc"``),
+        ``authorities`` per region (``"server"`` or ``"external"``), the ``group``
+        (``"Ed25519"`` for Belenios 3.x records; by default the server's);
+        ``credential_delivery="mail"``: the server's credentials are sent to the voters (logins
+        e-mail addresses) by mail from now. The answer has the link token of every trustee and
+        external credential authority (shown this once)."""
         body: dict[str, Any] = {"referendum": dict(record), "voters": dict(voters)}
         if authorities:
             body["credential_authority"] = dict(authorities)
@@ -302,6 +304,8 @@ class Administrator(Observer):
             body["credential_delivery"] = credential_delivery
         if group is not None:
             body["group"] = group
+        if sign_in is not None:
+            body["sign_in"] = sign_in
         return self._object("POST", routes.REFERENDUMS, json=body)
 
     def open(self, rid: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ __all__ = [
     "SERVER_KEY",
     "SESSION",
     "SESSION_LOGOUT",
+    "SIGN_IN_CALLBACK",
     "archive",
     "ballot",
     "ballot_box",
@@ -63,6 +64,7 @@ __all__ = [
     "resend_failed",
     "segment",
     "shuffle",
+    "sign_in",
     "trustee",
     "turnout",
     "vinput",
@@ -359,3 +361,13 @@ def ballot_box_page(uuid: str, tracker: str | None = None) -> str:
     """The public ballot box of an election (opened at the ballot ``tracker``, if given)."""
     page = f"/ballots/{segment(uuid)}"
     return page if tracker is None else f"{page}?{urlencode({'tracker': tracker})}"
+
+
+def sign_in(uuid: str) -> str:
+    """Where a voter of an open poll signs in for a credential of the election's pool (a
+    redirect to the identity provider)."""
+    return f"/signin/{segment(uuid)}"
+
+
+SIGN_IN_CALLBACK = "/signin/callback"
+"""Where the identity provider sends the voter back (then to the booth)."""

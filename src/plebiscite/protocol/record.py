@@ -13,9 +13,12 @@ compact, UTF-8):
     ``{"key": KEY, "record": RECORD}``: the record as created and the server's Ed25519 public
     key (Base64 without padding) that signs this board.
 ``plebiscite.Opened`` (before any region's board takes a ballot)
-    ``{"record": RECORD, "regions": [{"election", "fingerprint", "name"}, ...]}``: the record
-    as it is final (the same as created, ``trustees.hash`` aside, which the opening sets when
-    it was not given) and, per region, its election's uuid and fingerprint.
+    ``{"record": RECORD, "regions": [{"election", "fingerprint", "name", "pool"?}, ...]}``:
+    the record as it is final (the same as created, ``trustees.hash`` aside, which the opening
+    sets when it was not given) and, per region, its election's uuid and fingerprint, and for a
+    region whose credentials are a pool handed to the voters who sign in
+    (:mod:`plebiscite.service.pool`) the pool's size, which must be the number of credentials
+    on its board.
 ``plebiscite.Closed``
     ``{"time": T}``: when voting was closed in every region.
 ``plebiscite.Outcome`` (once every region's Result is on its board)
@@ -123,13 +126,20 @@ def record_payload(referendum: Referendum, key: VerifyKey) -> bytes:
     return _canonical({"key": key.to_base64(), "record": referendum.to_value()})
 
 
-def opened_payload(referendum: Referendum, fingerprints: Mapping[str, str]) -> bytes:
-    """``fingerprints``: each region's election fingerprint, keyed by its uuid."""
+def opened_payload(
+    referendum: Referendum,
+    fingerprints: Mapping[str, str],
+    pools: Mapping[str, int] | None = None,
+) -> bytes:
+    """``fingerprints``: each region's election fingerprint, keyed by its uuid; ``pools``: the
+    size of each credential pool, keyed by its region's uuid (regions without a pool absent)."""
+    pools = pools or {}
     return _canonical(
         {
             "record": referendum.to_value(),
             "regions": [
                 {"election": r.election, "fingerprint": fingerprints[r.election], "name": r.name}
+                | ({"pool": pools[r.election]} if r.election in pools else {})
                 for r in referendum.regions
             ],
         }
@@ -199,6 +209,8 @@ class OpenedRegion:
     name: str
     election: str
     fingerprint: str
+    #: the size of the region's credential pool (None: a voter list)
+    pool: int | None = None
 
 
 @dataclass(frozen=True)
@@ -301,14 +313,17 @@ def _opened(board: RecordBoard, v: dict[str, Any], where: str) -> None:
     regions = []
     for i, (r, region) in enumerate(zip(rs, final.regions, strict=True)):
         w = f"{where}.regions[{i}]"
-        e = obj(r, w, ("election", "fingerprint", "name"))
+        e = obj(r, w, ("election", "fingerprint", "name"), ("pool",))
         if e["name"] != region.name or e["election"] != region.election:
             raise ConsistencyError(
                 f"names region {e['name']!r} (election {e['election']}), the record has "
                 f"{region.name!r} (election {region.election})",
                 where=w,
             )
-        regions.append(OpenedRegion(region.name, region.election, string(e["fingerprint"], w)))
+        pool = small_int(e["pool"], f"{w}.pool", 1, 1 << 40) if "pool" in e else None
+        regions.append(
+            OpenedRegion(region.name, region.election, string(e["fingerprint"], w), pool)
+        )
     board.record, board.regions, board.opened = final, tuple(regions), True
 
 
@@ -545,6 +560,16 @@ def check_outcome(
             continue
         if not a.valid:
             findings.append(Finding("archive", f"does not verify: {a.problem}", where))
+            continue
+        if region.pool is not None and a.roll != region.pool:  # a pool's weights are all 1
+            findings.append(
+                Finding(
+                    "archive",
+                    f"credentials of total weight {a.roll} on the board, but the Opened event "
+                    f"published a pool of {region.pool} for region {region.name!r}",
+                    where,
+                )
+            )
             continue
         if a.result is None:
             findings.append(Finding("archive", "no Result on the board yet", where))

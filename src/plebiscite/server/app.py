@@ -27,7 +27,7 @@ from plebiscite.board.private import PrivateStore, private_of
 from plebiscite.crypto.rand import RandomSource, SystemRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import PlebisciteError
-from plebiscite.server import accounts, connections, livefeed, security, voterauth
+from plebiscite.server import accounts, connections, livefeed, security, signin, voterauth
 from plebiscite.server.http import CatchAll, install_error_handlers
 from plebiscite.server.outbox import Outbox
 from plebiscite.server.ratelimit import BucketSource, RateLimits
@@ -60,6 +60,7 @@ def create_app(
     clock: Callable[[], float] = time.time,
     rng: Callable[[], RandomSource] = SystemRandom,
     poll_shard_size: int = DEFAULT_SHARD_SIZE,
+    oidc: signin.OidcConfig | None = None,
 ) -> FastAPI:
     """The application over ``board``; ``admin_token`` authorizes the administrator's routes,
     ``key`` signs the checkpoints of every board; ``private`` keeps the server's private
@@ -71,8 +72,11 @@ def create_app(
     ``feed_queue`` (the events a live-feed subscriber may leave unread before it is dropped:
     :mod:`plebiscite.server.livefeed`), ``mail`` (how the credential letters are sent through
     ``outbox``: :class:`plebiscite.service.letters.Policy`), ``poll_shard_size`` (the most
-    voters of one shard of a poll: :mod:`plebiscite.service.poll`); ``clock`` and ``rng``: the
-    seams of time (seconds since the epoch) and randomness of the domain layer."""
+    voters of one shard of a poll: :mod:`plebiscite.service.poll`), ``oidc`` (the OpenID
+    Connect provider the voters of the credential pools sign in with:
+    :mod:`plebiscite.server.signin`; None: no sign-in, and no pool can be created); ``clock``
+    and ``rng``: the seams of time (seconds since the epoch) and randomness of the domain
+    layer."""
     app = FastAPI(
         title="plebiscite",
         description="The public board of verifiable referendums and polls (Belenios 2.0).",
@@ -116,12 +120,16 @@ def create_app(
     )
     referendums.restore()  # the stored referendums
     app.state.referendums = referendums
+    app.state.oidc = None if oidc is None else signin.RelyingParty(oidc, key, clock=clock)
+    if oidc is not None:
+        referendums.sign_in = frozenset({"oidc"})
     app.state.polls = Polls(referendums, shard_size=poll_shard_size, outbox=outbox is not None)
     _run_closer(app, referendums)  # the closing of voting at its time
     if letters is not None:
         _run_letters(app, letters)  # the credential letters due
     app.include_router(accounts.router)
     app.include_router(voterauth.router)
+    app.include_router(signin.router)
     app.include_router(web_router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -37,6 +37,7 @@ from plebiscite.service.errors import (
     NotFound,
     Refused,
     Unauthorized,
+    Unavailable,
 )
 
 __all__ = [
@@ -103,6 +104,7 @@ _STATUS: tuple[tuple[type[PlebisciteError], int], ...] = (
     (Unauthorized, 401),
     (Forbidden, 403),
     (Invalid, 422),
+    (Unavailable, 503),
     (Internal, 500),
 )
 """The status of each refusal of the domain layer (:mod:`plebiscite.service.errors`)."""

@@ -235,10 +235,24 @@ class WeightedVoter(_Strict):
     weight: int | None = Field(default=None, ge=1)
 
 
+class VoterPool(_Strict):
+    pool: int = Field(
+        ge=1,
+        le=1 << 22,
+        description="a pool of this many credentials, one handed to each account that signs "
+        "in (needs sign_in)",
+    )
+
+
 class ReferendumCreation(_Strict):
     referendum: ReferendumRecord
-    voters: dict[str, list[Annotated[str, Field(min_length=1, max_length=256)] | WeightedVoter]] = (
-        Field(description="for each region (by name): its voters, at least one")
+    voters: dict[
+        str, list[Annotated[str, Field(min_length=1, max_length=256)] | WeightedVoter] | VoterPool
+    ] = Field(description="for each region (by name): its voters, at least one, or a pool")
+    sign_in: Literal["oidc"] | None = Field(
+        default=None,
+        description="the voters of the pool regions sign in with the server's OpenID Connect "
+        "provider (plebiscite serve --oidc-issuer) to get their credential",
     )
     credential_authority: dict[str, Literal["server", "external"]] | None = Field(
         default=None, description="for each region: who makes its credentials (default server)"
@@ -565,12 +579,21 @@ class ShuffleStatus(_Open):
     open: bool
 
 
+class PoolStatus(_Open):
+    size: int = Field(description="the credentials of the pool (all on the board)")
+    assigned: int | None = Field(description="how many were given to signed-in accounts")
+    holder: Literal["server"]
+    powers: str = Field(description="who holds which power over the pool, in words")
+
+
 class RegionStatus(_Open):
     name: str
     election: str
     credential_authority: Literal["server", "external"]
     credentials_ready: bool
     roll: int
+    sign_in: Literal["oidc"] | None = None
+    pool: PoolStatus | None = None
     status: str = Field(description="not-opened, or the status of the region's board")
     height: int | None = None
     ballots: int | None = None
@@ -645,6 +668,7 @@ class ReferendumStatus(_Open):
     credential_delivery: Literal["mail"] | None = Field(
         default=None, description="present when the credentials are sent by mail"
     )
+    sign_in: Literal["oidc"] | None = None
     ceremony: CeremonyStatus
     server_can_decrypt: bool = Field(
         description="no trustee (a poll's record may have none): the election key is the "

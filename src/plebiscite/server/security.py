@@ -11,10 +11,14 @@
   across origins without a CORS preflight, which this server never grants. Clients that send
   no ``Origin`` (the command line, scripts) are not affected. The server's own origin is the
   configured public URL's, else the one the request was addressed to (scheme and ``Host``).
-- The server sets no cookie: every session (an administrator's, a voter's) is a bearer token
-  the client sends explicitly, so there is no ambient authority a forged cross-site request
-  could use (CSRF), and no CSRF token is needed. A ballot needs no session at all where the
-  election does not require voter authentication: its credential's signature authorizes it.
+- Every session (an administrator's, a voter's) is a bearer token the client sends
+  explicitly, never a cookie, so there is no ambient authority a forged cross-site request
+  could use (CSRF), and no CSRF token is needed. The one cookie the server sets is the
+  sign-in's (:mod:`plebiscite.server.signin`): HttpOnly, SameSite=Lax, path ``/signin``, ten
+  minutes, sealed; it binds an OpenID Connect sign-in to the browser that started it (the
+  state and nonce are checked against it) and authorizes nothing else. A ballot needs no
+  session at all where the election does not require voter authentication: its credential's
+  signature authorizes it.
 - Every answer carries ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``
   and ``X-Frame-Options: DENY`` (unless the route set its own). The Content-Security-Policy
   of the web pages is theirs to set, not this middleware's.

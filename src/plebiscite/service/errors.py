@@ -17,6 +17,7 @@ __all__ = [
     "Refusal",
     "Refused",
     "Unauthorized",
+    "Unavailable",
 ]
 
 
@@ -51,6 +52,11 @@ class Forbidden(Refusal):
 
 class Invalid(Refusal):
     """The request's content is refused."""
+
+
+class Unavailable(Refusal):
+    """A party the server depends on (an identity provider) cannot be reached or answered
+    nonsense: nothing was done, try again later."""
 
 
 class Internal(Refusal):

@@ -71,6 +71,16 @@ the server is the credential authority, each login with its own public credentia
 under any other credential is refused); where an external authority made them, the server
 does not know whose credential is whose, so a login's first ballot binds its credential.
 
+Open polls: a region created with ``"voters": {NAME: {"pool": N}}`` and the request's
+``"sign_in": "oidc"`` (refused unless the server has an OpenID Connect provider,
+:attr:`Referendums.sign_in`, and unless the server is the region's credential authority) has no
+voter list: at opening the server makes N credentials, publishes the public ones on the board
+and the pool's size in the record board's Opened event, and keeps the private ones sealed in
+the pool's records (:mod:`plebiscite.service.pool`, written before the board exists), never in
+the opening's answer. :meth:`Referendums.assign_credential` hands one to each account that
+signs in (:mod:`plebiscite.server.signin`), the same at every sign-in; the status gives the
+pool's size, how many were given and who holds which power.
+
 Voting is open from the record's ``opening`` to its ``closing`` time (UTC): a ballot outside
 them is refused (``not_yet_open``, ``voting_closed``), and once the closing time passes the
 server closes every region itself (:func:`closer`, what ``POST .../close`` does). The
@@ -123,7 +133,7 @@ import io
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,6 +212,7 @@ from plebiscite.protocol.tally import (
     shuffle_json,
 )
 from plebiscite.protocol.verifier import Verifier
+from plebiscite.service import pool
 from plebiscite.service.election import (
     APPEND_ATTEMPTS,
     Elections,
@@ -211,6 +222,7 @@ from plebiscite.service.election import (
 )
 from plebiscite.service.errors import Forbidden, Internal, Invalid, NotFound, Refused, Unauthorized
 from plebiscite.service.letters import KIND_JOB, Letter, Letters
+from plebiscite.service.pool import MAX_POOL
 from plebiscite.service.voters import EMAIL, is_required, set_roll
 
 __all__ = ["KIND", "KIND_OPENING", "KIND_ROLL", "Referendums"]
@@ -283,6 +295,13 @@ class _Region:
     #: the public credential of each login, where the server made the credentials at the
     #: creation (a poll's: ``credentials_at_creation``) rather than at the opening
     credential_logins: dict[str, str] | None = None
+    #: a pool of this many credentials instead of a voter list (:mod:`plebiscite.service.pool`)
+    pool: int | None = None
+
+    @property
+    def roll(self) -> int:
+        """The number of credentials the region's board will hold."""
+        return self.pool if self.pool is not None else len(self.voters)
 
 
 @dataclass(repr=False)
@@ -315,6 +334,9 @@ class _Referendum:
     reissues: int = 0
     #: opened by the server itself once the ceremony is done (a poll's; :meth:`open_due`)
     auto_open: bool = False
+    #: how voters of the pool regions get their credential: "oidc" (they sign in with OpenID
+    #: Connect, :mod:`plebiscite.service.pool`), None: no pool region
+    sign_in: str | None = None
     #: the version of the stored record this is (:meth:`PrivateStore.replace`); 0: not stored
     version: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -377,9 +399,16 @@ def _dump(ref: _Referendum) -> bytes:
             "closed_at": ref.closed_at,
             "voter_authentication": ref.voter_authentication,
             **({"auto_open": True} if ref.auto_open else {}),
+            "sign_in": ref.sign_in,
             "trustees": [dataclasses.asdict(t) for t in ref.trustees],
             "regions": [
-                {"name": r.name, "uuid": r.uuid, "authority": r.authority, "token": r.token_hash}
+                {
+                    "name": r.name,
+                    "uuid": r.uuid,
+                    "authority": r.authority,
+                    "token": r.token_hash,
+                    "pool": r.pool,
+                }
                 for r in ref.regions
             ],
         }
@@ -444,6 +473,7 @@ def _load(rid: str, raw: bytes, roll_raw: bytes, key: SigningKey) -> _Referendum
                 None
                 if rr.get("credential_logins") is None
                 else {str(k): str(v) for k, v in rr["credential_logins"].items()},
+                None if r.get("pool") is None else int(r["pool"]),
             )
             for r, rr in zip(d["regions"], roll["regions"], strict=True)
         ]
@@ -473,6 +503,7 @@ def _load(rid: str, raw: bytes, roll_raw: bytes, key: SigningKey) -> _Referendum
             credentials_frozen=bool(d.get("credentials_frozen", False)),
             reissues=int(d.get("reissues", 0)),
             auto_open=bool(d.get("auto_open", False)),
+            sign_in=None if d.get("sign_in") is None else str(d["sign_in"]),
         )
     except StateError:
         raise
@@ -662,11 +693,66 @@ def _voter_list(v: Any, where: str) -> list[tuple[str, int | None]]:
     return out
 
 
+def _sign_in(o: dict[str, Any], w: str, methods: frozenset[str]) -> str | None:
+    """The request's ``sign_in`` (None: absent), refused if this server cannot do it."""
+    sign_in = o.get("sign_in")
+    if sign_in is None:
+        return None
+    if sign_in != "oidc":
+        raise EncodingError(
+            "expected 'oidc' (the voters of the pool regions sign in with OpenID Connect)",
+            where=f"{w}.sign_in",
+        )
+    if sign_in not in methods:
+        raise Invalid(
+            "sign_in_unavailable",
+            "this server has no OpenID Connect provider configured (plebiscite serve "
+            "--oidc-issuer URL --oidc-client-id ID): its voters could not sign in",
+            where=f"{w}.sign_in",
+        )
+    return str(sign_in)
+
+
+def _pool_region(
+    r_name: str,
+    uuid: str,
+    value: Any,
+    mode: str,
+    sign_in: str | None,
+    login_required: bool,
+    w: str,
+) -> _Region:
+    """A region whose voters are ``{"pool": N}``: N credentials for those who sign in."""
+    where = f"{w}.voters.{r_name}"
+    po = obj(value, where, ("pool",))
+    size = small_int(po["pool"], f"{where}.pool", 1, MAX_POOL)
+    if mode != "server":
+        raise EncodingError(
+            f"region {r_name!r} has a credential pool, whose credentials the server makes and "
+            "hands to the voters who sign in: its credential authority must be the server",
+            where=f"{w}.credential_authority.{r_name}",
+        )
+    if sign_in is None:
+        raise EncodingError(
+            f"region {r_name!r} has a credential pool: its voters get their credential by "
+            'signing in, which needs "sign_in": "oidc"',
+            where=f"{w}.sign_in",
+        )
+    if login_required:
+        raise EncodingError(
+            f"region {r_name!r} has a credential pool, no voter list: voter_authentication "
+            "(one-time codes sent to the listed voters) does not apply to it",
+            where=f"{w}.voter_authentication",
+        )
+    return _Region(r_name, uuid, [], mode, pool=size)
+
+
 def _create(
     body: Any,
     taken: set[str],
     key: SigningKey,
     rng: RandomSource,
+    sign_in_methods: frozenset[str] = frozenset(),
     *,
     credentials_at_creation: bool = False,
     auto_open: bool = False,
@@ -681,13 +767,14 @@ def _create(
     of each region, this once), each login's public one kept. ``auto_open``: the server opens
     the referendum itself once the ceremony is done (:meth:`Referendums.open_due`). With no
     trustee (a poll's record may have none) the ceremony is done at once: the trustees
-    structure is the server's own key alone."""
+    structure is the server's own key alone. ``sign_in_methods``: how this server can have
+    voters sign in (``"oidc"``)."""
     w = "request"
     o = obj(
         body,
         w,
         ("referendum", "voters"),
-        ("credential_authority", "voter_authentication", "group", "credential_delivery"),
+        ("credential_authority", "voter_authentication", "group", "credential_delivery", "sign_in"),
     )
     login_required = o.get("voter_authentication", False)
     if not isinstance(login_required, bool):
@@ -698,6 +785,7 @@ def _create(
             "expected 'mail' (the credentials sent to the voters' e-mail addresses)",
             where=f"{w}.credential_delivery",
         )
+    sign_in = _sign_in(o, w, sign_in_methods)
     record = o["referendum"]
     if not isinstance(record, dict):
         raise EncodingError(
@@ -751,7 +839,12 @@ def _create(
                 "expected 'server' or 'external'", where=f"{w}.credential_authority.{r.name}"
             )
         where = f"{w}.voters.{r.name}"
-        region = _Region(r.name, r.election, _voter_list(voters_v[r.name], where), mode)
+        if isinstance(voters_v[r.name], dict):
+            region = _pool_region(
+                r.name, r.election, voters_v[r.name], mode, sign_in, login_required, w
+            )
+        else:
+            region = _Region(r.name, r.election, _voter_list(voters_v[r.name], where), mode)
         for k, (login, weight) in enumerate(region.voters):
             if nh and weight not in (None, 1):
                 raise EncodingError(
@@ -783,8 +876,16 @@ def _create(
             token = secrets.token_urlsafe(32)
             region.token_hash = _token_hash(token)
             entry["authority_token"] = token
+        if region.pool is not None:
+            entry["pool"] = region.pool
         regions.append(region)
         answer_regions.append(entry)
+    if sign_in is not None and not any(r.pool is not None for r in regions):
+        raise EncodingError(
+            'sign_in is for regions with a credential pool ({"pool": N} as their voters): '
+            "none has one",
+            where=f"{w}.sign_in",
+        )
 
     n = len(referendum.trustees.names)
     threshold = referendum.trustees.threshold or n
@@ -802,11 +903,13 @@ def _create(
     if not trustees:  # the server's own key alone: no ceremony
         ref.trustees_raw = make_trustees([("Single", public)], group)
         ref.phase = CeremonyStep.DONE
+    ref.sign_in = sign_in
     answer = {
         "id": referendum.id,
         "record": referendum.to_value(),
         "group": group.name,
         "voter_authentication": login_required,
+        "sign_in": sign_in,
         "trustees": answer_trustees,
         "threshold": threshold,
         "regions": answer_regions,
@@ -1040,11 +1143,18 @@ def _plan_open(
     planned: list[dict[str, Any]] = []
     private: dict[str, list[dict[str, Any]]] = {}
     rolls: dict[str, dict[str, str | None]] = {}
+    pools: dict[str, list[str]] = {}  # the pools' private credentials, by election uuid
     for region, r in zip(ref.regions, final.regions, strict=True):
         if region.uuid in elections:
             raise Refused("exists", f"election {region.uuid} already exists")
         template = json.loads(final.election_template(r))
-        if region.authority == "server" and region.logins_sealed is not None:
+        if region.pool is not None:  # the server keeps them, to hand out at sign-in
+            template["credential_authority"] = "server"
+            slots = [(str(i), None) for i in range(region.pool)]
+            creds = generate_credentials(slots, region.uuid, ref.group, rng)
+            public = public_credentials_json(creds)  # sorted: a slot is not its place there
+            pools[region.uuid] = [c.private for c in creds]
+        elif region.authority == "server" and region.logins_sealed is not None:
             # credentials made at creation and sent by mail (credential_delivery)
             template["credential_authority"] = "server"
             assert region.public_credentials is not None
@@ -1097,6 +1207,10 @@ def _plan_open(
             "regions": planned,
             "credentials": _seal(key, rid, "credentials", strictjson.dumps_compact(private)),
             "voter_rolls": rolls,
+            "pools": {uuid: len(c) for uuid, c in pools.items()},
+            "pool_credentials": _seal(
+                key, rid, "pool credentials", strictjson.dumps_compact(pools)
+            ),
         }
     )
 
@@ -1118,12 +1232,21 @@ def _open_from_plan(
     ts = int(plan["timestamp"])
     new: dict[str, ElectionState] = {}
     rolls: dict[str, dict[str, str | None]] = plan.get("voter_rolls", {})
+    pools: dict[str, list[str]] = {}
+    if "pool_credentials" in plan:
+        pools = strictjson.loads(
+            _unseal(key, rid, "pool credentials", str(plan["pool_credentials"])),
+            max_size=MAX_RECORD,
+            where=f"opening of {rid}",
+        )
     for region in plan["regions"]:
         uuid = str(region["uuid"])
         roll = rolls.get(uuid)
         if roll is not None and not is_required(private_store, uuid):
             # before the board exists: no ballot is ever taken without a login
             set_roll(private_store, uuid, roll)
+        if uuid in pools:  # before the board exists: the pool is there once voting can start
+            pool.store_pool(private_store, key, uuid, pools[uuid])
         el_raw, tr_raw, cr_raw = (x.encode() for x in region["setup"])
         raws = (el_raw, tr_raw, cr_raw)
         existing = elections.get(uuid)
@@ -1154,7 +1277,8 @@ def _opened_of_plan(plan_raw: bytes) -> bytes:
     fingerprints = {
         str(r["uuid"]): parse_election(r["setup"][0].encode()).fingerprint for r in plan["regions"]
     }
-    return opened_payload(final, fingerprints)
+    pools = {str(u): int(n) for u, n in plan.get("pools", {}).items()}
+    return opened_payload(final, fingerprints, pools)
 
 
 def _check_public_credentials(ref: _Referendum, region: _Region, raw: bytes) -> bytes:
@@ -1342,14 +1466,27 @@ def _still_valid(s: ElectionState) -> None:
 # -- status ----------------------------------------------------------------------------------------
 
 
-def _region_status(ref: _Referendum, region: _Region, s: ElectionState | None) -> dict[str, Any]:
+def _region_status(
+    ref: _Referendum,
+    region: _Region,
+    s: ElectionState | None,
+    assigned: Mapping[str, int | None] | None = None,
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": region.name,
         "election": region.uuid,
         "credential_authority": region.authority,
         "credentials_ready": region.authority == "server" or region.public_credentials is not None,
-        "roll": len(region.voters),
+        "roll": region.roll,
     }
+    if region.pool is not None:
+        out["sign_in"] = ref.sign_in
+        out["pool"] = {
+            "size": region.pool,
+            "assigned": None if assigned is None else assigned.get(region.uuid),
+            "holder": "server",
+            "powers": pool.POWERS,
+        }
     if s is None:
         return out | {"status": RegionPhase.NOT_OPENED}
     summary = s.summary()
@@ -1362,9 +1499,15 @@ def _region_status(ref: _Referendum, region: _Region, s: ElectionState | None) -
     return out
 
 
-def _status(ref: _Referendum, elections: Elections) -> dict[str, Any]:
+def _status(
+    ref: _Referendum, elections: Elections, assigned: Mapping[str, int | None] | None = None
+) -> dict[str, Any]:
+    """``assigned``: the credentials given from each pool, by election uuid (read from the
+    store by the caller)."""
     states = [elections.get(r.uuid) if ref.opened else None for r in ref.regions]
-    regions = [_region_status(ref, r, s) for r, s in zip(ref.regions, states, strict=True)]
+    regions = [
+        _region_status(ref, r, s, assigned) for r, s in zip(ref.regions, states, strict=True)
+    ]
     outcome: Any = None
     phase = ReferendumPhase.of(
         ref.phase, ref.opened, {s.verifier.phase for s in states if s is not None}
@@ -1380,6 +1523,7 @@ def _status(ref: _Referendum, elections: Elections) -> dict[str, Any]:
         "group": ref.group.name,
         "voter_authentication": ref.voter_authentication,
         **({} if ref.credential_delivery is None else {"credential_delivery": "mail"}),
+        "sign_in": ref.sign_in,
         "ceremony": _ceremony_status(ref),
         # no trustee (a poll's record may have none): the election key is the server's alone
         "server_can_decrypt": not ref.trustees,
@@ -1439,6 +1583,11 @@ def _append_record(
     previous = None if current is None else current.last_checkpoint
     cp = checkpoint_payload(key, bid, new.height, new.hash, now, type_, previous)
     board.append(bid, head, [item, Item(CHECKPOINT, (cp,))])
+
+
+def _pools(ref: _Referendum) -> dict[str, int]:
+    """The size of each pool region's pool, by election uuid (published at the opening)."""
+    return {r.uuid: r.pool for r in ref.regions if r.pool is not None}
 
 
 def _created_record(ref: _Referendum) -> Referendum:
@@ -1502,7 +1651,7 @@ def _sync_record_once(
             for r, st in zip(ref.regions, states, strict=True):
                 assert st is not None and st.verifier.election is not None
                 fingerprints[r.uuid] = st.verifier.election.fingerprint
-            opened = opened_payload(ref.referendum, fingerprints)
+            opened = opened_payload(ref.referendum, fingerprints, _pools(ref))
         if opened is None:
             return current
         _append_record(board, key, rid, current, OPENED, opened, now, ts)
@@ -1654,6 +1803,9 @@ class Referendums:
         elections.on_load = self.window_of
         #: the referendums whose record board holds the outcome (nothing more to append)
         self.record_complete: set[str] = set()
+        #: how this server can have voters sign in for a credential of a pool ("oidc": an
+        #: OpenID Connect provider is configured); set by the server
+        self.sign_in: frozenset[str] = frozenset()
 
     # -- lookup --
 
@@ -1803,6 +1955,7 @@ class Referendums:
             taken,
             self.key,
             self.elections.rng(),
+            self.sign_in,
         )
         rid = ref.referendum.id
         letters = self.letters
@@ -1925,6 +2078,7 @@ class Referendums:
                     "archive": f"/api/elections/{r.uuid}/archive",
                     "credentials": private.get(r.name),
                 }
+                | ({} if r.pool is None else {"pool": r.pool})
                 for r in ref.regions
             ],
         }
@@ -1945,7 +2099,53 @@ class Referendums:
         hook = self.region_closed
         await _close(self.elections, ref, None if hook is None else functools.partial(hook, rid))
         await self._sync_record(ref)
-        return _status(ref, self.elections)
+        return _status(ref, self.elections, await self._assigned(ref))
+
+    async def _assigned(self, ref: _Referendum) -> Mapping[str, int | None]:
+        """The credentials given from each pool of ``ref`` (one small read each)."""
+        uuids = [r.uuid for r in ref.regions if r.pool is not None]
+        if not uuids or not ref.opened:
+            return {}
+        return await anyio.to_thread.run_sync(pool.assigned_counts, self.store, uuids)
+
+    # -- sign-in (credential pools) --
+
+    async def _pool_region(self, uuid: str) -> tuple[_Referendum, _Region]:
+        """The referendum and the pool region whose election is ``uuid``."""
+        for attempt in (1, 2):
+            for ref in list(self.refs.values()):
+                for region in ref.regions:
+                    if region.uuid == uuid:
+                        ref = await self.lookup(ref.referendum.id)
+                        region = ref.region(region.name)
+                        if region.pool is None or ref.sign_in is None:
+                            raise NotFound(
+                                "no_pool",
+                                f"election {uuid} has no credential pool: its voters get "
+                                "their credentials from its credential authority",
+                            )
+                        return ref, region
+            if attempt == 1:
+                await self.sync()  # created through another process
+        raise NotFound("no_pool", f"no election {uuid} with a credential pool on this server")
+
+    async def sign_in_check(self, uuid: str) -> str:
+        """Refuse unless the voters of election ``uuid`` may sign in for a credential now (a
+        pool region whose voting is open); the way they sign in (``"oidc"``)."""
+        ref, region = await self._pool_region(uuid)
+        s = self._election(ref, region)
+        await s.fresh()
+        if (closed := s.voting_closed()) is not None:
+            raise Refused(*closed)
+        assert ref.sign_in is not None
+        return ref.sign_in
+
+    async def assign_credential(self, uuid: str, account: pool.Account) -> pool.Assignment:
+        """The credential of the signed-in ``account`` in election ``uuid``'s pool: the same
+        every time it signs in (:func:`plebiscite.service.pool.assign`). Refused while the
+        region's voting is not open."""
+        await self.sign_in_check(uuid)
+        return await anyio.to_thread.run_sync(pool.assign, self.store, self.key, uuid, account)
 
     # -- credentials by mail --
 
@@ -2050,7 +2250,7 @@ class Referendums:
                 s = self.elections.get(region.uuid)
                 if s is not None:
                     await s.fresh()
-        st = _status(ref, self.elections)
+        st = _status(ref, self.elections, await self._assigned(ref))
         if st["phase"] == ReferendumPhase.DONE and rid not in self.record_complete:
             # an outcome not published yet (a crash, another process): the status answers anyway
             with contextlib.suppress(PlebisciteError):
