@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from plebiscite import strictjson
+from plebiscite.crypto.hashing import h_json
 from plebiscite.protocol.messages import LIMITS
 from plebiscite.server import livefeed, schemas, voterauth
 from plebiscite.server.accounts import require_admin
@@ -183,7 +184,12 @@ async def cast(uuid: str, request: Request) -> dict[str, Any]:
 
     async def authorize(credential: str | None) -> Callable[[bool], None] | None:
         revotes = _revotes(request)
-        if revotes is not None and credential is not None and on_board(credential):  # a revote
+        if (
+            revotes is not None
+            and credential is not None
+            and on_board(credential)
+            and h_json(raw) not in s.trackers  # a copy of the ballot on the board is refused
+        ):  # a revote
             await charge(
                 revotes, f"{uuid}/{credential}", "ballots replacing this credential's ballot"
             )
