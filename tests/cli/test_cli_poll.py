@@ -84,6 +84,10 @@ def test_create_vote_close_status_and_verify(admin, tmp_path):
     assert "VALID" in text and "'Yes' 3 (3/5 (60.00%))" in text
     rc, text = cli(["poll", "verify", f"{server.base}/api/polls/{pid}", "--jobs", "1", "--json"])
     assert rc == 0 and json.loads(text)["outcome"]["pooled_counts"]["shares"] == [["3/5", "2/5"]]
+    # every shard's ballots on a Dask worker, the same pooled result
+    rc, text = cli(["poll", "verify", link, "--cluster", "local:1"])
+    assert rc == 0, text
+    assert "VALID" in text and "'Yes' 3 (3/5 (60.00%))" in text and text.count("shard:") == 2
 
 
 def test_a_poll_with_trustees_waits_for_their_ceremony(admin, tmp_path):

@@ -183,6 +183,32 @@ def test_referendum_verify_accepts_the_published_outcome(downloaded):
     assert out.rstrip().endswith("VALID: the published outcome is the one recomputed")
 
 
+def test_referendum_verify_on_a_dask_cluster_gives_the_same_report(downloaded):
+    """--cluster local:1: every archive's ballots on a Dask worker, the same report as one
+    process; an altered copy refused there for the same reason."""
+    key = ("--key", KEY.public().to_base64())
+    record, archives = downloaded["record"], list(map(str, downloaded["archives"]))
+    rc1, alone = verify(record, downloaded["archives"], *key)
+    args = ["referendum", "verify", str(record), *archives, "--json", *key]
+    rc, out = cli([*args, "--cluster", "local:1"])
+    assert (rc, rc1) == (0, 0), out
+    report, _ = json.JSONDecoder().raw_decode(out)  # the dashboard's line after it
+    assert "dask dashboard: " in out
+    assert report == alone
+
+    def verdict(es: Entries) -> None:
+        for t, p in es:
+            if t == OUTCOME:
+                v = p["outcome"]["verdict"]
+                p["outcome"]["verdict"] = "failed" if v == "passed" else "passed"
+
+    forged = rebuild(record, downloaded["dir"] / "cluster-verdict.bel", verdict, KEY)
+    rc, out = cli(["referendum", "verify", str(forged), *archives, *key, "--cluster", "local:1"])
+    assert rc == 1 and "the published outcome differs from the one recomputed" in out, out
+    rc, out = cli([*args, "--cluster", "local:1", "--jobs", "2"])
+    assert rc == 2 and "not both" in out
+
+
 def _region(es: Entries, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
     return [p["record"] for t, p in es if t in kinds]
 

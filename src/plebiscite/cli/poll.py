@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from plebiscite.cli.common import CommandError
+from plebiscite.cli.referendum import add_cluster_options
 
 __all__ = ["register"]
 
@@ -268,4 +269,5 @@ def register(sub: Any) -> None:
     v.add_argument(
         "--jobs", type=int, default=0, metavar="N", help="processes verifying (default: all cores)"
     )
+    add_cluster_options(v)
     v.set_defaults(func=_cmd_verify)

@@ -24,9 +24,28 @@ from plebiscite.protocol.record import (
     read_record,
 )
 from plebiscite.protocol.referendum import Counts, Outcome, format_fraction
+from plebiscite.protocol.report import Report
 from plebiscite.protocol.verifier import Verifier
 
-__all__ = ["download", "register", "verify_files"]
+__all__ = ["add_cluster_options", "download", "register", "verify_files"]
+
+
+def add_cluster_options(v: Any) -> None:
+    """``--cluster`` and ``--cluster-timeout``, as ``plebiscite verify``'s."""
+    v.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="verify the archives' ballots on a Dask cluster, one archive after the other: "
+        "local:N starts N worker processes here, tcp://HOST:PORT uses a running scheduler "
+        "(its workers must see the archives at the same absolute paths)",
+    )
+    v.add_argument(
+        "--cluster-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to try to reach the scheduler of --cluster (default: 10)",
+    )
 
 
 def _read_board(path: Path, key: str | None) -> tuple[RecordBoard | None, list[Finding]]:
@@ -49,7 +68,10 @@ def _read_board(path: Path, key: str | None) -> tuple[RecordBoard | None, list[F
 
 def _facts(path: Path, executor: ProcessPoolExecutor | None) -> ArchiveFacts:
     v = Verifier(lambda: path.open("rb"), executor=executor, name=str(path))
-    report = v.run()
+    return _facts_from(path, v, v.run())
+
+
+def _facts_from(path: Path, v: Verifier, report: Report) -> ArchiveFacts:
     first = next((f for f in report.findings if f.severity == "error"), None)
     election = v.election
     return ArchiveFacts(
@@ -69,6 +91,20 @@ def _facts(path: Path, executor: ProcessPoolExecutor | None) -> ArchiveFacts:
 def _facts_of(path: str) -> ArchiveFacts:
     """One archive verified in a worker process (its ballots there, in order)."""
     return _facts(Path(path), None)
+
+
+def _verify_on_cluster(paths: list[Path], address: str, timeout: float) -> list[ArchiveFacts]:
+    """Every archive verified on the Dask cluster at ``address``, one after the other, each
+    one's ballots on every worker (:mod:`plebiscite.compute.cluster`)."""
+    from plebiscite.compute.cluster import cluster_verifier, connect, dashboard, run_on_cluster
+
+    out = []
+    with connect(address, timeout=timeout) as client:
+        print(f"dask dashboard: {dashboard(client)}", file=sys.stderr, flush=True)
+        for p in paths:
+            v = cluster_verifier(p, client, name=str(p))
+            out.append(_facts_from(p, v, run_on_cluster(v)))
+    return out
 
 
 def _verify_all(paths: list[Path], jobs: int) -> list[ArchiveFacts]:
@@ -139,8 +175,21 @@ def verify_files(
     board, findings = _read_board(paths[0], key)
     facts: list[ArchiveFacts] = []
     outcome: Outcome | None = None
+    cluster = getattr(args, "cluster", None)
+    if cluster and args.jobs:
+        print(f"plebiscite {command} verify: give --jobs or --cluster, not both", file=sys.stderr)
+        return 2
     if board is not None and not findings:
-        facts = _verify_all(paths[1:], args.jobs or os.cpu_count() or 1)
+        if cluster:
+            from plebiscite.compute.cluster import ClusterError
+
+            try:
+                facts = _verify_on_cluster(paths[1:], cluster, args.cluster_timeout)
+            except ClusterError as e:
+                print(f"plebiscite {command} verify: {e}", file=sys.stderr)
+                return 2
+        else:
+            facts = _verify_all(paths[1:], args.jobs or os.cpu_count() or 1)
         outcome, more = check_outcome(board, facts)
         findings += more
     valid = not findings
@@ -282,4 +331,5 @@ def register(sub: Any) -> None:
         metavar="N",
         help="processes verifying ballots (default: all cores)",
     )
+    add_cluster_options(v)
     v.set_defaults(func=_cmd_verify)

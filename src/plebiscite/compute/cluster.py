@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ClusterError",
+    "cluster_verifier",
     "connect",
     "dashboard",
     "executor_of",
@@ -51,6 +52,7 @@ __all__ = [
     "open_archive",
     "parse_address",
     "peak_memory",
+    "run_on_cluster",
     "verify_on_cluster",
 ]
 
@@ -196,6 +198,22 @@ def verify_on_cluster(
     pool. ``map_ballots`` is the task (:func:`map_ballots_at`: the archive's absolute path or
     URL, the setup, a chunk). Raises :class:`ClusterError` when the cluster fails: no verdict
     then."""
+    verifier = cluster_verifier(path, client, name=name, progress=progress, map_ballots=map_ballots)
+    return run_on_cluster(verifier)
+
+
+def cluster_verifier(
+    path: Path | str,
+    client: Client,
+    *,
+    name: str = "",
+    progress: Callable[[int], None] | None = None,
+    map_ballots: Callable[
+        [str, BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkResult
+    ] = map_ballots_at,
+) -> Verifier:
+    """The verifier of :func:`verify_on_cluster`, not yet run (:func:`run_on_cluster`): for a
+    caller that reads more than the report from it (the roll, the election)."""
     workers = sum(client.nthreads().values())
     if workers == 0:
         raise ClusterError(
@@ -203,18 +221,23 @@ def verify_on_cluster(
         )
     executor = client.get_executor(pure=False)
     location = str(path) if isinstance(path, str) and is_url(path) else str(Path(path).resolve())
+    return Verifier(
+        lambda: open_archive(location),
+        executor=executor,
+        workers=workers,
+        map_ballots=functools.partial(map_ballots, location),
+        # the election and the weights sent once: a task's result that every chunk's task
+        # depends on (made again by the scheduler if the workers holding it die)
+        share_setup=lambda setup: client.submit(_identity, setup, pure=False),
+        name=name or str(path),
+        progress=progress,
+    )
+
+
+def run_on_cluster(verifier: Verifier) -> Report:
+    """Run a :func:`cluster_verifier`; :class:`ClusterError` when the cluster fails."""
     try:
-        return Verifier(
-            lambda: open_archive(location),
-            executor=executor,
-            workers=workers,
-            map_ballots=functools.partial(map_ballots, location),
-            # the election and the weights sent once: a task's result that every chunk's task
-            # depends on (made again by the scheduler if the workers holding it die)
-            share_setup=lambda setup: client.submit(_identity, setup, pure=False),
-            name=name or str(path),
-            progress=progress,
-        ).run()
+        return verifier.run()
     except MapStepError as e:
         from distributed import KilledWorker
 
