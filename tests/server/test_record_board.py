@@ -44,14 +44,15 @@ Entries = list[tuple[str, dict[str, Any]]]
 
 @pytest.fixture(scope="module")
 def downloaded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A demo referendum (two regions) run to its outcome, then the record and both regions'
-    archives downloaded as an observer does."""
+    """The demo referendum (four regions, as ``plebiscite serve --demo``'s, trustees 2 of 3)
+    run to its outcome, then the record and every region's archive downloaded as an observer
+    does."""
     d = tmp_path_factory.mktemp("record")
     board = SQLiteBoard(d / "board.db")
     app = create_app(board, admin_token=TOKEN, key=KEY)
     with TestClient(app) as client:
         final = play_referendum(
-            client, TOKEN, voters=3, regions=2, rng=DeterministicRandom("record"), log=print
+            client, TOKEN, voters=8, regions=4, rng=DeterministicRandom("record"), log=print
         )
         rid = final["id"]
         observer = Observer(client)
@@ -166,7 +167,7 @@ def test_referendum_verify_accepts_the_published_outcome(downloaded):
     assert rc == 0, reasons(report)
     assert report["valid"] and report["findings"] == []
     assert report["outcome"] == report["published"] == downloaded["final"]["outcome"]
-    assert [a["valid"] for a in report["archives"]] == [True, True]
+    assert [a["valid"] for a in report["archives"]] == [True] * 4
     rc, out = cli(  # the archives verified in parallel, one process each
         [
             "referendum",
@@ -179,7 +180,7 @@ def test_referendum_verify_accepts_the_published_outcome(downloaded):
     )
     assert rc == 0, out
     verdict = downloaded["final"]["outcome"]["verdict"]
-    assert f"verdict:    {verdict}" in out and out.count("region:") == 2
+    assert f"verdict:    {verdict}" in out and out.count("region:") == 4
     assert out.rstrip().endswith("VALID: the published outcome is the one recomputed")
 
 
