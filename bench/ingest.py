@@ -167,8 +167,8 @@ class Server:
     """``plebiscite serve`` on ``database``, on a free loopback port, its signing key in
     ``workdir/server.key``."""
 
-    def __init__(self, database: str, workdir: Path) -> None:
-        self.database, self.workdir = database, workdir
+    def __init__(self, database: str, workdir: Path, extra: Sequence[str] = ()) -> None:
+        self.database, self.workdir, self.extra = database, workdir, list(extra)
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
 
@@ -199,6 +199,7 @@ class Server:
                     str(port),
                     "--key-file",
                     str(self.workdir / "server.key"),
+                    *self.extra,
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -238,13 +239,16 @@ class Server:
 
 
 @contextmanager
-def servers_on(database: str, workdir: Path, count: int) -> Iterator[list[Server]]:
+def servers_on(
+    database: str, workdir: Path, count: int, extra: Sequence[str] = ()
+) -> Iterator[list[Server]]:
     """``count`` server processes on ``database``, one signing key: the first process makes
-    it, the others start with a copy of it (the server's sealed records depend on it)."""
+    it, the others start with a copy of it (the server's sealed records depend on it);
+    ``extra``: more options of ``plebiscite serve``."""
     dirs = [workdir / f"process-{k}" for k in range(count)]
     for d in dirs:
         d.mkdir()
-    servers = [Server(database, d) for d in dirs]
+    servers = [Server(database, d, extra) for d in dirs]
     try:
         servers[0].start()
         for d in dirs[1:]:
