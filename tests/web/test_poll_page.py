@@ -1,7 +1,8 @@
 """The poll in the browser (Debian's Chromium against a real server): created from the home
 page's form in one submit, landing on the poll's page with its share link, its QR code, who
-holds which power and the voters' credentials shown once; the result as a table once
-closed; every state of the pages axe-clean."""
+holds which power and the voters' credentials shown once; the live turnout while open, the
+result encrypted until the close; once closed the result as charts with the same numbers as
+tables; every state of the pages axe-clean."""
 
 from __future__ import annotations
 
@@ -62,7 +63,15 @@ def test_a_poll_created_from_the_home_page(page, shots, empty_server: LiveServer
     page.wait_for_selector("#poll:not([hidden])")
     assert page.is_hidden("#created")  # shown once only
 
-    # closed: the result as a table
+    # open: the live turnout, the result encrypted until the close
+    assert "0 of 3 voters have voted" in page.text_content("#turnout")
+    assert page.get_attribute("#turnout-bar", "value") == "0"
+    assert "stays encrypted" in page.text_content("#result")
+    assert page.locator("#result canvas").count() == 0
+    card = page.locator("#result a.card-link").get_attribute("href")
+    assert card == f"/api/polls/{pid}/card.png?lang=en"
+
+    # closed: the result as charts with the same numbers as tables
     st = httpx.get(f"{server.base}/api/polls/{pid}").json()
     assert st["state"] == "open" and len(st["shards"]) == 1
     r = httpx.post(
@@ -72,9 +81,13 @@ def test_a_poll_created_from_the_home_page(page, shots, empty_server: LiveServer
     )
     assert r.status_code == 200, r.text
     page.reload()
-    page.wait_for_selector("table.result")
-    rows = page.locator("table.result tbody tr")
+    page.wait_for_selector("#result table.chart-table")
+    assert page.locator("#result canvas").count() >= 1
+    assert page.locator("#charts-scope").count() == 0  # one shard: no shard to choose
+    rows = page.locator("#result table.chart-table tbody tr")
     assert rows.count() == 3 and "Pizza" in rows.nth(0).text_content()
+    counts = page.locator("#result td[data-count]")
+    assert counts.evaluate_all("c => c.map(x => x.dataset.count)") == ["0", "0", "0"]
     page.select_option("[data-lang-select]", "uk")
     page.wait_for_function("() => document.documentElement.lang === 'uk'")
     page.set_viewport_size({"width": 360, "height": 740})
