@@ -112,3 +112,63 @@ def test_an_unknown_poll(page, empty_server: LiveServer):
     page.wait_for_selector("#status.error")
     assert "nope" in page.text_content("#status")
     assert _serious(page) == []
+
+
+def _with_fields(page, base: str, pid: str, fields: dict) -> None:
+    """The poll's real status with ``fields`` set, as a server that reports who may vote
+    answers it."""
+
+    def handle(route):
+        response = route.fetch()
+        route.fulfill(response=response, json=response.json() | fields)
+
+    page.route(f"{base}/api/polls/{pid}", handle)
+
+
+def test_who_may_vote_and_the_powers_as_the_server_states_them(page, empty_server: LiveServer):
+    server = empty_server
+    r = httpx.post(
+        f"{server.base}/api/polls",
+        json={
+            "question": "Tea or coffee?",
+            "answers": ["Tea", "Coffee"],
+            "closing": "2099-01-01T00:00:00Z",
+            "voters": {"emails": ["ann@example.org", "bob@example.org"]},
+        },
+        headers={"authorization": f"Bearer {server.token}"},
+        timeout=60,
+    )
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+    statements = ["The server can decrypt every ballot.", "Anyone can verify the count."]
+    powers = {"server_can_decrypt": True, "summary": "...", "statements": statements}
+    voters = {"mode": "list", "count": 2, "delivery": "mail", "login_codes": False}
+    _with_fields(page, server.base, pid, {"voters": voters, "powers": powers, "vote_link": None})
+    page.goto(f"{server.base}/poll/{pid}")
+    page.wait_for_selector("#poll:not([hidden])")
+    items = page.locator("#powers li")
+    assert items.all_text_contents() == statements
+    assert "sent each voter their own link by e-mail" in page.text_content("#voters-mode")
+    assert "link in the message you received" in page.text_content("#vote-message")
+    assert _serious(page) == []
+
+    page.unroute(f"{server.base}/api/polls/{pid}")
+    link = f"{server.base}/signin/poll/{pid}"
+    pools = [{"shard": "shard-1", "size": 50, "handed_out": 3}]
+    voters = {
+        "mode": "open",
+        "count": 50,
+        "delivery": None,
+        "login_codes": False,
+        "sign_in": {"issuer": "https://id.example.org"},
+        "pools": pools,
+    }
+    _with_fields(page, server.base, pid, {"voters": voters, "powers": powers, "vote_link": link})
+    page.reload()
+    page.wait_for_selector("#poll:not([hidden])")
+    assert "https://id.example.org" in page.text_content("#voters-mode")
+    assert "3 of 50" in page.text_content("#voters-pools")
+    assert page.get_attribute("#vote-link", "href") == link
+    assert page.locator("#vote-message").count() == 0
+    assert _serious(page) == []
+    assert page.js_errors == []

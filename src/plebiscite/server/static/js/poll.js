@@ -47,9 +47,41 @@ function renderQuestions() {
   );
 }
 
+// Who may vote (status.voters, when the server says): a list (each voter's link delivered by
+// the server's mail, or given to the organiser to send), or open to the accounts of a sign-in
+// provider, with each shard's pool of credentials.
+function votersText(v) {
+  if (v.mode === "open") {
+    const issuer = v.sign_in?.issuer ?? "";
+    const out = [el("p", { id: "voters-mode" }, t("poll.voters-open", { issuer, count: v.count }))];
+    if ((v.pools ?? []).length > 0) {
+      out.push(
+        el(
+          "ul",
+          { id: "voters-pools" },
+          v.pools.map((p) => el("li", {}, t("poll.voters-pool", { shard: p.shard, size: p.size, handed_out: p.handed_out }))),
+        ),
+      );
+    }
+    return out;
+  }
+  const key = v.delivery === "mail" ? "poll.voters-mail" : v.delivery === "organiser" ? "poll.voters-organiser" : "poll.voters-list";
+  return [el("p", { id: "voters-mode" }, t(key, { count: v.count }))];
+}
+
 function renderVote() {
   const out = [];
   const open = poll.state === "open";
+  if (poll.voters) out.push(...votersText(poll.voters));
+  if (poll.voters?.mode === "open" && poll.vote_link) {
+    out.push(
+      el("p", {}, open ? t("poll.vote-sign-in") : t("poll.vote-not-open")),
+      el("p", {}, el("a", { href: poll.vote_link, class: "button", id: "vote-link" }, t("poll.vote"))),
+    );
+    replace($("#vote"), out);
+    return;
+  }
+  if (poll.voters?.mode === "list") out.push(el("p", { id: "vote-message" }, t("poll.vote-message")));
   if (poll.shards.length === 1) {
     const s = poll.shards[0];
     out.push(
@@ -81,6 +113,16 @@ function renderShare() {
 }
 
 function renderPowers() {
+  const statements = poll.powers?.statements;
+  if (Array.isArray(statements) && statements.length > 0) {
+    replace(
+      $("#powers"),
+      statements.map((text, i) =>
+        el("li", i === 0 && poll.powers.server_can_decrypt ? { id: "server-can-decrypt" } : {}, i === 0 ? el("strong", {}, text) : text),
+      ),
+    );
+    return;
+  }
   const items = [];
   const names = poll.trustees.names;
   if (names.length === 0) {
