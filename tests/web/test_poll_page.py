@@ -172,3 +172,34 @@ def test_who_may_vote_and_the_powers_as_the_server_states_them(page, empty_serve
     assert page.locator("#vote-message").count() == 0
     assert _serious(page) == []
     assert page.js_errors == []
+
+
+def test_the_form_offers_what_the_server_offers(page, empty_server: LiveServer):
+    server = empty_server
+    offered = {"mail": False, "sign_in": ["oidc"], "max_shard_size": 1000}
+    page.route(f"{server.base}/api/polls/options", lambda route: route.fulfill(json=offered))
+    page.goto(f"{server.base}/")
+    page.wait_for_selector("#poll-mode:not([hidden])")
+    # a list: this server cannot mail, the links go to the organiser, said plainly
+    assert "shown to you once" in page.text_content("#poll-delivery")
+    assert page.is_hidden("#poll-pool-field")
+    assert _serious(page) == []
+    page.check("#poll-mode input[value=open]")
+    assert page.is_visible("#poll-pool") and page.is_hidden("#poll-voters")
+    page.fill("#poll-question", "Tea or coffee?")
+    page.fill("#poll-answers li >> nth=0 >> input", "Tea")
+    page.fill("#poll-answers li >> nth=1 >> input", "Coffee")
+    page.fill("#poll-pool", "5000")
+    page.fill("#poll-token", server.token)
+    page.click("#poll-create")
+    page.wait_for_selector("#poll-form-status.error")
+    assert page.get_attribute("#poll-pool", "aria-invalid") == "true"
+    page.fill("#poll-pool", "25")
+    with page.expect_request(f"{server.base}/api/polls") as sent:
+        page.click("#poll-create")
+    assert sent.value.post_data_json["voters"] == {"open": {"pool": 25}}
+    # this server has no sign-in provider: it refuses, the form says so
+    page.wait_for_selector("#poll-form-status.error")
+    assert "identity provider" in page.text_content("#poll-form-status")
+    assert _serious(page) == []
+    assert page.js_errors == []
