@@ -9,6 +9,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from plebiscite.client import Voter
+from plebiscite.crypto.rand import DeterministicRandom
+
 from .live import LiveServer, empty_server
 from .test_a11y import _serious, _watch
 
@@ -201,5 +204,56 @@ def test_the_form_offers_what_the_server_offers(page, empty_server: LiveServer):
     # this server has no sign-in provider: it refuses, the form says so
     page.wait_for_selector("#poll-form-status.error")
     assert "identity provider" in page.text_content("#poll-form-status")
+    assert _serious(page) == []
+    assert page.js_errors == []
+
+
+def test_a_poll_of_two_shards_shows_every_vote_and_each_shard(page, empty_server: LiveServer):
+    server = empty_server
+    admin = {"authorization": f"Bearer {server.token}"}
+    r = httpx.post(
+        f"{server.base}/api/polls",
+        json={
+            "question": "Red or blue?",
+            "answers": ["Red", "Blue"],
+            "closing": "2099-01-01T00:00:00Z",
+            "voters": {"emails": [f"v{i}@example.org" for i in range(4)]},
+            "shard_size": 2,
+        },
+        headers=admin,
+        timeout=60,
+    )
+    assert r.status_code == 201, r.text
+    created = r.json()
+    pid = created["id"]
+    assert len(created["poll"]["shards"]) == 2
+    rng = DeterministicRandom("two-shards")
+    choices = [[[1, 0]], [[1, 0]], [[0, 1]], [[1, 0]]]
+    for cred, choice in zip(created["credentials"], choices, strict=True):
+        Voter.of_election(server.base, cred["election"], cred["credential"], rng).vote(choice)
+    page.goto(f"{server.base}/poll/{pid}")
+    page.wait_for_selector("#poll:not([hidden])")
+    assert "4 of 4 voters have voted" in page.text_content("#turnout")
+    assert "stays encrypted" in page.text_content("#result")
+    r = httpx.post(f"{server.base}/api/polls/{pid}/close", headers=admin, timeout=60)
+    assert r.status_code == 200, r.text
+    page.reload()
+    page.wait_for_selector("#result table.chart-table")
+    assert page.locator("#result canvas").count() >= 1
+    counts = page.locator("#result td[data-count]")
+    assert counts.evaluate_all("c => c.map(x => x.dataset.count)") == ["3", "1"]
+    # each shard on its own: its counts sum to its voters
+    options = page.locator("#charts-scope option").evaluate_all("o => o.map(x => x.value)")
+    assert options == ["", "shard-1", "shard-2"]
+    total = 0
+    for shard in ("shard-1", "shard-2"):
+        page.select_option("#charts-scope", shard)
+        page.wait_for_function(
+            "s => document.querySelector('#result table.chart-table caption')"
+            ".textContent.includes(s)",
+            arg=shard,
+        )
+        total += sum(int(x) for x in counts.evaluate_all("c => c.map(x => x.dataset.count)"))
+    assert total == 4
     assert _serious(page) == []
     assert page.js_errors == []
