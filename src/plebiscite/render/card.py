@@ -94,7 +94,9 @@ def card_of_status(status: Mapping[str, Any], messages: Mapping[str, Any], lang:
     footer = m("charts.card-footer")
     more_rows, more_questions = m("charts.card-more-rows"), m("charts.card-more-questions")
     outcome = status.get("outcome")
-    verdict = str(outcome["verdict"]) if isinstance(outcome, dict) else None
+    # a poll's outcome (no decision rule) has a null verdict: no verdict on its card
+    raw = outcome.get("verdict") if isinstance(outcome, dict) else None
+    verdict = None if raw is None else str(raw)
     verdict_text = m(f"verdict.{verdict}") if verdict else None
     turnout = {
         "percent": format_percent(_fraction(voted, roll), lang),

@@ -1,6 +1,10 @@
 """The result card of a referendum (or poll: they share the id space) and what link previews
 need from its public status.
 
+- ``GET /api/polls/{pid}/card.png[?lang=...]``: the same card of a poll (its question, its
+  state and turnout, after the close its counts and shares, all shards pooled), the same
+  cache; anything but a poll is 404.
+
 - ``GET /api/referendums/{rid}/card.png[?lang=en|uk|ru]``: a 1200×630 PNG of the public status
   (:mod:`plebiscite.render.card`): the title, before the close the state and the turnout, after
   it the bars with counts and shares and the verdict of the decision rule, if there is one.
@@ -41,6 +45,7 @@ __all__ = [
     "card_key",
     "catalogue",
     "language_of",
+    "poll_router",
     "router",
 ]
 
@@ -165,11 +170,24 @@ async def card(rid: str, request: Request, lang: str | None = None) -> Response:
     ``Accept-Language``) is the language of the card's own words. Cached by the server per
     referendum, board heights and language; clients may keep it a minute (an hour once the
     result is published)."""
-    if lang is None:
-        lang = language_of(request.headers.get("accept-language"))
-    elif lang not in LANGUAGES:
-        raise ApiError(422, "bad_parameter", f"query parameter lang: one of {', '.join(LANGUAGES)}")
+    lang = _card_language(request, lang)
     status = await referendums_of(request).status(rid)
+    return await _card_response(request, status, lang)
+
+
+def _card_language(request: Request, lang: str | None) -> str:
+    """The card's language: ``lang`` if it is one of :data:`LANGUAGES` (else refused), by
+    default the request's."""
+    if lang is None:
+        return language_of(request.headers.get("accept-language"))
+    if lang not in LANGUAGES:
+        raise ApiError(422, "bad_parameter", f"query parameter lang: one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+async def _card_response(request: Request, status: dict[str, Any], lang: str) -> Response:
+    """The card of ``status`` in ``lang`` with its caching headers (a minute; an hour once the
+    result is published) and ETag."""
     png = await cards_of(request.app).get(status, lang)
     etag = '"' + hashlib.sha256(png).hexdigest()[:32] + '"'
     age = 3600 if status["phase"] == "done" else 60
@@ -181,3 +199,33 @@ async def card(rid: str, request: Request, lang: str | None = None) -> Response:
     if etag in (request.headers.get("if-none-match") or ""):
         return Response(status_code=304, headers=headers)
     return Response(png, media_type="image/png", headers=headers)
+
+
+poll_router = APIRouter(prefix="/api/polls", tags=["polls"])
+
+
+@poll_router.get(
+    "/{pid}/card.png",
+    summary="A poll's result card (PNG, for link previews)",
+    response_class=Response,
+    responses=answers(
+        200,
+        None,
+        "the card, 1200×630",
+        404,
+        422,
+        503,
+        content={"image/png": {"schema": schemas.BINARY}},
+    ),
+)
+async def poll_card(pid: str, request: Request, lang: str | None = None) -> Response:
+    """A 1200×630 PNG of the poll's public status, as a referendum's card: its question;
+    before the close its state and turnout, the result being encrypted until then; after the
+    close the bars of each question's counts and shares, all shards pooled. ``lang`` (``en``,
+    ``uk`` or ``ru``; by default the request's ``Accept-Language``): the card's language.
+    Anything but a poll is 404."""
+    lang = _card_language(request, lang)
+    status = await referendums_of(request).status(pid)
+    if status["record"].get("kind") != "poll":
+        raise ApiError(404, "unknown_poll", f"no poll {pid!r} on this server")
+    return await _card_response(request, status, lang)

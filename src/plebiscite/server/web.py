@@ -38,8 +38,9 @@ Conventions for a page (``static/NAME.html`` served at the routes of :data:`PAGE
 - **Link previews**: a page about one referendum or poll is listed in :data:`METADATA_PAGES`
   (or its route calls :func:`page_with_metadata`): it is served with its ``<title>``,
   description, Open Graph and Twitter metadata filled in from the public status, every value
-  HTML-escaped, ``og:image`` the result card (``GET /api/referendums/ID/card.png``,
-  :mod:`.cards`) at the ``--public-url``; the rest of the file is served as it is.
+  HTML-escaped, ``og:image`` the result card (``GET /api/referendums/ID/card.png``, a poll's
+  ``GET /api/polls/ID/card.png``, :mod:`.cards`) at the ``--public-url``; the rest of the
+  file is served as it is.
 - **The server's refusals** come with a stable ``code`` and an English message; ``api()`` of
   ``static/js/api.js`` gives a page in another language the catalogue's ``api.CODE`` (what the
   code means) followed by the server's own words, which name the field or value at fault.
@@ -73,6 +74,7 @@ from plebiscite.errors import PlebisciteError
 from plebiscite.render.card import card_of_status
 from plebiscite.render.results import format_count, format_percent, message
 from plebiscite.server.cards import catalogue, language_of
+from plebiscite.server.cards import poll_router as poll_cards_router
 from plebiscite.server.cards import router as cards_router
 from plebiscite.server.context import referendums_of
 from plebiscite.server.dashboard import router as dashboard_router
@@ -122,7 +124,7 @@ PAGES: dict[str, str] = {
     # the public ballot box of an election: /ballots/UUID[?tracker=T]
     "/ballots/{uuid}": "ballots.html",
     "/trustee/{rid}/{index}": "trustee.html",
-    "/poll/{pid}": "poll.html",  # a poll's share link
+    "/poll/{pid}": "poll.html",  # a poll's share link, with its link preview
 }
 
 CONTENT_TYPES = {
@@ -143,6 +145,7 @@ CONTENT_TYPES = {
 #: :func:`page_with_metadata`: the route's one path parameter is its id.
 METADATA_PAGES: dict[str, str] = {
     "/observe/{rid}": "observe.html",
+    "/poll/{pid}": "poll.html",
 }
 
 _SAFE_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\Z")
@@ -213,22 +216,34 @@ def _description(status: dict[str, Any], messages: dict[str, Any], lang: str) ->
     )
 
 
+def _question(status: dict[str, Any]) -> str:
+    """The text of the first question of a status's record ("" if none)."""
+    questions = status["record"].get("questions") or [{}]
+    first = questions[0]
+    return str(first.get("question") or (first.get("value") or {}).get("question") or "")
+
+
 def metadata(
     status: dict[str, Any] | None, *, base: str, path: str, lang: str = "en"
 ) -> dict[str, str]:
     """The link-preview metadata of a page at ``path`` about the referendum whose public
     status is ``status`` (None: unknown, the generic metadata): ``title``, ``description`` and
-    the Open Graph and Twitter properties, ``og:image`` the referendum's result card. Values
-    are plain text, escaped where they are put in the page."""
+    the Open Graph and Twitter properties, ``og:image`` the referendum's result card. A poll's
+    page (``/poll/ID``) is titled by its question and its image is the poll's card
+    (``/api/polls/ID/card.png``). Values are plain text, escaped where they are put in the
+    page."""
     messages = catalogue(lang)
     out = {"og:type": "website", "og:site_name": "plebiscite", "og:url": base + path}
     if status is None:
         title, description = "plebiscite", message(messages, "charts.preview-generic")
         out["twitter:card"] = "summary"
     else:
-        title = message(messages, "charts.preview-title", title=status["title"])
+        poll = status["record"].get("kind") == "poll"
+        name = (_question(status) or status["title"]) if poll else status["title"]
+        title = message(messages, "charts.preview-title", title=name)
         description = _description(status, messages, lang)
-        image = f"{base}/api/referendums/{quote(str(status['id']), safe='')}/card.png"
+        kind = "polls" if poll and path.startswith("/poll/") else "referendums"
+        image = f"{base}/api/{kind}/{quote(str(status['id']), safe='')}/card.png"
         if lang != "en":
             image += f"?lang={lang}"
         out |= {
@@ -336,3 +351,4 @@ router = APIRouter()
 router.include_router(_pages_router())
 router.include_router(dashboard_router)
 router.include_router(cards_router)
+router.include_router(poll_cards_router)

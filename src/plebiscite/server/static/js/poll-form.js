@@ -79,6 +79,20 @@ function readRequest() {
   const closing = utc($("#poll-closing"));
   if (closing <= opening) throw new FormError(t("poll.err-closing"), $("#poll-closing"));
   if (closing <= new Date()) throw new FormError(t("poll.err-closing-past"), $("#poll-closing"));
+  const base = {
+    question,
+    answers,
+    opening: opening <= new Date() ? "now" : iso(opening),
+    closing: iso(closing),
+  };
+  if (openMode()) {
+    const pool = Number($("#poll-pool").value.trim());
+    const most = options.max_shard_size ?? Infinity;
+    if (!Number.isInteger(pool) || pool < 1 || pool > most) {
+      throw new FormError(t("poll.err-pool", { most: Number.isFinite(most) ? most : "∞" }), $("#poll-pool"));
+    }
+    return withTrustees({ ...base, voters: { open: { pool } } });
+  }
   const emails = $("#poll-voters")
     .value.split(/[\n,;]+/)
     .map((s) => s.trim())
@@ -86,13 +100,13 @@ function readRequest() {
   if (emails.length === 0) throw new FormError(t("poll.err-voters"), $("#poll-voters"));
   const bad = emails.find((e) => !EMAIL.test(e));
   if (bad) throw new FormError(t("poll.err-email", { email: bad }), $("#poll-voters"));
-  const body = {
-    question,
-    answers,
-    opening: opening <= new Date() ? "now" : iso(opening),
-    closing: iso(closing),
-    voters: { emails },
-  };
+  const voters = { emails };
+  // a server that says whether it can mail (GET /api/polls/options) is told how to deliver
+  if (options.mail !== undefined) voters.delivery = options.mail ? "mail" : "organiser";
+  return withTrustees({ ...base, voters });
+}
+
+function withTrustees(body) {
   const names = $("#poll-trustees")
     .value.split("\n")
     .map((s) => s.trim())
@@ -154,6 +168,34 @@ async function submit(event) {
   }
 }
 
+// What the server offers (GET /api/polls/options): {mail, sign_in, max_shard_size}; {} from
+// a server that does not say (the list of addresses, as it takes it).
+let options = {};
+
+function openMode() {
+  return $("#poll-mode input[value=open]").checked && !$("#poll-mode").hidden;
+}
+
+function showMode() {
+  const open = openMode();
+  $("#poll-pool-field").hidden = !open;
+  $("#poll-voters-field").hidden = open;
+  $("#poll-voters").required = !open;
+  const key = options.mail === undefined ? null : options.mail ? "poll.delivery-mail" : "poll.delivery-organiser";
+  $("#poll-delivery").textContent = key ? t(key) : "";
+}
+
+async function loadOptions() {
+  try {
+    options = await api("/api/polls/options");
+  } catch {
+    options = {};
+  }
+  $("#poll-mode").hidden = !(options.sign_in ?? []).length;
+  if (options.max_shard_size) $("#poll-pool").max = String(options.max_shard_size);
+  showMode();
+}
+
 export function setUpPollForm() {
   const now = new Date();
   now.setSeconds(0, 0);
@@ -164,5 +206,10 @@ export function setUpPollForm() {
   $("#poll-token-field").hidden = Boolean(adminToken());
   $("#poll-add-answer").addEventListener("click", () => addAnswer().focus());
   $("#poll-form").addEventListener("submit", submit);
-  document.addEventListener("i18n:changed", renumber);
+  document.addEventListener("i18n:changed", () => {
+    renumber();
+    showMode();
+  });
+  for (const radio of $all("#poll-mode input")) radio.addEventListener("change", showMode);
+  loadOptions();
 }

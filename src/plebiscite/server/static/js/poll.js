@@ -2,8 +2,9 @@
 // until ..., closed), the share link with a copy button and its QR code, who holds which
 // power, the turnout, the link to the booth (a sharded poll: each voter's invitation links
 // to their shard's booth; every shard's booth is listed) and, once closed, the result as a
-// table (resultTable: one function, to be replaced by the charts of results.js with the
-// same data as a table). Right after the creation from the home page, the voters'
+// bar charts with the same numbers as tables (renderResultCharts of result-charts.js: all the
+// votes pooled, and each shard's when there are several); before that the live turnout,
+// refreshed while voting is open, the result staying encrypted until the close. Right after the creation from the home page, the voters'
 // credentials and the trustees' link tokens are shown once (from this tab's sessionStorage,
 // then forgotten).
 
@@ -12,8 +13,9 @@ import { say } from "./common.js";
 import { $, el, pathParams, replace } from "./dom.js";
 import { formatPercent, formatTime, initI18n, t } from "./i18n.js";
 import { CREATED_KEY } from "./poll-form.js";
+import { renderResultCharts } from "./result-charts.js";
 
-const REFRESH_MS = 15_000;
+const REFRESH_MS = 10_000;
 let poll = null;
 let created = null;
 
@@ -21,11 +23,6 @@ function fraction(text) {
   if (text === null || text === undefined) return null;
   const [n, d] = String(text).split("/").map(Number);
   return d ? n / d : n;
-}
-
-function shareText(text) {
-  const f = fraction(text);
-  return f === null ? "—" : t("common.fraction", { fraction: text, percent: formatPercent(f) });
 }
 
 function renderState() {
@@ -50,9 +47,41 @@ function renderQuestions() {
   );
 }
 
+// Who may vote (status.voters, when the server says): a list (each voter's link delivered by
+// the server's mail, or given to the organiser to send), or open to the accounts of a sign-in
+// provider, with each shard's pool of credentials.
+function votersText(v) {
+  if (v.mode === "open") {
+    const issuer = v.sign_in?.issuer ?? "";
+    const out = [el("p", { id: "voters-mode" }, t("poll.voters-open", { issuer, count: v.count }))];
+    if ((v.pools ?? []).length > 0) {
+      out.push(
+        el(
+          "ul",
+          { id: "voters-pools" },
+          v.pools.map((p) => el("li", {}, t("poll.voters-pool", { shard: p.shard, size: p.size, handed_out: p.handed_out }))),
+        ),
+      );
+    }
+    return out;
+  }
+  const key = v.delivery === "mail" ? "poll.voters-mail" : v.delivery === "organiser" ? "poll.voters-organiser" : "poll.voters-list";
+  return [el("p", { id: "voters-mode" }, t(key, { count: v.count }))];
+}
+
 function renderVote() {
   const out = [];
   const open = poll.state === "open";
+  if (poll.voters) out.push(...votersText(poll.voters));
+  if (poll.voters?.mode === "open" && poll.vote_link) {
+    out.push(
+      el("p", {}, open ? t("poll.vote-sign-in") : t("poll.vote-not-open")),
+      el("p", {}, el("a", { href: poll.vote_link, class: "button", id: "vote-link" }, t("poll.vote"))),
+    );
+    replace($("#vote"), out);
+    return;
+  }
+  if (poll.voters?.mode === "list") out.push(el("p", { id: "vote-message" }, t("poll.vote-message")));
   if (poll.shards.length === 1) {
     const s = poll.shards[0];
     out.push(
@@ -84,6 +113,16 @@ function renderShare() {
 }
 
 function renderPowers() {
+  const statements = poll.powers?.statements;
+  if (Array.isArray(statements) && statements.length > 0) {
+    replace(
+      $("#powers"),
+      statements.map((text, i) =>
+        el("li", i === 0 && poll.powers.server_can_decrypt ? { id: "server-can-decrypt" } : {}, i === 0 ? el("strong", {}, text) : text),
+      ),
+    );
+    return;
+  }
   const items = [];
   const names = poll.trustees.names;
   if (names.length === 0) {
@@ -111,6 +150,14 @@ function renderTurnout() {
   replace(
     $("#turnout"),
     t("poll.turnout", { voted, roll, percent: share === null ? "—" : formatPercent(fraction(share)) }),
+  );
+  const bar = $("#turnout-bar");
+  bar.max = Math.max(roll, 1);
+  bar.value = voted;
+  const live = poll.state === "open" || poll.state === "scheduled" || poll.state === "ceremony";
+  replace(
+    $("#turnout-updated"),
+    live ? t("poll.turnout-live", { time: formatTime(new Date().toISOString(), { timeStyle: "medium" }) }) : "",
   );
   if (poll.shards.length < 2) {
     replace($("#shards"));
@@ -156,66 +203,27 @@ function renderTurnout() {
   );
 }
 
-// The result as tables, one per question: each answer's votes and share, pooled and (when
-// there are several shards) per shard. The one function to replace by results.js's charts.
-function resultTable(status) {
-  const result = status.result;
-  const shards = result.shards.length > 1 ? result.shards : [];
-  return status.questions.map((q, i) => {
-    const text = q.question ?? q.value?.question ?? "";
-    const col = result.pooled.result[i];
-    const shares = result.pooled.shares[i];
-    if (!shares) {
-      return el("div", { class: "card" }, el("h3", {}, text), el("pre", {}, JSON.stringify(col)));
-    }
-    const answers = q.answers;
-    const counts = col.slice(col.length - answers.length);
-    const blank = col.length > answers.length ? col[0] : null;
-    const header = [
-      el("th", { scope: "col" }, t("poll.answer")),
-      el("th", { scope: "col", class: "num" }, t("poll.votes")),
-      el("th", { scope: "col", class: "num" }, t("poll.share")),
-      ...shards.map((s) => el("th", { scope: "col", class: "num" }, s.name)),
-    ];
-    const rows = answers.map((a, j) =>
-      el(
-        "tr",
-        {},
-        el("th", { scope: "row" }, a),
-        el("td", { class: "num" }, String(counts[j])),
-        el("td", { class: "num" }, shareText(shares[j])),
-        ...shards.map((s) => {
-          const sc = s.result[i];
-          return el("td", { class: "num" }, String(sc[sc.length - answers.length + j]));
-        }),
-      ),
-    );
-    if (blank !== null) {
-      rows.push(
-        el(
-          "tr",
-          {},
-          el("th", { scope: "row" }, t("poll.blank")),
-          el("td", { class: "num" }, String(blank)),
-          el("td", { class: "num" }, "—"),
-          ...shards.map((s) => el("td", { class: "num" }, String(s.result[i][0]))),
-        ),
-      );
-    }
-    return el(
-      "div",
-      { class: "table-wrap", tabindex: 0, role: "region", "aria-label": text },
-      el("table", { class: "result" }, el("caption", {}, text), el("thead", {}, el("tr", {}, header)), el("tbody", {}, rows)),
-    );
-  });
+// The poll's status in the shape renderResultCharts (result-charts.js) reads, a
+// referendum's: its questions and, once counted, each shard's result (a poll's shards are
+// one vote: the charts pool them, and let one shard be chosen when there are several).
+function chartStatus(status) {
+  const counted = status.result ? status.result.shards : [];
+  return {
+    id: status.id,
+    phase: status.phase,
+    card: `/api/polls/${seg(status.id)}/card.png`,
+    record: { questions: status.questions },
+    regions: status.shards.map((s) => {
+      const c = counted.find((r) => r.name === s.name);
+      return c ? { name: s.name, result: c.result } : { name: s.name };
+    }),
+  };
 }
 
 function renderResult() {
-  if (poll.result) {
-    replace($("#result"), resultTable(poll), el("p", { class: "hint" }, t("poll.result-shares")));
-  } else {
-    replace($("#result"), el("p", { class: "muted" }, t(poll.state === "counting" ? "poll.result-counting" : "poll.result-later")));
-  }
+  const container = $("#result");
+  renderResultCharts(chartStatus(poll), container, { perRegion: poll.shards.length > 1 });
+  if (poll.result) container.append(el("p", { class: "hint" }, t("poll.result-shares")));
 }
 
 function csv(rows) {

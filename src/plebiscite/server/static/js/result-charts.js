@@ -254,7 +254,9 @@ function destroy(container) {
 }
 
 function cardLink(status) {
-  const href = `/api/referendums/${encodeURIComponent(status.id)}/card.png?lang=${encodeURIComponent(language())}`;
+  // a poll's page passes its own card's address (status.card)
+  const card = status.card ?? `/api/referendums/${encodeURIComponent(status.id)}/card.png`;
+  const href = `${card}?lang=${encodeURIComponent(language())}`;
   return el("p", { class: "hint" }, el("a", { href, class: "card-link" }, t("charts.card")));
 }
 
