@@ -28,6 +28,22 @@ ballot).
 and pooled, every homomorphic answer's share of its question's valid votes as an exact
 fraction), with no verdict.
 
+Languages
+---------
+
+``"language": "en"`` (optional) states the language of the record's own texts, and
+``"translations"`` (optional) gives them in other languages, by language tag (``uk``,
+``en-GB``: 2 or 3 lowercase letters, then subtags of 1 to 8 letters or digits)::
+
+    "translations": {"uk": {"title": "Референдум про хартію",
+                            "questions": [{"question": "Чи схвалюєте ви хартію?",
+                                           "answers": ["Так", "Ні"]}, ...]}}
+
+one entry per question, in order, with as many answers as the original (a Lists question's
+answers are its rows, each list then its candidates, row lengths kept); every text is checked as
+the record's own. Both fields are written only when present (older records stay byte for byte
+what they were) and are part of the fingerprint. The elections keep the original texts.
+
 Polls
 -----
 
@@ -96,7 +112,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any
@@ -130,6 +146,7 @@ __all__ = [
     "RegionResult",
     "RegionsRequirement",
     "Rule",
+    "Translation",
     "Trustees",
     "Verdict",
     "check_election",
@@ -147,6 +164,11 @@ MAX_NAME = 200
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _UUID = re.compile(r"[1-9A-HJ-NP-Za-km-z]{14,64}\Z")
+#: a language tag: a primary subtag of 2 or 3 lowercase letters, then optional subtags of 1 to 8
+#: letters or digits (BCP 47's shape, e.g. ``uk``, ``en-GB``, ``sr-Latn``), at most 35 characters
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*\Z")
+MAX_LANGUAGE = 35
+MAX_TRANSLATIONS = 50
 _FRACTION = re.compile(r"(0|[1-9][0-9]{0,17})(?:/([1-9][0-9]{0,17}))?\Z")
 
 Question = QuestionH | QuestionNH | QuestionL
@@ -581,8 +603,94 @@ def _unique(values: Sequence[str], what: str, where: str) -> None:
         seen.add(v)
 
 
+def _language(v: Any, where: str) -> str:
+    if not isinstance(v, str) or len(v) > MAX_LANGUAGE or not _LANGUAGE.match(v):
+        raise EncodingError(
+            f"{v!r} is not a language tag: 2 or 3 lowercase letters, then optional subtags"
+            " of 1 to 8 letters or digits after a hyphen (e.g. uk, en-GB), at most"
+            f" {MAX_LANGUAGE} characters",
+            where=where,
+        )
+    return v
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The texts of the record in one language: its title and, for each question (in order),
+    the question and its answers, in the shape of the question's own (a Lists question's answers
+    are its rows, each list then its candidates)."""
+
+    title: str
+    questions: tuple[tuple[str, tuple[str, ...] | tuple[tuple[str, ...], ...]], ...]
+
+    def to_value(self) -> dict[str, Any]:
+        return {
+            "questions": [
+                {
+                    "answers": [a if isinstance(a, str) else list(a) for a in answers],
+                    "question": question,
+                }
+                for question, answers in self.questions
+            ],
+            "title": self.title,
+        }
+
+
+def _translated_answers(
+    q: Question, v: Any, where: str
+) -> tuple[str, ...] | tuple[tuple[str, ...], ...]:
+    a = arr(v, where, LIMITS.answers, len(q.answers))
+    if isinstance(q, QuestionL):
+        rows: list[tuple[str, ...]] = []
+        for i, (row, orig) in enumerate(zip(a, q.answers, strict=True)):
+            r = arr(row, f"{where}[{i}]", LIMITS.answers, len(orig))
+            rows.append(tuple(_text(t, f"{where}[{i}][{j}]") for j, t in enumerate(r)))
+        return tuple(rows)
+    return tuple(_text(t, f"{where}[{i}]") for i, t in enumerate(a))
+
+
+def _translation(v: Any, questions: Sequence[Question], where: str) -> Translation:
+    o = obj(v, where, ("title", "questions"))
+    wq = f"{where}.questions"
+    qs = arr(o["questions"], wq, LIMITS.questions, len(questions))
+    texts = []
+    for i, (tq, q) in enumerate(zip(qs, questions, strict=True)):
+        w = f"{wq}[{i}]"
+        t = obj(tq, w, ("question", "answers"))
+        texts.append(
+            (
+                _text(t["question"], f"{w}.question"),
+                _translated_answers(q, t["answers"], f"{w}.answers"),
+            )
+        )
+    return Translation(_text(o["title"], f"{where}.title", MAX_NAME * 5), tuple(texts))
+
+
+def _translations(
+    v: Any, questions: Sequence[Question], language: str | None, where: str
+) -> dict[str, Translation]:
+    if not isinstance(v, dict):
+        raise EncodingError("expected a JSON object: language tag -> texts", where=where)
+    if not v:
+        raise EncodingError("at least one translation (or leave the field out)", where=where)
+    if len(v) > MAX_TRANSLATIONS:
+        raise EncodingError(
+            f"{len(v)} translations, more than the {MAX_TRANSLATIONS} allowed", where=where
+        )
+    out: dict[str, Translation] = {}
+    for tag in sorted(v):
+        w = f"{where}.{tag}" if isinstance(tag, str) and _LANGUAGE.match(tag) else where
+        _language(tag, w)
+        if tag == language:
+            raise EncodingError(
+                f"the original texts are in {tag!r}: no translation into it", where=w
+            )
+        out[tag] = _translation(v[tag], questions, w)
+    return out
+
+
 _FIELDS = ("version", "id", "title", "questions", "regions", "trustees", "opening", "closing")
-_OPTIONAL_FIELDS = ("rule", "kind", "assignment")
+_OPTIONAL_FIELDS = ("rule", "kind", "assignment", "language", "translations")
 #: what a record is: a referendum (the default, not written) or a poll (its regions are its
 #: shards, it has no decision rule)
 KINDS = ("referendum", "poll")
@@ -604,6 +712,28 @@ class Referendum:
     closing: str
     rule: Rule | None
     kind: str = "referendum"
+    #: the language of the original texts (a language tag), when stated
+    language: str | None = None
+    #: the texts in other languages, by language tag (empty: none, and not written)
+    translations: Mapping[str, Translation] = field(default_factory=dict, hash=False)
+
+    def texts(self, language: str) -> Translation | None:
+        """The texts in ``language``, if the record has them (the original's when ``language``
+        is the record's own)."""
+        if language == self.language:
+            return self.original_texts()
+        return self.translations.get(language)
+
+    def original_texts(self) -> Translation:
+        return Translation(
+            self.title,
+            tuple(
+                (q.question, tuple(tuple(r) for r in q.answers))
+                if isinstance(q, QuestionL)
+                else (q.question, tuple(q.answers))
+                for q in self.questions
+            ),
+        )
 
     @property
     def is_poll(self) -> bool:
@@ -640,6 +770,7 @@ class Referendum:
             raise EncodingError(
                 f"closing {closing} is not after opening {opening}", where=f"{where}.closing"
             )
+        language = _language(o["language"], f"{where}.language") if "language" in o else None
         kind = o.get("kind", "referendum")
         if kind not in KINDS:
             raise EncodingError(
@@ -661,6 +792,12 @@ class Referendum:
             closing=closing,
             rule=_rule(o["rule"], questions, regions, f"{where}.rule") if "rule" in o else None,
             kind=kind,
+            language=language,
+            translations=(
+                _translations(o["translations"], questions, language, f"{where}.translations")
+                if "translations" in o
+                else {}
+            ),
         )
 
     def to_value(self) -> dict[str, Any]:
@@ -676,6 +813,10 @@ class Referendum:
         out |= {"title": self.title, "trustees": self.trustees.to_value(), "version": 1}
         if self.is_poll:  # written only when not the default: referendums' records unchanged
             out |= {"assignment": ASSIGNMENT, "kind": self.kind}
+        if self.language is not None:  # written only when present: older records unchanged
+            out["language"] = self.language
+        if self.translations:
+            out["translations"] = {k: t.to_value() for k, t in sorted(self.translations.items())}
         return out
 
     def to_json(self) -> bytes:
