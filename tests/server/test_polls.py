@@ -242,6 +242,21 @@ def test_a_poll_with_trustees_opens_itself_when_the_ceremony_is_done(client):
             "",
         ),
         ({"colour": "red"}, "request", "unknown field 'colour'"),
+        (
+            {"voters": {"emails": ["a@x.org"], "delivery": "post"}},
+            "request.voters.delivery",
+            "expected 'organiser' or 'mail'",
+        ),
+        (
+            {"voters": {"emails": ["a@x.org"], "delivery": "mail"}},
+            "request.voters.delivery",
+            "does not mail them",
+        ),
+        (
+            {"voters": {"open": {"pool": 5}, "delivery": "organiser"}},
+            "request.voters.delivery",
+            "goes with 'emails'",
+        ),
     ],
 )
 def test_errors_name_the_field(client, change, where, message):
@@ -250,6 +265,21 @@ def test_errors_name_the_field(client, change, where, message):
     text = r.json()["error"]["message"]
     assert text.startswith(where) and message in text
     assert client.get("/api/polls").json() == []  # nothing made
+
+
+def test_the_options_say_what_a_poll_creator_may_ask_for(client):
+    """GET /api/polls/options (public; not taken for a poll's id): no mail delivery, no
+    identity provider here, the largest shard; the delivery the form then sends is taken."""
+    r = client.get("/api/polls/options")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"mail": False, "sign_in": [], "max_shard_size": 10}
+    r = client.post(
+        "/api/polls",
+        json=poll(voters={"emails": ["a@x.org", "b@x.org"], "delivery": "organiser"}),
+        headers=ADMIN,
+    )
+    assert r.status_code == 201, r.text
+    assert len(r.json()["credentials"]) == 2
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_parsed(client):

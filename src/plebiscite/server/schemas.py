@@ -947,6 +947,12 @@ class PollList(RootModel[list[PollSummary]]):
     pass
 
 
+class PollOptions(_Open):
+    mail: bool = Field(description="whether the server mails the voters' credentials")
+    sign_in: list[str] = Field(description="the identity providers of open polls ('oidc')")
+    max_shard_size: int = Field(description="the most voters in one shard")
+
+
 # -- the OpenAPI pieces ---------------------------------------------------------------------------
 
 _MODELS: dict[str, type[BaseModel]] = {}

@@ -14,7 +14,8 @@ The request (``POST /api/polls``)::
      "title": "Lunch",                       # optional: the question by default
      "opening": "now",                       # optional: now; or YYYY-MM-DDTHH:MM:SSZ (UTC)
      "closing": "2030-05-13T12:00:00Z",
-     "voters": {"emails": ["ann@example.org", ...], "login_codes": false},
+     "voters": {"emails": ["ann@example.org", ...], "login_codes": false,
+                "delivery": "organiser"},         # optional; "mail" is refused
      "trustees": {"names": ["Alice", "Bob", "Carol"], "threshold": 2},   # optional
      "shard_size": 1000}                     # optional: at most the server's
 
@@ -135,12 +136,21 @@ def _questions(o: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _voters(v: Any) -> tuple[list[str], bool, int | None]:
     w = f"{_WHERE}.voters"
-    o = obj(v, w, (), ("emails", "login_codes", "open"))
+    o = obj(v, w, (), ("emails", "login_codes", "open", "delivery"))
+    if o.get("delivery", "organiser") not in ("organiser", "mail"):
+        raise EncodingError("expected 'organiser' or 'mail'", where=f"{w}.delivery")
+    if o.get("delivery") == "mail":
+        raise EncodingError(
+            "this server gives a poll's credentials to its organiser (delivery 'organiser'); "
+            "it does not mail them",
+            where=f"{w}.delivery",
+        )
     if ("emails" in o) == ("open" in o):
         raise EncodingError("give exactly one of 'emails' and 'open'", where=w)
     if "open" in o:
-        if "login_codes" in o:
-            raise EncodingError("login codes go with 'emails'", where=f"{w}.login_codes")
+        for k in ("login_codes", "delivery"):
+            if k in o:
+                raise EncodingError(f"{k} goes with 'emails'", where=f"{w}.{k}")
         op = obj(o["open"], f"{w}.open", ("pool",))
         return [], False, small_int(op["pool"], f"{w}.open.pool", 1, MAX_VOTERS)
     login_codes = o.get("login_codes", False)
@@ -342,6 +352,16 @@ class Polls:
 
     def _now(self) -> str:
         return now_iso(self.referendums.elections.clock())
+
+    def options(self) -> dict[str, Any]:
+        """What this server offers a poll's creator (``GET /api/polls/options``): whether it
+        mails the voters' credentials (not yet: ``delivery`` is ``organiser``), the identity
+        providers of open polls, and the largest shard."""
+        return {
+            "mail": False,
+            "sign_in": [] if self.sign_in is None else ["oidc"],
+            "max_shard_size": self.shard_size,
+        }
 
     async def create(self, body: Any, base: str) -> dict[str, Any]:
         """A new poll from the administrator's request; ``base``: the server's address as its

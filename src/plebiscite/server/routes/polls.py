@@ -92,6 +92,20 @@ async def list_polls(request: Request) -> list[dict[str, Any]]:
 
 
 @router.get(
+    "/options",
+    summary="What this server offers a poll's creator",
+    responses=answers(
+        200, schemas.PollOptions, "how credentials reach voters, sign-in, the largest shard"
+    ),
+)
+async def poll_options(request: Request) -> dict[str, Any]:
+    """``{"mail": false, "sign_in": [], "max_shard_size": N}``: whether the server mails the
+    voters' credentials (otherwise the creation's answer gives them once to the organiser),
+    the identity providers of polls open to whoever signs in, and the largest shard."""
+    return polls_of(request).options()
+
+
+@router.get(
     "/{pid}",
     summary="A poll's public status",
     responses=answers(200, schemas.PollStatus, "the poll's status", 404, 503),
