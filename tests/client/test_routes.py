@@ -74,6 +74,8 @@ def test_every_route_of_the_server_is_named(served):
         routes.poll("{pid}"),
         routes.close_poll("{pid}"),
         routes.poll_qr("{pid}"),
+        routes.poll_card("{pid}"),
+        routes.POLL_OPTIONS,
     }
     built = {p.replace("%7B", "{").replace("%7D", "}") for p in built}
     paths = httpx.get(served.url + routes.OPENAPI, timeout=30).json()["paths"]

@@ -20,6 +20,7 @@ __all__ = [
     "HEALTH",
     "OPENAPI",
     "POLLS",
+    "POLL_OPTIONS",
     "REFERENDUMS",
     "SERVER_KEY",
     "SESSION",
@@ -48,6 +49,7 @@ __all__ = [
     "open_referendum",
     "partial_decryption",
     "poll",
+    "poll_card",
     "poll_page",
     "poll_qr",
     "polynomial",
@@ -291,6 +293,17 @@ def close_poll(pid: str) -> str:
 def poll_qr(pid: str) -> str:
     """``GET``: the QR code of a poll's share link (SVG)."""
     return f"{poll(pid)}/qr.svg"
+
+
+def poll_card(pid: str, lang: str | None = None) -> str:
+    """``GET``: the poll's result card, a 1200×630 PNG (its words in ``lang``: en, uk or
+    ru)."""
+    path = f"{poll(pid)}/card.png"
+    return path if lang is None else f"{path}?lang={quote(lang, safe='')}"
+
+
+POLL_OPTIONS = f"{POLLS}/options"
+"""``GET``: what the server offers a poll's creator (mail, sign-in, the largest shard)."""
 
 
 # -- a trustee's messages -----------------------------------------------------------------------
