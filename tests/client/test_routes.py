@@ -76,6 +76,9 @@ def test_every_route_of_the_server_is_named(served):
         routes.poll_qr("{pid}"),
         routes.poll_card("{pid}"),
         routes.POLL_OPTIONS,
+        routes.poll_letters("{pid}"),
+        routes.poll_resend_failed("{pid}"),
+        routes.poll_reissue("{pid}"),
     }
     built = {p.replace("%7B", "{").replace("%7D", "}") for p in built}
     paths = httpx.get(served.url + routes.OPENAPI, timeout=30).json()["paths"]

@@ -39,6 +39,7 @@ NO_BODY = {
     ("post", "/api/referendums/{rid}/close"),
     ("post", "/api/referendums/{rid}/letters/resend-failed"),
     ("post", "/api/polls/{pid}/close"),
+    ("post", "/api/polls/{pid}/letters/resend-failed"),
     ("post", "/api/session/logout"),
     ("post", "/api/elections/{uuid}/logout"),
 }

@@ -245,12 +245,7 @@ def test_a_poll_with_trustees_opens_itself_when_the_ceremony_is_done(client):
         (
             {"voters": {"emails": ["a@x.org"], "delivery": "post"}},
             "request.voters.delivery",
-            "expected 'organiser' or 'mail'",
-        ),
-        (
-            {"voters": {"emails": ["a@x.org"], "delivery": "mail"}},
-            "request.voters.delivery",
-            "does not mail them",
+            "expected 'mail'",
         ),
         (
             {"voters": {"open": {"pool": 5}, "delivery": "organiser"}},
@@ -280,6 +275,22 @@ def test_the_options_say_what_a_poll_creator_may_ask_for(client):
     )
     assert r.status_code == 201, r.text
     assert len(r.json()["credentials"]) == 2
+    assert r.json()["poll"]["voters"] == {
+        "mode": "list",
+        "delivery": "organiser",
+        "login_codes": False,
+    }
+    assert "organiser" in r.json()["poll"]["powers"]["credentials"]
+
+
+def test_mail_delivery_needs_an_outbox(client):
+    r = client.post(
+        "/api/polls", json=poll(voters={"emails": ["a@x.org"], "delivery": "mail"}), headers=ADMIN
+    )
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"] == "no_outbox"
+    assert r.json()["error"]["message"].startswith("request.voters.delivery")
+    assert client.get("/api/polls").json() == []
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_parsed(client):

@@ -353,13 +353,17 @@ class Administrator(Observer):
         threshold: int | None = None,
         shard_size: int | None = None,
         login_codes: bool = False,
+        delivery: str | None = None,
     ) -> dict[str, Any]:
         """Create a poll in one request: ``question`` and its ``answers`` (or full
         ``questions``), the voters' e-mail addresses, the closing time (and the opening: now by
         default), optional trustees (then a ceremony, and the poll opens itself once it is
         done). The answer has the share link, the trustees' link tokens and the voters'
-        private credentials (shown this once)."""
+        private credentials (shown this once) when ``delivery`` is ``organiser`` (the
+        server's default without an outbox); with ``mail`` each voter is sent theirs."""
         body: dict[str, Any] = {"closing": closing, "voters": {"emails": list(emails)}}
+        if delivery is not None:
+            body["voters"]["delivery"] = delivery
         if questions is not None:
             body["questions"] = [dict(q) for q in questions]
         else:
@@ -374,6 +378,26 @@ class Administrator(Observer):
             if threshold is not None:
                 body["trustees"]["threshold"] = threshold
         return self._object("POST", routes.POLLS, json=body)
+
+    def poll_letters(
+        self, pid: str, *, state: str | None = None, after: str | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """The delivery of a mail poll's credential letters (as :meth:`letters`)."""
+        params: dict[str, Any] = {"limit": limit}
+        if state is not None:
+            params["state"] = state
+        if after is not None:
+            params["after"] = after
+        return self._object("GET", f"{routes.poll_letters(pid)}?{urlencode(params)}")
+
+    def poll_resend_failed(self, pid: str) -> dict[str, Any]:
+        """Make a mail poll's failed credential letters pending again."""
+        return self._object("POST", routes.poll_resend_failed(pid))
+
+    def poll_reissue(self, pid: str, login: str) -> dict[str, Any]:
+        """A new credential for the voter ``login`` of a mail poll, sent by mail (before the
+        opening)."""
+        return self._object("POST", routes.poll_reissue(pid), json={"login": login})
 
     def close_poll(self, pid: str) -> dict[str, Any]:
         """Close a poll now: its status (the result too when it has no trustee)."""

@@ -50,8 +50,11 @@ __all__ = [
     "partial_decryption",
     "poll",
     "poll_card",
+    "poll_letters",
     "poll_page",
     "poll_qr",
+    "poll_reissue",
+    "poll_resend_failed",
     "polynomial",
     "referendum",
     "referendum_events",
@@ -304,6 +307,22 @@ def poll_card(pid: str, lang: str | None = None) -> str:
 
 POLL_OPTIONS = f"{POLLS}/options"
 """``GET``: what the server offers a poll's creator (mail, sign-in, the largest shard)."""
+
+
+def poll_letters(pid: str) -> str:
+    """``GET`` (administrator): the delivery of a mail poll's credential letters."""
+    return f"{poll(pid)}/letters"
+
+
+def poll_resend_failed(pid: str) -> str:
+    """``POST`` (administrator): a mail poll's failed credential letters pending again."""
+    return f"{poll_letters(pid)}/resend-failed"
+
+
+def poll_reissue(pid: str) -> str:
+    """``POST`` (administrator): a new credential for a mail poll's voter (before the
+    opening)."""
+    return f"{poll(pid)}/voters/reissue"
 
 
 # -- a trustee's messages -----------------------------------------------------------------------

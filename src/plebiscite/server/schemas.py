@@ -718,6 +718,28 @@ class ReissueRequest(_Strict):
     login: Annotated[str, Field(min_length=1, max_length=256)]
 
 
+class PollReissueRequest(_Strict):
+    login: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class PollReissued(_Open):
+    id: str
+    shard: str
+    login: str
+    job: str = Field(description="the letter job of the new credential")
+    counts: LetterCounts
+
+
+class PollVotersStatus(_Open):
+    mode: Literal["list", "open"] = Field(
+        description="'list': the voters listed at creation; 'open': whoever signs in"
+    )
+    delivery: Literal["mail", "organiser", "sign_in"] = Field(
+        description="how the credentials reach the voters"
+    )
+    login_codes: bool
+
+
 class Reissued(_Open):
     id: str
     region: str
@@ -836,6 +858,12 @@ class PollVoters(_Strict):
         description="whoever signs in with the identity provider (not available unless one "
         "is configured)",
     )
+    delivery: Literal["mail", "organiser"] | None = Field(
+        default=None,
+        description="how the credentials reach the voters: 'mail' (each voter is sent theirs; "
+        "the default when the server has an outbox) or 'organiser' (returned once in the "
+        "creation's answer)",
+    )
 
 
 class PollTrustees(_Strict):
@@ -891,7 +919,8 @@ class PollResult(_Open):
 
 class PollPowers(_Open):
     server_can_decrypt: bool
-    summary: str
+    summary: str = Field(description="who holds the election key")
+    credentials: str = Field(description="who made the credentials and who holds them")
 
 
 class PollStatus(_Open):
@@ -906,6 +935,7 @@ class PollStatus(_Open):
     share_link: str
     qr: str = Field(description="the share link's QR code (SVG)")
     login_codes: bool
+    voters: PollVotersStatus
     trustees: dict[str, Any]
     powers: PollPowers = Field(description="who holds which power, in plain words")
     assignment: dict[str, str] = Field(description="the public rule of the voters' shards")

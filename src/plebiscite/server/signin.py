@@ -27,11 +27,15 @@ The authorization code flow (OpenID Connect Core 1.0, section 3.1) with PKCE (RF
    audiences), ``exp`` not passed and ``iat`` not in the future (:data:`LEEWAY` seconds
    allowed), ``nonce`` the cookie's, ``sub`` present. Then the account (issuer, ``sub``) gets
    its credential from the pool (:meth:`Referendums.assign_credential`: the same one if it
-   signed in before) and the browser is sent to ``/booth/UUID#credential=CREDENTIAL``: in the
+   signed in before; in a poll of several shards, from the account's own shard whichever one
+   it signed in for) and the browser is sent to ``/booth/UUID#credential=CREDENTIAL``: in the
    fragment, which browsers never send to a server, so the credential is in no request and
    no log. The cookie is removed.
 
-Both are browser navigations answered by redirects, as the web pages are, so they are not in
+``GET /signin/poll/PID`` starts the same flow for an open poll as a whole (a voter follows
+the poll's one link; the callback picks the account's shard).
+
+They are browser navigations answered by redirects, as the web pages are, so they are not in
 ``/openapi.json``. Every refusal is the server's error shape naming what is wrong (the state,
 the nonce, the ID token's claim or signature, the provider's own error code): 422 for what the
 browser or the provider sent, 403 when the provider refused the sign-in, 409
@@ -504,7 +508,7 @@ async def callback(request: Request) -> Response:
         buckets = app_buckets(request.app.state, "failed-sign-ins", FAILED_SIGN_INS)
         await charge(buckets, request.client.host if request.client else "", "failed sign-ins")
         raise
-    got = await referendums_of(request).assign_credential(uuid, account)
+    uuid, got = await referendums_of(request).assign_credential(uuid, account)
     response = RedirectResponse(
         f"/booth/{quote(uuid, safe='')}#credential={quote(got.credential, safe='')}",
         status_code=303,
@@ -514,16 +518,7 @@ async def callback(request: Request) -> Response:
     return response
 
 
-@router.get(
-    "/signin/{uuid}",
-    summary="Sign in for a credential of a poll's pool",
-    description="Redirects to the identity provider (authorization code flow with PKCE); the "
-    "sign-in is bound to this browser by a short-lived HttpOnly cookie.",
-)
-async def signin(request: Request, uuid: str) -> Response:
-    rp = _party(request)
-    if len(uuid) > 64:
-        raise NotFound("no_pool", "no election with a credential pool has this uuid")
+async def _start(request: Request, rp: RelyingParty, uuid: str) -> Response:
     await referendums_of(request).sign_in_check(uuid)
     url, cookie = await rp.start(uuid, _redirect_uri(request, rp))
     response = RedirectResponse(url, status_code=303, headers=_NO_STORE)
@@ -537,3 +532,30 @@ async def signin(request: Request, uuid: str) -> Response:
         secure=_secure(request),
     )
     return response
+
+
+@router.get(
+    "/signin/poll/{pid}",
+    summary="Sign in for a credential of an open poll",
+    description="As `/signin/UUID`, for the poll as a whole: the account gets its credential "
+    "from its own shard (the same one whichever way it signs in).",
+)
+async def signin_poll(request: Request, pid: str) -> Response:
+    rp = _party(request)
+    if len(pid) > 200:
+        raise NotFound("unknown_poll", "no poll has this id")
+    uuids = await referendums_of(request).pool_regions(pid)
+    return await _start(request, rp, uuids[0])
+
+
+@router.get(
+    "/signin/{uuid}",
+    summary="Sign in for a credential of a poll's pool",
+    description="Redirects to the identity provider (authorization code flow with PKCE); the "
+    "sign-in is bound to this browser by a short-lived HttpOnly cookie.",
+)
+async def signin(request: Request, uuid: str) -> Response:
+    rp = _party(request)
+    if len(uuid) > 64:
+        raise NotFound("no_pool", "no election with a credential pool has this uuid")
+    return await _start(request, rp, uuid)

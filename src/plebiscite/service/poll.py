@@ -15,7 +15,7 @@ The request (``POST /api/polls``)::
      "opening": "now",                       # optional: now; or YYYY-MM-DDTHH:MM:SSZ (UTC)
      "closing": "2030-05-13T12:00:00Z",
      "voters": {"emails": ["ann@example.org", ...], "login_codes": false,
-                "delivery": "organiser"},         # optional; "mail" is refused
+                "delivery": "mail"},              # optional: "mail" or "organiser"
      "trustees": {"names": ["Alice", "Bob", "Carol"], "threshold": 2},   # optional
      "shard_size": 1000}                     # optional: at most the server's
 
@@ -24,9 +24,18 @@ non-homomorphic); ``question`` and ``answers`` (two or more) make one question w
 to choose. ``"login_codes": true`` makes voters log in by a one-time code sent to their
 address before casting (as the referendum's ``voter_authentication``): refused unless the
 server has an outbox to send it. ``"voters": {"open": {"pool": N}}`` is for a poll whose voters
-sign in with an identity provider, N credentials handed out at sign-in: its shape is checked,
-but it is refused (``not_available``) unless a sign-in provider is configured
-(:attr:`Polls.sign_in`, the hook the provider sets; see :meth:`Polls._open_pool`).
+sign in with the server's OpenID Connect provider, N credentials handed out at sign-in (refused
+with ``not_available`` when the server has no provider): each shard is a pool region of the
+referendum (:mod:`plebiscite.service.pool`), the N credentials split as evenly as can be, and
+an account gets one credential of one shard (:func:`account_shard`, at ``/signin/poll/ID``).
+
+How the credentials of a voter list reach the voters (``voters.delivery``): ``"mail"`` (the
+default on a server with an outbox, ``--smtp-url`` or ``--outbox-dir``; refused with
+``no_outbox`` on one without) sends each voter one letter with their credential and booth link
+(the referendum's ``credential_delivery``: a durable job, :mod:`plebiscite.service.letters`,
+followed at ``GET /api/polls/ID/letters``; a lost credential is reissued before voting opens);
+``"organiser"`` (the default without an outbox) returns every credential once in the
+creation's answer, for the organiser to pass on.
 
 Without trustees the election key is the server's own alone (the server can decrypt every
 ballot, and the status says so): creation runs no ceremony and opens the boards in the same
@@ -45,10 +54,10 @@ exactly, and a split that leaves a shard empty is refused (choose a larger ``sha
 
 Poll ids are a short slug of the title and 10 random characters (52 bits: not enumerable).
 
-The credentials are made at the creation, by the server; the private ones go out through
-:func:`_deliver`, which returns them once in the creation's answer, each with its voter's
-booth link ``{base}/booth/{uuid}#credential={credential}`` (uuid: the voter's shard election).
-A mail job that sends each voter their own replaces it.
+The credentials are made at the creation, by the server; with delivery ``organiser``
+:func:`_deliver` returns them once in the creation's answer, each with its voter's booth link
+``{base}/booth/{uuid}#credential={credential}`` (uuid: the voter's shard election); with
+``mail`` the letters hold those links and the answer none.
 """
 
 from __future__ import annotations
@@ -96,6 +105,7 @@ class PollRequest:
     closing: str
     emails: list[str]
     login_codes: bool
+    delivery: str | None  # "mail", "organiser", None: the server's default
     pool: int | None  # identity-provider voters: the number of credentials
     trustees: dict[str, Any]
     shard_size: int
@@ -134,15 +144,14 @@ def _questions(o: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"question": question, "answers": texts, "min": 1, "max": 1}]
 
 
-def _voters(v: Any) -> tuple[list[str], bool, int | None]:
+def _voters(v: Any) -> tuple[list[str], bool, str | None, int | None]:
     w = f"{_WHERE}.voters"
     o = obj(v, w, (), ("emails", "login_codes", "open", "delivery"))
-    if o.get("delivery", "organiser") not in ("organiser", "mail"):
-        raise EncodingError("expected 'organiser' or 'mail'", where=f"{w}.delivery")
-    if o.get("delivery") == "mail":
+    delivery = o.get("delivery")
+    if delivery is not None and delivery not in ("organiser", "mail"):
         raise EncodingError(
-            "this server gives a poll's credentials to its organiser (delivery 'organiser'); "
-            "it does not mail them",
+            "expected 'mail' (each voter is sent their credential) or 'organiser' (the "
+            "credentials are given to the poll's creator)",
             where=f"{w}.delivery",
         )
     if ("emails" in o) == ("open" in o):
@@ -152,7 +161,7 @@ def _voters(v: Any) -> tuple[list[str], bool, int | None]:
             if k in o:
                 raise EncodingError(f"{k} goes with 'emails'", where=f"{w}.{k}")
         op = obj(o["open"], f"{w}.open", ("pool",))
-        return [], False, small_int(op["pool"], f"{w}.open.pool", 1, MAX_VOTERS)
+        return [], False, None, small_int(op["pool"], f"{w}.open.pool", 1, MAX_VOTERS)
     login_codes = o.get("login_codes", False)
     if not isinstance(login_codes, bool):
         raise EncodingError("expected true or false", where=f"{w}.login_codes")
@@ -173,7 +182,7 @@ def _voters(v: Any) -> tuple[list[str], bool, int | None]:
             raise EncodingError(f"{e!r} is listed twice", where=wi)
         seen.add(key)
         emails.append(e)
-    return emails, login_codes, None
+    return emails, login_codes, delivery, None
 
 
 def parse_request(body: Any, now: str, max_shard_size: int) -> PollRequest:
@@ -205,7 +214,7 @@ def parse_request(body: Any, now: str, max_shard_size: int) -> PollRequest:
         )
     if "voters" not in o:
         raise EncodingError("missing field 'voters'", where=w)
-    emails, login_codes, pool = _voters(o["voters"])
+    emails, login_codes, delivery, pool = _voters(o["voters"])
     trustees = o.get("trustees", {"names": []})
     if not isinstance(trustees, dict):
         raise EncodingError("expected {'names': [...], 'threshold': k}", where=f"{w}.trustees")
@@ -213,7 +222,7 @@ def parse_request(body: Any, now: str, max_shard_size: int) -> PollRequest:
     if "shard_size" in o:
         size = small_int(o["shard_size"], f"{w}.shard_size", 1, max_shard_size)
     return PollRequest(
-        title, questions, opening, closing, emails, login_codes, pool, trustees, size
+        title, questions, opening, closing, emails, login_codes, delivery, pool, trustees, size
     )
 
 
@@ -291,8 +300,29 @@ def _deliver(base: str, created: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _powers(trustees: list[str], threshold: int | None) -> dict[str, Any]:
-    """Who holds which power, in plain words."""
+_CREDENTIALS = {
+    "mail": "The server made each voter's credential and mailed it to the voter's address: "
+    "the server (and whoever reads a voter's mail) could cast a ballot in place of a voter, "
+    "who can see it on the public ballot box and replace it by voting.",
+    "organiser": "The server made each voter's credential and gave them all to the poll's "
+    "organiser, who passes them on: the organiser and the server could cast a ballot in place "
+    "of a voter, who can see it on the public ballot box and replace it by voting.",
+    "sign_in": "The server made a pool of credentials, its size published, and hands one to "
+    "each account that signs in with the identity provider, never two to one account: the "
+    "provider decides who has an account, and the server could use a credential nobody "
+    "signed in for.",
+}
+
+
+def _powers(
+    trustees: list[str], threshold: int | None, delivery: str = "organiser"
+) -> dict[str, Any]:
+    """Who holds which power, in plain words: the key (``summary``) and the credentials."""
+    out = _key_powers(trustees, threshold)
+    return out | {"credentials": _CREDENTIALS[delivery]}
+
+
+def _key_powers(trustees: list[str], threshold: int | None) -> dict[str, Any]:
     if not trustees:
         return {
             "server_can_decrypt": True,
@@ -355,10 +385,10 @@ class Polls:
 
     def options(self) -> dict[str, Any]:
         """What this server offers a poll's creator (``GET /api/polls/options``): whether it
-        mails the voters' credentials (not yet: ``delivery`` is ``organiser``), the identity
-        providers of open polls, and the largest shard."""
+        mails the voters' credentials (``delivery`` ``mail``, the default when it can), the
+        identity providers of open polls, and the largest shard."""
         return {
-            "mail": False,
+            "mail": self.outbox,
             "sign_in": [] if self.sign_in is None else ["oidc"],
             "max_shard_size": self.shard_size,
         }
@@ -378,6 +408,15 @@ class Polls:
                 "--smtp-url or --outbox-dir): create the poll without login_codes",
                 where=f"{_WHERE}.voters.login_codes",
             )
+        delivery = req.delivery or ("mail" if self.outbox else "organiser")
+        mail = delivery == "mail"
+        if mail and not self.outbox:
+            raise Refused(
+                "no_outbox",
+                "this server cannot send mail (plebiscite serve --smtp-url or --outbox-dir): "
+                "ask for delivery 'organiser', the credentials then given to you to pass on",
+                where=f"{_WHERE}.voters.delivery",
+            )
         pid = new_poll_id(req.title)
         shards = split(pid, req.emails, req.shard_size)
         record = _record(pid, req, len(shards))
@@ -388,13 +427,15 @@ class Polls:
                 "referendum": record,
                 "voters": {shard_name(i): v for i, v in enumerate(shards)},
                 "voter_authentication": req.login_codes,
+                **({"credential_delivery": "mail"} if mail else {}),
             },
-            credentials_at_creation=True,
+            credentials_at_creation=not mail,
             auto_open=True,
+            base=base,
         )
-        if not req.trustees.get("names"):
+        ref = await refs.lookup(pid)
+        if not req.trustees.get("names") and refs.opens_itself_now(ref, now):
             # no ceremony: the boards now (or, if this fails, the closer's next look)
-            ref = await refs.lookup(pid)
             await refs.open_itself(ref)
         status = await self.status(pid, base)
         return {
@@ -402,7 +443,7 @@ class Polls:
             "share_link": status["share_link"],
             "poll": status,
             "trustees": created["trustees"],
-            "credentials": _deliver(base, created),
+            "credentials": [] if mail else _deliver(base, created),
         }
 
     async def _open_pool(self, req: PollRequest) -> dict[str, Any]:
@@ -465,6 +506,11 @@ class Polls:
                 "explanation": outcome["explanation"],
             }
         names = list(record.trustees.names)
+        delivery = (
+            "sign_in"
+            if ref.sign_in is not None
+            else ("mail" if ref.credential_delivery is not None else "organiser")
+        )
         return {
             "id": pid,
             "title": record.title,
@@ -477,12 +523,17 @@ class Polls:
             "share_link": f"{base}/poll/{pid}",
             "qr": f"/api/polls/{pid}/qr.svg",
             "login_codes": ref.voter_authentication,
+            "voters": {
+                "mode": "open" if ref.sign_in is not None else "list",
+                "delivery": delivery,
+                "login_codes": ref.voter_authentication,
+            },
             "trustees": {
                 "names": names,
                 "threshold": record.trustees.threshold or (len(names) or None),
                 "ceremony": st["ceremony"]["phase"],
             },
-            "powers": _powers(names, record.trustees.threshold),
+            "powers": _powers(names, record.trustees.threshold, delivery),
             "assignment": {
                 "rule": ASSIGNMENT,
                 "description": "shard index (from 1) = 1 + (SHA-256(poll id, NUL byte, login) "
@@ -532,6 +583,49 @@ class Polls:
             raise Refused("state", f"poll {pid!r} is not open yet")
         await self.referendums.close(pid)
         return await self.status(pid, base)
+
+    async def letters(
+        self, pid: str, state: str | None = None, after: str | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """The delivery of a mail poll's credential letters, as a referendum's
+        (:meth:`Referendums.letters_status`: personal data, for the administrator)."""
+        await self._mail_poll(pid)
+        return await self.referendums.letters_status(pid, state, after, limit)
+
+    async def resend_failed(self, pid: str) -> dict[str, Any]:
+        """Make every failed credential letter of a mail poll pending again."""
+        await self._mail_poll(pid)
+        return await self.referendums.resend_failed(pid)
+
+    async def reissue(self, pid: str, body: Any, base: str) -> dict[str, Any]:
+        """A new credential for the voter ``{"login": ...}`` of a mail poll before its
+        opening, in the voter's shard (the public rule): the old one void (no board ever
+        holds it), a new letter sent."""
+        ref = await self._mail_poll(pid)
+        o = obj(body, _WHERE, ("login",))
+        login = o["login"]
+        if not isinstance(login, str) or not login.strip():
+            raise EncodingError("expected the voter's e-mail address", where=f"{_WHERE}.login")
+        login = login.strip()
+        names = [r.name for r in ref.regions]
+        shard = names[shard_of(pid, login, len(names))]
+        known = {login_key(x): x for x, _ in ref.region(shard).voters}
+        if login_key(login) not in known:
+            raise NotFound("unknown_voter", f"{login!r} is not a voter of poll {pid!r}")
+        got = await self.referendums.reissue(
+            pid, {"region": shard, "login": known[login_key(login)]}, base
+        )
+        return {k: v for k, v in got.items() if k != "region"} | {"shard": shard}
+
+    async def _mail_poll(self, pid: str) -> Any:
+        ref = await self._poll(pid)
+        if ref.credential_delivery is None:
+            raise Refused(
+                "state",
+                f"the credentials of poll {pid!r} are not sent by mail (delivery 'organiser' "
+                "or an open poll)",
+            )
+        return ref
 
     async def share_link(self, pid: str, base: str) -> str:
         await self._poll(pid)

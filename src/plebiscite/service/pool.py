@@ -150,6 +150,17 @@ def account_key(key: SigningKey, uuid: str, account: Account) -> str:
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
+def account_region(key: SigningKey, rid: str, account: Account, regions: int) -> int:
+    """Which of a poll's ``regions`` pool shards an account gets its credential from (from 0):
+    HMAC-SHA256 of (poll, issuer, subject) under a key derived from the server's signing key,
+    as a big-endian integer, modulo ``regions``. The same account always lands in the same
+    shard, so it never holds two credentials of one poll; the rule is the server's (the
+    subject is personal data), not a public one."""
+    secret = _derive(key, b"plebiscite: the shard of an account that signs in, version 1")
+    message = json.dumps([rid, account.issuer, account.subject]).encode()
+    return int.from_bytes(hmac.new(secret, message, hashlib.sha256).digest(), "big") % regions
+
+
 def _sealer(key: SigningKey) -> AESGCM:
     return AESGCM(_derive(key, b"plebiscite: the credential pools, version 1"))
 

@@ -1068,12 +1068,21 @@ def _credential_letter(
     """The letter that gives a voter its credential: the election's name and hours, and the
     booth's link with the credential in its fragment (which the browser never sends)."""
     record = ref.referendum
-    name = f"{record.title} ({region.name})"
-    lines = [
-        f"You are a voter in {name}.",
-        f"Voting opens at {record.opening} and closes at {record.closing} (UTC).",
-        "",
-    ]
+    if record.is_poll:  # its shards are not the voters' concern
+        name = record.title
+        lines = [f"You are invited to answer the poll {name!r}."]
+        lines += [f"  {q.question}" for q in record.questions[:3] if isinstance(q.question, str)]
+        lines += [
+            f"Voting opens at {record.opening} and closes at {record.closing} (UTC).",
+            "",
+        ]
+    else:
+        name = f"{record.title} ({region.name})"
+        lines = [
+            f"You are a voter in {name}.",
+            f"Voting opens at {record.opening} and closes at {record.closing} (UTC).",
+            "",
+        ]
     if reissued:
         lines += ["This credential replaces the one you were sent before, which is void.", ""]
     if public_url:
@@ -1938,11 +1947,18 @@ class Referendums:
     # -- administrator --
 
     async def create(
-        self, body: Any, *, credentials_at_creation: bool = False, auto_open: bool = False
+        self,
+        body: Any,
+        *,
+        credentials_at_creation: bool = False,
+        auto_open: bool = False,
+        base: str | None = None,
     ) -> dict[str, Any]:
         """A new referendum from the administrator's request (see the route's documentation);
         the answer holds the link tokens, shown this once. ``credentials_at_creation`` and
-        ``auto_open``: see :func:`_create` (a poll's, :mod:`plebiscite.service.poll`)."""
+        ``auto_open``: see :func:`_create` (a poll's, :mod:`plebiscite.service.poll`).
+        ``base``: the server's address as the request's user sees it, for the links of the
+        credential letters when the server has no ``public_url``."""
         refs = self.refs
         taken = await anyio.to_thread.run_sync(self._taken)
         ref, answer, made = await anyio.to_thread.run_sync(
@@ -1982,7 +1998,7 @@ class Referendums:
                     await anyio.to_thread.run_sync(store.put, KIND_ROLL, rid, _dump_roll(ref))
                     if letters is not None and made:
                         # the creation is complete once its letters are stored (restore)
-                        batch = self._credential_letters(ref, made)
+                        batch = self._credential_letters(ref, made, base=base)
                         await anyio.to_thread.run_sync(letters.enqueue, _letters_job(rid), batch)
                 except BaseException:
                     with contextlib.suppress(PlebisciteError):
@@ -2140,20 +2156,52 @@ class Referendums:
         assert ref.sign_in is not None
         return ref.sign_in
 
-    async def assign_credential(self, uuid: str, account: pool.Account) -> pool.Assignment:
-        """The credential of the signed-in ``account`` in election ``uuid``'s pool: the same
-        every time it signs in (:func:`plebiscite.service.pool.assign`). Refused while the
-        region's voting is not open."""
+    async def pool_regions(self, rid: str) -> list[str]:
+        """The election uuids of the pool regions of referendum (or poll) ``rid``, in the
+        record's order; refused when it has none."""
+        ref = await self.lookup(rid)
+        uuids = [r.uuid for r in ref.regions if r.pool is not None]
+        if not uuids or ref.sign_in is None:
+            raise NotFound("no_pool", f"{rid!r} has no credential pool: nobody signs in for it")
+        return uuids
+
+    async def account_election(self, uuid: str, account: pool.Account) -> str:
+        """The election whose pool gives ``account`` its credential when it signed in for
+        election ``uuid``: ``uuid`` itself, except in a poll of several pool shards, where it
+        is the account's own shard (:func:`plebiscite.service.pool.account_region`), whichever
+        shard it signed in for: an account never holds two credentials of one poll."""
+        ref, _region = await self._pool_region(uuid)
+        if not ref.referendum.is_poll:
+            return uuid
+        uuids = [r.uuid for r in ref.regions if r.pool is not None]
+        if len(uuids) == 1:
+            return uuids[0]
+        return uuids[pool.account_region(self.key, ref.referendum.id, account, len(uuids))]
+
+    async def assign_credential(
+        self, uuid: str, account: pool.Account
+    ) -> tuple[str, pool.Assignment]:
+        """The election and the credential of the signed-in ``account`` who signed in for
+        election ``uuid`` (:meth:`account_election`): the same every time it signs in
+        (:func:`plebiscite.service.pool.assign`). Refused while the region's voting is not
+        open."""
+        uuid = await self.account_election(uuid, account)
         await self.sign_in_check(uuid)
-        return await anyio.to_thread.run_sync(pool.assign, self.store, self.key, uuid, account)
+        got = await anyio.to_thread.run_sync(pool.assign, self.store, self.key, uuid, account)
+        return uuid, got
 
     # -- credentials by mail --
 
     def _credential_letters(
-        self, ref: _Referendum, made: dict[str, list[VoterCredential]], reissued: bool = False
+        self,
+        ref: _Referendum,
+        made: dict[str, list[VoterCredential]],
+        reissued: bool = False,
+        base: str | None = None,
     ) -> list[Letter]:
+        url = self.public_url or base
         return [
-            _credential_letter(ref, ref.region(name), c.login, c.private, self.public_url, reissued)
+            _credential_letter(ref, ref.region(name), c.login, c.private, url, reissued)
             for name, creds in made.items()
             for c in creds
         ]
@@ -2192,7 +2240,7 @@ class Referendums:
         ]
         return {"id": rid, "resent": count, "counts": counts}
 
-    async def reissue(self, rid: str, body: Any) -> dict[str, Any]:
+    async def reissue(self, rid: str, body: Any, base: str | None = None) -> dict[str, Any]:
         """A new credential for one voter of a region whose credentials go by mail, before
         the opening: the old public credential replaced by the new one in the region's roll
         (no board ever holds the old one), the voter's letters not yet sent cancelled and a
@@ -2225,7 +2273,7 @@ class Referendums:
             )
             ref.reissues += 1
             job = f"{rid}/reissue/{ref.reissues:06d}"
-        letter = _credential_letter(ref, region, login, new.private, self.public_url, True)
+        letter = _credential_letter(ref, region, login, new.private, self.public_url or base, True)
         await anyio.to_thread.run_sync(letters.cancel, f"{rid}/", login, name)
         await anyio.to_thread.run_sync(letters.enqueue, job, [letter])
         counts = (await anyio.to_thread.run_sync(letters.summary, f"{rid}/", None, None, 1))[
@@ -2418,7 +2466,8 @@ class Referendums:
                     )
                     ref.phase = ref.phase.next
                     ref.error = None
-        if ref.auto_open and ref.phase is CeremonyStep.DONE and not ref.opened:
+        due = ref.auto_open and ref.phase is CeremonyStep.DONE and not ref.opened
+        if due and self.opens_itself_now(ref, now_iso(self.elections.clock())):
             await self.open_itself(ref)
         return _ceremony_status(ref)
 
@@ -2439,6 +2488,15 @@ class Referendums:
         log.info("referendum %s: its ceremony done, opened itself", rid)
         return True
 
+    def opens_itself_now(self, ref: _Referendum, now: str) -> bool:
+        """Whether a referendum the server opens itself opens at ``now``: as soon as its
+        ceremony is done, except one whose credentials go by mail, opened at its opening time
+        so that a lost credential can be reissued until then (the boards' rolls are final once
+        they exist)."""
+        if ref.credential_delivery is not None and now < ref.referendum.opening:
+            return False
+        return now < ref.referendum.closing
+
     async def open_due(self, now: str | None = None) -> list[str]:
         """Open every referendum the server opens itself (``auto_open``: a poll's) whose
         ceremony is done and that is not open yet, unless its closing time has passed; the ids
@@ -2447,7 +2505,7 @@ class Referendums:
         opened = []
         for rid, ref in list(self.refs.items()):
             due = ref.auto_open and not ref.opened and ref.phase is CeremonyStep.DONE
-            if due and now < ref.referendum.closing and await self.open_itself(ref):
+            if due and self.opens_itself_now(ref, now) and await self.open_itself(ref):
                 opened.append(rid)
         return opened
 

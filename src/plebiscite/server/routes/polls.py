@@ -24,6 +24,9 @@ from plebiscite.server.http import read_body
 from plebiscite.server.schemas import answers
 from plebiscite.service.poll import MAX_POLL_CREATE
 
+#: the largest body of a reissue's request
+MAX_REISSUE = 4096
+
 __all__ = ["base_of", "qr_svg", "router"]
 
 
@@ -134,6 +137,83 @@ async def close_poll(pid: str, request: Request) -> dict[str, Any]:
     decrypted."""
     await require_admin(request)
     return await polls_of(request).close(pid, base_of(request))
+
+
+@router.get(
+    "/{pid}/letters",
+    summary="The delivery of a poll's credential letters (administrator)",
+    responses=answers(
+        200,
+        schemas.LetterPage,
+        "how many letters in each state, and a page of them",
+        401,
+        404,
+        409,
+        503,
+        typed_params=True,
+    ),
+)
+async def poll_letters(
+    pid: str,
+    request: Request,
+    state: str | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """Administrator only (the addresses are personal data), for a poll whose credentials
+    go by mail (``voters.delivery`` ``mail``): how many letters are ``pending``, ``sent``,
+    ``failed`` and ``cancelled`` (replaced by a reissue), and up to ``limit`` of them, those
+    of ``state`` if given, after the letter ``after``, each with its address, shard (its
+    ``region``), state, attempts, the kind of its last failure and when it was sent."""
+    await require_admin(request)
+    return await polls_of(request).letters(pid, state or None, after or None, limit)
+
+
+@router.post(
+    "/{pid}/letters/resend-failed",
+    summary="Send a poll's failed credential letters again (administrator)",
+    responses=answers(
+        200,
+        schemas.LettersResent,
+        "the failed letters are pending again",
+        401,
+        404,
+        409,
+        *schemas.WRITE,
+    ),
+)
+async def poll_resend_failed(pid: str, request: Request) -> dict[str, Any]:
+    """Administrator only: every ``failed`` credential letter of the poll is pending again."""
+    await require_admin(request)
+    return await polls_of(request).resend_failed(pid)
+
+
+@router.post(
+    "/{pid}/voters/reissue",
+    summary="Reissue a poll voter's credential before the opening (administrator)",
+    openapi_extra=schemas.body(schemas.PollReissueRequest),
+    responses=answers(
+        200,
+        schemas.PollReissued,
+        "a new credential replaces the old one; its letter is on its way",
+        401,
+        404,
+        409,
+        413,
+        422,
+        *schemas.WRITE,
+    ),
+)
+async def poll_reissue(pid: str, request: Request) -> dict[str, Any]:
+    """Administrator only, for a poll whose credentials go by mail, before its opening.
+    Body: ``{"login"}`` (the voter's address; the shard is the public rule's). The old
+    credential is void (no board ever holds it), the voter's letters not sent yet are
+    cancelled and a new one goes out. Once the poll is open: 409 ``voting_open``."""
+    await require_admin(request)
+    body = strictjson.loads(
+        await read_body(request, MAX_REISSUE), max_size=MAX_REISSUE, where="request"
+    )
+    return await polls_of(request).reissue(pid, body, base_of(request))
 
 
 @router.get(

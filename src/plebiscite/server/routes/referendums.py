@@ -18,6 +18,7 @@ from plebiscite.server import schemas
 from plebiscite.server.accounts import require_admin
 from plebiscite.server.context import referendums_of
 from plebiscite.server.http import read_body
+from plebiscite.server.routes.polls import base_of
 from plebiscite.server.schemas import answers
 from plebiscite.server.security import bearer
 from plebiscite.service.errors import Invalid
@@ -77,7 +78,7 @@ async def create_referendum(request: Request) -> dict[str, Any]:
             "(start it with --smtp-url smtp://... or --outbox-dir DIR)",
             where="request.voter_authentication",
         )
-    return await referendums_of(request).create(body)
+    return await referendums_of(request).create(body, base=base_of(request))
 
 
 @router.post(
@@ -532,4 +533,4 @@ async def reissue_credential(rid: str, request: Request) -> dict[str, Any]:
     body = strictjson.loads(
         await read_body(request, MAX_REISSUE), max_size=MAX_REISSUE, where="request"
     )
-    return await referendums_of(request).reissue(rid, body)
+    return await referendums_of(request).reissue(rid, body, base_of(request))
