@@ -6,6 +6,7 @@ verification from the server's address alone; usage errors with status 2."""
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -41,7 +42,7 @@ def test_create_vote_close_status_and_verify(admin, tmp_path):
         [
             "poll", "create", "--server", server.base, "--question", "Adopt the plan?",
             "--answer", "Yes", "--answer", "No", "--voters", str(voters),
-            "--shard-size", "20", "--credentials-out", str(out),
+            "--shard-size", "20", "--credentials-out", str(out), "--delivery", "organiser",
         ]
     )  # fmt: skip
     assert rc == 0, text
@@ -58,6 +59,7 @@ def test_create_vote_close_status_and_verify(admin, tmp_path):
         [
             "poll", "create", "--server", server.base, "--question", "Again?", "--answer", "A",
             "--answer", "B", "--voter", "x@example.org", "--credentials-out", str(out),
+            "--delivery", "organiser",
         ]
     )  # fmt: skip
     assert rc == 2 and "never overwritten" in text
@@ -136,3 +138,35 @@ def test_verify_needs_the_archives_or_an_address(tmp_path):
     assert rc == 2 and "every shard's archive" in text
     rc, text = cli(["poll", "verify", "https://example.org/elsewhere"])
     assert rc == 2 and "URL/poll/ID" in text
+
+
+def test_a_mail_poll_its_letters_and_a_reissue(admin, tmp_path):
+    """The server (with an outbox) mails the credentials by default: no credentials file; the
+    letters' delivery followed, one voter's credential reissued before the opening."""
+    server = admin
+    out = tmp_path / "none.json"
+    rc, text = cli(
+        [
+            "poll", "create", "--server", server.base, "--question", "Mailed?", "--answer", "A",
+            "--answer", "B", "--voter", "m1@example.org", "--voter", "m2@example.org",
+            "--opening", "2098-01-01T00:00:00Z", "--closing", "2099-01-01T00:00:00Z",
+            "--credentials-out", str(out),
+        ]
+    )  # fmt: skip
+    assert rc == 0, text
+    assert "by mail" in text and not out.exists()
+    pid = text.splitlines()[0].rsplit("/", 1)[1]
+    deadline = time.monotonic() + 30
+    while True:
+        rc, text = cli(["poll", "letters", "--server", server.base, pid, "--json"])
+        assert rc == 0, text
+        if json.loads(text)["counts"]["sent"] == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert json.loads(text)["counts"] == {"pending": 0, "sent": 2, "failed": 0, "cancelled": 0}
+    rc, text = cli(["poll", "reissue", "--server", server.base, pid, "m2@example.org"])
+    assert rc == 0 and "new credential" in text, text
+    rc, text = cli(["poll", "letters", "--server", server.base, pid])
+    assert rc == 0 and "m2@example.org" in text and "cancelled" in text, text
+    rc, text = cli(["poll", "reissue", "--server", server.base, pid, "zz@example.org"])
+    assert rc == 1 and "not a voter" in text, text

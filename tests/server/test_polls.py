@@ -398,3 +398,12 @@ def test_a_poll_of_full_questions_a_ranking_shuffled_and_decrypted_by_the_server
     assert sum(pooled["result"][0]) == 3 and len(pooled["result"][1]) == 3
     assert pooled["shares"][1] is None and len(pooled["shares"][0]) == 2
     assert st["shards"][0]["status"] == "done"
+
+
+def test_an_id_whose_split_leaves_a_shard_empty_is_drawn_again(client):
+    """Two voters in shards of one: half the ids leave a shard empty; the server draws ids
+    until one splits them, so every such creation succeeds."""
+    for _ in range(8):
+        body = poll(voters={"emails": ["a@x.org", "b@x.org"]}, shard_size=1)
+        st = create(client, body)["poll"]
+        assert [s["roll"] for s in st["shards"]] == [1, 1]

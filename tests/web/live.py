@@ -38,7 +38,15 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, directory: Path, *, demo: bool, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        demo: bool,
+        args: tuple[str, ...] = (),
+        mail: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.directory = directory
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -59,11 +67,11 @@ class LiveServer:
             str(self.port),
             *more,
         ]
-        if "--smtp-url" not in more and "--outbox-dir" not in more:
+        if mail and "--smtp-url" not in more and "--outbox-dir" not in more:
             args += ["--outbox-dir", str(directory / "outbox")]  # mail goes to files there
         if demo:
             args += ["--demo", "--demo-voters", str(DEMO_VOTERS), "--demo-dir", str(self.demo_dir)]
-        env = dict(os.environ, PLEBISCITE_ADMIN_TOKEN=ADMIN_TOKEN)
+        env = dict(os.environ, PLEBISCITE_ADMIN_TOKEN=ADMIN_TOKEN) | (env or {})
         with self._log.open("wb") as out:
             self.proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
         self._wait()

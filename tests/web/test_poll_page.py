@@ -20,8 +20,18 @@ __all__ = ["empty_server"]
 pytestmark = pytest.mark.browser
 
 
-def test_a_poll_created_from_the_home_page(page, shots, empty_server: LiveServer):
-    server = empty_server
+@pytest.fixture(scope="module")
+def mailless_server(tmp_path_factory: pytest.TempPathFactory):
+    """A server that cannot send mail: a poll's credentials go to its organiser."""
+    server = LiveServer(tmp_path_factory.mktemp("mailless-server"), demo=False, mail=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_poll_created_from_the_home_page(page, shots, mailless_server: LiveServer):
+    server = mailless_server
     foreign, no_csp = _watch(page, server.base)
     page.goto(f"{server.base}/")
     page.wait_for_selector("#poll-answers li >> nth=1")
@@ -217,7 +227,10 @@ def test_a_poll_of_two_shards_shows_every_vote_and_each_shard(page, empty_server
             "question": "Red or blue?",
             "answers": ["Red", "Blue"],
             "closing": "2099-01-01T00:00:00Z",
-            "voters": {"emails": [f"v{i}@example.org" for i in range(4)]},
+            "voters": {
+                "emails": [f"v{i}@example.org" for i in range(4)],
+                "delivery": "organiser",
+            },
             "shard_size": 2,
         },
         headers=admin,

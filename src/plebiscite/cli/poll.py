@@ -104,18 +104,25 @@ def _cmd_create(args: argparse.Namespace) -> int:
                 threshold=args.threshold,
                 shard_size=args.shard_size,
                 login_codes=args.login_codes,
+                delivery=args.delivery,
             ),
         )
     finally:
         admin.disconnect()
     pid = created["id"]
-    path = out_path or Path(f"{pid}.credentials.json")
-    secrets = {"poll": pid, "trustees": created["trustees"], "credentials": created["credentials"]}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(secrets, f, indent=1)
-        f.write("\n")
     st = created["poll"]
+    mailed = st["voters"]["delivery"] == "mail"
+    path = out_path or Path(f"{pid}.credentials.json")
+    if not mailed or created["trustees"]:
+        secrets = {
+            "poll": pid,
+            "trustees": created["trustees"],
+            "credentials": created["credentials"],
+        }
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(secrets, f, indent=1)
+            f.write("\n")
     print(created["share_link"])
     print(
         f"poll {pid}: {st['state']}, {len(emails)} voters in {len(st['shards'])} shard(s), "
@@ -123,10 +130,61 @@ def _cmd_create(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     print(f"{st['powers']['summary']}", file=sys.stderr)
+    if mailed:
+        print(
+            "the server sends each voter their credential and booth link by mail "
+            f"(follow it with: plebiscite poll letters --server {args.server} {pid})",
+            file=sys.stderr,
+        )
+        if created["trustees"]:
+            print(f"the trustees' link tokens: {path} (shown this once)", file=sys.stderr)
+    else:
+        print(
+            f"the voters' credentials and booth links (and the trustees' link tokens): {path} "
+            "(shown this once: send each voter their own)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _cmd_letters(args: argparse.Namespace) -> int:
+    from plebiscite.client import Administrator
+
+    admin = Administrator(args.server.rstrip("/"), _admin_token())
+    try:
+        if args.resend_failed:
+            _client_call(args.server, lambda: admin.poll_resend_failed(args.pid))
+        got = _client_call(
+            args.server, lambda: admin.poll_letters(args.pid, state=args.state, limit=1000)
+        )
+    finally:
+        admin.disconnect()
+    if args.json:
+        json.dump(got, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    c = got["counts"]
     print(
-        f"the voters' credentials and booth links (and the trustees' link tokens): {path} "
-        "(shown this once: send each voter their own)",
-        file=sys.stderr,
+        f"letters of {args.pid}: {c['sent']} sent, {c['pending']} pending, {c['failed']} failed, "
+        f"{c['cancelled']} cancelled (replaced by a reissue)"
+    )
+    for x in got["letters"]:
+        extra = f" ({x['error']})" if x.get("error") else ""
+        print(f"  {x['to']}: {x['state']}, {x['attempts']} attempt(s){extra}")
+    return 0
+
+
+def _cmd_reissue(args: argparse.Namespace) -> int:
+    from plebiscite.client import Administrator
+
+    admin = Administrator(args.server.rstrip("/"), _admin_token())
+    try:
+        got = _client_call(args.server, lambda: admin.poll_reissue(args.pid, args.email))
+    finally:
+        admin.disconnect()
+    print(
+        f"{got['login']}: a new credential, on its way by mail (the old one is void); "
+        f"{got['counts']['pending']} letter(s) pending"
     )
     return 0
 
@@ -228,11 +286,42 @@ def register(sub: Any) -> None:
     c.add_argument("--threshold", type=int, metavar="K", help="K of the trustees decrypt")
     c.add_argument("--shard-size", type=int, metavar="N", help="voters per shard at most")
     c.add_argument(
+        "--delivery",
+        choices=("mail", "organiser"),
+        help="how the credentials reach the voters: mail (the server sends each voter theirs; "
+        "its default when it can send mail) or organiser (written to --credentials-out)",
+    )
+    c.add_argument(
         "--credentials-out",
         metavar="FILE",
         help="where the credentials go (default: ID.credentials.json here)",
     )
     c.set_defaults(func=_cmd_create)
+
+    lt = psub.add_parser(
+        "letters",
+        help="the delivery of a mail poll's credential letters (administrator)",
+        description="How many of the poll's credential letters are sent, pending, failed or "
+        "cancelled, and each letter's state (GET /api/polls/ID/letters).",
+    )
+    lt.add_argument("--server", required=True, metavar="URL", help="the server's address")
+    lt.add_argument("pid", metavar="ID", help="the poll's id")
+    lt.add_argument("--state", choices=("pending", "sent", "failed", "cancelled"))
+    lt.add_argument(
+        "--resend-failed", action="store_true", help="first make the failed letters pending again"
+    )
+    lt.add_argument("--json", action="store_true", help="print the answer as JSON")
+    lt.set_defaults(func=_cmd_letters)
+    ri = psub.add_parser(
+        "reissue",
+        help="a new credential for a mail poll's voter, before the opening (administrator)",
+        description="Make a new credential for one voter and mail it; the old one is void "
+        "(POST /api/polls/ID/voters/reissue). Refused once the poll is open.",
+    )
+    ri.add_argument("--server", required=True, metavar="URL", help="the server's address")
+    ri.add_argument("pid", metavar="ID", help="the poll's id")
+    ri.add_argument("email", metavar="EMAIL", help="the voter's address")
+    ri.set_defaults(func=_cmd_reissue)
 
     s = psub.add_parser(
         "status",

@@ -50,7 +50,8 @@ Shards: a poll with more voters than the shard size (``plebiscite serve --poll-s
 sharing the questions and the key. Each voter is in the shard the public rule of the record
 says: SHA-256 of the poll id, a NUL byte and the login, as an integer, modulo ``k``
 (:func:`~plebiscite.protocol.referendum.shard_of`); a shard holds about ``size`` voters, not
-exactly, and a split that leaves a shard empty is refused (choose a larger ``shard_size``).
+exactly; an id whose split leaves a shard empty is drawn again (:func:`_new_split`), and
+one that still does after many ids is refused (choose a larger ``shard_size``).
 
 Poll ids are a short slug of the title and 10 random characters (52 bits: not enumerable).
 
@@ -254,6 +255,24 @@ def split(poll_id: str, emails: list[str], size: int) -> list[list[str]]:
     return shards
 
 
+#: how many poll ids are drawn before a split that leaves a shard empty is refused
+SPLIT_TRIES = 64
+
+
+def _new_split(req: PollRequest) -> tuple[str, list[list[str]]]:
+    """A new poll id and its voters' shards: the public rule depends on the id, so an id
+    whose split leaves a shard without a voter is drawn again (a few voters in small shards);
+    refused after :data:`SPLIT_TRIES` ids."""
+    for _ in range(SPLIT_TRIES - 1):
+        pid = new_poll_id(req.title)
+        try:
+            return pid, split(pid, req.emails, req.shard_size)
+        except EncodingError:
+            continue
+    pid = new_poll_id(req.title)
+    return pid, split(pid, req.emails, req.shard_size)
+
+
 def _record(poll_id: str, req: PollRequest, shards: int) -> dict[str, Any]:
     return {
         "version": 1,
@@ -417,8 +436,7 @@ class Polls:
                 "ask for delivery 'organiser', the credentials then given to you to pass on",
                 where=f"{_WHERE}.voters.delivery",
             )
-        pid = new_poll_id(req.title)
-        shards = split(pid, req.emails, req.shard_size)
+        pid, shards = _new_split(req)
         record = _record(pid, req, len(shards))
         _check_record(record)
         refs = self.referendums
