@@ -93,7 +93,8 @@ def test_the_voters_of_a_mail_poll_get_their_letters_and_vote_through_them(http,
     pid = created["id"]
     assert created["credentials"] == []  # none to the organiser
     st = created["poll"]
-    assert st["voters"] == {"mode": "list", "delivery": "mail", "login_codes": False}
+    voters = {"mode": "list", "delivery": "mail", "count": len(EMAILS), "login_codes": False}
+    assert st["voters"] == voters
     assert "mailed it" in st["powers"]["credentials"]
     assert st["state"] == "open" and len(st["shards"]) == 2
     by_to = letters_by_voter(smtp.wait(len(EMAILS)))

@@ -82,7 +82,26 @@ def _cmd_create(args: argparse.Namespace) -> int:
         raise CommandError("give at least two answers: --answer A --answer B", 2)
     if args.threshold is not None and not args.trustee:
         raise CommandError("--threshold goes with --trustee NAME ...", 2)
-    emails = _emails(args)
+    emails: list[str] | None = None
+    if args.open_pool is None:
+        emails = _emails(args)
+    else:
+        given = [
+            o
+            for o, v in (
+                ("--voters", args.voters),
+                ("--voter", args.voter),
+                ("--login-codes", args.login_codes),
+                ("--delivery", args.delivery),
+            )
+            if v
+        ]
+        if given:
+            raise CommandError(
+                f"{given[0]} goes with a voter list, not --open-pool (whoever signs in)", 2
+            )
+        if args.open_pool < 1:
+            raise CommandError("--open-pool N: at least one credential", 2)
     now = datetime.datetime.now(datetime.UTC)
     closing = _time(args.closing, now + datetime.timedelta(days=1))
     assert closing is not None
@@ -100,6 +119,7 @@ def _cmd_create(args: argparse.Namespace) -> int:
                 opening=_time(args.opening, None),
                 title=args.title,
                 emails=emails,
+                open_pool=args.open_pool,
                 trustees=args.trustee or (),
                 threshold=args.threshold,
                 shard_size=args.shard_size,
@@ -111,9 +131,11 @@ def _cmd_create(args: argparse.Namespace) -> int:
         admin.disconnect()
     pid = created["id"]
     st = created["poll"]
-    mailed = st["voters"]["delivery"] == "mail"
+    delivery = st["voters"]["delivery"]
+    mailed = delivery == "mail"
+    # the private credentials the server gave (and the trustees' tokens), once, to a new file
     path = out_path or Path(f"{pid}.credentials.json")
-    if not mailed or created["trustees"]:
+    if delivery == "organiser" or created["trustees"]:
         secrets = {
             "poll": pid,
             "trustees": created["trustees"],
@@ -124,13 +146,22 @@ def _cmd_create(args: argparse.Namespace) -> int:
             json.dump(secrets, f, indent=1)
             f.write("\n")
     print(created["share_link"])
+    who = f"{len(emails)} voters" if emails is not None else f"{args.open_pool} credentials"
     print(
-        f"poll {pid}: {st['state']}, {len(emails)} voters in {len(st['shards'])} shard(s), "
+        f"poll {pid}: {st['state']}, {who} in {len(st['shards'])} shard(s), "
         f"closing {st['closing']}",
         file=sys.stderr,
     )
     print(f"{st['powers']['summary']}", file=sys.stderr)
-    if mailed:
+    if delivery == "sign_in":
+        print(
+            f"open to the accounts of {st['voters']['sign_in']['issuer']}: each voter signs in "
+            f"at {st['vote_link']} for a credential (the server holds them)",
+            file=sys.stderr,
+        )
+        if created["trustees"]:
+            print(f"the trustees' link tokens: {path} (shown this once)", file=sys.stderr)
+    elif mailed:
         print(
             "the server sends each voter their credential and booth link by mail "
             f"(follow it with: plebiscite poll letters --server {args.server} {pid})",
@@ -254,8 +285,8 @@ def register(sub: Any) -> None:
         help="create a poll in one step and print its share link",
         description="Create a poll on a server (the administrator token from "
         "PLEBISCITE_ADMIN_TOKEN) and print its share link. The voters' private credentials "
-        "(each with its booth link) and the trustees' link tokens are written to "
-        "--credentials-out, once: never overwritten.",
+        "(each with its booth link, when they go to the organiser) and the trustees' link "
+        "tokens are written to --credentials-out, once: never overwritten.",
     )
     c.add_argument("--server", required=True, metavar="URL", help="the server's address")
     c.add_argument("--question", required=True, help="the question")
@@ -271,6 +302,14 @@ def register(sub: Any) -> None:
         "--voters", metavar="FILE", help="the voters' e-mail addresses, one a line (or CSV)"
     )
     c.add_argument("--voter", action="append", metavar="EMAIL", help="one more voter's address")
+    c.add_argument(
+        "--open-pool",
+        type=int,
+        metavar="N",
+        help="instead of a voter list: N credentials, one handed to each account that signs in "
+        "with the server's identity provider (plebiscite serve --oidc-issuer); no credentials "
+        "file is written",
+    )
     c.add_argument(
         "--login-codes",
         action="store_true",

@@ -345,7 +345,8 @@ class Administrator(Observer):
         answers: Sequence[str] = (),
         *,
         closing: str,
-        emails: Sequence[str],
+        emails: Sequence[str] | None = None,
+        open_pool: int | None = None,
         opening: str | None = None,
         title: str | None = None,
         questions: Sequence[Mapping[str, Any]] | None = None,
@@ -356,12 +357,19 @@ class Administrator(Observer):
         delivery: str | None = None,
     ) -> dict[str, Any]:
         """Create a poll in one request: ``question`` and its ``answers`` (or full
-        ``questions``), the voters' e-mail addresses, the closing time (and the opening: now by
-        default), optional trustees (then a ceremony, and the poll opens itself once it is
-        done). The answer has the share link, the trustees' link tokens and the voters'
-        private credentials (shown this once) when ``delivery`` is ``organiser`` (the
-        server's default without an outbox); with ``mail`` each voter is sent theirs."""
-        body: dict[str, Any] = {"closing": closing, "voters": {"emails": list(emails)}}
+        ``questions``), the voters' e-mail addresses (or ``open_pool``: N credentials handed
+        out to the accounts that sign in with the server's identity provider), the closing
+        time (and the opening: now by default), optional trustees (then a ceremony, and the
+        poll opens itself once it is done). The answer has the share link, the trustees' link
+        tokens and the voters' private credentials (shown this once) when ``delivery`` is
+        ``organiser`` (the server's default without an outbox); with ``mail`` each voter is
+        sent theirs; an open poll's stay with the server, which hands them out at sign-in."""
+        if (emails is None) == (open_pool is None):
+            raise ValueError("give the voters' emails or open_pool, one of them")
+        voters: dict[str, Any] = (
+            {"open": {"pool": open_pool}} if emails is None else {"emails": list(emails)}
+        )
+        body: dict[str, Any] = {"closing": closing, "voters": voters}
         if delivery is not None:
             body["voters"]["delivery"] = delivery
         if questions is not None:

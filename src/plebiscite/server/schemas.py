@@ -730,14 +730,36 @@ class PollReissued(_Open):
     counts: LetterCounts
 
 
+class PollSignIn(_Open):
+    issuer: str | None = Field(
+        description="the OpenID Connect provider the voters sign in with (None: this server "
+        "has none configured now)"
+    )
+
+
+class PollPoolStatus(_Open):
+    shard: str
+    size: int = Field(description="the shard's credentials, made at the opening (public)")
+    handed_out: int = Field(description="how many were handed to accounts that signed in")
+
+
 class PollVotersStatus(_Open):
     mode: Literal["list", "open"] = Field(
         description="'list': the voters listed at creation; 'open': whoever signs in"
     )
     delivery: Literal["mail", "organiser", "sign_in"] = Field(
-        description="how the credentials reach the voters"
+        description="how the credentials reach the voters: by mail, through the organiser, "
+        "or handed out to the accounts that sign in (an open poll)"
+    )
+    count: int = Field(
+        description="the voters on the list, or an open poll's credentials (the most ballots "
+        "counted)"
     )
     login_codes: bool
+    sign_in: PollSignIn | None = Field(default=None, description="an open poll's sign-in")
+    pools: list[PollPoolStatus] | None = Field(
+        default=None, description="an open poll's credentials, shard by shard"
+    )
 
 
 class Reissued(_Open):
@@ -936,6 +958,11 @@ class PollStatus(_Open):
     qr: str = Field(description="the share link's QR code (SVG)")
     login_codes: bool
     voters: PollVotersStatus
+    vote_link: str | None = Field(
+        description="an open poll's sign-in link, {base}/signin/poll/ID (a voter signs in "
+        "there and lands in the booth with their credential); None for a list's voters, who "
+        "use the link they were given"
+    )
     trustees: dict[str, Any]
     powers: PollPowers = Field(description="who holds which power, in plain words")
     assignment: dict[str, str] = Field(description="the public rule of the voters' shards")

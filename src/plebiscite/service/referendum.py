@@ -2149,10 +2149,20 @@ class Referendums:
         """Refuse unless the voters of election ``uuid`` may sign in for a credential now (a
         pool region whose voting is open); the way they sign in (``"oidc"``)."""
         ref, region = await self._pool_region(uuid)
+        opening = ref.referendum.opening
+        if not ref.opened:  # its boards wait for the trustees' ceremony
+            raise Refused(
+                "not_yet_open",
+                f"voting has not opened yet (it opens at {opening} at the earliest, once the "
+                "trustees' key ceremony is done): sign in for your credential then",
+            )
         s = self._election(ref, region)
         await s.fresh()
         if (closed := s.voting_closed()) is not None:
-            raise Refused(*closed)
+            code, why = closed
+            if code == "not_yet_open":
+                raise Refused(code, f"{why}: sign in for your credential then")
+            raise Refused(code, f"{why}: no credential is handed out any more")
         assert ref.sign_in is not None
         return ref.sign_in
 

@@ -76,7 +76,7 @@ function renderVote() {
   if (poll.voters?.mode === "open" && poll.vote_link) {
     out.push(
       el("p", {}, open ? t("poll.vote-sign-in") : t("poll.vote-not-open")),
-      el("p", {}, el("a", { href: poll.vote_link, class: "button", id: "vote-link" }, t("poll.vote"))),
+      el("p", {}, el("a", { href: poll.vote_link, class: "button", id: "vote-link" }, t("poll.vote-sign-in-link"))),
     );
     replace($("#vote"), out);
     return;
