@@ -1,0 +1,107 @@
+"""An open poll in Chromium, end to end: created with ``plebiscite poll create --open-pool``
+on a real ``plebiscite serve`` signing in with the real provider (``tests/oidc/provider.mjs``),
+its page says who may vote and offers "Sign in to vote"; the voter signs in on the provider's
+own login page, lands in the booth with the credential filled in from the URL's fragment,
+votes and gets the tracker, which the board holds; the page then counts the credential handed
+out. Every page axe-clean."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from cli_run import cli
+
+from .live import LiveServer
+from .test_a11y import _serious
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def open_server(tmp_path, oidc_provider):
+    server = LiveServer(
+        tmp_path,
+        demo=False,
+        args=(*oidc_provider.args, "--poll-shard-size", "3"),
+        env=oidc_provider.env,
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_voter_signs_in_from_the_poll_page_and_votes(
+    page, shots, open_server: LiveServer, oidc_provider, monkeypatch, tmp_path
+):
+    server = open_server
+    monkeypatch.setenv("PLEBISCITE_ADMIN_TOKEN", server.token)
+    here = tmp_path / "organiser"
+    here.mkdir()
+    question = ["--question", "Tea or coffee?", "--answer", "Tea", "--answer", "Coffee"]
+    create = ["poll", "create", "--server", server.base, *question, "--open-pool", "5"]
+    rc, out = cli(create, cwd=here)
+    assert rc == 0, out
+    share = out.splitlines()[0]
+    pid = share.rsplit("/", 1)[1]
+    assert share == f"{server.base}/poll/{pid}"
+    assert "5 credentials in 2 shard(s)" in out and oidc_provider.issuer in out
+    assert list(here.iterdir()) == []  # no credentials file: the server holds them
+    st = server.get(f"/api/polls/{pid}")
+    assert [p["size"] for p in st["voters"]["pools"]] == [3, 2]
+
+    page.goto(share)
+    page.wait_for_selector("#poll:not([hidden])")
+    assert oidc_provider.issuer in page.text_content("#voters-mode")
+    assert "0 of 3" in page.text_content("#voters-pools")
+    link = page.locator("#vote-link")
+    assert link.text_content() == "Sign in to vote"
+    assert link.get_attribute("href") == f"{server.base}/signin/poll/{pid}"
+    shots.take(page, "open-poll")
+    assert _serious(page) == []
+
+    link.click()
+    page.wait_for_url(f"{oidc_provider.issuer}/**")  # the provider's own login page
+    page.fill("#login", "voter11")
+    page.fill("#password", "password-voter11")
+    shots.take(page, "provider-login")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.base}/booth/*")
+    uuid = page.url.rsplit("/", 1)[1]
+    assert uuid in [s["election"] for s in st["shards"]]
+    # the booth took the credential from the fragment, out of the address bar at once
+    page.wait_for_selector("#credential-next:focus")
+    credential = page.input_value("#credential")
+    assert credential and "#" not in page.url
+    shots.take(page, "booth")
+    assert _serious(page) == []
+
+    page.click("#credential-next")
+    page.wait_for_selector("#step-questions:not([hidden])")
+    assert page.text_content("#q1 legend") == "Tea or coffee?"
+    page.click("label[for='q1-a2']")  # Coffee
+    page.click("#encrypt")
+    page.wait_for_selector("#step-review:not([hidden])", timeout=30_000)
+    tracker = page.text_content("#review-tracker")
+    assert _serious(page) == []
+    page.click("#cast")
+    page.wait_for_selector("#step-done:not([hidden])", timeout=30_000)
+    assert page.text_content("#done-tracker") == tracker
+    shots.take(page, "cast")
+    assert _serious(page) == []
+    r = httpx.get(f"{server.base}/api/elections/{uuid}/ballots/{quote(tracker, safe='')}")
+    assert r.status_code == 200, r.text
+    assert page.js_errors == []
+
+    # the poll's page counts the credential handed out and the vote
+    st = server.get(f"/api/polls/{pid}")
+    assert sum(p["handed_out"] for p in st["voters"]["pools"]) == 1
+    assert st["turnout"]["voted"] == 1
+    page.goto(share)
+    page.wait_for_selector("#poll:not([hidden])")
+    assert "1 of" in page.text_content("#voters-pools")
+    assert _serious(page) == []
+    assert credential not in server.log()
