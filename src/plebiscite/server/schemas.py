@@ -988,7 +988,8 @@ class CreatedPoll(_Open):
     poll: PollStatus
     trustees: list[TrusteeLink] = Field(description="each trustee's link token, shown once")
     credentials: list[PollCredential] = Field(
-        description="the voters' private credentials, shown this once"
+        description="the voters' private credentials, shown this once (none when they go by "
+        "mail, or for an open poll: the server hands them out at sign-in)"
     )
 
 
