@@ -60,6 +60,7 @@ def test_a_voter_signs_in_from_the_poll_page_and_votes(
     link = page.locator("#vote-link")
     assert link.text_content() == "Sign in to vote"
     assert link.get_attribute("href") == f"{server.base}/signin/poll/{pid}"
+    assert "never two to one account" in page.text_content("#powers-sign-in")
     shots.take(page, "open-poll")
     assert _serious(page) == []
 
@@ -105,3 +106,44 @@ def test_a_voter_signs_in_from_the_poll_page_and_votes(
     assert "1 of" in page.text_content("#voters-pools")
     assert _serious(page) == []
     assert credential not in server.log()
+
+
+def test_the_home_page_makes_an_open_poll_with_nothing_to_hand_on(page, open_server: LiveServer):
+    """An open poll from the home page's form: its page offers the sign-in, and there is no
+    credential to send (the server keeps them); with trustees, only their links."""
+    server = open_server
+
+    def create(question: str, trustees: str = "") -> str:
+        page.goto(f"{server.base}/")
+        page.wait_for_selector("#poll-mode:not([hidden])")  # this server offers a provider
+        page.fill("#poll-question", question)
+        page.fill("#poll-answers li >> nth=0 >> input", "Yes")
+        page.fill("#poll-answers li >> nth=1 >> input", "No")
+        page.check("#poll-mode input[value=open]")
+        page.fill("#poll-pool", "3")  # the form takes one shard's worth at most
+        if trustees:
+            page.click("#poll-form summary")
+            page.fill("#poll-trustees", trustees)
+        if page.is_visible("#poll-token"):  # asked for once, then kept in this tab
+            page.fill("#poll-token", server.token)
+        page.click("#poll-create")
+        page.wait_for_url(f"{server.base}/poll/**", timeout=30_000)
+        page.wait_for_selector("#poll:not([hidden])")
+        return page.url.rsplit("/", 1)[1]
+
+    pid = create("Open the library on Sundays?")
+    assert page.is_hidden("#created")  # no credential to send: the server holds them
+    assert page.text_content("#vote-link") == "Sign in to vote"
+    assert page.get_attribute("#vote-link", "href") == f"{server.base}/signin/poll/{pid}"
+    st = server.get(f"/api/polls/{pid}")
+    assert st["voters"]["count"] == 3 and st["voters"]["mode"] == "open"
+    assert _serious(page) == []
+
+    pid = create("And on holidays?", "Alice\nBob")
+    assert page.text_content("#h-created") == "Send each trustee their link"
+    assert page.is_hidden("#created-intro") and page.locator("#download-credentials").count() == 0
+    assert f"/trustee/{pid}/1#token=" in page.text_content("#created")
+    assert "Waiting for the trustees" in page.text_content("#state")
+    assert "only while voting is open" in page.text_content("#vote")
+    assert _serious(page) == []
+    assert page.js_errors == []

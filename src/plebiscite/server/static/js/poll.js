@@ -141,6 +141,8 @@ function renderPowers() {
     );
     if (poll.state === "ceremony") items.push(el("li", {}, t("poll.powers-ceremony")));
   }
+  // an open poll: who holds its credentials and who decides who may have one
+  if (poll.voters?.mode === "open") items.push(el("li", { id: "powers-sign-in" }, t("poll.powers-sign-in")));
   items.push(el("li", {}, t("poll.powers-server-runs")), el("li", {}, t("poll.powers-anyone")));
   replace($("#powers"), items);
 }
@@ -233,18 +235,28 @@ function csv(rows) {
 
 let createdShown = false;
 
+// Nothing to hand on when the server keeps or mails the credentials (an open poll, a mail
+// poll): then only the trustees' links, if any, under their own heading.
 function renderCreated() {
   if (!created || createdShown) return;
   createdShown = true;
-  $("#created").hidden = false;
   const creds = created.credentials ?? [];
+  if (creds.length === 0 && (created.trustees ?? []).length === 0) return;
+  $("#created").hidden = false;
   const parts = [];
-  const text = csv([["login", "shard", "credential", "booth"], ...creds.map((c) => [c.login, c.shard, c.credential, c.booth])]);
-  const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
-  parts.push(
-    el("p", {}, t("poll.created-count", { count: creds.length })),
-    el("p", {}, el("a", { href: url, download: `${poll.id}.credentials.csv`, class: "button", id: "download-credentials" }, t("poll.download-credentials"))),
-  );
+  if (creds.length > 0) {
+    const text = csv([["login", "shard", "credential", "booth"], ...creds.map((c) => [c.login, c.shard, c.credential, c.booth])]);
+    const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+    parts.push(
+      el("p", {}, t("poll.created-count", { count: creds.length })),
+      el("p", {}, el("a", { href: url, download: `${poll.id}.credentials.csv`, class: "button", id: "download-credentials" }, t("poll.download-credentials"))),
+    );
+  } else {
+    const heading = $("#h-created");
+    heading.dataset.i18n = "poll.created-heading-trustees"; // kept on a change of language
+    replace(heading, t(heading.dataset.i18n));
+    $("#created-intro").hidden = true;
+  }
   if ((created.trustees ?? []).length > 0) {
     parts.push(
       el("p", {}, t("poll.created-trustees")),
