@@ -230,3 +230,34 @@ def test_an_open_poll_needs_an_identity_provider(tmp_path):
         assert c.get("/api/polls").json() == []  # nothing made
         assert c.get("/api/referendums").json() == []
     board.close()
+
+
+def test_an_open_poll_and_its_accounts_survive_a_restart(tmp_path, oidc_provider):
+    board, app = make_app(tmp_path, oidc_provider)
+    with TestClient(app, follow_redirects=False) as c:
+        created = open_poll(c, 6)
+        pid = created["id"]
+        first = signed_in(c, f"poll/{pid}", "voter21")
+    board.close()
+    board, app = make_app(tmp_path, oidc_provider)  # the same database and key
+    with TestClient(app, follow_redirects=False) as c:
+        st = c.get(f"/api/polls/{pid}").json()
+        assert st["voters"]["mode"] == "open" and st["voters"]["count"] == 6
+        assert sum(p["handed_out"] for p in st["voters"]["pools"]) == 1
+        assert signed_in(c, f"poll/{pid}", "voter21") == first
+        assert signed_in(c, f"poll/{pid}", "voter22")[1] != first[1]
+    board.close()
+
+
+def test_the_command_line_takes_an_open_pool_instead_of_voters(monkeypatch):
+    monkeypatch.setenv("PLEBISCITE_ADMIN_TOKEN", TOKEN)
+    base = ["poll", "create", "--server", "http://127.0.0.1:9", "--question", "Q?"]
+    base += ["--answer", "A", "--answer", "B", "--open-pool"]
+    for more, what in (
+        (["3", "--voter", "a@x.org"], "--voter goes with a voter list"),
+        (["3", "--login-codes"], "--login-codes goes with a voter list"),
+        (["3", "--delivery", "mail"], "--delivery goes with a voter list"),
+        (["0"], "at least one credential"),
+    ):
+        rc, out = cli([*base, *more])
+        assert rc == 2 and what in out, out

@@ -106,6 +106,11 @@ def test_a_voter_signs_in_from_the_poll_page_and_votes(
     assert "1 of" in page.text_content("#voters-pools")
     assert _serious(page) == []
     assert credential not in server.log()
+    rc, out = cli(["poll", "status", "--server", server.base, pid])
+    assert rc == 0, out
+    assert f"whoever signs in with {oidc_provider.issuer}, at {link.get_attribute('href')}" in out
+    assert "pool:       shard-1: " in out and "pool:       shard-2: " in out
+    assert "turnout:    1 of 5" in out
 
 
 def test_the_home_page_makes_an_open_poll_with_nothing_to_hand_on(page, open_server: LiveServer):

@@ -237,6 +237,12 @@ def _cmd_status(args: argparse.Namespace) -> int:
     out.write(f"state:      {st['state']} (opening {st['opening']}, closing {st['closing']})\n")
     out.write(f"share link: {st['share_link']}\n")
     out.write(f"powers:     {st['powers']['summary']}\n")
+    voters = st.get("voters") or {}
+    if voters.get("mode") == "open":
+        issuer = (voters.get("sign_in") or {}).get("issuer")
+        out.write(f"voters:     whoever signs in with {issuer}, at {st.get('vote_link')}\n")
+        for p in voters.get("pools") or ():
+            out.write(f"pool:       {p['shard']}: {p['handed_out']} of {p['size']} handed out\n")
     t = st["turnout"]
     out.write(f"turnout:    {t['voted']} of {t['roll']} ({t['share']})\n")
     for s in st["shards"]:
