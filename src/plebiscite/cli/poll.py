@@ -306,7 +306,11 @@ def register(sub: Any) -> None:
     )
     lt.add_argument("--server", required=True, metavar="URL", help="the server's address")
     lt.add_argument("pid", metavar="ID", help="the poll's id")
-    lt.add_argument("--state", choices=("pending", "sent", "failed", "cancelled"))
+    lt.add_argument(
+        "--state",
+        choices=("pending", "sent", "failed", "cancelled"),
+        help="only the letters in this state",
+    )
     lt.add_argument(
         "--resend-failed", action="store_true", help="first make the failed letters pending again"
     )
