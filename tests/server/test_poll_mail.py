@@ -138,6 +138,14 @@ def test_a_lost_credential_is_reissued_before_the_opening(http, smtp):
     pid = created["id"]
     assert created["poll"]["state"] == "scheduled"
     first = letters_by_voter(smtp.wait(3))
+    # the letter's booth: no board yet, the booth is told when voting opens
+    uuid = first[EMAILS[0]][0]
+    assert http.get(f"/api/elections/{uuid}").status_code == 404
+    voting = http.get(f"/api/elections/{uuid}/voting").json()
+    assert voting["status"] == "scheduled" and voting["accepting"] is False
+    assert voting["refusal"]["code"] == "not_yet_open"
+    assert voting["opening"] == created["poll"]["opening"]
+    assert voting["referendum"]["kind"] == "poll" and voting["referendum"]["id"] == pid
     answer = admin.poll_reissue(pid, EMAILS[1].upper())  # the address as the voter spells it
     assert answer["shard"] == created["poll"]["shards"][0]["name"]
     assert answer["login"] == EMAILS[1]

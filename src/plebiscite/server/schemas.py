@@ -498,6 +498,7 @@ class VotingRegion(_Open):
 
 class VotingReferendum(_Open):
     id: str
+    kind: Literal["referendum", "poll"]
     title: str
     region: str
     regions: list[VotingRegion]

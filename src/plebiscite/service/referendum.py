@@ -1892,6 +1892,7 @@ class Referendums:
                 if mine is not None:
                     return {
                         "id": ref.referendum.id,
+                        "kind": "poll" if ref.referendum.is_poll else "referendum",
                         "title": ref.referendum.title,
                         "region": mine.name,
                         "regions": [{"name": r.name, "election": r.uuid} for r in ref.regions],
@@ -1903,6 +1904,37 @@ class Referendums:
             if attempt == 1:
                 await self.sync()
         return None
+
+    async def voting_before_board(self, uuid: str) -> dict[str, Any] | None:
+        """What a voting booth is told of a region whose board does not exist yet (its
+        referendum waits for its trustees, or, its credentials sent by mail, for its opening
+        time): not accepting ballots, when it opens; None if ``uuid`` is no region's."""
+        where = await self.region_of(uuid)
+        if where is None:
+            return None
+        ref = await self.lookup(where["id"])
+        if ref.opened:
+            return None  # its board exists: the election's own answer
+        record = ref.referendum
+        now = now_iso(self.elections.clock())
+        if now >= record.closing:
+            code, message = "voting_closed", f"voting closed at {record.closing}"
+        elif ref.phase is not CeremonyStep.DONE:
+            code, message = "not_yet_open", "voting opens once the trustees' ceremony is done"
+        else:
+            code, message = "not_yet_open", f"voting opens at {record.opening}"
+        return {
+            "election": uuid,
+            "name": record.title,
+            "status": "scheduled",
+            "accepting": False,
+            "refusal": {"code": code, "message": message},
+            "opening": record.opening,
+            "closing": record.closing,
+            "closed_at": ref.closed_at,
+            "now": now,
+            "referendum": where,
+        }
 
     def window_of(self, s: ElectionState) -> None:
         """Set the voting hours of a region's board loaded after start-up (another process

@@ -436,7 +436,9 @@ function showClosed() {
   tell(key, time ? { time: formatTime(time) } : {}, "warn");
   const rid = v.referendum?.id;
   $("#closed-dashboard-item").hidden = !rid;
-  if (rid) $("#closed-dashboard").href = `/observe/${seg(rid)}`;
+  if (rid) $("#closed-dashboard").href = v.referendum.kind === "poll" ? `/poll/${seg(rid)}` : `/observe/${seg(rid)}`;
+  // a board not made yet (a poll opening later) has no ballot box to show
+  $("#closed-ballots").parentElement.hidden = v.status === "scheduled";
   $("#closed-ballots").href = `/ballots/${seg(state.uuid)}`;
   show("closed", false);
 }
@@ -508,6 +510,16 @@ async function main() {
   }
   tell("common.loading");
   try {
+    // a poll or referendum not open yet may have no board: the voting hours say so first
+    const early = await api(`/api/elections/${seg(uuid)}/voting`).catch(() => null);
+    if (early && early.status === "scheduled") {
+      state.voting = early;
+      const name = $("#election-name");
+      delete name.dataset.i18n;
+      replace(name, early.name ?? "");
+      showClosed();
+      return;
+    }
     const summary = await api(`/api/elections/${seg(uuid)}`);
     state.electionText = await fetchElectionText(uuid);
     state.election = await loadElection(state.electionText);
