@@ -156,3 +156,13 @@ def test_the_demo_referendum_has_ukrainian_and_russian_texts():
         assert uk.questions[0] == ("Чи схвалюєте ви пропозицію?", ("Так", "Ні"))
         assert ru.questions[0] == ("Вы одобряете предложение?", ("Да", "Нет"))
         assert len(uk.questions) == len(record.questions) == (3 if ranking else 2)
+
+
+def test_a_board_not_made_yet_tells_the_booth_the_translations(client):
+    """A poll waiting for its trustees has no board yet: the booth's voting answer says when
+    it opens, with the record's texts in other languages."""
+    st = create(client, poll(trustees={"names": ["Alice"]}, translations={"uk": UK}))["poll"]
+    assert st["state"] == "ceremony"
+    voting = client.get(f"/api/elections/{st['shards'][0]['election']}/voting").json()
+    assert voting["status"] == "scheduled" and voting["accepting"] is False
+    assert voting["referendum"]["translations"] == {"uk": UK}

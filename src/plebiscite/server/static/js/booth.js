@@ -123,6 +123,17 @@ function renderTitle() {
   document.title = t("booth.page-title", { name: shownName });
 }
 
+// The name of a board not made yet (the voting answer's: the record's title), in the page's
+// language when the record has it.
+function renderScheduledName() {
+  const v = state.voting;
+  const source = texts();
+  const name = source && v.name === source.title ? textsOf(source, language()).title : (v.name ?? "");
+  const node = $("#election-name");
+  delete node.dataset.i18n;
+  replace(node, name);
+}
+
 // -- questions --------------------------------------------------------------------------------
 
 // Each question describes its form (form(): the widget, the hint, the texts) and the booth
@@ -492,6 +503,7 @@ function wire() {
       replace($("#review-choices"), choicesList(shownElection(), state.choices));
     }
     if (state.election) renderTitle();
+    else if (state.voting?.status === "scheduled") renderScheduledName();
   });
 }
 
@@ -514,9 +526,7 @@ async function main() {
     const early = await api(`/api/elections/${seg(uuid)}/voting`).catch(() => null);
     if (early && early.status === "scheduled") {
       state.voting = early;
-      const name = $("#election-name");
-      delete name.dataset.i18n;
-      replace(name, early.name ?? "");
+      renderScheduledName();
       showClosed();
       return;
     }
