@@ -3,7 +3,8 @@ with Ukrainian and Russian texts; its page and its booth in Ukrainian show the U
 question and answers, and switching the page's language switches them; the vote cast in
 Ukrainian selects the answer at the same position (checked on the result, counted by the
 server from the election's original texts), the charts name it in the page's language and the
-observer dashboard too; every state axe-clean."""
+observer dashboard too; the demo referendum's dashboard and booth in Ukrainian and Russian;
+every state axe-clean."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from .live import LiveServer
+from .live import LiveServer, demo_server
 from .test_a11y import _serious, _watch
+
+__all__ = ["demo_server"]
 
 pytestmark = pytest.mark.browser
 
@@ -167,3 +170,37 @@ def test_the_poll_page_and_the_booth_in_the_voters_language(page, shots, server:
     assert "Noodles" in page.text_content("#result-tables")
     assert page.js_errors == []
     assert foreign == [] and no_csp == []
+
+
+def test_the_demo_referendum_in_ukrainian_and_russian(page, shots, demo_server: LiveServer):
+    server = demo_server
+    page.goto(f"{server.base}/observe/{server.rid}")
+    page.wait_for_selector("#questions .card")
+    assert "Do you approve the proposal?" in page.text_content("#questions")
+    _language(page, "uk")
+    page.wait_for_selector("#title:text-is('Демонстраційний референдум plebiscite')")
+    text = page.text_content("#questions")
+    assert "Чи схвалюєте ви пропозицію?" in text and "Варіант Б" in text
+    assert "Так" in page.text_content("#rule")  # the decision rule names the answer
+    shots.take(page, "demo-dashboard-uk")
+    assert _serious(page) == []
+    _language(page, "ru")
+    page.wait_for_selector("#title:text-is('Демонстрационный референдум plebiscite')")
+    assert "Какой вариант вы предпочитаете?" in page.text_content("#questions")
+
+    region, _login, credential = server.credentials()[-6]
+    election = httpx.get(
+        f"{server.base}/api/referendums/{server.rid}/regions/{region}/election", timeout=30
+    ).json()
+    page.goto(f"{server.base}/booth/{election['uuid']}#credential={quote(credential, safe='')}")
+    page.wait_for_selector("#credential-next:focus")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#step-questions:not([hidden])")
+    assert page.text_content("#q1 legend") == "Вы одобряете предложение?"
+    assert page.text_content("#q2 legend") == "Какой вариант вы предпочитаете?"
+    assert [page.text_content(f"label[for='q1-a{j}']") for j in (1, 2)] == ["Да", "Нет"]
+    assert page.text_content("#election-name") == (
+        f"Демонстрационный референдум plebiscite ({region})"
+    )
+    assert _serious(page) == []
+    assert page.js_errors == []
