@@ -1,8 +1,9 @@
 """A poll's texts in several languages over the API, in process (real SQLite board): the
 request's ``language`` and ``translations`` go into the poll's record, which checks them; the
 status, the referendum's status, the record board and the booth's ``voting`` answer carry them;
-they are part of the fingerprint while the shards' elections keep the original texts; bad ones
-are refused naming the request's field, and nothing is made."""
+they are part of the fingerprint while the shards' elections keep the original texts; the
+result card and the link previews are in their language; bad ones are refused naming the
+request's field, and nothing is made."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from plebiscite.cli.demo_server import demo_record
 from plebiscite.protocol.archive import iter_members
 from plebiscite.protocol.record import read_record
 from plebiscite.protocol.referendum import Referendum
+from plebiscite.render.card import card_of_status
+from plebiscite.server.cards import catalogue, in_language
 
 from .test_polls import ADMIN, client, create, poll
 
@@ -166,3 +169,33 @@ def test_a_board_not_made_yet_tells_the_booth_the_translations(client):
     voting = client.get(f"/api/elections/{st['shards'][0]['election']}/voting").json()
     assert voting["status"] == "scheduled" and voting["accepting"] is False
     assert voting["referendum"]["translations"] == {"uk": UK}
+
+
+def test_the_card_and_the_link_preview_in_their_language(client):
+    pid = create(client, poll(language="en", translations={"uk": UK, "ru": RU}))["id"]
+    status = client.get(f"/api/referendums/{pid}").json()
+    for lang, title, question in (
+        ("en", "Where shall we eat?", "Where shall we eat?"),
+        ("uk", "Де поїмо?", "Де поїмо?"),
+        ("ru", "Где поедим?", "Где поедим?"),
+    ):
+        card = card_of_status(in_language(status, lang), catalogue(lang), lang)
+        assert (card.title, card.question) == (title, question)
+        page = client.get(f"/poll/{pid}", headers={"accept-language": lang}).text
+        assert question in page.split("</title>", 1)[0], lang
+    assert in_language(status, "de") is status  # no German: the original texts
+    r = client.get(f"/api/polls/{pid}/card.png?lang=uk")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert r.content != client.get(f"/api/polls/{pid}/card.png?lang=en").content
+    # after the close, the counts are the answers' by position, named in the language
+    client.post(f"/api/polls/{pid}/close", headers=ADMIN)
+    closed = in_language(client.get(f"/api/referendums/{pid}").json(), "uk")
+    card = card_of_status(closed, catalogue("uk"), "uk")
+    assert [r.label for r in card.charts[0].rows][:2] == ["Піца", "Суші"]
+
+
+def test_a_translation_of_a_regional_tag_is_chosen_by_its_primary_subtag(client):
+    pid = create(client, poll(translations={"uk-UA": UK}))["id"]
+    status = client.get(f"/api/referendums/{pid}").json()
+    assert in_language(status, "uk")["title"] == "Де поїмо?"
+    assert in_language(status, "ru") is status

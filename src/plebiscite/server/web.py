@@ -73,7 +73,7 @@ from fastapi.routing import APIRoute
 from plebiscite.errors import PlebisciteError
 from plebiscite.render.card import card_of_status
 from plebiscite.render.results import format_count, format_percent, message
-from plebiscite.server.cards import catalogue, language_of
+from plebiscite.server.cards import catalogue, in_language, language_of
 from plebiscite.server.cards import poll_router as poll_cards_router
 from plebiscite.server.cards import router as cards_router
 from plebiscite.server.context import referendums_of
@@ -230,14 +230,15 @@ def metadata(
     status is ``status`` (None: unknown, the generic metadata): ``title``, ``description`` and
     the Open Graph and Twitter properties, ``og:image`` the referendum's result card. A poll's
     page (``/poll/ID``) is titled by its question and its image is the poll's card
-    (``/api/polls/ID/card.png``). Values are plain text, escaped where they are put in the
-    page."""
+    (``/api/polls/ID/card.png``). The record's texts are in ``lang`` when it has them (its
+    translations). Values are plain text, escaped where they are put in the page."""
     messages = catalogue(lang)
     out = {"og:type": "website", "og:site_name": "plebiscite", "og:url": base + path}
     if status is None:
         title, description = "plebiscite", message(messages, "charts.preview-generic")
         out["twitter:card"] = "summary"
     else:
+        status = in_language(status, lang)  # the texts in the preview's language, if there
         poll = status["record"].get("kind") == "poll"
         name = (_question(status) or status["title"]) if poll else status["title"]
         title = message(messages, "charts.preview-title", title=name)
