@@ -3,8 +3,8 @@ with Ukrainian and Russian texts; its page and its booth in Ukrainian show the U
 question and answers, and switching the page's language switches them; the vote cast in
 Ukrainian selects the answer at the same position (checked on the result, counted by the
 server from the election's original texts), the charts name it in the page's language and the
-observer dashboard too; the demo referendum's dashboard and booth in Ukrainian and Russian;
-every state axe-clean."""
+observer dashboard too; a Lists question row by row; the demo referendum's dashboard and booth
+in Ukrainian and Russian; every state axe-clean."""
 
 from __future__ import annotations
 
@@ -203,4 +203,65 @@ def test_the_demo_referendum_in_ukrainian_and_russian(page, shots, demo_server: 
         f"Демонстрационный референдум plebiscite ({region})"
     )
     assert _serious(page) == []
+    assert page.js_errors == []
+
+
+def test_a_lists_question_in_the_booth_in_ukrainian(page, shots, server: LiveServer):
+    """A Lists question's translation, row by row: each list and candidate in Ukrainian, the
+    ballot's 0/1 at the list's and the candidate's own places."""
+    closing = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+    lists = [["Greens", "Ann", "Bob"], ["Blues", "Cy", "Dee"]]
+    uk = [["Зелені", "Анна", "Боб"], ["Сині", "Сай", "Ді"]]
+    r = httpx.post(
+        f"{server.base}/api/polls",
+        json={
+            "title": "Council",
+            "questions": [
+                {"type": "Lists", "value": {"question": "Vote for a list", "answers": lists}}
+            ],
+            "closing": closing,
+            "voters": {"emails": ["ann@example.org"]},
+            "translations": {
+                "uk": {
+                    "title": "Рада",
+                    "questions": [{"question": "Голосуйте за список", "answers": uk}],
+                }
+            },
+        },
+        headers={"authorization": f"Bearer {server.token}"},
+        timeout=60,
+    )
+    assert r.status_code == 201, r.text
+    created = r.json()
+    (cred,) = created["credentials"]
+    page.goto(f"{server.base}/poll/{created['id']}")
+    page.wait_for_selector("#poll:not([hidden])")
+    _language(page, "uk")
+    page.goto(
+        f"{server.base}/booth/{cred['election']}#credential={quote(cred['credential'], safe='')}"
+    )
+    page.wait_for_selector("#credential-next:focus")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#step-questions:not([hidden])")
+    assert page.text_content("#q1 > legend") == "Голосуйте за список"
+    assert page.locator("#q1 fieldset.list > legend").all_text_contents() == ["Зелені", "Сині"]
+    assert page.text_content("label[for='q1-l2-c2']") == "Ді"
+    assert "Сині" in page.text_content("label[for='q1-l2-list']")
+    shots.take(page, "booth-lists-uk")
+    assert _serious(page) == []
+    page.click("label[for='q1-l2-list']")
+    page.click("label[for='q1-l2-c2']")  # Ді: the second candidate of the second list
+    page.click("#encrypt")
+    page.wait_for_selector("#step-review:not([hidden])", timeout=30_000)
+    review = page.text_content("#review-choices")
+    assert "Сині" in review and "Ді" in review and "Dee" not in review
+    page.click("#cast")
+    page.wait_for_selector("#step-done:not([hidden])", timeout=30_000)
+    r = httpx.post(
+        f"{server.base}/api/polls/{created['id']}/close",
+        headers={"authorization": f"Bearer {server.token}"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["result"]["pooled"]["result"] == [[[0, 0, 0], [1, 0, 1]]]
     assert page.js_errors == []
