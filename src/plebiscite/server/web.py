@@ -24,6 +24,11 @@ Conventions for a page (``static/NAME.html`` served at the routes of :data:`PAGE
   language comes from the ``<select data-lang-select>`` of the page header, remembered in
   ``localStorage``, by default from ``navigator.language``; ``await initI18n()`` first, and
   listen for the ``i18n:changed`` event on ``document`` to re-render texts made in JavaScript.
+- **A poll's or referendum's own texts** (its title, questions and answers) are data, not
+  catalogue messages: a page shows them through ``static/js/texts.js`` (``textsOf``,
+  ``localQuestions``, the booth's ``localElectionQuestions``), in the page's language when the
+  record has them (its ``translations``), else the original; only the texts change, never an
+  answer's position.
 - **Accessible**: one ``<main id="main">`` after a "skip to content" link, every control with a
   ``<label>``, status changes in an ``aria-live`` region, the keyboard focus always visible,
   colours of the site.css palette (contrast at least 4.5:1), usable from 320 px wide; charts
