@@ -1887,8 +1887,10 @@ class Referendums:
 
     async def region_of(self, uuid: str) -> dict[str, Any] | None:
         """The referendum one of whose regions is the election ``uuid`` (public data, for its
-        voting booth): ``{"id", "title", "region", "regions": [{"name", "election"}, ...]}``;
-        None if it is no region's. The stored referendums are read if none known has it."""
+        voting booth): ``{"id", "title", "region", "regions": [{"name", "election"}, ...],
+        "language", "translations"}`` (the record's texts in other languages, which the booth
+        shows in the voter's); None if it is no region's. The stored referendums are read if
+        none known has it."""
         for attempt in (1, 2):
             for ref in list(self.refs.values()):
                 mine = next((r for r in ref.regions if r.uuid == uuid), None)
@@ -1899,6 +1901,10 @@ class Referendums:
                         "title": ref.referendum.title,
                         "region": mine.name,
                         "regions": [{"name": r.name, "election": r.uuid} for r in ref.regions],
+                        "language": ref.referendum.language,
+                        "translations": {
+                            k: t.to_value() for k, t in sorted(ref.referendum.translations.items())
+                        },
                     }
             if attempt == 1:
                 await self.sync()
