@@ -103,7 +103,8 @@ def test_the_voters_of_a_mail_poll_get_their_letters_and_vote_through_them(http,
     names = list(shards)
     for e, (uuid, _credential) in by_to.items():  # each letter links to the voter's shard
         assert uuid == shards[names[shard_of(pid, e, 2)]]
-    status = admin.poll_letters(pid)
+    # each letter's state is written once the SMTP server took it
+    status = wait_for(lambda: (got := admin.poll_letters(pid))["counts"]["sent"] == 8 and got)
     assert status["counts"] == {"pending": 0, "sent": 8, "failed": 0, "cancelled": 0}
     assert {x["to"] for x in status["letters"]} == set(EMAILS)
 
@@ -157,7 +158,7 @@ def test_a_lost_credential_is_reissued_before_the_opening(http, smtp):
     with pytest.raises(PartyError) as e:
         admin.poll_reissue(pid, "nobody@example.org")
     assert (e.value.status, e.value.code) == (404, "unknown_voter")
-    assert admin.poll_letters(pid)["counts"]["sent"] == 4
+    wait_for(lambda: admin.poll_letters(pid)["counts"]["sent"] == 4)
 
 
 def test_an_organiser_poll_has_no_letters(http):

@@ -46,6 +46,36 @@ def _emails(args: argparse.Namespace) -> list[str]:
     return out
 
 
+#: the largest translations file read (the server's limit of a poll's creation is larger)
+MAX_TRANSLATIONS_FILE = 1 << 20
+
+
+def _translations(path: str | None) -> dict[str, Any] | None:
+    """The ``--translations FILE``: a JSON object, language tag -> ``{"title", "questions":
+    [{"question", "answers"}, ...]}``, read strictly; the server checks its content."""
+    if path is None:
+        return None
+    from plebiscite import strictjson
+    from plebiscite.errors import EncodingError
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_TRANSLATIONS_FILE + 1)
+    except OSError as e:
+        raise CommandError(f"{path}: {e.strerror}", 2) from None
+    if len(raw) > MAX_TRANSLATIONS_FILE:
+        raise CommandError(f"{path}: more than {MAX_TRANSLATIONS_FILE} bytes", 2)
+    try:
+        value = strictjson.loads(raw, max_size=MAX_TRANSLATIONS_FILE, where=path)
+    except EncodingError as e:
+        raise CommandError(str(e), 2) from None
+    if not isinstance(value, dict):
+        raise CommandError(
+            f'{path}: expected a JSON object, language tag -> {{"title", "questions"}}', 2
+        )
+    return value
+
+
 def _time(value: str | None, default: datetime.datetime | None) -> str | None:
     """A time as the server takes it (``YYYY-MM-DDTHH:MM:SSZ``, UTC), or ``now``."""
     if value is None:
@@ -102,6 +132,7 @@ def _cmd_create(args: argparse.Namespace) -> int:
             )
         if args.open_pool < 1:
             raise CommandError("--open-pool N: at least one credential", 2)
+    translations = _translations(args.translations)
     now = datetime.datetime.now(datetime.UTC)
     closing = _time(args.closing, now + datetime.timedelta(days=1))
     assert closing is not None
@@ -125,6 +156,8 @@ def _cmd_create(args: argparse.Namespace) -> int:
                 shard_size=args.shard_size,
                 login_codes=args.login_codes,
                 delivery=args.delivery,
+                language=args.language,
+                translations=translations,
             ),
         )
     finally:
@@ -337,6 +370,17 @@ def register(sub: Any) -> None:
         "its default when it can send mail) or organiser (written to --credentials-out)",
     )
     c.add_argument(
+        "--language",
+        metavar="TAG",
+        help="the language of the question and answers given (e.g. en)",
+    )
+    c.add_argument(
+        "--translations",
+        metavar="FILE",
+        help='the title, question and answers in other languages: a JSON object, {"uk": '
+        '{"title": ..., "questions": [{"question": ..., "answers": [...]}]}, ...}',
+    )
+    c.add_argument(
         "--credentials-out",
         metavar="FILE",
         help="where the credentials go (default: ID.credentials.json here)",
@@ -351,7 +395,11 @@ def register(sub: Any) -> None:
     )
     lt.add_argument("--server", required=True, metavar="URL", help="the server's address")
     lt.add_argument("pid", metavar="ID", help="the poll's id")
-    lt.add_argument("--state", choices=("pending", "sent", "failed", "cancelled"))
+    lt.add_argument(
+        "--state",
+        choices=("pending", "sent", "failed", "cancelled"),
+        help="only the letters in this state",
+    )
     lt.add_argument(
         "--resend-failed", action="store_true", help="first make the failed letters pending again"
     )

@@ -355,6 +355,8 @@ class Administrator(Observer):
         shard_size: int | None = None,
         login_codes: bool = False,
         delivery: str | None = None,
+        language: str | None = None,
+        translations: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Create a poll in one request: ``question`` and its ``answers`` (or full
         ``questions``), the voters' e-mail addresses (or ``open_pool``: N credentials handed
@@ -363,7 +365,10 @@ class Administrator(Observer):
         poll opens itself once it is done). The answer has the share link, the trustees' link
         tokens and the voters' private credentials (shown this once) when ``delivery`` is
         ``organiser`` (the server's default without an outbox); with ``mail`` each voter is
-        sent theirs; an open poll's stay with the server, which hands them out at sign-in."""
+        sent theirs; an open poll's stay with the server, which hands them out at sign-in.
+        ``language``: the language of the texts; ``translations``: the title, questions and
+        answers in other languages (``{"uk": {"title", "questions": [{"question",
+        "answers"}]}}``, the referendum record's shape)."""
         if (emails is None) == (open_pool is None):
             raise ValueError("give the voters' emails or open_pool, one of them")
         voters: dict[str, Any] = (
@@ -378,9 +383,16 @@ class Administrator(Observer):
             body |= {"question": question, "answers": list(answers)}
         if login_codes:
             body["voters"]["login_codes"] = True
-        for k, v in (("opening", opening), ("title", title), ("shard_size", shard_size)):
+        for k, v in (
+            ("opening", opening),
+            ("title", title),
+            ("shard_size", shard_size),
+            ("language", language),
+        ):
             if v is not None:
                 body[k] = v
+        if translations is not None:
+            body["translations"] = dict(translations)
         if trustees:
             body["trustees"] = {"names": list(trustees)}
             if threshold is not None:

@@ -184,6 +184,33 @@ class DoubleMajorityRule(_Strict):
     quorum: Quorum | None = None
 
 
+LanguageTag = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+        max_length=35,
+        description="a language tag: uk, en-GB",
+    ),
+]
+
+
+class TranslatedQuestion(_Strict):
+    question: Text
+    answers: list[Text | list[Text]] = Field(
+        description="as many as the original's, in its order (a Lists question: its rows)"
+    )
+
+
+class Translation(_Strict):
+    """The record's texts in one language: its title, then each question in order."""
+
+    title: Annotated[str, Field(min_length=1, max_length=1000)]
+    questions: list[TranslatedQuestion]
+
+
+Translations = dict[LanguageTag, Translation]
+
+
 class ReferendumRecord(_Strict):
     """A referendum record (``plebiscite.protocol.referendum``)."""
 
@@ -204,6 +231,14 @@ class ReferendumRecord(_Strict):
     assignment: Literal["sha256-mod"] | None = Field(
         default=None,
         description="a poll's: shard index = SHA-256(id, NUL, login) mod the shards",
+    )
+    language: LanguageTag | None = Field(
+        default=None, description="the language of the record's texts"
+    )
+    translations: Translations | None = Field(
+        default=None,
+        description="the title, questions and answers in other languages, by language tag "
+        "(part of the fingerprint; the elections keep the original texts)",
     )
 
 
@@ -467,6 +502,10 @@ class VotingReferendum(_Open):
     title: str
     region: str
     regions: list[VotingRegion]
+    language: str | None = Field(description="the language of the record's texts")
+    translations: dict[str, Translation] = Field(
+        description="the record's texts in other languages, for the booth"
+    )
 
 
 class Voting(_Open):
@@ -916,6 +955,14 @@ class PollCreation(_Strict):
     shard_size: int | None = Field(
         default=None, ge=1, description="voters per shard, at most the server's"
     )
+    language: LanguageTag | None = Field(
+        default=None, description="the language of the texts above"
+    )
+    translations: Translations | None = Field(
+        default=None,
+        description="the title, questions and answers in other languages, by language tag, "
+        "as in the referendum record",
+    )
 
 
 class PollShard(_Open):
@@ -950,6 +997,10 @@ class PollStatus(_Open):
     id: str
     title: str
     questions: list[Question]
+    language: str | None = Field(description="the language of the texts, when stated")
+    translations: dict[str, Translation] = Field(
+        description="the texts in other languages (the record's)"
+    )
     state: Literal["ceremony", "scheduled", "open", "counting", "closed"]
     phase: Literal["ceremony", "ready", "open", "decrypting", "done"]
     opening: str

@@ -228,13 +228,21 @@ class Letters:
         _job_id(job)
         if self.store.get(KIND_JOB, job) is not None:
             return False
+        self.enqueue_part(job, 0, letters)
+        return self.finish(job, len(letters))
+
+    def enqueue_part(self, job: str, first: int, letters: Sequence[Letter]) -> None:
+        """Store letters ``first``, ``first + 1``, ... of ``job``, not yet to be sent: a job
+        too large to be held at once is stored a part at a time, then :meth:`finish` makes
+        it one to send (until then nothing of it is sent, and :meth:`discard` removes it)."""
+        _job_id(job)
         now = self.clock()
         for start in range(0, len(letters), ENQUEUE_BATCH):
             # a batch a transaction: the job is sent only once its record, written last, is
             bodies, states = [], []
             for i in range(start, min(start + ENQUEUE_BATCH, len(letters))):
                 letter = letters[i]
-                key = f"{job}#{i:07d}"
+                key = f"{job}#{first + i:07d}"
                 bodies.append((key, self._seal(key, letter)))
                 state = {
                     "to": letter.to,
@@ -250,7 +258,12 @@ class Letters:
                 states.append((key, _dumps(state)))
             self.store.insert_many(KIND_BODY, bodies)
             self.store.insert_many(KIND_LETTER, states)
-        record = {"version": 1, "letters": len(letters), "active": True, "created": _iso(now)}
+
+    def finish(self, job: str, count: int) -> bool:
+        """Make the ``count`` letters stored of ``job`` a job to send: its record, written
+        last. False (nothing written) if the job exists already."""
+        _job_id(job)
+        record = {"version": 1, "letters": count, "active": True, "created": _iso(self.clock())}
         return self.store.insert(KIND_JOB, job, _dumps(record))
 
     def discard(self, job: str) -> None:

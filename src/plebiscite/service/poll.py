@@ -17,11 +17,18 @@ The request (``POST /api/polls``)::
      "voters": {"emails": ["ann@example.org", ...], "login_codes": false,
                 "delivery": "mail"},              # optional: "mail" or "organiser"
      "trustees": {"names": ["Alice", "Bob", "Carol"], "threshold": 2},   # optional
-     "shard_size": 1000}                     # optional: at most the server's
+     "shard_size": 1000,                     # optional: at most the server's
+     "language": "en",                       # optional: the language of the texts above
+     "translations": {"uk": {"title": "Обід", "questions": [
+         {"question": "Де поїмо?", "answers": ["Піца", "Суші"]}]}}}      # optional
 
 ``questions`` is the referendum record's question shape (any type: homomorphic, Lists,
 non-homomorphic); ``question`` and ``answers`` (two or more) make one question with one answer
-to choose. ``"login_codes": true`` makes voters log in by a one-time code sent to their
+to choose. ``language`` and ``translations`` are the record's (see "Languages" in
+:mod:`plebiscite.protocol.referendum`): the title, each question and its answers in other
+languages, checked as the record checks them (errors name ``request.translations.uk.questions
+[0].answers[1]``), part of its fingerprint; the shards' elections keep the original texts.
+``"login_codes": true`` makes voters log in by a one-time code sent to their
 address before casting (as the referendum's ``voter_authentication``): refused unless the
 server has an outbox to send it. ``"voters": {"open": {"pool": N}}`` is for a poll whose voters
 sign in with the server's OpenID Connect provider, N credentials handed out at sign-in (refused
@@ -70,7 +77,7 @@ import math
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -93,7 +100,7 @@ DEFAULT_SHARD_SIZE = 100_000
 #: referendum's
 MAX_POLL_CREATE = MAX_CREATE
 _FIELDS = ("question", "answers", "questions", "title", "opening", "closing", "voters")
-_OPTIONAL = ("trustees", "shard_size")
+_OPTIONAL = ("trustees", "shard_size", "language", "translations")
 _RANDOM = "abcdefghijkmnopqrstuvwxyz23456789"  # no l, 1, 0: read aloud, copied by hand
 _SLUG = re.compile(r"[^a-z0-9]+")
 _WHERE = "request"
@@ -113,6 +120,9 @@ class PollRequest:
     pool: int | None  # identity-provider voters: the number of credentials
     trustees: dict[str, Any]
     shard_size: int
+    #: the record's optional ``language`` and ``translations``, as given (the record checks
+    #: them)
+    texts: dict[str, Any] = field(default_factory=dict)
 
 
 def _text(v: Any, where: str, max_len: int) -> str:
@@ -225,8 +235,19 @@ def parse_request(body: Any, now: str, max_shard_size: int) -> PollRequest:
     size = max_shard_size
     if "shard_size" in o:
         size = small_int(o["shard_size"], f"{w}.shard_size", 1, max_shard_size)
+    texts: dict[str, Any] = {k: o[k] for k in ("language", "translations") if k in o}
     return PollRequest(
-        title, questions, opening, closing, emails, login_codes, delivery, pool, trustees, size
+        title,
+        questions,
+        opening,
+        closing,
+        emails,
+        login_codes,
+        delivery,
+        pool,
+        trustees,
+        size,
+        texts,
     )
 
 
@@ -296,6 +317,7 @@ def _record(poll_id: str, req: PollRequest, shards: int) -> dict[str, Any]:
         "trustees": req.trustees,
         "opening": req.opening,
         "closing": req.closing,
+        **req.texts,
     }
 
 
@@ -585,6 +607,8 @@ class Polls:
             "id": pid,
             "title": record.title,
             "questions": st["record"]["questions"],
+            "language": record.language,
+            "translations": st["record"].get("translations", {}),
             "state": _state(st, ref.opened, ref.closed_at, now),
             "phase": st["phase"],
             "opening": record.opening,

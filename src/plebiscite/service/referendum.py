@@ -213,6 +213,7 @@ from plebiscite.protocol.tally import (
 )
 from plebiscite.protocol.verifier import Verifier
 from plebiscite.service import pool
+from plebiscite.service.credgen import CredentialMaker
 from plebiscite.service.election import (
     APPEND_ATTEMPTS,
     Elections,
@@ -756,6 +757,7 @@ def _create(
     *,
     credentials_at_creation: bool = False,
     auto_open: bool = False,
+    defer_mail: bool = False,
 ) -> tuple[_Referendum, dict[str, Any], dict[str, list[VoterCredential]]]:
     """Parse the administrator's request; the new referendum, the answer (with the tokens)
     and, with ``"credential_delivery": "mail"``, the credentials made for the voters of each
@@ -768,7 +770,8 @@ def _create(
     the referendum itself once the ceremony is done (:meth:`Referendums.open_due`). With no
     trustee (a poll's record may have none) the ceremony is done at once: the trustees
     structure is the server's own key alone. ``sign_in_methods``: how this server can have
-    voters sign in (``"oidc"``)."""
+    voters sign in (``"oidc"``). ``defer_mail``: the credentials sent by mail are not made
+    here but by the caller, a chunk at a time (:meth:`Referendums._stream_letters`)."""
     w = "request"
     o = obj(
         body,
@@ -925,7 +928,7 @@ def _create(
             )
         ref.credential_delivery = delivery
         answer["credential_delivery"] = delivery
-        for region in served:
+        for region in [] if defer_mail else served:
             # a credential depends only on the election's uuid and group: made now, so that
             # the voters have their letters while the trustees' ceremony runs
             creds = generate_credentials(region.voters, region.uuid, group, rng)
@@ -1794,6 +1797,8 @@ class Referendums:
         #: where the credential letters go (None: this server sends no mail, and a
         #: referendum asking for credential_delivery "mail" is refused)
         self.letters = letters
+        #: makes the credentials of large rolls on every core (:mod:`plebiscite.service.credgen`)
+        self.credentials = CredentialMaker()
         #: the base of the booth links in the letters (None: the letters have no link)
         self.public_url = public_url.rstrip("/") if public_url else None
         self.refs: dict[str, _Referendum] = {}
@@ -1882,8 +1887,10 @@ class Referendums:
 
     async def region_of(self, uuid: str) -> dict[str, Any] | None:
         """The referendum one of whose regions is the election ``uuid`` (public data, for its
-        voting booth): ``{"id", "title", "region", "regions": [{"name", "election"}, ...]}``;
-        None if it is no region's. The stored referendums are read if none known has it."""
+        voting booth): ``{"id", "title", "region", "regions": [{"name", "election"}, ...],
+        "language", "translations"}`` (the record's texts in other languages, which the booth
+        shows in the voter's); None if it is no region's. The stored referendums are read if
+        none known has it."""
         for attempt in (1, 2):
             for ref in list(self.refs.values()):
                 mine = next((r for r in ref.regions if r.uuid == uuid), None)
@@ -1894,6 +1901,10 @@ class Referendums:
                         "title": ref.referendum.title,
                         "region": mine.name,
                         "regions": [{"name": r.name, "election": r.uuid} for r in ref.regions],
+                        "language": ref.referendum.language,
+                        "translations": {
+                            k: t.to_value() for k, t in sorted(ref.referendum.translations.items())
+                        },
                     }
             if attempt == 1:
                 await self.sync()
@@ -1993,11 +2004,12 @@ class Referendums:
         credential letters when the server has no ``public_url``."""
         refs = self.refs
         taken = await anyio.to_thread.run_sync(self._taken)
-        ref, answer, made = await anyio.to_thread.run_sync(
+        ref, answer, _made = await anyio.to_thread.run_sync(
             functools.partial(
                 _create,
                 credentials_at_creation=credentials_at_creation,
                 auto_open=auto_open,
+                defer_mail=self.letters is not None,
             ),
             body,
             taken,
@@ -2028,13 +2040,12 @@ class Referendums:
                     raise Refused("exists", f"referendum {rid!r} already exists")
                 try:
                     await anyio.to_thread.run_sync(store.put, KIND_ROLL, rid, _dump_roll(ref))
-                    if letters is not None and made:
+                    if letters is not None and ref.credential_delivery is not None:
                         # the creation is complete once its letters are stored (restore)
-                        batch = self._credential_letters(ref, made, base=base)
-                        await anyio.to_thread.run_sync(letters.enqueue, _letters_job(rid), batch)
+                        await self._stream_letters(ref, letters, base)
                 except BaseException:
                     with contextlib.suppress(PlebisciteError):
-                        if letters is not None and made:
+                        if letters is not None and ref.credential_delivery is not None:
                             await anyio.to_thread.run_sync(letters.discard, _letters_job(rid))
                         await anyio.to_thread.run_sync(store.delete, KIND_ROLL, rid)
                         await anyio.to_thread.run_sync(store.delete, KIND, rid)
@@ -2233,6 +2244,48 @@ class Referendums:
         return uuid, got
 
     # -- credentials by mail --
+
+    async def _stream_letters(self, ref: _Referendum, letters: Letters, base: str | None) -> None:
+        """Make the credentials of the regions whose credentials go by mail and store their
+        letters, a chunk at a time (:class:`~plebiscite.service.credgen.CredentialMaker`: on
+        every core for a large roll), then the regions' public credentials (the stored roll),
+        then the letters' job record: the creation is complete
+        from then on (:meth:`_complete`), never before. The chunks' private credentials are
+        dropped once their letters are stored; the progress is logged."""
+        rid = ref.referendum.id
+        job = _letters_job(rid)
+        url = self.public_url or base
+        rng = self.elections.rng()
+        served = [r for r in ref.regions if r.authority == "server" and r.pool is None]
+        total = sum(len(r.voters) for r in served)
+        made = 0
+        tenth = max(total // 10, 1)
+        for region in served:
+            publics: list[VoterCredential] = []
+            logins: dict[str, str] = {}
+            chunks = self.credentials.make(region.voters, region.uuid, ref.group, rng)
+            while (chunk := await anyio.to_thread.run_sync(next, chunks, None)) is not None:
+                batch = [
+                    _credential_letter(ref, region, c.login, c.private, url, False) for c in chunk
+                ]
+                await anyio.to_thread.run_sync(letters.enqueue_part, job, made, batch)
+                if total >= 20_000 and (made + len(chunk)) // tenth != made // tenth:
+                    log.info(
+                        "referendum %s: credentials and letters %d of %d made and stored",
+                        rid,
+                        made + len(chunk),
+                        total,
+                    )
+                made += len(chunk)
+                publics += [VoterCredential(c.login, c.weight, "", c.public) for c in chunk]
+                logins.update((c.login, str(c.public)) for c in chunk)
+            region.public_credentials = public_credentials_json(publics)
+            region.logins_sealed = _seal_logins(self.key, rid, region.name, logins)
+        # the roll with the public credentials (no other process loads the referendum before
+        # its letters' job completes it)
+        await anyio.to_thread.run_sync(self.store.put, KIND_ROLL, rid, _dump_roll(ref))
+        if not await anyio.to_thread.run_sync(letters.finish, job, made):
+            raise Refused("exists", f"the letters of referendum {rid!r} exist already")
 
     def _credential_letters(
         self,

@@ -6,14 +6,16 @@
 // votes pooled, and each shard's when there are several); before that the live turnout,
 // refreshed while voting is open, the result staying encrypted until the close. Right after the creation from the home page, the voters'
 // credentials and the trustees' link tokens are shown once (from this tab's sessionStorage,
-// then forgotten).
+// then forgotten). The title, the questions and their answers are shown in the page's
+// language when the poll has them (its translations, texts.js), the charts' too.
 
 import { api, ApiError, seg } from "./api.js";
 import { say } from "./common.js";
 import { $, el, pathParams, replace } from "./dom.js";
-import { formatPercent, formatTime, initI18n, t } from "./i18n.js";
+import { formatPercent, formatTime, initI18n, language, t } from "./i18n.js";
 import { CREATED_KEY } from "./poll-form.js";
 import { renderResultCharts } from "./result-charts.js";
+import { markLanguage, textsOf } from "./texts.js";
 
 const REFRESH_MS = 10_000;
 let poll = null;
@@ -31,19 +33,21 @@ function renderState() {
   replace($("#state"), el("strong", {}, t(key, { opening: when(poll.opening), closing: when(poll.closing) })));
 }
 
-function renderQuestions() {
+function renderQuestions(texts) {
   replace(
     $("#questions"),
-    poll.questions.map((q) => {
-      const text = q.question ?? q.value?.question ?? "";
-      const answers = q.answers ?? q.value?.answers ?? [];
-      return el(
-        "div",
-        { class: "card" },
-        el("h3", {}, text),
-        el("ul", {}, answers.map((a) => el("li", {}, Array.isArray(a) ? a.join(", ") : a))),
-      );
-    }),
+    texts.questions.map(({ question, answers }) =>
+      markLanguage(
+        el(
+          "div",
+          { class: "card" },
+          el("h3", {}, question),
+          el("ul", {}, answers.map((a) => el("li", {}, Array.isArray(a) ? a.join(", ") : a))),
+        ),
+        texts.lang,
+        language(),
+      ),
+    ),
   );
 }
 
@@ -214,7 +218,12 @@ function chartStatus(status) {
     id: status.id,
     phase: status.phase,
     card: `/api/polls/${seg(status.id)}/card.png`,
-    record: { questions: status.questions },
+    record: {
+      title: status.title,
+      questions: status.questions,
+      language: status.language ?? null,
+      translations: status.translations ?? {},
+    },
     regions: status.shards.map((s) => {
       const c = counted.find((r) => r.name === s.name);
       return c ? { name: s.name, result: c.result } : { name: s.name };
@@ -274,11 +283,12 @@ function renderCreated() {
 
 function render() {
   if (!poll) return;
-  replace($("#title"), poll.title);
-  document.title = `${poll.title} — plebiscite`;
+  const texts = textsOf(poll, language());
+  markLanguage(replace($("#title"), texts.title), texts.lang, language());
+  document.title = `${texts.title} — plebiscite`;
   renderState();
   renderCreated();
-  renderQuestions();
+  renderQuestions(texts);
   renderVote();
   renderShare();
   renderPowers();
