@@ -7,17 +7,20 @@ out. Every page axe-clean."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
 
 from cli_run import cli
+from plebiscite.service.referendum import MAX_VOTERS
 
 from .live import LiveServer
 from .test_a11y import _serious
 
 pytestmark = pytest.mark.browser
+STATIC = Path(__file__).parents[2] / "src" / "plebiscite" / "server" / "static"
 
 
 @pytest.fixture
@@ -125,7 +128,7 @@ def test_the_home_page_makes_an_open_poll_with_nothing_to_hand_on(page, open_ser
         page.fill("#poll-answers li >> nth=0 >> input", "Yes")
         page.fill("#poll-answers li >> nth=1 >> input", "No")
         page.check("#poll-mode input[value=open]")
-        page.fill("#poll-pool", "3")  # the form takes one shard's worth at most
+        page.fill("#poll-pool", "5")  # more than a shard of 3: two shards
         if trustees:
             page.click("#poll-form summary")
             page.fill("#poll-trustees", trustees)
@@ -141,7 +144,8 @@ def test_the_home_page_makes_an_open_poll_with_nothing_to_hand_on(page, open_ser
     assert page.text_content("#vote-link") == "Sign in to vote"
     assert page.get_attribute("#vote-link", "href") == f"{server.base}/signin/poll/{pid}"
     st = server.get(f"/api/polls/{pid}")
-    assert st["voters"]["count"] == 3 and st["voters"]["mode"] == "open"
+    assert st["voters"]["count"] == 5 and st["voters"]["mode"] == "open"
+    assert [p["size"] for p in st["voters"]["pools"]] == [3, 2]
     assert _serious(page) == []
 
     pid = create("And on holidays?", "Alice\nBob")
@@ -152,3 +156,8 @@ def test_the_home_page_makes_an_open_poll_with_nothing_to_hand_on(page, open_ser
     assert "only while voting is open" in page.text_content("#vote")
     assert _serious(page) == []
     assert page.js_errors == []
+
+
+def test_the_form_takes_as_many_credentials_as_the_server():
+    form = (STATIC / "js" / "poll-form.js").read_text(encoding="utf-8")
+    assert f"const MAX_POOL = {MAX_VOTERS};" in form
