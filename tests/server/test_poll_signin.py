@@ -261,3 +261,21 @@ def test_the_command_line_takes_an_open_pool_instead_of_voters(monkeypatch):
     ):
         rc, out = cli([*base, *more])
         assert rc == 2 and what in out, out
+
+
+def test_an_account_whose_shard_is_given_out_is_told_so(client, oidc_provider):
+    created = open_poll(client, 2, shard_size=1)  # two shards of one credential each
+    pid = created["id"]
+    by_shard: dict[int, list[str]] = {0: [], 1: []}
+    for k in range(1, 41):
+        by_shard[shard_of_account(oidc_provider, pid, f"voter{k}", 2)].append(f"voter{k}")
+    first, second = by_shard[0][:2]
+    held = signed_in(client, f"poll/{pid}", first)
+    with browser() as b:
+        refused = oidc.sign_in(client, b, f"poll/{pid}", second)
+    assert refused.response.status_code == 409, refused.response.text
+    e = refused.response.json()["error"]
+    assert e["code"] == "pool_exhausted" and "every credential of shard-1 (1)" in e["message"]
+    # the other shard's accounts still get theirs, and the first keeps its own
+    assert signed_in(client, f"poll/{pid}", by_shard[1][0])[0] != held[0]
+    assert signed_in(client, f"poll/{pid}", first) == held

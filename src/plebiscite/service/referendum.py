@@ -2240,7 +2240,22 @@ class Referendums:
         open."""
         uuid = await self.account_election(uuid, account)
         await self.sign_in_check(uuid)
-        got = await anyio.to_thread.run_sync(pool.assign, self.store, self.key, uuid, account)
+        try:
+            got = await anyio.to_thread.run_sync(pool.assign, self.store, self.key, uuid, account)
+        except Refused as e:
+            ref, region = await self._pool_region(uuid)
+            shards = sum(r.pool is not None for r in ref.regions)
+            if e.code != "pool_exhausted" or not ref.referendum.is_poll or shards == 1:
+                raise
+            # the account's own shard is given out: another shard's credential would be a
+            # second one of the poll for whoever signs in through it
+            raise Refused(
+                "pool_exhausted",
+                f"every credential of {region.name} ({region.pool}), the shard of this poll "
+                "that this account gets its credential from, has been given to an account: no "
+                "more accounts of this shard can sign in",
+                where=e.where,
+            ) from None
         return uuid, got
 
     # -- credentials by mail --
