@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import threading
 import time
 from pathlib import Path
 
@@ -279,3 +280,85 @@ def test_an_account_whose_shard_is_given_out_is_told_so(client, oidc_provider):
     # the other shard's accounts still get theirs, and the first keeps its own
     assert signed_in(client, f"poll/{pid}", by_shard[1][0])[0] != held[0]
     assert signed_in(client, f"poll/{pid}", first) == held
+
+
+def test_two_processes_on_postgresql_give_an_account_one_credential_of_its_shard(
+    pg_server, tmp_path, oidc_provider
+):
+    """Every account signs in at once through two ``plebiscite serve`` processes on one
+    PostgreSQL database, through the poll's link and each shard's: one credential each, of the
+    shard the rule gives it, never one to two accounts."""
+    from server.test_robustness import TOKEN as SERVE_TOKEN
+    from server.test_robustness import Server
+
+    accounts = 8
+    with pg_server.fresh_database() as dsn:
+        dirs = [tmp_path / "a", tmp_path / "b"]
+        servers = []
+        for i, d in enumerate(dirs):
+            d.mkdir()
+            if i:  # one server: one key
+                (d / "server.key").write_bytes((dirs[0] / "server.key").read_bytes())
+            s = Server(dsn, d)
+            s.args = oidc_provider.args
+            s.env = oidc_provider.env
+            s.start()
+            servers.append(s)
+        try:
+            with httpx.Client(base_url=servers[0].url, timeout=120) as http:
+                created = Administrator(http, SERVE_TOKEN).create_poll(
+                    "Where shall we eat?",
+                    ["Pizza", "Sushi"],
+                    closing=iso(86400),
+                    open_pool=20,
+                    shard_size=10,  # two shards of 10: 8 accounts never run one out
+                )
+            pid = created["id"]
+            uuids = [s["election"] for s in created["poll"]["shards"]]
+            paths = [f"poll/{pid}", *uuids]
+            results: list[tuple[str, int, str | None, str | None]] = []
+            lock = threading.Lock()
+            jobs = [
+                (f"voter{k}", server, path)
+                for k in range(1, accounts + 1)
+                for server, path in zip([*servers, *servers], paths, strict=False)
+            ]
+
+            def run(login: str, server, path: str) -> None:
+                with httpx.Client(base_url=server.url, timeout=120) as srv, browser() as b:
+                    signed = oidc.sign_in(srv, b, path, login)
+                with lock:
+                    results.append(
+                        (login, signed.response.status_code, signed.location, signed.credential)
+                    )
+
+            threads = [threading.Thread(target=run, args=job) for job in jobs]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(300)
+            assert len(results) == len(jobs)
+            assert {code for _, code, _, _ in results} == {303}, results
+            held: dict[str, set[tuple[str | None, str | None]]] = {}
+            for login, _, location, credential in results:
+                uuid = None if location is None else location.split("#")[0].rsplit("/", 1)[1]
+                held.setdefault(login, set()).add((uuid, credential))
+            assert all(len(h) == 1 for h in held.values()), held
+            for login, h in held.items():
+                ((uuid, _),) = h
+                assert uuid == uuids[shard_of_account_key(servers[0], pid, login)], login
+            creds = [next(iter(h))[1] for h in held.values()]
+            assert len(set(creds)) == accounts
+            with httpx.Client(base_url=servers[1].url, timeout=120) as http:
+                st = http.get(f"/api/polls/{pid}").json()
+            assert sum(p["handed_out"] for p in st["voters"]["pools"]) == accounts
+        finally:
+            for s in servers:
+                s.stop()
+
+
+def shard_of_account_key(server, pid: str, login: str) -> int:
+    """The shard of ``login`` by the rule under the key of the ``plebiscite serve`` process."""
+    key = SigningKey.from_base64((server.workdir / "server.key").read_text().strip())
+    issuer = server.args[server.args.index("--oidc-issuer") + 1]
+    return account_region(key, pid, Account(issuer, oidc.subject_of(login)), 2)
