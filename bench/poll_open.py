@@ -65,13 +65,15 @@ def status(pid: int) -> dict[str, float]:
 
 
 def children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except FileNotFoundError:
-        return []
+    """The descendants of a process, whichever of its threads started them."""
     out = []
-    for c in text.split():
-        out += [int(c), *children(int(c))]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            text = (task / "children").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for c in text.split():
+            out += [int(c), *children(int(c))]
     return out
 
 

@@ -1855,8 +1855,16 @@ class Referendums:
     def _fetch(self, rid: str) -> _Referendum | None:
         """The stored referendum with its version (None if its creation is not complete)."""
         got = self.store.versioned(KIND, rid)
+        if got is None:
+            return None
+        try:  # a creation not complete yet is not read further (its roll may be large)
+            mailed = json.loads(got[0]).get("credential_delivery") is not None
+        except (ValueError, AttributeError):
+            mailed = False  # _load says what is wrong with it
+        if mailed and self.store.get(KIND_JOB, _letters_job(rid)) is None:
+            return None
         roll = self.store.get(KIND_ROLL, rid)
-        if got is None or roll is None:
+        if roll is None:
             return None
         ref = _load(rid, got[0], roll, self.key)
         if not self._complete(ref):
