@@ -3,7 +3,8 @@ on a real ``plebiscite serve`` signing in with the real provider (``tests/oidc/p
 its page says who may vote and offers "Sign in to vote"; the voter signs in on the provider's
 own login page, lands in the booth with the credential filled in from the URL's fragment,
 votes and gets the tracker, which the board holds; the page then counts the credential handed
-out. Every page axe-clean."""
+out; once the poll is closed its page shows the result as charts and belenios-tool 3.0 accepts
+every shard's archive. Every page axe-clean."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 from cli_run import cli
+from peers import peer_verifies
 from plebiscite.service.referendum import MAX_VOTERS
 
 from .live import LiveServer
@@ -114,6 +116,28 @@ def test_a_voter_signs_in_from_the_poll_page_and_votes(
     assert f"whoever signs in with {oidc_provider.issuer}, at {link.get_attribute('href')}" in out
     assert "pool:       shard-1: " in out and "pool:       shard-2: " in out
     assert "turnout:    1 of 5" in out
+
+    # closed: the result as charts, and every shard's archive is one belenios-tool accepts
+    r = httpx.post(
+        f"{server.base}/api/polls/{pid}/close",
+        headers={"authorization": f"Bearer {server.token}"},
+        timeout=120,
+    )
+    assert r.status_code == 200, r.text
+    page.goto(share)
+    page.wait_for_selector("#result table.chart-table")
+    assert page.locator("#result canvas").count() >= 1
+    counts = page.locator("#result table.chart-table >> nth=0 >> td[data-count]")
+    assert counts.evaluate_all("c => c.map(x => x.dataset.count)") == ["0", "1"]
+    shots.take(page, "result")
+    assert _serious(page) == []
+    for shard in st["shards"]:
+        d = tmp_path / shard["name"]
+        d.mkdir()
+        archive = httpx.get(f"{server.base}/api/elections/{shard['election']}/archive", timeout=60)
+        (d / f"{shard['election']}.bel").write_bytes(archive.content)
+        peer_verifies(d)
+    assert page.js_errors == []
 
 
 def test_the_home_page_makes_an_open_poll_with_nothing_to_hand_on(page, open_server: LiveServer):
