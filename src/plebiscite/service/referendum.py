@@ -1934,8 +1934,10 @@ class Referendums:
             code, message = "voting_closed", f"voting closed at {record.closing}"
         elif ref.phase is not CeremonyStep.DONE:
             code, message = "not_yet_open", "voting opens once the trustees' ceremony is done"
-        else:
+        elif now < record.opening:
             code, message = "not_yet_open", f"voting opens at {record.opening}"
+        else:
+            code, message = "not_yet_open", "voting opens in a moment: its boards are being made"
         return {
             "election": uuid,
             "name": record.title,

@@ -437,7 +437,9 @@ function showClosed() {
   const refusal = v.refusal ?? { code: "voting_closed" };
   let key = "booth.closed";
   let time = null;
-  if (refusal.code === "not_yet_open" && v.opening) {
+  if (refusal.code === "not_yet_open" && v.opening && v.now && v.now >= v.opening && v.status === "scheduled") {
+    key = "booth.opening-soon"; // its time has come, its boards are being made
+  } else if (refusal.code === "not_yet_open" && v.opening) {
     key = "booth.opens-at";
     time = v.opening;
   } else if (v.closed_at || (v.closing && v.now >= v.closing)) {
