@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import operator
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ClusterError",
+    "DaskRunner",
     "cluster_verifier",
     "connect",
     "dashboard",
@@ -226,12 +228,48 @@ def cluster_verifier(
         executor=executor,
         workers=workers,
         map_ballots=functools.partial(map_ballots, location),
+        partitions=DaskRunner(client, workers),
         # the election and the weights sent once: a task's result that every chunk's task
         # depends on (made again by the scheduler if the workers holding it die)
         share_setup=lambda setup: client.submit(_identity, setup, pure=False),
         name=name or str(path),
         progress=progress,
     )
+
+
+class DaskRunner:
+    """The partitioned reduce's runner (:class:`plebiscite.protocol.reduce.Runner`) on a Dask
+    cluster: the map and the reduce are tasks, the partitions' states stay on the workers
+    (each round's step runs where the state is), and the client fetches only what the end of
+    the reduce gives. A task whose worker dies is run again from its lineage (the chunks' index
+    entries: the ballots are read again from the archive)."""
+
+    def __init__(self, client: Client, width: int) -> None:
+        self.client = client
+        self._width = width
+
+    @property
+    def width(self) -> int:
+        return self._width
+
+    def map(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False)
+
+    def reduce(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False)
+
+    def item(self, handle: Any, i: int) -> Any:
+        return self.client.submit(operator.getitem, handle, i, pure=False)
+
+    def wait(self, handle: Any) -> None:
+        from distributed import wait
+
+        wait([handle])
+        if handle.status == "error":
+            handle.result()  # raises the task's error
+
+    def result(self, handle: Any) -> Any:
+        return handle.result()
 
 
 def run_on_cluster(verifier: Verifier) -> Report:
