@@ -202,7 +202,8 @@ def test_a_generated_election_on_a_scheduler_and_two_workers(
 
 
 def test_a_worker_killed_while_it_holds_partitions(election: Path, tmp_path: Path) -> None:
-    """Half-way through, once the partitions' states have absorbed rounds of chunks, one of
+    """Half-way through, once the partitions' states have absorbed rounds of chunks (of 16
+    ballots here, eight chunks a round), one of
     the two workers is killed: the scheduler makes what it held again from the lineage (the
     chunks read again from the archive) and the report is that of ``--jobs 1``."""
     from distributed import Client
@@ -221,7 +222,9 @@ def test_a_worker_killed_while_it_holds_partitions(election: Path, tmp_path: Pat
                 workers[0].send_signal(signal.SIGKILL)
                 workers[0].wait(timeout=30)
 
-        report = verify_on_cluster(election, client, name=str(election), progress=kill_half_way)
+        report = verify_on_cluster(
+            election, client, name=str(election), progress=kill_half_way, chunk_size=16
+        )
         assert workers[0].returncode == -signal.SIGKILL
         assert len(client.nthreads()) == 1
     assert report.to_json() == alone.to_json()

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from plebiscite.protocol.report import Report
 
 __all__ = [
+    "CHUNK_BALLOTS",
+    "CHUNK_BYTES",
     "ClusterError",
     "DaskRunner",
     "cluster_verifier",
@@ -57,6 +59,12 @@ __all__ = [
     "run_on_cluster",
     "verify_on_cluster",
 ]
+
+# a task's chunk of ballots, at most: a task costs the scheduler about as much whatever its
+# size, so a cluster's are larger than a process pool's (32 ballots, 1 MiB); two in flight
+# per worker thread
+CHUNK_BALLOTS = 256
+CHUNK_BYTES = 4 << 20
 
 _LOCAL = re.compile(r"local:([1-9][0-9]{0,3})\Z")
 _REMOTE = re.compile(r"(tcp|tls)://[^\s/]+:[0-9]{1,5}\Z")
@@ -193,6 +201,7 @@ def verify_on_cluster(
     map_ballots: Callable[
         [str, BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkResult
     ] = map_ballots_at,
+    chunk_size: int = CHUNK_BALLOTS,
 ) -> Report:
     """Verify the archive at ``path`` (a local path, or a URL that every worker reads its own
     byte ranges of: see :func:`open_archive`), its ballots on the cluster's workers, the rest
@@ -200,7 +209,9 @@ def verify_on_cluster(
     pool. ``map_ballots`` is the task (:func:`map_ballots_at`: the archive's absolute path or
     URL, the setup, a chunk). Raises :class:`ClusterError` when the cluster fails: no verdict
     then."""
-    verifier = cluster_verifier(path, client, name=name, progress=progress, map_ballots=map_ballots)
+    verifier = cluster_verifier(
+        path, client, name=name, progress=progress, map_ballots=map_ballots, chunk_size=chunk_size
+    )
     return run_on_cluster(verifier)
 
 
@@ -213,6 +224,7 @@ def cluster_verifier(
     map_ballots: Callable[
         [str, BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkResult
     ] = map_ballots_at,
+    chunk_size: int = CHUNK_BALLOTS,
 ) -> Verifier:
     """The verifier of :func:`verify_on_cluster`, not yet run (:func:`run_on_cluster`): for a
     caller that reads more than the report from it (the roll, the election)."""
@@ -234,6 +246,8 @@ def cluster_verifier(
         share_setup=lambda setup: client.submit(_identity, setup, pure=False),
         name=name or str(path),
         progress=progress,
+        chunk_size=chunk_size,
+        chunk_bytes=CHUNK_BYTES,
     )
 
 

@@ -17,7 +17,8 @@ Each partition's state (:class:`PartitionState`, grown by :func:`absorb` a round
 a time) holds, for its credentials, the last ballot (the largest height: board order is the
 ballots' order in the archive) with its ciphertexts and the heights of the ones it replaced,
 and for its digests the first (height, credential) and every occurrence of the digests held
-under more than one credential. At the end the caller takes each partition's
+more than once (kept whatever the order the chunks come in: which holder owns a digest is
+known once all of them are in). At the end the caller takes each partition's
 :func:`shared_digests` (few: none in a valid archive), decides which ballots reused another
 credential's ciphertext (the first ballot of a credential on the list owns it: the sequential
 verifier's rule), and :func:`finish` gives each partition's :class:`Partial`: the product of
@@ -42,6 +43,7 @@ import heapq
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from plebiscite.crypto.ed25519 import Point
 from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, election_context
 
 if TYPE_CHECKING:
@@ -73,8 +75,11 @@ __all__ = [
 PARTITION_BALLOTS = 100_000
 
 # a valid ballot in its credential's partition: (height, event hash, tracker, credential,
-# weighted homomorphic ciphertexts of every question in order, non-homomorphic ciphertexts)
-BallotRecord = tuple[int, str, str, str, tuple["Ciphertext", ...], tuple["Ciphertext", ...]]
+# weighted homomorphic ciphertexts of every question in order, non-homomorphic ciphertexts);
+# in Ed25519 the homomorphic ones are packed, the 64 bytes of each pair end to end (a third
+# of the memory of a tuple of pairs of points)
+Packed = tuple["Ciphertext", ...] | bytes
+BallotRecord = tuple[int, str, str, str, Packed, tuple["Ciphertext", ...]]
 # a digest of a ciphertext in its own partition: (digest, height, credential)
 DigestRecord = tuple[bytes, int, str]
 # an invalid ballot: (height, event hash, tracker, (code, message, where))
@@ -206,6 +211,20 @@ def _digest_part(digest: bytes, parts: int) -> int:
     return int.from_bytes(digest[:8], "big") % parts
 
 
+def _pack(cts: tuple[Ciphertext, ...]) -> Packed:
+    if cts and all(type(x) is Point and type(y) is Point for x, y in cts):
+        return b"".join(x + y for x, y in cts)
+    return cts
+
+
+def _unpack(cts: Packed) -> Sequence[Ciphertext]:
+    if isinstance(cts, bytes):
+        return [
+            (Point(cts[i : i + 32]), Point(cts[i + 32 : i + 64])) for i in range(0, len(cts), 64)
+        ]
+    return cts
+
+
 def route_result(res: ChunkResult, parts: int) -> tuple[Part, ...]:
     """The outcomes of a chunk split into the ``parts`` partitions (see the module)."""
     out: tuple[Part, ...] = tuple(([], [], []) for _ in range(parts))
@@ -218,7 +237,7 @@ def route_result(res: ChunkResult, parts: int) -> tuple[Part, ...]:
         cred = o.credential
         assert cred is not None
         out[part_of(cred.encode(), parts)][0].append(
-            (o.height, o.event_hash, o.tracker, cred, o.ciphertexts, o.nh)
+            (o.height, o.event_hash, o.tracker, cred, _pack(o.ciphertexts), o.nh)
         )
         for d in set(o.alpha_digests):
             out[_digest_part(d, parts)][1].append((d, o.height, cred))
@@ -239,8 +258,8 @@ class PartitionState:
     """What one partition keeps (see the module): ``last`` ballot of each credential,
     ``earlier`` ballots of each (height, event hash, tracker, whether it answered a
     non-homomorphic question), the ``first`` (height, credential) of each digest and, for the
-    digests under several credentials, every occurrence (``shared``); the invalid ballots'
-    errors (at most ``max_errors``, the others counted)."""
+    digests held more than once, every occurrence (``shared``); the invalid ballots' errors
+    (at most ``max_errors``, the others counted)."""
 
     __slots__ = ("dropped", "earlier", "errors", "first", "last", "shared")
 
@@ -276,10 +295,8 @@ def absorb(state: PartitionState | None, max_errors: int, *parts: Part) -> Parti
                 first[d] = (height, cred)
             elif d in shared:
                 shared[d].append((height, cred))
-            elif held[1] != cred:
+            else:  # every holder kept: which one owns it is known once all are in
                 shared[d] = [held, (height, cred)]
-            elif height < held[0]:
-                first[d] = (height, cred)
         for e in errors:
             if len(s.errors) < max_errors:
                 s.errors.append(e)
@@ -290,7 +307,9 @@ def absorb(state: PartitionState | None, max_errors: int, *parts: Part) -> Parti
 
 def shared_digests(state: PartitionState | None) -> list[list[tuple[int, str]]]:
     """The occurrences (height, credential) of every digest held under several credentials."""
-    return [] if state is None else list(state.shared.values())
+    if state is None:
+        return []
+    return [occ for occ in state.shared.values() if len({c for _, c in occ}) > 1]
 
 
 def reused(occurrences: Iterable[list[tuple[int, str]]], listed: Callable[[str], bool]) -> set[int]:
@@ -359,7 +378,8 @@ def finish(
     accs = [acc for acc in product if acc is not None]
     mul = ctx.mul
     for cred, rec in state.last.items():
-        height, event, tracker, _, cts, nh = rec
+        height, event, tracker, _, packed, nh = rec
+        cts = _unpack(packed)
         ballots = [(height, event, tracker, bool(nh)), *state.earlier.get(cred, ())]
         weight = credentials.get(cred)
         if weight is None:

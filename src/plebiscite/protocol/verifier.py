@@ -161,6 +161,7 @@ class Verifier:
         map_ballots: MapBallots | None = None,
         share_setup: Callable[[BallotSetup], Any] | None = None,
         chunk_size: int = 32,
+        chunk_bytes: int = CHUNK_BYTES,
         max_findings: int = 200,
         progress: Callable[[int], None] | None = None,
         name: str = "",
@@ -194,6 +195,8 @@ class Verifier:
         self._round: list[Any] = []  # chunks verified, not yet absorbed by the partitions
         self._totals: tuple[int, int] | None = None  # voters counted and their weight
         self.chunk_size = chunk_size
+        # the ballots' bytes of a chunk read by map_ballots, at most (a ballot alone aside)
+        self.chunk_bytes = chunk_bytes
         self.max_findings = max_findings
         self.progress = progress
         self._report = Report(archive=name)
@@ -896,7 +899,7 @@ class Verifier:
             self._report.ballots += 1
             self._ref_batch.append((ev.height, ev.hash, entry))
             self._batch_bytes += entry.size
-            if len(self._ref_batch) >= self.chunk_size or self._batch_bytes >= CHUNK_BYTES:
+            if len(self._ref_batch) >= self.chunk_size or self._batch_bytes >= self.chunk_bytes:
                 self._submit()
             return
         raw = self._take(ev.payload, ev, "ballot")
