@@ -1,4 +1,4 @@
-"""Ballot verification on a Dask cluster (issue 12's first path: the map step).
+"""Ballot verification on a Dask cluster: the map step and the partitioned reduce.
 
 What runs where:
 
@@ -6,19 +6,22 @@ What runs where:
   sequential pass (:func:`~plebiscite.protocol.archive.index_archive`: where every member lies,
   the header and events read and hashed, data members skipped), then reads every member but
   the ballots by the index and verifies the chain, the setup, the tally, the shuffles, the
-  decryptions and the result, and reduces the ballots' outcomes (the last ballot per
-  credential, no ciphertext under two credentials, the product of the counted ballots) in
-  board order, exactly as ``plebiscite verify --jobs N`` does;
+  decryptions and the result, submitting the ballots' tasks as their events come;
 - the election and the weights go to the cluster once (a task's result every chunk depends
   on), not with every chunk;
-- each Dask task verifies a chunk of ballots (:func:`map_ballots_at`): it opens the archive
+- each map task verifies a chunk of ballots (:func:`map_ballots_at`): it opens the archive
   at its path, reads each ballot's byte range, checks its SHA-256 against the hash its event
   refers to (the index is checked, never trusted), verifies the signature and every proof and
-  returns the small outcome records and the partial product of the chunk.
+  routes the outcomes into the partitions (:func:`~plebiscite.protocol.reduce.route_chunk`);
+- the reduce (:class:`DaskRunner`): each partition's state grows a round of chunks at a time
+  on the worker that holds it, and at the end each partition's product, counts and findings
+  are merged in a tree of tasks (:mod:`plebiscite.protocol.reduce`); the client fetches the
+  root, never a record per ballot.
 
 The workers must see the archive at the same absolute path (one machine, or a shared
-filesystem). A worker that dies mid-run has its tasks run again by the scheduler on another
-worker; a task that fails for good raises :class:`ClusterError`: no verdict is given then.
+filesystem) or read it by URL. A worker that dies mid-run has its tasks, and the partitions'
+states it held, made again by the scheduler on another worker from their lineage; a task that
+fails for good raises :class:`ClusterError`: no verdict is given then.
 """
 
 from __future__ import annotations
