@@ -8,9 +8,11 @@ elections made and opened, the record board started), the size of the answer (ev
 credential with its booth link), then ``GET /api/polls/ID``, the close with no ballot (each
 shard's tally, decryption and result by the server) and the peak memory of the process
 (``ru_maxrss``). Run it several times (``--runs R``) on a loaded machine: the CPU time is the
-steadier figure.
+steadier figure. With ``--open`` the poll is open to the accounts of an identity provider
+(``"voters": {"open": {"pool": N}}``): the N credentials are made at the opening and kept
+sealed in the pools' records, the answer has none.
 
-    ./dev bench poll [--voters N] [--shard-size S] [--runs R]
+    ./dev bench poll [--voters N] [--shard-size S] [--runs R] [--open]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from fastapi.testclient import TestClient
 from plebiscite.board.sqlite import SQLiteBoard
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.server.app import create_app
+from plebiscite.server.signin import OidcConfig
 
 TOKEN = "bench-admin-token"
 ADMIN = {"authorization": f"Bearer {TOKEN}"}
@@ -40,10 +43,16 @@ def timed(f: Callable[[], Any]) -> tuple[Any, float, float]:
     return out, time.perf_counter() - w, time.process_time() - c
 
 
-def one_run(voters: int, shard_size: int, directory: Path) -> dict[str, Any]:
+def one_run(voters: int, shard_size: int, directory: Path, open_: bool) -> dict[str, Any]:
     board = SQLiteBoard(directory / "board.db")
+    # an open poll needs a provider configured; creating it asks the provider nothing
+    oidc = OidcConfig("https://id.example.org", "bench", "secret") if open_ else None
     app = create_app(
-        board, admin_token=TOKEN, key=SigningKey.from_seed(b"\x0b" * 32), poll_shard_size=shard_size
+        board,
+        admin_token=TOKEN,
+        key=SigningKey.from_seed(b"\x0b" * 32),
+        poll_shard_size=shard_size,
+        oidc=oidc,
     )
     closing = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
     body = {
@@ -52,6 +61,8 @@ def one_run(voters: int, shard_size: int, directory: Path) -> dict[str, Any]:
         "closing": closing,
         "voters": {"emails": [f"voter{i}@example.org" for i in range(voters)]},
     }
+    if open_:
+        body["voters"] = {"open": {"pool": voters}}
     with TestClient(app) as c:
         r, cw, cc = timed(lambda: c.post("/api/polls", json=body, headers=ADMIN))
         assert r.status_code == 201, r.text
@@ -77,12 +88,14 @@ def main() -> None:
     p.add_argument("--voters", type=int, default=20_000)
     p.add_argument("--shard-size", type=int, default=5_000)
     p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--open", action="store_true", help="open to an identity provider's accounts")
     args = p.parse_args()
     k = math.ceil(args.voters / args.shard_size)
-    print(f"poll of {args.voters} voters, shard size {args.shard_size}: {k} shards expected")
+    who = "credentials for whoever signs in" if args.open else "voters"
+    print(f"poll of {args.voters} {who}, shard size {args.shard_size}: {k} shards expected")
     for run in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="plebiscite-bench-poll-") as d:
-            got = one_run(args.voters, args.shard_size, Path(d))
+            got = one_run(args.voters, args.shard_size, Path(d), args.open)
         per = got["create_cpu"] / args.voters * 1e6
         print(
             f"run {run + 1}: {got['shards']} shards; create {got['create_wall']:.2f} s wall, "

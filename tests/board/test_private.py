@@ -76,6 +76,34 @@ def test_items_are_sorted_by_key_per_kind(store):
     assert store.items("none") == []
 
 
+def test_pages_follow_the_keys_code_points(store):
+    keys = ["job#b", "job#a", "job#B", "job#aa", "job#é", "job#z", "job#10", "job#9", "other"]
+    for k in keys:
+        store.put("kind", k, k.encode())
+    expected = sorted(k for k in keys if k.startswith("job#"))
+    got, after = [], None
+    while page := store.page("kind", "job#", after, 3):
+        assert len(page) <= 3
+        got += [k for k, _ in page]
+        after = page[-1][0]
+    assert got == expected
+    assert store.page("kind", "job#", expected[-1], 5) == []
+    assert [k for k, _ in store.page("kind", "", None, 100)] == sorted(keys)
+    with pytest.raises(EncodingError):
+        store.page("kind", "job#", None, 0)
+
+
+def test_insert_many_writes_the_new_ones_in_one_transaction(store):
+    store.put("kind", "k1", b"old")
+    assert store.insert_many("kind", [("k1", b"new"), ("k2", b"two"), ("k3", b"three")]) == 2
+    assert store.get("kind", "k1") == b"old"  # left as it was
+    assert store.get("kind", "k3") == b"three"
+    assert store.insert_many("kind", []) == 0
+    with pytest.raises(EncodingError):  # a bad key: nothing of the batch is written
+        store.insert_many("kind", [("k4", b"four"), ("", b"empty key")])
+    assert store.get("kind", "k4") is None
+
+
 @pytest.mark.parametrize(
     "kind, key",
     [

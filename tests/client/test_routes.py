@@ -24,6 +24,13 @@ def test_the_ballot_box_paths():
     assert routes.credential("U", "12") == "/api/elections/U/credentials/12"
 
 
+def test_the_sign_in_paths():
+    assert routes.sign_in("U/1") == "/signin/U%2F1"
+    assert routes.sign_in_poll("tea-abc") == "/signin/poll/tea-abc"
+    assert routes.sign_in_poll("a b") == "/signin/poll/a%20b"
+    assert routes.SIGN_IN_CALLBACK == "/signin/callback"
+
+
 def test_every_route_of_the_server_is_named(served):
     """Every API route of the running server's OpenAPI document is built by ``routes`` (the
     path parameters given as their own names)."""

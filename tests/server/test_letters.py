@@ -128,7 +128,8 @@ def test_fifty_voters_get_their_credentials_by_mail_and_one_is_reissued(tmp_path
         for name, logins in roll.items():
             for login in logins:  # the link goes to the voter's own region's booth
                 assert by_to[login][0] == uuids[name]
-        status = admin.letters("mailed")
+        # each letter's state is written once the SMTP server took it
+        status = wait_for(lambda: (got := admin.letters("mailed"))["counts"]["sent"] == 50 and got)
         assert status["counts"] == {"pending": 0, "sent": 50, "failed": 0, "cancelled": 0}
         assert len(status["letters"]) == 50
         assert {x["to"] for x in status["letters"]} == set(by_to)

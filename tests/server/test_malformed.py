@@ -254,6 +254,13 @@ def _play(c: FuzzingClient, outbox: Path) -> None:
     closing = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
     poll = admin.create_poll("Lunch?", ["Pizza", "Sushi"], closing=closing, emails=["a@x.org"])
     assert poll["poll"]["state"] == "open"
+    # a mail poll opening later: a voter's credential reissued
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    mailed_poll = admin.create_poll(
+        "Dinner?", ["Soup", "Salad"], closing=closing, opening=later, emails=["m@x.org"],
+        delivery="mail",
+    )  # fmt: skip
+    admin.poll_reissue(mailed_poll["id"], "m@x.org")
 
 
 def test_every_malformed_body_is_refused_at_every_step(world):

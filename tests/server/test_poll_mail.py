@@ -93,7 +93,8 @@ def test_the_voters_of_a_mail_poll_get_their_letters_and_vote_through_them(http,
     pid = created["id"]
     assert created["credentials"] == []  # none to the organiser
     st = created["poll"]
-    assert st["voters"] == {"mode": "list", "delivery": "mail", "login_codes": False}
+    voters = {"mode": "list", "delivery": "mail", "count": len(EMAILS), "login_codes": False}
+    assert st["voters"] == voters
     assert "mailed it" in st["powers"]["credentials"]
     assert st["state"] == "open" and len(st["shards"]) == 2
     by_to = letters_by_voter(smtp.wait(len(EMAILS)))
@@ -102,7 +103,8 @@ def test_the_voters_of_a_mail_poll_get_their_letters_and_vote_through_them(http,
     names = list(shards)
     for e, (uuid, _credential) in by_to.items():  # each letter links to the voter's shard
         assert uuid == shards[names[shard_of(pid, e, 2)]]
-    status = admin.poll_letters(pid)
+    # each letter's state is written once the SMTP server took it
+    status = wait_for(lambda: (got := admin.poll_letters(pid))["counts"]["sent"] == 8 and got)
     assert status["counts"] == {"pending": 0, "sent": 8, "failed": 0, "cancelled": 0}
     assert {x["to"] for x in status["letters"]} == set(EMAILS)
 
@@ -138,6 +140,14 @@ def test_a_lost_credential_is_reissued_before_the_opening(http, smtp):
     pid = created["id"]
     assert created["poll"]["state"] == "scheduled"
     first = letters_by_voter(smtp.wait(3))
+    # the letter's booth: no board yet, the booth is told when voting opens
+    uuid = first[EMAILS[0]][0]
+    assert http.get(f"/api/elections/{uuid}").status_code == 404
+    voting = http.get(f"/api/elections/{uuid}/voting").json()
+    assert voting["status"] == "scheduled" and voting["accepting"] is False
+    assert voting["refusal"]["code"] == "not_yet_open"
+    assert voting["opening"] == created["poll"]["opening"]
+    assert voting["referendum"]["kind"] == "poll" and voting["referendum"]["id"] == pid
     answer = admin.poll_reissue(pid, EMAILS[1].upper())  # the address as the voter spells it
     assert answer["shard"] == created["poll"]["shards"][0]["name"]
     assert answer["login"] == EMAILS[1]
@@ -148,7 +158,7 @@ def test_a_lost_credential_is_reissued_before_the_opening(http, smtp):
     with pytest.raises(PartyError) as e:
         admin.poll_reissue(pid, "nobody@example.org")
     assert (e.value.status, e.value.code) == (404, "unknown_voter")
-    assert admin.poll_letters(pid)["counts"]["sent"] == 4
+    wait_for(lambda: admin.poll_letters(pid)["counts"]["sent"] == 4)
 
 
 def test_an_organiser_poll_has_no_letters(http):

@@ -278,8 +278,10 @@ def test_the_options_say_what_a_poll_creator_may_ask_for(client):
     assert r.json()["poll"]["voters"] == {
         "mode": "list",
         "delivery": "organiser",
+        "count": 2,
         "login_codes": False,
     }
+    assert r.json()["poll"]["vote_link"] is None
     assert "organiser" in r.json()["poll"]["powers"]["credentials"]
 
 

@@ -26,6 +26,7 @@ secret (a private key) encrypts it first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, cast
 
@@ -62,6 +63,10 @@ class PrivateStore(Protocol):
     def insert(self, kind: str, key: str, value: bytes) -> bool:
         """Write the record unless one exists: False (and nothing written) if it does."""
 
+    def insert_many(self, kind: str, items: Sequence[tuple[str, bytes]]) -> int:
+        """Insert each new ``(key, value)`` in one transaction (all or none written); how
+        many were new (the existing ones are left as they are)."""
+
     def delete(self, kind: str, key: str) -> bool:
         """Remove the record: True if it existed."""
 
@@ -71,6 +76,12 @@ class PrivateStore(Protocol):
     def items(self, kind: str, prefix: str = "") -> list[tuple[str, bytes]]:
         """Every record of ``kind`` (whose key starts with ``prefix``) as ``(key, value)``,
         sorted by key."""
+
+    def page(
+        self, kind: str, prefix: str, after: str | None, limit: int
+    ) -> list[tuple[str, bytes]]:
+        """Up to ``limit`` records of ``kind`` whose key starts with ``prefix`` and comes after
+        ``after`` (from the first: None), in the order of the keys' code points."""
 
     def delete_prefix(self, kind: str, prefix: str) -> int:
         """Remove every record of ``kind`` whose key starts with ``prefix``: how many."""
@@ -104,6 +115,12 @@ class _Database(Protocol):
     def _write(self, election: str | None) -> AbstractContextManager[Any]: ...
 
     def close(self) -> None: ...
+
+
+_PAGE = (
+    "SELECT key, value FROM private WHERE kind = ? AND substr(key, 1, ?) = ? AND key > ? "
+    "ORDER BY key LIMIT ?"
+)
 
 
 def _text(what: str, text: object, limit: int) -> None:
@@ -229,6 +246,27 @@ class SQLPrivateStore:
             )
             return bool(cur.rowcount == 1)
 
+    def insert_many(self, kind: str, items: Sequence[tuple[str, bytes]]) -> int:
+        rows = []
+        for key, value in items:
+            _check(kind, key)
+            rows.append((kind, key, _value(value)))
+        if not rows:
+            return 0
+        with self._db._write(None) as conn:
+            before = conn.total_changes if hasattr(conn, "total_changes") else None
+            cur = conn.cursor()
+            cur.executemany(
+                self._sql(
+                    "INSERT INTO private (kind, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (kind, key) DO NOTHING"
+                ),
+                rows,
+            )
+            if before is not None:
+                return int(conn.total_changes - before)
+            return int(cur.rowcount) if cur.rowcount is not None and cur.rowcount >= 0 else 0
+
     def delete(self, kind: str, key: str) -> bool:
         _check(kind, key)
         with self._db._write(None) as conn:
@@ -261,6 +299,30 @@ class SQLPrivateStore:
         out = [(str(r[0]), _bytes(r[1])) for r in rows]
         out.sort(key=lambda kv: kv[0])  # by code point, whatever the database's collation
         return out
+
+    def page(
+        self, kind: str, prefix: str, after: str | None, limit: int
+    ) -> list[tuple[str, bytes]]:
+        _text("kind", kind, MAX_KIND)
+        if prefix:
+            _text("key prefix", prefix, MAX_KEY)
+        if after is not None:
+            _text("key", after, MAX_KEY)
+        if type(limit) is not int or limit < 1:
+            raise EncodingError("a page holds at least one record", where="private store")
+        # code point order whatever the database's collation (PostgreSQL's "C" is bytewise,
+        # and UTF-8's byte order is code point order)
+        sql = (
+            _PAGE
+            if self._p == "?"
+            else _PAGE.replace("key >", 'key COLLATE "C" >').replace("BY key", 'BY key COLLATE "C"')
+        )
+        with self._db._read(None) as conn:
+            rows = conn.execute(
+                self._sql(sql),
+                (kind, len(prefix), prefix, after if after is not None else "", limit),
+            ).fetchall()
+        return [(str(r[0]), _bytes(r[1])) for r in rows]
 
     def delete_prefix(self, kind: str, prefix: str) -> int:
         _text("kind", kind, MAX_KIND)

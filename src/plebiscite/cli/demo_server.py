@@ -46,6 +46,7 @@ __all__ = [
     "Voter",
     "add_arguments",
     "demo_record",
+    "demo_translations",
     "play_referendum",
     "run",
     "setup_referendum",
@@ -77,6 +78,52 @@ RANKING = {
     "value": {"answers": ["North", "Centre", "South"], "question": "Rank the sites"},
 }
 
+#: The demo's texts in Ukrainian and Russian (the record's ``translations``: the booth, the
+#: dashboard and the charts show them in the page's language), each question in the order of
+#: :data:`DEMO_QUESTIONS` then :data:`RANKING`.
+DEMO_TRANSLATIONS: dict[str, dict[str, Any]] = {
+    "uk": {
+        "title": "Демонстраційний референдум plebiscite",
+        "questions": [
+            {"question": "Чи схвалюєте ви пропозицію?", "answers": ["Так", "Ні"]},
+            {
+                "question": "Якому варіанту ви віддаєте перевагу?",
+                "answers": ["Варіант А", "Варіант Б", "Варіант В"],
+            },
+        ],
+        "ranking": {
+            "question": "Розташуйте місця в порядку переваги",
+            "answers": ["Північ", "Центр", "Південь"],
+        },
+    },
+    "ru": {
+        "title": "Демонстрационный референдум plebiscite",
+        "questions": [
+            {"question": "Вы одобряете предложение?", "answers": ["Да", "Нет"]},
+            {
+                "question": "Какой вариант вы предпочитаете?",
+                "answers": ["Вариант А", "Вариант Б", "Вариант В"],
+            },
+        ],
+        "ranking": {
+            "question": "Расположите места в порядке предпочтения",
+            "answers": ["Север", "Центр", "Юг"],
+        },
+    },
+}
+
+
+def demo_translations(*, ranking: bool = False) -> dict[str, Any]:
+    """The record's ``translations`` of the demo's questions (with ``ranking``, the ranking's
+    too)."""
+    return {
+        tag: {
+            "title": t["title"],
+            "questions": [*t["questions"], t["ranking"]] if ranking else list(t["questions"]),
+        }
+        for tag, t in DEMO_TRANSLATIONS.items()
+    }
+
 
 def status(http: httpx.Client, rid: str) -> dict[str, Any]:
     """The public status of a referendum (anyone)."""
@@ -94,7 +141,8 @@ def demo_record(rid: str, regions: list[str], *, ranking: bool = False) -> dict[
     """A referendum record over ``regions`` (uuids left to the server): the demo questions
     (with ``ranking``, also a ranking, non-homomorphic, shuffled before decryption), a 2-of-3
     ceremony, and a double majority (pooled votes and half of the regions) when there are
-    several regions, a simple majority otherwise."""
+    several regions, a simple majority otherwise; its texts in English, with their Ukrainian
+    and Russian translations."""
     rule: dict[str, Any] = {"type": "majority", "question": 0, "answer": 0}
     if len(regions) > 1:
         rule = {
@@ -115,6 +163,8 @@ def demo_record(rid: str, regions: list[str], *, ranking: bool = False) -> dict[
         "opening": opening,
         "closing": closing,
         "rule": rule,
+        "language": "en",
+        "translations": demo_translations(ranking=ranking),
     }
 
 

@@ -46,6 +46,36 @@ def _emails(args: argparse.Namespace) -> list[str]:
     return out
 
 
+#: the largest translations file read (the server's limit of a poll's creation is larger)
+MAX_TRANSLATIONS_FILE = 1 << 20
+
+
+def _translations(path: str | None) -> dict[str, Any] | None:
+    """The ``--translations FILE``: a JSON object, language tag -> ``{"title", "questions":
+    [{"question", "answers"}, ...]}``, read strictly; the server checks its content."""
+    if path is None:
+        return None
+    from plebiscite import strictjson
+    from plebiscite.errors import EncodingError
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_TRANSLATIONS_FILE + 1)
+    except OSError as e:
+        raise CommandError(f"{path}: {e.strerror}", 2) from None
+    if len(raw) > MAX_TRANSLATIONS_FILE:
+        raise CommandError(f"{path}: more than {MAX_TRANSLATIONS_FILE} bytes", 2)
+    try:
+        value = strictjson.loads(raw, max_size=MAX_TRANSLATIONS_FILE, where=path)
+    except EncodingError as e:
+        raise CommandError(str(e), 2) from None
+    if not isinstance(value, dict):
+        raise CommandError(
+            f'{path}: expected a JSON object, language tag -> {{"title", "questions"}}', 2
+        )
+    return value
+
+
 def _time(value: str | None, default: datetime.datetime | None) -> str | None:
     """A time as the server takes it (``YYYY-MM-DDTHH:MM:SSZ``, UTC), or ``now``."""
     if value is None:
@@ -82,7 +112,27 @@ def _cmd_create(args: argparse.Namespace) -> int:
         raise CommandError("give at least two answers: --answer A --answer B", 2)
     if args.threshold is not None and not args.trustee:
         raise CommandError("--threshold goes with --trustee NAME ...", 2)
-    emails = _emails(args)
+    emails: list[str] | None = None
+    if args.open_pool is None:
+        emails = _emails(args)
+    else:
+        given = [
+            o
+            for o, v in (
+                ("--voters", args.voters),
+                ("--voter", args.voter),
+                ("--login-codes", args.login_codes),
+                ("--delivery", args.delivery),
+            )
+            if v
+        ]
+        if given:
+            raise CommandError(
+                f"{given[0]} goes with a voter list, not --open-pool (whoever signs in)", 2
+            )
+        if args.open_pool < 1:
+            raise CommandError("--open-pool N: at least one credential", 2)
+    translations = _translations(args.translations)
     now = datetime.datetime.now(datetime.UTC)
     closing = _time(args.closing, now + datetime.timedelta(days=1))
     assert closing is not None
@@ -100,20 +150,25 @@ def _cmd_create(args: argparse.Namespace) -> int:
                 opening=_time(args.opening, None),
                 title=args.title,
                 emails=emails,
+                open_pool=args.open_pool,
                 trustees=args.trustee or (),
                 threshold=args.threshold,
                 shard_size=args.shard_size,
                 login_codes=args.login_codes,
                 delivery=args.delivery,
+                language=args.language,
+                translations=translations,
             ),
         )
     finally:
         admin.disconnect()
     pid = created["id"]
     st = created["poll"]
-    mailed = st["voters"]["delivery"] == "mail"
+    delivery = st["voters"]["delivery"]
+    mailed = delivery == "mail"
+    # the private credentials the server gave (and the trustees' tokens), once, to a new file
     path = out_path or Path(f"{pid}.credentials.json")
-    if not mailed or created["trustees"]:
+    if delivery == "organiser" or created["trustees"]:
         secrets = {
             "poll": pid,
             "trustees": created["trustees"],
@@ -124,13 +179,22 @@ def _cmd_create(args: argparse.Namespace) -> int:
             json.dump(secrets, f, indent=1)
             f.write("\n")
     print(created["share_link"])
+    who = f"{len(emails)} voters" if emails is not None else f"{args.open_pool} credentials"
     print(
-        f"poll {pid}: {st['state']}, {len(emails)} voters in {len(st['shards'])} shard(s), "
+        f"poll {pid}: {st['state']}, {who} in {len(st['shards'])} shard(s), "
         f"closing {st['closing']}",
         file=sys.stderr,
     )
     print(f"{st['powers']['summary']}", file=sys.stderr)
-    if mailed:
+    if delivery == "sign_in":
+        print(
+            f"open to the accounts of {st['voters']['sign_in']['issuer']}: each voter signs in "
+            f"at {st['vote_link']} for a credential (the server holds them)",
+            file=sys.stderr,
+        )
+        if created["trustees"]:
+            print(f"the trustees' link tokens: {path} (shown this once)", file=sys.stderr)
+    elif mailed:
         print(
             "the server sends each voter their credential and booth link by mail "
             f"(follow it with: plebiscite poll letters --server {args.server} {pid})",
@@ -206,6 +270,12 @@ def _cmd_status(args: argparse.Namespace) -> int:
     out.write(f"state:      {st['state']} (opening {st['opening']}, closing {st['closing']})\n")
     out.write(f"share link: {st['share_link']}\n")
     out.write(f"powers:     {st['powers']['summary']}\n")
+    voters = st.get("voters") or {}
+    if voters.get("mode") == "open":
+        issuer = (voters.get("sign_in") or {}).get("issuer")
+        out.write(f"voters:     whoever signs in with {issuer}, at {st.get('vote_link')}\n")
+        for p in voters.get("pools") or ():
+            out.write(f"pool:       {p['shard']}: {p['handed_out']} of {p['size']} handed out\n")
     t = st["turnout"]
     out.write(f"turnout:    {t['voted']} of {t['roll']} ({t['share']})\n")
     for s in st["shards"]:
@@ -254,8 +324,8 @@ def register(sub: Any) -> None:
         help="create a poll in one step and print its share link",
         description="Create a poll on a server (the administrator token from "
         "PLEBISCITE_ADMIN_TOKEN) and print its share link. The voters' private credentials "
-        "(each with its booth link) and the trustees' link tokens are written to "
-        "--credentials-out, once: never overwritten.",
+        "(each with its booth link, when they go to the organiser) and the trustees' link "
+        "tokens are written to --credentials-out, once: never overwritten.",
     )
     c.add_argument("--server", required=True, metavar="URL", help="the server's address")
     c.add_argument("--question", required=True, help="the question")
@@ -271,6 +341,14 @@ def register(sub: Any) -> None:
         "--voters", metavar="FILE", help="the voters' e-mail addresses, one a line (or CSV)"
     )
     c.add_argument("--voter", action="append", metavar="EMAIL", help="one more voter's address")
+    c.add_argument(
+        "--open-pool",
+        type=int,
+        metavar="N",
+        help="instead of a voter list: N credentials, one handed to each account that signs in "
+        "with the server's identity provider (plebiscite serve --oidc-issuer); no credentials "
+        "file is written",
+    )
     c.add_argument(
         "--login-codes",
         action="store_true",
@@ -292,6 +370,17 @@ def register(sub: Any) -> None:
         "its default when it can send mail) or organiser (written to --credentials-out)",
     )
     c.add_argument(
+        "--language",
+        metavar="TAG",
+        help="the language of the question and answers given (e.g. en)",
+    )
+    c.add_argument(
+        "--translations",
+        metavar="FILE",
+        help='the title, question and answers in other languages: a JSON object, {"uk": '
+        '{"title": ..., "questions": [{"question": ..., "answers": [...]}]}, ...}',
+    )
+    c.add_argument(
         "--credentials-out",
         metavar="FILE",
         help="where the credentials go (default: ID.credentials.json here)",
@@ -306,7 +395,11 @@ def register(sub: Any) -> None:
     )
     lt.add_argument("--server", required=True, metavar="URL", help="the server's address")
     lt.add_argument("pid", metavar="ID", help="the poll's id")
-    lt.add_argument("--state", choices=("pending", "sent", "failed", "cancelled"))
+    lt.add_argument(
+        "--state",
+        choices=("pending", "sent", "failed", "cancelled"),
+        help="only the letters in this state",
+    )
     lt.add_argument(
         "--resend-failed", action="store_true", help="first make the failed letters pending again"
     )

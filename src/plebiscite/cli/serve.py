@@ -84,6 +84,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         oidc = _oidc(args)
     except ValueError as e:
         raise CommandError(str(e), status=2) from None
+    _log_to_stderr(args.log_level)
     if args.admin_account:
         from plebiscite.cli.accounts import ensure_account
 
@@ -167,6 +168,21 @@ def _save_demo(out: Path, d: Any) -> None:
 
 OIDC_SECRET_VARIABLE = "PLEBISCITE_OIDC_CLIENT_SECRET"  # noqa: S105 (its name, not a secret)
 """Where ``serve`` takes the OpenID Connect client secret from (never the command line)."""
+
+
+def _log_to_stderr(level: str) -> None:
+    """The server's own messages (the ``plebiscite`` loggers: a job's progress, a failed
+    letter, an opening) on standard error, from ``level`` up, one a line with its time."""
+    import logging
+
+    logger = logging.getLogger("plebiscite")
+    if any(getattr(h, "plebiscite_serve", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.plebiscite_serve = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
 
 
 def _oidc(args: argparse.Namespace) -> OidcConfig | None:
@@ -539,6 +555,13 @@ def register(sub: Any) -> None:
         default=256,
         help="events a live-feed subscriber may leave unread before it is dropped "
         "(default: %(default)s)",
+    )
+    s.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="the least important of the server's own messages written to standard error "
+        "(they never hold a vote, a credential, a token or an address; default: %(default)s)",
     )
     s.add_argument(
         "--poll-shard-size",

@@ -345,7 +345,8 @@ class Administrator(Observer):
         answers: Sequence[str] = (),
         *,
         closing: str,
-        emails: Sequence[str],
+        emails: Sequence[str] | None = None,
+        open_pool: int | None = None,
         opening: str | None = None,
         title: str | None = None,
         questions: Sequence[Mapping[str, Any]] | None = None,
@@ -354,14 +355,26 @@ class Administrator(Observer):
         shard_size: int | None = None,
         login_codes: bool = False,
         delivery: str | None = None,
+        language: str | None = None,
+        translations: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Create a poll in one request: ``question`` and its ``answers`` (or full
-        ``questions``), the voters' e-mail addresses, the closing time (and the opening: now by
-        default), optional trustees (then a ceremony, and the poll opens itself once it is
-        done). The answer has the share link, the trustees' link tokens and the voters'
-        private credentials (shown this once) when ``delivery`` is ``organiser`` (the
-        server's default without an outbox); with ``mail`` each voter is sent theirs."""
-        body: dict[str, Any] = {"closing": closing, "voters": {"emails": list(emails)}}
+        ``questions``), the voters' e-mail addresses (or ``open_pool``: N credentials handed
+        out to the accounts that sign in with the server's identity provider), the closing
+        time (and the opening: now by default), optional trustees (then a ceremony, and the
+        poll opens itself once it is done). The answer has the share link, the trustees' link
+        tokens and the voters' private credentials (shown this once) when ``delivery`` is
+        ``organiser`` (the server's default without an outbox); with ``mail`` each voter is
+        sent theirs; an open poll's stay with the server, which hands them out at sign-in.
+        ``language``: the language of the texts; ``translations``: the title, questions and
+        answers in other languages (``{"uk": {"title", "questions": [{"question",
+        "answers"}]}}``, the referendum record's shape)."""
+        if (emails is None) == (open_pool is None):
+            raise ValueError("give the voters' emails or open_pool, one of them")
+        voters: dict[str, Any] = (
+            {"open": {"pool": open_pool}} if emails is None else {"emails": list(emails)}
+        )
+        body: dict[str, Any] = {"closing": closing, "voters": voters}
         if delivery is not None:
             body["voters"]["delivery"] = delivery
         if questions is not None:
@@ -370,9 +383,16 @@ class Administrator(Observer):
             body |= {"question": question, "answers": list(answers)}
         if login_codes:
             body["voters"]["login_codes"] = True
-        for k, v in (("opening", opening), ("title", title), ("shard_size", shard_size)):
+        for k, v in (
+            ("opening", opening),
+            ("title", title),
+            ("shard_size", shard_size),
+            ("language", language),
+        ):
             if v is not None:
                 body[k] = v
+        if translations is not None:
+            body["translations"] = dict(translations)
         if trustees:
             body["trustees"] = {"names": list(trustees)}
             if threshold is not None:

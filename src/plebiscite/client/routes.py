@@ -70,6 +70,7 @@ __all__ = [
     "segment",
     "shuffle",
     "sign_in",
+    "sign_in_poll",
     "trustee",
     "turnout",
     "vinput",
@@ -399,6 +400,12 @@ def sign_in(uuid: str) -> str:
     """Where a voter of an open poll signs in for a credential of the election's pool (a
     redirect to the identity provider)."""
     return f"/signin/{segment(uuid)}"
+
+
+def sign_in_poll(pid: str) -> str:
+    """Where a voter of an open poll signs in for a credential of the poll (its ``vote_link``:
+    the account gets its credential from its own shard)."""
+    return f"/signin/poll/{segment(pid)}"
 
 
 SIGN_IN_CALLBACK = "/signin/callback"

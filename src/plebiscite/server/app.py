@@ -123,7 +123,12 @@ def create_app(
     app.state.oidc = None if oidc is None else signin.RelyingParty(oidc, key, clock=clock)
     if oidc is not None:
         referendums.sign_in = frozenset({"oidc"})
-    app.state.polls = Polls(referendums, shard_size=poll_shard_size, outbox=outbox is not None)
+    app.state.polls = Polls(
+        referendums,
+        shard_size=poll_shard_size,
+        outbox=outbox is not None,
+        issuer=None if app.state.oidc is None else app.state.oidc.issuer,
+    )
     _run_closer(app, referendums)  # the closing of voting at its time
     if letters is not None:
         _run_letters(app, letters)  # the credential letters due

@@ -15,6 +15,9 @@ need from its public status.
 - :func:`catalogue` and :func:`language_of`: the site's message catalogues
   (``static/i18n/LANG.json``) and the language a request prefers (``Accept-Language``), used by
   the card and by the pages' link previews (:func:`plebiscite.server.web.page_with_metadata`).
+- :func:`in_language`: a status with its record's title, questions and answers in the card's
+  or preview's language when the record has them (its ``translations``), as the pages show
+  them (``static/js/texts.js``).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ __all__ = [
     "CardCache",
     "card_key",
     "catalogue",
+    "in_language",
     "language_of",
     "poll_router",
     "router",
@@ -85,6 +89,38 @@ def language_of(accept_language: str | None) -> str:
     return best
 
 
+def _texts_tag(own: str | None, translations: dict[str, Any], lang: str) -> str | None:
+    """The translation to show in ``lang`` (texts.js's choice): None for the original texts."""
+    base = lang.lower().split("-")[0]
+    if own == lang:
+        return None
+    if lang in translations:
+        return lang
+    if own is not None and own.lower().split("-")[0] == base:
+        return None
+    if base in translations:
+        return base
+    return next((k for k in sorted(translations) if k.lower().split("-")[0] == base), None)
+
+
+def in_language(status: dict[str, Any], lang: str) -> dict[str, Any]:
+    """``status`` (a referendum's, its record as :meth:`Referendum.to_value` writes it) with
+    the record's title, questions and answers in ``lang`` when the record has them, else
+    ``status`` itself. Only the texts change: every count stays at its answer's position."""
+    record = status["record"]
+    translations = record.get("translations") or {}
+    tag = _texts_tag(record.get("language"), translations, lang)
+    if tag is None:
+        return status
+    texts = translations[tag]
+    questions = []
+    for q, t in zip(record["questions"], texts["questions"], strict=True):
+        words = {"question": t["question"], "answers": t["answers"]}
+        questions.append({**q, "value": {**q["value"], **words}} if "value" in q else q | words)
+    title = texts["title"]
+    return status | {"title": title, "record": record | {"title": title, "questions": questions}}
+
+
 def card_key(status: dict[str, Any], lang: str) -> tuple[Any, ...]:
     """What a card depends on: the referendum, its phase, every region's board height (a
     board that changed is a new card) and the language."""
@@ -122,7 +158,8 @@ class CardCache:
         self.pending[key] = future
         try:
             async with self._semaphore():
-                card = render_card.card_of_status(status, catalogue(lang), lang)
+                shown = in_language(status, lang)
+                card = render_card.card_of_status(shown, catalogue(lang), lang)
                 png = await anyio.to_thread.run_sync(render_card.draw, card)
             self.drawings += 1
             self.done[key] = png

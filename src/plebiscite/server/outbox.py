@@ -28,6 +28,7 @@ import os
 import secrets
 import smtplib
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,10 +106,20 @@ def _parse_smtp_url(url: str) -> _SmtpTarget:
     return _SmtpTarget(parts.hostname, port, tls, user, password)
 
 
+#: messages sent on one SMTP connection before it is closed
+PER_CONNECTION = 100
+#: idle connections kept at most
+MAX_IDLE = 16
+#: seconds an idle connection is kept
+IDLE_SECONDS = 20.0
+
+
 class SmtpOutbox:
     """Messages through an SMTP server; ``starttls`` upgrades a ``smtp://`` connection (and a
     server that cannot is an error, never a fallback to clear text). Certificates are checked
-    against the system's authorities."""
+    against the system's authorities. A connection carries up to :data:`PER_CONNECTION`
+    messages, kept idle between them for :data:`IDLE_SECONDS` at most (as many as are sent at
+    once, up to :data:`MAX_IDLE`)."""
 
     def __init__(
         self,
@@ -123,6 +134,8 @@ class SmtpOutbox:
         self.sender = sender
         self.timeout = timeout
         self._context: ssl.SSLContext | None = None
+        self._lock = threading.Lock()
+        self._idle: list[tuple[smtplib.SMTP, int, float]] = []
         if self.target.password is not None and not (self.target.tls or starttls):
             log.warning("SMTP: the password will cross the network in clear (no TLS)")
 
@@ -138,19 +151,89 @@ class SmtpOutbox:
             self._context = ssl.create_default_context()
         return self._context
 
-    def _send(self, message: Message) -> None:
+    def _connect(self) -> smtplib.SMTP:
         t = self.target
         smtp: smtplib.SMTP
         if t.tls:
             smtp = smtplib.SMTP_SSL(t.host, t.port, timeout=self.timeout, context=self._tls())
         else:
             smtp = smtplib.SMTP(t.host, t.port, timeout=self.timeout)
-        with smtp:
+        try:
             if self.starttls and not t.tls:
                 smtp.starttls(context=self._tls())
             if t.user is not None:
                 smtp.login(t.user, t.password or "")
-            smtp.send_message(message.to_email(self.sender))
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def _take(self) -> tuple[smtplib.SMTP, int] | None:
+        """An idle connection kept from an earlier message (and how many it carried), unless
+        it has rested longer than :data:`IDLE_SECONDS`."""
+        now = time.monotonic()
+        with self._lock:
+            while self._idle:
+                smtp, sent, since = self._idle.pop()
+                if now - since < IDLE_SECONDS:
+                    return smtp, sent
+                self._quit(smtp)
+        return None
+
+    def _keep(self, smtp: smtplib.SMTP, sent: int) -> None:
+        if sent >= PER_CONNECTION:
+            self._quit(smtp)
+            return
+        with self._lock:
+            if len(self._idle) < MAX_IDLE:
+                self._idle.append((smtp, sent, time.monotonic()))
+                return
+        self._quit(smtp)
+
+    @staticmethod
+    def _quit(smtp: smtplib.SMTP) -> None:
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+    def _send(self, message: Message) -> None:
+        """One message, on a connection kept from an earlier one when there is one (a server
+        that closed it meanwhile: once more on a new connection), the connection kept for
+        the next (at most :data:`PER_CONNECTION` messages each); a connection that failed
+        otherwise is closed."""
+        email = message.to_email(self.sender)
+        kept = self._take()
+        if kept is not None:
+            smtp, sent = kept
+            try:
+                smtp.send_message(email)
+            except smtplib.SMTPServerDisconnected:
+                smtp.close()
+            except BaseException:
+                self._drop(smtp)
+                raise
+            else:
+                self._keep(smtp, sent + 1)
+                return
+        smtp = self._connect()
+        try:
+            smtp.send_message(email)
+        except BaseException:
+            self._drop(smtp)
+            raise
+        self._keep(smtp, 1)
+
+    def _drop(self, smtp: smtplib.SMTP) -> None:
+        """A connection after a failure: closed (politely if the server still talks)."""
+        self._quit(smtp)
+
+    def close(self) -> None:
+        """Close the connections kept."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for smtp, _, _ in idle:
+            self._quit(smtp)
 
     async def send(self, message: Message) -> None:
         try:

@@ -184,6 +184,33 @@ class DoubleMajorityRule(_Strict):
     quorum: Quorum | None = None
 
 
+LanguageTag = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+        max_length=35,
+        description="a language tag: uk, en-GB",
+    ),
+]
+
+
+class TranslatedQuestion(_Strict):
+    question: Text
+    answers: list[Text | list[Text]] = Field(
+        description="as many as the original's, in its order (a Lists question: its rows)"
+    )
+
+
+class Translation(_Strict):
+    """The record's texts in one language: its title, then each question in order."""
+
+    title: Annotated[str, Field(min_length=1, max_length=1000)]
+    questions: list[TranslatedQuestion]
+
+
+Translations = dict[LanguageTag, Translation]
+
+
 class ReferendumRecord(_Strict):
     """A referendum record (``plebiscite.protocol.referendum``)."""
 
@@ -204,6 +231,14 @@ class ReferendumRecord(_Strict):
     assignment: Literal["sha256-mod"] | None = Field(
         default=None,
         description="a poll's: shard index = SHA-256(id, NUL, login) mod the shards",
+    )
+    language: LanguageTag | None = Field(
+        default=None, description="the language of the record's texts"
+    )
+    translations: Translations | None = Field(
+        default=None,
+        description="the title, questions and answers in other languages, by language tag "
+        "(part of the fingerprint; the elections keep the original texts)",
     )
 
 
@@ -463,9 +498,14 @@ class VotingRegion(_Open):
 
 class VotingReferendum(_Open):
     id: str
+    kind: Literal["referendum", "poll"]
     title: str
     region: str
     regions: list[VotingRegion]
+    language: str | None = Field(description="the language of the record's texts")
+    translations: dict[str, Translation] = Field(
+        description="the record's texts in other languages, for the booth"
+    )
 
 
 class Voting(_Open):
@@ -730,14 +770,36 @@ class PollReissued(_Open):
     counts: LetterCounts
 
 
+class PollSignIn(_Open):
+    issuer: str | None = Field(
+        description="the OpenID Connect provider the voters sign in with (None: this server "
+        "has none configured now)"
+    )
+
+
+class PollPoolStatus(_Open):
+    shard: str
+    size: int = Field(description="the shard's credentials, made at the opening (public)")
+    handed_out: int = Field(description="how many were handed to accounts that signed in")
+
+
 class PollVotersStatus(_Open):
     mode: Literal["list", "open"] = Field(
         description="'list': the voters listed at creation; 'open': whoever signs in"
     )
     delivery: Literal["mail", "organiser", "sign_in"] = Field(
-        description="how the credentials reach the voters"
+        description="how the credentials reach the voters: by mail, through the organiser, "
+        "or handed out to the accounts that sign in (an open poll)"
+    )
+    count: int = Field(
+        description="the voters on the list, or an open poll's credentials (the most ballots "
+        "counted)"
     )
     login_codes: bool
+    sign_in: PollSignIn | None = Field(default=None, description="an open poll's sign-in")
+    pools: list[PollPoolStatus] | None = Field(
+        default=None, description="an open poll's credentials, shard by shard"
+    )
 
 
 class Reissued(_Open):
@@ -893,6 +955,14 @@ class PollCreation(_Strict):
     shard_size: int | None = Field(
         default=None, ge=1, description="voters per shard, at most the server's"
     )
+    language: LanguageTag | None = Field(
+        default=None, description="the language of the texts above"
+    )
+    translations: Translations | None = Field(
+        default=None,
+        description="the title, questions and answers in other languages, by language tag, "
+        "as in the referendum record",
+    )
 
 
 class PollShard(_Open):
@@ -927,6 +997,10 @@ class PollStatus(_Open):
     id: str
     title: str
     questions: list[Question]
+    language: str | None = Field(description="the language of the texts, when stated")
+    translations: dict[str, Translation] = Field(
+        description="the texts in other languages (the record's)"
+    )
     state: Literal["ceremony", "scheduled", "open", "counting", "closed"]
     phase: Literal["ceremony", "ready", "open", "decrypting", "done"]
     opening: str
@@ -936,6 +1010,11 @@ class PollStatus(_Open):
     qr: str = Field(description="the share link's QR code (SVG)")
     login_codes: bool
     voters: PollVotersStatus
+    vote_link: str | None = Field(
+        description="an open poll's sign-in link, {base}/signin/poll/ID (a voter signs in "
+        "there and lands in the booth with their credential); None for a list's voters, who "
+        "use the link they were given"
+    )
     trustees: dict[str, Any]
     powers: PollPowers = Field(description="who holds which power, in plain words")
     assignment: dict[str, str] = Field(description="the public rule of the voters' shards")
@@ -961,7 +1040,8 @@ class CreatedPoll(_Open):
     poll: PollStatus
     trustees: list[TrusteeLink] = Field(description="each trustee's link token, shown once")
     credentials: list[PollCredential] = Field(
-        description="the voters' private credentials, shown this once"
+        description="the voters' private credentials, shown this once (none when they go by "
+        "mail, or for an open poll: the server hands them out at sign-in)"
     )
 
 

@@ -24,6 +24,11 @@ Conventions for a page (``static/NAME.html`` served at the routes of :data:`PAGE
   language comes from the ``<select data-lang-select>`` of the page header, remembered in
   ``localStorage``, by default from ``navigator.language``; ``await initI18n()`` first, and
   listen for the ``i18n:changed`` event on ``document`` to re-render texts made in JavaScript.
+- **A poll's or referendum's own texts** (its title, questions and answers) are data, not
+  catalogue messages: a page shows them through ``static/js/texts.js`` (``textsOf``,
+  ``localQuestions``, the booth's ``localElectionQuestions``), in the page's language when the
+  record has them (its ``translations``), else the original; only the texts change, never an
+  answer's position.
 - **Accessible**: one ``<main id="main">`` after a "skip to content" link, every control with a
   ``<label>``, status changes in an ``aria-live`` region, the keyboard focus always visible,
   colours of the site.css palette (contrast at least 4.5:1), usable from 320 px wide; charts
@@ -73,7 +78,7 @@ from fastapi.routing import APIRoute
 from plebiscite.errors import PlebisciteError
 from plebiscite.render.card import card_of_status
 from plebiscite.render.results import format_count, format_percent, message
-from plebiscite.server.cards import catalogue, language_of
+from plebiscite.server.cards import catalogue, in_language, language_of
 from plebiscite.server.cards import poll_router as poll_cards_router
 from plebiscite.server.cards import router as cards_router
 from plebiscite.server.context import referendums_of
@@ -230,14 +235,15 @@ def metadata(
     status is ``status`` (None: unknown, the generic metadata): ``title``, ``description`` and
     the Open Graph and Twitter properties, ``og:image`` the referendum's result card. A poll's
     page (``/poll/ID``) is titled by its question and its image is the poll's card
-    (``/api/polls/ID/card.png``). Values are plain text, escaped where they are put in the
-    page."""
+    (``/api/polls/ID/card.png``). The record's texts are in ``lang`` when it has them (its
+    translations). Values are plain text, escaped where they are put in the page."""
     messages = catalogue(lang)
     out = {"og:type": "website", "og:site_name": "plebiscite", "og:url": base + path}
     if status is None:
         title, description = "plebiscite", message(messages, "charts.preview-generic")
         out["twitter:card"] = "summary"
     else:
+        status = in_language(status, lang)  # the texts in the preview's language, if there
         poll = status["record"].get("kind") == "poll"
         name = (_question(status) or status["title"]) if poll else status["title"]
         title = message(messages, "charts.preview-title", title=name)

@@ -84,6 +84,22 @@ LEASE_SECONDS = 10.0
 STATES = ("pending", "sent", "failed", "cancelled")
 MAX_JOB = 256
 MAX_PAGE = 1000
+#: letters stored in one transaction when a job is enqueued
+ENQUEUE_BATCH = 2000
+#: letters' states read at once by the sender
+SCAN_PAGE = 1000
+
+
+@dataclass
+class _Scan:
+    """The sender's pass over a job's letters: the last key read (None: from the start),
+    whether a letter not yet sent or a failed one was seen in this pass, and the job record's
+    version when the pass began."""
+
+    version: int
+    after: str | None = None
+    waiting: bool = False
+    failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,6 +194,8 @@ class Letters:
         self.claimed: Callable[[str], None] | None = None
         self._next_send = 0.0
         self._failure: str | None = None
+        #: where the sender's pass over each active job is (:meth:`_scan`)
+        self._scans: dict[str, _Scan] = {}
 
     def __repr__(self) -> str:
         return f"Letters({self.outbox!r}, {self.policy!r})"
@@ -210,23 +228,42 @@ class Letters:
         _job_id(job)
         if self.store.get(KIND_JOB, job) is not None:
             return False
+        self.enqueue_part(job, 0, letters)
+        return self.finish(job, len(letters))
+
+    def enqueue_part(self, job: str, first: int, letters: Sequence[Letter]) -> None:
+        """Store letters ``first``, ``first + 1``, ... of ``job``, not yet to be sent: a job
+        too large to be held at once is stored a part at a time, then :meth:`finish` makes
+        it one to send (until then nothing of it is sent, and :meth:`discard` removes it)."""
+        _job_id(job)
         now = self.clock()
-        for i, letter in enumerate(letters):
-            key = f"{job}#{i:06d}"
-            self.store.insert(KIND_BODY, key, self._seal(key, letter))
-            state = {
-                "to": letter.to,
-                "label": letter.label,
-                "state": "pending",
-                "attempts": 0,
-                "error": None,
-                "sent": None,
-                "next": now,
-                "holder": None,
-                "until": 0.0,
-            }
-            self.store.insert(KIND_LETTER, key, _dumps(state))
-        record = {"version": 1, "letters": len(letters), "active": True, "created": _iso(now)}
+        for start in range(0, len(letters), ENQUEUE_BATCH):
+            # a batch a transaction: the job is sent only once its record, written last, is
+            bodies, states = [], []
+            for i in range(start, min(start + ENQUEUE_BATCH, len(letters))):
+                letter = letters[i]
+                key = f"{job}#{first + i:07d}"
+                bodies.append((key, self._seal(key, letter)))
+                state = {
+                    "to": letter.to,
+                    "label": letter.label,
+                    "state": "pending",
+                    "attempts": 0,
+                    "error": None,
+                    "sent": None,
+                    "next": now,
+                    "holder": None,
+                    "until": 0.0,
+                }
+                states.append((key, _dumps(state)))
+            self.store.insert_many(KIND_BODY, bodies)
+            self.store.insert_many(KIND_LETTER, states)
+
+    def finish(self, job: str, count: int) -> bool:
+        """Make the ``count`` letters stored of ``job`` a job to send: its record, written
+        last. False (nothing written) if the job exists already."""
+        _job_id(job)
+        record = {"version": 1, "letters": count, "active": True, "created": _iso(self.clock())}
         return self.store.insert(KIND_JOB, job, _dumps(record))
 
     def discard(self, job: str) -> None:
@@ -379,42 +416,22 @@ class Letters:
         wake = policy.interval
         for job, raw in await anyio.to_thread.run_sync(self.store.items, KIND_JOB):
             if not _loads(raw).get("active"):
+                self._scans.pop(job, None)
                 continue
             got = await anyio.to_thread.run_sync(self.store.versioned, KIND_JOB, job)
             if got is None:
                 continue
-            now = self.clock()
-            due: list[str] = []
-            waiting = False
-            done: list[str] = []  # sent or cancelled: their bodies go when the job rests
-            failed = False
-            states = await anyio.to_thread.run_sync(self.store.items, KIND_LETTER, f"{job}#")
-            for key, sraw in states:
-                st = _loads(sraw)
-                at = st["next"] if st["state"] == "pending" else st["until"]
-                if st["state"] in ("pending", "sending"):
-                    waiting = True
-                    if at <= now:
-                        due.append(key)
-                    else:
-                        wake = min(wake, at - now)
-                elif st["state"] == "failed":
-                    failed = True
-                else:
-                    done.append(key)
-            if not waiting:  # every letter sent, failed or cancelled: the job rests
+            batch = max(policy.parallel, int(policy.rate * 5))
+            due, rests, soonest = await anyio.to_thread.run_sync(self._scan, job, got[1], batch)
+            wake = min(wake, soonest)
+            if rests is not None:  # every letter sent, failed or cancelled: the job rests
                 record = _dumps(_loads(got[0]) | {"active": False})
-                if await anyio.to_thread.run_sync(
-                    self.store.replace, KIND_JOB, job, record, got[1]
-                ):
-                    await anyio.to_thread.run_sync(self._forget, job, done, failed)
+                if await anyio.to_thread.run_sync(self.store.replace, KIND_JOB, job, record, rests):
+                    await anyio.to_thread.run_sync(self._forget, job)
                     log.info("letters: job %s done", job)
                 continue
-            # at most about five seconds of letters per job, then the others' turn (a reissue's
-            # letter does not wait for the thousands of a creation)
-            batch = max(policy.parallel, int(policy.rate * 5))
-            if len(due) > batch:
-                due, wake = due[:batch], 0.0
+            if len(due) >= batch:
+                wake = 0.0
             limiter = anyio.Semaphore(policy.parallel)
             async with anyio.create_task_group() as tg:
                 for key in due:
@@ -427,15 +444,68 @@ class Letters:
                     tg.start_soon(self._deliver_one, limiter, job, key)
         return wake
 
-    def _forget(self, job: str, done: list[str], failed: bool) -> None:
+    def _scan(self, job: str, version: int, batch: int) -> tuple[list[str], int | None, float]:
+        """The next letters of ``job`` due now (at most ``batch``), read a page at a time from
+        where the last step stopped (so a step costs the same whatever the job's size), the
+        seconds until the next one is due, and, when a whole pass over the job found nothing
+        left to send while the job's record stayed at the version it had when the pass began
+        (no letter made pending again meanwhile), that version: the job then rests."""
+        scan = self._scans.get(job)
+        if scan is None:
+            scan = self._scans[job] = _Scan(version)
+        now = self.clock()
+        due: list[str] = []
+        soonest = self.policy.interval
+        wrapped = False
+        while len(due) < batch:
+            page = self.store.page(KIND_LETTER, f"{job}#", scan.after, SCAN_PAGE)
+            for key, sraw in page:
+                scan.after = key
+                st = _loads(sraw)
+                if st["state"] == "failed":
+                    scan.failed = True
+                elif st["state"] in ("pending", "sending"):
+                    scan.waiting = True
+                    at = st["next"] if st["state"] == "pending" else st["until"]
+                    if at > now:
+                        soonest = min(soonest, at - now)
+                        continue
+                    due.append(key)
+                    if len(due) >= batch:
+                        break
+            if len(due) >= batch:
+                break
+            if len(page) == SCAN_PAGE:
+                continue  # more of the job to read
+            # the end of the job: a pass is complete
+            if not scan.waiting and scan.version == version:
+                self._scans.pop(job, None)
+                return [], version, soonest
+            self._scans[job] = scan = _Scan(version)
+            if wrapped:  # once round a step at most (what waits is not due yet)
+                break
+            wrapped = True
+        return due, None, soonest
+
+    def _forget(self, job: str) -> None:
         """Remove the sealed bodies of a job's letters sent or cancelled (those of the failed
         ones stay, to be sent again on request): the server keeps no credential it
         delivered."""
+        after: str | None = None
+        failed: list[str] = []
+        while page := self.store.page(KIND_LETTER, f"{job}#", after, SCAN_PAGE):
+            failed += [key for key, raw in page if _loads(raw)["state"] == "failed"]
+            after = page[-1][0]
         if not failed:
             self.store.delete_prefix(KIND_BODY, f"{job}#")
             return
-        for key in done:
-            self.store.delete(KIND_BODY, key)
+        keep = set(failed)
+        after = None
+        while page := self.store.page(KIND_BODY, f"{job}#", after, SCAN_PAGE):
+            for key, _ in page:
+                if key not in keep:
+                    self.store.delete(KIND_BODY, key)
+            after = page[-1][0]
 
     async def _deliver_one(self, limiter: anyio.Semaphore, job: str, key: str) -> None:
         try:

@@ -17,17 +17,27 @@ The request (``POST /api/polls``)::
      "voters": {"emails": ["ann@example.org", ...], "login_codes": false,
                 "delivery": "mail"},              # optional: "mail" or "organiser"
      "trustees": {"names": ["Alice", "Bob", "Carol"], "threshold": 2},   # optional
-     "shard_size": 1000}                     # optional: at most the server's
+     "shard_size": 1000,                     # optional: at most the server's
+     "language": "en",                       # optional: the language of the texts above
+     "translations": {"uk": {"title": "Обід", "questions": [
+         {"question": "Де поїмо?", "answers": ["Піца", "Суші"]}]}}}      # optional
 
 ``questions`` is the referendum record's question shape (any type: homomorphic, Lists,
 non-homomorphic); ``question`` and ``answers`` (two or more) make one question with one answer
-to choose. ``"login_codes": true`` makes voters log in by a one-time code sent to their
+to choose. ``language`` and ``translations`` are the record's (see "Languages" in
+:mod:`plebiscite.protocol.referendum`): the title, each question and its answers in other
+languages, checked as the record checks them (errors name ``request.translations.uk.questions
+[0].answers[1]``), part of its fingerprint; the shards' elections keep the original texts.
+``"login_codes": true`` makes voters log in by a one-time code sent to their
 address before casting (as the referendum's ``voter_authentication``): refused unless the
 server has an outbox to send it. ``"voters": {"open": {"pool": N}}`` is for a poll whose voters
 sign in with the server's OpenID Connect provider, N credentials handed out at sign-in (refused
-with ``not_available`` when the server has no provider): each shard is a pool region of the
-referendum (:mod:`plebiscite.service.pool`), the N credentials split as evenly as can be, and
-an account gets one credential of one shard (:func:`account_shard`, at ``/signin/poll/ID``).
+with ``not_available`` when the server has no provider): ``k = ceil(N / shard_size)`` shards,
+each a pool region of the referendum (:mod:`plebiscite.service.pool`), the N credentials split
+as evenly as can be (:func:`pool_sizes`: sizes differ by at most one), made by the server at
+the opening and never in an answer. An account gets one credential of one shard, its own
+(:func:`plebiscite.service.pool.account_region`), whichever link it signs in through:
+``/signin/poll/ID`` (the poll's ``vote_link``) or any shard's ``/signin/UUID``.
 
 How the credentials of a voter list reach the voters (``voters.delivery``): ``"mail"`` (the
 default on a server with an outbox, ``--smtp-url`` or ``--outbox-dir``; refused with
@@ -67,7 +77,7 @@ import math
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -90,7 +100,7 @@ DEFAULT_SHARD_SIZE = 100_000
 #: referendum's
 MAX_POLL_CREATE = MAX_CREATE
 _FIELDS = ("question", "answers", "questions", "title", "opening", "closing", "voters")
-_OPTIONAL = ("trustees", "shard_size")
+_OPTIONAL = ("trustees", "shard_size", "language", "translations")
 _RANDOM = "abcdefghijkmnopqrstuvwxyz23456789"  # no l, 1, 0: read aloud, copied by hand
 _SLUG = re.compile(r"[^a-z0-9]+")
 _WHERE = "request"
@@ -110,6 +120,9 @@ class PollRequest:
     pool: int | None  # identity-provider voters: the number of credentials
     trustees: dict[str, Any]
     shard_size: int
+    #: the record's optional ``language`` and ``translations``, as given (the record checks
+    #: them)
+    texts: dict[str, Any] = field(default_factory=dict)
 
 
 def _text(v: Any, where: str, max_len: int) -> str:
@@ -222,8 +235,19 @@ def parse_request(body: Any, now: str, max_shard_size: int) -> PollRequest:
     size = max_shard_size
     if "shard_size" in o:
         size = small_int(o["shard_size"], f"{w}.shard_size", 1, max_shard_size)
+    texts: dict[str, Any] = {k: o[k] for k in ("language", "translations") if k in o}
     return PollRequest(
-        title, questions, opening, closing, emails, login_codes, delivery, pool, trustees, size
+        title,
+        questions,
+        opening,
+        closing,
+        emails,
+        login_codes,
+        delivery,
+        pool,
+        trustees,
+        size,
+        texts,
     )
 
 
@@ -253,6 +277,14 @@ def split(poll_id: str, emails: list[str], size: int) -> list[list[str]]:
                 where=f"{_WHERE}.shard_size",
             )
     return shards
+
+
+def pool_sizes(total: int, size: int) -> list[int]:
+    """The credentials of each shard of an open poll of ``total`` credentials in shards of at
+    most ``size``: ``k = ceil(total / size)`` shards, as even as can be (the first
+    ``total mod k`` one larger)."""
+    k = max(1, math.ceil(total / size))
+    return [total // k + (1 if i < total % k else 0) for i in range(k)]
 
 
 #: how many poll ids are drawn before a split that leaves a shard empty is refused
@@ -285,6 +317,7 @@ def _record(poll_id: str, req: PollRequest, shards: int) -> dict[str, Any]:
         "trustees": req.trustees,
         "opening": req.opening,
         "closing": req.closing,
+        **req.texts,
     }
 
 
@@ -381,7 +414,8 @@ def _state(st: dict[str, Any], opened: bool, closed_at: str | None, now: str) ->
 class Polls:
     """The polls of one server, over its referendums. ``shard_size``: the largest shard
     (``--poll-shard-size``); ``outbox``: whether the server can send mail (login codes);
-    :attr:`sign_in`: the identity provider of polls open to whoever signs in (None: none)."""
+    ``issuer``: the OpenID Connect provider's issuer that the voters of open polls sign in
+    with (shown in their status; whether they can is :attr:`Referendums.sign_in`)."""
 
     def __init__(
         self,
@@ -389,15 +423,14 @@ class Polls:
         *,
         shard_size: int = DEFAULT_SHARD_SIZE,
         outbox: bool = False,
+        issuer: str | None = None,
     ) -> None:
         if shard_size < 1:
             raise ValueError("the poll shard size must be at least 1")
         self.referendums = referendums
         self.shard_size = shard_size
         self.outbox = outbox
-        #: the identity provider's hook (set when one is configured): polls open to whoever
-        #: signs in are available only then
-        self.sign_in: Any = None
+        self.issuer = issuer
 
     def _now(self) -> str:
         return now_iso(self.referendums.elections.clock())
@@ -408,7 +441,7 @@ class Polls:
         identity providers of open polls, and the largest shard."""
         return {
             "mail": self.outbox,
-            "sign_in": [] if self.sign_in is None else ["oidc"],
+            "sign_in": sorted(self.referendums.sign_in),
             "max_shard_size": self.shard_size,
         }
 
@@ -419,7 +452,7 @@ class Polls:
         now = self._now()
         req = parse_request(body, now, self.shard_size)
         if req.pool is not None:
-            return await self._open_pool(req)
+            return await self._create_open(req, now, base)
         if req.login_codes and not self.outbox:
             raise Refused(
                 "not_available",
@@ -451,6 +484,20 @@ class Polls:
             auto_open=True,
             base=base,
         )
+        return await self._created(pid, req, now, base, created, [] if mail else None)
+
+    async def _created(
+        self,
+        pid: str,
+        req: PollRequest,
+        now: str,
+        base: str,
+        created: dict[str, Any],
+        credentials: list[dict[str, Any]] | None,
+    ) -> dict[str, Any]:
+        """The creation's answer, the poll opened first when it has no ceremony;
+        ``credentials``: those of the answer (None: the ones the server made, returned once)."""
+        refs = self.referendums
         ref = await refs.lookup(pid)
         if not req.trustees.get("names") and refs.opens_itself_now(ref, now):
             # no ceremony: the boards now (or, if this fails, the closer's next look)
@@ -461,22 +508,36 @@ class Polls:
             "share_link": status["share_link"],
             "poll": status,
             "trustees": created["trustees"],
-            "credentials": [] if mail else _deliver(base, created),
+            "credentials": _deliver(base, created) if credentials is None else credentials,
         }
 
-    async def _open_pool(self, req: PollRequest) -> dict[str, Any]:
-        """A poll whose voters sign in with an identity provider, ``req.pool`` credentials
-        handed out at sign-in: the provider's hook (:attr:`sign_in`) makes it. Without one it
-        is not available."""
-        if self.sign_in is None:
+    async def _create_open(self, req: PollRequest, now: str, base: str) -> dict[str, Any]:
+        """A poll whose voters sign in with the server's identity provider, ``req.pool``
+        credentials in :func:`pool_sizes` shards, each a pool region: the server makes the
+        credentials at the opening and hands one to each account that signs in. Refused when
+        the server has no provider."""
+        if "oidc" not in self.referendums.sign_in:
             raise Refused(
                 "not_available",
                 "polls open to whoever signs in need an identity provider, and none is "
-                "configured on this server: list the voters' e-mail addresses instead",
+                "configured on this server (plebiscite serve --oidc-issuer URL "
+                "--oidc-client-id ID): list the voters' e-mail addresses instead",
                 where=f"{_WHERE}.voters.open",
             )
-        out: dict[str, Any] = await self.sign_in.create_poll(req)
-        return out
+        sizes = pool_sizes(req.pool or 0, req.shard_size)
+        pid = new_poll_id(req.title)
+        record = _record(pid, req, len(sizes))
+        _check_record(record)
+        created = await self.referendums.create(
+            {
+                "referendum": record,
+                "voters": {shard_name(i): {"pool": n} for i, n in enumerate(sizes)},
+                "sign_in": "oidc",
+            },
+            auto_open=True,
+            base=base,
+        )
+        return await self._created(pid, req, now, base, created, [])
 
     async def _poll(self, pid: str) -> Any:
         try:
@@ -495,9 +556,15 @@ class Polls:
         now = self._now()
         outcome = st["outcome"]
         shards = []
+        pools = []
         roll = voted = 0
         for r in st["regions"]:
             uuid = r["election"]
+            if r.get("pool") is not None:
+                given = r["pool"]["assigned"]
+                pools.append(
+                    {"shard": r["name"], "size": r["pool"]["size"], "handed_out": given or 0}
+                )
             shard_voted = r.get("voted") or 0
             roll += r["roll"]
             voted += shard_voted
@@ -524,15 +591,24 @@ class Polls:
                 "explanation": outcome["explanation"],
             }
         names = list(record.trustees.names)
+        open_ = ref.sign_in is not None
         delivery = (
-            "sign_in"
-            if ref.sign_in is not None
-            else ("mail" if ref.credential_delivery is not None else "organiser")
+            "sign_in" if open_ else ("mail" if ref.credential_delivery is not None else "organiser")
         )
+        voters: dict[str, Any] = {
+            "mode": "open" if open_ else "list",
+            "delivery": delivery,
+            "count": roll,
+            "login_codes": ref.voter_authentication,
+        }
+        if open_:
+            voters |= {"sign_in": {"issuer": self.issuer}, "pools": pools}
         return {
             "id": pid,
             "title": record.title,
             "questions": st["record"]["questions"],
+            "language": record.language,
+            "translations": st["record"].get("translations", {}),
             "state": _state(st, ref.opened, ref.closed_at, now),
             "phase": st["phase"],
             "opening": record.opening,
@@ -541,11 +617,8 @@ class Polls:
             "share_link": f"{base}/poll/{pid}",
             "qr": f"/api/polls/{pid}/qr.svg",
             "login_codes": ref.voter_authentication,
-            "voters": {
-                "mode": "open" if ref.sign_in is not None else "list",
-                "delivery": delivery,
-                "login_codes": ref.voter_authentication,
-            },
+            "voters": voters,
+            "vote_link": f"{base}/signin/poll/{pid}" if open_ else None,
             "trustees": {
                 "names": names,
                 "threshold": record.trustees.threshold or (len(names) or None),

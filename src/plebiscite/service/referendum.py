@@ -213,6 +213,7 @@ from plebiscite.protocol.tally import (
 )
 from plebiscite.protocol.verifier import Verifier
 from plebiscite.service import pool
+from plebiscite.service.credgen import CredentialMaker
 from plebiscite.service.election import (
     APPEND_ATTEMPTS,
     Elections,
@@ -756,6 +757,7 @@ def _create(
     *,
     credentials_at_creation: bool = False,
     auto_open: bool = False,
+    defer_mail: bool = False,
 ) -> tuple[_Referendum, dict[str, Any], dict[str, list[VoterCredential]]]:
     """Parse the administrator's request; the new referendum, the answer (with the tokens)
     and, with ``"credential_delivery": "mail"``, the credentials made for the voters of each
@@ -768,7 +770,8 @@ def _create(
     the referendum itself once the ceremony is done (:meth:`Referendums.open_due`). With no
     trustee (a poll's record may have none) the ceremony is done at once: the trustees
     structure is the server's own key alone. ``sign_in_methods``: how this server can have
-    voters sign in (``"oidc"``)."""
+    voters sign in (``"oidc"``). ``defer_mail``: the credentials sent by mail are not made
+    here but by the caller, a chunk at a time (:meth:`Referendums._stream_letters`)."""
     w = "request"
     o = obj(
         body,
@@ -925,7 +928,7 @@ def _create(
             )
         ref.credential_delivery = delivery
         answer["credential_delivery"] = delivery
-        for region in served:
+        for region in [] if defer_mail else served:
             # a credential depends only on the election's uuid and group: made now, so that
             # the voters have their letters while the trustees' ceremony runs
             creds = generate_credentials(region.voters, region.uuid, group, rng)
@@ -1794,6 +1797,8 @@ class Referendums:
         #: where the credential letters go (None: this server sends no mail, and a
         #: referendum asking for credential_delivery "mail" is refused)
         self.letters = letters
+        #: makes the credentials of large rolls on every core (:mod:`plebiscite.service.credgen`)
+        self.credentials = CredentialMaker()
         #: the base of the booth links in the letters (None: the letters have no link)
         self.public_url = public_url.rstrip("/") if public_url else None
         self.refs: dict[str, _Referendum] = {}
@@ -1850,8 +1855,16 @@ class Referendums:
     def _fetch(self, rid: str) -> _Referendum | None:
         """The stored referendum with its version (None if its creation is not complete)."""
         got = self.store.versioned(KIND, rid)
+        if got is None:
+            return None
+        try:  # a creation not complete yet is not read further (its roll may be large)
+            mailed = json.loads(got[0]).get("credential_delivery") is not None
+        except (ValueError, AttributeError):
+            mailed = False  # _load says what is wrong with it
+        if mailed and self.store.get(KIND_JOB, _letters_job(rid)) is None:
+            return None
         roll = self.store.get(KIND_ROLL, rid)
-        if got is None or roll is None:
+        if roll is None:
             return None
         ref = _load(rid, got[0], roll, self.key)
         if not self._complete(ref):
@@ -1882,21 +1895,61 @@ class Referendums:
 
     async def region_of(self, uuid: str) -> dict[str, Any] | None:
         """The referendum one of whose regions is the election ``uuid`` (public data, for its
-        voting booth): ``{"id", "title", "region", "regions": [{"name", "election"}, ...]}``;
-        None if it is no region's. The stored referendums are read if none known has it."""
+        voting booth): ``{"id", "title", "region", "regions": [{"name", "election"}, ...],
+        "language", "translations"}`` (the record's texts in other languages, which the booth
+        shows in the voter's); None if it is no region's. The stored referendums are read if
+        none known has it."""
         for attempt in (1, 2):
             for ref in list(self.refs.values()):
                 mine = next((r for r in ref.regions if r.uuid == uuid), None)
                 if mine is not None:
                     return {
                         "id": ref.referendum.id,
+                        "kind": "poll" if ref.referendum.is_poll else "referendum",
                         "title": ref.referendum.title,
                         "region": mine.name,
                         "regions": [{"name": r.name, "election": r.uuid} for r in ref.regions],
+                        "language": ref.referendum.language,
+                        "translations": {
+                            k: t.to_value() for k, t in sorted(ref.referendum.translations.items())
+                        },
                     }
             if attempt == 1:
                 await self.sync()
         return None
+
+    async def voting_before_board(self, uuid: str) -> dict[str, Any] | None:
+        """What a voting booth is told of a region whose board does not exist yet (its
+        referendum waits for its trustees, or, its credentials sent by mail, for its opening
+        time): not accepting ballots, when it opens; None if ``uuid`` is no region's."""
+        where = await self.region_of(uuid)
+        if where is None:
+            return None
+        ref = await self.lookup(where["id"])
+        if ref.opened:
+            return None  # its board exists: the election's own answer
+        record = ref.referendum
+        now = now_iso(self.elections.clock())
+        if now >= record.closing:
+            code, message = "voting_closed", f"voting closed at {record.closing}"
+        elif ref.phase is not CeremonyStep.DONE:
+            code, message = "not_yet_open", "voting opens once the trustees' ceremony is done"
+        elif now < record.opening:
+            code, message = "not_yet_open", f"voting opens at {record.opening}"
+        else:
+            code, message = "not_yet_open", "voting opens in a moment: its boards are being made"
+        return {
+            "election": uuid,
+            "name": record.title,
+            "status": "scheduled",
+            "accepting": False,
+            "refusal": {"code": code, "message": message},
+            "opening": record.opening,
+            "closing": record.closing,
+            "closed_at": ref.closed_at,
+            "now": now,
+            "referendum": where,
+        }
 
     def window_of(self, s: ElectionState) -> None:
         """Set the voting hours of a region's board loaded after start-up (another process
@@ -1961,11 +2014,12 @@ class Referendums:
         credential letters when the server has no ``public_url``."""
         refs = self.refs
         taken = await anyio.to_thread.run_sync(self._taken)
-        ref, answer, made = await anyio.to_thread.run_sync(
+        ref, answer, _made = await anyio.to_thread.run_sync(
             functools.partial(
                 _create,
                 credentials_at_creation=credentials_at_creation,
                 auto_open=auto_open,
+                defer_mail=self.letters is not None,
             ),
             body,
             taken,
@@ -1996,13 +2050,12 @@ class Referendums:
                     raise Refused("exists", f"referendum {rid!r} already exists")
                 try:
                     await anyio.to_thread.run_sync(store.put, KIND_ROLL, rid, _dump_roll(ref))
-                    if letters is not None and made:
+                    if letters is not None and ref.credential_delivery is not None:
                         # the creation is complete once its letters are stored (restore)
-                        batch = self._credential_letters(ref, made, base=base)
-                        await anyio.to_thread.run_sync(letters.enqueue, _letters_job(rid), batch)
+                        await self._stream_letters(ref, letters, base)
                 except BaseException:
                     with contextlib.suppress(PlebisciteError):
-                        if letters is not None and made:
+                        if letters is not None and ref.credential_delivery is not None:
                             await anyio.to_thread.run_sync(letters.discard, _letters_job(rid))
                         await anyio.to_thread.run_sync(store.delete, KIND_ROLL, rid)
                         await anyio.to_thread.run_sync(store.delete, KIND, rid)
@@ -2149,10 +2202,20 @@ class Referendums:
         """Refuse unless the voters of election ``uuid`` may sign in for a credential now (a
         pool region whose voting is open); the way they sign in (``"oidc"``)."""
         ref, region = await self._pool_region(uuid)
+        opening = ref.referendum.opening
+        if not ref.opened:  # its boards wait for the trustees' ceremony
+            raise Refused(
+                "not_yet_open",
+                f"voting has not opened yet (it opens at {opening} at the earliest, once the "
+                "trustees' key ceremony is done): sign in for your credential then",
+            )
         s = self._election(ref, region)
         await s.fresh()
         if (closed := s.voting_closed()) is not None:
-            raise Refused(*closed)
+            code, why = closed
+            if code == "not_yet_open":
+                raise Refused(code, f"{why}: sign in for your credential then")
+            raise Refused(code, f"{why}: no credential is handed out any more")
         assert ref.sign_in is not None
         return ref.sign_in
 
@@ -2187,10 +2250,67 @@ class Referendums:
         open."""
         uuid = await self.account_election(uuid, account)
         await self.sign_in_check(uuid)
-        got = await anyio.to_thread.run_sync(pool.assign, self.store, self.key, uuid, account)
+        try:
+            got = await anyio.to_thread.run_sync(pool.assign, self.store, self.key, uuid, account)
+        except Refused as e:
+            ref, region = await self._pool_region(uuid)
+            shards = sum(r.pool is not None for r in ref.regions)
+            if e.code != "pool_exhausted" or not ref.referendum.is_poll or shards == 1:
+                raise
+            # the account's own shard is given out: another shard's credential would be a
+            # second one of the poll for whoever signs in through it
+            raise Refused(
+                "pool_exhausted",
+                f"every credential of {region.name} ({region.pool}), the shard of this poll "
+                "that this account gets its credential from, has been given to an account: no "
+                "more accounts of this shard can sign in",
+                where=e.where,
+            ) from None
         return uuid, got
 
     # -- credentials by mail --
+
+    async def _stream_letters(self, ref: _Referendum, letters: Letters, base: str | None) -> None:
+        """Make the credentials of the regions whose credentials go by mail and store their
+        letters, a chunk at a time (:class:`~plebiscite.service.credgen.CredentialMaker`: on
+        every core for a large roll), then the regions' public credentials (the stored roll),
+        then the letters' job record: the creation is complete
+        from then on (:meth:`_complete`), never before. The chunks' private credentials are
+        dropped once their letters are stored; the progress is logged."""
+        rid = ref.referendum.id
+        job = _letters_job(rid)
+        url = self.public_url or base
+        rng = self.elections.rng()
+        served = [r for r in ref.regions if r.authority == "server" and r.pool is None]
+        total = sum(len(r.voters) for r in served)
+        made = 0
+        tenth = max(total // 10, 1)
+        for region in served:
+            publics: list[VoterCredential] = []
+            logins: dict[str, str] = {}
+            chunks = self.credentials.make(region.voters, region.uuid, ref.group, rng)
+            while (chunk := await anyio.to_thread.run_sync(next, chunks, None)) is not None:
+                batch = [
+                    _credential_letter(ref, region, c.login, c.private, url, False) for c in chunk
+                ]
+                await anyio.to_thread.run_sync(letters.enqueue_part, job, made, batch)
+                if total >= 20_000 and (made + len(chunk)) // tenth != made // tenth:
+                    log.info(
+                        "referendum %s: credentials and letters %d of %d made and stored",
+                        rid,
+                        made + len(chunk),
+                        total,
+                    )
+                made += len(chunk)
+                publics += [VoterCredential(c.login, c.weight, "", c.public) for c in chunk]
+                logins.update((c.login, str(c.public)) for c in chunk)
+            region.public_credentials = public_credentials_json(publics)
+            region.logins_sealed = _seal_logins(self.key, rid, region.name, logins)
+        # the roll with the public credentials (no other process loads the referendum before
+        # its letters' job completes it)
+        await anyio.to_thread.run_sync(self.store.put, KIND_ROLL, rid, _dump_roll(ref))
+        if not await anyio.to_thread.run_sync(letters.finish, job, made):
+            raise Refused("exists", f"the letters of referendum {rid!r} exist already")
 
     def _credential_letters(
         self,

@@ -26,6 +26,7 @@ from plebiscite.server.ratelimit import Limiter, RateLimits, app_buckets, charge
 from plebiscite.server.schemas import answers
 from plebiscite.service.ballotbox import DEFAULT_LIMIT, MAX_LIMIT, MIN_PREFIX, parse_query
 from plebiscite.service.election import ElectionState, now_iso
+from plebiscite.service.errors import NotFound
 
 __all__ = ["MAX_BALLOT", "MAX_SETUP", "router"]
 
@@ -314,9 +315,17 @@ async def voting(uuid: str, request: Request) -> dict[str, Any]:
     """What a voting booth shows before the credential: whether the board takes ballots now
     (``accepting``, else ``refusal``: the code and message a ballot would get), the voting
     hours of a referendum's region (UTC; null for an election without them), when the
-    organiser closed voting, and the referendum the election is a region of (its id, title,
-    the region's name and every region's election), or null."""
-    s = await _state(request, uuid)
+    organiser closed voting, and the referendum the election is a region of (its id, kind,
+    title, the region's name and every region's election), or null. A region whose board
+    does not exist yet (its referendum or poll not open: the trustees' ceremony, or a mail
+    poll's opening time) answers with ``status`` ``scheduled`` and ``not_yet_open``."""
+    try:
+        s = await _state(request, uuid)
+    except NotFound:
+        early = await referendums_of(request).voting_before_board(uuid)
+        if early is None:
+            raise
+        return early
     closed = s.voting_closed()
     opening, closing = s.window if s.window is not None else (None, None)
     return {

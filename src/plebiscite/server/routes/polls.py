@@ -70,7 +70,9 @@ async def create_poll(request: Request) -> dict[str, Any]:
     """Administrator only. Body: ``{"question", "answers": [two or more]}`` (or
     ``"questions"`` in the referendum record's shape), ``"title"`` (default: the question),
     ``"opening"`` (``"now"`` by default), ``"closing"``, ``"voters": {"emails": [...],
-    "login_codes": false}``, optionally ``"trustees": {"names", "threshold"}`` and
+    "login_codes": false}`` (or ``{"open": {"pool": N}}``: N credentials handed out to the
+    accounts that sign in with the server's identity provider, none in the answer; 409
+    ``not_available`` without one), optionally ``"trustees": {"names", "threshold"}`` and
     ``"shard_size"``. Without trustees the election key is the server's alone and the poll's
     boards open in this request (ballots from the opening time); with trustees, the
     ceremony runs as a referendum's and the poll opens itself when it completes. More voters

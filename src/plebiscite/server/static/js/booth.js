@@ -15,6 +15,12 @@
 // board that takes no ballot now (GET .../voting) is said at once, with the opening or
 // closing time, and links to the dashboard and the ballot box; once a ballot is cast the
 // done step links to it in the ballot box (/ballots/UUID?tracker=T).
+//
+// The questions, their answers and the title are shown in the page's language when the poll's
+// or referendum's record has them (the voting answer's referendum: its language and
+// translations; texts.js), following a change of language; the election itself keeps the
+// original texts, and the ballot is made from it: an answer is its position, whatever text
+// shows it.
 
 import { api, seg } from "./api.js";
 import { showAuditResult, choicesList } from "./audit.js";
@@ -30,7 +36,8 @@ import {
 import { textOf, widgetOf } from "./booth-forms.js";
 import { say } from "./common.js";
 import { $, el, pathParams, replace } from "./dom.js";
-import { formatTime, initI18n, t } from "./i18n.js";
+import { formatTime, initI18n, language, t } from "./i18n.js";
+import { localElectionQuestions, textsOf } from "./texts.js";
 
 const STEPS = ["login", "credential", "closed", "questions", "review", "audit", "done"];
 
@@ -79,6 +86,54 @@ async function fetchElectionText(uuid) {
   return new TextDecoder("utf-8", { fatal: true }).decode(await response.arrayBuffer());
 }
 
+// -- the texts in the page's language -----------------------------------------------------------
+
+// The record's texts (the voting answer's referendum), or null: the election's own texts.
+const texts = () => state.voting?.referendum ?? null;
+
+// The election's questions as the voter sees them: in the page's language when the record has
+// it (views of the election's questions, texts.js), else the election's.
+function shownQuestions() {
+  const source = texts();
+  return source ? localElectionQuestions(state.election.questions, source, language()) : state.election.questions;
+}
+
+// The election with its questions as shown: what the review and the audit's labels name.
+function shownElection() {
+  return Object.create(state.election, { questions: { value: shownQuestions() } });
+}
+
+// The election's name and description, the record's title in the page's language where the
+// election's are made of it (a region's election: "TITLE (REGION)", its description TITLE).
+function renderTitle() {
+  const { name, description } = state.election;
+  const source = texts();
+  let shownName = name;
+  let shownDescription = description;
+  if (source && typeof source.title === "string") {
+    const title = textsOf(source, language()).title;
+    if (name === `${source.title} (${source.region})`) shownName = `${title} (${source.region})`;
+    else if (name === source.title) shownName = title;
+    if (description === source.title) shownDescription = title;
+  }
+  const node = $("#election-name");
+  delete node.dataset.i18n;
+  replace(node, shownName);
+  replace($("#election-description"), shownDescription);
+  document.title = t("booth.page-title", { name: shownName });
+}
+
+// The name of a board not made yet (the voting answer's: the record's title), in the page's
+// language when the record has it.
+function renderScheduledName() {
+  const v = state.voting;
+  const source = texts();
+  const name = source && v.name === source.title ? textsOf(source, language()).title : (v.name ?? "");
+  const node = $("#election-name");
+  delete node.dataset.i18n;
+  replace(node, name);
+}
+
 // -- questions --------------------------------------------------------------------------------
 
 // Each question describes its form (form(): the widget, the hint, the texts) and the booth
@@ -89,7 +144,7 @@ function renderQuestions() {
   const box = $("#questions");
   const previous = state.choices;
   replace(box);
-  state.election.questions.forEach((q, i) => {
+  shownQuestions().forEach((q, i) => {
     const id = `q${i + 1}`;
     const form = q.form();
     const fs = el("fieldset", { id, "aria-describedby": `${id}-hint ${id}-error` });
@@ -111,7 +166,7 @@ function readChoices() {
 }
 
 function problemMessage(p) {
-  const q = p.question ? state.election.questions[p.question - 1] : null;
+  const q = p.question ? shownQuestions()[p.question - 1] : null;
   const text = q?.voterMessage(p);
   return text ? textOf(text) : p.message;
 }
@@ -149,7 +204,7 @@ async function encrypt() {
     $("#encrypt").disabled = false;
   }
   replace($("#review-tracker"), state.made.tracker);
-  replace($("#review-choices"), choicesList(state.election, state.choices));
+  replace($("#review-choices"), choicesList(shownElection(), state.choices));
   tell("booth.encrypted", {}, "ok");
   show("review");
 }
@@ -204,7 +259,7 @@ async function audit() {
   const report = await checkAudit(state.electionText, made.ballot, made.audit);
   showAuditResult(
     { status: $("#audit-status"), problems: $("#audit-problems"), section: $("#step-audit") },
-    state.election,
+    shownElection(),
     report,
   );
   tell("booth.audited", {}, "warn");
@@ -382,7 +437,9 @@ function showClosed() {
   const refusal = v.refusal ?? { code: "voting_closed" };
   let key = "booth.closed";
   let time = null;
-  if (refusal.code === "not_yet_open" && v.opening) {
+  if (refusal.code === "not_yet_open" && v.opening && v.now && v.now >= v.opening && v.status === "scheduled") {
+    key = "booth.opening-soon"; // its time has come, its boards are being made
+  } else if (refusal.code === "not_yet_open" && v.opening) {
     key = "booth.opens-at";
     time = v.opening;
   } else if (v.closed_at || (v.closing && v.now >= v.closing)) {
@@ -392,7 +449,9 @@ function showClosed() {
   tell(key, time ? { time: formatTime(time) } : {}, "warn");
   const rid = v.referendum?.id;
   $("#closed-dashboard-item").hidden = !rid;
-  if (rid) $("#closed-dashboard").href = `/observe/${seg(rid)}`;
+  if (rid) $("#closed-dashboard").href = v.referendum.kind === "poll" ? `/poll/${seg(rid)}` : `/observe/${seg(rid)}`;
+  // a board not made yet (a poll opening later) has no ballot box to show
+  $("#closed-ballots").parentElement.hidden = v.status === "scheduled";
   $("#closed-ballots").href = `/ballots/${seg(state.uuid)}`;
   show("closed", false);
 }
@@ -443,8 +502,10 @@ function wire() {
     if (state.voting && !$("#step-closed").hidden) showClosed();
     if (state.credentialProblem) showCredentialProblem(state.credentialProblem, false);
     if (state.made && !$("#step-review").hidden) {
-      replace($("#review-choices"), choicesList(state.election, state.choices));
+      replace($("#review-choices"), choicesList(shownElection(), state.choices));
     }
+    if (state.election) renderTitle();
+    else if (state.voting?.status === "scheduled") renderScheduledName();
   });
 }
 
@@ -463,20 +524,25 @@ async function main() {
   }
   tell("common.loading");
   try {
+    // a poll or referendum not open yet may have no board: the voting hours say so first
+    const early = await api(`/api/elections/${seg(uuid)}/voting`).catch(() => null);
+    if (early && early.status === "scheduled") {
+      state.voting = early;
+      renderScheduledName();
+      showClosed();
+      return;
+    }
     const summary = await api(`/api/elections/${seg(uuid)}`);
     state.electionText = await fetchElectionText(uuid);
     state.election = await loadElection(state.electionText);
     if (state.election.uuid !== uuid) throw new Error("the archive holds another election");
-    const name = $("#election-name");
-    delete name.dataset.i18n;
-    replace(name, state.election.name);
-    replace($("#election-description"), state.election.description);
-    document.title = t("booth.page-title", { name: state.election.name });
+    renderTitle();
     try {
       state.voting = await api(`/api/elections/${seg(uuid)}/voting`);
     } catch {
       state.voting = null; // a server without it: the board's status decides
     }
+    renderTitle(); // in the page's language, when the record has it
     if (state.voting && !state.voting.accepting) {
       showClosed();
       return;

@@ -11,6 +11,7 @@ import { $, el, pathParams, replace } from "./dom.js";
 import { formatNumber, formatPercent, formatTime, initI18n, language, t } from "./i18n.js";
 import { renderResultCharts } from "./result-charts.js";
 import { resultTables } from "./results.js";
+import { localQuestions, markLanguage, textsOf } from "./texts.js";
 import { TurnoutChart } from "./turnout-chart.js";
 
 const [rid] = pathParams("/observe/");
@@ -235,7 +236,8 @@ function renderResult() {
   const out = [];
   const outcome = s.outcome;
   const rule = s.record.rule;
-  const ruleQuestion = rule ? s.record.questions[rule.question] : null;
+  const questions = localQuestions(s.record, language());
+  const ruleQuestion = rule ? questions[rule.question] : null;
   if (!rule) {
     // no decision rule (a poll): the counts below are the outcome
     out.push(el("p", { class: "notice", id: "outcome" }, t("poll.observe-no-rule")));
@@ -298,7 +300,7 @@ function renderResult() {
   }
   replace($("#outcome-area"), out);
   renderResultCharts(s, $("#charts"));
-  replace($("#result-tables"), resultTables(s.record.questions, regionsOf(s)));
+  replace($("#result-tables"), resultTables(questions, regionsOf(s)));
 }
 
 function renderRegions() {
@@ -558,7 +560,9 @@ function ruleText(rule, questions) {
 function renderQuestions() {
   const rec = state.status.record;
   const out = [];
-  rec.questions.forEach((q, i) => {
+  const questions = localQuestions(rec, language());
+  const lang = textsOf(rec, language()).lang;
+  questions.forEach((q, i) => {
     const value = q.answers ? q : q.value;
     const lists = q.type === "Lists";
     const limits = q.answers
@@ -573,8 +577,14 @@ function renderQuestions() {
       el(
         "section",
         { class: "card", "aria-labelledby": `q-${i}` },
-        el("h3", { id: `q-${i}` }, t("observe.question-n", { n: i + 1 }), " ", questionText(value)),
-        el("ul", {}, answers),
+        el(
+          "h3",
+          { id: `q-${i}` },
+          t("observe.question-n", { n: i + 1 }),
+          " ",
+          markLanguage(el("span", {}, questionText(value)), lang, language()),
+        ),
+        markLanguage(el("ul", {}, answers), lang, language()),
         el("p", { class: "hint" }, limits, q.blank ? ` ${t("observe.blank-allowed")}` : ""),
       ),
     );
@@ -588,7 +598,7 @@ function renderQuestions() {
     $("#questions"),
     cards,
     el("h3", {}, t("observe.rule")),
-    el("ul", { id: "rule" }, ruleText(rec.rule, rec.questions).map((line) => el("li", {}, line))),
+    el("ul", { id: "rule" }, ruleText(rec.rule, questions).map((line) => el("li", {}, line))),
   );
 }
 
@@ -612,10 +622,12 @@ function render() {
   const s = state.status;
   const h1 = $("#title");
   delete h1.dataset.i18n;
-  h1.textContent = s.title;
+  const texts = textsOf(s.record, language());
+  h1.textContent = texts.title;
+  markLanguage(h1, texts.lang, language());
   const titleEl = document.querySelector("title");
   delete titleEl.dataset.i18n;
-  document.title = t("observe.page-title", { title: s.title });
+  document.title = t("observe.page-title", { title: texts.title });
   if (state.error) say(status, t("error.load", { message: state.error.message }), "error");
   else if (lastPhase && lastPhase !== s.phase) say(status, t("observe.phase-changed", { phase: t(`phase.${s.phase}`) }), "ok");
   else if (status.classList.contains("error")) say(status, "");

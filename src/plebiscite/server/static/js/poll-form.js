@@ -9,6 +9,9 @@ import { say } from "./common.js";
 import { $, $all, el } from "./dom.js";
 import { t } from "./i18n.js";
 
+// the most credentials of an open poll (the server's MAX_VOTERS, service/poll.py)
+const MAX_POOL = 4194304;
+
 export const CREATED_KEY = "plebiscite.poll-created.";
 // what the server takes for an e-mail address (plebiscite.service.voters)
 const EMAIL = /^[^@\s,;<>"()[\]\\:]+@[^@\s,;<>"()[\]\\:]+\.[^@\s,;<>"()[\]\\:]+$/;
@@ -86,10 +89,10 @@ function readRequest() {
     closing: iso(closing),
   };
   if (openMode()) {
+    // more credentials than a shard takes make several shards: the server splits them
     const pool = Number($("#poll-pool").value.trim());
-    const most = options.max_shard_size ?? Infinity;
-    if (!Number.isInteger(pool) || pool < 1 || pool > most) {
-      throw new FormError(t("poll.err-pool", { most: Number.isFinite(most) ? most : "∞" }), $("#poll-pool"));
+    if (!Number.isInteger(pool) || pool < 1 || pool > MAX_POOL) {
+      throw new FormError(t("poll.err-pool", { most: MAX_POOL }), $("#poll-pool"));
     }
     return withTrustees({ ...base, voters: { open: { pool } } });
   }
@@ -192,7 +195,6 @@ async function loadOptions() {
     options = {};
   }
   $("#poll-mode").hidden = !(options.sign_in ?? []).length;
-  if (options.max_shard_size) $("#poll-pool").max = String(options.max_shard_size);
   showMode();
 }
 

@@ -6,14 +6,16 @@
 // votes pooled, and each shard's when there are several); before that the live turnout,
 // refreshed while voting is open, the result staying encrypted until the close. Right after the creation from the home page, the voters'
 // credentials and the trustees' link tokens are shown once (from this tab's sessionStorage,
-// then forgotten).
+// then forgotten). The title, the questions and their answers are shown in the page's
+// language when the poll has them (its translations, texts.js), the charts' too.
 
 import { api, ApiError, seg } from "./api.js";
 import { say } from "./common.js";
 import { $, el, pathParams, replace } from "./dom.js";
-import { formatPercent, formatTime, initI18n, t } from "./i18n.js";
+import { formatPercent, formatTime, initI18n, language, t } from "./i18n.js";
 import { CREATED_KEY } from "./poll-form.js";
 import { renderResultCharts } from "./result-charts.js";
+import { markLanguage, textsOf } from "./texts.js";
 
 const REFRESH_MS = 10_000;
 let poll = null;
@@ -31,19 +33,21 @@ function renderState() {
   replace($("#state"), el("strong", {}, t(key, { opening: when(poll.opening), closing: when(poll.closing) })));
 }
 
-function renderQuestions() {
+function renderQuestions(texts) {
   replace(
     $("#questions"),
-    poll.questions.map((q) => {
-      const text = q.question ?? q.value?.question ?? "";
-      const answers = q.answers ?? q.value?.answers ?? [];
-      return el(
-        "div",
-        { class: "card" },
-        el("h3", {}, text),
-        el("ul", {}, answers.map((a) => el("li", {}, Array.isArray(a) ? a.join(", ") : a))),
-      );
-    }),
+    texts.questions.map(({ question, answers }) =>
+      markLanguage(
+        el(
+          "div",
+          { class: "card" },
+          el("h3", {}, question),
+          el("ul", {}, answers.map((a) => el("li", {}, Array.isArray(a) ? a.join(", ") : a))),
+        ),
+        texts.lang,
+        language(),
+      ),
+    ),
   );
 }
 
@@ -76,7 +80,7 @@ function renderVote() {
   if (poll.voters?.mode === "open" && poll.vote_link) {
     out.push(
       el("p", {}, open ? t("poll.vote-sign-in") : t("poll.vote-not-open")),
-      el("p", {}, el("a", { href: poll.vote_link, class: "button", id: "vote-link" }, t("poll.vote"))),
+      el("p", {}, el("a", { href: poll.vote_link, class: "button", id: "vote-link" }, t("poll.vote-sign-in-link"))),
     );
     replace($("#vote"), out);
     return;
@@ -141,6 +145,8 @@ function renderPowers() {
     );
     if (poll.state === "ceremony") items.push(el("li", {}, t("poll.powers-ceremony")));
   }
+  // an open poll: who holds its credentials and who decides who may have one
+  if (poll.voters?.mode === "open") items.push(el("li", { id: "powers-sign-in" }, t("poll.powers-sign-in")));
   items.push(el("li", {}, t("poll.powers-server-runs")), el("li", {}, t("poll.powers-anyone")));
   replace($("#powers"), items);
 }
@@ -212,7 +218,12 @@ function chartStatus(status) {
     id: status.id,
     phase: status.phase,
     card: `/api/polls/${seg(status.id)}/card.png`,
-    record: { questions: status.questions },
+    record: {
+      title: status.title,
+      questions: status.questions,
+      language: status.language ?? null,
+      translations: status.translations ?? {},
+    },
     regions: status.shards.map((s) => {
       const c = counted.find((r) => r.name === s.name);
       return c ? { name: s.name, result: c.result } : { name: s.name };
@@ -233,18 +244,28 @@ function csv(rows) {
 
 let createdShown = false;
 
+// Nothing to hand on when the server keeps or mails the credentials (an open poll, a mail
+// poll): then only the trustees' links, if any, under their own heading.
 function renderCreated() {
   if (!created || createdShown) return;
   createdShown = true;
-  $("#created").hidden = false;
   const creds = created.credentials ?? [];
+  if (creds.length === 0 && (created.trustees ?? []).length === 0) return;
+  $("#created").hidden = false;
   const parts = [];
-  const text = csv([["login", "shard", "credential", "booth"], ...creds.map((c) => [c.login, c.shard, c.credential, c.booth])]);
-  const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
-  parts.push(
-    el("p", {}, t("poll.created-count", { count: creds.length })),
-    el("p", {}, el("a", { href: url, download: `${poll.id}.credentials.csv`, class: "button", id: "download-credentials" }, t("poll.download-credentials"))),
-  );
+  if (creds.length > 0) {
+    const text = csv([["login", "shard", "credential", "booth"], ...creds.map((c) => [c.login, c.shard, c.credential, c.booth])]);
+    const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+    parts.push(
+      el("p", {}, t("poll.created-count", { count: creds.length })),
+      el("p", {}, el("a", { href: url, download: `${poll.id}.credentials.csv`, class: "button", id: "download-credentials" }, t("poll.download-credentials"))),
+    );
+  } else {
+    const heading = $("#h-created");
+    heading.dataset.i18n = "poll.created-heading-trustees"; // kept on a change of language
+    replace(heading, t(heading.dataset.i18n));
+    $("#created-intro").hidden = true;
+  }
   if ((created.trustees ?? []).length > 0) {
     parts.push(
       el("p", {}, t("poll.created-trustees")),
@@ -262,11 +283,12 @@ function renderCreated() {
 
 function render() {
   if (!poll) return;
-  replace($("#title"), poll.title);
-  document.title = `${poll.title} — plebiscite`;
+  const texts = textsOf(poll, language());
+  markLanguage(replace($("#title"), texts.title), texts.lang, language());
+  document.title = `${texts.title} — plebiscite`;
   renderState();
   renderCreated();
-  renderQuestions();
+  renderQuestions(texts);
   renderVote();
   renderShare();
   renderPowers();

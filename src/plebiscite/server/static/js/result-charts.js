@@ -13,11 +13,14 @@
 // decimal, rounded half up. The chart is role="img" with the numbers as its text alternative;
 // the table is what screen readers use. The decision rule plays no part: a referendum or poll
 // with no rule gets the same charts. Before any result the container says that the result
-// stays encrypted until voting closes (or that the trustees are decrypting it).
+// stays encrypted until voting closes (or that the trustees are decrypting it). Questions and
+// answers are named in the page's language when the record has them (texts.js); the counts
+// are the answers' by position, whatever names them.
 
 import uPlot from "/static/vendor/uplot/uPlot.esm.js";
 import { el, replace } from "./dom.js";
 import { formatNumber, language, t } from "./i18n.js";
+import { localQuestions } from "./texts.js";
 
 // the card's colours (plebiscite.render.card), contrast >= 3:1 on white
 const COLOURS = { answer: "#0b57a4", blank: "#6b7280", list: "#7b3fa0", candidate: "#3b7dd8" };
@@ -273,7 +276,7 @@ export function renderResultCharts(status, container, { perRegion = true } = {})
     replace(container, el("p", { class: "notice", id: "charts-state" }, t(key)), cardLink(status));
     return;
   }
-  const questions = status.record.questions;
+  const questions = localQuestions(status.record, language());
   const pooledLabel = !perRegion
     ? t("charts.all-votes")
     : counted.length === all.length

@@ -6,6 +6,8 @@
 // A region's `result` is the verifier's: one entry per question; a homomorphic question's
 // counts (with blank allowed, the blank count first), a Lists question's one row per list (the
 // list's count, then each of its candidates'). Counts of 2^30 and more are strings.
+// `questions` are the record's, their texts those to show (the observer dashboard gives them
+// in the page's language: texts.js's localQuestions).
 
 import { el } from "./dom.js";
 import { formatNumber, t } from "./i18n.js";
