@@ -12,7 +12,7 @@ resident memory of this process (the client, where a LocalCluster's scheduler al
 each worker (``getrusage`` in each process).
 
 Ballots per second are the election's ballots over the wall time; the ratio is the cluster's
-throughput over twice that of ``--jobs 1`` (the issue's target: at least 0.9 on two cores).
+throughput over twice that of ``--jobs 1`` (the target: at least 0.9 on two cores).
 
     ./dev bench dask [--voters N] [--repeat R] [--generated [--revotes R]]
 

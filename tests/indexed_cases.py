@@ -4,11 +4,16 @@ written as files (workers read archives by path)."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from plebiscite.protocol.ballot import BallotSetup, ChunkResult, verify_ballot_members
+from plebiscite.protocol.reduce import PoolRunner
+from plebiscite.protocol.report import Report
+from plebiscite.protocol.verifier import Verifier
 from tamper import Archive, Entry
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
@@ -108,3 +113,15 @@ def ballot_bytes_changed(directory: Path) -> Path:
     path = directory / "changed-in-place.bel"
     path.write_bytes(bytes(data))
     return path
+
+
+def verify_partitioned(data: bytes, partitions: int = 3) -> Report:
+    """The archive ``data`` verified by the pipeline of ``--cluster`` and ``--jobs``: read by
+    its index, each chunk of ballots read from its byte ranges, the reduce partitioned by
+    credential (here ``partitions`` of them, in this process)."""
+
+    def map_bytes(setup: BallotSetup, chunk: list[Any]) -> ChunkResult:
+        return verify_ballot_members(setup, io.BytesIO(data), chunk)
+
+    runner = PoolRunner(None, partitions)
+    return Verifier(lambda: io.BytesIO(data), map_ballots=map_bytes, partitions=runner).run()

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from conftest import peer_vector
+from indexed_cases import verify_partitioned
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.credentials import credential_secret
 from plebiscite.crypto.hashing import h_json
@@ -39,7 +40,10 @@ def verify(a: Archive) -> Report:
     data = a.to_bytes()
     import io
 
-    return verify_archive(lambda: io.BytesIO(data))
+    report = verify_archive(lambda: io.BytesIO(data))
+    # the partitioned reduce of --cluster and --jobs gives the same report
+    assert verify_partitioned(data).to_json() == report.to_json()
+    return report
 
 
 def assert_rejected(report: Report, check: str, fragment: str) -> None:

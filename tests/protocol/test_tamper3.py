@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from indexed_cases import verify_partitioned
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.ed25519 import ED25519
 from plebiscite.protocol.messages import parse_election
@@ -27,7 +28,11 @@ def load(name: str) -> Archive:
 
 def verify(a: Archive) -> Report:
     data = a.to_bytes()
-    return verify_archive(lambda: io.BytesIO(data))
+
+    report = verify_archive(lambda: io.BytesIO(data))
+    # the partitioned reduce of --cluster and --jobs gives the same report
+    assert verify_partitioned(data).to_json() == report.to_json()
+    return report
 
 
 def assert_rejected(report: Report, check: str, fragment: str) -> None:

@@ -63,12 +63,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     jobs = args.jobs or os.cpu_count() or 1
     executor = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
     try:
-        report = Verifier(
-            _opener(args.archive) if url else (lambda: path.open("rb")),
-            executor=executor,
-            name=args.archive if url else str(path),
-            progress=progress.advance if progress else None,
-        ).run()
+        report = _local_verifier(args.archive if url else path, executor, jobs, progress).run()
     except MapStepError as e:
         print(f"plebiscite verify: {e} (no verdict)", file=sys.stderr)
         return 2
@@ -78,6 +73,30 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         if progress:
             progress.close()
     return _finish(report, args)
+
+
+def _local_verifier(
+    archive: Path | str, executor: ProcessPoolExecutor | None, jobs: int, progress: Progress | None
+) -> Verifier:
+    """The pipeline of ``--cluster`` on this machine: the archive indexed, each chunk of
+    ballots read from its byte ranges and verified by a worker process (here with one job),
+    the reduce partitioned by credential in this process
+    (:class:`~plebiscite.protocol.reduce.PoolRunner`)."""
+    import functools
+
+    from plebiscite.compute.cluster import map_ballots_at
+    from plebiscite.protocol.reduce import PoolRunner
+
+    location = archive if isinstance(archive, str) else str(archive.resolve())
+    return Verifier(
+        _opener(archive) if isinstance(archive, str) else (lambda: archive.open("rb")),
+        executor=executor,
+        workers=jobs if executor is not None else 1,
+        map_ballots=functools.partial(map_ballots_at, location),
+        partitions=PoolRunner(executor, jobs),
+        name=str(archive),
+        progress=progress.advance if progress else None,
+    )
 
 
 def _is_url(location: str) -> bool:

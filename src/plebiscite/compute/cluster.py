@@ -1,4 +1,4 @@
-"""Ballot verification on a Dask cluster (issue 12's first path: the map step).
+"""Ballot verification on a Dask cluster: the map step and the partitioned reduce.
 
 What runs where:
 
@@ -6,19 +6,22 @@ What runs where:
   sequential pass (:func:`~plebiscite.protocol.archive.index_archive`: where every member lies,
   the header and events read and hashed, data members skipped), then reads every member but
   the ballots by the index and verifies the chain, the setup, the tally, the shuffles, the
-  decryptions and the result, and reduces the ballots' outcomes (the last ballot per
-  credential, no ciphertext under two credentials, the product of the counted ballots) in
-  board order, exactly as ``plebiscite verify --jobs N`` does;
+  decryptions and the result, submitting the ballots' tasks as their events come;
 - the election and the weights go to the cluster once (a task's result every chunk depends
   on), not with every chunk;
-- each Dask task verifies a chunk of ballots (:func:`map_ballots_at`): it opens the archive
+- each map task verifies a chunk of ballots (:func:`map_ballots_at`): it opens the archive
   at its path, reads each ballot's byte range, checks its SHA-256 against the hash its event
   refers to (the index is checked, never trusted), verifies the signature and every proof and
-  returns the small outcome records and the partial product of the chunk.
+  routes the outcomes into the partitions (:func:`~plebiscite.protocol.reduce.route_chunk`);
+- the reduce (:class:`DaskRunner`): each partition's state grows a round of chunks at a time
+  on the worker that holds it, and at the end each partition's product, counts and findings
+  are merged in a tree of tasks (:mod:`plebiscite.protocol.reduce`); the client fetches the
+  root, never a record per ballot.
 
 The workers must see the archive at the same absolute path (one machine, or a shared
-filesystem). A worker that dies mid-run has its tasks run again by the scheduler on another
-worker; a task that fails for good raises :class:`ClusterError`: no verdict is given then.
+filesystem) or read it by URL. A worker that dies mid-run has its tasks, and the partitions'
+states it held, made again by the scheduler on another worker from their lineage; a task that
+fails for good raises :class:`ClusterError`: no verdict is given then.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import operator
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
@@ -42,7 +46,10 @@ if TYPE_CHECKING:
     from plebiscite.protocol.report import Report
 
 __all__ = [
+    "CHUNK_BALLOTS",
+    "CHUNK_BYTES",
     "ClusterError",
+    "DaskRunner",
     "cluster_verifier",
     "connect",
     "dashboard",
@@ -55,6 +62,12 @@ __all__ = [
     "run_on_cluster",
     "verify_on_cluster",
 ]
+
+# a task's chunk of ballots, at most: a task costs the scheduler about as much whatever its
+# size, so a cluster's are larger than a process pool's (32 ballots, 1 MiB); two in flight
+# per worker thread
+CHUNK_BALLOTS = 256
+CHUNK_BYTES = 4 << 20
 
 _LOCAL = re.compile(r"local:([1-9][0-9]{0,3})\Z")
 _REMOTE = re.compile(r"(tcp|tls)://[^\s/]+:[0-9]{1,5}\Z")
@@ -191,6 +204,7 @@ def verify_on_cluster(
     map_ballots: Callable[
         [str, BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkResult
     ] = map_ballots_at,
+    chunk_size: int = CHUNK_BALLOTS,
 ) -> Report:
     """Verify the archive at ``path`` (a local path, or a URL that every worker reads its own
     byte ranges of: see :func:`open_archive`), its ballots on the cluster's workers, the rest
@@ -198,7 +212,9 @@ def verify_on_cluster(
     pool. ``map_ballots`` is the task (:func:`map_ballots_at`: the archive's absolute path or
     URL, the setup, a chunk). Raises :class:`ClusterError` when the cluster fails: no verdict
     then."""
-    verifier = cluster_verifier(path, client, name=name, progress=progress, map_ballots=map_ballots)
+    verifier = cluster_verifier(
+        path, client, name=name, progress=progress, map_ballots=map_ballots, chunk_size=chunk_size
+    )
     return run_on_cluster(verifier)
 
 
@@ -211,6 +227,7 @@ def cluster_verifier(
     map_ballots: Callable[
         [str, BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkResult
     ] = map_ballots_at,
+    chunk_size: int = CHUNK_BALLOTS,
 ) -> Verifier:
     """The verifier of :func:`verify_on_cluster`, not yet run (:func:`run_on_cluster`): for a
     caller that reads more than the report from it (the roll, the election)."""
@@ -226,12 +243,50 @@ def cluster_verifier(
         executor=executor,
         workers=workers,
         map_ballots=functools.partial(map_ballots, location),
+        partitions=DaskRunner(client, workers),
         # the election and the weights sent once: a task's result that every chunk's task
         # depends on (made again by the scheduler if the workers holding it die)
         share_setup=lambda setup: client.submit(_identity, setup, pure=False),
         name=name or str(path),
         progress=progress,
+        chunk_size=chunk_size,
+        chunk_bytes=CHUNK_BYTES,
     )
+
+
+class DaskRunner:
+    """The partitioned reduce's runner (:class:`plebiscite.protocol.reduce.Runner`) on a Dask
+    cluster: the map and the reduce are tasks, the partitions' states stay on the workers
+    (each round's step runs where the state is), and the client fetches only what the end of
+    the reduce gives. A task whose worker dies is run again from its lineage (the chunks' index
+    entries: the ballots are read again from the archive)."""
+
+    def __init__(self, client: Client, width: int) -> None:
+        self.client = client
+        self._width = width
+
+    @property
+    def width(self) -> int:
+        return self._width
+
+    def map(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False)
+
+    def reduce(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False)
+
+    def item(self, handle: Any, i: int) -> Any:
+        return self.client.submit(operator.getitem, handle, i, pure=False)
+
+    def wait(self, handle: Any) -> None:
+        from distributed import wait
+
+        wait([handle])
+        if handle.status == "error":
+            handle.result()  # raises the task's error
+
+    def result(self, handle: Any) -> Any:
+        return handle.result()
 
 
 def run_on_cluster(verifier: Verifier) -> Report:

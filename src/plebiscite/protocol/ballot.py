@@ -54,6 +54,7 @@ __all__ = [
     "BallotSetup",
     "ChunkResult",
     "ParsedBallot",
+    "election_context",
     "group_encode",
     "make_ballot",
     "parse_ballot",
@@ -153,14 +154,15 @@ def verify_ballot(
 # -- the map step ----------------------------------------------------------------------------
 
 
-# -- the map step ----------------------------------------------------------------------------
-
-
 class BallotSetup(NamedTuple):
-    """What a worker needs to verify ballots: the election and, when not all 1, the weights."""
+    """What a worker needs to verify ballots: the election and, when not all 1, the weights;
+    ``per_ballot``: every valid ballot's outcome holds its weighted homomorphic ciphertexts
+    (for a partitioned reduce: :mod:`plebiscite.protocol.reduce`), and no chunk product is
+    made."""
 
     election_raw: bytes
     weights: dict[str, int] | None = None
+    per_ballot: bool = False
 
 
 class BallotOutcome(NamedTuple):
@@ -171,6 +173,8 @@ class BallotOutcome(NamedTuple):
     error: tuple[str, str, str] | None  # (code, message, where)
     alpha_digests: tuple[bytes, ...] = ()
     nh: tuple[Ciphertext, ...] = ()
+    # with BallotSetup.per_ballot: the homomorphic ciphertexts raised to the weight, in order
+    ciphertexts: tuple[Ciphertext, ...] = ()
 
 
 class ChunkResult:
@@ -192,7 +196,9 @@ class ChunkResult:
 _CACHE: dict[bytes, tuple[Election, Context]] = {}
 
 
-def _setup(election_raw: bytes) -> tuple[Election, Context]:
+def election_context(election_raw: bytes) -> tuple[Election, Context]:
+    """The election of ``election_raw`` and its context, parsed once per process (the last
+    one kept)."""
     key = hashlib.sha256(election_raw).digest()
     hit = _CACHE.get(key)
     if hit is None:
@@ -211,7 +217,7 @@ def verify_ballots(
     """Verify ``(height, event_hash, raw ballot)`` items; the map step of ballot verification.
     Without ``proofs``, ballots whose signature and proofs were checked already are only
     parsed (their shape against the election) and accounted for."""
-    election, ctx = _setup(setup.election_raw)
+    election, ctx = election_context(setup.election_raw)
     one = ctx.one
     result = ChunkResult(
         product=[
@@ -236,12 +242,16 @@ def verify_ballots(
         weight = 1 if setup.weights is None else setup.weights.get(credential, 1)
         digests: list[bytes] = []
         nh: list[Ciphertext] = []
+        weighted: list[Ciphertext] = []
         for a, acc in zip(b.answers, result.product, strict=True):
             if acc is not None:
                 for j, (x, y) in enumerate(a.ciphertexts):
                     digests.append(hashlib.sha256(str(x).encode()).digest()[:16])
                     if weight != 1:
                         x, y = ctx.pow(x, weight), ctx.pow(y, weight)
+                    if setup.per_ballot:
+                        weighted.append((x, y))
+                        continue
                     ax, ay = acc[j]
                     acc[j] = (ctx.mul(ax, x), ctx.mul(ay, y))
             else:
@@ -249,7 +259,16 @@ def verify_ballots(
                 digests.append(hashlib.sha256(str(a.choices[0]).encode()).digest()[:16])
                 nh.append(a.choices)
         result.outcomes.append(
-            BallotOutcome(height, event_hash, tracker, credential, None, tuple(digests), tuple(nh))
+            BallotOutcome(
+                height,
+                event_hash,
+                tracker,
+                credential,
+                None,
+                tuple(digests),
+                tuple(nh),
+                tuple(weighted),
+            )
         )
     return result
 

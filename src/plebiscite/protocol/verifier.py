@@ -96,6 +96,19 @@ from plebiscite.protocol.messages import (
     small_int,
 )
 from plebiscite.protocol.phases import AFTER_EVENT, BoardPhase
+from plebiscite.protocol.reduce import (
+    Runner,
+    absorb,
+    combine,
+    finish,
+    outcomes_at,
+    part_of,
+    partitions_for,
+    reused,
+    route_chunk,
+    route_result,
+    shared_digests,
+)
 from plebiscite.protocol.report import Finding, Report
 from plebiscite.protocol.setup import Owner, check_trustees
 
@@ -148,11 +161,13 @@ class Verifier:
         map_ballots: MapBallots | None = None,
         share_setup: Callable[[BallotSetup], Any] | None = None,
         chunk_size: int = 32,
+        chunk_bytes: int = CHUNK_BYTES,
         max_findings: int = 200,
         progress: Callable[[int], None] | None = None,
         name: str = "",
         stop_after: int | None = None,
         check_credentials: bool = True,
+        partitions: Runner | None = None,
     ) -> None:
         self.open_archive = open_archive
         self.stop_after = stop_after  # verify events up to this height only
@@ -170,7 +185,18 @@ class Verifier:
         # its tasks (a Dask future); made at the first chunk
         self.share_setup = share_setup
         self._shared_setup: Any = None
+        # with map_ballots: the reduce partitioned by credential on this runner
+        # (plebiscite.protocol.reduce) instead of here in board order, for a verification run
+        # once (run): no checkpoint, no consume after it, last_ballot_of unknown
+        self.partitions = partitions
+        self._parts = 0  # P, chosen at the first chunk
+        self._states: list[Any] = []  # each partition's state (a runner's handle)
+        self._mapped: deque[tuple[Any, int]] = deque()  # chunks in flight, their ballots
+        self._round: list[Any] = []  # chunks verified, not yet absorbed by the partitions
+        self._totals: tuple[int, int] | None = None  # voters counted and their weight
         self.chunk_size = chunk_size
+        # the ballots' bytes of a chunk read by map_ballots, at most (a ballot alone aside)
+        self.chunk_bytes = chunk_bytes
         self.max_findings = max_findings
         self.progress = progress
         self._report = Report(archive=name)
@@ -287,7 +313,7 @@ class Verifier:
     @property
     def voted(self) -> int:
         """The voters (credentials) with a ballot on the board."""
-        return len(self._last)
+        return len(self._last) if self._totals is None else self._totals[0]
 
     @property
     def roll_weight(self) -> int:
@@ -297,6 +323,8 @@ class Verifier:
     @property
     def voted_weight(self) -> int:
         """The weight of the credentials with a ballot on the board."""
+        if self._totals is not None:
+            return self._totals[1]
         return sum(self._credentials[c].weight for c in self._last)
 
     def is_credential(self, public: str) -> bool:
@@ -305,7 +333,7 @@ class Verifier:
 
     def last_ballot_of(self, public: str) -> int | None:
         """The height of the last ballot of credential ``public`` on the board (the one
-        counted), or None."""
+        counted), or None (always, after a partitioned reduce: it was not kept here)."""
         return self._last.get(public)
 
     def resume_at_checkpoint(self, timestamp: int) -> Event:
@@ -363,6 +391,8 @@ class Verifier:
         if self._setup is not None:
             self._submit()  # the ballots of an election still open
         self._drain(0)
+        if self.partitions is not None and self._totals is None and self._setup is not None:
+            self._reduce_partitions()
         return self._report
 
     def _indexed_members(self, stream: BinaryIO) -> Iterator[Member]:
@@ -587,6 +617,8 @@ class Verifier:
         ``growing``."""
         if not self._report.valid or self._prev is None or self._raw_setup is None:
             raise StateError("only a valid, set-up verification can be checkpointed")
+        if self.partitions is not None:
+            raise StateError("a partitioned reduce keeps no state here to checkpoint")
         if self._batch or self._ref_batch or self._inflight:
             raise StateError("ballots are still being verified")
 
@@ -849,7 +881,7 @@ class Verifier:
         self._credentials = {c.public: c for c in creds}
         r.voters = len(creds)
         weights = {c.public: c.weight for c in creds if c.weight != 1}
-        self._setup = BallotSetup(el_raw, weights or None)
+        self._setup = BallotSetup(el_raw, weights or None, per_ballot=self.partitions is not None)
         self._product = [
             [(group.one, group.one) for _ in range(q.size)] if q.homomorphic else None
             for q in election.questions
@@ -867,7 +899,7 @@ class Verifier:
             self._report.ballots += 1
             self._ref_batch.append((ev.height, ev.hash, entry))
             self._batch_bytes += entry.size
-            if len(self._ref_batch) >= self.chunk_size or self._batch_bytes >= CHUNK_BYTES:
+            if len(self._ref_batch) >= self.chunk_size or self._batch_bytes >= self.chunk_bytes:
                 self._submit()
             return
         raw = self._take(ev.payload, ev, "ballot")
@@ -882,6 +914,12 @@ class Verifier:
         if pre is None and len(raw) > LIMITS.ballot_bytes and self._setup is not None:
             # refused for its size here, before anything is parsed, not sent to a worker
             pre = verify_ballots(self._setup, [(ev.height, ev.hash, raw)])
+        if pre is not None and self.partitions is not None:
+            self._submit()
+            res = outcomes_at(pre, ev.height, ev.hash)
+            self._mapped.append((self.partitions.map(route_result, res, self._partitions()), 1))
+            self._drain(2 * self.workers)
+            return
         if pre is not None:
             self._submit()
             self._drain(0)
@@ -912,6 +950,16 @@ class Verifier:
         if self._ref_batch:
             assert self._setup is not None and self.map_ballots is not None
             refs, self._ref_batch, self._batch_bytes = self._ref_batch, [], 0
+            if self.partitions is not None:
+                if self._shared_setup is None:
+                    share = self.share_setup
+                    self._shared_setup = self._setup if share is None else share(self._setup)
+                m = self.partitions.map(
+                    route_chunk, self.map_ballots, self._partitions(), self._shared_setup, refs
+                )
+                self._mapped.append((m, len(refs)))
+                self._drain(2 * self.workers)
+                return
             if self.executor is None:
                 self._inflight.append(self.map_ballots(self._setup, refs))
             else:
@@ -933,6 +981,20 @@ class Verifier:
         self._drain(2 * self.workers)
 
     def _drain(self, keep: int) -> None:
+        while len(self._mapped) > keep:
+            assert self.partitions is not None
+            m, n = self._mapped.popleft()
+            try:
+                self.partitions.wait(m)
+            except Exception as e:
+                raise MapStepError(
+                    f"a chunk of ballots could not be verified: {type(e).__name__}: {e}"
+                ) from e
+            self._round.append(m)
+            if len(self._round) >= 4 * self.workers:
+                self._absorb_round()
+            if self.progress:
+                self.progress(n)
         while len(self._inflight) > keep:
             item = self._inflight.popleft()
             if isinstance(item, ChunkResult):
@@ -946,6 +1008,67 @@ class Verifier:
                         f"a chunk of ballots could not be verified: {type(e).__name__}: {e}"
                     ) from e
             self._reduce(res)
+
+    # -- the partitioned reduce (plebiscite.protocol.reduce) -----------------------------------
+    def _partitions(self) -> int:
+        """P: from the ballots (about half the archive's members) and the workers."""
+        if not self._parts:
+            assert self.partitions is not None
+            ballots = len(self.index) // 2 if self.index is not None else 0
+            self._parts = partitions_for(ballots, self.partitions.width)
+            self._states = [None] * self._parts
+        return self._parts
+
+    def _absorb_round(self) -> None:
+        """The chunks verified since the last round, each partition's part of them added to
+        its state (where the state is)."""
+        assert self.partitions is not None
+        runner, maps, self._round = self.partitions, self._round, []
+        for p in range(self._partitions()):
+            parts = [runner.item(m, p) for m in maps]
+            self._states[p] = runner.reduce(absorb, self._states[p], self.max_findings, *parts)
+
+    def _reduce_partitions(self) -> None:
+        """The end of the partitioned reduce: the ciphertexts held under several credentials,
+        then each partition's product, counts and findings, merged in a tree; the findings of
+        the ballots reported here in board order."""
+        assert self.partitions is not None and self._setup is not None
+        self._submit()
+        self._drain(0)
+        if self._round:
+            self._absorb_round()
+        runner, setup, most = self.partitions, self._setup, self.max_findings
+        parts = self._partitions()
+        try:
+            shared = [runner.reduce(shared_digests, s) for s in self._states]
+            flagged = reused(
+                itertools.chain.from_iterable(runner.result(h) for h in shared),
+                self._credentials.__contains__,
+            )
+            listed: list[dict[str, int]] = [{} for _ in range(parts)]
+            for c in self._credentials.values():
+                listed[part_of(c.public.encode(), parts)][c.public] = c.weight
+            partials = [
+                runner.reduce(finish, s, setup, listed[p], flagged, most)
+                for p, s in enumerate(self._states)
+            ]
+            self._states = []
+            while len(partials) > 1:
+                pairs = zip(partials[0::2], partials[1::2], strict=False)
+                merged = [runner.reduce(combine, setup, most, a, b) for a, b in pairs]
+                partials = merged + partials[len(partials) - len(partials) % 2 :]
+            total = runner.result(partials[0])
+        except Exception as e:
+            raise MapStepError(
+                f"the reduce of the ballots could not be made: {type(e).__name__}: {e}"
+            ) from e
+        self._product = total.product
+        self._nh_by_height = dict(total.nh)
+        self._totals = (total.counted, total.weight)
+        for h, _, check, code, message, where, event, tracker in total.findings:
+            ev = Event(h, "Ballot", None, None, event)
+            self.fail(check, _error(code, message, where), ev, tracker)
+        self._report.truncated_findings += total.dropped
 
     def _reduce(self, res: ChunkResult) -> None:
         ctx = self._ctx
@@ -1008,7 +1131,9 @@ class Verifier:
     def _on_EndBallots(self, ev: Event) -> None:
         self._submit()
         self._drain(0)
-        if self._superseded:
+        if self.partitions is not None:
+            self._reduce_partitions()
+        elif self._superseded:
             self._divide_superseded(ev)
         self._record_computed_tally()
 
@@ -1027,8 +1152,8 @@ class Verifier:
                 tally.append(self._sorted_ciphertexts(cts[k] for cts in nh))
                 k += 1
         self._computed_tally = tally
-        self._computed_num = len(self._last)
-        self._computed_weight = sum(self._credentials[c].weight for c in self._last)
+        self._computed_num = self.voted
+        self._computed_weight = self.voted_weight
 
     def _sorted_ciphertexts(self, cts: Iterable[Ciphertext]) -> list[Ciphertext]:
         """Ciphertexts in the order of the record (by value; in Ed25519 by their bytes)."""
@@ -1168,8 +1293,7 @@ class Verifier:
             raise _StopError from None
         self._tally = tally
         self._tally_state += 1
-        tallied = len(self._last)
-        weight = sum(self._credentials[c].weight for c in self._last)
+        tallied, weight = self.voted, self.voted_weight
         self._report.tallied, self._report.total_weight = tallied, weight
         self._report.voted = tallied
         if num != tallied:

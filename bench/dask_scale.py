@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Benchmark: verification of generated Ed25519 elections of growing size with ``--jobs 1`` and
+on a Dask cluster of two workers, the serial parts timed apart, and the Amdahl projection to a
+hundred million ballots.
+
+For each size (``--voters``, with ``--revotes`` of them, 2% by default, voting twice), the
+archive of ``plebiscite generate`` (made once into ``.cache/bench/``, or given by ``--archive``):
+
+- the archive's index alone (``index_archive``: the client's sequential pass), its time;
+- ``plebiscite verify --jobs 1`` as its own process: wall, CPU, peak RSS;
+- a ``dask scheduler`` and two single-threaded ``dask worker`` processes (without a nanny),
+  then the verification with this process as the client (``verify_on_cluster``): wall time,
+  ballots per second and the ratio to twice ``--jobs 1``'s; the CPU of the client, of the
+  scheduler and of the workers; the client's time in the group-by (submitting the chunks,
+  their routing and the partitions' rounds) and in the end of the reduce (the shared
+  ciphertexts, each partition's product and counts, the tree); peak resident memory of the
+  client, the scheduler and each worker (``getrusage`` in each, a fresh cluster per size).
+
+The projection: the serial part per ballot (the client's CPU: the index, every event read and
+checked in order, the tasks submitted) and the workers' CPU per ballot give the wall time of N
+ballots on C cores as ``N * serial + N * work / C``.
+
+    ./dev bench dask_scale [--voters 10000,100000] [--revotes-share 0.02] [--archive N=PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from common import load, plebiscite_command
+from common import run_measured as run
+from plebiscite.protocol.archive import index_archive
+
+DASK = Path(sys.executable).parent / "dask"
+
+
+def _mib(n: float) -> str:
+    return f"{n / (1 << 20):.0f} MiB"
+
+
+def _cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _peak() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def generated(voters: int, revotes: int) -> Path:
+    """The archive of ``plebiscite generate`` for this size, made once (on every core)."""
+    out = Path(".cache/bench") / f"generated-{voters}-{revotes}.bel"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(f".{os.getpid()}.tmp")
+        m = run(
+            [*plebiscite_command(), "generate", "--voters", str(voters), "--revotes",
+             str(revotes), "--seed", "bench", "--out", str(tmp)]
+        )  # fmt: skip
+        if m.returncode != 0:
+            raise SystemExit(f"plebiscite generate failed:\n{m.stderr}")
+        tmp.rename(out)
+        print(f"generated {voters + revotes} ballots in {m.seconds:.1f} s")
+    return out
+
+
+@contextlib.contextmanager
+def cluster(workers: int) -> Iterator[str]:
+    """A scheduler and ``workers`` worker processes; the scheduler's address."""
+    with tempfile.TemporaryDirectory() as d:
+        sf = Path(d) / "scheduler.json"
+        quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        procs = [
+            subprocess.Popen(
+                [str(DASK), "scheduler", "--port", "0", "--dashboard-address", ":0",
+                 "--scheduler-file", str(sf)], **quiet,
+            )
+        ]  # fmt: skip
+        try:
+            while not sf.exists():
+                time.sleep(0.1)
+            for _ in range(workers):
+                procs.append(
+                    subprocess.Popen(
+                        [str(DASK), "worker", "--scheduler-file", str(sf), "--nthreads", "1",
+                         "--no-nanny", "--no-dashboard"], **quiet,
+                    )
+                )  # fmt: skip
+            yield json.loads(sf.read_text())["address"]
+        finally:
+            for p in reversed(procs):
+                p.terminate()
+                p.wait(timeout=60)
+
+
+def on_cluster(archive: Path, workers: int) -> dict[str, Any]:
+    """The verification with this process as the client of a fresh cluster, timed by part."""
+    from distributed import Client
+
+    from plebiscite.compute.cluster import cluster_verifier, run_on_cluster
+
+    with cluster(workers) as address, Client(address, timeout=60) as client:
+        client.wait_for_workers(workers, timeout=60)
+        before = (client.run_on_scheduler(_cpu), sum(client.run(_cpu).values()))
+        verifier = cluster_verifier(archive, client)
+        spent = {"group-by": 0.0, "end": 0.0}
+
+        def timed(name: str, method: Any) -> Any:
+            def wrapper(*a: Any) -> Any:
+                t = time.process_time()
+                try:
+                    return method(*a)
+                finally:
+                    spent[name] += time.process_time() - t
+
+            return wrapper
+
+        verifier._absorb_round = timed("group-by", verifier._absorb_round)  # type: ignore[method-assign]
+        end = verifier._reduce_partitions
+        t_end = [0.0]
+
+        def reduce_end() -> None:
+            verifier._submit()  # the last chunks in flight verified first: not timed here
+            verifier._drain(0)
+            t = time.perf_counter()
+            end()
+            t_end[0] = time.perf_counter() - t
+
+        verifier._reduce_partitions = reduce_end  # type: ignore[method-assign]
+        t0, c0 = time.perf_counter(), time.process_time()
+        report = run_on_cluster(verifier)
+        wall, client_cpu = time.perf_counter() - t0, time.process_time() - c0
+        assert report.valid, [f.describe() for f in report.findings[:5]]
+        return {
+            "wall": wall,
+            "client_cpu": client_cpu,
+            "absorb_cpu": spent["group-by"],
+            "end_wall": t_end[0],
+            "partitions": verifier._parts,
+            "scheduler_cpu": client.run_on_scheduler(_cpu) - before[0],
+            "workers_cpu": sum(client.run(_cpu).values()) - before[1],
+            "client_peak": _peak(),
+            "scheduler_peak": client.run_on_scheduler(_peak),
+            "worker_peaks": sorted(client.run(_peak).values()),
+            "tasks": client.run_on_scheduler(_tasks_run),
+        }
+
+
+def _tasks_run(dask_scheduler: Any = None) -> int:
+    """Tasks the scheduler has seen in all (its transition log is bounded: an estimate)."""
+    return int(getattr(dask_scheduler, "transition_counter", -1))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--voters", default="10000,100000", help="sizes, comma-separated")
+    ap.add_argument("--revotes-share", type=float, default=0.02)
+    ap.add_argument(
+        "--archive", action="append", default=[], metavar="VOTERS=PATH",
+        help="a generated archive of that many voters to use instead of making one",
+    )  # fmt: skip
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--skip-jobs1", action="store_true", help="only the cluster")
+    args = ap.parse_args()
+    given = {int(k): Path(v) for k, v in (a.split("=", 1) for a in args.archive)}
+    print(f"load average at the start: {load()}")
+    rows = []
+    for voters in (int(v) for v in args.voters.split(",")):
+        revotes = int(voters * args.revotes_share)
+        archive = given.get(voters) or generated(voters, revotes)
+        t0 = time.perf_counter()
+        with archive.open("rb") as f:
+            index = index_archive(f)
+        took_index = time.perf_counter() - t0
+        ballots = voters + revotes
+        print(f"\n{archive}: {archive.stat().st_size} bytes, {ballots} ballots")
+        print(f"  index: {len(index)} members in {took_index:.2f} s")
+        row: dict[str, Any] = {"voters": voters, "ballots": ballots, "index": took_index}
+        if not args.skip_jobs1:
+            m = run([*plebiscite_command(), "verify", str(archive), "--jobs", "1"])
+            assert m.returncode == 0, m.stderr
+            row["jobs1"] = m
+            print(
+                f"  --jobs 1: {m.seconds:.1f} s wall, {m.cpu:.1f} s CPU, "
+                f"{ballots / m.seconds:.1f} ballots/s, peak RSS {m.peak_kib / 1024:.0f} MiB"
+            )
+        c = on_cluster(archive, args.workers)
+        row["cluster"] = c
+        rate = ballots / c["wall"]
+        ratio = f", {rate / (args.workers * ballots / row['jobs1'].seconds):.2f} of " \
+            f"{args.workers} times --jobs 1's" if "jobs1" in row else ""  # fmt: skip
+        print(
+            f"  cluster of {args.workers} ({c['partitions']} partitions): {c['wall']:.1f} s "
+            f"wall, {rate:.1f} ballots/s{ratio}\n"
+            f"    CPU: client {c['client_cpu']:.1f} s (of which the partitions' rounds "
+            f"{c['absorb_cpu']:.2f} s), scheduler {c['scheduler_cpu']:.1f} s, workers "
+            f"{c['workers_cpu']:.1f} s; the end of the reduce {c['end_wall']:.2f} s wall; "
+            f"{c['tasks']} task transitions\n"
+            f"    peak RSS: client {_mib(c['client_peak'])}, scheduler "
+            f"{_mib(c['scheduler_peak'])}, workers " + ", ".join(_mib(v) for v in c["worker_peaks"])
+        )
+        rows.append(row)
+    big = rows[-1]
+    n, c = big["ballots"], big["cluster"]
+    # the client's CPU holds the index (its first step) and grows with the ballots; the
+    # scheduler's grows with the wall time (its heartbeats and dashboard, a few per cent of a
+    # core), its tasks (a few a chunk of 256 ballots) costing it little beside
+    serial = c["client_cpu"] / n
+    work = c["workers_cpu"] / n
+    print(
+        f"\nper ballot: serial (the client) {serial * 1e6:.0f} us, of which the index "
+        f"{big['index'] / n * 1e6:.0f}; workers {work * 1e3:.2f} ms; serial fraction "
+        f"{serial / (serial + work):.2%}; the scheduler's CPU "
+        f"{c['scheduler_cpu'] / c['wall']:.1%} of the wall time"
+    )
+    for cores in (8, 1000):
+        t = 1e8 * (serial + work / cores)
+        print(
+            f"projection, 100,000,000 ballots on {cores} cores: {t:.0f} s ({t / 3600:.1f} h; "
+            f"speed-up {(serial + work) / (serial + work / cores):.0f})"
+        )
+    print(f"load average at the end: {load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

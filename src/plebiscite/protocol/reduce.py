@@ -1,0 +1,437 @@
+"""The reduce of ballot verification as a partitioned group-by, for a map step that runs
+anywhere (worker processes, a Dask cluster) and a reduce whose memory is a partition's.
+
+The map step (:func:`~plebiscite.protocol.ballot.verify_ballots` with
+``BallotSetup.per_ballot``) gives, for every ballot of a chunk, its outcome, and for a valid
+ballot its homomorphic ciphertexts raised to the credential's weight. :func:`route_chunk`
+splits a chunk's outcomes into ``P`` parts, where they are made:
+
+- a valid ballot goes to the partition of its credential (a hash of it, :func:`part_of`), with
+  its ciphertexts;
+- each digest of its ciphertexts goes, with the ballot's height and credential, to the
+  partition of the digest (a second partitioning: a ciphertext reused under two credentials
+  meets itself in one partition, whichever partitions the credentials are in);
+- an invalid ballot's error goes to the partition of its height.
+
+Each partition's state (:class:`PartitionState`, grown by :func:`absorb` a round of chunks at
+a time) holds, for its credentials, the last ballot (the largest height: board order is the
+ballots' order in the archive) with its ciphertexts and the heights of the ones it replaced,
+and for its digests the first (height, credential) and every occurrence of the digests held
+more than once (kept whatever the order the chunks come in: which holder owns a digest is
+known once all of them are in). At the end the caller takes each partition's
+:func:`shared_digests` (few: none in a valid archive), decides which ballots reused another
+credential's ciphertext (the first ballot of a credential on the list owns it: the sequential
+verifier's rule), and :func:`finish` gives each partition's :class:`Partial`: the product of
+its counted ballots (the last ballot of each credential on the list; replaced ballots never
+enter it, so nothing is divided out), the number and weight counted, the non-homomorphic
+ciphertexts of the last ballots and the findings, merged by :func:`combine` in a tree.
+
+This is exactly the tally of the specification: the product over the last valid ballot of each
+credential on the list, raised to its weight; an invalid ballot (a proof, the signature) is
+neither counted nor replaces the one before it.
+
+Where these run is the caller's :class:`Runner`: :class:`PoolRunner` runs the map on a
+:class:`concurrent.futures.Executor` (or here) and the reduce here; a Dask runner
+(:mod:`plebiscite.compute.cluster`) runs both on the cluster, the partitions' states staying
+on its workers. Nothing here imports an executor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from plebiscite.crypto.ed25519 import Point
+from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, election_context
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from plebiscite.protocol.archive import IndexEntry
+    from plebiscite.protocol.messages import Ciphertext
+
+__all__ = [
+    "PARTITION_BALLOTS",
+    "Partial",
+    "PartitionState",
+    "PoolRunner",
+    "Runner",
+    "absorb",
+    "combine",
+    "finish",
+    "outcomes_at",
+    "part_of",
+    "partitions_for",
+    "reused",
+    "route_chunk",
+    "route_result",
+    "shared_digests",
+]
+
+# the ballots of one partition, at most, when the workers allow it (about 1.5 KiB of state
+# each in Ed25519 with two questions: 150 MiB)
+PARTITION_BALLOTS = 100_000
+
+# a valid ballot in its credential's partition: (height, event hash, tracker, credential,
+# weighted homomorphic ciphertexts of every question in order, non-homomorphic ciphertexts);
+# in Ed25519 the homomorphic ones are packed, the 64 bytes of each pair end to end (a third
+# of the memory of a tuple of pairs of points)
+Packed = tuple["Ciphertext", ...] | bytes
+BallotRecord = tuple[int, str, str, str, Packed, tuple["Ciphertext", ...]]
+# a digest of a ciphertext in its own partition: (digest, height, credential)
+DigestRecord = tuple[bytes, int, str]
+# an invalid ballot: (height, event hash, tracker, (code, message, where))
+ErrorRecord = tuple[int, str, str, tuple[str, str, str]]
+Part = tuple[list[BallotRecord], list[DigestRecord], list[ErrorRecord]]
+# a finding of a ballot: (height, order at that height, check, code, message, where, event
+# hash, tracker)
+BallotFinding = tuple[int, int, str, str, str, str, str, str]
+
+NOT_LISTED = ("consistency", "credential is not in the public credential list", "credential")
+REUSED = (
+    "consistency",
+    "a ciphertext of this ballot already appears under another credential",
+    "answers",
+)
+WEIGHTED_NH = (
+    "consistency",
+    "a voter with a weight other than 1 answered a non-homomorphic question",
+    "",
+)
+
+
+class Runner(Protocol):
+    """Where the map and the reduce run. A handle (what :meth:`map`, :meth:`reduce` and
+    :meth:`item` return) may be passed as a positional argument of :meth:`map` and
+    :meth:`reduce`: the function gets its value."""
+
+    @property
+    def width(self) -> int:
+        """The workers that run maps at once."""
+        ...
+
+    def map(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run the map step ``fn(*args)`` (costly, stateless) on a worker."""
+        ...
+
+    def reduce(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a step of the reduce ``fn(*args)`` (cheap, on a partition's state)."""
+        ...
+
+    def item(self, handle: Any, i: int) -> Any:
+        """The ``i``-th item of the tuple a handle gives, as a handle of its own."""
+        ...
+
+    def wait(self, handle: Any) -> None:
+        """Until the handle's task has run, without fetching its value; raises what the task
+        raised."""
+        ...
+
+    def result(self, handle: Any) -> Any:
+        """The handle's value, here."""
+        ...
+
+
+class _Done:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+class _Item:
+    __slots__ = ("handle", "i")
+
+    def __init__(self, handle: Any, i: int) -> None:
+        self.handle, self.i = handle, i
+
+    def result(self) -> Any:
+        return self.handle.result()[self.i]
+
+
+class PoolRunner:
+    """The map on ``executor``'s worker processes (here when None), the reduce here: the
+    partitions' states are held by this process."""
+
+    def __init__(self, executor: Executor | None, width: int = 1) -> None:
+        self.executor = executor
+        self._width = width
+
+    @property
+    def width(self) -> int:
+        return self._width
+
+    @staticmethod
+    def _values(args: Sequence[Any]) -> list[Any]:
+        return [a.result() if isinstance(a, _Done | _Item) or _is_future(a) else a for a in args]
+
+    def map(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self.executor is None:
+            return _Done(fn(*self._values(args)))
+        return self.executor.submit(fn, *self._values(args))
+
+    def reduce(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return _Done(fn(*self._values(args)))
+
+    def item(self, handle: Any, i: int) -> Any:
+        return _Item(handle, i)
+
+    def wait(self, handle: Any) -> None:
+        handle.result()
+
+    def result(self, handle: Any) -> Any:
+        return handle.result()
+
+
+def _is_future(a: Any) -> bool:
+    from concurrent.futures import Future
+
+    return isinstance(a, Future)
+
+
+def partitions_for(ballots: int, workers: int) -> int:
+    """P: at least one partition a worker, and enough that none holds more than
+    :data:`PARTITION_BALLOTS` ballots."""
+    return max(1, workers, -(-ballots // PARTITION_BALLOTS))
+
+
+def part_of(key: bytes, parts: int) -> int:
+    """The partition of a credential's text or of a height (a hash of it: the same in every
+    process, unlike Python's ``hash``)."""
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") % parts
+
+
+def _digest_part(digest: bytes, parts: int) -> int:
+    # a digest is already a hash
+    return int.from_bytes(digest[:8], "big") % parts
+
+
+def _pack(cts: tuple[Ciphertext, ...]) -> Packed:
+    if cts and all(type(x) is Point and type(y) is Point for x, y in cts):
+        return b"".join(x + y for x, y in cts)
+    return cts
+
+
+def _unpack(cts: Packed) -> Sequence[Ciphertext]:
+    if isinstance(cts, bytes):
+        return [
+            (Point(cts[i : i + 32]), Point(cts[i + 32 : i + 64])) for i in range(0, len(cts), 64)
+        ]
+    return cts
+
+
+def route_result(res: ChunkResult, parts: int) -> tuple[Part, ...]:
+    """The outcomes of a chunk split into the ``parts`` partitions (see the module)."""
+    out: tuple[Part, ...] = tuple(([], [], []) for _ in range(parts))
+    for o in res.outcomes:
+        if o.error is not None:
+            out[part_of(str(o.height).encode(), parts)][2].append(
+                (o.height, o.event_hash, o.tracker, o.error)
+            )
+            continue
+        cred = o.credential
+        assert cred is not None
+        out[part_of(cred.encode(), parts)][0].append(
+            (o.height, o.event_hash, o.tracker, cred, _pack(o.ciphertexts), o.nh)
+        )
+        for d in set(o.alpha_digests):
+            out[_digest_part(d, parts)][1].append((d, o.height, cred))
+    return out
+
+
+def route_chunk(
+    map_ballots: Callable[[BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkResult],
+    parts: int,
+    setup: BallotSetup,
+    chunk: list[tuple[int, str, IndexEntry]],
+) -> tuple[Part, ...]:
+    """The map step and the routing of its outcomes, on the worker that verifies the chunk."""
+    return route_result(map_ballots(setup, chunk), parts)
+
+
+class PartitionState:
+    """What one partition keeps (see the module): ``last`` ballot of each credential,
+    ``earlier`` ballots of each (height, event hash, tracker, whether it answered a
+    non-homomorphic question), the ``first`` (height, credential) of each digest and, for the
+    digests held more than once, every occurrence (``shared``); the invalid ballots' errors
+    (at most ``max_errors``, the others counted)."""
+
+    __slots__ = ("dropped", "earlier", "errors", "first", "last", "shared")
+
+    def __init__(self) -> None:
+        self.last: dict[str, BallotRecord] = {}
+        self.earlier: dict[str, list[tuple[int, str, str, bool]]] = {}
+        self.first: dict[bytes, tuple[int, str]] = {}
+        self.shared: dict[bytes, list[tuple[int, str]]] = {}
+        self.errors: list[ErrorRecord] = []
+        self.dropped = 0
+
+
+def absorb(state: PartitionState | None, max_errors: int, *parts: Part) -> PartitionState:
+    """``state`` (a new one when None) with the records of ``parts`` added; in any order: the
+    last ballot is the one of largest height, the first of a digest the smallest."""
+    s = PartitionState() if state is None else state
+    last, earlier, first, shared = s.last, s.earlier, s.first, s.shared
+    for ballots, digests, errors in parts:
+        for rec in ballots:
+            cred = rec[3]
+            prev = last.get(cred)
+            if prev is None:
+                last[cred] = rec
+                continue
+            if prev[0] < rec[0]:
+                last[cred], old = rec, prev
+            else:
+                old = rec
+            earlier.setdefault(cred, []).append((old[0], old[1], old[2], bool(old[5])))
+        for d, height, cred in digests:
+            held = first.get(d)
+            if held is None:
+                first[d] = (height, cred)
+            elif d in shared:
+                shared[d].append((height, cred))
+            else:  # every holder kept: which one owns it is known once all are in
+                shared[d] = [held, (height, cred)]
+        for e in errors:
+            if len(s.errors) < max_errors:
+                s.errors.append(e)
+            else:
+                s.dropped += 1
+    return s
+
+
+def shared_digests(state: PartitionState | None) -> list[list[tuple[int, str]]]:
+    """The occurrences (height, credential) of every digest held under several credentials."""
+    if state is None:
+        return []
+    return [occ for occ in state.shared.values() if len({c for _, c in occ}) > 1]
+
+
+def reused(occurrences: Iterable[list[tuple[int, str]]], listed: Callable[[str], bool]) -> set[int]:
+    """The heights of the ballots that hold a ciphertext of an earlier ballot of another
+    credential, of a credential on the list (``listed``): the first ballot on the list holding
+    a ciphertext owns it."""
+    flagged: set[int] = set()
+    for occ in occurrences:
+        on_list = sorted(o for o in occ if listed(o[1]))
+        if on_list:
+            owner = on_list[0][1]
+            flagged.update(h for h, c in on_list if c != owner)
+    return flagged
+
+
+class Partial:
+    """The reduce of some partitions: ``product`` of their counted ballots ([question][choice],
+    None for a non-homomorphic question), ``counted`` credentials and their ``weight``, the
+    non-homomorphic ciphertexts of the counted ballots by height (``nh``), the first
+    ``findings`` by height and how many more were ``dropped``."""
+
+    __slots__ = ("counted", "dropped", "findings", "nh", "product", "weight")
+
+    def __init__(
+        self,
+        product: list[list[Ciphertext] | None],
+        counted: int = 0,
+        weight: int = 0,
+        nh: list[tuple[int, tuple[Ciphertext, ...]]] | None = None,
+        findings: list[BallotFinding] | None = None,
+        dropped: int = 0,
+    ) -> None:
+        self.product = product
+        self.counted, self.weight = counted, weight
+        self.nh = [] if nh is None else nh
+        self.findings = [] if findings is None else findings
+        self.dropped = dropped
+
+
+def _cap(findings: list[BallotFinding], most: int) -> tuple[list[BallotFinding], int]:
+    findings.sort()
+    return findings[:most], max(0, len(findings) - most)
+
+
+def finish(
+    state: PartitionState | None,
+    setup: BallotSetup,
+    credentials: dict[str, int],
+    flagged: set[int],
+    max_findings: int,
+) -> Partial:
+    """A partition's :class:`Partial`: ``credentials`` are the public credentials of the list
+    that fall in it, with their weights; ``flagged`` the heights of the ballots found reusing
+    another credential's ciphertext (:func:`reused`)."""
+    election, ctx = election_context(setup.election_raw)
+    product: list[list[Ciphertext] | None] = [
+        [(ctx.one, ctx.one) for _ in range(q.size)] if q.homomorphic else None
+        for q in election.questions
+    ]
+    out = Partial(product)
+    if state is None:
+        return out
+    findings: list[BallotFinding] = [
+        (h, 0, "ballot", *error, event, tracker) for h, event, tracker, error in state.errors
+    ]
+    accs = [acc for acc in product if acc is not None]
+    mul = ctx.mul
+    for cred, rec in state.last.items():
+        height, event, tracker, _, packed, nh = rec
+        cts = _unpack(packed)
+        ballots = [(height, event, tracker, bool(nh)), *state.earlier.get(cred, ())]
+        weight = credentials.get(cred)
+        if weight is None:
+            findings += [(h, 1, "ballot", *NOT_LISTED, e, t) for h, e, t, _ in ballots]
+            continue
+        for h, e, t, has_nh in ballots:
+            if h in flagged:
+                findings.append((h, 2, "ballot", *REUSED, e, t))
+            if has_nh and weight != 1:
+                findings.append((h, 3, "ballot", *WEIGHTED_NH, e, t))
+        out.counted += 1
+        out.weight += weight
+        k = 0
+        for acc in accs:
+            for j in range(len(acc)):
+                (a1, b1), (a2, b2) = acc[j], cts[k]
+                acc[j] = (mul(a1, a2), mul(b1, b2))
+                k += 1
+        if nh:
+            out.nh.append((height, nh))
+    out.findings, out.dropped = _cap(findings, max_findings)
+    out.dropped += state.dropped
+    return out
+
+
+def combine(setup: BallotSetup, max_findings: int, a: Partial, b: Partial) -> Partial:
+    """Two partials made one (a step of the tree reduce)."""
+    _, ctx = election_context(setup.election_raw)
+    product: list[list[Ciphertext] | None] = []
+    for x, y in zip(a.product, b.product, strict=True):
+        if x is None or y is None:
+            product.append(None)
+        else:
+            product.append(
+                [
+                    (ctx.mul(a1, a2), ctx.mul(b1, b2))
+                    for (a1, b1), (a2, b2) in zip(x, y, strict=True)
+                ]
+            )
+    findings, dropped = _cap(list(heapq.merge(a.findings, b.findings)), max_findings)
+    return Partial(
+        product,
+        a.counted + b.counted,
+        a.weight + b.weight,
+        a.nh + b.nh,
+        findings,
+        a.dropped + b.dropped + dropped,
+    )
+
+
+def outcomes_at(res: ChunkResult, height: int, event_hash: str) -> ChunkResult:
+    """A one-ballot result checked apart (its outcome without its place on the board), put at
+    its height."""
+    (o,) = res.outcomes
+    return ChunkResult([BallotOutcome(height, event_hash, *o[2:])], res.product)

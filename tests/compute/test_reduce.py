@@ -1,0 +1,230 @@
+"""The partitioned reduce (plebiscite.protocol.reduce) against the board-order reduce it
+replaces: the same ballots counted, the same product, the same findings, whatever the chunks,
+the rounds, their order and the number of partitions; then the whole verification on separate
+``dask scheduler`` and ``dask worker`` processes, a generated election with revotes, and one
+of the workers killed while the partitions' states are on it."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from indexed_cases import VECTORS
+from plebiscite.cli.main import main
+from plebiscite.compute.generate import Plan, generate_archive
+from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, election_context
+from plebiscite.protocol.reduce import (
+    Partial,
+    absorb,
+    combine,
+    finish,
+    part_of,
+    reused,
+    route_result,
+    shared_digests,
+)
+from plebiscite.protocol.setup import read_setup
+
+DASK = Path(sys.executable).parent / "dask"
+
+with (VECTORS / "belenios3/ed25519.bel").open("rb") as _f:
+    SETUP = BallotSetup(read_setup(_f).election, None, per_ballot=True)
+ELECTION, CTX = election_context(SETUP.election_raw)
+SIZE = sum(q.size for q in ELECTION.questions if q.homomorphic)
+LISTED = {"A": 1, "B": 2, "C": 1, "D": 3}  # "X" and "Y" are not on the list
+POINTS = [CTX.gpow(k + 2) for k in range(8)]
+
+
+def _ballots(draw: st.DrawFn) -> list[BallotOutcome]:
+    n = draw(st.integers(0, 40))
+    out = []
+    for h in range(1, n + 1):
+        cred = draw(st.sampled_from("ABCDXY"))
+        if draw(st.integers(0, 9)) == 0:
+            out.append(BallotOutcome(h, f"e{h}", f"t{h}", cred, ("proof", "bad", "here")))
+            continue
+        # digests from a small pool: reuse, within and across credentials, is frequent
+        digests = tuple(
+            bytes([draw(st.integers(0, 30))]) * 16 for _ in range(draw(st.integers(1, 3)))
+        )
+        cts = tuple(
+            (POINTS[(h + j) % 8], POINTS[(3 * h + j) % 8]) for j in range(SIZE)
+        )  # fmt: skip
+        out.append(BallotOutcome(h, f"e{h}", f"t{h}", cred, None, digests, (), cts))
+    return out
+
+
+ballots = st.composite(_ballots)
+
+
+def _in_board_order(outcomes: list[BallotOutcome]) -> tuple[list[tuple[int, int]], Partial]:
+    """The reduce of the verifier in one process, in board order."""
+    owner: dict[bytes, str] = {}
+    last: dict[str, BallotOutcome] = {}
+    findings = []
+    for o in outcomes:
+        if o.error is not None:
+            findings.append((o.height, 0))
+            continue
+        assert o.credential is not None
+        if o.credential not in LISTED:
+            findings.append((o.height, 1))
+            continue
+        owners = [owner.setdefault(d, o.credential) for d in o.alpha_digests]
+        if any(c != o.credential for c in owners):
+            findings.append((o.height, 2))
+        last[o.credential] = o
+    acc = [(CTX.one, CTX.one)] * SIZE
+    for o in last.values():
+        acc = [
+            (CTX.mul(a, x), CTX.mul(b, y))
+            for (a, b), (x, y) in zip(acc, o.ciphertexts, strict=True)
+        ]
+    weight = sum(LISTED[c] for c in last)
+    return findings, Partial([acc], len(last), weight)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ballots(), st.integers(1, 5), st.data())
+def test_the_partitions_reduce_as_the_board_order_does(
+    outcomes: list[BallotOutcome], parts: int, data: st.DataObject
+) -> None:
+    # chunks of any size, routed, absorbed in rounds of any size, in any order
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(outcomes)), max_size=6)))
+    bounds = [0, *cuts, len(outcomes)]
+    chunks = [route_result(ChunkResult(outcomes[a:b]), parts) for a, b in pairwise(bounds)]
+    order = data.draw(st.permutations(range(len(chunks))))
+    states: list = [None] * parts
+    for i in order:
+        for p in range(parts):
+            states[p] = absorb(states[p], 200, chunks[i][p])
+    flagged = reused(
+        [occ for s in states for occ in shared_digests(s)], LISTED.__contains__
+    )  # fmt: skip
+    listed: list[dict[str, int]] = [{} for _ in range(parts)]
+    for c, w in LISTED.items():
+        listed[part_of(c.encode(), parts)][c] = w
+    partials = [finish(s, SETUP, listed[p], flagged, 200) for p, s in enumerate(states)]
+    total = partials[0]
+    for other in partials[1:]:
+        total = combine(SETUP, 200, total, other)
+
+    findings, expected = _in_board_order(outcomes)
+    assert [(f[0], f[1]) for f in total.findings] == findings
+    assert (total.counted, total.weight) == (expected.counted, expected.weight)
+    homomorphic = [acc for acc in total.product if acc is not None]
+    assert [ct for acc in homomorphic for ct in acc] == expected.product[0]
+
+
+def test_findings_beyond_the_limit_are_counted() -> None:
+    outcomes = [BallotOutcome(h, "e", "t", "A", ("proof", "bad", "")) for h in range(1, 11)]
+    state = absorb(None, 3, route_result(ChunkResult(outcomes), 1)[0])
+    partial = finish(state, SETUP, LISTED, set(), 4)
+    assert [f[0] for f in partial.findings] == [1, 2, 3] and partial.dropped == 7
+
+
+# -- on separate scheduler and worker processes ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def election(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated election with revotes, large enough for several rounds of the reduce."""
+    path = tmp_path_factory.mktemp("generated") / "revotes.bel"
+    with ThreadPoolExecutor(1) as one:
+        generate_archive(path, Plan(voters=420, seed="reduce", revotes=60), one, 1)
+    return path
+
+
+@contextlib.contextmanager
+def _cluster(directory: Path, workers: int) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+    """A ``dask scheduler`` on a free port and ``workers`` single-threaded ``dask worker``
+    processes without a nanny (a worker killed stays dead), each its own process."""
+    scheduler_file = directory / "scheduler.json"
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)}
+    quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [
+        subprocess.Popen(
+            [str(DASK), "scheduler", "--port", "0", "--dashboard-address", ":0",
+             "--scheduler-file", str(scheduler_file)], **quiet,  # type: ignore[call-overload]
+        )
+    ]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for _ in range(workers):
+            procs.append(
+                subprocess.Popen(
+                    [str(DASK), "worker", "--scheduler-file", str(scheduler_file),
+                     "--nthreads", "1", "--no-nanny", "--no-dashboard"], **quiet,  # type: ignore[call-overload]
+                )
+            )  # fmt: skip
+        yield json.loads(scheduler_file.read_text())["address"], procs[1:]
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            p.wait(timeout=30)
+
+
+def _run(args: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(args)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def test_a_generated_election_on_a_scheduler_and_two_workers(
+    election: Path, tmp_path: Path
+) -> None:
+    rc1, out1, err1 = _run(["verify", str(election), "--jobs", "1", "--json"])
+    assert rc1 == 0, err1
+    report = json.loads(out1)
+    assert (report["ballots"], report["tallied"]) == (480, 420)
+    with _cluster(tmp_path, 2) as (address, _):
+        rc, out, err = _run(
+            ["verify", str(election), "--cluster", address, "--cluster-timeout", "30", "--json"]
+        )
+    assert (rc, json.loads(out)) == (rc1, report), err
+
+
+def test_a_worker_killed_while_it_holds_partitions(election: Path, tmp_path: Path) -> None:
+    """Half-way through, once the partitions' states have absorbed rounds of chunks (of 16
+    ballots here, eight chunks a round), one of
+    the two workers is killed: the scheduler makes what it held again from the lineage (the
+    chunks read again from the archive) and the report is that of ``--jobs 1``."""
+    from distributed import Client
+
+    from plebiscite.compute.cluster import verify_on_cluster
+    from plebiscite.protocol.verifier import Verifier
+
+    alone = Verifier(lambda: election.open("rb"), name=str(election)).run()
+    with _cluster(tmp_path, 2) as (address, workers), Client(address, timeout=30) as client:
+        client.wait_for_workers(2, timeout=30)
+        seen = [0]
+
+        def kill_half_way(n: int) -> None:
+            seen[0] += n
+            if seen[0] >= 240 and workers[0].poll() is None:
+                workers[0].send_signal(signal.SIGKILL)
+                workers[0].wait(timeout=30)
+
+        report = verify_on_cluster(
+            election, client, name=str(election), progress=kill_half_way, chunk_size=16
+        )
+        assert workers[0].returncode == -signal.SIGKILL
+        assert len(client.nthreads()) == 1
+    assert report.to_json() == alone.to_json()
