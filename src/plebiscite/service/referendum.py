@@ -757,12 +757,11 @@ def _create(
     *,
     credentials_at_creation: bool = False,
     auto_open: bool = False,
-    defer_mail: bool = False,
-) -> tuple[_Referendum, dict[str, Any], dict[str, list[VoterCredential]]]:
-    """Parse the administrator's request; the new referendum, the answer (with the tokens)
-    and, with ``"credential_delivery": "mail"``, the credentials made for the voters of each
-    region whose authority is the server (to be sent to them; their public credentials are in
-    the region's roll).
+) -> tuple[_Referendum, dict[str, Any]]:
+    """Parse the administrator's request; the new referendum and the answer (with the
+    tokens). With ``"credential_delivery": "mail"`` the credentials of the regions whose
+    authority is the server are made by the caller, a chunk at a time, as their letters are
+    stored (:meth:`Referendums._stream_letters`).
     ``key``: the server's signing key, to seal the server's trustee key with. With
     ``credentials_at_creation`` the server makes the credentials of the regions it is the
     authority of now, not at the opening: their private ones are in the answer (``credentials``
@@ -770,8 +769,7 @@ def _create(
     the referendum itself once the ceremony is done (:meth:`Referendums.open_due`). With no
     trustee (a poll's record may have none) the ceremony is done at once: the trustees
     structure is the server's own key alone. ``sign_in_methods``: how this server can have
-    voters sign in (``"oidc"``). ``defer_mail``: the credentials sent by mail are not made
-    here but by the caller, a chunk at a time (:meth:`Referendums._stream_letters`)."""
+    voters sign in (``"oidc"``)."""
     w = "request"
     o = obj(
         body,
@@ -917,10 +915,8 @@ def _create(
         "threshold": threshold,
         "regions": answer_regions,
     }
-    made: dict[str, list[VoterCredential]] = {}
     if delivery:
-        served = [r for r in regions if r.authority == "server"]
-        if not served:
+        if not any(r.authority == "server" for r in regions):
             raise EncodingError(
                 "credential_delivery 'mail' sends the credentials the server makes, but no "
                 "region has the server as its credential authority",
@@ -928,16 +924,7 @@ def _create(
             )
         ref.credential_delivery = delivery
         answer["credential_delivery"] = delivery
-        for region in [] if defer_mail else served:
-            # a credential depends only on the election's uuid and group: made now, so that
-            # the voters have their letters while the trustees' ceremony runs
-            creds = generate_credentials(region.voters, region.uuid, group, rng)
-            region.public_credentials = public_credentials_json(creds)
-            region.logins_sealed = _seal_logins(
-                key, referendum.id, region.name, {c.login: str(c.public) for c in creds}
-            )
-            made[region.name] = creds
-    return ref, answer, made
+    return ref, answer
 
 
 def _seal_logins(key: SigningKey, rid: str, name: str, logins: dict[str, str]) -> str:
@@ -1865,7 +1852,9 @@ class Referendums:
         got = self.store.versioned(KIND, rid)
         if got is None:
             return None
-        try:  # a creation not complete yet is not read further (its roll may be large)
+        # a creation not complete yet (:meth:`_complete`, from the main record alone) is not
+        # read further: its roll may be large
+        try:
             mailed = json.loads(got[0]).get("credential_delivery") is not None
         except (ValueError, AttributeError):
             mailed = False  # _load says what is wrong with it
@@ -1875,8 +1864,6 @@ class Referendums:
         if roll is None:
             return None
         ref = _load(rid, got[0], roll, self.key)
-        if not self._complete(ref):
-            return None
         ref.version = got[1]
         return ref
 
@@ -2022,12 +2009,11 @@ class Referendums:
         credential letters when the server has no ``public_url``."""
         refs = self.refs
         taken = await anyio.to_thread.run_sync(self._taken)
-        ref, answer, _made = await anyio.to_thread.run_sync(
+        ref, answer = await anyio.to_thread.run_sync(
             functools.partial(
                 _create,
                 credentials_at_creation=credentials_at_creation,
                 auto_open=auto_open,
-                defer_mail=self.letters is not None,
             ),
             body,
             taken,
@@ -2284,7 +2270,9 @@ class Referendums:
         every core for a large roll), then the regions' public credentials (the stored roll),
         then the letters' job record: the creation is complete
         from then on (:meth:`_complete`), never before. The chunks' private credentials are
-        dropped once their letters are stored; the progress is logged."""
+        dropped once their letters are stored; the progress is logged. A credential depends
+        only on the election's uuid and group: made at the creation, the voters have their
+        letters while the trustees' ceremony runs."""
         rid = ref.referendum.id
         job = _letters_job(rid)
         url = self.public_url or base
@@ -2319,20 +2307,6 @@ class Referendums:
         await anyio.to_thread.run_sync(self.store.put, KIND_ROLL, rid, _dump_roll(ref))
         if not await anyio.to_thread.run_sync(letters.finish, job, made):
             raise Refused("exists", f"the letters of referendum {rid!r} exist already")
-
-    def _credential_letters(
-        self,
-        ref: _Referendum,
-        made: dict[str, list[VoterCredential]],
-        reissued: bool = False,
-        base: str | None = None,
-    ) -> list[Letter]:
-        url = self.public_url or base
-        return [
-            _credential_letter(ref, ref.region(name), c.login, c.private, url, reissued)
-            for name, creds in made.items()
-            for c in creds
-        ]
 
     def _mailed(self, ref: _Referendum) -> Letters:
         """The letters of a referendum whose credentials go by mail."""
