@@ -20,7 +20,6 @@ import argparse
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,17 +27,10 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from mailserver import SmtpServer  # noqa: E402
+from common import plebiscite_command  # puts tests/ on the path, for mailserver
+from mailserver import SmtpServer
 
 TOKEN = "bench-poll-open"
-
-
-def plebiscite_command() -> list[str]:
-    exe = Path(sys.executable).parent / "plebiscite"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "plebiscite.cli.main"]
 
 
 def free_port() -> int:

@@ -322,12 +322,17 @@ class Administrator(Observer):
     ) -> dict[str, Any]:
         """The delivery of the credential letters: ``counts`` per state and a page of
         ``letters`` (``next``: the ``after`` of the next page)."""
+        return self._letter_page(routes.letters(rid), state, after, limit)
+
+    def _letter_page(
+        self, path: str, state: str | None, after: str | None, limit: int
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit}
         if state is not None:
             params["state"] = state
         if after is not None:
             params["after"] = after
-        return self._object("GET", f"{routes.letters(rid)}?{urlencode(params)}")
+        return self._object("GET", f"{path}?{urlencode(params)}")
 
     def resend_failed(self, rid: str) -> dict[str, Any]:
         """Make the failed credential letters pending again."""
@@ -403,12 +408,7 @@ class Administrator(Observer):
         self, pid: str, *, state: str | None = None, after: str | None = None, limit: int = 100
     ) -> dict[str, Any]:
         """The delivery of a mail poll's credential letters (as :meth:`letters`)."""
-        params: dict[str, Any] = {"limit": limit}
-        if state is not None:
-            params["state"] = state
-        if after is not None:
-            params["after"] = after
-        return self._object("GET", f"{routes.poll_letters(pid)}?{urlencode(params)}")
+        return self._letter_page(routes.poll_letters(pid), state, after, limit)
 
     def poll_resend_failed(self, pid: str) -> dict[str, Any]:
         """Make a mail poll's failed credential letters pending again."""
