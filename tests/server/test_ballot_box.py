@@ -350,8 +350,10 @@ def test_any_parameters_are_read_or_refused_naming_one(params: list[str | None])
 
 def test_parse_query_reads_the_parameters() -> None:
     assert parse_query() == BoxQuery()
-    assert parse_query("3", "10", "7", " ab+c/ ") == BoxQuery(3, 10, 7, "ab+c/")
+    assert parse_query("3", "10", "7", "\tab+c/\n") == BoxQuery(3, 10, 7, "ab+c/")
     assert parse_query(tracker="ab c").tracker == "ab+c"
+    # a tracker that starts or ends with a "+" not percent-encoded keeps it
+    assert parse_query(tracker=" ab c ").tracker == "+ab+c+"
     with pytest.raises(Invalid) as e:
         parse_query(limit="")
     assert e.value.where == "limit parameter"

@@ -110,6 +110,11 @@ def test_the_ballot_box_opens_at_a_tracker_and_searches(page, shots, demo_server
     assert "letters, digits, + and /" in page.text_content("#search-error")
     assert page.evaluate("document.activeElement.id") == "search"
 
+    # a prefix that starts and ends with a "+" not percent-encoded, in the address: kept
+    page.goto(f"{server.base}/ballots/{uuid}?tracker=+Zz9+")
+    page.wait_for_function("() => document.querySelector('#caption').textContent.includes('+Zz9+')")
+    assert page.input_value("#search") == "+Zz9+"
+
     # every ballot again, then a phone's screen in Ukrainian
     page.click("#show-all")
     page.wait_for_function("() => !location.search")

@@ -94,7 +94,7 @@ def parse_query(
     """The query of a page from its parameters as they came (text, or None when absent);
     :class:`~plebiscite.service.errors.Invalid` ``bad_parameter`` naming the parameter that is
     wrong. ``tracker``: a space is read as ``+`` (a ``+`` not percent-encoded in a query
-    string arrives as a space; a tracker holds no space)."""
+    string arrives as a space, also at either end; a tracker holds no space)."""
     q_after = None if after is None else _height(after, "after")
     q_before = None if before is None else _height(before, "before")
     if q_after is not None and q_before is not None and q_before <= q_after + 1:
@@ -114,7 +114,7 @@ def parse_query(
         q_limit = int(limit)
     q_tracker = None
     if tracker is not None:
-        t = tracker.strip().replace(" ", "+")
+        t = tracker.replace(" ", "+").strip()
         if not _TRACKER_CHARS.match(t):
             bad = next(c for c in t if not _TRACKER_CHARS.match(c))
             raise Invalid(

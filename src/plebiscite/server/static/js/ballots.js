@@ -35,9 +35,11 @@ function tell(key, params = {}, kind = "") {
   say($("#status"), key ? t(key, params) : "", kind);
 }
 
-// A tracker as typed or as it came in the address: a "+" not percent-encoded arrives as a space.
-function cleanTracker(text) {
-  return String(text ?? "").trim().replaceAll(" ", "+");
+// A tracker as typed (spaces around it dropped) or as it came in the address (fromAddress): there
+// a "+" not percent-encoded arrives as a space, also at either end.
+function cleanTracker(text, { fromAddress = false } = {}) {
+  const s = String(text ?? "");
+  return fromAddress ? s.replaceAll(" ", "+").trim() : s.trim().replaceAll(" ", "+");
 }
 
 function b64(text) {
@@ -300,7 +302,9 @@ async function main() {
     replace(title, summary.name);
     document.title = t("ballots.page-title", { name: summary.name });
     tell(null);
-    const wanted = cleanTracker(new URLSearchParams(location.search).get("tracker"));
+    const wanted = cleanTracker(new URLSearchParams(location.search).get("tracker"), {
+      fromAddress: true,
+    });
     if (wanted) {
       $("#search").value = wanted;
       await find(wanted, { fromAddress: true });
