@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -69,6 +70,17 @@ def children(pid: int) -> list[int]:
     return out
 
 
+_PROGRESS = re.compile(r"credentials and letters|opening planned|boards made and read")
+
+
+def rss_at(timeline: list[tuple[float, float]], line: str) -> float:
+    """The server's resident memory (MiB) sampled nearest the time of a log line."""
+    stamp = time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S")) + float("0." + line[20:23])
+    if not timeline:
+        return 0.0
+    return min(timeline, key=lambda sample: abs(sample[0] - stamp))[1]
+
+
 class Watch(threading.Thread):
     """Samples the server and its children every 0.2 s: the peaks and the last CPU times."""
 
@@ -77,6 +89,7 @@ class Watch(threading.Thread):
         self.pid = pid
         self.peak = {"server": 0.0, "worker": 0.0}
         self.cpu: dict[int, float] = {}
+        self.timeline: list[tuple[float, float]] = []  # (time.time(), the server's VmRSS)
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -87,6 +100,8 @@ class Watch(threading.Thread):
                     continue
                 which = "server" if p == self.pid else "worker"
                 self.peak[which] = max(self.peak[which], s.get("VmHWM", 0.0))
+                if p == self.pid:
+                    self.timeline.append((time.time(), s.get("VmRSS", 0.0)))
                 self.cpu[p] = s.get("cpu", 0.0)
             time.sleep(0.2)
 
@@ -178,10 +193,10 @@ def main() -> int:
                 f"peak memory: server {watch.peak['server']:.0f} MiB (idle "
                 f"{idle.get('VmRSS', 0):.0f}), largest worker {watch.peak['worker']:.0f} MiB"
             )
-            progress = [
-                line for line in log.read_text().splitlines() if "credentials and letters" in line
-            ]
-            print(f"progress lines logged: {len(progress)}", *progress[-2:], sep="\n  ")
+            progress = [line for line in log.read_text().splitlines() if _PROGRESS.search(line)]
+            print(f"progress lines logged: {len(progress)}, each with the server's memory then:")
+            for line in progress:
+                print(f"  {rss_at(watch.timeline, line):6.0f} MiB  {line}")
             s0, w0 = smtp.box.count(), time.monotonic()
             time.sleep(args.send_seconds)
             s1, w1 = smtp.box.count(), time.monotonic()

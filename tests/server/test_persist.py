@@ -28,7 +28,13 @@ from plebiscite.protocol.tally import owned_json
 from plebiscite.protocol.verifier import verify_archive
 from plebiscite.server.app import create_app
 from plebiscite.service.election import CHECKPOINT_KIND
-from plebiscite.service.referendum import KIND, KIND_OPENING, KIND_OPENING_REGION, KIND_ROLL
+from plebiscite.service.referendum import (
+    KIND,
+    KIND_OPENING,
+    KIND_OPENING_REGION,
+    KIND_ROLL,
+    KIND_ROLL_REGION,
+)
 from server.test_lifecycle import BLANK, NO, TOKEN, VOTERS, YES, A, B, C, record
 
 KEY = SigningKey.from_seed(b"\x07" * 32)
@@ -63,7 +69,14 @@ def rebind(client: TestClient, *parties) -> None:
 def private_records(url: str) -> list[bytes]:
     store = open_private(url)
     try:
-        kinds = (KIND, KIND_ROLL, KIND_OPENING, KIND_OPENING_REGION, CHECKPOINT_KIND)
+        kinds = (
+            KIND,
+            KIND_ROLL,
+            KIND_ROLL_REGION,
+            KIND_OPENING,
+            KIND_OPENING_REGION,
+            CHECKPOINT_KIND,
+        )
         return [v for k in kinds for _, v in store.items(k)]
     finally:
         store.close()
@@ -168,6 +181,42 @@ def test_a_referendum_survives_restarts_at_every_step(database):
         assert store.get(KIND, rid) is not None
     finally:
         store.close()
+
+
+def test_the_voter_roll_is_a_record_a_region_written_when_it_changes(tmp_path):
+    """The roll's head names how many regions; each region's part is its own record, written
+    again only when a change replaced it (the external authority's credentials: that region's
+    part alone; a ceremony step: none). A roll written whole in its head (an earlier layout)
+    is read as well."""
+    url = str(tmp_path / "board.db")
+    rng = DeterministicRandom("roll")
+    with server(url) as c:
+        admin = Administrator(c, TOKEN)
+        created = admin.create(record(), VOTERS, {"South": "external"})
+        rid = created["id"]
+        store = open_private(url)
+        try:
+            head = json.loads(store.get(KIND_ROLL, rid))
+            assert head == {"version": 2, "regions": 2}
+            first = store.versions(KIND_ROLL_REGION)
+            assert sorted(first) == [f"{rid}/0", f"{rid}/1"]
+            trustee = created["trustees"][0]
+            Trustee(c, rid, trustee["index"], trustee["token"], rng).send_certificate()
+            assert store.versions(KIND_ROLL_REGION) == first  # nothing of the roll changed
+            south = next(r for r in created["regions"] if r["name"] == "South")
+            CredentialAuthority(c, rid, "South", south["authority_token"], rng).make_credentials()
+            now = store.versions(KIND_ROLL_REGION)
+            north_i, south_i = (f"{rid}/{i}" for i in (0, 1))
+            assert now[north_i] == first[north_i] and now[south_i] > first[south_i]
+            before = status(c, rid)
+            # the earlier layout: every region in the head
+            parts = [json.loads(v) for _, v in sorted(store.items(KIND_ROLL_REGION, f"{rid}/"))]
+            store.put(KIND_ROLL, rid, json.dumps({"version": 1, "regions": parts}).encode())
+            store.delete_prefix(KIND_ROLL_REGION, f"{rid}/")
+        finally:
+            store.close()
+    with server(url) as c:
+        assert status(c, rid) == before
 
 
 def test_the_server_key_opens_only_with_the_servers_key_file(tmp_path):

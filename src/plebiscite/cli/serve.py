@@ -37,10 +37,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from plebiscite.crypto.signing import SigningKey
     from plebiscite.server.app import create_app
     from plebiscite.server.connections import ConnectionLimits, protocol_class
+    from plebiscite.server.memory import return_freed_memory
     from plebiscite.server.outbox import outbox_from
     from plebiscite.server.ratelimit import RateLimits
     from plebiscite.service.letters import Policy
 
+    return_freed_memory()
     is_url = "://" in args.database
     key_file = Path(
         args.key_file or ("plebiscite-server.key" if is_url else f"{args.database}.key")

@@ -133,7 +133,7 @@ import io
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,7 +226,14 @@ from plebiscite.service.letters import KIND_JOB, Letter, Letters
 from plebiscite.service.pool import MAX_POOL
 from plebiscite.service.voters import EMAIL, is_required, set_roll
 
-__all__ = ["KIND", "KIND_OPENING", "KIND_ROLL", "Referendums"]
+__all__ = [
+    "KIND",
+    "KIND_OPENING",
+    "KIND_OPENING_REGION",
+    "KIND_ROLL",
+    "KIND_ROLL_REGION",
+    "Referendums",
+]
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +252,8 @@ GROUP: Group = ED25519
 #: the kinds of the private records (:mod:`plebiscite.board.private`), keyed by referendum id
 KIND = "referendum"
 KIND_ROLL = "referendum-roll"
+#: a region's part of a referendum's voter roll, keyed by referendum id and region index
+KIND_ROLL_REGION = "referendum-roll-region"
 KIND_OPENING = "referendum-opening"
 #: a region's part of an opening's plan, keyed by referendum id and election uuid
 KIND_OPENING_REGION = "referendum-opening-region"
@@ -431,33 +440,38 @@ def _dump_delivery(ref: _Referendum) -> dict[str, Any]:
     }
 
 
-def _dump_roll(ref: _Referendum) -> bytes:
-    """What is large and changes rarely: voters, public credentials (``referendum-roll``)."""
-    return strictjson.dumps_compact(
-        {
-            "version": 1,
-            "regions": [
-                {
-                    "voters": [[login, w] for login, w in r.voters],
-                    "public_credentials": None
-                    if r.public_credentials is None
-                    else r.public_credentials.decode(),
-                    **(
-                        {}
-                        if r.credential_logins is None
-                        else {"credential_logins": r.credential_logins}
-                    ),
-                }
-                | ({} if r.logins_sealed is None else {"logins": r.logins_sealed})
-                for r in ref.regions
-            ],
-        }
-    )
+def _roll_part_value(r: _Region) -> dict[str, Any]:
+    return {
+        "voters": [[login, w] for login, w in r.voters],
+        "public_credentials": None
+        if r.public_credentials is None
+        else r.public_credentials.decode(),
+        **({} if r.credential_logins is None else {"credential_logins": r.credential_logins}),
+    } | ({} if r.logins_sealed is None else {"logins": r.logins_sealed})
 
 
-#: a region's part of the voter roll (kind ``referendum-roll``): its voters, public
-#: credentials, sealed logins and credential logins, the objects themselves (never changed in
-#: place, only replaced: what a change replaced is seen by identity, without serialising)
+def _write_roll(store: PrivateStore, ref: _Referendum, changed: Iterable[int]) -> None:
+    """What is large and changes rarely: the voters and public credentials, a record a region
+    (kind ``referendum-roll-region``, keyed ``ID/INDEX``), the regions ``changed`` written
+    (each serialised alone: the memory of one region's), then the roll's head (kind
+    ``referendum-roll``: how many regions)."""
+    rid = ref.referendum.id
+    for i in changed:
+        part = strictjson.dumps_compact(_roll_part_value(ref.regions[i]))
+        store.put(KIND_ROLL_REGION, f"{rid}/{i}", part)
+        del part
+    head = {"version": 2, "regions": len(ref.regions)}
+    store.put(KIND_ROLL, rid, strictjson.dumps_compact(head))
+
+
+def _delete_roll(store: PrivateStore, rid: str) -> None:
+    store.delete(KIND_ROLL, rid)
+    store.delete_prefix(KIND_ROLL_REGION, f"{rid}/")
+
+
+#: a region's part of the voter roll: its voters, public credentials, sealed logins and
+#: credential logins, the objects themselves (never changed in place, only replaced: what a
+#: change replaced is seen by identity, without serialising)
 _RollPart = tuple[list[tuple[str, int | None]], bytes | None, str | None, dict[str, str] | None]
 
 
@@ -467,38 +481,58 @@ def _roll_of(ref: _Referendum) -> list[_RollPart]:
     ]
 
 
-def _same_roll(a: list[_RollPart], b: list[_RollPart]) -> bool:
-    """Whether two snapshots of a roll hold the same objects (identity, not equality: a roll
-    of a million voters is never compared or serialised to see that nothing changed)."""
-    return len(a) == len(b) and all(
-        x is y for pa, pb in zip(a, b, strict=True) for x, y in zip(pa, pb, strict=True)
-    )
-
-
-def _parse_roll(roll_raw: bytes, where: str) -> list[_RollPart]:
-    roll = strictjson.loads(roll_raw, max_size=MAX_RECORD, where=where)
-    if roll["version"] != 1:
-        raise StateError("a record of another version of plebiscite", where=where)
+def _changed_regions(a: list[_RollPart], b: list[_RollPart]) -> list[int]:
+    """The regions whose part of the roll a change replaced (identity, not equality: a roll of
+    a million voters is never compared or serialised to see that nothing changed)."""
     return [
-        (
-            [(str(login), None if w is None else int(w)) for login, w in rr["voters"]],
-            None if rr["public_credentials"] is None else rr["public_credentials"].encode(),
-            None if rr.get("logins") is None else str(rr["logins"]),
-            None
-            if rr.get("credential_logins") is None
-            else {str(k): str(v) for k, v in rr["credential_logins"].items()},
-        )
-        for rr in roll["regions"]
+        i
+        for i, (pa, pb) in enumerate(zip(a, b, strict=True))
+        if any(x is not y for x, y in zip(pa, pb, strict=True))
     ]
 
 
-def _load(rid: str, raw: bytes, roll_raw: bytes | list[_RollPart], key: SigningKey) -> _Referendum:
-    """A referendum from its records (the roll as stored, or a snapshot of its objects:
-    :func:`_roll_of`); StateError (naming it) if they do not make one."""
+def _roll_part(rr: dict[str, Any]) -> _RollPart:
+    return (
+        [(str(login), None if w is None else int(w)) for login, w in rr["voters"]],
+        None if rr["public_credentials"] is None else rr["public_credentials"].encode(),
+        None if rr.get("logins") is None else str(rr["logins"]),
+        None
+        if rr.get("credential_logins") is None
+        else {str(k): str(v) for k, v in rr["credential_logins"].items()},
+    )
+
+
+def _read_roll(store: PrivateStore, rid: str, head_raw: bytes) -> list[_RollPart]:
+    """The roll of referendum ``rid`` from its head (:func:`_write_roll`), a region at a time;
+    a roll of an earlier version (all regions in its head) read whole. StateError (naming it)
+    when it is unreadable."""
+    where = f"referendum {rid}"
+    try:
+        head = strictjson.loads(head_raw, max_size=MAX_RECORD, where=where)
+        if head["version"] == 1:
+            return [_roll_part(rr) for rr in head["regions"]]
+        if head["version"] != 2:
+            raise StateError("a record of another version of plebiscite", where=where)
+        parts = []
+        for i in range(int(head["regions"])):
+            raw = store.get(KIND_ROLL_REGION, f"{rid}/{i}")
+            if raw is None:
+                raise StateError(f"the voter roll of region {i} is missing", where=where)
+            parts.append(_roll_part(strictjson.loads(raw, max_size=MAX_RECORD, where=where)))
+            del raw
+        return parts
+    except StateError:
+        raise
+    except (PlebisciteError, KeyError, TypeError, ValueError, AttributeError) as e:
+        raise StateError(f"the stored voter roll is unreadable: {e}", where=where) from None
+
+
+def _load(rid: str, raw: bytes, rolls: list[_RollPart], key: SigningKey) -> _Referendum:
+    """A referendum from its main record and its roll (:func:`_read_roll`, or a snapshot of
+    its objects: :func:`_roll_of`); StateError (naming it) if they do not make one."""
     where = f"referendum {rid}"
     try:
         d = strictjson.loads(raw, max_size=MAX_RECORD, where=where)
-        rolls = _parse_roll(roll_raw, where) if isinstance(roll_raw, bytes) else roll_raw
         if d["version"] != 1:
             raise StateError("a record of another version of plebiscite", where=where)
         record = Referendum.from_json(d["record"], where)
@@ -586,17 +620,15 @@ class _Change:
         written only when a change replaced a part of it."""
         rid = self.ref.referendum.id
         now = (_dump(self.ref), _roll_of(self.ref))
-        roll_changed = not _same_roll(now[1], self.saved[1])
-        if now[0] == self.saved[0] and not roll_changed:
+        changed = _changed_regions(now[1], self.saved[1])
+        if now[0] == self.saved[0] and not changed:
             return
         try:
             current = await anyio.to_thread.run_sync(self.private.version, KIND, rid)
             if current != self.version:
                 raise _changed_meanwhile(rid)
-            if roll_changed:
-                roll_raw = await anyio.to_thread.run_sync(_dump_roll, self.ref)
-                await anyio.to_thread.run_sync(self.private.put, KIND_ROLL, rid, roll_raw)
-                del roll_raw
+            if changed:
+                await anyio.to_thread.run_sync(_write_roll, self.private, self.ref, changed)
             # the main record moves on even when only the voter roll changed: its version is
             # what other processes compare
             version = await anyio.to_thread.run_sync(
@@ -1170,6 +1202,14 @@ def _reissued(
 # -- regional elections --------------------------------------------------------------------------
 
 
+#: a referendum of this many credentials or more logs the progress of its creation and opening
+LARGE = 20_000
+
+
+def _large(ref: _Referendum) -> bool:
+    return sum(r.roll for r in ref.regions) >= LARGE
+
+
 def _part_key(rid: str, uuid: str) -> str:
     """The key of a region's part of an opening's plan (kind ``referendum-opening-region``)."""
     return f"{rid}/{uuid}"
@@ -1274,6 +1314,13 @@ def _plan_open(
             )
         store.put(KIND_OPENING_REGION, _part_key(rid, region.uuid), strictjson.dumps_compact(part))
         planned.append({"uuid": region.uuid, "fingerprint": election.fingerprint})
+        if _large(ref):
+            log.info(
+                "referendum %s: opening planned for %d of %d regions",
+                rid,
+                len(planned),
+                len(ref.regions),
+            )
         del part, roll, private, pooled, raws, public
     return strictjson.dumps_compact(
         {
@@ -1357,6 +1404,13 @@ def _open_from_plan(
         new[uuid] = elections.state(uuid)
         if new[uuid].verifier.raw_setup != raws:
             raise Refused("exists", f"election {uuid} already exists")
+        if _large(ref):
+            log.info(
+                "referendum %s: boards made and read for %d of %d regions",
+                rid,
+                len(new),
+                len(plan["regions"]),
+            )
     return final, new, private
 
 
@@ -1952,7 +2006,7 @@ class Referendums:
         roll = self.store.get(KIND_ROLL, rid)
         if roll is None:
             return None
-        ref = _load(rid, got[0], roll, self.key)
+        ref = _load(rid, got[0], _read_roll(self.store, rid, roll), self.key)
         ref.version = got[1]
         return ref
 
@@ -2131,8 +2185,11 @@ class Referendums:
                 # the main record first: it reserves the id (another server may share the store)
                 if not await anyio.to_thread.run_sync(store.insert, KIND, rid, _dump(ref)):
                     raise Refused("exists", f"referendum {rid!r} already exists")
+                # the stored version is this copy's: a lookup does not read it back
+                stored = await anyio.to_thread.run_sync(store.version, KIND, rid)
+                ref.version = stored or 0
                 try:
-                    await anyio.to_thread.run_sync(store.put, KIND_ROLL, rid, _dump_roll(ref))
+                    await anyio.to_thread.run_sync(_write_roll, store, ref, range(len(ref.regions)))
                     if letters is not None and ref.credential_delivery is not None:
                         # the creation is complete once its letters are stored (restore)
                         await self._stream_letters(ref, letters, base)
@@ -2140,7 +2197,7 @@ class Referendums:
                     with contextlib.suppress(PlebisciteError):
                         if letters is not None and ref.credential_delivery is not None:
                             await anyio.to_thread.run_sync(letters.discard, _letters_job(rid))
-                        await anyio.to_thread.run_sync(store.delete, KIND_ROLL, rid)
+                        await anyio.to_thread.run_sync(_delete_roll, store, rid)
                         await anyio.to_thread.run_sync(store.delete, KIND, rid)
                     raise
             except BaseException:
@@ -2380,7 +2437,7 @@ class Referendums:
                     _credential_letter(ref, region, c.login, c.private, url, False) for c in chunk
                 ]
                 await anyio.to_thread.run_sync(letters.enqueue_part, job, made, batch)
-                if total >= 20_000 and (made + len(chunk)) // tenth != made // tenth:
+                if total >= LARGE and (made + len(chunk)) // tenth != made // tenth:
                     log.info(
                         "referendum %s: credentials and letters %d of %d made and stored",
                         rid,
@@ -2394,7 +2451,7 @@ class Referendums:
             region.logins_sealed = _seal_logins(self.key, rid, region.name, logins)
         # the roll with the public credentials (no other process loads the referendum before
         # its letters' job completes it)
-        await anyio.to_thread.run_sync(self.store.put, KIND_ROLL, rid, _dump_roll(ref))
+        await anyio.to_thread.run_sync(_write_roll, self.store, ref, range(len(ref.regions)))
         if not await anyio.to_thread.run_sync(letters.finish, job, made):
             raise Refused("exists", f"the letters of referendum {rid!r} exist already")
 
@@ -2951,7 +3008,7 @@ class Referendums:
             if roll is None:  # a creation that did not complete: its tokens never went out
                 log.warning("referendum %s: creation not completed, not loaded", rid)
                 continue
-            ref = _load(rid, raw, roll, self.key)
+            ref = _load(rid, raw, _read_roll(store, rid, roll), self.key)
             if not self._complete(ref):
                 # its letters were not stored: the creation's answer never went out
                 log.warning("referendum %s: creation not completed (no letters), not loaded", rid)
