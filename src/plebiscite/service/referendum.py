@@ -2198,12 +2198,19 @@ class Referendums:
                 ref.closed_at = now_iso(self.elections.clock())
         _set_windows(ref, self.elections)
         hook = self.region_closed
-        await _close(
-            self.elections,
-            ref,
-            None if hook is None else functools.partial(hook, rid),
-            self.workers,
-        )
+        try:
+            await _close(
+                self.elections,
+                ref,
+                None if hook is None else functools.partial(hook, rid),
+                self.workers,
+            )
+        except Exception as e:  # in the status and the log; the closer tries again
+            if self.close_failures.get(rid) != str(e):
+                self.close_failures[rid] = str(e)
+                log.error("referendum %s: the close failed: %s", rid, e)
+            raise
+        self.close_failures.pop(rid, None)
         await self._sync_record(ref)
         return _status(ref, self.elections, await self._assigned(ref))
 
@@ -2444,6 +2451,8 @@ class Referendums:
                 if s is not None:
                     await s.fresh()
         st = _status(ref, self.elections, await self._assigned(ref))
+        if rid in self.close_failures:  # the last close of this process failed: tried again
+            st["close_error"] = self.close_failures[rid]
         if st["phase"] == ReferendumPhase.DONE and rid not in self.record_complete:
             # an outcome not published yet (a crash, another process): the status answers anyway
             with contextlib.suppress(PlebisciteError):
