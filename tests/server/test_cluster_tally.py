@@ -3,13 +3,16 @@ referendum (a ranking question: the server's shuffle, the trustees' shuffles and
 closed with its tallies on a Dask LocalCluster of two worker processes (started once for the
 module) and on two local worker processes gives the same outcome, valid archives (ours and
 belenios-tool's verify) whose tallies are the sequential producer's; a runner that fails
-during the close appends nothing, says why, and the closer finishes once it works again."""
+during the close appends nothing, says why, and the closer finishes once it works again; an
+unreachable scheduler stops ``plebiscite serve`` at its start, naming the address."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -22,6 +25,7 @@ from fastapi.testclient import TestClient
 
 from plebiscite.board.sqlite import SQLiteBoard
 from plebiscite.cli.demo_server import play_referendum, status
+from plebiscite.cli.main import main
 from plebiscite.client import PartyError, Voter
 from plebiscite.compute.cluster import DaskRunner
 from plebiscite.crypto.rand import DeterministicRandom
@@ -154,3 +158,20 @@ def test_a_runner_that_fails_appends_no_tally_and_the_closer_tries_again(
             assert "close_error" not in st
     finally:
         board.close()
+
+
+def test_an_unreachable_scheduler_stops_the_start_up(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    db = tmp_path / "board.db"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = main(["serve", "--database", str(db), "--cluster", address, "--cluster-timeout", "1"])
+    assert rc == 2
+    assert f"--cluster: cannot reach the Dask scheduler at {address}" in err.getvalue()
+    assert not db.exists()  # the server did not start
+    with contextlib.redirect_stderr(io.StringIO()):
+        rc = main(["serve", "--database", str(db), "--cluster", "local:2", "--jobs", "2"])
+    assert rc == 2
