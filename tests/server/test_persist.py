@@ -28,7 +28,7 @@ from plebiscite.protocol.tally import owned_json
 from plebiscite.protocol.verifier import verify_archive
 from plebiscite.server.app import create_app
 from plebiscite.service.election import CHECKPOINT_KIND
-from plebiscite.service.referendum import KIND, KIND_OPENING, KIND_ROLL
+from plebiscite.service.referendum import KIND, KIND_OPENING, KIND_OPENING_REGION, KIND_ROLL
 from server.test_lifecycle import BLANK, NO, TOKEN, VOTERS, YES, A, B, C, record
 
 KEY = SigningKey.from_seed(b"\x07" * 32)
@@ -63,7 +63,7 @@ def rebind(client: TestClient, *parties) -> None:
 def private_records(url: str) -> list[bytes]:
     store = open_private(url)
     try:
-        kinds = (KIND, KIND_ROLL, KIND_OPENING, CHECKPOINT_KIND)
+        kinds = (KIND, KIND_ROLL, KIND_OPENING, KIND_OPENING_REGION, CHECKPOINT_KIND)
         return [v for k in kinds for _, v in store.items(k)]
     finally:
         store.close()
@@ -281,11 +281,16 @@ def test_an_opening_interrupted_is_finished_with_the_same_credentials(tmp_path):
         assert status(c, rid)["phase"] == "ready"
         uuids = list(c.app.state.elections.states)
         assert len(uuids) == 2  # the boards were made
-        # the plan is there, its credentials sealed
+        # the plan is there, a part a region, each with its credentials sealed
         store = open_private(url)
         plan = store.get(KIND_OPENING, rid)
+        parts = store.items(KIND_OPENING_REGION, f"{rid}/")
         store.close()
-        assert plan is not None and b"credential" in plan
+        assert plan is not None and sorted(
+            json.loads(plan)["regions"][i]["uuid"] for i in (0, 1)
+        ) == sorted(uuids)
+        assert sorted(k for k, _ in parts) == sorted(f"{rid}/{u}" for u in uuids)
+        assert all(b'"credentials"' in v for _, v in parts)
     with server(url) as c:
         admin.http = c
         opened = admin.open(rid)
@@ -297,6 +302,7 @@ def test_an_opening_interrupted_is_finished_with_the_same_credentials(tmp_path):
     store = open_private(url)
     try:
         assert store.get(KIND_OPENING, rid) is None
+        assert store.items(KIND_OPENING_REGION, f"{rid}/") == []
     finally:
         store.close()
 

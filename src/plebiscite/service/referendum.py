@@ -256,6 +256,8 @@ GROUP: Group = ED25519
 KIND = "referendum"
 KIND_ROLL = "referendum-roll"
 KIND_OPENING = "referendum-opening"
+#: a region's part of an opening's plan, keyed by referendum id and election uuid
+KIND_OPENING_REGION = "referendum-opening-region"
 #: who looks at the closing times (one process of those sharing a database)
 KIND_LEASE = "lease"
 #: how long the closer's lease lasts unless renewed (seconds)
@@ -463,30 +465,68 @@ def _dump_roll(ref: _Referendum) -> bytes:
     )
 
 
-def _load(rid: str, raw: bytes, roll_raw: bytes, key: SigningKey) -> _Referendum:
-    """A referendum from its records; StateError (naming it) if they do not make one."""
+#: a region's part of the voter roll (kind ``referendum-roll``): its voters, public
+#: credentials, sealed logins and credential logins, the objects themselves (never changed in
+#: place, only replaced: what a change replaced is seen by identity, without serialising)
+_RollPart = tuple[list[tuple[str, int | None]], bytes | None, str | None, dict[str, str] | None]
+
+
+def _roll_of(ref: _Referendum) -> list[_RollPart]:
+    return [
+        (r.voters, r.public_credentials, r.logins_sealed, r.credential_logins) for r in ref.regions
+    ]
+
+
+def _same_roll(a: list[_RollPart], b: list[_RollPart]) -> bool:
+    """Whether two snapshots of a roll hold the same objects (identity, not equality: a roll
+    of a million voters is never compared or serialised to see that nothing changed)."""
+    return len(a) == len(b) and all(
+        x is y for pa, pb in zip(a, b, strict=True) for x, y in zip(pa, pb, strict=True)
+    )
+
+
+def _parse_roll(roll_raw: bytes, where: str) -> list[_RollPart]:
+    roll = strictjson.loads(roll_raw, max_size=MAX_RECORD, where=where)
+    if roll["version"] != 1:
+        raise StateError("a record of another version of plebiscite", where=where)
+    return [
+        (
+            [(str(login), None if w is None else int(w)) for login, w in rr["voters"]],
+            None if rr["public_credentials"] is None else rr["public_credentials"].encode(),
+            None if rr.get("logins") is None else str(rr["logins"]),
+            None
+            if rr.get("credential_logins") is None
+            else {str(k): str(v) for k, v in rr["credential_logins"].items()},
+        )
+        for rr in roll["regions"]
+    ]
+
+
+def _load(rid: str, raw: bytes, roll_raw: bytes | list[_RollPart], key: SigningKey) -> _Referendum:
+    """A referendum from its records (the roll as stored, or a snapshot of its objects:
+    :func:`_roll_of`); StateError (naming it) if they do not make one."""
     where = f"referendum {rid}"
     try:
         d = strictjson.loads(raw, max_size=MAX_RECORD, where=where)
-        roll = strictjson.loads(roll_raw, max_size=MAX_RECORD, where=where)
-        if d["version"] != 1 or roll["version"] != 1:
+        rolls = _parse_roll(roll_raw, where) if isinstance(roll_raw, bytes) else roll_raw
+        if d["version"] != 1:
             raise StateError("a record of another version of plebiscite", where=where)
         record = Referendum.from_json(d["record"], where)
         regions = [
             _Region(
                 r["name"],
                 r["uuid"],
-                [(str(login), None if w is None else int(w)) for login, w in rr["voters"]],
+                voters,
                 r["authority"],
                 r["token"],
-                None if rr["public_credentials"] is None else rr["public_credentials"].encode(),
-                None if rr.get("logins") is None else str(rr["logins"]),
-                None
-                if rr.get("credential_logins") is None
-                else {str(k): str(v) for k, v in rr["credential_logins"].items()},
+                public,
+                logins,
+                credential_logins,
                 None if r.get("pool") is None else int(r["pool"]),
             )
-            for r, rr in zip(d["regions"], roll["regions"], strict=True)
+            for r, (voters, public, logins, credential_logins) in zip(
+                d["regions"], rolls, strict=True
+            )
         ]
         trustees = [_Trustee(**t) for t in d["trustees"]]
         sealed = str(d["server_key"])
@@ -545,24 +585,28 @@ class _Change:
 
     def __init__(self, private: PrivateStore, key: SigningKey, ref: _Referendum) -> None:
         self.private, self.key, self.ref = private, key, ref
-        self.saved = (_dump(ref), _dump_roll(ref))
+        self.saved = (_dump(ref), _roll_of(ref))
         self.version = ref.version
 
     async def save(self) -> None:
         """Write what changed since the last save, durably, by compare-and-put on the version
         read: if another process changed the referendum meanwhile, nothing is written, the
         referendum is put back as it was and ConflictError says to try again. On any failure
-        put the referendum back as last saved and raise."""
+        put the referendum back as last saved and raise. The voter roll is serialised and
+        written only when a change replaced a part of it."""
         rid = self.ref.referendum.id
-        now = (_dump(self.ref), _dump_roll(self.ref))
-        if now == self.saved:
+        now = (_dump(self.ref), _roll_of(self.ref))
+        roll_changed = not _same_roll(now[1], self.saved[1])
+        if now[0] == self.saved[0] and not roll_changed:
             return
         try:
             current = await anyio.to_thread.run_sync(self.private.version, KIND, rid)
             if current != self.version:
                 raise _changed_meanwhile(rid)
-            if now[1] != self.saved[1]:
-                await anyio.to_thread.run_sync(self.private.put, KIND_ROLL, rid, now[1])
+            if roll_changed:
+                roll_raw = await anyio.to_thread.run_sync(_dump_roll, self.ref)
+                await anyio.to_thread.run_sync(self.private.put, KIND_ROLL, rid, roll_raw)
+                del roll_raw
             # the main record moves on even when only the voter roll changed: its version is
             # what other processes compare
             version = await anyio.to_thread.run_sync(
@@ -1136,14 +1180,28 @@ def _reissued(
 # -- regional elections --------------------------------------------------------------------------
 
 
+def _part_key(rid: str, uuid: str) -> str:
+    """The key of a region's part of an opening's plan (kind ``referendum-opening-region``)."""
+    return f"{rid}/{uuid}"
+
+
 def _plan_open(
-    ref: _Referendum, elections: Elections, key: SigningKey, rng: RandomSource, ts: int
+    ref: _Referendum,
+    elections: Elections,
+    key: SigningKey,
+    rng: RandomSource,
+    ts: int,
+    store: PrivateStore,
 ) -> bytes:
     """Make every region's setup (generating the credentials where the server is the
     credential authority and has not made them yet) and verify those whose credentials came
     from an external authority (the server's own are verified as their board is read): the
-    plan of the opening, stored before any board is made (kind ``referendum-opening``), the
-    private credentials sealed."""
+    plan of the opening, made and stored a region at a time, before any board is made. Each
+    region's part (its setup, voter roll and sealed private credentials, kind
+    ``referendum-opening-region``) is stored as soon as it is made and dropped, so the memory
+    of a plan is one region's whatever the number of regions; the plan itself (returned, kind
+    ``referendum-opening``, stored by the caller after the parts) lists the regions with their
+    election fingerprints."""
     assert ref.trustees_raw is not None
     trustees_raw = ref.trustees_raw
     old = ref.referendum.trustees
@@ -1151,85 +1209,102 @@ def _plan_open(
         ref.referendum, trustees=Trustees(old.names, old.threshold, sha256_hex(trustees_raw))
     )
     Referendum.from_json(final.to_json())  # still a valid record
+    rid = ref.referendum.id
     planned: list[dict[str, Any]] = []
-    private: dict[str, list[dict[str, Any]]] = {}
-    rolls: dict[str, dict[str, str | None]] = {}
-    pools: dict[str, list[str]] = {}  # the pools' private credentials, by election uuid
+    pools: dict[str, int] = {}
     for region, r in zip(ref.regions, final.regions, strict=True):
         if region.uuid in elections:
             raise Refused("exists", f"election {region.uuid} already exists")
         template = json.loads(final.election_template(r))
+        roll: dict[str, str | None] | None = None
+        private: list[dict[str, Any]] | None = None
+        pooled: list[str] | None = None  # the pool's private credentials
         if region.pool is not None:  # the server keeps them, to hand out at sign-in
             template["credential_authority"] = "server"
             slots = [(str(i), None) for i in range(region.pool)]
             creds = generate_credentials(slots, region.uuid, ref.group, rng)
             public = public_credentials_json(creds)  # sorted: a slot is not its place there
-            pools[region.uuid] = [c.private for c in creds]
+            pooled = [c.private for c in creds]
+            pools[region.uuid] = len(pooled)
         elif region.authority == "server" and region.logins_sealed is not None:
             # credentials made at creation and sent by mail (credential_delivery)
             template["credential_authority"] = "server"
             assert region.public_credentials is not None
             public = region.public_credentials
             if ref.voter_authentication:  # each login casts with its own credential only
-                logins = _unseal_logins(key, ref.referendum.id, region)
-                rolls[region.uuid] = {login: logins[login] for login, _ in region.voters}
+                logins = _unseal_logins(key, rid, region)
+                roll = {login: logins[login] for login, _ in region.voters}
         elif region.authority == "server" and region.public_credentials is not None:
             # made at the creation (their private ones went out then)
             template["credential_authority"] = "server"
             public = region.public_credentials
             if ref.voter_authentication:
                 assert region.credential_logins is not None
-                rolls[region.uuid] = dict(region.credential_logins)
+                roll = dict(region.credential_logins)
         elif region.authority == "server":
             template["credential_authority"] = "server"
             creds = generate_credentials(region.voters, region.uuid, ref.group, rng)
             public = public_credentials_json(creds)
-            private[region.name] = [
+            private = [
                 {"login": c.login, "weight": c.weight or 1, "credential": c.private} for c in creds
             ]
             if ref.voter_authentication:  # each login casts with its own credential only
-                rolls[region.uuid] = {c.login: str(c.public) for c in creds}
+                roll = {c.login: str(c.public) for c in creds}
         else:
             assert region.public_credentials is not None
             public = region.public_credentials
             if ref.voter_authentication:  # which credential is whose is not known here
-                rolls[region.uuid] = {login: None for login, _ in region.voters}
+                roll = {login: None for login, _ in region.voters}
         election_raw = make_election(
             strictjson.dumps_compact(template), region.uuid, ref.group, trustees_raw
         )
-        check_election(final, parse_election(election_raw), trustees_raw)
+        election = parse_election(election_raw)
+        check_election(final, election, trustees_raw)
         raws = (election_raw, trustees_raw, public)
-        if region.authority == "server":
-            # credentials this server made: the board verifies its setup as it is read (a
-            # membership check a credential: a second pass here would double the opening of
-            # a large poll)
-            planned.append({"uuid": region.uuid, "setup": [x.decode() for x in raws]})
-            continue
-        data, _ = setup_archive(raws, ts)
-        check = Verifier(functools.partial(io.BytesIO, data))
-        report = check.run()
-        if not report.valid:
-            first = next(f for f in report.findings if f.severity == "error")
-            raise Invalid(
-                first.code,
-                f"region {region.name!r}: the setup does not verify: {first.describe()}",
+        if region.authority != "server":
+            # credentials this server made are verified as their board is read (a membership
+            # check a credential: a second pass here would double the opening of a large poll)
+            data, _ = setup_archive(raws, ts)
+            report = Verifier(functools.partial(io.BytesIO, data)).run()
+            if not report.valid:
+                first = next(f for f in report.findings if f.severity == "error")
+                raise Invalid(
+                    first.code,
+                    f"region {region.name!r}: the setup does not verify: {first.describe()}",
+                )
+            del data
+        part: dict[str, Any] = {"version": 1, "setup": [x.decode() for x in raws], "roll": roll}
+        if private is not None:
+            part["credentials"] = _seal(
+                key, rid, f"credentials of {region.uuid}", strictjson.dumps_compact(private)
             )
-        planned.append({"uuid": region.uuid, "setup": [x.decode() for x in raws]})
-    rid = ref.referendum.id
+        if pooled is not None:
+            part["pool"] = _seal(
+                key, rid, f"pool credentials of {region.uuid}", strictjson.dumps_compact(pooled)
+            )
+        store.put(KIND_OPENING_REGION, _part_key(rid, region.uuid), strictjson.dumps_compact(part))
+        planned.append({"uuid": region.uuid, "fingerprint": election.fingerprint})
+        del part, roll, private, pooled, raws, public
     return strictjson.dumps_compact(
         {
-            "version": 1,
+            "version": 2,
             "timestamp": ts,
             "record": final.to_json().decode(),
             "regions": planned,
-            "credentials": _seal(key, rid, "credentials", strictjson.dumps_compact(private)),
-            "voter_rolls": rolls,
-            "pools": {uuid: len(c) for uuid, c in pools.items()},
-            "pool_credentials": _seal(
-                key, rid, "pool credentials", strictjson.dumps_compact(pools)
-            ),
+            "pools": pools,
         }
     )
+
+
+def _read_plan(plan_raw: bytes, where: str) -> dict[str, Any]:
+    """An opening's plan (:func:`_plan_open`): StateError if another version wrote it."""
+    plan = strictjson.loads(plan_raw, max_size=MAX_RECORD, where=where)
+    if not isinstance(plan, dict) or plan.get("version") != 2:
+        raise StateError(
+            "an opening planned by another version of plebiscite: finish it with that version",
+            where=where,
+        )
+    return plan
 
 
 def _open_from_plan(
@@ -1241,31 +1316,43 @@ def _open_from_plan(
     private_store: PrivateStore,
 ) -> tuple[Referendum, dict[str, ElectionState], dict[str, list[dict[str, Any]]]]:
     """Start the boards of the plan (as ``POST /api/elections`` does), those not started yet
-    (an earlier attempt may have started some). Returns the final record (with the hash of the
-    trustees structure), the new elections and the private credentials the server made."""
+    (an earlier attempt may have started some), a region's part of the plan at a time.
+    Returns the final record (with the hash of the trustees structure), the new elections and
+    the private credentials the server made, by region name."""
     rid = ref.referendum.id
-    plan = strictjson.loads(plan_raw, max_size=MAX_RECORD, where=f"opening of {rid}")
+    plan = _read_plan(plan_raw, f"opening of {rid}")
     final = Referendum.from_json(plan["record"], f"opening of {rid}")
     ts = int(plan["timestamp"])
     new: dict[str, ElectionState] = {}
-    rolls: dict[str, dict[str, str | None]] = plan.get("voter_rolls", {})
-    pools: dict[str, list[str]] = {}
-    if "pool_credentials" in plan:
-        pools = strictjson.loads(
-            _unseal(key, rid, "pool credentials", str(plan["pool_credentials"])),
-            max_size=MAX_RECORD,
-            where=f"opening of {rid}",
-        )
+    private: dict[str, list[dict[str, Any]]] = {}
+    names = {r.uuid: r.name for r in ref.regions}
     for region in plan["regions"]:
         uuid = str(region["uuid"])
-        roll = rolls.get(uuid)
+        where = f"opening of {rid}, region {uuid}"
+        part_raw = private_store.get(KIND_OPENING_REGION, _part_key(rid, uuid))
+        if part_raw is None:
+            raise StateError("a region of the opening's plan is missing", where=where)
+        part = strictjson.loads(part_raw, max_size=MAX_RECORD, where=where)
+        del part_raw
+        roll = part["roll"]
         if roll is not None and not is_required(private_store, uuid):
             # before the board exists: no ballot is ever taken without a login
             set_roll(private_store, uuid, roll)
-        if uuid in pools:  # before the board exists: the pool is there once voting can start
-            pool.store_pool(private_store, key, uuid, pools[uuid])
-        el_raw, tr_raw, cr_raw = (x.encode() for x in region["setup"])
-        raws = (el_raw, tr_raw, cr_raw)
+        if "pool" in part:  # before the board exists: the pool is there once voting can start
+            pooled = strictjson.loads(
+                _unseal(key, rid, f"pool credentials of {uuid}", str(part["pool"])),
+                max_size=MAX_RECORD,
+                where=where,
+            )
+            pool.store_pool(private_store, key, uuid, pooled)
+        if "credentials" in part:
+            private[names[uuid]] = strictjson.loads(
+                _unseal(key, rid, f"credentials of {uuid}", str(part["credentials"])),
+                max_size=MAX_RECORD,
+                where=where,
+            )
+        raws = tuple(x.encode() for x in part["setup"])
+        del part, roll
         existing = elections.get(uuid)
         if existing is not None:
             if existing.verifier.raw_setup != raws:
@@ -1276,24 +1363,26 @@ def _open_from_plan(
         if board.head(uuid).height is None:
             _, setup = setup_archive(raws, ts)
             board.append(uuid, Head(), [Item("Setup", (*raws, setup))])
+            del setup
         new[uuid] = elections.state(uuid)
         if new[uuid].verifier.raw_setup != raws:
             raise Refused("exists", f"election {uuid} already exists")
-    sealed = _unseal(key, rid, "credentials", str(plan["credentials"]))
-    private: dict[str, list[dict[str, Any]]] = strictjson.loads(
-        sealed, max_size=MAX_RECORD, where=f"opening of {rid}"
-    )
     return final, new, private
+
+
+def _forget_plan(store: PrivateStore, rid: str) -> None:
+    """Remove an opening's plan once the opening completed: its regions' parts (which hold
+    the sealed private credentials), then the plan."""
+    store.delete_prefix(KIND_OPENING_REGION, f"{rid}/")
+    store.delete(KIND_OPENING, rid)
 
 
 def _opened_of_plan(plan_raw: bytes) -> bytes:
     """The Opened event of the record board for an opening's plan: the final record and each
     region's election fingerprint."""
-    plan = strictjson.loads(plan_raw, max_size=MAX_RECORD, where="opening plan")
+    plan = _read_plan(plan_raw, "opening plan")
     final = Referendum.from_json(plan["record"], "opening plan")
-    fingerprints = {
-        str(r["uuid"]): parse_election(r["setup"][0].encode()).fingerprint for r in plan["regions"]
-    }
+    fingerprints = {str(r["uuid"]): str(r["fingerprint"]) for r in plan["regions"]}
     pools = {str(u): int(n) for u, n in plan.get("pools", {}).items()}
     return opened_payload(final, fingerprints, pools)
 
@@ -2151,6 +2240,7 @@ class Referendums:
                     self.key,
                     elections.rng(),
                     int(elections.clock()),
+                    store,
                 )
                 await anyio.to_thread.run_sync(store.put, KIND_OPENING, rid, plan)
             # the record board says which elections these are before any takes a ballot
@@ -2167,7 +2257,7 @@ class Referendums:
             _set_windows(ref, elections)
         # the private credentials are returned this once: the sealed copy goes
         with contextlib.suppress(PlebisciteError):
-            await anyio.to_thread.run_sync(store.delete, KIND_OPENING, rid)
+            await anyio.to_thread.run_sync(_forget_plan, store, rid)
         return {
             "id": rid,
             "record": final.to_value(),
@@ -2926,7 +3016,7 @@ class Referendums:
                 raise StateError(f"the board of region election {missing[0]} is missing", where=rid)
             _set_windows(ref, elections)
             if store.get(KIND_OPENING, rid) is not None:
-                store.delete(KIND_OPENING, rid)
+                _forget_plan(store, rid)
             if ref.closed_at is not None:
                 self._finish_close(ref)
             for region in ref.regions:
