@@ -29,15 +29,15 @@ def test_a_wrong_encrypted_tally_is_refused_before_the_board(tmp_path, monkeypat
         admin, rid, _, creds = open_referendum(c, rng)
         Voter(c, rid, "North", creds["North"]["a1"], rng).vote([YES, A])
         Voter(c, rid, "South", creds["South"]["b1"], rng).vote([YES, B])
-        real = tally_module.encrypted_tally_of_board
+        real = tally_module.encrypted_tally_on
 
-        def planted(members):  # a producer bug: one ciphertext of the first answer inverted
-            t = real(members)
+        def planted(members, runner, **kw):  # a producer bug: a ciphertext's halves swapped
+            t = real(members, runner, **kw)
             (alpha, beta), *rest = t.tally[0]
             t.tally[0] = [(beta, alpha), *rest]
             return t
 
-        monkeypatch.setattr(service, "encrypted_tally_of_board", planted)
+        monkeypatch.setattr(service, "encrypted_tally_on", planted)
         with pytest.raises(PartyError) as e:
             admin.close(rid)
         assert (e.value.status, e.value.code) == (500, "internal")
@@ -51,7 +51,7 @@ def test_a_wrong_encrypted_tally_is_refused_before_the_board(tmp_path, monkeypat
             report = verify_archive(lambda d=_archive(c, region["election"]): io.BytesIO(d))
             assert report.valid and report.status == phase
 
-        monkeypatch.setattr(service, "encrypted_tally_of_board", real)
+        monkeypatch.setattr(service, "encrypted_tally_on", real)
         assert admin.close(rid)["phase"] == "decrypting"
         assert {r["status"] for r in status(c, rid)["regions"]} == {"tallied"}
 

@@ -12,6 +12,7 @@ tests check that the next start sends it and the rest, each once. Unset, nothing
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -23,20 +24,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from plebiscite.crypto.signing import SigningKey
+    from plebiscite.protocol.reduce import Runner
+    from plebiscite.server.connections import ConnectionLimits
+    from plebiscite.server.outbox import Outbox
+    from plebiscite.server.ratelimit import RateLimits
     from plebiscite.server.signin import OidcConfig
+    from plebiscite.service.letters import Policy
 
 __all__ = ["register"]
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from plebiscite.board import open_board
     from plebiscite.cli.common import CommandError
     from plebiscite.crypto.rand import SystemRandom
     from plebiscite.crypto.signing import SigningKey
-    from plebiscite.server.app import create_app
-    from plebiscite.server.connections import ConnectionLimits, protocol_class
+    from plebiscite.server.connections import ConnectionLimits
     from plebiscite.server.memory import return_freed_memory
     from plebiscite.server.outbox import outbox_from
     from plebiscite.server.ratelimit import RateLimits
@@ -68,6 +71,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             raise ValueError("--mail-timeout must be above 0 seconds")
         if args.poll_shard_size < 1:
             raise ValueError("--poll-shard-size must be at least 1")
+        if args.jobs < 0:
+            raise ValueError("--jobs must be at least 1")
+        if args.cluster and args.jobs:
+            raise ValueError("give --jobs or --cluster, not both")
         outbox = outbox_from(
             directory=args.outbox_dir,
             smtp_url=args.smtp_url or os.environ.get("PLEBISCITE_SMTP_URL"),
@@ -92,6 +99,61 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
         if ensure_account(args.database, args.admin_account):
             print(f"administrator account {args.admin_account!r} created", file=sys.stderr)
+    with contextlib.ExitStack() as stack:
+        runner = _tally_runner(stack, args.cluster, args.cluster_timeout)
+        return _serve(args, key, token, limits, guard, outbox, mail, oidc, runner)
+
+
+def _tally_runner(
+    stack: contextlib.ExitStack[Any], address: str | None, timeout: float
+) -> Runner | None:
+    """The runner of the encrypted tallies on the Dask cluster ``address``
+    (:class:`plebiscite.compute.cluster.DaskRunner`), its client closed by ``stack``; None
+    without one (local worker processes). An unreachable scheduler stops the start-up."""
+    if not address:
+        return None
+    from plebiscite.cli.common import CommandError
+    from plebiscite.compute.cluster import (
+        ClusterError,
+        DaskRunner,
+        connect,
+        dashboard,
+        executor_of,
+    )
+
+    try:
+        client = stack.enter_context(connect(address, timeout=timeout))
+        _, width = executor_of(client)  # its workers' threads; none: ClusterError
+    except ClusterError as e:
+        raise CommandError(f"--cluster: {e}", status=2) from None
+    print(
+        f"tallies on the Dask cluster {address} ({width} workers; dashboard: {dashboard(client)})",
+        file=sys.stderr,
+        flush=True,
+    )
+    return DaskRunner(client, width)
+
+
+def _serve(
+    args: argparse.Namespace,
+    key: SigningKey,
+    token: str,
+    limits: RateLimits,
+    guard: ConnectionLimits,
+    outbox: Outbox | None,
+    mail: Policy,
+    oidc: OidcConfig | None,
+    runner: Runner | None,
+) -> int:
+    """The server over ``args.database``, its tallies on ``runner`` (None: local workers),
+    until it is stopped."""
+    import uvicorn
+
+    from plebiscite.board import open_board
+    from plebiscite.server.app import create_app
+    from plebiscite.server.connections import protocol_class
+
+    is_url = "://" in args.database
     board = open_board(args.database)
     claim = getattr(board, "claim_server", None)  # SQLite: one server process per file
     if claim is not None:
@@ -108,6 +170,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         mail=mail,
         poll_shard_size=args.poll_shard_size,
         oidc=oidc,
+        runner=runner,
+        jobs=args.jobs,
     )
     crash = os.environ.get(CRASH_VARIABLE)
     if crash:
@@ -435,6 +499,29 @@ def register(sub: Any) -> None:
         help="voters of the demo referendum (default: %(default)s)",
     )
     s.add_argument("--demo-dir", help="where the demo's secrets go (default: DATABASE.demo)")
+    s.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="local worker processes computing the encrypted tally of a closing region of "
+        "2,000 ballots or more (default: all cores; smaller boards in the server's process)",
+    )
+    s.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="compute the encrypted tallies on a Dask cluster, the pipeline of plebiscite "
+        "verify --cluster: local:N starts N worker processes here, tcp://HOST:PORT uses a "
+        "running scheduler (the server does not start if it cannot be reached)",
+    )
+    s.add_argument(
+        "--cluster-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for the scheduler of --cluster and its first worker "
+        "(default: %(default)s)",
+    )
     s.add_argument(
         "--public-url",
         metavar="URL",

@@ -13,6 +13,8 @@ the verifier has checked, and a trustee only ever decrypts the tally the verifie
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -29,7 +31,13 @@ from plebiscite.crypto.shuffle import (
     str_ciphertexts,
     str_elements,
 )
-from plebiscite.protocol.ballot import AnswerNH, ParsedBallot, parse_ballot
+from plebiscite.protocol.ballot import (
+    AnswerNH,
+    BallotSetup,
+    ParsedBallot,
+    parse_ballot,
+    verify_ballots,
+)
 from plebiscite.protocol.messages import (
     Ciphertext,
     Election,
@@ -39,12 +47,25 @@ from plebiscite.protocol.messages import (
     parse_event,
 )
 from plebiscite.protocol.questions import Question
+from plebiscite.protocol.reduce import (
+    Partial,
+    Runner,
+    absorb,
+    combine,
+    finish,
+    part_of,
+    partitions_for,
+    reused,
+    route_result,
+    shared_digests,
+)
 
 __all__ = [
     "EncryptedTally",
     "count_json",
     "encrypted_tally_json",
     "encrypted_tally_of_board",
+    "encrypted_tally_on",
     "gen_shuffle",
     "owned_json",
     "partial_decryption_json",
@@ -158,6 +179,150 @@ def encrypted_tally_of_board(members: Iterable[_Member]) -> EncryptedTally:
     return EncryptedTally(
         tally, len(last), sum(weights[c] for c in last), tuple(election.questions)
     )
+
+
+# ballots of one map task of :func:`encrypted_tally_on` (a Dask task costs the scheduler
+# about as much whatever its size: the cluster's chunk of verification)
+TALLY_CHUNK = 256
+
+
+def _tally_chunk(parts: int, setup: BallotSetup, chunk: list[tuple[int, str, bytes]]) -> Any:
+    """The map step of :func:`encrypted_tally_on` on a worker: the ballots of ``chunk``
+    parsed (their signature and proofs were checked when the board took them), their
+    ciphertexts raised to their weights, routed into the ``parts`` partitions."""
+    return route_result(verify_ballots(setup, chunk, proofs=False), parts)
+
+
+def _identity(value: BallotSetup) -> BallotSetup:
+    return value
+
+
+def encrypted_tally_on(
+    members: Iterable[_Member],
+    runner: Runner,
+    *,
+    ballots: int = 0,
+    chunk_size: int = TALLY_CHUNK,
+) -> EncryptedTally:
+    """The encrypted tally of a closed board as :func:`encrypted_tally_of_board` gives it,
+    computed by the partitioned reduce of verification (:mod:`plebiscite.protocol.reduce`) on
+    ``runner``: the board's members are read here, in order, and its ballots sent in chunks
+    to the map step (parsed, raised to their weights, routed by credential), each
+    partition's last ballots multiplied where its state is, the partitions' products merged
+    in a tree (:class:`~plebiscite.protocol.reduce.Partial`). ``ballots`` (the ballots on the
+    board, about) sizes the partitions. Raises ValueError when the board has no Setup or a
+    ballot the reduce finds wrong (not on the list, a ciphertext of another credential: the
+    board's verifier refuses those, so a tally is never made of them); raises what the
+    runner raises when a task fails."""
+    data: dict[str, bytes] = {}
+    setup: BallotSetup | None = None
+    shared: Any = None
+    election: Election | None = None
+    weights: dict[str, int] = {}
+    parts = 0
+    states: list[Any] = []
+    mapped: deque[Any] = deque()
+    round_: list[Any] = []
+    chunk: list[tuple[int, str, bytes]] = []
+    width = max(1, runner.width)
+
+    def absorb_round() -> None:
+        nonlocal round_
+        maps, round_ = round_, []
+        for p in range(parts):
+            items = [runner.item(m, p) for m in maps]
+            states[p] = runner.reduce(absorb, states[p], 1, *items)
+
+    def drain(keep: int) -> None:
+        while len(mapped) > keep:
+            m = mapped.popleft()
+            runner.wait(m)
+            round_.append(m)
+            if len(round_) >= 4 * width:
+                absorb_round()
+
+    def submit() -> None:
+        nonlocal chunk
+        if chunk:
+            mapped.append(runner.map(_tally_chunk, parts, shared, chunk))
+            chunk = []
+            drain(2 * width)
+
+    for m in members:
+        if m.kind == "data":
+            data[m.hash] = m.content
+            continue
+        if m.kind != "event":
+            continue  # an archive's header
+        ev = parse_event(m.content, m.hash, f"event {m.hash}")
+        if ev.type == "Setup" and ev.payload is not None:
+            refs = obj(
+                strictjson.loads(data[ev.payload], max_size=4096, where="setup"),
+                "setup",
+                ("election", "trustees", "credentials"),
+            )
+            el_raw = data[refs["election"]]
+            election = parse_election(el_raw)
+            creds = parse_credentials(data[refs["credentials"]], election.group, membership=False)
+            weights = {c.public: c.weight for c in creds}
+            weighted = any(w != 1 for w in weights.values())
+            setup = BallotSetup(el_raw, weights if weighted else None, per_ballot=True)
+            # the election and the weights sent once, a handle every chunk's task takes
+            shared = runner.map(_identity, setup)
+            parts = partitions_for(ballots, width)
+            states = [None] * parts
+        elif ev.type == "Ballot" and ev.payload is not None and setup is not None:
+            chunk.append((ev.height, ev.hash, data[ev.payload]))
+            if len(chunk) >= chunk_size:
+                submit()
+        data.clear()
+    if election is None or setup is None:
+        raise ValueError("the board has no Setup event")
+    submit()
+    drain(0)
+    if round_:
+        absorb_round()
+    occurrences = itertools.chain.from_iterable(
+        runner.result(runner.reduce(shared_digests, st)) for st in states
+    )
+    flagged = reused(occurrences, weights.__contains__)
+    listed: list[dict[str, int]] = [{} for _ in range(parts)]
+    for c, w in weights.items():
+        listed[part_of(c.encode(), parts)][c] = w
+    partials = [
+        runner.reduce(finish, st, setup, listed[p], flagged, 1) for p, st in enumerate(states)
+    ]
+    while len(partials) > 1:
+        pairs = zip(partials[0::2], partials[1::2], strict=False)
+        merged = [runner.reduce(combine, setup, 1, a, b) for a, b in pairs]
+        partials = merged + partials[len(partials) - len(partials) % 2 :]
+    total: Partial = runner.result(partials[0])
+    if total.findings or total.dropped:
+        more = len(total.findings) + total.dropped - 1
+        if not total.findings:  # only counted (an invalid ballot's error beyond the first)
+            raise ValueError(f"{more + 1} ballots of the board are invalid")
+        h, _, _, _, message, where, _, tracker = total.findings[0]
+        raise ValueError(
+            f"ballot {tracker} at height {h} ({where or 'ballot'}): {message}"
+            + (f", and {more} more" if more else "")
+        )
+    return _tally_of(election, total)
+
+
+def _tally_of(election: Election, total: Partial) -> EncryptedTally:
+    """The encrypted tally of a reduce's root: the products of the homomorphic questions, the
+    counted ballots' ciphertexts of the non-homomorphic ones sorted (belenios-tool's order)."""
+    key = election.group.sort_key
+    nh = [cts for _, cts in sorted(total.nh, key=lambda x: x[0])]
+    tally: list[list[Ciphertext]] = []
+    k = 0
+    for acc in total.product:
+        if acc is not None:
+            tally.append(list(acc))
+        else:
+            tally.append(sorted((cts[k] for cts in nh), key=lambda c: (key(c[0]), key(c[1]))))
+            k += 1
+    return EncryptedTally(tally, total.counted, total.weight, tuple(election.questions))
 
 
 def sized_encrypted_tally_json(num_tallied: int, total_weight: int, tally_hash: str) -> bytes:

@@ -27,6 +27,7 @@ from plebiscite.board.private import PrivateStore, private_of
 from plebiscite.crypto.rand import RandomSource, SystemRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import PlebisciteError
+from plebiscite.protocol.reduce import Runner
 from plebiscite.server import accounts, connections, livefeed, security, signin, voterauth
 from plebiscite.server.http import CatchAll, install_error_handlers
 from plebiscite.server.outbox import Outbox
@@ -61,6 +62,8 @@ def create_app(
     rng: Callable[[], RandomSource] = SystemRandom,
     poll_shard_size: int = DEFAULT_SHARD_SIZE,
     oidc: signin.OidcConfig | None = None,
+    runner: Runner | None = None,
+    jobs: int = 0,
 ) -> FastAPI:
     """The application over ``board``; ``admin_token`` authorizes the administrator's routes,
     ``key`` signs the checkpoints of every board; ``private`` keeps the server's private
@@ -74,7 +77,10 @@ def create_app(
     ``outbox``: :class:`plebiscite.service.letters.Policy`), ``poll_shard_size`` (the most
     voters of one shard of a poll: :mod:`plebiscite.service.poll`), ``oidc`` (the OpenID
     Connect provider the voters of the credential pools sign in with:
-    :mod:`plebiscite.server.signin`; None: no sign-in, and no pool can be created); ``clock``
+    :mod:`plebiscite.server.signin`; None: no sign-in, and no pool can be created),
+    ``runner`` (where the encrypted tallies are computed: a Dask cluster's runner,
+    :class:`plebiscite.compute.cluster.DaskRunner`; None: ``jobs`` local worker processes,
+    default every core, for large boards: :mod:`plebiscite.service.workers`); ``clock``
     and ``rng``: the seams of time (seconds since the epoch) and randomness of the domain
     layer."""
     app = FastAPI(
@@ -116,7 +122,14 @@ def create_app(
     app.state.letters = letters
     app.include_router(poll_routes.router)
     referendums = Referendums(
-        private, key, board, elections, letters=letters, public_url=public_url
+        private,
+        key,
+        board,
+        elections,
+        letters=letters,
+        public_url=public_url,
+        runner=runner,
+        jobs=jobs,
     )
     referendums.restore()  # the stored referendums
     app.state.referendums = referendums
@@ -221,6 +234,7 @@ def _run_closer(app: FastAPI, referendums: Referendums) -> None:
                 await anyio.to_thread.run_sync(watcher.join, 5.0)
                 with contextlib.suppress(PlebisciteError):
                     await anyio.to_thread.run_sync(referendums.release_lease)
+                await anyio.to_thread.run_sync(referendums.workers.close)
                 for s in list(referendums.elections.states.values()):
                     async with s.lock:
                         await anyio.to_thread.run_sync(

@@ -720,6 +720,11 @@ class ReferendumStatus(_Open):
         description="where the referendum's record board is downloaded (its record, opening, "
         "close and signed outcome: plebiscite.protocol.record)"
     )
+    close_error: str | None = Field(
+        default=None,
+        description="present while the close failed (the encrypted tally could not be "
+        "computed, the database failed): why; the server's closer tries again",
+    )
 
 
 class LetterCounts(_Open):

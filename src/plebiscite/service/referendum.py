@@ -196,6 +196,7 @@ from plebiscite.protocol.record import (
     record_board_id,
     record_payload,
 )
+from plebiscite.protocol.reduce import Runner
 from plebiscite.protocol.referendum import (
     Referendum,
     RegionResult,
@@ -205,7 +206,7 @@ from plebiscite.protocol.referendum import (
 )
 from plebiscite.protocol.tally import (
     encrypted_tally_json,
-    encrypted_tally_of_board,
+    encrypted_tally_on,
     owned_json,
     partial_decryption_json,
     result_json,
@@ -221,10 +222,19 @@ from plebiscite.service.election import (
     now_iso,
     setup_archive,
 )
-from plebiscite.service.errors import Forbidden, Internal, Invalid, NotFound, Refused, Unauthorized
+from plebiscite.service.errors import (
+    Forbidden,
+    Internal,
+    Invalid,
+    NotFound,
+    Refused,
+    Unauthorized,
+    Unavailable,
+)
 from plebiscite.service.letters import KIND_JOB, Letter, Letters
 from plebiscite.service.pool import MAX_POOL
 from plebiscite.service.voters import EMAIL, is_required, set_roll
+from plebiscite.service.workers import TallyWorkers
 
 __all__ = [
     "KIND",
@@ -1828,15 +1838,19 @@ def _sync_record_once(
 
 
 async def _close(
-    elections: Elections, ref: _Referendum, closed: Callable[[str], None] | None = None
+    elections: Elections,
+    ref: _Referendum,
+    closed: Callable[[str], None] | None = None,
+    workers: TallyWorkers | None = None,
 ) -> None:
     """In every region: EndBallots (unless already closed), then the encrypted tally the
-    server's verifier recomputed from the board, each with a signed checkpoint (and the
-    server's shuffle where it is due); ``closed(name)`` after each region."""
+    server's verifier recomputed from the board (on ``workers``), each with a signed
+    checkpoint (and the server's shuffle where it is due); ``closed(name)`` after each
+    region."""
     for region in ref.regions:
         s = _election_in(elections, ref, region)
         async with s.lock:
-            await anyio.to_thread.run_sync(_close_region, s)
+            await anyio.to_thread.run_sync(_close_region, s, workers)
             await anyio.to_thread.run_sync(_decrypt_alone, ref, s)
         if closed is not None:
             closed(region.name)
@@ -1867,7 +1881,7 @@ def _decrypt_alone(ref: _Referendum, s: ElectionState) -> None:
                 raise
 
 
-def _close_region(s: ElectionState) -> None:
+def _close_region(s: ElectionState, workers: TallyWorkers | None = None) -> None:
     """What closing still needs on one board, from its status: EndBallots, the encrypted
     tally, the server's shuffle; tried again when another server appended first (its events
     are read). The caller holds ``s.lock`` (or nothing else runs yet: start-up); the
@@ -1881,7 +1895,7 @@ def _close_region(s: ElectionState) -> None:
                     s.append([Item("EndBallots")])
                     s.checkpoint()
                 if s.verifier.phase is BoardPhase.CLOSED:
-                    _append_tally(s)
+                    _append_tally(s, workers)
                     s.checkpoint()
                 _server_shuffle(s)
             break
@@ -1891,11 +1905,30 @@ def _close_region(s: ElectionState) -> None:
     _still_valid(s)
 
 
-def _append_tally(s: ElectionState) -> None:
-    """The encrypted tally, computed from the board's ballots (the producer), checked by the
-    verifier against its own reading of the board, then appended. The caller holds
-    ``s.lock``."""
-    et = encrypted_tally_of_board(s.board.members(s.uuid))
+def _append_tally(s: ElectionState, workers: TallyWorkers | None = None) -> None:
+    """The encrypted tally, computed from the board's ballots (the producer: the partitioned
+    reduce of verification, on ``workers``' runner, by default in this thread), checked by
+    the verifier against its own reading of the board, then appended. A runner that fails
+    (a cluster's task, a worker process) appends nothing: :class:`Unavailable`, and the
+    closer tries again. The caller holds ``s.lock``."""
+    workers = workers if workers is not None else TallyWorkers(jobs=1)
+    ballots = s.verifier.report.ballots
+    try:
+        et = encrypted_tally_on(
+            s.board.members(s.uuid), workers.runner_for(ballots), ballots=ballots
+        )
+    except PlebisciteError:
+        raise  # the board's database: as any other step of the close
+    except ValueError as e:  # the reduce found a ballot the verifier should have refused
+        raise Internal(
+            "internal", f"the encrypted tally of {s.uuid} cannot be made, not published: {e}"
+        ) from e
+    except Exception as e:  # the runner's: a task that failed, a cluster gone
+        raise Unavailable(
+            "tally_workers",
+            f"the encrypted tally of {s.uuid} could not be computed on {workers.where} "
+            f"({type(e).__name__}: {e}): not published, the close is tried again",
+        ) from e
     try:
         s.verifier.check_encrypted_tally(et.tally, et.num_tallied, et.total_weight)
     except PlebisciteError as e:
@@ -1930,8 +1963,13 @@ class Referendums:
         *,
         letters: Letters | None = None,
         public_url: str | None = None,
+        runner: Runner | None = None,
+        jobs: int = 0,
     ) -> None:
         self.store, self.key, self.board, self.elections = store, key, board, elections
+        #: where the encrypted tallies are computed: on ``runner`` (a cluster's) when given,
+        #: else on ``jobs`` local worker processes (default: every core) for large boards
+        self.workers = TallyWorkers(runner, jobs=jobs)
         #: where the credential letters go (None: this server sends no mail, and a
         #: referendum asking for credential_delivery "mail" is refused)
         self.letters = letters
@@ -2307,7 +2345,19 @@ class Referendums:
                 ref.closed_at = now_iso(self.elections.clock())
         _set_windows(ref, self.elections)
         hook = self.region_closed
-        await _close(self.elections, ref, None if hook is None else functools.partial(hook, rid))
+        try:
+            await _close(
+                self.elections,
+                ref,
+                None if hook is None else functools.partial(hook, rid),
+                self.workers,
+            )
+        except Exception as e:  # in the status and the log; the closer tries again
+            if self.close_failures.get(rid) != str(e):
+                self.close_failures[rid] = str(e)
+                log.error("referendum %s: the close failed: %s", rid, e)
+            raise
+        self.close_failures.pop(rid, None)
         await self._sync_record(ref)
         return _status(ref, self.elections, await self._assigned(ref))
 
@@ -2548,6 +2598,8 @@ class Referendums:
                 if s is not None:
                     await s.fresh()
         st = _status(ref, self.elections, await self._assigned(ref))
+        if rid in self.close_failures:  # the last close of this process failed: tried again
+            st["close_error"] = self.close_failures[rid]
         if st["phase"] == ReferendumPhase.DONE and rid not in self.record_complete:
             # an outcome not published yet (a crash, another process): the status answers anyway
             with contextlib.suppress(PlebisciteError):
@@ -2904,7 +2956,7 @@ class Referendums:
             if all(s is not None and not s.verifier.phase.untallied for s in states):
                 continue
             try:
-                await _close(elections, ref)
+                await _close(elections, ref, workers=self.workers)
             except Exception as e:  # logged once per distinct failure, tried again later
                 if failures.get(rid) != str(e):
                     failures[rid] = str(e)
@@ -2991,7 +3043,7 @@ class Referendums:
                 region.name,
             )
             try:
-                _close_region(s)
+                _close_region(s, self.workers)
             except PlebisciteError as e:
                 log.error("referendum %s: region %s not closed yet: %s", rid, region.name, e)
 

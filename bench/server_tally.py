@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Benchmark: the server's encrypted tally of a closing region, on a SQLite board of N
+ballots, computed the old way (sequentially, ``encrypted_tally_of_board``) and through the
+partitioned reduce of ``plebiscite verify`` (``encrypted_tally_on``) in the server's process,
+on two local worker processes (``serve --jobs 2``) and on a Dask LocalCluster of two
+single-threaded workers (``serve --cluster local:2``).
+
+For each size (``--voters``, 2% of them voting twice), the archive of ``plebiscite generate``
+(made once into ``.cache/bench/``) is loaded up to its EndBallots into a SQLite board (made
+once: ``.cache/bench/server-tally-N.db``): the board of a region the server is closing. Each
+way runs in a fresh process of its own, reading the board's members as the server does
+(``board.members``) and computing the tally, which must be the archive's, byte for byte; it
+prints the wall time (the workers' and the cluster's start not counted), ballots per second,
+the ratio to the sequential producer, the CPU of the server's process and of the workers, and
+the peak resident memory of the server's process (with a LocalCluster, its scheduler's too)
+and of each worker (``getrusage``, or VmHWM). The verifier's check of the tally, the same
+whichever way it was made, is not timed. On a shared machine the CPU times say more than the
+wall times.
+
+    ./dev bench server_tally [--voters 10000,100000] [--ways sequential,here,jobs2,local2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from common import load
+from dask_scale import generated
+
+WAYS = {
+    "sequential": "sequential (encrypted_tally_of_board)",
+    "here": "reduce in the server's process",
+    "jobs2": "reduce, --jobs 2",
+    "local2": "reduce, --cluster local:2",
+}
+
+
+def _peak() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _hwm(pid: int) -> int:
+    """The peak resident memory of process ``pid`` (Linux: VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _proc_cpu(pid: int) -> float:
+    """The CPU seconds (user and system) process ``pid`` has spent."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu() -> float:
+    return time.process_time()
+
+
+def _mib(n: float) -> str:
+    return f"{n / (1 << 20):.0f} MiB"
+
+
+def board_of(archive: Path, voters: int) -> tuple[Path, str, bytes]:
+    """A SQLite board holding ``archive`` up to its EndBallots (made once), its election and
+    the archive's encrypted tally."""
+    from plebiscite.board.base import Head, Item
+    from plebiscite.board.sqlite import SQLiteBoard
+    from plebiscite.protocol.archive import iter_members
+
+    db = Path(".cache/bench") / f"server-tally-{voters}.db"
+    uuid, tally, items = "", b"", []
+    data: list[bytes] = []
+    contents: dict[str, bytes] = {}
+    fresh = not db.exists()
+    tmp = db.with_suffix(f".{os.getpid()}.tmp")
+    board = SQLiteBoard(tmp) if fresh else None
+    head = Head()
+    with archive.open("rb") as f:
+        for m in iter_members(f):
+            if m.kind == "data":
+                data.append(m.content)
+                contents[m.hash] = m.content
+                continue
+            if m.kind != "event":
+                continue
+            ev = json.loads(m.content)
+            if ev["type"] == "Setup":
+                uuid = json.loads(contents[json.loads(data[-1])["election"]])["uuid"]
+                if board is not None:
+                    board.create(uuid, 0)
+            if ev["type"] == "EncryptedTally":
+                tally = contents[json.loads(data[-1])["encrypted_tally"]]
+                break
+            if board is not None:
+                items.append(Item(ev["type"], tuple(data)))
+                if len(items) >= 2000 or ev["type"] == "EndBallots":
+                    head = board.append(uuid, head, items)
+                    items = []
+            data = []
+            if ev["type"] != "Setup":
+                contents.clear()
+    if board is not None:
+        board.close()
+        tmp.rename(db)
+    return db, uuid, tally
+
+
+def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
+    """The tally of the board the ``way`` given, in this process (fresh: its peak memory is
+    this way's)."""
+    from plebiscite.board.sqlite import SQLiteBoard
+    from plebiscite.protocol.reduce import PoolRunner
+    from plebiscite.protocol.tally import encrypted_tally_of_board, encrypted_tally_on
+
+    board = SQLiteBoard(Path(db))
+    out: dict[str, Any] = {}
+    try:
+        if way == "sequential":
+            t, c = time.perf_counter(), _cpu()
+            et = encrypted_tally_of_board(board.members(uuid))
+        elif way == "here":
+            t, c = time.perf_counter(), _cpu()
+            et = encrypted_tally_on(board.members(uuid), PoolRunner(None, 1), ballots=ballots)
+        elif way == "jobs2":
+            from plebiscite.service.workers import TallyWorkers
+
+            workers = TallyWorkers(jobs=2, small=0)
+            runner = workers.runner_for(ballots)
+            pool = runner.executor  # type: ignore[attr-defined]
+            for f in [pool.submit(time.sleep, 0.5) for _ in range(2)]:
+                f.result()  # both workers started: their start is not the tally's
+            before = sum(_proc_cpu(pid) for pid in pool._processes)
+            t, c = time.perf_counter(), _cpu()
+            et = encrypted_tally_on(board.members(uuid), runner, ballots=ballots)
+            out["seconds"], out["cpu"] = time.perf_counter() - t, _cpu() - c
+            out["workers_cpu"] = sum(_proc_cpu(pid) for pid in pool._processes) - before
+            out["workers"] = [_hwm(pid) for pid in pool._processes]
+            workers.close()
+        else:
+            from plebiscite.compute.cluster import DaskRunner, connect, peak_memory
+
+            with connect("local:2") as client:
+                runner = DaskRunner(client, 2)
+                before = sum(client.run(_cpu).values())
+                t, c = time.perf_counter(), _cpu()
+                et = encrypted_tally_on(board.members(uuid), runner, ballots=ballots)
+                out["seconds"], out["cpu"] = time.perf_counter() - t, _cpu() - c
+                out["workers_cpu"] = sum(client.run(_cpu).values()) - before
+                peaks = peak_memory(client)
+                out["workers"] = list(peaks["workers"].values())
+                out["scheduler"] = peaks["scheduler"]
+        out.setdefault("seconds", time.perf_counter() - t)
+        out.setdefault("cpu", _cpu() - c)
+    finally:
+        board.close()
+    out["tally"] = et.json()[0].decode()
+    out["server"] = _peak()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--voters", default="10000,100000")
+    ap.add_argument("--ways", default=",".join(WAYS))
+    ap.add_argument(
+        "--one", nargs=4, metavar=("WAY", "DB", "UUID", "BALLOTS"), help=argparse.SUPPRESS
+    )
+    args = ap.parse_args()
+    if args.one:
+        way, db, uuid, ballots = args.one
+        json.dump(one_way(way, db, uuid, int(ballots)), sys.stdout)
+        return
+    ways = args.ways.split(",")
+    print(f"load average: {load()}; {os.cpu_count()} cores")
+    for voters in (int(v) for v in args.voters.split(",")):
+        revotes = voters // 50
+        ballots = voters + revotes
+        archive = generated(voters, revotes)
+        db, uuid, tally = board_of(archive, voters)
+        print(f"\n{ballots} ballots ({voters} voters, {revotes} revotes), board {db}")
+        base = None
+        for way in ways:
+            p = subprocess.run(
+                [sys.executable, __file__, "--one", way, str(db), uuid, str(ballots)],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if p.returncode != 0:
+                raise SystemExit(f"{way} failed:\n{p.stderr[-3000:]}")
+            got = json.loads(p.stdout)
+            assert got["tally"].encode() == tally, f"{way}: not the archive's tally"
+            s = got["seconds"]
+            base = s if way == "sequential" else base
+            ratio = f", x{base / s:.2f} the sequential" if base and way != "sequential" else ""
+            cpu = f"CPU server {got['cpu']:.1f} s"
+            if "workers_cpu" in got:
+                cpu += f", workers {got['workers_cpu']:.1f} s"
+            mem = f"server {_mib(got['server'])}"
+            if "workers" in got:
+                mem += ", workers " + " / ".join(_mib(w) for w in got["workers"][:2])
+            if "scheduler" in got:
+                mem += f", scheduler {_mib(got['scheduler'])}"
+            print(f"  {WAYS[way]:36} {s:7.2f} s {ballots / s:6.0f} ballots/s{ratio}")
+            print(f"  {'':36} {cpu}; peak RSS {mem}")
+
+
+if __name__ == "__main__":
+    main()

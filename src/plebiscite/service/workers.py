@@ -1,0 +1,70 @@
+"""Where the server's tally runs: the runner of the partitioned reduce
+(:class:`plebiscite.protocol.reduce.Runner`) that computes a closing region's encrypted tally
+(:func:`plebiscite.protocol.tally.encrypted_tally_on`), the pipeline of ``plebiscite verify``.
+
+Given a runner (``plebiscite serve --cluster``: a Dask cluster's, made by
+:mod:`plebiscite.compute.cluster`, which this layer does not import) every tally runs on it.
+Without one, the map step runs on ``jobs`` local worker processes (default: every core) and
+the reduce in the server's process; a board of fewer than ``small`` ballots is tallied in the
+calling thread (the same map and reduce, here: worker processes would cost more than they
+save). The worker processes are started with ``spawn`` (the server has threads: a fork could
+copy a lock held by one of them) the first time a large board closes, and kept.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import threading
+
+from plebiscite.protocol.reduce import PoolRunner, Runner
+
+__all__ = ["SMALL_BOARD", "TallyWorkers"]
+
+#: the ballots of a board below which its tally is computed in the calling thread
+SMALL_BOARD = 2000
+
+
+class TallyWorkers:
+    """The runner of each tally: ``runner`` when given (a cluster's), else local worker
+    processes (``jobs``, default every core; 1: none) for boards of ``small`` ballots or
+    more."""
+
+    def __init__(
+        self, runner: Runner | None = None, *, jobs: int = 0, small: int = SMALL_BOARD
+    ) -> None:
+        self.runner = runner
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.small = small
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def where(self) -> str:
+        """Where the tallies run, for the messages."""
+        if self.runner is not None:
+            return f"the cluster ({self.runner.width} workers)"
+        if self.jobs > 1:
+            return f"{self.jobs} local worker processes"
+        return "the server's process"
+
+    def runner_for(self, ballots: int) -> Runner:
+        """The runner of a board of about ``ballots`` ballots."""
+        if self.runner is not None:
+            return self.runner
+        if self.jobs <= 1 or ballots < self.small:
+            return PoolRunner(None, 1)
+        with self._lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ProcessPoolExecutor(
+                    self.jobs, mp_context=multiprocessing.get_context("spawn")
+                )
+            return PoolRunner(self._pool, self.jobs)
+
+    def close(self) -> None:
+        """Stop the local worker processes (a cluster's runner is its owner's to close)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,177 @@
+"""The server's encrypted tally through the pipeline of ``plebiscite verify``: a whole
+referendum (a ranking question: the server's shuffle, the trustees' shuffles and decryptions)
+closed with its tallies on a Dask LocalCluster of two worker processes (started once for the
+module) and on two local worker processes gives the same outcome, valid archives (ours and
+belenios-tool's verify) whose tallies are the sequential producer's; a runner that fails
+during the close appends nothing, says why, and the closer finishes once it works again; an
+unreachable scheduler stops ``plebiscite serve`` at its start, naming the address."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from distributed import Client, LocalCluster, get_task_stream
+from fastapi.testclient import TestClient
+
+from plebiscite.board.sqlite import SQLiteBoard
+from plebiscite.cli.demo_server import play_referendum, status
+from plebiscite.cli.main import main
+from plebiscite.client import PartyError, Voter
+from plebiscite.compute.cluster import DaskRunner
+from plebiscite.crypto.rand import DeterministicRandom
+from plebiscite.crypto.signing import SigningKey
+from plebiscite.protocol.archive import iter_members
+from plebiscite.protocol.messages import parse_event
+from plebiscite.protocol.reduce import PoolRunner
+from plebiscite.protocol.tally import encrypted_tally_of_board
+from plebiscite.protocol.verifier import verify_archive
+from plebiscite.server.app import create_app
+from server.test_lifecycle import TOKEN, YES, A, belenios_verify
+from server.test_times import open_referendum, wait_for_phase
+
+KEY = SigningKey.from_seed(b"\x0c" * 32)
+
+
+@pytest.fixture(scope="module")
+def dask_client() -> Iterator[Client]:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
+
+
+def _play(db: Path, **where: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """A whole referendum of 4 voters a region in 2 regions, its tallies computed ``where``;
+    its final status and its regions' archives."""
+    board = SQLiteBoard(db)
+    try:
+        app = create_app(board, admin_token=TOKEN, key=KEY, **where)
+        app.state.referendums.workers.small = 0  # worker processes even for these few ballots
+        with TestClient(app) as c:
+            final = play_referendum(
+                c,
+                TOKEN,
+                voters=4,
+                regions=2,
+                rng=DeterministicRandom("cluster-tally"),
+                log=lambda _: None,
+                ranking=True,
+            )
+            archives = {
+                r["name"]: c.get(f"/api/elections/{r['election']}/archive").content
+                for r in final["regions"]
+            }
+    finally:
+        board.close()
+    return final, archives
+
+
+def _published_tally(archive: bytes) -> bytes:
+    members = list(iter_members(io.BytesIO(archive)))
+    data = {m.hash: m.content for m in members if m.kind == "data"}
+    for m in members:
+        if m.kind == "event":
+            ev = parse_event(m.content, m.hash, "event")
+            if ev.type == "EncryptedTally" and ev.payload is not None:
+                return data[json.loads(data[ev.payload])["encrypted_tally"]]
+    raise AssertionError("no EncryptedTally")
+
+
+def _outcome(final: dict[str, Any]) -> Any:
+    """The verdict and each region's counts (a non-homomorphic question's ballots in any
+    order: the shuffles' order differs)."""
+
+    def counts(result: list[Any]) -> list[Any]:
+        return [sorted(q) if q and isinstance(q[0], list) else q for q in result]
+
+    regions = [(r["name"], counts(r["result"])) for r in final["regions"]]
+    return final["outcome"]["verdict"], regions
+
+
+def test_a_cluster_and_local_workers_close_a_referendum_alike(
+    dask_client: Client, tmp_path: Path
+) -> None:
+    with get_task_stream(dask_client) as tasks:
+        on_cluster, cluster_archives = _play(
+            tmp_path / "cluster.db", runner=DaskRunner(dask_client, 2)
+        )
+    assert any(t["key"].startswith("_tally_chunk") for t in tasks.data)
+    local, local_archives = _play(tmp_path / "local.db", jobs=2)
+    assert on_cluster["phase"] == local["phase"] == "done"
+    assert _outcome(on_cluster) == _outcome(local)
+    for archives in (cluster_archives, local_archives):
+        for name, archive in archives.items():
+            report = verify_archive(lambda d=archive: io.BytesIO(d))
+            assert report.valid and report.status == "done", name
+            sequential = encrypted_tally_of_board(iter_members(io.BytesIO(archive)))
+            assert _published_tally(archive) == sequential.json()[0], name
+    region = on_cluster["regions"][0]
+    belenios_verify(tmp_path, region["election"], cluster_archives[region["name"]])
+
+
+def test_a_runner_that_fails_appends_no_tally_and_the_closer_tries_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = ProcessPoolExecutor(1)
+    broken.shutdown()  # every task refused: a runner gone in the middle of the server's life
+    rng = DeterministicRandom("cluster-tally-fails")
+    board = SQLiteBoard(tmp_path / "board.db")
+    try:
+        app = create_app(board, admin_token=TOKEN, key=KEY, runner=PoolRunner(broken, 1))
+        refs = app.state.referendums
+        refs.close_interval = 0.1
+        with TestClient(app) as c, caplog.at_level(logging.ERROR, "plebiscite"):
+            admin, rid, _, creds = open_referendum(c, rng)
+            Voter(c, rid, "North", creds["North"]["a1"], rng).vote([YES, A])
+            with pytest.raises(PartyError) as e:
+                admin.close(rid)
+            assert (e.value.status, e.value.code) == (503, "tally_workers")
+            assert "could not be computed on the cluster" in e.value.message
+            assert "not published" in e.value.message
+            st = status(c, rid)
+            assert "could not be computed" in st["close_error"]
+            assert st["regions"][0]["status"] == "closed"
+            for region in st["regions"]:
+                archive = c.get(f"/api/elections/{region['election']}/archive").content
+                report = verify_archive(lambda d=archive: io.BytesIO(d))
+                assert report.valid and report.status in ("open", "closed")
+            assert any("could not be computed" in r.getMessage() for r in caplog.records)
+            time.sleep(0.3)  # the closer fails the same way meanwhile: nothing appended
+            assert status(c, rid)["regions"][0]["status"] == "closed"
+
+            refs.workers.runner = PoolRunner(None, 1)  # the runner works again
+            st = wait_for_phase(c, rid, "decrypting")
+            assert {r["status"] for r in st["regions"]} == {"tallied"}
+            assert "close_error" not in st
+    finally:
+        board.close()
+
+
+def test_an_unreachable_scheduler_stops_the_start_up(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    db = tmp_path / "board.db"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = main(["serve", "--database", str(db), "--cluster", address, "--cluster-timeout", "1"])
+    assert rc == 2
+    assert f"--cluster: cannot reach the Dask scheduler at {address}" in err.getvalue()
+    assert not db.exists()  # the server did not start
+    with contextlib.redirect_stderr(io.StringIO()):
+        rc = main(["serve", "--database", str(db), "--cluster", "local:2", "--jobs", "2"])
+    assert rc == 2
