@@ -270,14 +270,20 @@ def cluster_verifier(
 
 class DaskRunner:
     """The partitioned reduce's runner (:class:`plebiscite.protocol.reduce.Runner`) on a Dask
-    cluster: the map and the reduce are tasks, the partitions' states stay on the workers
-    (each round's step runs where the state is), and the client fetches only what the end of
-    the reduce gives. A task whose worker dies is run again from its lineage (the chunks' index
-    entries: the ballots are read again from the archive)."""
+    cluster: the map and the reduce are tasks, the partitions' states stay on the workers,
+    and the client fetches only what the end of the reduce gives. A step made from nothing (a
+    new partition's state) is placed on the next worker thread in turn, and a step on what
+    such a step gave (the state's next round, its end) runs on the same worker: a state never
+    moves (its runs on that worker's disk with it) but when that worker is gone. A task whose
+    worker dies is run again from its lineage elsewhere (the chunks' index entries: the
+    ballots are read again from the archive)."""
 
     def __init__(self, client: Client, width: int) -> None:
         self.client = client
         self._width = width
+        self._threads = [w for w, n in sorted(client.nthreads().items()) for _ in range(n)]
+        self._turn = 0
+        self._pinned: dict[Any, str] = {}  # a reduce step's key: the worker it runs on
 
     @property
     def width(self) -> int:
@@ -287,7 +293,20 @@ class DaskRunner:
         return self.client.submit(fn, *args, pure=False)
 
     def reduce(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return self.client.submit(fn, *args, pure=False)
+        if args:
+            where = self._pinned.get(getattr(args[0], "key", None))
+        elif self._threads:
+            where = self._threads[self._turn % len(self._threads)]
+            self._turn += 1
+        else:
+            where = None
+        if where is None:
+            return self.client.submit(fn, *args, pure=False)
+        future = self.client.submit(
+            fn, *args, pure=False, workers=[where], allow_other_workers=True
+        )
+        self._pinned[future.key] = where
+        return future
 
     def item(self, handle: Any, i: int) -> Any:
         return self.client.submit(operator.getitem, handle, i, pure=False)

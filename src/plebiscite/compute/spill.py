@@ -1,9 +1,11 @@
 """A partition's sorted runs on local disk: what keeps the memory of the partitioned reduce
 (:mod:`plebiscite.protocol.reduce`) bounded whatever the election's size.
 
-A :class:`DiskSpill` writes each run to its own file in a private directory (under
-``TMPDIR``, or ``directory``), reads it back block by block and deletes it once merged; the
-directory goes with the spill (when the state holding it is released, or the process ends).
+A :class:`DiskSpill` writes each run to its own file in a private directory (on a Dask worker
+under the worker's local directory, which Dask deletes with the worker and purges when it
+finds that of a worker killed; elsewhere under ``TMPDIR``, or ``directory``), reads it back
+block by block and deletes it once merged; the directory goes with the spill (when the state
+holding it is released, or the process ends).
 A state moved between processes (a Dask worker's state fetched by another) takes its runs with
 it: pickled, a spill carries its files' contents and unpickled writes them to a directory of
 its own there, so the state stays whole on any machine.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import struct
+import sys
 import tempfile
 import weakref
 from collections.abc import Iterable, Iterator
@@ -74,7 +77,7 @@ class DiskSpill:
         return {"parent": self._parent, "next": self._next, "runs": runs}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._parent = state["parent"]
+        self._parent = _worker_directory() or state["parent"]
         if self._parent is not None and not os.path.isdir(self._parent):
             self._parent = None  # another machine: its temporary directory
         self._open()
@@ -86,4 +89,16 @@ class DiskSpill:
 def disk_partition(bound: int = SPILL_RECORDS, directory: str | None = None) -> PartitionState:
     """A new partition's state that spills its runs to local disk beyond ``bound`` records
     (made where the state is to live: a Dask worker, this process)."""
-    return PartitionState(bound, DiskSpill(directory))
+    return PartitionState(bound, DiskSpill(directory or _worker_directory()))
+
+
+def _worker_directory() -> str | None:
+    """The local directory of the Dask worker running this task, if any."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import get_worker
+
+    try:
+        return str(get_worker().local_directory)
+    except ValueError:  # not in a worker's task
+        return None
