@@ -14,7 +14,9 @@ archive of ``plebiscite generate`` (made once into ``.cache/bench/``, or given b
   scheduler and of the workers; the client's time in the group-by (submitting the chunks,
   their routing and the partitions' rounds) and in the end of the reduce (the shared
   ciphertexts, each partition's product and counts, the tree); peak resident memory of the
-  client, the scheduler and each worker (``getrusage`` in each, a fresh cluster per size).
+  client, the scheduler and each worker (``getrusage`` in each, a fresh cluster per size: the
+  client's is this process's, the indexes of the sizes before included); each serial part's
+  share of the cluster's wall time.
 
 The projection: the serial part per ballot (the client's CPU: the index, every event read and
 checked in order, the tasks submitted) and the workers' CPU per ballot give the wall time of N
@@ -207,6 +209,10 @@ def main() -> int:
             f"{c['absorb_cpu']:.2f} s), scheduler {c['scheduler_cpu']:.1f} s, workers "
             f"{c['workers_cpu']:.1f} s; the end of the reduce {c['end_wall']:.2f} s wall; "
             f"{c['tasks']} task transitions\n"
+            f"    serial parts, of the wall time: the index {took_index / c['wall']:.1%}, the "
+            f"client's CPU {c['client_cpu'] / c['wall']:.1%} (the partitions' rounds "
+            f"{c['absorb_cpu'] / c['wall']:.1%}), the end of the reduce "
+            f"{c['end_wall'] / c['wall']:.1%}\n"
             f"    peak RSS: client {_mib(c['client_peak'])}, scheduler "
             f"{_mib(c['scheduler_peak'])}, workers " + ", ".join(_mib(v) for v in c["worker_peaks"])
         )

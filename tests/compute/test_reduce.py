@@ -7,12 +7,16 @@ of the workers killed while the partitions' states are on it."""
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import io
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,9 +30,13 @@ from hypothesis import strategies as st
 from indexed_cases import VECTORS
 from plebiscite.cli.main import main
 from plebiscite.compute.generate import Plan, generate_archive
+from plebiscite.compute.spill import DiskSpill, disk_partition
 from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, election_context
 from plebiscite.protocol.reduce import (
+    FAN_IN,
+    MemorySpill,
     Partial,
+    PartitionState,
     absorb,
     combine,
     finish,
@@ -98,20 +106,53 @@ def _in_board_order(outcomes: list[BallotOutcome]) -> tuple[list[tuple[int, int]
     return findings, Partial([acc], len(last), weight)
 
 
-@settings(max_examples=60, deadline=None)
-@given(ballots(), st.integers(1, 5), st.data())
+def _new_state(kind: str, bound: int, directory: Path) -> PartitionState | None:
+    if kind == "first round":
+        return None  # made by absorb, in memory
+    return PartitionState(bound, DiskSpill(directory) if kind == "disk" else MemorySpill())
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    ballots(),
+    st.integers(1, 5),
+    st.sampled_from(["first round", "memory", "disk"]),
+    st.integers(1, 12),
+    st.data(),
+)
 def test_the_partitions_reduce_as_the_board_order_does(
-    outcomes: list[BallotOutcome], parts: int, data: st.DataObject
+    outcomes: list[BallotOutcome], parts: int, kind: str, bound: int, data: st.DataObject
 ) -> None:
-    # chunks of any size, routed, absorbed in rounds of any size, in any order
+    # chunks of any size, routed, absorbed in rounds of any size, in any order; the states
+    # made by the first round, or spilling sorted runs (in memory or to disk) beyond a tiny
+    # bound (FAN_IN runs of a level merged), moved between processes (pickled) on the way
     cuts = sorted(data.draw(st.lists(st.integers(0, len(outcomes)), max_size=6)))
     bounds = [0, *cuts, len(outcomes)]
     chunks = [route_result(ChunkResult(outcomes[a:b]), parts) for a, b in pairwise(bounds)]
     order = data.draw(st.permutations(range(len(chunks))))
-    states: list = [None] * parts
-    for i in order:
+    moved = data.draw(st.sets(st.integers(0, len(chunks))))
+    with tempfile.TemporaryDirectory() as d:
+        total = _reduce(chunks, order, moved, parts, kind, bound, Path(d))
+        assert kind != "disk" or all(
+            p.name.startswith("plebiscite-runs-") for p in Path(d).iterdir()
+        )
+
+    findings, expected = _in_board_order(outcomes)
+    assert [(f[0], f[1]) for f in total.findings] == findings
+    assert (total.counted, total.weight) == (expected.counted, expected.weight)
+    homomorphic = [acc for acc in total.product if acc is not None]
+    assert [ct for acc in homomorphic for ct in acc] == expected.product[0]
+
+
+def _reduce(
+    chunks: list, order: list[int], moved: set[int], parts: int, kind: str, bound: int, d: Path
+) -> Partial:
+    states: list = [_new_state(kind, bound, d) for _ in range(parts)]
+    for k, i in enumerate(order):
         for p in range(parts):
             states[p] = absorb(states[p], 200, chunks[i][p])
+            if k in moved:
+                states[p] = pickle.loads(pickle.dumps(states[p]))
     flagged = reused(
         [occ for s in states for occ in shared_digests(s)], LISTED.__contains__
     )  # fmt: skip
@@ -122,12 +163,29 @@ def test_the_partitions_reduce_as_the_board_order_does(
     total = partials[0]
     for other in partials[1:]:
         total = combine(SETUP, 200, total, other)
+    return total
 
-    findings, expected = _in_board_order(outcomes)
-    assert [(f[0], f[1]) for f in total.findings] == findings
-    assert (total.counted, total.weight) == (expected.counted, expected.weight)
-    homomorphic = [acc for acc in total.product if acc is not None]
-    assert [ct for acc in homomorphic for ct in acc] == expected.product[0]
+
+def test_runs_merge_by_level_and_leave_no_file(tmp_path: Path) -> None:
+    """Beyond FAN_IN runs of a level they are merged into one of the next: a partition's
+    runs stay few; its files go with the state."""
+    outcomes = [
+        BallotOutcome(h, f"e{h}", f"t{h}", f"c{h % 7}", None, (bytes([h % 251]) * 16,), (),
+                      tuple((POINTS[h % 8], POINTS[(h + 1) % 8]) for _ in range(SIZE)))
+        for h in range(1, 400)
+    ]  # fmt: skip
+    state = PartitionState(2, DiskSpill(tmp_path))
+    for o in outcomes:
+        absorb(state, 10, route_result(ChunkResult([o]), 1)[0])
+    levels = [lv for lv, _ in state.ballot_runs]
+    assert max(levels) >= 2 and all(levels.count(lv) < FAN_IN for lv in set(levels))
+    partial = finish(state, SETUP, {f"c{k}": 1 for k in range(7)}, set(), 10)
+    assert (partial.counted, partial.weight) == (7, 7)
+    (directory,) = tmp_path.iterdir()
+    assert len(list(directory.iterdir())) == len(state.ballot_runs) + len(state.digest_runs)
+    del state
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_findings_beyond_the_limit_are_counted() -> None:
@@ -223,7 +281,13 @@ def test_a_worker_killed_while_it_holds_partitions(election: Path, tmp_path: Pat
                 workers[0].wait(timeout=30)
 
         report = verify_on_cluster(
-            election, client, name=str(election), progress=kill_half_way, chunk_size=16
+            election,
+            client,
+            name=str(election),
+            progress=kill_half_way,
+            chunk_size=16,
+            # runs spilled to the workers' disks every few rounds, made again with the states
+            new_partition=functools.partial(disk_partition, 40),
         )
         assert workers[0].returncode == -signal.SIGKILL
         assert len(client.nthreads()) == 1

@@ -81,10 +81,12 @@ def _local_verifier(
     """The pipeline of ``--cluster`` on this machine: the archive indexed, each chunk of
     ballots read from its byte ranges and verified by a worker process (here with one job),
     the reduce partitioned by credential in this process
-    (:class:`~plebiscite.protocol.reduce.PoolRunner`)."""
+    (:class:`~plebiscite.protocol.reduce.PoolRunner`), the partitions' records beyond a bound
+    in sorted runs on local disk (:func:`~plebiscite.compute.spill.disk_partition`)."""
     import functools
 
     from plebiscite.compute.cluster import map_ballots_at
+    from plebiscite.compute.spill import disk_partition
     from plebiscite.protocol.reduce import PoolRunner
 
     location = archive if isinstance(archive, str) else str(archive.resolve())
@@ -94,6 +96,7 @@ def _local_verifier(
         workers=jobs if executor is not None else 1,
         map_ballots=functools.partial(map_ballots_at, location),
         partitions=PoolRunner(executor, jobs),
+        new_partition=disk_partition,
         name=str(archive),
         progress=progress.advance if progress else None,
     )

@@ -13,10 +13,11 @@ What runs where:
   at its path, reads each ballot's byte range, checks its SHA-256 against the hash its event
   refers to (the index is checked, never trusted), verifies the signature and every proof and
   routes the outcomes into the partitions (:func:`~plebiscite.protocol.reduce.route_chunk`);
-- the reduce (:class:`DaskRunner`): each partition's state grows a round of chunks at a time
-  on the worker that holds it, and at the end each partition's product, counts and findings
-  are merged in a tree of tasks (:mod:`plebiscite.protocol.reduce`); the client fetches the
-  root, never a record per ballot.
+- the reduce (:class:`DaskRunner`): one partition a worker, each partition's state made on a
+  worker and growing there a round of chunks at a time, its records beyond a bound written to
+  that worker's disk as sorted runs (:mod:`plebiscite.compute.spill`), and at the end each
+  partition's product, counts and findings are merged in a tree of tasks
+  (:mod:`plebiscite.protocol.reduce`); the client fetches the root, never a record per ballot.
 
 The workers must see the archive at the same absolute path (one machine, or a shared
 filesystem) or read it by URL. A worker that dies mid-run has its tasks, and the partitions'
@@ -36,6 +37,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
+from plebiscite.compute.spill import disk_partition
 from plebiscite.protocol.ballot import BallotSetup, ChunkResult, verify_ballot_members
 from plebiscite.protocol.verifier import MapStepError, Verifier
 
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
     from plebiscite.protocol.archive import IndexEntry
+    from plebiscite.protocol.reduce import PartitionState
     from plebiscite.protocol.report import Report
 
 __all__ = [
@@ -205,15 +208,24 @@ def verify_on_cluster(
         [str, BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkResult
     ] = map_ballots_at,
     chunk_size: int = CHUNK_BALLOTS,
+    new_partition: Callable[[], PartitionState] = disk_partition,
 ) -> Report:
     """Verify the archive at ``path`` (a local path, or a URL that every worker reads its own
     byte ranges of: see :func:`open_archive`), its ballots on the cluster's workers, the rest
     here: the same report as :class:`~plebiscite.protocol.verifier.Verifier` with a process
     pool. ``map_ballots`` is the task (:func:`map_ballots_at`: the archive's absolute path or
-    URL, the setup, a chunk). Raises :class:`ClusterError` when the cluster fails: no verdict
+    URL, the setup, a chunk); ``new_partition`` makes each partition's state on the worker that
+    holds it (:func:`~plebiscite.compute.spill.disk_partition`: runs spilled to its disk beyond
+    a bound). Raises :class:`ClusterError` when the cluster fails: no verdict
     then."""
     verifier = cluster_verifier(
-        path, client, name=name, progress=progress, map_ballots=map_ballots, chunk_size=chunk_size
+        path,
+        client,
+        name=name,
+        progress=progress,
+        map_ballots=map_ballots,
+        chunk_size=chunk_size,
+        new_partition=new_partition,
     )
     return run_on_cluster(verifier)
 
@@ -228,6 +240,7 @@ def cluster_verifier(
         [str, BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkResult
     ] = map_ballots_at,
     chunk_size: int = CHUNK_BALLOTS,
+    new_partition: Callable[[], PartitionState] = disk_partition,
 ) -> Verifier:
     """The verifier of :func:`verify_on_cluster`, not yet run (:func:`run_on_cluster`): for a
     caller that reads more than the report from it (the roll, the election)."""
@@ -244,6 +257,7 @@ def cluster_verifier(
         workers=workers,
         map_ballots=functools.partial(map_ballots, location),
         partitions=DaskRunner(client, workers),
+        new_partition=new_partition,
         # the election and the weights sent once: a task's result that every chunk's task
         # depends on (made again by the scheduler if the workers holding it die)
         share_setup=lambda setup: client.submit(_identity, setup, pure=False),
@@ -256,14 +270,20 @@ def cluster_verifier(
 
 class DaskRunner:
     """The partitioned reduce's runner (:class:`plebiscite.protocol.reduce.Runner`) on a Dask
-    cluster: the map and the reduce are tasks, the partitions' states stay on the workers
-    (each round's step runs where the state is), and the client fetches only what the end of
-    the reduce gives. A task whose worker dies is run again from its lineage (the chunks' index
-    entries: the ballots are read again from the archive)."""
+    cluster: the map and the reduce are tasks, the partitions' states stay on the workers,
+    and the client fetches only what the end of the reduce gives. A step made from nothing (a
+    new partition's state) is placed on the next worker thread in turn, and a step on what
+    such a step gave (the state's next round, its end) runs on the same worker: a state never
+    moves (its runs on that worker's disk with it) but when that worker is gone. A task whose
+    worker dies is run again from its lineage elsewhere (the chunks' index entries: the
+    ballots are read again from the archive)."""
 
     def __init__(self, client: Client, width: int) -> None:
         self.client = client
         self._width = width
+        self._threads = [w for w, n in sorted(client.nthreads().items()) for _ in range(n)]
+        self._turn = 0
+        self._pinned: dict[Any, str] = {}  # a reduce step's key: the worker it runs on
 
     @property
     def width(self) -> int:
@@ -273,7 +293,20 @@ class DaskRunner:
         return self.client.submit(fn, *args, pure=False)
 
     def reduce(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return self.client.submit(fn, *args, pure=False)
+        if args:
+            where = self._pinned.get(getattr(args[0], "key", None))
+        elif self._threads:
+            where = self._threads[self._turn % len(self._threads)]
+            self._turn += 1
+        else:
+            where = None
+        if where is None:
+            return self.client.submit(fn, *args, pure=False)
+        future = self.client.submit(
+            fn, *args, pure=False, workers=[where], allow_other_workers=True
+        )
+        self._pinned[future.key] = where
+        return future
 
     def item(self, handle: Any, i: int) -> Any:
         return self.client.submit(operator.getitem, handle, i, pure=False)

@@ -14,11 +14,13 @@ splits a chunk's outcomes into ``P`` parts, where they are made:
 - an invalid ballot's error goes to the partition of its height.
 
 Each partition's state (:class:`PartitionState`, grown by :func:`absorb` a round of chunks at
-a time) holds, for its credentials, the last ballot (the largest height: board order is the
-ballots' order in the archive) with its ciphertexts and the heights of the ones it replaced,
-and for its digests the first (height, credential) and every occurrence of the digests held
-more than once (kept whatever the order the chunks come in: which holder owns a digest is
-known once all of them are in). At the end the caller takes each partition's
+a time) holds, for its credentials, every valid ballot with its ciphertexts, and for its
+digests every (digest, height, credential): which ballot is a credential's last (the largest
+height: board order is the ballots' order in the archive) and which holder owns a digest (the
+smallest height) is decided at the end, so the chunks may come in any order. Beyond a bound
+the records are written out as sorted runs (to local disk, through the caller's
+:class:`Spill`) and merged at the end, a block of each run at a time: a partition's memory does
+not grow with the election. At the end the caller takes each partition's
 :func:`shared_digests` (few: none in a valid archive), decides which ballots reused another
 credential's ciphertext (the first ballot of a credential on the list owns it: the sequential
 verifier's rule), and :func:`finish` gives each partition's :class:`Partial`: the product of
@@ -40,7 +42,10 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-from collections.abc import Callable, Iterable, Sequence
+import itertools
+import operator
+import pickle
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from plebiscite.crypto.ed25519 import Point
@@ -53,11 +58,16 @@ if TYPE_CHECKING:
     from plebiscite.protocol.messages import Ciphertext
 
 __all__ = [
+    "BLOCK_RECORDS",
+    "FAN_IN",
     "PARTITION_BALLOTS",
+    "SPILL_RECORDS",
+    "MemorySpill",
     "Partial",
     "PartitionState",
     "PoolRunner",
     "Runner",
+    "Spill",
     "absorb",
     "combine",
     "finish",
@@ -254,54 +264,178 @@ def route_chunk(
     return route_result(map_ballots(setup, chunk), parts)
 
 
-class PartitionState:
-    """What one partition keeps (see the module): ``last`` ballot of each credential,
-    ``earlier`` ballots of each (height, event hash, tracker, whether it answered a
-    non-homomorphic question), the ``first`` (height, credential) of each digest and, for the
-    digests held more than once, every occurrence (``shared``); the invalid ballots' errors
-    (at most ``max_errors``, the others counted)."""
+class Spill(Protocol):
+    """Where a partition's sorted runs go once its records exceed its bound: each run written
+    as blocks of bytes, read back in the same order, dropped once merged. A caller gives one
+    that writes to local disk (:class:`plebiscite.compute.spill.DiskSpill`); this layer does
+    no I/O itself."""
 
-    __slots__ = ("dropped", "earlier", "errors", "first", "last", "shared")
+    def write(self, blocks: Iterable[bytes]) -> Any:
+        """Store one run (its blocks in order); its token."""
+        ...
+
+    def read(self, run: Any) -> Iterator[bytes]:
+        """The blocks of a stored run, in order."""
+        ...
+
+    def drop(self, run: Any) -> None:
+        """Forget a run (merged into a larger one, or the state finished)."""
+        ...
+
+    def stored(self) -> int:
+        """Bytes held in memory by the runs (none for a spill to disk)."""
+        ...
+
+
+class MemorySpill:
+    """Runs kept in this process as pickled blocks: a compact form (bytes, not a Python
+    object per field), not a bounded one."""
+
+    __slots__ = ("_next", "_runs")
 
     def __init__(self) -> None:
-        self.last: dict[str, BallotRecord] = {}
-        self.earlier: dict[str, list[tuple[int, str, str, bool]]] = {}
-        self.first: dict[bytes, tuple[int, str]] = {}
-        self.shared: dict[bytes, list[tuple[int, str]]] = {}
+        self._runs: dict[int, list[bytes]] = {}
+        self._next = 0
+
+    def write(self, blocks: Iterable[bytes]) -> int:
+        self._next += 1
+        self._runs[self._next] = list(blocks)
+        return self._next
+
+    def read(self, run: Any) -> Iterator[bytes]:
+        return iter(self._runs[run])
+
+    def drop(self, run: Any) -> None:
+        del self._runs[run]
+
+    def stored(self) -> int:
+        return sum(len(b) for blocks in self._runs.values() for b in blocks)
+
+
+#: records (ballots and digests of ciphertexts together) a partition keeps as Python objects
+#: before it writes them, sorted, as a run (about 250 bytes a record in memory: 25 MiB)
+SPILL_RECORDS = 100_000
+#: runs of one level merged into one of the next when there are this many: a partition's
+#: runs stay few (the merge at the end reads a block of each at once), each record written
+#: about log16(records / SPILL_RECORDS) times
+FAN_IN = 16
+#: records in a block of a run
+BLOCK_RECORDS = 512
+
+# a ballot in a run: (credential, height, event hash, tracker, packed ciphertexts,
+# non-homomorphic ciphertexts), sorted by credential then height
+RunBallot = tuple[str, int, str, str, Packed, tuple["Ciphertext", ...]]
+
+
+def _by_two(rec: tuple[Any, ...]) -> tuple[Any, Any]:
+    # the sort key of a run's records: (credential, height) or (digest, height), unique
+    return rec[0], rec[1]
+
+
+def _blocks(records: Iterable[Any]) -> Iterator[bytes]:
+    block: list[Any] = []
+    for rec in records:
+        block.append(rec)
+        if len(block) >= BLOCK_RECORDS:
+            yield pickle.dumps(block, pickle.HIGHEST_PROTOCOL)
+            block = []
+    if block:
+        yield pickle.dumps(block, pickle.HIGHEST_PROTOCOL)
+
+
+class PartitionState:
+    """What one partition keeps (see the module): every valid ballot of its credentials (with
+    its ciphertexts, packed) and every (digest, height, credential) of the digests that fall
+    in it, and the invalid ballots' errors (at most ``max_errors``, the others counted).
+
+    The records come in any order; up to ``bound`` of them are held as they came (``ballots``,
+    ``digests``), then written to ``spill`` as sorted runs (by credential then height, by
+    digest then height), the runs of a level merged into one of the next level ``FAN_IN`` at a
+    time. What a partition holds in memory is thus bounded whatever the election's size: the
+    records of a round and the tokens of its runs; the end (:func:`finish`,
+    :func:`shared_digests`) merges the runs, a block of each at a time. Without a ``spill``
+    the runs stay in memory, pickled (:class:`MemorySpill`)."""
+
+    __slots__ = ("ballot_runs", "ballots", "bound", "digest_runs", "digests", "dropped", "errors",
+                 "spill")  # fmt: skip
+
+    def __init__(self, bound: int = SPILL_RECORDS, spill: Spill | None = None) -> None:
+        self.bound = max(1, bound)
+        self.spill: Spill = MemorySpill() if spill is None else spill
+        self.ballots: list[RunBallot] = []
+        self.digests: list[DigestRecord] = []
+        self.ballot_runs: list[tuple[int, Any]] = []  # (level, token)
+        self.digest_runs: list[tuple[int, Any]] = []
         self.errors: list[ErrorRecord] = []
         self.dropped = 0
 
+    def __sizeof__(self) -> int:
+        # what a scheduler weighs before moving the state (Dask's sizeof): its records held
+        # here, not those spilled to disk
+        held = 250 * (len(self.ballots) + len(self.digests) + len(self.errors))
+        return object.__sizeof__(self) + held + self.spill.stored()
+
+    def flush(self) -> None:
+        """The records held written as one run of each kind (merging the runs of a level
+        when they are ``FAN_IN``)."""
+        for held, runs in ((self.ballots, self.ballot_runs), (self.digests, self.digest_runs)):
+            if not held:
+                continue
+            held.sort(key=_by_two)
+            runs.append((0, self.spill.write(_blocks(held))))
+            held.clear()
+            level = 0
+            while True:
+                same = [token for lv, token in runs if lv == level]
+                if len(same) < FAN_IN:
+                    break
+                merged = heapq.merge(*(self._records(t) for t in same), key=_by_two)
+                token = self.spill.write(_blocks(merged))
+                for t in same:
+                    self.spill.drop(t)
+                runs[:] = [(lv, t) for lv, t in runs if lv != level]
+                runs.append((level + 1, token))
+                level += 1
+
+    def _records(self, run: Any) -> Iterator[Any]:
+        for block in self.spill.read(run):
+            # blocks this state wrote itself (a spill's files are private to its process)
+            yield from pickle.loads(block)  # noqa: S301
+
+    def sorted_ballots(self) -> Iterator[RunBallot]:
+        """Every ballot held, by credential then height (the runs merged)."""
+        runs = [self._records(t) for _, t in self.ballot_runs]
+        return heapq.merge(*runs, sorted(self.ballots, key=_by_two), key=_by_two)
+
+    def sorted_digests(self) -> Iterator[DigestRecord]:
+        """Every (digest, height, credential) held, by digest then height."""
+        runs = [self._records(t) for _, t in self.digest_runs]
+        return heapq.merge(*runs, sorted(self.digests, key=_by_two), key=_by_two)
+
+    def close(self) -> None:
+        """The runs dropped (the state finished)."""
+        for _, t in self.ballot_runs + self.digest_runs:
+            self.spill.drop(t)
+        self.ballot_runs, self.digest_runs = [], []
+
 
 def absorb(state: PartitionState | None, max_errors: int, *parts: Part) -> PartitionState:
-    """``state`` (a new one when None) with the records of ``parts`` added; in any order: the
-    last ballot is the one of largest height, the first of a digest the smallest."""
+    """``state`` (a new one, held in memory, when None) with the records of ``parts`` added,
+    in any order (the last ballot of a credential is the one of largest height, the first of
+    a digest the smallest: decided at the end); written as runs once they exceed its bound."""
     s = PartitionState() if state is None else state
-    last, earlier, first, shared = s.last, s.earlier, s.first, s.shared
-    for ballots, digests, errors in parts:
-        for rec in ballots:
-            cred = rec[3]
-            prev = last.get(cred)
-            if prev is None:
-                last[cred] = rec
-                continue
-            if prev[0] < rec[0]:
-                last[cred], old = rec, prev
-            else:
-                old = rec
-            earlier.setdefault(cred, []).append((old[0], old[1], old[2], bool(old[5])))
-        for d, height, cred in digests:
-            held = first.get(d)
-            if held is None:
-                first[d] = (height, cred)
-            elif d in shared:
-                shared[d].append((height, cred))
-            else:  # every holder kept: which one owns it is known once all are in
-                shared[d] = [held, (height, cred)]
+    ballots, digests = s.ballots, s.digests
+    for part_ballots, part_digests, errors in parts:
+        for height, event, tracker, cred, packed, nh in part_ballots:
+            ballots.append((cred, height, event, tracker, packed, nh))
+        digests.extend(part_digests)
         for e in errors:
             if len(s.errors) < max_errors:
                 s.errors.append(e)
             else:
                 s.dropped += 1
+        if len(ballots) + len(digests) >= s.bound:
+            s.flush()
     return s
 
 
@@ -309,7 +443,12 @@ def shared_digests(state: PartitionState | None) -> list[list[tuple[int, str]]]:
     """The occurrences (height, credential) of every digest held under several credentials."""
     if state is None:
         return []
-    return [occ for occ in state.shared.values() if len({c for _, c in occ}) > 1]
+    out = []
+    for _, group in itertools.groupby(state.sorted_digests(), key=operator.itemgetter(0)):
+        occ = [(h, c) for _, h, c in group]
+        if len(occ) > 1 and len({c for _, c in occ}) > 1:
+            out.append(occ)
+    return out
 
 
 def reused(occurrences: Iterable[list[tuple[int, str]]], listed: Callable[[str], bool]) -> set[int]:
@@ -377,31 +516,36 @@ def finish(
     ]
     accs = [acc for acc in product if acc is not None]
     mul = ctx.mul
-    for cred, rec in state.last.items():
-        height, event, tracker, _, packed, nh = rec
-        cts = _unpack(packed)
-        ballots = [(height, event, tracker, bool(nh)), *state.earlier.get(cred, ())]
+    dropped = state.dropped
+    for cred, group in itertools.groupby(state.sorted_ballots(), key=operator.itemgetter(0)):
+        recs = list(group)  # one credential's ballots, by height: the last one counts
+        height, packed, nh = recs[-1][1], recs[-1][4], recs[-1][5]
+        ballots = [(h, e, t, bool(n)) for _, h, e, t, _, n in recs]
         weight = credentials.get(cred)
         if weight is None:
             findings += [(h, 1, "ballot", *NOT_LISTED, e, t) for h, e, t, _ in ballots]
-            continue
-        for h, e, t, has_nh in ballots:
-            if h in flagged:
-                findings.append((h, 2, "ballot", *REUSED, e, t))
-            if has_nh and weight != 1:
-                findings.append((h, 3, "ballot", *WEIGHTED_NH, e, t))
-        out.counted += 1
-        out.weight += weight
-        k = 0
-        for acc in accs:
-            for j in range(len(acc)):
-                (a1, b1), (a2, b2) = acc[j], cts[k]
-                acc[j] = (mul(a1, a2), mul(b1, b2))
-                k += 1
-        if nh:
-            out.nh.append((height, nh))
+        else:
+            for h, e, t, has_nh in ballots:
+                if h in flagged:
+                    findings.append((h, 2, "ballot", *REUSED, e, t))
+                if has_nh and weight != 1:
+                    findings.append((h, 3, "ballot", *WEIGHTED_NH, e, t))
+            out.counted += 1
+            out.weight += weight
+            cts = _unpack(packed)
+            k = 0
+            for acc in accs:
+                for j in range(len(acc)):
+                    (a1, b1), (a2, b2) = acc[j], cts[k]
+                    acc[j] = (mul(a1, a2), mul(b1, b2))
+                    k += 1
+            if nh:
+                out.nh.append((height, nh))
+        if len(findings) > 2 * max_findings + 64:  # the first ones kept, the others counted
+            findings, more = _cap(findings, max_findings)
+            dropped += more
     out.findings, out.dropped = _cap(findings, max_findings)
-    out.dropped += state.dropped
+    out.dropped += dropped
     return out
 
 

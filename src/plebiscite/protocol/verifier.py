@@ -97,6 +97,7 @@ from plebiscite.protocol.messages import (
 )
 from plebiscite.protocol.phases import AFTER_EVENT, BoardPhase
 from plebiscite.protocol.reduce import (
+    PartitionState,
     Runner,
     absorb,
     combine,
@@ -168,6 +169,7 @@ class Verifier:
         stop_after: int | None = None,
         check_credentials: bool = True,
         partitions: Runner | None = None,
+        new_partition: Callable[[], PartitionState] | None = None,
     ) -> None:
         self.open_archive = open_archive
         self.stop_after = stop_after  # verify events up to this height only
@@ -189,6 +191,10 @@ class Verifier:
         # (plebiscite.protocol.reduce) instead of here in board order, for a verification run
         # once (run): no checkpoint, no consume after it, last_ballot_of unknown
         self.partitions = partitions
+        # what makes each partition's state where it lives (a state spilling its runs to that
+        # worker's disk: a bounded memory), made by a step of the runner; when None the states
+        # are made by the first round, in memory, and P grows with the ballots
+        self.new_partition = new_partition
         self._parts = 0  # P, chosen at the first chunk
         self._states: list[Any] = []  # each partition's state (a runner's handle)
         self._mapped: deque[tuple[Any, int]] = deque()  # chunks in flight, their ballots
@@ -1015,8 +1021,13 @@ class Verifier:
         if not self._parts:
             assert self.partitions is not None
             ballots = len(self.index) // 2 if self.index is not None else 0
-            self._parts = partitions_for(ballots, self.partitions.width)
-            self._states = [None] * self._parts
+            width = self.partitions.width
+            if self.new_partition is None:
+                self._parts = partitions_for(ballots, width)
+                self._states = [None] * self._parts
+            else:  # a partition's memory is bounded: one a worker
+                self._parts = width
+                self._states = [self.partitions.reduce(self.new_partition) for _ in range(width)]
         return self._parts
 
     def _absorb_round(self) -> None:
