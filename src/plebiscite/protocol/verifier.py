@@ -73,7 +73,6 @@ from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, 
 from plebiscite.protocol.messages import (
     LIMITS,
     Ciphertext,
-    Credential,
     Election,
     Event,
     Pedersen,
@@ -216,7 +215,9 @@ class Verifier:
         self._ctx: Context | None = None
         self._trustees: tuple[TrusteeKind, ...] = ()
         self._owners: list[Owner] = []
-        self._credentials: dict[str, Credential] = {}
+        #: the public credentials on the list, in its order, with their weights (a weight only:
+        #: a board of a million voters holds a million of them)
+        self._credentials: dict[str, int] = {}
         self._setup: BallotSetup | None = None
         self._batch: list[tuple[int, str, bytes]] = []
         self._batch_bytes = 0
@@ -324,14 +325,14 @@ class Verifier:
     @property
     def roll_weight(self) -> int:
         """The weight of every credential of the list (the voters when unweighted)."""
-        return sum(c.weight for c in self._credentials.values())
+        return sum(self._credentials.values())
 
     @property
     def voted_weight(self) -> int:
         """The weight of the credentials with a ballot on the board."""
         if self._totals is not None:
             return self._totals[1]
-        return sum(self._credentials[c].weight for c in self._last)
+        return sum(self._credentials[c] for c in self._last)
 
     def is_credential(self, public: str) -> bool:
         """Whether ``public`` is on the election's public credential list."""
@@ -579,7 +580,7 @@ class Verifier:
                     "a ciphertext of this ballot already appears under another credential",
                     where="answers",
                 )
-        if o.nh and self._credentials[cred].weight != 1:
+        if o.nh and self._credentials[cred] != 1:
             raise ConsistencyError(
                 "a voter with a weight other than 1 cannot answer a non-homomorphic question"
             )
@@ -884,7 +885,7 @@ class Verifier:
         except PlebisciteError as e:
             self.fail("setup", e, ev)
             raise _StopError from None
-        self._credentials = {c.public: c for c in creds}
+        self._credentials = {c.public: c.weight for c in creds}
         r.voters = len(creds)
         weights = {c.public: c.weight for c in creds if c.weight != 1}
         self._setup = BallotSetup(el_raw, weights or None, per_ballot=self.partitions is not None)
@@ -1057,8 +1058,8 @@ class Verifier:
                 self._credentials.__contains__,
             )
             listed: list[dict[str, int]] = [{} for _ in range(parts)]
-            for c in self._credentials.values():
-                listed[part_of(c.public.encode(), parts)][c.public] = c.weight
+            for public, weight in self._credentials.items():
+                listed[part_of(public.encode(), parts)][public] = weight
             partials = [
                 runner.reduce(finish, s, setup, listed[p], flagged, most)
                 for p, s in enumerate(self._states)
