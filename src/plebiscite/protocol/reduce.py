@@ -74,6 +74,7 @@ __all__ = [
     "outcomes_at",
     "part_of",
     "partitions_for",
+    "reduce_partitions",
     "reused",
     "route_chunk",
     "route_result",
@@ -572,6 +573,38 @@ def combine(setup: BallotSetup, max_findings: int, a: Partial, b: Partial) -> Pa
         findings,
         a.dropped + b.dropped + dropped,
     )
+
+
+def reduce_partitions(
+    runner: Runner,
+    states: Sequence[Any],
+    setup: BallotSetup,
+    weights: dict[str, int],
+    max_findings: int,
+) -> Partial:
+    """The end of the partitioned reduce on ``runner``, from the partitions' ``states`` (or
+    their handles): the ciphertexts held under several credentials (every partition's asked
+    at once), each partition's :func:`finish` with its credentials of the list (``weights``:
+    public credential -> weight), the partials merged by :func:`combine` in a tree; the root.
+    Raises what the runner raises when a task fails."""
+    parts = len(states)
+    shared = [runner.reduce(shared_digests, s) for s in states]
+    flagged = reused(
+        itertools.chain.from_iterable(runner.result(h) for h in shared), weights.__contains__
+    )
+    listed: list[dict[str, int]] = [{} for _ in range(parts)]
+    for public, weight in weights.items():
+        listed[part_of(public.encode(), parts)][public] = weight
+    partials = [
+        runner.reduce(finish, s, setup, listed[p], flagged, max_findings)
+        for p, s in enumerate(states)
+    ]
+    while len(partials) > 1:
+        pairs = zip(partials[0::2], partials[1::2], strict=False)
+        merged = [runner.reduce(combine, setup, max_findings, a, b) for a, b in pairs]
+        partials = merged + partials[len(partials) - len(partials) % 2 :]
+    total: Partial = runner.result(partials[0])
+    return total
 
 
 def outcomes_at(res: ChunkResult, height: int, event_hash: str) -> ChunkResult:

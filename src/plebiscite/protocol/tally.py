@@ -13,7 +13,6 @@ the verifier has checked, and a trustee only ever decrypts the tally the verifie
 
 from __future__ import annotations
 
-import itertools
 from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
@@ -51,13 +50,9 @@ from plebiscite.protocol.reduce import (
     Partial,
     Runner,
     absorb,
-    combine,
-    finish,
-    part_of,
     partitions_for,
-    reused,
+    reduce_partitions,
     route_result,
-    shared_digests,
 )
 
 __all__ = [
@@ -125,6 +120,21 @@ class _Member(Protocol):
     def content(self) -> bytes: ...
 
 
+def _setup_of(data: dict[str, bytes], payload: str) -> tuple[bytes, Election, dict[str, int]]:
+    """A board's Setup from its data members by hash: the election (as written, and parsed)
+    and each public credential's weight. The credentials are the board's, checked when it
+    took them (not again here)."""
+    refs = obj(
+        strictjson.loads(data[payload], max_size=4096, where="setup"),
+        "setup",
+        ("election", "trustees", "credentials"),
+    )
+    el_raw = data[refs["election"]]
+    election = parse_election(el_raw)
+    creds = parse_credentials(data[refs["credentials"]], election.group, membership=False)
+    return el_raw, election, {c.public: c.weight for c in creds}
+
+
 def encrypted_tally_of_board(members: Iterable[_Member]) -> EncryptedTally:
     """The encrypted tally of a closed board, from its members in order (an archive's, or a
     board's): for each homomorphic question the product of every voter's last ballot raised to
@@ -143,14 +153,7 @@ def encrypted_tally_of_board(members: Iterable[_Member]) -> EncryptedTally:
             continue  # an archive's header
         ev = parse_event(m.content, m.hash, f"event {m.hash}")
         if ev.type == "Setup" and ev.payload is not None:
-            refs = obj(
-                strictjson.loads(data[ev.payload], max_size=4096, where="setup"),
-                "setup",
-                ("election", "trustees", "credentials"),
-            )
-            election = parse_election(data[refs["election"]])
-            creds = parse_credentials(data[refs["credentials"]], election.group, membership=False)
-            weights = {c.public: c.weight for c in creds}
+            _, election, weights = _setup_of(data, ev.payload)
         elif ev.type == "Ballot" and ev.payload is not None and election is not None:
             b = parse_ballot(data[ev.payload], election)
             last[b.credential_text] = b
@@ -256,15 +259,7 @@ def encrypted_tally_on(
             continue  # an archive's header
         ev = parse_event(m.content, m.hash, f"event {m.hash}")
         if ev.type == "Setup" and ev.payload is not None:
-            refs = obj(
-                strictjson.loads(data[ev.payload], max_size=4096, where="setup"),
-                "setup",
-                ("election", "trustees", "credentials"),
-            )
-            el_raw = data[refs["election"]]
-            election = parse_election(el_raw)
-            creds = parse_credentials(data[refs["credentials"]], election.group, membership=False)
-            weights = {c.public: c.weight for c in creds}
+            el_raw, election, weights = _setup_of(data, ev.payload)
             weighted = any(w != 1 for w in weights.values())
             setup = BallotSetup(el_raw, weights if weighted else None, per_ballot=True)
             # the election and the weights sent once, a handle every chunk's task takes
@@ -282,21 +277,7 @@ def encrypted_tally_on(
     drain(0)
     if round_:
         absorb_round()
-    occurrences = itertools.chain.from_iterable(
-        runner.result(runner.reduce(shared_digests, st)) for st in states
-    )
-    flagged = reused(occurrences, weights.__contains__)
-    listed: list[dict[str, int]] = [{} for _ in range(parts)]
-    for c, w in weights.items():
-        listed[part_of(c.encode(), parts)][c] = w
-    partials = [
-        runner.reduce(finish, st, setup, listed[p], flagged, 1) for p, st in enumerate(states)
-    ]
-    while len(partials) > 1:
-        pairs = zip(partials[0::2], partials[1::2], strict=False)
-        merged = [runner.reduce(combine, setup, 1, a, b) for a, b in pairs]
-        partials = merged + partials[len(partials) - len(partials) % 2 :]
-    total: Partial = runner.result(partials[0])
+    total = reduce_partitions(runner, states, setup, weights, 1)
     if total.findings or total.dropped:
         more = len(total.findings) + total.dropped - 1
         if not total.findings:  # only counted (an invalid ballot's error beyond the first)

@@ -99,15 +99,11 @@ from plebiscite.protocol.reduce import (
     PartitionState,
     Runner,
     absorb,
-    combine,
-    finish,
     outcomes_at,
-    part_of,
     partitions_for,
-    reused,
+    reduce_partitions,
     route_chunk,
     route_result,
-    shared_digests,
 )
 from plebiscite.protocol.report import Finding, Report
 from plebiscite.protocol.setup import Owner, check_trustees
@@ -1049,27 +1045,12 @@ class Verifier:
         self._drain(0)
         if self._round:
             self._absorb_round()
-        runner, setup, most = self.partitions, self._setup, self.max_findings
-        parts = self._partitions()
+        self._partitions()
+        states, self._states = self._states, []
         try:
-            shared = [runner.reduce(shared_digests, s) for s in self._states]
-            flagged = reused(
-                itertools.chain.from_iterable(runner.result(h) for h in shared),
-                self._credentials.__contains__,
+            total = reduce_partitions(
+                self.partitions, states, self._setup, self._credentials, self.max_findings
             )
-            listed: list[dict[str, int]] = [{} for _ in range(parts)]
-            for public, weight in self._credentials.items():
-                listed[part_of(public.encode(), parts)][public] = weight
-            partials = [
-                runner.reduce(finish, s, setup, listed[p], flagged, most)
-                for p, s in enumerate(self._states)
-            ]
-            self._states = []
-            while len(partials) > 1:
-                pairs = zip(partials[0::2], partials[1::2], strict=False)
-                merged = [runner.reduce(combine, setup, most, a, b) for a, b in pairs]
-                partials = merged + partials[len(partials) - len(partials) % 2 :]
-            total = runner.result(partials[0])
         except Exception as e:
             raise MapStepError(
                 f"the reduce of the ballots could not be made: {type(e).__name__}: {e}"
