@@ -6,7 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,21 @@ def peer_vector(name: str) -> tuple[Path, dict[str, Any]]:
 
 def peer_vector_names() -> list[str]:
     return sorted(p.stem for p in PEER_VECTORS.glob("*.bel"))
+
+
+@pytest.fixture(scope="module")
+def dask_client() -> Iterator[Any]:
+    """A Dask client of a LocalCluster of two worker processes (one thread each), for the
+    tests of one module (Dask imported here only: the other tests do not pay for it)."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
 
 
 @pytest.fixture

@@ -14,12 +14,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cloudpickle
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 
 from indexed_cases import VECTORS, ballot_bytes_changed, write_cases
 from plebiscite.cli.main import main
@@ -29,17 +28,6 @@ from plebiscite.protocol.ballot import BallotSetup, ChunkResult
 from plebiscite.protocol.verifier import Verifier
 
 DASK = Path(sys.executable).parent / "dask"
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as c,
-    ):
-        yield c
 
 
 @pytest.fixture(scope="module")
@@ -55,23 +43,27 @@ def _run(args: list[str]) -> tuple[int, str, str]:
 
 
 def test_the_cluster_gives_the_report_of_one_process(
-    client: Client, cases: dict[str, Path]
+    dask_client: Client, cases: dict[str, Path]
 ) -> None:
     for name, path in cases.items():
         alone = Verifier(lambda p=path: p.open("rb"), name=str(path)).run()
-        on_cluster = verify_on_cluster(path, client)
+        on_cluster = verify_on_cluster(path, dask_client)
         assert on_cluster.to_json() == alone.to_json(), name
 
 
-def test_a_ballot_changed_in_place_is_found_on_the_worker(client: Client, tmp_path: Path) -> None:
+def test_a_ballot_changed_in_place_is_found_on_the_worker(
+    dask_client: Client, tmp_path: Path
+) -> None:
     path = ballot_bytes_changed(tmp_path)
-    report = verify_on_cluster(path, client)
+    report = verify_on_cluster(path, dask_client)
     assert not report.valid
     assert any(f.check == "ballot" and "content hashes to" in f.message for f in report.findings)
 
 
-def test_the_command_line_on_a_running_scheduler(client: Client, cases: dict[str, Path]) -> None:
-    address = client.scheduler_info()["address"]
+def test_the_command_line_on_a_running_scheduler(
+    dask_client: Client, cases: dict[str, Path]
+) -> None:
+    address = dask_client.scheduler_info()["address"]
     for name in ("belenios3/revotes-weighted", "signature-3.x"):
         path = str(cases[name])
         rc1, out1, _ = _run(["verify", path, "--jobs", "1"])
@@ -112,35 +104,37 @@ def _die_once(
 
 
 def test_a_worker_that_dies_mid_task_changes_nothing(
-    client: Client, cases: dict[str, Path], tmp_path: Path
+    dask_client: Client, cases: dict[str, Path], tmp_path: Path
 ) -> None:
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     path = cases["belenios3/revotes-weighted"]
     marker = tmp_path / "died"
-    report = verify_on_cluster(path, client, map_ballots=functools.partial(_die_once, str(marker)))
+    report = verify_on_cluster(
+        path, dask_client, map_ballots=functools.partial(_die_once, str(marker))
+    )
     assert marker.exists()  # a worker died
     assert report.to_json() == Verifier(lambda: path.open("rb"), name=str(path)).run().to_json()
-    client.wait_for_workers(2, timeout=30)
+    dask_client.wait_for_workers(2, timeout=30)
 
 
 def _die(path: str, setup: BallotSetup, chunk: list[tuple[int, str, IndexEntry]]) -> ChunkResult:
     os._exit(1)
 
 
-def test_a_task_that_kills_every_worker_gives_no_verdict(client: Client) -> None:
+def test_a_task_that_kills_every_worker_gives_no_verdict(dask_client: Client) -> None:
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     path = VECTORS / "belenios3/ed25519.bel"
     with pytest.raises(ClusterError, match="failed on every worker that ran it"):
-        verify_on_cluster(path, client, map_ballots=_die)
-    client.wait_for_workers(2, timeout=30)
+        verify_on_cluster(path, dask_client, map_ballots=_die)
+    dask_client.wait_for_workers(2, timeout=30)
 
 
-def test_a_worker_that_cannot_read_the_archive_gives_no_verdict(client: Client) -> None:
+def test_a_worker_that_cannot_read_the_archive_gives_no_verdict(dask_client: Client) -> None:
     def elsewhere(path: str, setup: BallotSetup, chunk: list) -> ChunkResult:
         return map_ballots_at(path + ".gone", setup, chunk)
 
     with pytest.raises(ClusterError, match=r"a worker cannot read the archive .*\.gone"):
-        verify_on_cluster(VECTORS / "belenios3/ed25519.bel", client, map_ballots=elsewhere)
+        verify_on_cluster(VECTORS / "belenios3/ed25519.bel", dask_client, map_ballots=elsewhere)
 
 
 def test_separate_dask_scheduler_and_worker_processes(tmp_path: Path) -> None:
@@ -195,7 +189,7 @@ def test_verifying_without_a_cluster_does_not_import_dask() -> None:
 
 
 def test_the_generator_makes_the_same_archive_on_the_cluster(
-    client: Client, tmp_path: Path
+    dask_client: Client, tmp_path: Path
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -203,7 +197,7 @@ def test_the_generator_makes_the_same_archive_on_the_cluster(
     from plebiscite.compute.generate import Plan, generate_archive
 
     plan = Plan(voters=40, seed="cluster", revotes=3)
-    executor, workers = executor_of(client)
+    executor, workers = executor_of(dask_client)
     generate_archive(tmp_path / "dask.bel", plan, executor, workers)
     with ThreadPoolExecutor(1) as one:
         generate_archive(tmp_path / "here.bel", plan, one, 1)
@@ -211,7 +205,7 @@ def test_the_generator_makes_the_same_archive_on_the_cluster(
 
 
 def test_an_archive_read_by_url_gives_the_same_report(
-    client: Client, cases: dict[str, Path]
+    dask_client: Client, cases: dict[str, Path]
 ) -> None:
     """Each worker reads its own byte ranges of the archive by HTTP range requests (fsspec),
     as the client reads the index and the rest: the same report as the local file."""
@@ -222,7 +216,7 @@ def test_an_archive_read_by_url_gives_the_same_report(
         local = Verifier(lambda p=path: p.open("rb")).run()
         with serving(path.parent) as base:
             url = f"{base}/{path.name}"
-            remote = verify_on_cluster(url, client, name=str(path))
+            remote = verify_on_cluster(url, dask_client, name=str(path))
             assert remote.valid == local.valid
             assert remote.result == local.result
             assert [f.describe() for f in remote.findings] == [f.describe() for f in local.findings]

@@ -24,9 +24,9 @@ def _members(path: Path) -> list:
     return list(iter_members(io.BytesIO(path.read_bytes())))
 
 
-def _published(path: Path) -> bytes | None:
+def published_tally(archive: bytes) -> bytes | None:
     """The data of the archive's EncryptedTally event (the encrypted tally), if any."""
-    members = _members(path)
+    members = list(iter_members(io.BytesIO(archive)))
     data = {m.hash: m.content for m in members if m.kind == "data"}
     for m in members:
         if m.kind == "event":
@@ -43,7 +43,7 @@ def test_the_reduce_gives_the_sequential_tally(name: str) -> None:
     for ballots in (0, 250_000):  # one partition, then three
         got = encrypted_tally_on(_members(path), PoolRunner(None, 1), ballots=ballots, chunk_size=2)
         assert got.json() == alone.json(), (name, ballots)
-    published = _published(path)
+    published = published_tally(path.read_bytes())
     if published is not None:
         assert alone.json()[0] == published, name
 

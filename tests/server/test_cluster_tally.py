@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import socket
 import time
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from distributed import Client, LocalCluster, get_task_stream
+from distributed import Client, get_task_stream
 from fastapi.testclient import TestClient
 
 from plebiscite.board.sqlite import SQLiteBoard
@@ -31,26 +29,15 @@ from plebiscite.compute.cluster import DaskRunner
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.protocol.archive import iter_members
-from plebiscite.protocol.messages import parse_event
 from plebiscite.protocol.reduce import PoolRunner
 from plebiscite.protocol.tally import encrypted_tally_of_board
 from plebiscite.protocol.verifier import verify_archive
 from plebiscite.server.app import create_app
+from protocol.test_tally_on import published_tally
 from server.test_lifecycle import TOKEN, YES, A, belenios_verify
 from server.test_times import open_referendum, wait_for_phase
 
 KEY = SigningKey.from_seed(b"\x0c" * 32)
-
-
-@pytest.fixture(scope="module")
-def dask_client() -> Iterator[Client]:
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as c,
-    ):
-        yield c
 
 
 def _play(db: Path, **where: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -77,17 +64,6 @@ def _play(db: Path, **where: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
     finally:
         board.close()
     return final, archives
-
-
-def _published_tally(archive: bytes) -> bytes:
-    members = list(iter_members(io.BytesIO(archive)))
-    data = {m.hash: m.content for m in members if m.kind == "data"}
-    for m in members:
-        if m.kind == "event":
-            ev = parse_event(m.content, m.hash, "event")
-            if ev.type == "EncryptedTally" and ev.payload is not None:
-                return data[json.loads(data[ev.payload])["encrypted_tally"]]
-    raise AssertionError("no EncryptedTally")
 
 
 def _outcome(final: dict[str, Any]) -> Any:
@@ -117,7 +93,7 @@ def test_a_cluster_and_local_workers_close_a_referendum_alike(
             report = verify_archive(lambda d=archive: io.BytesIO(d))
             assert report.valid and report.status == "done", name
             sequential = encrypted_tally_of_board(iter_members(io.BytesIO(archive)))
-            assert _published_tally(archive) == sequential.json()[0], name
+            assert published_tally(archive) == sequential.json()[0], name
     region = on_cluster["regions"][0]
     belenios_verify(tmp_path, region["election"], cluster_archives[region["name"]])
 
