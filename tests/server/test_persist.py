@@ -217,6 +217,16 @@ def test_the_voter_roll_is_a_record_a_region_written_when_it_changes(tmp_path):
             store.close()
     with server(url) as c:
         assert status(c, rid) == before
+        # a change of one region's part writes the earlier layout's roll a region at a time
+        CredentialAuthority(c, rid, "South", south["authority_token"], rng).make_credentials()
+    store = open_private(url)
+    try:
+        assert json.loads(store.get(KIND_ROLL, rid)) == {"version": 2, "regions": 2}
+        assert sorted(store.versions(KIND_ROLL_REGION)) == [f"{rid}/0", f"{rid}/1"]
+    finally:
+        store.close()
+    with server(url) as c:
+        assert status(c, rid) == before
 
 
 def test_the_server_key_opens_only_with_the_servers_key_file(tmp_path):

@@ -464,14 +464,19 @@ def _write_roll(store: PrivateStore, ref: _Referendum, changed: Iterable[int]) -
     """What is large and changes rarely: the voters and public credentials, a record a region
     (kind ``referendum-roll-region``, keyed ``ID/INDEX``), the regions ``changed`` written
     (each serialised alone: the memory of one region's), then the roll's head (kind
-    ``referendum-roll``: how many regions)."""
+    ``referendum-roll``: how many regions) where it is not there yet. A roll stored whole in
+    its head (an earlier layout) is written again a region at a time, every region."""
     rid = ref.referendum.id
+    head = strictjson.dumps_compact({"version": 2, "regions": len(ref.regions)})
+    stored = store.get(KIND_ROLL, rid)
+    if stored != head:
+        changed = range(len(ref.regions))
     for i in changed:
         part = strictjson.dumps_compact(_roll_part_value(ref.regions[i]))
         store.put(KIND_ROLL_REGION, f"{rid}/{i}", part)
         del part
-    head = {"version": 2, "regions": len(ref.regions)}
-    store.put(KIND_ROLL, rid, strictjson.dumps_compact(head))
+    if stored != head:
+        store.put(KIND_ROLL, rid, head)
 
 
 def _delete_roll(store: PrivateStore, rid: str) -> None:
