@@ -132,13 +132,16 @@ def verify_partitioned(data: bytes, partitions: int = 3) -> Report:
 
 def verify_indexed(data: bytes, partitions: int = 3) -> Report:
     """``data`` verified by its index, the ballots read by their index entries, the reduce
-    partitioned (the pipeline without the scan)."""
+    partitioned (the pipeline without the scan), the credentials' membership checked by the
+    runner two at a time."""
 
     def map_bytes(setup: BallotSetup, chunk: list[Any]) -> ChunkResult:
         return verify_ballot_members(setup, io.BytesIO(data), chunk)
 
     runner = PoolRunner(None, partitions)
-    return Verifier(lambda: io.BytesIO(data), map_ballots=map_bytes, partitions=runner).run()
+    return Verifier(
+        lambda: io.BytesIO(data), map_ballots=map_bytes, partitions=runner, credential_chunk=2
+    ).run()
 
 
 # ranges of a block, of a few blocks (a ballot across two or three of them) and of 64 KiB
@@ -168,4 +171,5 @@ def scanned_verifier(data: bytes, partitions: int = 3, scan_bytes: int = 1536) -
         partitions=PoolRunner(None, partitions),
         scan=scan_bytes_at,
         scan_bytes=scan_bytes,
+        credential_chunk=2,  # the list's membership checked by the runner, two at a time
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from plebiscite.protocol.archive import BLOCK, iter_members, member_bytes
 from plebiscite.protocol.ballot import BallotSetup
 from plebiscite.protocol.scan import MAX_RANGE, MIN_RANGE, range_bytes, scan_range
 from plebiscite.protocol.verifier import Verifier
+from tamper import Archive
 
 ALL = sorted(VECTORS.glob("*/*.bel"))
 SIZES = [512, 1024, 1536, 4096, 65536]
@@ -135,3 +137,36 @@ def test_range_sizes() -> None:
     assert range_bytes(10, 2) == MIN_RANGE
     assert range_bytes(1 << 40, 2) == MAX_RANGE
     assert range_bytes(100 << 20, 1) % BLOCK == 0
+
+
+def _with_credentials(fn: Callable[[list[str]], list[str]]) -> bytes:
+    a = Archive.load(VECTORS / "belenios3/ed25519.bel")
+    setup = a.data(a.payload_index("Setup"))
+    a.edit(a.index_of_hash(setup["credentials"]), fn)
+    return a.to_bytes()
+
+
+_OFF = "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"  # not in the group
+
+
+def _off_curve(creds: list[str]) -> list[str]:
+    """The third credential replaced by a canonical encoding that is no element of the
+    group: found by the membership checks, not by the parse."""
+    return [*creds[:2], _OFF, *creds[3:]]
+
+
+def _non_member_then_bad_encoding(creds: list[str]) -> list[str]:
+    """A credential that is no element of the group, then one that is not even an encoding:
+    the first in the list's order is the one reported."""
+    return [creds[0], _OFF, creds[2], "xyz", *creds[4:]]
+
+
+@pytest.mark.parametrize("change", [_off_curve, _non_member_then_bad_encoding])
+def test_the_credentials_checked_on_the_runner_give_the_first_error(
+    change: Callable[[list[str]], list[str]],
+) -> None:
+    data = _with_credentials(change)
+    alone = Verifier(lambda: io.BytesIO(data)).run().to_json()
+    assert not alone["valid"] and alone["findings"][0]["check"] == "setup"
+    assert verify_scanned(data, 3, 4096).to_json() == alone
+    assert verify_indexed(data).to_json() == alone

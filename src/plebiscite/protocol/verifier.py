@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context, fixed_base
 from plebiscite.crypto.dlog import discrete_log, discrete_logs
-from plebiscite.crypto.group import Element
+from plebiscite.crypto.group import Element, Group
 from plebiscite.crypto.groups import FiniteFieldGroup, parse_natural
 from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.proofs import verify_decryption
@@ -75,6 +75,7 @@ from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, 
 from plebiscite.protocol.messages import (
     LIMITS,
     Ciphertext,
+    Credential,
     Election,
     Event,
     Pedersen,
@@ -86,6 +87,7 @@ from plebiscite.protocol.messages import (
     TrusteeKind,
     arr,
     ciphertext,
+    first_non_member,
     hash_ref,
     obj,
     parse_credentials,
@@ -173,6 +175,7 @@ class Verifier:
         new_partition: Callable[[], PartitionState] | None = None,
         scan: Scan | None = None,
         scan_bytes: int | None = None,
+        credential_chunk: int = 20_000,
     ) -> None:
         self.open_archive = open_archive
         self.stop_after = stop_after  # verify events up to this height only
@@ -203,9 +206,14 @@ class Verifier:
         # from the archive's size and the workers); the archive is then never indexed whole
         self.scan = scan
         self.scan_bytes = scan_bytes
+        # with partitions: the public credentials' membership checked by the runner's workers,
+        # this many a task (a list no longer than this is checked here)
+        self.credential_chunk = credential_chunk
         self._ballots_hint = 0  # the ballots expected, when there is no index to count them
-        #: the ballots taken from the ranges' regular parts (the others were read here)
+        #: the ballots taken from the ranges' regular parts (the others were read here), and
+        #: the ranges scanned
         self.scanned = 0
+        self.ranges = 0
         self._parts = 0  # P, chosen at the first chunk
         self._states: list[Any] = []  # each partition's state (a runner's handle)
         self._mapped: deque[tuple[Any, int]] = deque()  # chunks in flight, their ballots
@@ -528,6 +536,7 @@ class Verifier:
                     grow *= 2
                     task = (self.scan, self._shared_setup, parts, self._timestamp, a, cursor)
                     inflight.append(runner.map(*task))
+                    self.ranges += 1
                 if not inflight:
                     return trail[0].offset if trail else expected
                 handle = inflight.popleft()
@@ -1025,7 +1034,10 @@ class Verifier:
             self._check_trustees(election)
             r.record_features = record_features(election, self._trustees)
             r.record = "3.x" if r.record_features else "2.0"
-            creds = parse_credentials(cr_raw, group, membership=self.check_credentials)
+            if self.partitions is not None and self.check_credentials:
+                creds = self._credentials_checked_on_runner(cr_raw, group)
+            else:
+                creds = parse_credentials(cr_raw, group, membership=self.check_credentials)
         except PlebisciteError as e:
             self.fail("setup", e, ev)
             raise _StopError from None
@@ -1037,6 +1049,29 @@ class Verifier:
             [(group.one, group.one) for _ in range(q.size)] if q.homomorphic else None
             for q in election.questions
         ]
+
+    def _credentials_checked_on_runner(self, raw: bytes, group: Group) -> tuple[Credential, ...]:
+        """The public credentials parsed here, their subgroup membership (a multiplication
+        each in Ed25519: most of the setup's cost on a large list) checked by the runner's
+        workers, ``credential_chunk`` at a time; the error of :func:`parse_credentials` when
+        the list has one (read again here, alone, for its first error in the list's order)."""
+        assert self.partitions is not None
+        n, runner = self.credential_chunk, self.partitions
+        if len(raw) <= 64 * n:  # a short list (a credential takes 64 bytes or more)
+            return parse_credentials(raw, group)
+        try:
+            creds = parse_credentials(raw, group, membership=False)
+        except PlebisciteError:
+            return parse_credentials(raw, group)  # raises the first error
+        publics = [c.public for c in creds]
+        handles = [
+            runner.map(first_non_member, group, publics[i : i + n])
+            for i in range(0, len(publics), n)
+        ]
+        del publics
+        if any(runner.result(h) is not None for h in handles):
+            return parse_credentials(raw, group)  # raises the first error
+        return creds
 
     def _check_trustees(self, election: Election) -> None:
         self._owners = check_trustees(election, self._trustees)
