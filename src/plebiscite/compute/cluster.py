@@ -2,17 +2,20 @@
 
 What runs where:
 
-- the client (the process that calls :func:`verify_on_cluster`) indexes the archive in one
-  sequential pass (:func:`~plebiscite.protocol.archive.index_archive`: where every member lies,
-  the header and events read and hashed, data members skipped), then reads every member but
-  the ballots by the index and verifies the chain, the setup, the tally, the shuffles, the
-  decryptions and the result, submitting the ballots' tasks as their events come;
-- the election and the weights go to the cluster once (a task's result every chunk depends
-  on), not with every chunk;
-- each map task verifies a chunk of ballots (:func:`map_ballots_at`): it opens the archive
-  at its path, reads each ballot's byte range, checks its SHA-256 against the hash its event
-  refers to (the index is checked, never trusted), verifies the signature and every proof and
-  routes the outcomes into the partitions (:func:`~plebiscite.protocol.reduce.route_chunk`);
+- the client (the process that calls :func:`verify_on_cluster`) reads the archive's start
+  (the header, the setup) and, after the ballots, its end (the tally, the shuffles, the
+  decryptions, the result) by an index of those parts only, and verifies them; the public
+  credentials' membership is checked by tasks
+  (:func:`~plebiscite.protocol.messages.first_non_member`);
+- the election and the weights go to the cluster once (a task's result every task depends
+  on), not with every task;
+- each map task scans a byte range of the ballots (:func:`scan_range_at`,
+  :mod:`plebiscite.protocol.scan`): it opens the archive at its path, reads its range, walks
+  its members, checks every event and each ballot's hash (nothing it finds is trusted: the
+  client links the ranges' edges and their chains, and reads the archive itself wherever they
+  do not link), verifies the signature and every proof and routes the outcomes into the
+  partitions (:func:`~plebiscite.protocol.reduce.route_result`); with ``scan=None`` the client
+  indexes the whole archive and sends chunks of index entries instead (:func:`map_ballots_at`);
 - the reduce (:class:`DaskRunner`): one partition a worker, each partition's state made on a
   worker and growing there a round of chunks at a time, its records beyond a bound written to
   that worker's disk as sorted runs (:mod:`plebiscite.compute.spill`), and at the end each
