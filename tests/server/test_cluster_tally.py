@@ -84,7 +84,9 @@ def test_a_cluster_and_local_workers_close_a_referendum_alike(
         on_cluster, cluster_archives = _play(
             tmp_path / "cluster.db", runner=DaskRunner(dask_client, 2)
         )
-    assert any(t["key"].startswith("_tally_chunk") for t in tasks.data)
+    # the tasks read their ranges of the board: none carries a ballot
+    assert any(t["key"].startswith("_tally_range") for t in tasks.data)
+    assert not any(t["key"].startswith("_tally_chunk") for t in tasks.data)
     local, local_archives = _play(tmp_path / "local.db", jobs=2)
     assert on_cluster["phase"] == local["phase"] == "done"
     assert _outcome(on_cluster) == _outcome(local)
@@ -133,6 +135,45 @@ def test_a_runner_that_fails_appends_no_tally_and_the_closer_tries_again(
             assert {r["status"] for r in st["regions"]} == {"tallied"}
             assert "close_error" not in st
     finally:
+        board.close()
+
+
+def test_workers_that_cannot_open_the_board_append_no_tally(tmp_path: Path) -> None:
+    rng = DeterministicRandom("cluster-tally-no-board")
+    board = SQLiteBoard(tmp_path / "board.db")
+    elsewhere = tmp_path / "not-there" / "board.db"
+    try:
+        app = create_app(board, admin_token=TOKEN, key=KEY, jobs=2)
+        refs = app.state.referendums
+        refs.close_interval = 0.1
+        refs.workers.small = 0
+        refs.workers.board_location = str(elsewhere)  # where the workers do not find it
+        with TestClient(app) as c:
+            admin, rid, _, creds = open_referendum(c, rng)
+            Voter(c, rid, "North", creds["North"]["a1"], rng).vote([YES, A])
+            with pytest.raises(PartyError) as e:
+                admin.close(rid)
+            assert (e.value.status, e.value.code) == (503, "tally_workers")
+            assert "2 local worker processes" in e.value.message
+            assert "BoardUnreadableError" in e.value.message
+            assert str(tmp_path) not in e.value.message
+            st = status(c, rid)
+            assert st["regions"][0]["status"] == "closed"
+            for region in st["regions"]:
+                archive = c.get(f"/api/elections/{region['election']}/archive").content
+                report = verify_archive(lambda d=archive: io.BytesIO(d))
+                assert report.valid and report.status in ("open", "closed")
+            assert not elsewhere.parent.exists()  # nothing made there
+
+            refs.workers.board_location = None  # the board where the server has it
+            deadline = time.monotonic() + 60
+            while {r["status"] for r in status(c, rid)["regions"]} != {"tallied"}:
+                assert time.monotonic() < deadline, status(c, rid)
+                time.sleep(0.1)
+            st = status(c, rid)
+            assert "close_error" not in st
+    finally:
+        refs.workers.close()
         board.close()
 
 

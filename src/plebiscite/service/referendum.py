@@ -233,6 +233,7 @@ from plebiscite.service.errors import (
 )
 from plebiscite.service.letters import KIND_JOB, Letter, Letters
 from plebiscite.service.pool import MAX_POOL
+from plebiscite.service.tallyread import range_reader
 from plebiscite.service.voters import EMAIL, is_required, set_roll
 from plebiscite.service.workers import TallyWorkers
 
@@ -1919,9 +1920,18 @@ def _append_tally(s: ElectionState, workers: TallyWorkers | None = None) -> None
     workers = workers if workers is not None else TallyWorkers(jobs=1)
     ballots = s.verifier.report.ballots
     try:
-        et = encrypted_tally_on(
-            s.board.members(s.uuid), workers.runner_for(ballots), ballots=ballots
-        )
+        runner = workers.runner_for(ballots)
+        if workers.reads_board(ballots):  # read by the tasks, a range of members each
+            location = workers.board_location or s.board.location
+            et = encrypted_tally_on(
+                s.board.members(s.uuid),
+                runner,
+                ballots=ballots,
+                read_range=range_reader(location, s.uuid),
+                end_seq=s.board.next_seq(s.uuid),
+            )
+        else:
+            et = encrypted_tally_on(s.board.members(s.uuid), runner, ballots=ballots)
     except PlebisciteError:
         raise  # the board's database: as any other step of the close
     except ValueError as e:  # the reduce found a ballot the verifier should have refused
