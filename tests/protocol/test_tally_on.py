@@ -1,7 +1,8 @@
 """The server's encrypted tally through the partitioned reduce (``encrypted_tally_on``) is the
 sequential producer's, byte for byte, and the published one of every valid vector: revotes,
 weights, non-homomorphic and Lists questions, in one partition or several, in this thread or
-on worker processes; a board with a ballot the reduce finds wrong gives no tally."""
+on worker processes, with the ballots read here or by ranges of the board's members where
+the map step runs; a board with a ballot the reduce finds wrong gives no tally."""
 
 from __future__ import annotations
 
@@ -120,7 +121,7 @@ def test_a_ballot_event_whose_data_the_range_lacks_gives_no_tally() -> None:
     def read(a: int, b: int) -> list[StoredMember]:
         return [m for m in board[a:b] if m.seq != ballot - 1]
 
-    with pytest.raises(ValueError, match=f"member {ballot}\\) has not its payload"):
+    with pytest.raises(ValueError, match=f"member {ballot}\\) has no data member"):
         encrypted_tally_on(
             iter(board), PoolRunner(None, 1), read_range=read, end_seq=len(board), range_size=2
         )

@@ -2,8 +2,9 @@
 referendum (a ranking question: the server's shuffle, the trustees' shuffles and decryptions)
 closed with its tallies on a Dask LocalCluster of two worker processes (started once for the
 module) and on two local worker processes gives the same outcome, valid archives (ours and
-belenios-tool's verify) whose tallies are the sequential producer's; a runner that fails
-during the close appends nothing, says why, and the closer finishes once it works again; an
+belenios-tool's verify) whose tallies are the sequential producer's, the tasks reading their
+ranges of the board; a runner that fails during the close, or workers that cannot open the
+board, append nothing, say why, and the closer finishes once they work again; an
 unreachable scheduler stops ``plebiscite serve`` at its start, naming the address."""
 
 from __future__ import annotations

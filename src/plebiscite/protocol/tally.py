@@ -250,8 +250,8 @@ def _tally_range(
                 ballot = data.get(ev.payload)
                 if ballot is None:
                     raise ValueError(
-                        f"the Ballot event at height {ev.height} (member {m.seq}) has not its "
-                        f"payload {ev.payload} before it"
+                        f"the Ballot event at height {ev.height} (member {m.seq}) has no data "
+                        f"member {ev.payload} before it"
                     )
                 chunk.append((ev.height, ev.hash, ballot))
         data.clear()
@@ -279,8 +279,8 @@ def encrypted_tally_on(
     Given ``read_range`` (:data:`ReadRange`) and ``end_seq`` (the number after the board's
     last member), ``members`` are read here only up to the Setup event (they must have their
     ``seq``): what follows, up to ``end_seq``, is cut into ranges of members (``range_size``,
-    default :func:`range_members`) each read where its map step runs, by ``read_range``, which
-    pairs the range's Ballot events with their ballots: no ballot is read here nor sent to a
+    default :func:`range_members`), each read by ``read_range`` where its map step runs, which
+    pairs the range's Ballot events with their ballots: no ballot is read here nor sent in a
     task. Two ranges a worker are in flight.
 
     Raises ValueError when the board has no Setup or a
