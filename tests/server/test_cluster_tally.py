@@ -3,9 +3,10 @@ referendum (a ranking question: the server's shuffle, the trustees' shuffles and
 closed with its tallies on a Dask LocalCluster of two worker processes (started once for the
 module) and on two local worker processes gives the same outcome, valid archives (ours and
 belenios-tool's verify) whose tallies are the sequential producer's, the tasks reading their
-ranges of the board; a runner that fails during the close, or workers that cannot open the
-board, append nothing, say why, and the closer finishes once they work again; an
-unreachable scheduler stops ``plebiscite serve`` at its start, naming the address."""
+ranges of the board (SQLite, and PostgreSQL for the local workers); a runner that fails
+during the close, or workers that cannot open the board, append nothing, say why, and the
+closer finishes once they work again; an unreachable scheduler stops ``plebiscite serve`` at
+its start, naming the address."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import pytest
 from distributed import Client, get_task_stream
 from fastapi.testclient import TestClient
 
+from plebiscite.board import open_board
 from plebiscite.board.sqlite import SQLiteBoard
 from plebiscite.cli.demo_server import play_referendum, status
 from plebiscite.cli.main import main
@@ -41,10 +43,11 @@ from server.test_times import open_referendum, wait_for_phase
 KEY = SigningKey.from_seed(b"\x0c" * 32)
 
 
-def _play(db: Path, **where: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """A whole referendum of 4 voters a region in 2 regions, its tallies computed ``where``;
-    its final status and its regions' archives."""
-    board = SQLiteBoard(db)
+def _play(db: Path | str, **where: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """A whole referendum of 4 voters a region in 2 regions on the board at ``db`` (a SQLite
+    file, a PostgreSQL DSN), its tallies computed ``where``; its final status and its regions'
+    archives."""
+    board = open_board(str(db))
     try:
         app = create_app(board, admin_token=TOKEN, key=KEY, **where)
         app.state.referendums.workers.small = 0  # worker processes even for these few ballots
@@ -99,6 +102,19 @@ def test_a_cluster_and_local_workers_close_a_referendum_alike(
             assert published_tally(archive) == sequential.json()[0], name
     region = on_cluster["regions"][0]
     belenios_verify(tmp_path, region["election"], cluster_archives[region["name"]])
+
+
+def test_local_workers_read_a_postgresql_board(pg_server: Any, tmp_path: Path) -> None:
+    with pg_server.fresh_database() as dsn:
+        final, archives = _play(dsn, jobs=2)
+    assert final["phase"] == "done"
+    for name, archive in archives.items():
+        report = verify_archive(lambda d=archive: io.BytesIO(d))
+        assert report.valid and report.status == "done", name
+        sequential = encrypted_tally_of_board(iter_members(io.BytesIO(archive)))
+        assert published_tally(archive) == sequential.json()[0], name
+    here, _ = _play(tmp_path / "board.db", runner=PoolRunner(None, 1))
+    assert _outcome(final) == _outcome(here)
 
 
 def test_a_runner_that_fails_appends_no_tally_and_the_closer_tries_again(
