@@ -1913,8 +1913,10 @@ def _close_region(s: ElectionState, workers: TallyWorkers | None = None) -> None
 
 def _append_tally(s: ElectionState, workers: TallyWorkers | None = None) -> None:
     """The encrypted tally, computed from the board's ballots (the producer: the partitioned
-    reduce of verification, on ``workers``' runner, by default in this thread), checked by
-    the verifier against its own reading of the board, then appended. A runner that fails
+    reduce of verification, on ``workers``' runner, by default in this thread; on worker
+    processes or a cluster the tasks read their ranges of the board themselves, this thread
+    only its start), checked by the verifier against its own reading of the board, then
+    appended. A runner that fails
     (a cluster's task, a worker process) appends nothing: :class:`Unavailable`, and the
     closer tries again. The caller holds ``s.lock``."""
     workers = workers if workers is not None else TallyWorkers(jobs=1)
