@@ -55,9 +55,10 @@ if TYPE_CHECKING:
 
 __all__ = ["MIN_RANGE", "ScanSummary", "range_bytes", "scan_range"]
 
-# a range's bytes: at least this many (the task's cost to the scheduler, the verifier's per
-# range), at most MAX_RANGE (a worker reads its range whole), about eight ranges a worker
-MIN_RANGE = 1 << 20
+# a range's bytes: at least this many (about 50 ballots: a task's cost to the scheduler and
+# the verifier's work per range stay small beside the range's), at most MAX_RANGE (its
+# ballots' outcomes are held together), about eight ranges a worker
+MIN_RANGE = 256 << 10
 MAX_RANGE = 64 << 20
 _NAME_END = b".json\0"
 # where ".json" and its zero byte lie in the header of a data member and of an event

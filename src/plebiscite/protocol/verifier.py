@@ -507,7 +507,7 @@ class Verifier:
         archive's end scanned, their regular parts taken in order; where the archive is to be
         read from here on (the first byte not taken).
 
-        The first ranges are small (1 MiB, then twice the one before, up to the size for the
+        The first ranges are small (256 KiB, then twice the one before, up to the size for the
         archive and the workers: what an archive whose ballots stop early makes read in vain
         stays small), a range begins no earlier than where the members taken end (none is
         read twice: a large member is not read in ranges), and two ranges a worker are in
