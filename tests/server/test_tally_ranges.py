@@ -1,7 +1,8 @@
 """The server's encrypted tally read by ranges of the board's members where its tasks run
 (:mod:`plebiscite.service.tallyread`), on SQLite and on PostgreSQL: the sequential producer's,
 byte for byte, whatever the ranges (of one, two or three members: edges between a ballot's
-data and its event, and between two ballots), in this process and on worker processes."""
+data and its event, and between two ballots), in this process and on worker processes; a
+board that is not there is not made, and a process keeps a few boards open."""
 
 from __future__ import annotations
 
@@ -16,10 +17,16 @@ import pytest
 
 from board.test_contract import vector_items
 from indexed_cases import VECTORS
-from plebiscite.board import Board, Head, open_board
+from plebiscite.board import Board, Head, Item, open_board
 from plebiscite.protocol.reduce import PoolRunner
 from plebiscite.protocol.tally import encrypted_tally_of_board, encrypted_tally_on
-from plebiscite.service.tallyread import BoardUnreadableError, range_reader, read_range
+from plebiscite.service import tallyread
+from plebiscite.service.tallyread import (
+    OPEN_BOARDS,
+    BoardUnreadableError,
+    range_reader,
+    read_range,
+)
 
 NAMES = ("belenios3/revotes-weighted", "belenios3/nh", "belenios3/lists")
 
@@ -84,3 +91,19 @@ def test_a_board_that_is_not_there_is_not_made(tmp_path: Path) -> None:
 def test_an_election_not_on_the_board_cannot_be_read(board: Board) -> None:
     with pytest.raises(BoardUnreadableError, match="cannot be read where the tally runs"):
         list(read_range(board.location, "Nobody", 0, 10))
+
+
+def test_a_process_keeps_a_few_boards_open(tmp_path: Path) -> None:
+    paths = [str(tmp_path / f"b{i}.db") for i in range(OPEN_BOARDS + 1)]
+    for path in paths:
+        with contextlib.closing(open_board(path)) as b:
+            b.create("E", 0)
+            b.append("E", Head(), [Item("Setup", (b"{}", b"{}"))])
+    assert [m.kind for m in read_range(paths[0], "E", 0, 3)] == ["data", "data", "event"]
+    first = tallyread._boards[paths[0]]
+    assert read_range(paths[0], "E", 2, 3)[0].seq == 2
+    assert tallyread._boards[paths[0]] is first  # opened once
+    for path in paths[1:]:
+        read_range(path, "E", 0, 1)
+    assert paths[0] not in tallyread._boards  # the least recently used, closed
+    assert len([p for p in paths if p in tallyread._boards]) == OPEN_BOARDS

@@ -48,11 +48,13 @@ def _board_at(location: str) -> Board:
         raise BoardUnreadableError("the board's SQLite file is not there where the tally runs")
     board = open_board(location)
     with _lock:
-        _boards[location] = board
+        first = _boards.setdefault(location, board)  # another thread's, opened meanwhile
         stale = [_boards.popitem(last=False)[1] for _ in range(len(_boards) - OPEN_BOARDS)]
+    if first is not board:
+        stale.append(board)
     for other in stale:
         other.close()
-    return board
+    return first
 
 
 def read_range(location: str, election: str, a: int, b: int) -> list[StoredMember]:
