@@ -49,6 +49,7 @@ from plebiscite.protocol.messages import (
 from plebiscite.protocol.questions import Question
 from plebiscite.protocol.reduce import (
     Partial,
+    PoolRunner,
     Runner,
     absorb,
     partitions_for,
@@ -358,7 +359,9 @@ def encrypted_tally_on(
     drain(0)
     if round_:
         absorb_round()
-    total = reduce_partitions(runner, states, setup, weights, 1)
+    # local worker processes: the partitions' products made there, a partition a worker
+    local = isinstance(runner, PoolRunner) and runner.executor is not None and parts > 1
+    total = reduce_partitions(runner, states, setup, weights, 1, finish_by_map=local)
     if total.findings or total.dropped:
         more = len(total.findings) + total.dropped - 1
         if not total.findings:  # only counted (an invalid ballot's error beyond the first)
