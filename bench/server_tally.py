@@ -3,21 +3,25 @@
 ballots, computed the old way (sequentially, ``encrypted_tally_of_board``) and through the
 partitioned reduce of ``plebiscite verify`` (``encrypted_tally_on``) in the server's process,
 on two local worker processes (``serve --jobs 2``) and on a Dask LocalCluster of two
-single-threaded workers (``serve --cluster local:2``).
+single-threaded workers (``serve --cluster local:2``). On the workers and the cluster the tasks
+read their ranges of the board's members themselves (``read_range``, as the server does them);
+the ways ``jobs2_sent`` and ``local2_sent`` (not run by default) have the bench's process read
+every ballot and send them in chunks to the tasks, as the server did before, to compare.
 
 For each size (``--voters``, 2% of them voting twice), the archive of ``plebiscite generate``
 (made once into ``.cache/bench/``) is loaded up to its EndBallots into a SQLite board (made
 once: ``.cache/bench/server-tally-N.db``): the board of a region the server is closing. Each
-way runs in a fresh process of its own, reading the board's members as the server does
-(``board.members``) and computing the tally, which must be the archive's, byte for byte; it
-prints the wall time (the workers' and the cluster's start not counted), ballots per second,
-the ratio to the sequential producer, the CPU of the server's process and of the workers, and
-the peak resident memory of the server's process (with a LocalCluster, its scheduler's too)
-and of each worker (``getrusage``, or VmHWM). The verifier's check of the tally, the same
-whichever way it was made, is not timed. On a shared machine the CPU times say more than the
-wall times.
+way runs in a fresh process of its own, reading the board as the server does
+(``board.members``, or its start and ``read_range``) and computing the tally, which must be
+the archive's, byte for byte; it prints the wall time (the workers' and the cluster's start
+not counted), ballots per second, the ratio to the sequential producer, the CPU of the
+server's process and of the workers, and the peak resident memory of the server's process
+(with a LocalCluster, its scheduler's too) and of each worker (``getrusage``, or VmHWM). The
+verifier's check of the tally, the same whichever way it was made, is not timed. On a shared
+machine the CPU times say more than the wall times.
 
     ./dev bench server_tally [--voters 10000,100000] [--ways sequential,here,jobs2,local2]
+                             [--ways ...,jobs2_sent,local2_sent]
 """
 
 from __future__ import annotations
@@ -40,7 +44,10 @@ WAYS = {
     "here": "reduce in the server's process",
     "jobs2": "reduce, --jobs 2",
     "local2": "reduce, --cluster local:2",
+    "jobs2_sent": "reduce, --jobs 2, ballots sent",
+    "local2_sent": "reduce, --cluster local:2, ballots sent",
 }
+DEFAULT_WAYS = ("sequential", "here", "jobs2", "local2")
 
 
 def _peak() -> int:
@@ -120,9 +127,22 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
     from plebiscite.board.sqlite import SQLiteBoard
     from plebiscite.protocol.reduce import PoolRunner
     from plebiscite.protocol.tally import encrypted_tally_of_board, encrypted_tally_on
+    from plebiscite.service.tallyread import range_reader
 
     board = SQLiteBoard(Path(db))
     out: dict[str, Any] = {}
+
+    def tally_on(runner: Any) -> Any:
+        if way.endswith("_sent"):
+            return encrypted_tally_on(board.members(uuid), runner, ballots=ballots)
+        return encrypted_tally_on(
+            board.members(uuid),
+            runner,
+            ballots=ballots,
+            read_range=range_reader(board.location, uuid),
+            end_seq=board.next_seq(uuid),
+        )
+
     try:
         if way == "sequential":
             t, c = time.perf_counter(), _cpu()
@@ -130,7 +150,7 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
         elif way == "here":
             t, c = time.perf_counter(), _cpu()
             et = encrypted_tally_on(board.members(uuid), PoolRunner(None, 1), ballots=ballots)
-        elif way == "jobs2":
+        elif way.startswith("jobs2"):
             from plebiscite.service.workers import TallyWorkers
 
             workers = TallyWorkers(jobs=2, small=0)
@@ -140,7 +160,7 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
                 f.result()  # both workers started: their start is not the tally's
             before = sum(_proc_cpu(pid) for pid in pool._processes)
             t, c = time.perf_counter(), _cpu()
-            et = encrypted_tally_on(board.members(uuid), runner, ballots=ballots)
+            et = tally_on(runner)
             out["seconds"], out["cpu"] = time.perf_counter() - t, _cpu() - c
             out["workers_cpu"] = sum(_proc_cpu(pid) for pid in pool._processes) - before
             out["workers"] = [_hwm(pid) for pid in pool._processes]
@@ -152,7 +172,7 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
                 runner = DaskRunner(client, 2)
                 before = sum(client.run(_cpu).values())
                 t, c = time.perf_counter(), _cpu()
-                et = encrypted_tally_on(board.members(uuid), runner, ballots=ballots)
+                et = tally_on(runner)
                 out["seconds"], out["cpu"] = time.perf_counter() - t, _cpu() - c
                 out["workers_cpu"] = sum(client.run(_cpu).values()) - before
                 peaks = peak_memory(client)
@@ -170,7 +190,7 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--voters", default="10000,100000")
-    ap.add_argument("--ways", default=",".join(WAYS))
+    ap.add_argument("--ways", default=",".join(DEFAULT_WAYS))
     ap.add_argument(
         "--one", nargs=4, metavar=("WAY", "DB", "UUID", "BALLOTS"), help=argparse.SUPPRESS
     )

@@ -266,6 +266,37 @@ def test_members_after_seq_and_paging(board):
     assert len(list(board.members(E))) == len(members) + 1
 
 
+def test_members_by_ranges_of_seq(board, url):
+    board.create(E, TS)
+    assert board.next_seq(E) == 0
+    head = board.append(E, Head(), [setup_item()])
+    n = sqlite_backend.PAGE + 3
+    board.append(E, head, [ballot(str(i)) for i in range(n)])
+    members = list(board.members(E))
+    assert board.next_seq(E) == len(members) == 3 + 2 * n
+    end = len(members)
+    for after, until in ((-1, 0), (-1, 1), (0, 3), (2, 4), (3, 3 + 2 * n), (-1, end + 9)):
+        got = list(board.members(E, after_seq=after, until_seq=until))
+        assert got == members[after + 1 : max(after + 1, until)], (after, until)
+    # ranges end to end give the whole board, one read each: a page and more, or less
+    for step in (1, 2, 7, sqlite_backend.PAGE + 1):
+        joined = []
+        for a in range(0, end, step):
+            joined += board.members(E, after_seq=a - 1, until_seq=a + step)
+        assert joined == members, step
+    with pytest.raises(BoardError, match="no such election"):
+        board.next_seq("Nobody")
+    # where the board is, for another process to open it again
+    other = open_board(board.location)
+    try:
+        assert list(other.members(E, until_seq=5)) == members[:5]
+        assert other.next_seq(E) == end
+    finally:
+        other.close()
+    if backend_of(url) is sqlite_backend:
+        assert board.location == os.path.abspath(url)
+
+
 def test_other_elections_are_independent(board):
     board.create(E, TS)
     board.create("other", TS)

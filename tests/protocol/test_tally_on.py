@@ -1,10 +1,12 @@
 """The server's encrypted tally through the partitioned reduce (``encrypted_tally_on``) is the
 sequential producer's, byte for byte, and the published one of every valid vector: revotes,
 weights, non-homomorphic and Lists questions, in one partition or several, in this thread or
-on worker processes; a board with a ballot the reduce finds wrong gives no tally."""
+on worker processes, with the ballots read here or by ranges of the board's members where
+the map step runs; a board with a ballot the reduce finds wrong gives no tally."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from concurrent.futures import ProcessPoolExecutor
@@ -13,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from indexed_cases import VALID, VECTORS
-from plebiscite.protocol.archive import iter_members
+from plebiscite.board import StoredMember
+from plebiscite.protocol.archive import MAX_DATA_RUN, iter_members
 from plebiscite.protocol.messages import parse_event
 from plebiscite.protocol.reduce import PoolRunner
 from plebiscite.protocol.tally import encrypted_tally_of_board, encrypted_tally_on
@@ -64,3 +67,61 @@ def test_a_ballot_off_the_list_gives_no_tally(tmp_path: Path) -> None:
     path = a.write(tmp_path / "off-the-list.bel")
     with pytest.raises(ValueError, match="credential is not in the public credential list"):
         encrypted_tally_on(_members(path), PoolRunner(None, 1))
+
+
+def _numbered(path: Path) -> list[StoredMember]:
+    """The archive's members as a board numbers them (its header left out)."""
+    members = [m for m in _members(path) if m.kind in ("data", "event")]
+    return [StoredMember(i, m.kind, m.hash, m.content) for i, m in enumerate(members)]
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_ranges_read_where_the_map_runs_give_the_sequential_tally(name: str) -> None:
+    board = _numbered(VECTORS / f"{name}.bel")
+    alone = encrypted_tally_of_board(board).json()
+    asked: list[tuple[int, int]] = []
+
+    def read(a: int, b: int) -> list[StoredMember]:
+        asked.append((a, b))
+        return board[a:b]
+
+    # ranges of 1, 2 and 3 members cut between a ballot's data and its event, and elsewhere
+    for size in (1, 2, 3, 1000):
+        asked.clear()
+        got = encrypted_tally_on(
+            iter(board), PoolRunner(None, 1), read_range=read, end_seq=len(board), range_size=size
+        )
+        assert got.json() == alone, (name, size)
+        setup = next(m.seq for m in board if m.kind == "event")
+        assert asked[0][0] == setup + 1 and asked[-1][1] == len(board)
+        assert all(b - a <= size + MAX_DATA_RUN for a, b in asked)
+
+
+def _slice(board: list[StoredMember], a: int, b: int) -> list[StoredMember]:
+    return board[a:b]
+
+
+def test_ranges_on_worker_processes_give_the_same_tally() -> None:
+    board = _numbered(VECTORS / "belenios3/revotes-weighted.bel")
+    with ProcessPoolExecutor(2) as pool:
+        got = encrypted_tally_on(
+            iter(board),
+            PoolRunner(pool, 2),
+            read_range=functools.partial(_slice, board),
+            end_seq=len(board),
+            range_size=3,
+        )
+    assert got.json() == encrypted_tally_of_board(board).json()
+
+
+def test_a_ballot_event_whose_data_the_range_lacks_gives_no_tally() -> None:
+    board = _numbered(VECTORS / "belenios3/ed25519.bel")
+    ballot = next(m.seq for m in board if m.kind == "event" and b'"Ballot"' in m.content)
+
+    def read(a: int, b: int) -> list[StoredMember]:
+        return [m for m in board[a:b] if m.seq != ballot - 1]
+
+    with pytest.raises(ValueError, match=f"member {ballot}\\) has no data member"):
+        encrypted_tally_on(
+            iter(board), PoolRunner(None, 1), read_range=read, end_seq=len(board), range_size=2
+        )

@@ -2,9 +2,11 @@
 referendum (a ranking question: the server's shuffle, the trustees' shuffles and decryptions)
 closed with its tallies on a Dask LocalCluster of two worker processes (started once for the
 module) and on two local worker processes gives the same outcome, valid archives (ours and
-belenios-tool's verify) whose tallies are the sequential producer's; a runner that fails
-during the close appends nothing, says why, and the closer finishes once it works again; an
-unreachable scheduler stops ``plebiscite serve`` at its start, naming the address."""
+belenios-tool's verify) whose tallies are the sequential producer's, the tasks reading their
+ranges of the board (SQLite, and PostgreSQL for the local workers); a runner that fails
+during the close, or workers that cannot open the board, append nothing, say why, and the
+closer finishes once they work again; an unreachable scheduler stops ``plebiscite serve`` at
+its start, naming the address."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import pytest
 from distributed import Client, get_task_stream
 from fastapi.testclient import TestClient
 
+from plebiscite.board import open_board
 from plebiscite.board.sqlite import SQLiteBoard
 from plebiscite.cli.demo_server import play_referendum, status
 from plebiscite.cli.main import main
@@ -40,10 +43,11 @@ from server.test_times import open_referendum, wait_for_phase
 KEY = SigningKey.from_seed(b"\x0c" * 32)
 
 
-def _play(db: Path, **where: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """A whole referendum of 4 voters a region in 2 regions, its tallies computed ``where``;
-    its final status and its regions' archives."""
-    board = SQLiteBoard(db)
+def _play(db: Path | str, **where: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """A whole referendum of 4 voters a region in 2 regions on the board at ``db`` (a SQLite
+    file, a PostgreSQL DSN), its tallies computed ``where``; its final status and its regions'
+    archives."""
+    board = open_board(str(db))
     try:
         app = create_app(board, admin_token=TOKEN, key=KEY, **where)
         app.state.referendums.workers.small = 0  # worker processes even for these few ballots
@@ -84,7 +88,9 @@ def test_a_cluster_and_local_workers_close_a_referendum_alike(
         on_cluster, cluster_archives = _play(
             tmp_path / "cluster.db", runner=DaskRunner(dask_client, 2)
         )
-    assert any(t["key"].startswith("_tally_chunk") for t in tasks.data)
+    # the tasks read their ranges of the board: none carries a ballot
+    assert any(t["key"].startswith("_tally_range") for t in tasks.data)
+    assert not any(t["key"].startswith("_tally_chunk") for t in tasks.data)
     local, local_archives = _play(tmp_path / "local.db", jobs=2)
     assert on_cluster["phase"] == local["phase"] == "done"
     assert _outcome(on_cluster) == _outcome(local)
@@ -96,6 +102,19 @@ def test_a_cluster_and_local_workers_close_a_referendum_alike(
             assert published_tally(archive) == sequential.json()[0], name
     region = on_cluster["regions"][0]
     belenios_verify(tmp_path, region["election"], cluster_archives[region["name"]])
+
+
+def test_local_workers_read_a_postgresql_board(pg_server: Any, tmp_path: Path) -> None:
+    with pg_server.fresh_database() as dsn:
+        final, archives = _play(dsn, jobs=2)
+    assert final["phase"] == "done"
+    for name, archive in archives.items():
+        report = verify_archive(lambda d=archive: io.BytesIO(d))
+        assert report.valid and report.status == "done", name
+        sequential = encrypted_tally_of_board(iter_members(io.BytesIO(archive)))
+        assert published_tally(archive) == sequential.json()[0], name
+    here, _ = _play(tmp_path / "board.db", runner=PoolRunner(None, 1))
+    assert _outcome(final) == _outcome(here)
 
 
 def test_a_runner_that_fails_appends_no_tally_and_the_closer_tries_again(
@@ -133,6 +152,45 @@ def test_a_runner_that_fails_appends_no_tally_and_the_closer_tries_again(
             assert {r["status"] for r in st["regions"]} == {"tallied"}
             assert "close_error" not in st
     finally:
+        board.close()
+
+
+def test_workers_that_cannot_open_the_board_append_no_tally(tmp_path: Path) -> None:
+    rng = DeterministicRandom("cluster-tally-no-board")
+    board = SQLiteBoard(tmp_path / "board.db")
+    elsewhere = tmp_path / "not-there" / "board.db"
+    try:
+        app = create_app(board, admin_token=TOKEN, key=KEY, jobs=2)
+        refs = app.state.referendums
+        refs.close_interval = 0.1
+        refs.workers.small = 0
+        refs.workers.board_location = str(elsewhere)  # where the workers do not find it
+        with TestClient(app) as c:
+            admin, rid, _, creds = open_referendum(c, rng)
+            Voter(c, rid, "North", creds["North"]["a1"], rng).vote([YES, A])
+            with pytest.raises(PartyError) as e:
+                admin.close(rid)
+            assert (e.value.status, e.value.code) == (503, "tally_workers")
+            assert "2 local worker processes" in e.value.message
+            assert "BoardUnreadableError" in e.value.message
+            assert str(tmp_path) not in e.value.message
+            st = status(c, rid)
+            assert st["regions"][0]["status"] == "closed"
+            for region in st["regions"]:
+                archive = c.get(f"/api/elections/{region['election']}/archive").content
+                report = verify_archive(lambda d=archive: io.BytesIO(d))
+                assert report.valid and report.status in ("open", "closed")
+            assert not elsewhere.parent.exists()  # nothing made there
+
+            refs.workers.board_location = None  # the board where the server has it
+            deadline = time.monotonic() + 60
+            while {r["status"] for r in status(c, rid)["regions"]} != {"tallied"}:
+                assert time.monotonic() < deadline, status(c, rid)
+                time.sleep(0.1)
+            st = status(c, rid)
+            assert "close_error" not in st
+    finally:
+        refs.workers.close()
         board.close()
 
 

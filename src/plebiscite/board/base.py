@@ -104,8 +104,23 @@ class Board(Protocol):
         """Append atomically and durably if the head is still ``expected``; ConflictError
         otherwise. Returns the new head."""
 
-    def members(self, election: str, *, after_seq: int = -1) -> Iterator[StoredMember]:
-        """The members of ``election`` in order, those after ``after_seq``."""
+    @property
+    def location(self) -> str:
+        """Where the board is, for a process that opens it again (a tally's worker,
+        :func:`~plebiscite.board.open_board` takes it): the SQLite file's absolute path, the
+        PostgreSQL DSN. It may hold a password: never logged nor put in a message."""
+        ...
+
+    def next_seq(self, election: str) -> int:
+        """The number the next member appended takes: the members of ``election`` so far are
+        numbered 0 to ``next_seq - 1``, without a gap."""
+        ...
+
+    def members(
+        self, election: str, *, after_seq: int = -1, until_seq: int | None = None
+    ) -> Iterator[StoredMember]:
+        """The members of ``election`` in order, those after ``after_seq`` and before
+        ``until_seq`` (None: up to the head at the time of the call)."""
 
     def archive(self, election: str) -> Iterator[bytes]:
         """The whole ``.bel`` archive, streamed."""

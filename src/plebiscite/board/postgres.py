@@ -151,6 +151,10 @@ class PostgresBoard(SqlBoard[Connection]):
     def __repr__(self) -> str:
         return f"PostgresBoard({self._name()!r})"
 
+    @property
+    def location(self) -> str:
+        return self.dsn
+
     # -- connections and transactions --
 
     def _error(self, exc: psycopg.Error, election: str | None) -> BoardError:

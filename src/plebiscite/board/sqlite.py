@@ -342,7 +342,18 @@ class SqlBoard(Generic[C]):
         """Within an append's transaction: tell the other processes (nothing on SQLite, where
         one process serves the board)."""
 
-    def members(self, election: str, *, after_seq: int = -1) -> Iterator[StoredMember]:
+    def next_seq(self, election: str) -> int:
+        with self._read(election) as conn:
+            row = conn.execute(
+                self._sql("SELECT next_seq FROM elections WHERE uuid = ?"), (election,)
+            ).fetchone()
+        if row is None:
+            raise unknown_election(election)
+        return int(row[0])
+
+    def members(
+        self, election: str, *, after_seq: int = -1, until_seq: int | None = None
+    ) -> Iterator[StoredMember]:
         with self._read(election) as conn:
             row = conn.execute(
                 self._sql("SELECT id, next_seq FROM elections WHERE uuid = ?"), (election,)
@@ -350,6 +361,8 @@ class SqlBoard(Generic[C]):
         if row is None:
             raise unknown_election(election)
         ident, end = int(row[0]), int(row[1])
+        if until_seq is not None:
+            end = min(end, until_seq)
         first = self._page(election, ident, after_seq, end)
         return self._pages(election, ident, first, end)
 
@@ -490,6 +503,10 @@ class SQLiteBoard(SqlBoard[sqlite3.Connection]):
 
     def __repr__(self) -> str:
         return f"SQLiteBoard({self.path!r})"
+
+    @property
+    def location(self) -> str:
+        return os.path.abspath(self.path)
 
     def claim_server(self) -> None:
         """Claim the file for this process's server until the process ends: an SQLite board

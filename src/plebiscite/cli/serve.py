@@ -512,7 +512,9 @@ def register(sub: Any) -> None:
         metavar="ADDRESS",
         help="compute the encrypted tallies on a Dask cluster, the pipeline of plebiscite "
         "verify --cluster: local:N starts N worker processes here, tcp://HOST:PORT uses a "
-        "running scheduler (the server does not start if it cannot be reached)",
+        "running scheduler (the server does not start if it cannot be reached); the workers "
+        "read the board themselves, so they must reach its database (an SQLite file at the "
+        "same path)",
     )
     s.add_argument(
         "--cluster-timeout",

@@ -581,12 +581,17 @@ def reduce_partitions(
     setup: BallotSetup,
     weights: dict[str, int],
     max_findings: int,
+    *,
+    finish_by_map: bool = False,
 ) -> Partial:
     """The end of the partitioned reduce on ``runner``, from the partitions' ``states`` (or
     their handles): the ciphertexts held under several credentials (every partition's asked
     at once), each partition's :func:`finish` with its credentials of the list (``weights``:
     public credential -> weight), the partials merged by :func:`combine` in a tree; the root.
-    Raises what the runner raises when a task fails."""
+    ``finish_by_map``: each :func:`finish` a map step (its state sent to a worker: for a
+    :class:`PoolRunner` whose states are here, the partitions' products computed on its
+    workers at once instead of one after the other here). Raises what the runner raises when
+    a task fails."""
     parts = len(states)
     shared = [runner.reduce(shared_digests, s) for s in states]
     flagged = reused(
@@ -595,9 +600,9 @@ def reduce_partitions(
     listed: list[dict[str, int]] = [{} for _ in range(parts)]
     for public, weight in weights.items():
         listed[part_of(public.encode(), parts)][public] = weight
+    step = runner.map if finish_by_map else runner.reduce
     partials = [
-        runner.reduce(finish, s, setup, listed[p], flagged, max_findings)
-        for p, s in enumerate(states)
+        step(finish, s, setup, listed[p], flagged, max_findings) for p, s in enumerate(states)
     ]
     while len(partials) > 1:
         pairs = zip(partials[0::2], partials[1::2], strict=False)

@@ -14,7 +14,7 @@ the verifier has checked, and a trustee only ever decrypts the tally the verifie
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from plebiscite import strictjson
@@ -30,6 +30,7 @@ from plebiscite.crypto.shuffle import (
     str_ciphertexts,
     str_elements,
 )
+from plebiscite.protocol.archive import MAX_DATA_RUN
 from plebiscite.protocol.ballot import (
     AnswerNH,
     BallotSetup,
@@ -48,6 +49,7 @@ from plebiscite.protocol.messages import (
 from plebiscite.protocol.questions import Question
 from plebiscite.protocol.reduce import (
     Partial,
+    PoolRunner,
     Runner,
     absorb,
     partitions_for,
@@ -56,7 +58,10 @@ from plebiscite.protocol.reduce import (
 )
 
 __all__ = [
+    "MAX_RANGE_MEMBERS",
+    "MIN_RANGE_MEMBERS",
     "EncryptedTally",
+    "ReadRange",
     "count_json",
     "encrypted_tally_json",
     "encrypted_tally_of_board",
@@ -64,6 +69,7 @@ __all__ = [
     "gen_shuffle",
     "owned_json",
     "partial_decryption_json",
+    "range_members",
     "result_json",
     "shuffle_json",
     "sized_encrypted_tally_json",
@@ -118,6 +124,18 @@ class _Member(Protocol):
     def hash(self) -> str: ...
     @property
     def content(self) -> bytes: ...
+
+
+class _SeqMember(_Member, Protocol):
+    """A board's member, with its number on the board (0, 1, ... without a gap)."""
+
+    @property
+    def seq(self) -> int: ...
+
+
+#: the reader step of :func:`encrypted_tally_on` where the map step runs: ``read(a, b)`` gives
+#: the board's members numbered ``a`` to ``b - 1``, in order (the caller's I/O, injected here)
+ReadRange = Callable[[int, int], Iterable[_SeqMember]]
 
 
 def _setup_of(data: dict[str, bytes], payload: str) -> tuple[bytes, Election, dict[str, int]]:
@@ -200,12 +218,56 @@ def _identity(value: BallotSetup) -> BallotSetup:
     return value
 
 
+# the members of one range of :func:`encrypted_tally_on` read by ``read_range``: at least this
+# many (a task's cost to the scheduler), at most MAX_RANGE_MEMBERS (a worker holds its range:
+# about 10 MiB of ballots), about eight ranges a worker
+MIN_RANGE_MEMBERS = 1024
+MAX_RANGE_MEMBERS = 4096
+
+
+def range_members(members: int, workers: int) -> int:
+    """The members of each range for ``members`` members on ``workers`` workers: about eight
+    ranges a worker, within ``[MIN_RANGE_MEMBERS, MAX_RANGE_MEMBERS]``."""
+    return max(MIN_RANGE_MEMBERS, min(MAX_RANGE_MEMBERS, members // max(1, 8 * workers)))
+
+
+def _tally_range(
+    read: ReadRange, parts: int, setup: BallotSetup, start: int, a: int, b: int
+) -> Any:
+    """The map step of :func:`encrypted_tally_on` with ``read_range``, where it runs: the
+    Ballot events numbered ``a`` to ``b - 1`` read, each with its ballot, the data member just
+    before it (read from up to :data:`~plebiscite.protocol.archive.MAX_DATA_RUN` members
+    before ``a``, none before ``start``: the event's data may lie in the range before), the
+    ballots parsed and routed as :func:`_tally_chunk` does them; the other events skipped."""
+    chunk: list[tuple[int, str, bytes]] = []
+    data: dict[str, bytes] = {}
+    for m in read(max(start, a - MAX_DATA_RUN), b):
+        if m.kind == "data":
+            data[m.hash] = m.content
+            continue
+        if m.kind == "event" and m.seq >= a:
+            ev = parse_event(m.content, m.hash, f"event {m.hash}")
+            if ev.type == "Ballot" and ev.payload is not None:
+                ballot = data.get(ev.payload)
+                if ballot is None:
+                    raise ValueError(
+                        f"the Ballot event at height {ev.height} (member {m.seq}) has no data "
+                        f"member {ev.payload} before it"
+                    )
+                chunk.append((ev.height, ev.hash, ballot))
+        data.clear()
+    return route_result(verify_ballots(setup, chunk, proofs=False), parts)
+
+
 def encrypted_tally_on(
     members: Iterable[_Member],
     runner: Runner,
     *,
     ballots: int = 0,
     chunk_size: int = TALLY_CHUNK,
+    read_range: ReadRange | None = None,
+    end_seq: int = 0,
+    range_size: int | None = None,
 ) -> EncryptedTally:
     """The encrypted tally of a closed board as :func:`encrypted_tally_of_board` gives it,
     computed by the partitioned reduce of verification (:mod:`plebiscite.protocol.reduce`) on
@@ -213,7 +275,16 @@ def encrypted_tally_on(
     to the map step (parsed, raised to their weights, routed by credential), each
     partition's last ballots multiplied where its state is, the partitions' products merged
     in a tree (:class:`~plebiscite.protocol.reduce.Partial`). ``ballots`` (the ballots on the
-    board, about) sizes the partitions. Raises ValueError when the board has no Setup or a
+    board, about) sizes the partitions.
+
+    Given ``read_range`` (:data:`ReadRange`) and ``end_seq`` (the number after the board's
+    last member), ``members`` are read here only up to the Setup event (they must have their
+    ``seq``): what follows, up to ``end_seq``, is cut into ranges of members (``range_size``,
+    default :func:`range_members`), each read by ``read_range`` where its map step runs, which
+    pairs the range's Ballot events with their ballots: no ballot is read here nor sent in a
+    task. Two ranges a worker are in flight.
+
+    Raises ValueError when the board has no Setup or a
     ballot the reduce finds wrong (not on the list, a ciphertext of another credential: the
     board's verifier refuses those, so a tally is never made of them); raises what the
     runner raises when a task fails."""
@@ -266,6 +337,17 @@ def encrypted_tally_on(
             shared = runner.map(_identity, setup)
             parts = partitions_for(ballots, width)
             states = [None] * parts
+            if read_range is not None:
+                seq = getattr(m, "seq", None)
+                if not isinstance(seq, int):
+                    raise TypeError("a tally read by ranges takes a board's members (their seq)")
+                start = seq + 1
+                step = range_size or range_members(end_seq - start, width)
+                for a in range(start, end_seq, step):
+                    b = min(a + step, end_seq)
+                    mapped.append(runner.map(_tally_range, read_range, parts, shared, start, a, b))
+                    drain(2 * width)
+                break
         elif ev.type == "Ballot" and ev.payload is not None and setup is not None:
             chunk.append((ev.height, ev.hash, data[ev.payload]))
             if len(chunk) >= chunk_size:
@@ -277,7 +359,9 @@ def encrypted_tally_on(
     drain(0)
     if round_:
         absorb_round()
-    total = reduce_partitions(runner, states, setup, weights, 1)
+    # local worker processes: the partitions' products made there, a partition a worker
+    local = isinstance(runner, PoolRunner) and runner.executor is not None and parts > 1
+    total = reduce_partitions(runner, states, setup, weights, 1, finish_by_map=local)
     if total.findings or total.dropped:
         more = len(total.findings) + total.dropped - 1
         if not total.findings:  # only counted (an invalid ballot's error beyond the first)

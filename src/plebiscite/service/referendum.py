@@ -233,6 +233,7 @@ from plebiscite.service.errors import (
 )
 from plebiscite.service.letters import KIND_JOB, Letter, Letters
 from plebiscite.service.pool import MAX_POOL
+from plebiscite.service.tallyread import range_reader
 from plebiscite.service.voters import EMAIL, is_required, set_roll
 from plebiscite.service.workers import TallyWorkers
 
@@ -1912,16 +1913,27 @@ def _close_region(s: ElectionState, workers: TallyWorkers | None = None) -> None
 
 def _append_tally(s: ElectionState, workers: TallyWorkers | None = None) -> None:
     """The encrypted tally, computed from the board's ballots (the producer: the partitioned
-    reduce of verification, on ``workers``' runner, by default in this thread), checked by
-    the verifier against its own reading of the board, then appended. A runner that fails
+    reduce of verification, on ``workers``' runner, by default in this thread; on worker
+    processes or a cluster the tasks read their ranges of the board themselves, this thread
+    only its start), checked by the verifier against its own reading of the board, then
+    appended. A runner that fails
     (a cluster's task, a worker process) appends nothing: :class:`Unavailable`, and the
     closer tries again. The caller holds ``s.lock``."""
     workers = workers if workers is not None else TallyWorkers(jobs=1)
     ballots = s.verifier.report.ballots
     try:
-        et = encrypted_tally_on(
-            s.board.members(s.uuid), workers.runner_for(ballots), ballots=ballots
-        )
+        runner = workers.runner_for(ballots)
+        if workers.reads_board(ballots):  # read by the tasks, a range of members each
+            location = workers.board_location or s.board.location
+            et = encrypted_tally_on(
+                s.board.members(s.uuid),
+                runner,
+                ballots=ballots,
+                read_range=range_reader(location, s.uuid),
+                end_seq=s.board.next_seq(s.uuid),
+            )
+        else:
+            et = encrypted_tally_on(s.board.members(s.uuid), runner, ballots=ballots)
     except PlebisciteError:
         raise  # the board's database: as any other step of the close
     except ValueError as e:  # the reduce found a ballot the verifier should have refused

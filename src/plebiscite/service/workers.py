@@ -7,7 +7,10 @@ Given a runner (``plebiscite serve --cluster``: a Dask cluster's, made by
 Without one, the map step runs on ``jobs`` local worker processes (default: every core) and
 the reduce in the server's process; a board of fewer than ``small`` ballots is tallied in the
 calling thread (the same map and reduce, here: worker processes would cost more than they
-save). The worker processes are started with ``spawn`` (the server has threads: a fork could
+save). A tally on worker processes or on the cluster has its tasks read the board's ballots
+themselves, by ranges of the board's members (:mod:`plebiscite.service.tallyread`): the
+server's process reads only the board's start. The worker processes are started with
+``spawn`` (the server has threads: a fork could
 copy a lock held by one of them) the first time a large board closes, and kept.
 """
 
@@ -37,6 +40,8 @@ class TallyWorkers:
         self.runner = runner
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.small = small
+        #: where the workers open the board (None: the server's board's own location)
+        self.board_location: str | None = None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -61,6 +66,11 @@ class TallyWorkers:
                     self.jobs, mp_context=multiprocessing.get_context("spawn")
                 )
             return PoolRunner(self._pool, self.jobs)
+
+    def reads_board(self, ballots: int) -> bool:
+        """Whether the tasks of a board of about ``ballots`` ballots run elsewhere (on the
+        cluster, on worker processes), where they read the board themselves."""
+        return self.runner is not None or (self.jobs > 1 and ballots >= self.small)
 
     def close(self) -> None:
         """Stop the local worker processes (a cluster's runner is its owner's to close)."""
