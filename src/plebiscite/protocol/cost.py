@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from plebiscite.protocol.messages import Election, QuestionH, QuestionNH
 
 __all__ = [
+    "DalekOperationCount",
     "Ed25519OperationCount",
     "ExponentiationCount",
     "ballot_exponentiations",
+    "ballot_operations_dalek",
     "ballot_operations_ed25519",
 ]
 
@@ -126,3 +128,68 @@ def ballot_operations_ed25519(election: Election) -> Ed25519OperationCount:
         else:
             raise ValueError(f"no Ed25519 operation count for questions of {type(q).__name__}")
     return Ed25519OperationCount(var, base, add, membership, explicit)
+
+
+@dataclass(frozen=True)
+class DalekOperationCount:
+    """The curve operations verifying one ballot takes in Ed25519 on curve25519-dalek
+    (:class:`plebiscite.crypto.ed25519.DalekEd25519`), as calls of its native library.
+
+    ``base_double``: ``g^r a^c``, variable-time double-scalar multiplications with the base
+    point (``ple_mul_base2_vartime``). ``double``: ``y^r b^c``, variable-time multi-scalar
+    multiplications of two points (``ple_multi_vartime``). ``additions``: point additions and
+    subtractions (``ple_add``, ``ple_sub``). ``membership``: the elements checked for
+    membership of the prime-order subgroup (``ple_member``), each once, the credential
+    included (checked when the list of credentials is read)."""
+
+    base_double: int
+    double: int
+    additions: int
+    membership: int
+
+
+def ballot_operations_dalek(election: Election) -> DalekOperationCount:
+    """The operations of :class:`DalekOperationCount` for one ballot of ``election`` (weight
+    1; homomorphic and non-homomorphic questions), counted from the verification equations:
+
+    * the signature: ``A = g^r cred^c``: 1 base-point double multiplication;
+    * a branch of a disjunctive proof that ``(alpha, beta)`` encrypts ``M``:
+      ``A = g^r alpha^c`` (1 base-point double) and ``B = y^r (beta / g^M)^c`` (1 double,
+      and for ``M != 0`` 1 addition: ``g^(-M)`` is computed once per verification);
+    * each 0/1 choice: two branches (``M = 0`` and ``M = 1``), ``alpha`` and ``beta`` checked;
+    * the overall proof: the product of the ``n`` choices (``2 (n - 1)`` additions), then one
+      branch for each count ``M`` in ``[min, max]``; with blank allowed, the product of the
+      ``n - 1`` choices other than blank, the blank proof (two branches, ``M = 0``) and the
+      overall proof (a branch ``M = 1`` on the blank choice, then one a count);
+    * the homomorphic tally: each ciphertext multiplied into the running product, 2 additions;
+    * a non-homomorphic answer: ``A = g^r alpha^c`` (1 base-point double), ``alpha`` and
+      ``beta`` checked.
+    """
+
+    def branches(Ms: list[int]) -> tuple[int, int, int]:
+        return len(Ms), len(Ms), sum(1 for m in Ms if m)
+
+    bd, dbl, add = 1, 0, 0  # the signature
+    membership = 1  # the credential
+    for q in election.questions:
+        if isinstance(q, QuestionH):
+            n = q.size
+            Ms = list(range(q.min, q.max + 1))
+            b, d, a = branches([0, 1])
+            bd, dbl, add = bd + n * b, dbl + n * d, add + n * a
+            membership += 2 * n
+            if q.blank:
+                add += 2 * (n - 2)
+                parts = [branches([0, 0]), branches([1]), branches(Ms)]
+            else:
+                add += 2 * (n - 1)
+                parts = [branches(Ms)]
+            for b, d, a in parts:
+                bd, dbl, add = bd + b, dbl + d, add + a
+            add += 2 * n  # the tally
+        elif isinstance(q, QuestionNH):
+            bd += 1
+            membership += 2
+        else:
+            raise ValueError(f"no Ed25519 operation count for questions of {type(q).__name__}")
+    return DalekOperationCount(bd, dbl, add, membership)
