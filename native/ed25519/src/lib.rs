@@ -16,9 +16,11 @@
 use core::slice;
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
-use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint, VartimeEdwardsPrecomputation};
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::{Identity, MultiscalarMul, VartimeMultiscalarMul};
+use curve25519_dalek::traits::{
+    Identity, MultiscalarMul, VartimeMultiscalarMul, VartimePrecomputedMultiscalarMul,
+};
 
 const OK: i32 = 0;
 const NOT_A_POINT: i32 = -1;
@@ -170,17 +172,73 @@ pub unsafe extern "C" fn ple_multi_vartime(
     if n == 0 {
         return put(out, &EdwardsPoint::identity());
     }
-    let scalars = slice::from_raw_parts(s, 32 * n);
-    let encodings = slice::from_raw_parts(p, 32 * n);
-    let mut points = Vec::with_capacity(n);
-    for e in encodings.chunks_exact(32) {
-        match point(e.as_ptr()) {
-            Some(a) => points.push(a),
-            None => return NOT_A_POINT,
-        }
+    match points(n, p) {
+        Some(pts) => put(out, &EdwardsPoint::vartime_multiscalar_mul(scalars(n, s), &pts)),
+        None => NOT_A_POINT,
     }
-    let scalars = scalars.chunks_exact(32).map(|c| scalar(c.as_ptr()));
-    put(out, &EdwardsPoint::vartime_multiscalar_mul(scalars, &points))
+}
+
+unsafe fn points(n: usize, p: *const u8) -> Option<Vec<EdwardsPoint>> {
+    let mut out = Vec::with_capacity(n);
+    for e in slice::from_raw_parts(p, 32 * n).chunks_exact(32) {
+        out.push(point(e.as_ptr())?);
+    }
+    Some(out)
+}
+
+unsafe fn scalars(n: usize, s: *const u8) -> impl Iterator<Item = Scalar> {
+    slice::from_raw_parts(s, 32 * n).chunks_exact(32).map(|c| scalar(c.as_ptr()))
+}
+
+/// `out = sum of p[i]` for `i < n` (each decoded once, the sum encoded once).
+#[no_mangle]
+pub unsafe extern "C" fn ple_sum(out: *mut u8, n: usize, p: *const u8) -> i32 {
+    match points(n, p) {
+        Some(pts) => put(out, &pts.iter().sum()),
+        None => NOT_A_POINT,
+    }
+}
+
+/// dalek's tables for a variable-time multi-scalar multiplication with `n` fixed points
+/// (`VartimeEdwardsPrecomputation`), or null when one does not decode. Freed by
+/// `ple_precomputation_free`.
+#[no_mangle]
+pub unsafe extern "C" fn ple_precomputation_new(
+    n: usize,
+    p: *const u8,
+) -> *mut VartimeEdwardsPrecomputation {
+    match points(n, p) {
+        Some(pts) => Box::into_raw(Box::new(VartimeEdwardsPrecomputation::new(pts))),
+        None => core::ptr::null_mut(),
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ple_precomputation_free(t: *mut VartimeEdwardsPrecomputation) {
+    if !t.is_null() {
+        drop(Box::from_raw(t));
+    }
+}
+
+/// `out = sum of s[i] P[i] (the table's n fixed points) + sum of d[j] p[j]` for `j < m`,
+/// variable time: public inputs only.
+#[no_mangle]
+pub unsafe extern "C" fn ple_precomputed_vartime(
+    out: *mut u8,
+    t: *const VartimeEdwardsPrecomputation,
+    n: usize,
+    s: *const u8,
+    m: usize,
+    d: *const u8,
+    p: *const u8,
+) -> i32 {
+    match points(m, p) {
+        Some(pts) => put(
+            out,
+            &(*t).vartime_mixed_multiscalar_mul(scalars(n, s), scalars(m, d), &pts),
+        ),
+        None => NOT_A_POINT,
+    }
 }
 
 /// The encoding of the base point (a check that the library and its caller agree).

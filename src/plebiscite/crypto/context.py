@@ -16,6 +16,7 @@ from _thread import allocate_lock
 import gmpy2
 from gmpy2 import mpz
 
+from plebiscite.crypto.ed25519 import DalekEd25519
 from plebiscite.crypto.group import Element, Group
 from plebiscite.crypto.groups import FiniteFieldGroup, FixedBase
 
@@ -58,6 +59,8 @@ class Context:
     def __new__(cls, group: Group, y: Element | None = None) -> Context:
         if cls is Context and isinstance(group, FiniteFieldGroup):
             return object.__new__(FiniteFieldContext)
+        if cls is Context and isinstance(group, DalekEd25519):
+            return object.__new__(DalekContext)
         return object.__new__(cls)
 
     def __init__(self, group: Group, y: Element | None = None) -> None:
@@ -105,6 +108,10 @@ class Context:
         """``y^r * b^c`` for public values (verification)."""
         return self.group.pow2_public(self._need_y(), r, b, c)
 
+    def gypow_times_public(self, s: int, r: int, b: Element, c: int) -> Element:
+        """``g^s * y^r * b^c`` for public values (verification)."""
+        return self.group.product_public(((self.g, s), (self._need_y(), r), (b, c)))
+
     def pow(self, base: Element, e: int) -> Element:
         """``base^e`` for a variable base."""
         return self.group.pow(base, e)
@@ -117,6 +124,34 @@ class Context:
 
     def inv(self, a: Element) -> Element:
         return self.group.inv(a)
+
+
+class DalekContext(Context):
+    """Ed25519 on curve25519-dalek: the ``_public`` operations with ``y`` use dalek's
+    precomputed tables of ``g`` and ``y`` (built at the first, about 60 point additions), one
+    variable-time multi-scalar multiplication each."""
+
+    group: DalekEd25519
+
+    def __init__(self, group: Group, y: Element | None = None) -> None:
+        super().__init__(group, y)
+        self._gy: object | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        # the tables are native memory: built again where the context is unpickled
+        return {**self.__dict__, "_gy": None}
+
+    def _gy_table(self) -> object:
+        t = self._gy
+        if t is None:
+            t = self._gy = self.group.precompute_public((self.g, self._need_y()))
+        return t
+
+    def ypow_times_public(self, r: int, b: Element, c: int) -> Element:
+        return self.group.precomputed_public(self._gy_table(), (0, r), ((b, c),))
+
+    def gypow_times_public(self, s: int, r: int, b: Element, c: int) -> Element:
+        return self.group.precomputed_public(self._gy_table(), (s, r), ((b, c),))
 
 
 class FiniteFieldContext(Context):

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from nacl._sodium import ffi, lib
@@ -283,6 +283,11 @@ int ple_mul_base2_vartime(unsigned char *out, const unsigned char *a, const unsi
                           const unsigned char *b);
 int ple_multi_vartime(unsigned char *out, size_t n, const unsigned char *s,
                       const unsigned char *p);
+int ple_sum(unsigned char *out, size_t n, const unsigned char *p);
+void *ple_precomputation_new(size_t n, const unsigned char *p);
+void ple_precomputation_free(void *t);
+int ple_precomputed_vartime(unsigned char *out, const void *t, size_t n, const unsigned char *s,
+                            size_t m, const unsigned char *d, const unsigned char *p);
 int ple_base(unsigned char *out);
 """
 
@@ -419,6 +424,41 @@ class DalekEd25519(Ed25519):
         scalars = b"".join(_scalar_bytes(e) for _, e in terms)
         if _native.ple_multi_vartime(out, n, scalars, b"".join(b for b, _ in terms)) != 0:
             raise MembershipError("multiplication of a value that is not a curve point")
+        return _out(out)
+
+    def precompute_public(self, bases: Sequence[Element]) -> Any:
+        """dalek's tables of ``bases`` for :meth:`precomputed_public` (freed with the object
+        returned)."""
+        t = _native.ple_precomputation_new(len(bases), b"".join(bases))
+        if t == _nffi.NULL:
+            raise MembershipError("precomputation of a value that is not a curve point")
+        return _nffi.gc(t, _native.ple_precomputation_free)
+
+    def precomputed_public(
+        self, table: Any, exponents: Sequence[int], terms: Sequence[tuple[Element, int]]
+    ) -> Point:
+        """``prod B_i^e_i * prod b^e``: the bases ``B_i`` of ``table`` (from
+        :meth:`precompute_public`) with ``exponents``, and the ``(b, e)`` of ``terms``; one
+        variable-time multi-scalar multiplication, for public values only."""
+        out = _new()
+        fixed = b"".join(_scalar_bytes(e) for e in exponents)
+        scalars = b"".join(_scalar_bytes(e) for _, e in terms)
+        points = b"".join(b for b, _ in terms)
+        rc = _native.ple_precomputed_vartime(
+            out, table, len(exponents), fixed, len(terms), scalars, points
+        )
+        if rc != 0:
+            raise MembershipError("multiplication of a value that is not a curve point")
+        return _out(out)
+
+    def product(self, xs: Iterable[Element]) -> Point:
+        """The sum of the points, each decoded once."""
+        points = [x for x in xs if x != IDENTITY]
+        if len(points) < 2:
+            return Point(points[0]) if points else IDENTITY
+        out = _new()
+        if _native.ple_sum(out, len(points), b"".join(points)) != 0:
+            raise MembershipError("addition of a value that is not a curve point")
         return _out(out)
 
     # -- embedding and generators ------------------------------------------------------------

@@ -105,9 +105,10 @@ def _branch_commitments(
 def _commitments_double(
     ctx: Context, alpha: Element, beta: Element, proof: Proof, M: int
 ) -> tuple[Element, Element]:
-    """:func:`_branch_commitments` with one double-scalar multiplication each."""
+    """:func:`_branch_commitments` with one multi-scalar multiplication each:
+    ``B = g^(-M c) y^r beta^c``."""
     c, r = proof
-    return ctx.gpow_times_public(r, alpha, c), ctx.ypow_times_public(r, shifted(ctx, beta, M), c)
+    return ctx.gpow_times_public(r, alpha, c), ctx.gypow_times_public(-M * c, r, beta, c)
 
 
 def _commitments_from_powers(

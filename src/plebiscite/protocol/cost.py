@@ -136,14 +136,16 @@ class DalekOperationCount:
     (:class:`plebiscite.crypto.ed25519.DalekEd25519`), as calls of its native library.
 
     ``base_double``: ``g^r a^c``, variable-time double-scalar multiplications with the base
-    point (``ple_mul_base2_vartime``). ``double``: ``y^r b^c``, variable-time multi-scalar
-    multiplications of two points (``ple_multi_vartime``). ``additions``: point additions and
-    subtractions (``ple_add``, ``ple_sub``). ``membership``: the elements checked for
-    membership of the prime-order subgroup (``ple_member``), each once, the credential
-    included (checked when the list of credentials is read)."""
+    point (``ple_mul_base2_vartime``). ``precomputed``: ``g^s y^r b^c``, variable-time
+    multi-scalar multiplications with dalek's tables of ``g`` and ``y``
+    (``ple_precomputed_vartime``). ``sums``: sums of several points, each decoded once
+    (``ple_sum``). ``additions``: point additions (``ple_add``). ``membership``: the elements
+    checked for membership of the prime-order subgroup (``ple_member``), each once, the
+    credential included (checked when the list of credentials is read)."""
 
     base_double: int
-    double: int
+    precomputed: int
+    sums: int
     additions: int
     membership: int
 
@@ -154,42 +156,31 @@ def ballot_operations_dalek(election: Election) -> DalekOperationCount:
 
     * the signature: ``A = g^r cred^c``: 1 base-point double multiplication;
     * a branch of a disjunctive proof that ``(alpha, beta)`` encrypts ``M``:
-      ``A = g^r alpha^c`` (1 base-point double) and ``B = y^r (beta / g^M)^c`` (1 double,
-      and for ``M != 0`` 1 addition: ``g^(-M)`` is computed once per verification);
+      ``A = g^r alpha^c`` (1 base-point double) and ``B = g^(-M c) y^r beta^c`` (1 with the
+      tables);
     * each 0/1 choice: two branches (``M = 0`` and ``M = 1``), ``alpha`` and ``beta`` checked;
-    * the overall proof: the product of the ``n`` choices (``2 (n - 1)`` additions), then one
-      branch for each count ``M`` in ``[min, max]``; with blank allowed, the product of the
-      ``n - 1`` choices other than blank, the blank proof (two branches, ``M = 0``) and the
-      overall proof (a branch ``M = 1`` on the blank choice, then one a count);
+    * the overall proof: the product of the choices (2 sums), then one branch for each count
+      ``M`` in ``[min, max]``; with blank allowed, the product of the choices other than
+      blank, the blank proof (two branches) and the overall proof (a branch on the blank
+      choice, then one a count);
     * the homomorphic tally: each ciphertext multiplied into the running product, 2 additions;
     * a non-homomorphic answer: ``A = g^r alpha^c`` (1 base-point double), ``alpha`` and
       ``beta`` checked.
     """
-
-    def branches(Ms: list[int]) -> tuple[int, int, int]:
-        return len(Ms), len(Ms), sum(1 for m in Ms if m)
-
-    bd, dbl, add = 1, 0, 0  # the signature
+    bd = 1  # the signature
+    pre = sums = add = 0
     membership = 1  # the credential
     for q in election.questions:
         if isinstance(q, QuestionH):
             n = q.size
-            Ms = list(range(q.min, q.max + 1))
-            b, d, a = branches([0, 1])
-            bd, dbl, add = bd + n * b, dbl + n * d, add + n * a
+            branches = 2 * n + (q.max - q.min + 1) + (3 if q.blank else 0)
+            bd, pre = bd + branches, pre + branches
             membership += 2 * n
-            if q.blank:
-                add += 2 * (n - 2)
-                parts = [branches([0, 0]), branches([1]), branches(Ms)]
-            else:
-                add += 2 * (n - 1)
-                parts = [branches(Ms)]
-            for b, d, a in parts:
-                bd, dbl, add = bd + b, dbl + d, add + a
+            sums += 2
             add += 2 * n  # the tally
         elif isinstance(q, QuestionNH):
             bd += 1
             membership += 2
         else:
             raise ValueError(f"no Ed25519 operation count for questions of {type(q).__name__}")
-    return DalekOperationCount(bd, dbl, add, membership)
+    return DalekOperationCount(bd, pre, sums, add, membership)
