@@ -9,14 +9,15 @@ plebiscite on all cores, plebiscite ``--jobs 1``) run in turn, ``--repeat`` time
 wall time of each is kept (the machine may be shared: the load average is printed).
 
 The floor: the curve operations one ballot's verification takes, counted from the proof
-equations for the backend in use (``plebiscite --version`` names it), times the cost of each call
-of its library measured here, in the same run, through cffi. On curve25519-dalek
-(:func:`plebiscite.protocol.cost.ballot_operations_dalek`, for this election: 13 double-scalar
-multiplications ``g^r a^c``, 12 multi-scalar ones ``g^s y^r b^c`` on dalek's tables of ``g``
-and ``y``, 4 sums, 10 additions, 11 membership checks of which the credential's is made once,
-when the list is read). On libsodium (:func:`plebiscite.protocol.cost.ballot_operations_ed25519`:
-37 variable-base and 20 base-point multiplications, 48 additions, 11 membership checks of which
-1 explicit, the variable-base multiplication refusing a base outside the subgroup).
+equations for the backend in use (``plebiscite --version`` names it), times the cost of each
+call of its library measured here, in the same run (through ctypes, libsodium's through cffi).
+On curve25519-dalek (:func:`plebiscite.protocol.cost.ballot_operations_dalek`; for this
+election 13 double-scalar multiplications ``g^r a^c``, 12 multi-scalar ones ``g^s y^r b^c`` on
+dalek's tables of ``g`` and ``y``, 4 sums, 10 additions, 11 membership checks of which the
+credential's is made once, when the list is read). On libsodium
+(:func:`plebiscite.protocol.cost.ballot_operations_ed25519`: 37 variable-base and 20 base-point
+multiplications, 48 additions, 11 membership checks of which 1 explicit, the variable-base
+multiplication refusing a base outside the subgroup).
 
     ./dev bench verify3 [--voters N] [--repeat R] [--jobs J]
 """
@@ -99,9 +100,9 @@ def op_seconds(rounds: int, n: int = 2000) -> tuple[dict[str, float], float]:
 def dalek_op_seconds(rounds: int, n: int = 2000) -> tuple[dict[str, float], float]:
     """Seconds per call of each operation of the curve25519-dalek count (the best of
     ``rounds`` rounds of ``n`` calls, on 64 random points and full-size scalars), and of an
-    empty call through cffi (``ple_base``)."""
-    native, nffi = ed25519._native, ed25519._nffi
-    out = nffi.new("unsigned char[32]")
+    empty call through ctypes (``ple_precomputation_free`` of null)."""
+    native = ed25519._native
+    out = ed25519._new()
     s = [(secrets.randbelow(_Q - 1) + 1).to_bytes(32, "little") for _ in range(64)]
     p = [ED25519.gpow(int.from_bytes(x, "little")) for x in s]
     table = ED25519.precompute_public((ED25519.g, p[0]))
@@ -110,12 +111,12 @@ def dalek_op_seconds(rounds: int, n: int = 2000) -> tuple[dict[str, float], floa
     calls: dict[str, Callable[[int], object]] = {
         "base_double": lambda i: native.ple_mul_base2_vartime(out, s[i], p[i], s[i - 1]),
         "precomputed": lambda i: native.ple_precomputed_vartime(
-            out, table, 2, pairs[i], 1, s[i - 2], p[i]
+            out, table.handle, 2, pairs[i], 1, s[i - 2], p[i]
         ),
         "sums": lambda i: native.ple_sum(out, 3, triples[i]),
         "additions": lambda i: native.ple_add(out, p[i], p[i - 1]),
         "membership": lambda i: native.ple_member(p[i]),
-        "empty": lambda i: native.ple_base(out),
+        "empty": lambda i: native.ple_precomputation_free(None),
     }
     best = dict.fromkeys(calls, float("inf"))
     for _ in range(rounds):
@@ -188,7 +189,7 @@ def dalek_floor(election: Election, cost: dict[str, float], empty: float) -> flo
     credential's membership counted once a ballot, every voter voting once)."""
     ops = ballot_operations_dalek(election)
     print()
-    print("arithmetic floor, per ballot (curve25519-dalek through cffi, measured in this run):")
+    print("arithmetic floor, per ballot (curve25519-dalek through ctypes, measured in this run):")
     total = 0.0
     for key, (call, what) in DALEK_CALLS.items():
         count = getattr(ops, key)
@@ -197,7 +198,7 @@ def dalek_floor(election: Election, cost: dict[str, float], empty: float) -> flo
             f"  {count:3d} {what:30} {cost[key] * 1e6:7.1f} us  {call}  "
             f"= {count * cost[key] * 1e3:5.2f} ms"
         )
-    print(f"  (an empty cffi call: {empty * 1e6:.2f} us, included above)")
+    print(f"  (an empty ctypes call: {empty * 1e6:.2f} us, included above)")
     return total
 
 

@@ -1,5 +1,5 @@
 //! C entry points over curve25519-dalek for plebiscite's Ed25519 group
-//! (`plebiscite.crypto.ed25519`, loaded with cffi).
+//! (`plebiscite.crypto.ed25519`, loaded with ctypes).
 //!
 //! Wrappers only: every curve operation is dalek's. Points travel as their 32-byte RFC 8032
 //! encodings, scalars as 32 little-endian bytes already reduced modulo the group order (read
@@ -9,11 +9,16 @@
 //!
 //! The `_vartime` functions run in time that depends on their inputs: they are for public
 //! values only (the verification of proofs). The others are dalek's constant-time
-//! multiplications (variable-base, base-point, and Straus for two points).
+//! multiplications (variable-base, base-point, and Straus for two points). The points given to
+//! `ple_member` and to the `_vartime` functions are decoded through a small cache of each
+//! thread (a ciphertext of a ballot is checked, then used in several proofs): public points
+//! only go there.
 
 #![allow(clippy::missing_safety_doc)]
 
+use core::cell::RefCell;
 use core::slice;
+use std::collections::HashMap;
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint, VartimeEdwardsPrecomputation};
@@ -39,6 +44,30 @@ unsafe fn point(p: *const u8) -> Option<EdwardsPoint> {
     CompressedEdwardsY(*bytes32(p)).decompress()
 }
 
+/// Decoded public points, by encoding; emptied when full.
+const CACHE_SIZE: usize = 1024;
+
+thread_local! {
+    static CACHE: RefCell<HashMap<[u8; 32], EdwardsPoint>> = RefCell::new(HashMap::new());
+}
+
+/// `point` for a public encoding, through the cache.
+unsafe fn public_point(p: *const u8) -> Option<EdwardsPoint> {
+    let key = *bytes32(p);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(a) = c.get(&key) {
+            return Some(*a);
+        }
+        let a = CompressedEdwardsY(key).decompress()?;
+        if c.len() >= CACHE_SIZE {
+            c.clear();
+        }
+        c.insert(key, a);
+        Some(a)
+    })
+}
+
 unsafe fn scalar(s: *const u8) -> Scalar {
     Scalar::from_bytes_mod_order(*bytes32(s))
 }
@@ -51,10 +80,11 @@ unsafe fn put(out: *mut u8, p: &EdwardsPoint) -> i32 {
 
 /// 1 if `p` decodes to a point of the prime-order subgroup (the identity included), 0
 /// otherwise. The encoding's canonical form (`y < 2^255 - 19`, no sign bit on `x = 0`) is
-/// the caller's check. Variable time: for public points.
+/// the caller's check. `(q - 1) P` by the variable-time double-scalar multiplication: its
+/// steps follow the fixed scalar `q - 1` only, not the point.
 #[no_mangle]
 pub unsafe extern "C" fn ple_member(p: *const u8) -> i32 {
-    match point(p) {
+    match public_point(p) {
         None => 0,
         Some(a) => {
             let minus = EdwardsPoint::vartime_double_scalar_mul_basepoint(
@@ -151,7 +181,7 @@ pub unsafe extern "C" fn ple_mul_base2_vartime(
     p: *const u8,
     b: *const u8,
 ) -> i32 {
-    match point(p) {
+    match public_point(p) {
         Some(pt) => put(
             out,
             &EdwardsPoint::vartime_double_scalar_mul_basepoint(&scalar(a), &pt, &scalar(b)),
@@ -172,7 +202,7 @@ pub unsafe extern "C" fn ple_multi_vartime(
     if n == 0 {
         return put(out, &EdwardsPoint::identity());
     }
-    match points(n, p) {
+    match public_points(n, p) {
         Some(pts) => put(out, &EdwardsPoint::vartime_multiscalar_mul(scalars(n, s), &pts)),
         None => NOT_A_POINT,
     }
@@ -182,6 +212,14 @@ unsafe fn points(n: usize, p: *const u8) -> Option<Vec<EdwardsPoint>> {
     let mut out = Vec::with_capacity(n);
     for e in slice::from_raw_parts(p, 32 * n).chunks_exact(32) {
         out.push(point(e.as_ptr())?);
+    }
+    Some(out)
+}
+
+unsafe fn public_points(n: usize, p: *const u8) -> Option<Vec<EdwardsPoint>> {
+    let mut out = Vec::with_capacity(n);
+    for e in slice::from_raw_parts(p, 32 * n).chunks_exact(32) {
+        out.push(public_point(e.as_ptr())?);
     }
     Some(out)
 }
@@ -232,7 +270,7 @@ pub unsafe extern "C" fn ple_precomputed_vartime(
     d: *const u8,
     p: *const u8,
 ) -> i32 {
-    match points(m, p) {
+    match public_points(m, p) {
         Some(pts) => put(
             out,
             &(*t).vartime_mixed_multiscalar_mul(scalars(n, s), scalars(m, d), &pts),

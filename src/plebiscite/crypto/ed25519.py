@@ -9,7 +9,8 @@ same 32 bytes read in the other order.
 
 All curve arithmetic comes from a native library. :data:`ED25519` is a :class:`DalekEd25519`
 when the C entry points over curve25519-dalek (``native/ed25519``, built by
-``scripts/ed25519-native-setup`` into ``libplebiscite_ed25519.so`` beside this module) load: its
+``scripts/ed25519-native-setup`` into ``libplebiscite_ed25519.so`` beside this module, called
+through ctypes) load: its
 constant-time multiplications (variable-base, base-point, Straus for two points) for everything
 that may involve a secret, and its variable-time double-scalar (base point and one point) and
 multi-scalar (Straus, Pippenger) multiplications for the ``_public`` operations of verification.
@@ -30,7 +31,6 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from nacl._sodium import ffi, lib
 
@@ -267,63 +267,82 @@ class Ed25519(Group):
         return point
 
 
-#: The C declarations of ``native/ed25519/src/lib.rs`` (points and scalars: 32 bytes each).
-_CDEF = """
-int ple_member(const unsigned char *p);
-int ple_on_curve(const unsigned char *p);
-int ple_add(unsigned char *out, const unsigned char *a, const unsigned char *b);
-int ple_sub(unsigned char *out, const unsigned char *a, const unsigned char *b);
-int ple_mul_by_cofactor(unsigned char *out, const unsigned char *p);
-int ple_mul(unsigned char *out, const unsigned char *s, const unsigned char *p);
-int ple_mul_many(unsigned char *out, size_t n, const unsigned char *s, const unsigned char *p);
-int ple_mul_base(unsigned char *out, const unsigned char *s);
-int ple_mul2(unsigned char *out, const unsigned char *s1, const unsigned char *p1,
-             const unsigned char *s2, const unsigned char *p2);
-int ple_mul_base2_vartime(unsigned char *out, const unsigned char *a, const unsigned char *p,
-                          const unsigned char *b);
-int ple_multi_vartime(unsigned char *out, size_t n, const unsigned char *s,
-                      const unsigned char *p);
-int ple_sum(unsigned char *out, size_t n, const unsigned char *p);
-void *ple_precomputation_new(size_t n, const unsigned char *p);
-void ple_precomputation_free(void *t);
-int ple_precomputed_vartime(unsigned char *out, const void *t, size_t n, const unsigned char *s,
-                            size_t m, const unsigned char *d, const unsigned char *p);
-int ple_base(unsigned char *out);
-"""
+#: The C functions of ``native/ed25519/src/lib.rs`` and their arguments: ``p`` a pointer to
+#: bytes (points and scalars: 32 bytes each), ``n`` a count, ``t`` a table of
+#: ``ple_precomputation_new``. Each returns an int (0 or 1 for the tests, 0 or -1 otherwise)
+#: but the last two of ``_TABLES``.
+_FUNCTIONS = {
+    "ple_member": "p",
+    "ple_on_curve": "p",
+    "ple_add": "ppp",
+    "ple_sub": "ppp",
+    "ple_mul_by_cofactor": "pp",
+    "ple_mul": "ppp",
+    "ple_mul_many": "pnpp",
+    "ple_mul_base": "pp",
+    "ple_mul2": "ppppp",
+    "ple_mul_base2_vartime": "pppp",
+    "ple_multi_vartime": "pnpp",
+    "ple_sum": "pnp",
+    "ple_precomputed_vartime": "ptnpnpp",
+    "ple_base": "p",
+}
+_TABLES = {"ple_precomputation_new": "np", "ple_precomputation_free": "t"}
 
 #: The shared library ``scripts/ed25519-native-setup`` builds, beside this module.
-NATIVE_LIBRARY = Path(__file__).with_name("libplebiscite_ed25519.so")
+NATIVE_LIBRARY = os.path.join(os.path.dirname(__file__), "libplebiscite_ed25519.so")
 
 
-def _load_native() -> tuple[Any, Any]:
-    """cffi and the native library's functions, or Nones when it is not built (or not
-    chosen)."""
-    if os.environ.get("PLEBISCITE_ED25519", "") == "libsodium" or not NATIVE_LIBRARY.exists():
-        return None, None
-    from cffi import FFI  # type: ignore[import-untyped]  # (PyNaCl's dependency)
+def _load_native() -> Any:
+    """The native library (through ctypes: no C parser to import, every command starts as
+    fast), or None when it is not built (or not chosen)."""
+    chosen = os.environ.get("PLEBISCITE_ED25519", "")
+    if chosen == "libsodium" or not os.path.exists(NATIVE_LIBRARY):
+        return None
+    import ctypes
 
-    native_ffi = FFI()
-    native_ffi.cdef(_CDEF)
-    native = native_ffi.dlopen(str(NATIVE_LIBRARY))
-    out = native_ffi.new("unsigned char[32]")
-    if native.ple_base(out) != 0 or native_ffi.buffer(out, 32)[:] != _BASE:
+    native = ctypes.CDLL(NATIVE_LIBRARY)
+    kinds = {"p": ctypes.c_char_p, "n": ctypes.c_size_t, "t": ctypes.c_void_p}
+    for name, args in {**_FUNCTIONS, **_TABLES}.items():
+        f = getattr(native, name)
+        f.argtypes = [kinds[k] for k in args]
+        f.restype = ctypes.c_int
+    native.ple_precomputation_new.restype = ctypes.c_void_p
+    native.ple_precomputation_free.restype = None
+    out = ctypes.create_string_buffer(32)
+    if native.ple_base(out) != 0 or out.raw != _BASE:
         raise ImportError(f"{NATIVE_LIBRARY} does not compute the Ed25519 base point")
-    return native_ffi, native
+    return native
 
 
-_nffi, _native = _load_native()
+_native = _load_native()
+if _native is not None:
+    from ctypes import create_string_buffer as _buffer
 
 
 def _new() -> Any:
-    return _nffi.new("unsigned char[32]")
+    return _buffer(32)
 
 
 def _out(buf: Any) -> Point:
-    return Point(_nffi.buffer(buf, 32)[:])
+    return Point(buf.raw)
+
+
+class _Table:
+    """dalek's precomputed tables of some points (native memory, freed with the object)."""
+
+    __slots__ = ("handle",)
+
+    def __init__(self, handle: int) -> None:
+        self.handle = handle
+
+    def __del__(self) -> None:
+        if _native is not None:
+            _native.ple_precomputation_free(self.handle)
 
 
 class DalekEd25519(Ed25519):
-    """The Ed25519 group on curve25519-dalek (``native/ed25519``, through cffi).
+    """The Ed25519 group on curve25519-dalek (``native/ed25519``, through ctypes).
 
     Elements are :class:`Point` as in :class:`Ed25519` and the results are the same. Points
     are checked for membership once, when they are parsed (:meth:`element`,
@@ -389,11 +408,11 @@ class DalekEd25519(Ed25519):
             return []
         if base == IDENTITY:
             return [IDENTITY] * n
-        out = _nffi.new("unsigned char[]", 32 * n)
+        out = _buffer(32 * n)
         scalars = b"".join(_scalar_bytes(e) for e in exponents)
         if _native.ple_mul_many(out, n, scalars, base) != 0:
             raise MembershipError("not a point of the prime-order subgroup of Ed25519")
-        raw = _nffi.buffer(out, 32 * n)[:]
+        raw = out.raw
         return [
             IDENTITY if e % _Q == 0 else Point(raw[32 * i : 32 * i + 32])
             for i, e in enumerate(exponents)
@@ -430,9 +449,9 @@ class DalekEd25519(Ed25519):
         """dalek's tables of ``bases`` for :meth:`precomputed_public` (freed with the object
         returned)."""
         t = _native.ple_precomputation_new(len(bases), b"".join(bases))
-        if t == _nffi.NULL:
+        if not t:
             raise MembershipError("precomputation of a value that is not a curve point")
-        return _nffi.gc(t, _native.ple_precomputation_free)
+        return _Table(t)
 
     def precomputed_public(
         self, table: Any, exponents: Sequence[int], terms: Sequence[tuple[Element, int]]
@@ -445,7 +464,7 @@ class DalekEd25519(Ed25519):
         scalars = b"".join(_scalar_bytes(e) for _, e in terms)
         points = b"".join(b for b, _ in terms)
         rc = _native.ple_precomputed_vartime(
-            out, table, len(exponents), fixed, len(terms), scalars, points
+            out, table.handle, len(exponents), fixed, len(terms), scalars, points
         )
         if rc != 0:
             raise MembershipError("multiplication of a value that is not a curve point")
