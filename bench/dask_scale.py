@@ -6,21 +6,23 @@ hundred million ballots.
 For each size (``--voters``, with ``--revotes`` of them, 2% by default, voting twice), the
 archive of ``plebiscite generate`` (made once into ``.cache/bench/``, or given by ``--archive``):
 
-- the archive's index alone (``index_archive``: the client's sequential pass), its time;
 - ``plebiscite verify --jobs 1`` as its own process: wall, CPU, peak RSS;
 - a ``dask scheduler`` and two single-threaded ``dask worker`` processes (without a nanny),
-  then the verification with this process as the client (``verify_on_cluster``): wall time,
-  ballots per second and the ratio to twice ``--jobs 1``'s; the CPU of the client, of the
+  then the verification with this process as the client (``verify_on_cluster``: the ballots
+  scanned a byte range at a time on the workers, the client reading the setup, the ballots
+  across the ranges' edges and what follows the ballots): wall time, ballots per second and
+  the ratio to twice ``--jobs 1``'s; the ranges and the ballots the ranges took; the CPU of
+  the client, of the
   scheduler and of the workers; the client's time in the group-by (submitting the chunks,
   their routing and the partitions' rounds) and in the end of the reduce (the shared
   ciphertexts, each partition's product and counts, the tree); peak resident memory of the
   client, the scheduler and each worker (``getrusage`` in each, a fresh cluster per size: the
-  client's is this process's, the indexes of the sizes before included); each serial part's
+  client's is this process's, the sizes before included); each serial part's
   share of the cluster's wall time.
 
-The projection: the serial part per ballot (the client's CPU: the index, every event read and
-checked in order, the tasks submitted) and the workers' CPU per ballot give the wall time of N
-ballots on C cores as ``N * serial + N * work / C``.
+The projection: the serial part per ballot (the CPU of the client and of the scheduler: the
+setup, the edges, the tail, the tasks and their results) and the workers' CPU per ballot give
+the wall time of N ballots on C cores as ``N * serial + N * work / C``.
 
     ./dev bench dask_scale [--voters 10000,100000] [--revotes-share 0.02] [--archive N=PATH]
 """
@@ -42,7 +44,6 @@ from typing import Any
 
 from common import load, plebiscite_command
 from common import run_measured as run
-from plebiscite.protocol.archive import index_archive
 
 DASK = Path(sys.executable).parent / "dask"
 
@@ -156,6 +157,8 @@ def on_cluster(archive: Path, workers: int) -> dict[str, Any]:
             "scheduler_peak": client.run_on_scheduler(_peak),
             "worker_peaks": sorted(client.run(_peak).values()),
             "tasks": client.run_on_scheduler(_tasks_run),
+            "ranges": verifier.ranges,
+            "scanned": verifier.scanned,
         }
 
 
@@ -181,14 +184,9 @@ def main() -> int:
     for voters in (int(v) for v in args.voters.split(",")):
         revotes = int(voters * args.revotes_share)
         archive = given.get(voters) or generated(voters, revotes)
-        t0 = time.perf_counter()
-        with archive.open("rb") as f:
-            index = index_archive(f)
-        took_index = time.perf_counter() - t0
         ballots = voters + revotes
         print(f"\n{archive}: {archive.stat().st_size} bytes, {ballots} ballots")
-        print(f"  index: {len(index)} members in {took_index:.2f} s")
-        row: dict[str, Any] = {"voters": voters, "ballots": ballots, "index": took_index}
+        row: dict[str, Any] = {"voters": voters, "ballots": ballots}
         if not args.skip_jobs1:
             m = run([*plebiscite_command(), "verify", str(archive), "--jobs", "1"])
             assert m.returncode == 0, m.stderr
@@ -205,12 +203,14 @@ def main() -> int:
         print(
             f"  cluster of {args.workers} ({c['partitions']} partitions): {c['wall']:.1f} s "
             f"wall, {rate:.1f} ballots/s{ratio}\n"
+            f"    {c['ranges']} ranges scanned, {c['scanned']} ballots taken from them (the "
+            f"others across their edges, read by the client)\n"
             f"    CPU: client {c['client_cpu']:.1f} s (of which the partitions' rounds "
             f"{c['absorb_cpu']:.2f} s), scheduler {c['scheduler_cpu']:.1f} s, workers "
             f"{c['workers_cpu']:.1f} s; the end of the reduce {c['end_wall']:.2f} s wall; "
             f"{c['tasks']} task transitions\n"
-            f"    serial parts, of the wall time: the index {took_index / c['wall']:.1%}, the "
-            f"client's CPU {c['client_cpu'] / c['wall']:.1%} (the partitions' rounds "
+            f"    serial parts, of the wall time: the client's CPU "
+            f"{c['client_cpu'] / c['wall']:.1%} (the partitions' rounds "
             f"{c['absorb_cpu'] / c['wall']:.1%}), the end of the reduce "
             f"{c['end_wall'] / c['wall']:.1%}\n"
             f"    peak RSS: client {_mib(c['client_peak'])}, scheduler "
@@ -219,22 +219,34 @@ def main() -> int:
         rows.append(row)
     big = rows[-1]
     n, c = big["ballots"], big["cluster"]
-    # the client's CPU holds the index (its first step) and grows with the ballots; the
-    # scheduler's grows with the wall time (its heartbeats and dashboard, a few per cent of a
-    # core), its tasks (a few a chunk of 256 ballots) costing it little beside
-    serial = c["client_cpu"] / n
+    # the serial part: the client's CPU (the setup, the edges of the ranges, the tail, the
+    # tasks and their results) and the scheduler's, counted as serial too (it grows with the
+    # wall time, heartbeats and the dashboard, more than with its few tasks a range); with two
+    # sizes or more, its growth a ballot between the two largest (what stays is fixed: the
+    # cluster's and the verification's start, the tail) rather than its mean a ballot
+    serial_cpu = c["client_cpu"] + c["scheduler_cpu"]
+    fixed, serial = 0.0, serial_cpu / n
+    if len(rows) >= 2:
+        m, d = rows[-2]["ballots"], rows[-2]["cluster"]
+        serial = max(0.0, (serial_cpu - d["client_cpu"] - d["scheduler_cpu"]) / (n - m))
+        fixed = max(0.0, serial_cpu - serial * n)
     work = c["workers_cpu"] / n
     print(
-        f"\nper ballot: serial (the client) {serial * 1e6:.0f} us, of which the index "
-        f"{big['index'] / n * 1e6:.0f}; workers {work * 1e3:.2f} ms; serial fraction "
-        f"{serial / (serial + work):.2%}; the scheduler's CPU "
-        f"{c['scheduler_cpu'] / c['wall']:.1%} of the wall time"
+        f"\nserial (the client and the scheduler): {serial * 1e6:.1f} us a ballot"
+        + (
+            f" (their growth from {rows[-2]['ballots']} ballots), {fixed:.1f} s fixed"
+            if fixed
+            else ""
+        )
+        + f"; of the mean a ballot, the client {c['client_cpu'] / n * 1e6:.1f} us; workers "
+        f"{work * 1e3:.2f} ms a ballot; serial fraction {serial / (serial + work):.2%}; the "
+        f"scheduler's CPU {c['scheduler_cpu'] / c['wall']:.1%} of the wall time"
     )
     for cores in (8, 1000):
-        t = 1e8 * (serial + work / cores)
+        t = fixed + 1e8 * (serial + work / cores)
         print(
             f"projection, 100,000,000 ballots on {cores} cores: {t:.0f} s ({t / 3600:.1f} h; "
-            f"speed-up {(serial + work) / (serial + work / cores):.0f})"
+            f"speed-up {1e8 * (serial + work) / t:.0f})"
         )
     print(f"load average at the end: {load()}")
     return 0

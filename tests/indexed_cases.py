@@ -13,6 +13,7 @@ from typing import Any
 from plebiscite.protocol.ballot import BallotSetup, ChunkResult, verify_ballot_members
 from plebiscite.protocol.reduce import PoolRunner
 from plebiscite.protocol.report import Report
+from plebiscite.protocol.scan import ScanSummary, scan_range
 from plebiscite.protocol.verifier import Verifier
 from tamper import Archive, Entry
 
@@ -118,10 +119,57 @@ def ballot_bytes_changed(directory: Path) -> Path:
 def verify_partitioned(data: bytes, partitions: int = 3) -> Report:
     """The archive ``data`` verified by the pipeline of ``--cluster`` and ``--jobs``: read by
     its index, each chunk of ballots read from its byte ranges, the reduce partitioned by
-    credential (here ``partitions`` of them, in this process)."""
+    credential (here ``partitions`` of them, in this process). The pipeline's scan of byte
+    ranges (:mod:`plebiscite.protocol.scan`), at ranges of several sizes (members across
+    every kind of edge), gives the same report; it is returned."""
+
+    indexed = verify_indexed(data, partitions)
+    for size in SCAN_SIZES:
+        scanned = verify_scanned(data, partitions, size)
+        assert scanned.to_json() == indexed.to_json(), f"ranges of {size} bytes"
+    return indexed
+
+
+def verify_indexed(data: bytes, partitions: int = 3) -> Report:
+    """``data`` verified by its index, the ballots read by their index entries, the reduce
+    partitioned (the pipeline without the scan), the credentials' membership checked by the
+    runner two at a time."""
 
     def map_bytes(setup: BallotSetup, chunk: list[Any]) -> ChunkResult:
         return verify_ballot_members(setup, io.BytesIO(data), chunk)
 
     runner = PoolRunner(None, partitions)
-    return Verifier(lambda: io.BytesIO(data), map_ballots=map_bytes, partitions=runner).run()
+    return Verifier(
+        lambda: io.BytesIO(data), map_ballots=map_bytes, partitions=runner, credential_chunk=2
+    ).run()
+
+
+# ranges of a block, of a few blocks (a ballot across two or three of them) and of 64 KiB
+SCAN_SIZES = (512, 1536, 5120, 65536)
+
+
+def verify_scanned(data: bytes, partitions: int = 3, scan_bytes: int = 1536) -> Report:
+    """``data`` verified with its ballots scanned a byte range at a time, ranges of
+    ``scan_bytes``."""
+    return scanned_verifier(data, partitions, scan_bytes).run()
+
+
+def scanned_verifier(data: bytes, partitions: int = 3, scan_bytes: int = 1536) -> Verifier:
+    """The verifier of :func:`verify_scanned`, not yet run."""
+
+    def map_bytes(setup: BallotSetup, chunk: list[Any]) -> ChunkResult:
+        return verify_ballot_members(setup, io.BytesIO(data), chunk)
+
+    def scan_bytes_at(
+        setup: BallotSetup, parts: int, timestamp: int, start: int, end: int
+    ) -> tuple[ScanSummary, tuple[Any, ...]]:
+        return scan_range(setup, parts, timestamp, io.BytesIO(data), start, end)
+
+    return Verifier(
+        lambda: io.BytesIO(data),
+        map_ballots=map_bytes,
+        partitions=PoolRunner(None, partitions),
+        scan=scan_bytes_at,
+        scan_bytes=scan_bytes,
+        credential_chunk=2,  # the list's membership checked by the runner, two at a time
+    )

@@ -14,7 +14,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cloudpickle
 import pytest
@@ -22,9 +24,12 @@ from distributed import Client
 
 from indexed_cases import VECTORS, ballot_bytes_changed, write_cases
 from plebiscite.cli.main import main
-from plebiscite.compute.cluster import ClusterError, map_ballots_at, verify_on_cluster
-from plebiscite.protocol.archive import IndexEntry
-from plebiscite.protocol.ballot import BallotSetup, ChunkResult
+from plebiscite.compute.cluster import (
+    ClusterError,
+    map_ballots_at,
+    scan_range_at,
+    verify_on_cluster,
+)
 from plebiscite.protocol.verifier import Verifier
 
 DASK = Path(sys.executable).parent / "dask"
@@ -91,50 +96,65 @@ def test_an_unreachable_scheduler_is_named() -> None:
     assert rc == 2 and "not both" in err
 
 
-def _die_once(
-    marker: str, path: str, setup: BallotSetup, chunk: list[tuple[int, str, IndexEntry]]
-) -> ChunkResult:
-    """The map step, but the first worker to run it dies in the middle (after reading)."""
+def _die_once(marker: str, step: Callable[..., Any], *args: Any) -> Any:
+    """A map step (the scan of a range, or a chunk's), but the first worker to run it dies in
+    the middle (after reading)."""
     try:
         fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
-        return map_ballots_at(path, setup, chunk)
+        return step(*args)
     os.close(fd)
     os._exit(1)
 
 
+def _steps(step: Callable[..., Any]) -> dict[str, dict[str, Any]]:
+    """``verify_on_cluster``'s options with ``step`` (given the real step) as the scan of a
+    range, and as the map step of chunks read by the index (no scan)."""
+    return {
+        "scan": {"scan": functools.partial(step, scan_range_at)},
+        "chunks": {"scan": None, "map_ballots": functools.partial(step, map_ballots_at)},
+    }
+
+
+@pytest.mark.parametrize("way", ["scan", "chunks"])
 def test_a_worker_that_dies_mid_task_changes_nothing(
-    dask_client: Client, cases: dict[str, Path], tmp_path: Path
+    dask_client: Client, cases: dict[str, Path], tmp_path: Path, way: str
 ) -> None:
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     path = cases["belenios3/revotes-weighted"]
     marker = tmp_path / "died"
-    report = verify_on_cluster(
-        path, dask_client, map_ballots=functools.partial(_die_once, str(marker))
-    )
+    options = _steps(functools.partial(_die_once, str(marker)))[way]
+    report = verify_on_cluster(path, dask_client, **options)
     assert marker.exists()  # a worker died
     assert report.to_json() == Verifier(lambda: path.open("rb"), name=str(path)).run().to_json()
-    dask_client.wait_for_workers(2, timeout=30)
+    dask_client.wait_for_workers(2, timeout=120)
 
 
-def _die(path: str, setup: BallotSetup, chunk: list[tuple[int, str, IndexEntry]]) -> ChunkResult:
+def _die(step: Callable[..., Any], *args: Any) -> Any:
     os._exit(1)
 
 
 def test_a_task_that_kills_every_worker_gives_no_verdict(dask_client: Client) -> None:
+    """(The scan's task: the chunks' are the same tasks to Dask, and every worker killed
+    four times over takes long to come back on a loaded machine.)"""
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     path = VECTORS / "belenios3/ed25519.bel"
     with pytest.raises(ClusterError, match="failed on every worker that ran it"):
-        verify_on_cluster(path, dask_client, map_ballots=_die)
-    dask_client.wait_for_workers(2, timeout=30)
+        verify_on_cluster(path, dask_client, **_steps(_die)["scan"])
+    dask_client.wait_for_workers(2, timeout=120)
 
 
-def test_a_worker_that_cannot_read_the_archive_gives_no_verdict(dask_client: Client) -> None:
-    def elsewhere(path: str, setup: BallotSetup, chunk: list) -> ChunkResult:
-        return map_ballots_at(path + ".gone", setup, chunk)
+def _elsewhere(step: Callable[..., Any], path: str, *args: Any) -> Any:
+    return step(path + ".gone", *args)
 
+
+@pytest.mark.parametrize("way", ["scan", "chunks"])
+def test_a_worker_that_cannot_read_the_archive_gives_no_verdict(
+    dask_client: Client, way: str
+) -> None:
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     with pytest.raises(ClusterError, match=r"a worker cannot read the archive .*\.gone"):
-        verify_on_cluster(VECTORS / "belenios3/ed25519.bel", dask_client, map_ballots=elsewhere)
+        verify_on_cluster(VECTORS / "belenios3/ed25519.bel", dask_client, **_steps(_elsewhere)[way])
 
 
 def test_separate_dask_scheduler_and_worker_processes(tmp_path: Path) -> None:

@@ -2,17 +2,20 @@
 
 What runs where:
 
-- the client (the process that calls :func:`verify_on_cluster`) indexes the archive in one
-  sequential pass (:func:`~plebiscite.protocol.archive.index_archive`: where every member lies,
-  the header and events read and hashed, data members skipped), then reads every member but
-  the ballots by the index and verifies the chain, the setup, the tally, the shuffles, the
-  decryptions and the result, submitting the ballots' tasks as their events come;
-- the election and the weights go to the cluster once (a task's result every chunk depends
-  on), not with every chunk;
-- each map task verifies a chunk of ballots (:func:`map_ballots_at`): it opens the archive
-  at its path, reads each ballot's byte range, checks its SHA-256 against the hash its event
-  refers to (the index is checked, never trusted), verifies the signature and every proof and
-  routes the outcomes into the partitions (:func:`~plebiscite.protocol.reduce.route_chunk`);
+- the client (the process that calls :func:`verify_on_cluster`) reads the archive's start
+  (the header, the setup) and, after the ballots, its end (the tally, the shuffles, the
+  decryptions, the result) by an index of those parts only, and verifies them; the public
+  credentials' membership is checked by tasks
+  (:func:`~plebiscite.protocol.messages.first_non_member`);
+- the election and the weights go to the cluster once (a task's result every task depends
+  on), not with every task;
+- each map task scans a byte range of the ballots (:func:`scan_range_at`,
+  :mod:`plebiscite.protocol.scan`): it opens the archive at its path, reads its range, walks
+  its members, checks every event and each ballot's hash (nothing it finds is trusted: the
+  client links the ranges' edges and their chains, and reads the archive itself wherever they
+  do not link), verifies the signature and every proof and routes the outcomes into the
+  partitions (:func:`~plebiscite.protocol.reduce.route_result`); with ``scan=None`` the client
+  indexes the whole archive and sends chunks of index entries instead (:func:`map_ballots_at`);
 - the reduce (:class:`DaskRunner`): one partition a worker, each partition's state made on a
   worker and growing there a round of chunks at a time, its records beyond a bound written to
   that worker's disk as sorted runs (:mod:`plebiscite.compute.spill`), and at the end each
@@ -39,13 +42,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from plebiscite.compute.spill import disk_partition
 from plebiscite.protocol.ballot import BallotSetup, ChunkResult, verify_ballot_members
+from plebiscite.protocol.scan import ScanSummary, scan_range
 from plebiscite.protocol.verifier import MapStepError, Verifier
 
 if TYPE_CHECKING:
     from distributed import Client
 
     from plebiscite.protocol.archive import IndexEntry
-    from plebiscite.protocol.reduce import PartitionState
+    from plebiscite.protocol.reduce import Part, PartitionState
     from plebiscite.protocol.report import Report
 
 __all__ = [
@@ -63,6 +67,7 @@ __all__ = [
     "parse_address",
     "peak_memory",
     "run_on_cluster",
+    "scan_range_at",
     "verify_on_cluster",
 ]
 
@@ -71,6 +76,9 @@ __all__ = [
 # per worker thread
 CHUNK_BALLOTS = 256
 CHUNK_BYTES = 4 << 20
+
+# the scan step (scan_range_at): (location, setup, partitions, timestamp, start, end)
+ScanAt = Callable[[str, BallotSetup, int, int, int, int], tuple[ScanSummary, tuple[Any, ...]]]
 
 _LOCAL = re.compile(r"local:([1-9][0-9]{0,3})\Z")
 _REMOTE = re.compile(r"(tcp|tls)://[^\s/]+:[0-9]{1,5}\Z")
@@ -136,6 +144,19 @@ def map_ballots_at(
     try:
         with open_archive(location) as stream:
             return verify_ballot_members(setup, stream, chunk)
+    except OSError as e:
+        raise WorkerReadError(f"a worker cannot read the archive {location}: {e}") from None
+
+
+def scan_range_at(
+    location: str, setup: BallotSetup, parts: int, timestamp: int, start: int, end: int
+) -> tuple[ScanSummary, tuple[Part, ...]]:
+    """The scan step on a worker (:func:`~plebiscite.protocol.scan.scan_range`): the byte
+    range ``[start, end)`` of the archive at ``location`` read, its ballots verified and
+    routed into ``parts`` partitions."""
+    try:
+        with open_archive(location) as stream:
+            return scan_range(setup, parts, timestamp, stream, start, end)
     except OSError as e:
         raise WorkerReadError(f"a worker cannot read the archive {location}: {e}") from None
 
@@ -209,6 +230,8 @@ def verify_on_cluster(
     ] = map_ballots_at,
     chunk_size: int = CHUNK_BALLOTS,
     new_partition: Callable[[], PartitionState] = disk_partition,
+    scan: ScanAt | None = scan_range_at,
+    scan_bytes: int | None = None,
 ) -> Report:
     """Verify the archive at ``path`` (a local path, or a URL that every worker reads its own
     byte ranges of: see :func:`open_archive`), its ballots on the cluster's workers, the rest
@@ -216,8 +239,11 @@ def verify_on_cluster(
     pool. ``map_ballots`` is the task (:func:`map_ballots_at`: the archive's absolute path or
     URL, the setup, a chunk); ``new_partition`` makes each partition's state on the worker that
     holds it (:func:`~plebiscite.compute.spill.disk_partition`: runs spilled to its disk beyond
-    a bound). Raises :class:`ClusterError` when the cluster fails: no verdict
-    then."""
+    a bound). ``scan`` (:func:`scan_range_at`): the ballots verified a byte range at a time
+    where each range is read (:mod:`plebiscite.protocol.scan`: no index of the archive here),
+    ranges of ``scan_bytes`` (None: from the archive's size and the workers); None: read here
+    by an index, sent in chunks to ``map_ballots``. Raises :class:`ClusterError` when the
+    cluster fails: no verdict then."""
     verifier = cluster_verifier(
         path,
         client,
@@ -226,6 +252,8 @@ def verify_on_cluster(
         map_ballots=map_ballots,
         chunk_size=chunk_size,
         new_partition=new_partition,
+        scan=scan,
+        scan_bytes=scan_bytes,
     )
     return run_on_cluster(verifier)
 
@@ -241,6 +269,8 @@ def cluster_verifier(
     ] = map_ballots_at,
     chunk_size: int = CHUNK_BALLOTS,
     new_partition: Callable[[], PartitionState] = disk_partition,
+    scan: ScanAt | None = scan_range_at,
+    scan_bytes: int | None = None,
 ) -> Verifier:
     """The verifier of :func:`verify_on_cluster`, not yet run (:func:`run_on_cluster`): for a
     caller that reads more than the report from it (the roll, the election)."""
@@ -256,6 +286,7 @@ def cluster_verifier(
         executor=executor,
         workers=workers,
         map_ballots=functools.partial(map_ballots, location),
+        scan=None if scan is None else functools.partial(scan, location),
         partitions=DaskRunner(client, workers),
         new_partition=new_partition,
         # the election and the weights sent once: a task's result that every chunk's task
@@ -265,6 +296,7 @@ def cluster_verifier(
         progress=progress,
         chunk_size=chunk_size,
         chunk_bytes=CHUNK_BYTES,
+        scan_bytes=scan_bytes,
     )
 
 

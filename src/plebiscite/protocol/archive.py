@@ -57,6 +57,7 @@ __all__ = [
     "IndexEntry",
     "Member",
     "archive_state",
+    "check_member",
     "event_bytes",
     "header_bytes",
     "index_archive",
@@ -395,20 +396,29 @@ def index_archive(
     *,
     max_member: int = DEFAULT_MAX_MEMBER,
     max_trailer: int = MAX_TRAILER,
+    start: int = 0,
+    max_events: int | None = None,
 ) -> ArchiveIndex:
     """Index an archive in one sequential pass: where each member lies, with every check of
     :func:`iter_members` except the hashes of the data members, whose content is skipped (by
     seeking, when the stream can): whoever reads a data member by the index checks its hash
     then (:func:`read_member`). The header and the events, small, are read and their hashes
     checked here. A layout error ends the index and is kept in it (:attr:`ArchiveIndex.error`),
-    not raised. The memory taken is the index's own (57 bytes per member) and one event."""
+    not raised. The memory taken is the index's own (57 bytes per member) and one event.
+
+    ``start``: the byte where a member begins (after an event: no data member waits) to index
+    from, the header being before it; ``max_events``: the index ends after that many events
+    (:attr:`ArchiveIndex.end` is then where the last one ends)."""
     index = ArchiveIndex()
-    offset = 0
-    first = True
+    offset = start
+    first = start == 0
+    if start:
+        stream.seek(start)
     run = run_bytes = 0
     seekable = _remaining(stream) is not None
+    events = 0
     try:
-        while True:
+        while max_events is None or events < max_events:
             block = _read_exact(stream, BLOCK)
             if not block:
                 if first:
@@ -466,12 +476,13 @@ def index_archive(
                 if padding.strip(b"\0"):
                     raise EncodingError(f"member {name!r} padding is not zeros", where=where)
             index._add(kind, expected, offset, size, mtime)
+            events += kind == "event"
             first = False
             offset += BLOCK + size + pad
             index.end = offset
     except PlebisciteError as e:
         index.error = e
-        return index
+    return index
 
 
 def read_member(
@@ -487,7 +498,14 @@ def read_member(
             where=where,
         )
     stream.seek(entry.offset + BLOCK)
-    content = _read_exact(stream, entry.size)
+    return check_member(entry, _read_exact(stream, entry.size))
+
+
+def check_member(entry: IndexEntry, content: bytes) -> bytes:
+    """``content``, read for the member ``entry`` of an index, checked: all its bytes there,
+    its SHA-256 equal to the hash its name declares."""
+    where = f"archive byte {entry.offset}"
+    name = "BELENIOS" if entry.kind == "header" else f"{entry.hash}.{entry.kind}.json"
     if len(content) < entry.size:
         raise EncodingError(
             f"member {name!r} is truncated: the index gives {entry.size} bytes, but only "

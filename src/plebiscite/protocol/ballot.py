@@ -59,6 +59,7 @@ __all__ = [
     "make_ballot",
     "parse_ballot",
     "verify_ballot",
+    "verify_ballot_contents",
     "verify_ballot_members",
     "verify_ballots",
 ]
@@ -290,6 +291,29 @@ def verify_ballot_members(
             read.append((height, event_hash, read_member(stream, entry)))
         except PlebisciteError as e:
             failed.append(BallotOutcome(height, event_hash, "", None, (e.code, e.message, e.where)))
+    return _verified(setup, read, failed)
+
+
+def verify_ballot_contents(
+    setup: BallotSetup, chunk: Sequence[tuple[int, str, IndexEntry, bytes]]
+) -> ChunkResult:
+    """:func:`verify_ballot_members` on members already read: ``(height, event hash, index
+    entry, content)`` items, each content checked against its entry (its length, its hash)."""
+    from plebiscite.protocol.archive import check_member
+
+    read: list[tuple[int, str, bytes]] = []
+    failed: list[BallotOutcome] = []
+    for height, event_hash, entry, content in chunk:
+        try:
+            read.append((height, event_hash, check_member(entry, content)))
+        except PlebisciteError as e:
+            failed.append(BallotOutcome(height, event_hash, "", None, (e.code, e.message, e.where)))
+    return _verified(setup, read, failed)
+
+
+def _verified(
+    setup: BallotSetup, read: list[tuple[int, str, bytes]], failed: list[BallotOutcome]
+) -> ChunkResult:
     result = verify_ballots(setup, read)
     if failed:
         result.outcomes = sorted(result.outcomes + failed, key=lambda o: o.height)

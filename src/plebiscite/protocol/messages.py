@@ -7,7 +7,7 @@ scalar. Errors name the field they are about.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from plebiscite import strictjson
 from plebiscite._records import TYPE_CHECKING, NamedTuple
@@ -16,7 +16,7 @@ from plebiscite.crypto.groups import group_by_name, parse_natural
 from plebiscite.crypto.hashing import h_json
 from plebiscite.crypto.proofs import Proof
 from plebiscite.crypto.shuffle import ShuffleProof
-from plebiscite.errors import EncodingError, MembershipError
+from plebiscite.errors import EncodingError, MembershipError, PlebisciteError
 
 if TYPE_CHECKING:
     from typing import Any
@@ -38,6 +38,7 @@ __all__ = [
     "arr",
     "ciphertext",
     "element_not_one",
+    "first_non_member",
     "hash_ref",
     "items",
     "obj",
@@ -295,6 +296,18 @@ def parse_credentials(
         seen.add(cred)
         out.append(Credential(cred, weight, parts[2] if len(parts) == 3 else None))
     return tuple(out)
+
+
+def first_non_member(group: Group, publics: Sequence[str]) -> int | None:
+    """The position of the first public credential of ``publics`` that is not an element of
+    the group other than 1, or None: the membership checks of :func:`parse_credentials`, for
+    a part of a list whose encodings it checked (``membership=False``), where the part is."""
+    for i, cred in enumerate(publics):
+        try:
+            element_not_one(group, cred, "credential")
+        except PlebisciteError:
+            return i
+    return None
 
 
 # -- events (4.4) ----------------------------------------------------------------------------

@@ -35,6 +35,7 @@ Checks, in order of the archive:
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -43,7 +44,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context, fixed_base
 from plebiscite.crypto.dlog import discrete_log, discrete_logs
-from plebiscite.crypto.group import Element
+from plebiscite.crypto.group import Element, Group
 from plebiscite.crypto.groups import FiniteFieldGroup, parse_natural
 from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.proofs import verify_decryption
@@ -59,6 +60,7 @@ from plebiscite.errors import (
     StateError,
 )
 from plebiscite.protocol.archive import (
+    BLOCK,
     DEFAULT_MAX_MEMBER,
     MAX_DATA_RUN,
     ArchiveIndex,
@@ -73,6 +75,7 @@ from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, 
 from plebiscite.protocol.messages import (
     LIMITS,
     Ciphertext,
+    Credential,
     Election,
     Event,
     Pedersen,
@@ -84,6 +87,7 @@ from plebiscite.protocol.messages import (
     TrusteeKind,
     arr,
     ciphertext,
+    first_non_member,
     hash_ref,
     obj,
     parse_credentials,
@@ -106,6 +110,7 @@ from plebiscite.protocol.reduce import (
     route_result,
 )
 from plebiscite.protocol.report import Finding, Report
+from plebiscite.protocol.scan import MIN_RANGE, ScanSummary, range_bytes
 from plebiscite.protocol.setup import Owner, check_trustees
 
 if TYPE_CHECKING:
@@ -117,6 +122,9 @@ Opener = Callable[[], BinaryIO]
 # the map step over ballots read by workers from their byte ranges of the archive:
 # verify_ballot_members, with the archive opened where it runs
 MapBallots = Callable[[BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkResult]
+# the scan of a byte range of the archive where it runs: plebiscite.protocol.scan.scan_range
+# with the archive opened there, (setup, partitions, timestamp, start, end)
+Scan = Callable[[Any, int, int, int, int], tuple[ScanSummary, tuple[Any, ...]]]
 
 NEXT: dict[str | None, tuple[str, ...]] = {
     None: ("Setup",),
@@ -165,6 +173,9 @@ class Verifier:
         check_credentials: bool = True,
         partitions: Runner | None = None,
         new_partition: Callable[[], PartitionState] | None = None,
+        scan: Scan | None = None,
+        scan_bytes: int | None = None,
+        credential_chunk: int = 20_000,
     ) -> None:
         self.open_archive = open_archive
         self.stop_after = stop_after  # verify events up to this height only
@@ -190,6 +201,19 @@ class Verifier:
         # worker's disk: a bounded memory), made by a step of the runner; when None the states
         # are made by the first round, in memory, and P grows with the ballots
         self.new_partition = new_partition
+        # with partitions: the ballots verified a byte range at a time where the range is
+        # read (plebiscite.protocol.scan), ranges of scan_bytes (rounded to a block; None:
+        # from the archive's size and the workers); the archive is then never indexed whole
+        self.scan = scan
+        self.scan_bytes = scan_bytes
+        # with partitions: the public credentials' membership checked by the runner's workers,
+        # this many a task (a list no longer than this is checked here)
+        self.credential_chunk = credential_chunk
+        self._ballots_hint = 0  # the ballots expected, when there is no index to count them
+        #: the ballots taken from the ranges' regular parts (the others were read here), and
+        #: the ranges scanned
+        self.scanned = 0
+        self.ranges = 0
         self._parts = 0  # P, chosen at the first chunk
         self._states: list[Any] = []  # each partition's state (a runner's handle)
         self._mapped: deque[tuple[Any, int]] = deque()  # chunks in flight, their ballots
@@ -378,13 +402,19 @@ class Verifier:
     def run(self) -> Report:
         try:
             with self.open_archive() as stream:
-                members = (
-                    iter_members(stream)
-                    if self.map_ballots is None
-                    else self._indexed_members(stream)
-                )
                 try:
-                    self._read(members)
+                    if (
+                        self.scan is not None
+                        and self.partitions is not None
+                        and self.stop_after is None
+                        and self._resume is None
+                    ):
+                        self._run_scanned(stream)
+                    elif self.map_ballots is None:
+                        self._read(iter_members(stream))
+                    else:
+                        self.index = index_archive(stream)
+                        self._read(self._indexed_members(stream, self.index))
                 except _StopError:
                     pass
                 except PlebisciteError as e:
@@ -398,11 +428,11 @@ class Verifier:
             self._reduce_partitions()
         return self._report
 
-    def _indexed_members(self, stream: BinaryIO) -> Iterator[Member]:
+    def _indexed_members(self, stream: BinaryIO, index: ArchiveIndex) -> Iterator[Member]:
         """The members of the archive as :func:`iter_members` yields them (the same checks, the
-        same errors at the same place), read by its index; the data member of a ballot is not
-        read but yielded empty, its index entry kept in ``_deferred`` for ``map_ballots``."""
-        self.index = index = index_archive(stream)
+        same errors at the same place), read by its index (of the whole archive, or of a part
+        of it); the data member of a ballot is not read but yielded empty, its index entry kept
+        in ``_deferred`` for ``map_ballots``."""
         ahead: tuple[int, bytes] | None = None  # the event read ahead of its data members
         for i in range(len(index)):
             e = index[i]
@@ -425,10 +455,18 @@ class Verifier:
             raise index.error
 
     def _read(self, members: Iterator[Member]) -> None:
+        self._read_header(members)
+        if not self._read_members(members):
+            self._at_end()
+
+    def _read_header(self, members: Iterator[Member]) -> None:
         header = next(members)
         self._timestamp = int(parse_header(header).timestamp)
         if self._resume is None:
             self._report.status = BoardPhase.SETUP
+
+    def _read_members(self, members: Iterator[Member]) -> bool:
+        """The members after the header; True when verification stops (``stop_after``)."""
         for m in members:
             if m.mtime != self._timestamp:
                 raise EncodingError(
@@ -437,8 +475,127 @@ class Verifier:
                     where=f"archive byte {m.offset}",
                 )
             if self._member(m.kind, m.hash, m.content, f"archive byte {m.offset}"):
-                return
+                return True
+        return False
+
+    # -- the ballots scanned a range at a time (plebiscite.protocol.scan) ----------------------
+    def _run_scanned(self, stream: BinaryIO) -> None:
+        """The archive read here but for its ballots: its header and setup (to the Setup
+        event), then the ballots a byte range at a time where each range is read (``scan``),
+        then, from where the ranges' regular parts stop (the end of the ballots, or anything
+        the scan does not take), the rest by an index of that part only, with every check of
+        the sequential reader."""
+        head = index_archive(stream, max_events=1)
+        members = self._indexed_members(stream, head)
+        self._read_header(members)
+        self._read_members(members)
+        start = head.end
+        prev = self._prev
+        if (
+            self._setup is not None
+            and prev is not None
+            and prev.type == "Setup"
+            and not (self._pending or self._deferred)
+        ):
+            start = self._scan_ballots(stream, start)
+        tail = index_archive(stream, start=start)
+        self._read_members(self._indexed_members(stream, tail))
         self._at_end()
+
+    def _scan_ballots(self, stream: BinaryIO, start: int) -> int:
+        """The ranges from ``start`` (where a member begins, after the Setup event) to the
+        archive's end scanned, their regular parts taken in order; where the archive is to be
+        read from here on (the first byte not taken).
+
+        The first ranges are small (256 KiB, then twice the one before, up to the size for the
+        archive and the workers: what an archive whose ballots stop early makes read in vain
+        stays small), a range begins no earlier than where the members taken end (none is
+        read twice: a large member is not read in ranges), and two ranges a worker are in
+        flight (one when the scan runs here)."""
+        assert self.scan is not None and self.partitions is not None
+        assert self._setup is not None and self._timestamp is not None
+        runner = self.partitions
+        size = stream.seek(0, io.SEEK_END)
+        if self.scan_bytes is None:
+            step, grow = range_bytes(size - start, self.workers), MIN_RANGE
+        else:
+            step = grow = max(BLOCK, self.scan_bytes - self.scan_bytes % BLOCK)
+        self._ballots_hint = (size - start) // 4096
+        if self._shared_setup is None:
+            share = self.share_setup
+            self._shared_setup = self._setup if share is None else share(self._setup)
+        parts = self._partitions()
+        ahead = 1 if self.executor is None else 2 * self.workers
+        inflight: deque[Any] = deque()
+        cursor, expected, trail = start, start, list[IndexEntry]()
+        try:
+            while True:
+                while len(inflight) < ahead and max(cursor, expected) < size:
+                    a = max(cursor, expected)
+                    cursor = min(a + min(grow, step), size)
+                    grow *= 2
+                    task = (self.scan, self._shared_setup, parts, self._timestamp, a, cursor)
+                    inflight.append(runner.map(*task))
+                    self.ranges += 1
+                if not inflight:
+                    return trail[0].offset if trail else expected
+                handle = inflight.popleft()
+                try:
+                    summary: ScanSummary = runner.result(runner.item(handle, 0))
+                except Exception as e:
+                    raise MapStepError(
+                        f"a range of ballots could not be verified: {type(e).__name__}: {e}"
+                    ) from e
+                resume = self._take_range(stream, summary, handle, expected, trail)
+                if resume is not None:
+                    return resume
+                if summary.first is not None:
+                    expected, trail = summary.end, summary.trail
+        finally:
+            for handle in inflight:
+                cancel = getattr(handle, "cancel", None)
+                if cancel is not None:
+                    cancel()
+
+    def _take_range(
+        self,
+        stream: BinaryIO,
+        s: ScanSummary,
+        handle: Any,
+        expected: int,
+        trail: list[IndexEntry],
+    ) -> int | None:
+        """Take what the scan of a range found, after the ranges before it: None, or the
+        byte from which the archive is to be read here (the range does not begin where the
+        one before it ends, or its regular part stops in it). ``expected`` is where the last
+        range's members end, ``trail`` its data members after its last event."""
+        back = trail[0].offset if trail else expected
+        if s.first is None:  # no member begins in the range: it lies in one member
+            return None if expected >= s.until else back
+        if s.first != expected or (trail and not s.lead):
+            return back
+        at = s.first
+        if trail or s.lead:
+            # the ballots across the edge (and any other event there): read here, in order
+            edge = index_archive(stream, start=back, max_events=len(s.lead))
+            self._read_members(self._indexed_members(stream, edge))
+            at = edge.end
+        if s.ballots and at != s.body:
+            return at  # the range's walk is not the one read here: read on from here
+        if s.ballots:
+            first, last = s.first_event, s.last_event
+            assert first is not None and last is not None
+            self._chain(first)
+            self._prev = last
+            self._report.events += s.ballots
+            self._report.ballots += s.ballots
+            self.scanned += s.ballots
+            self._report.last_event = last.hash
+            self._report.status = STATUS[last.type]
+            assert self.partitions is not None
+            self._mapped.append((self.partitions.item(handle, 1), s.ballots))
+            self._drain(2 * self.workers)
+        return None if s.stop is None else max(s.stop, at)
 
     def _member(self, kind: str, hash_: str, content: bytes, where: str) -> bool:
         """Process one member; True when verification stops here (``stop_after``)."""
@@ -877,7 +1034,10 @@ class Verifier:
             self._check_trustees(election)
             r.record_features = record_features(election, self._trustees)
             r.record = "3.x" if r.record_features else "2.0"
-            creds = parse_credentials(cr_raw, group, membership=self.check_credentials)
+            if self.partitions is not None and self.check_credentials:
+                creds = self._credentials_checked_on_runner(cr_raw, group)
+            else:
+                creds = parse_credentials(cr_raw, group, membership=self.check_credentials)
         except PlebisciteError as e:
             self.fail("setup", e, ev)
             raise _StopError from None
@@ -889,6 +1049,29 @@ class Verifier:
             [(group.one, group.one) for _ in range(q.size)] if q.homomorphic else None
             for q in election.questions
         ]
+
+    def _credentials_checked_on_runner(self, raw: bytes, group: Group) -> tuple[Credential, ...]:
+        """The public credentials parsed here, their subgroup membership (a multiplication
+        each in Ed25519: most of the setup's cost on a large list) checked by the runner's
+        workers, ``credential_chunk`` at a time; the error of :func:`parse_credentials` when
+        the list has one (read again here, alone, for its first error in the list's order)."""
+        assert self.partitions is not None
+        n, runner = self.credential_chunk, self.partitions
+        if len(raw) <= 64 * n:  # a short list (a credential takes 64 bytes or more)
+            return parse_credentials(raw, group)
+        try:
+            creds = parse_credentials(raw, group, membership=False)
+        except PlebisciteError:
+            return parse_credentials(raw, group)  # raises the first error
+        publics = [c.public for c in creds]
+        handles = [
+            runner.map(first_non_member, group, publics[i : i + n])
+            for i in range(0, len(publics), n)
+        ]
+        del publics
+        if any(runner.result(h) is not None for h in handles):
+            return parse_credentials(raw, group)  # raises the first error
+        return creds
 
     def _check_trustees(self, election: Election) -> None:
         self._owners = check_trustees(election, self._trustees)
@@ -1017,7 +1200,7 @@ class Verifier:
         """P: from the ballots (about half the archive's members) and the workers."""
         if not self._parts:
             assert self.partitions is not None
-            ballots = len(self.index) // 2 if self.index is not None else 0
+            ballots = len(self.index) // 2 if self.index is not None else self._ballots_hint
             width = self.partitions.width
             if self.new_partition is None:
                 self._parts = partitions_for(ballots, width)
