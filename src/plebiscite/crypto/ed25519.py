@@ -8,16 +8,16 @@ it as 64 lowercase hexadecimal digits of the integer ``y XOR ((x mod 2) << 255)`
 same 32 bytes read in the other order.
 
 All curve arithmetic comes from a native library. :data:`ED25519` is a :class:`DalekEd25519`
-when the C entry points over curve25519-dalek (``native/ed25519``, built by
+when the C entry points over curve25519-dalek load (``native/ed25519``, built by
 ``scripts/ed25519-native-setup`` into ``libplebiscite_ed25519.so`` beside this module, called
-through ctypes) load: its
-constant-time multiplications (variable-base, base-point, Straus for two points) for everything
-that may involve a secret, and its variable-time double-scalar (base point and one point) and
-multi-scalar (Straus, Pippenger) multiplications for the ``_public`` operations of verification.
-Otherwise it is the :class:`Ed25519` on libsodium (PyNaCl's): ``crypto_scalarmult_ed25519_noclamp``,
-``crypto_scalarmult_ed25519_base_noclamp``, ``crypto_core_ed25519_add`` and ``_sub``, and
-``crypto_core_ed25519_is_valid_point``. :data:`BACKEND` names the one in use;
-``PLEBISCITE_ED25519=libsodium`` in the environment chooses libsodium.
+through ctypes): dalek's constant-time multiplications (variable-base, base-point, Straus for
+two points) for everything that may involve a secret, its variable-time double-scalar and
+multi-scalar multiplications (Straus, Pippenger) for the ``_public`` operations of
+verification. Otherwise it is the :class:`Ed25519` on libsodium (PyNaCl's):
+``crypto_scalarmult_ed25519_noclamp``, ``crypto_scalarmult_ed25519_base_noclamp``,
+``crypto_core_ed25519_add`` and ``_sub``, and ``crypto_core_ed25519_is_valid_point``.
+:data:`BACKEND` names the one in use; ``PLEBISCITE_ED25519=libsodium`` in the environment
+chooses libsodium.
 
 Membership is strict: a canonical encoding (exactly 64 lowercase hexadecimal digits,
 ``y < 2^255 - 19``) of a point of the prime-order subgroup; small-order points and points with a
@@ -268,9 +268,9 @@ class Ed25519(Group):
 
 
 #: The C functions of ``native/ed25519/src/lib.rs`` and their arguments: ``p`` a pointer to
-#: bytes (points and scalars: 32 bytes each), ``n`` a count, ``t`` a table of
-#: ``ple_precomputation_new``. Each returns an int (0 or 1 for the tests, 0 or -1 otherwise)
-#: but the last two of ``_TABLES``.
+#: bytes (points and scalars: 32 bytes each), ``n`` a count, ``t`` a table made by
+#: ``ple_precomputation_new``. Each returns an int: 1 or 0 for ``ple_member`` and
+#: ``ple_on_curve``, 0 or -1 (an input that is not a curve point) for the others.
 _FUNCTIONS = {
     "ple_member": "p",
     "ple_on_curve": "p",
@@ -287,6 +287,7 @@ _FUNCTIONS = {
     "ple_precomputed_vartime": "ptnpnpp",
     "ple_base": "p",
 }
+#: The two that make and free a table (a pointer, and nothing).
 _TABLES = {"ple_precomputation_new": "np", "ple_precomputation_free": "t"}
 
 #: The shared library ``scripts/ed25519-native-setup`` builds, beside this module.
