@@ -20,9 +20,12 @@ archive of ``plebiscite generate`` (made once into ``.cache/bench/``, or given b
   client's is this process's, the sizes before included); each serial part's
   share of the cluster's wall time.
 
-The projection: the serial part per ballot (the CPU of the client and of the scheduler: the
-setup, the edges, the tail, the tasks and their results) and the workers' CPU per ballot give
-the wall time of N ballots on C cores as ``N * serial + N * work / C``.
+The projection: the serial part per ballot (the client's CPU: the setup, the edges of the
+ranges, the tail, the tasks and their results) and the workers' CPU per ballot give
+the wall time of N ballots on C cores as ``N * serial + N * work / C``, plus the group-by's
+tasks on the scheduler: each range's scan and the getitem of each of its P parts (one
+partition a worker), ``ranges * (P + 3)`` tasks at the scheduler's CPU a task, measured apart
+on 20,000 small tasks.
 
     ./dev bench dask_scale [--voters 10000,100000] [--revotes-share 0.02] [--archive N=PATH]
 """
@@ -162,6 +165,29 @@ def on_cluster(archive: Path, workers: int) -> dict[str, Any]:
         }
 
 
+def task_cost(workers: int, tasks: int = 20_000) -> float:
+    """The scheduler's CPU a task, measured: ``tasks`` small tasks (the getitem of a part of a
+    map step's result, the commonest task of the group-by) on a fresh cluster, their CPU on
+    the scheduler less its idle CPU over the same time."""
+    import operator
+
+    from distributed import Client, wait
+
+    with cluster(workers) as address, Client(address, timeout=60) as client:
+        client.wait_for_workers(workers, timeout=60)
+        base = client.submit(tuple, range(64), pure=False)
+        wait([base])
+        c0, t0 = client.run_on_scheduler(_cpu), time.perf_counter()
+        time.sleep(5)
+        idle = (client.run_on_scheduler(_cpu) - c0) / (time.perf_counter() - t0)
+        c0, t0 = client.run_on_scheduler(_cpu), time.perf_counter()
+        for start in range(0, tasks, 1000):
+            wait([client.submit(operator.getitem, base, i % 64, pure=False)
+                  for i in range(start, start + 1000)])  # fmt: skip
+        spent = client.run_on_scheduler(_cpu) - c0 - idle * (time.perf_counter() - t0)
+    return max(spent, 0.0) / tasks
+
+
 def _tasks_run(dask_scheduler: Any = None) -> int:
     """Tasks the scheduler has seen in all (its transition log is bounded: an estimate)."""
     return int(getattr(dask_scheduler, "transition_counter", -1))
@@ -186,7 +212,11 @@ def main() -> int:
         archive = given.get(voters) or generated(voters, revotes)
         ballots = voters + revotes
         print(f"\n{archive}: {archive.stat().st_size} bytes, {ballots} ballots")
-        row: dict[str, Any] = {"voters": voters, "ballots": ballots}
+        row: dict[str, Any] = {
+            "voters": voters,
+            "ballots": ballots,
+            "bytes": archive.stat().st_size,
+        }
         if not args.skip_jobs1:
             m = run([*plebiscite_command(), "verify", str(archive), "--jobs", "1"])
             assert m.returncode == 0, m.stderr
@@ -220,19 +250,20 @@ def main() -> int:
     big = rows[-1]
     n, c = big["ballots"], big["cluster"]
     # the serial part: the client's CPU (the setup, the edges of the ranges, the tail, the
-    # tasks and their results) and the scheduler's, counted as serial too (it grows with the
-    # wall time, heartbeats and the dashboard, more than with its few tasks a range); with two
-    # sizes or more, its growth a ballot between the two largest (what stays is fixed: the
-    # cluster's and the verification's start, the tail) rather than its mean a ballot
-    serial_cpu = c["client_cpu"] + c["scheduler_cpu"]
+    # tasks and their results); with two sizes or more, its growth a ballot between the two
+    # largest (what stays is fixed: the cluster's and the verification's start, the tail)
+    # rather than its mean a ballot. The scheduler's CPU grows with the wall time (heartbeats,
+    # the dashboard: its own process, beside the critical path) and with its tasks, counted
+    # below at their measured cost
+    serial_cpu = c["client_cpu"]
     fixed, serial = 0.0, serial_cpu / n
     if len(rows) >= 2:
         m, d = rows[-2]["ballots"], rows[-2]["cluster"]
-        serial = max(0.0, (serial_cpu - d["client_cpu"] - d["scheduler_cpu"]) / (n - m))
+        serial = max(0.0, (serial_cpu - d["client_cpu"]) / (n - m))
         fixed = max(0.0, serial_cpu - serial * n)
     work = c["workers_cpu"] / n
     print(
-        f"\nserial (the client and the scheduler): {serial * 1e6:.1f} us a ballot"
+        f"\nserial (the client): {serial * 1e6:.1f} us a ballot"
         + (
             f" (their growth from {rows[-2]['ballots']} ballots), {fixed:.1f} s fixed"
             if fixed
@@ -242,11 +273,20 @@ def main() -> int:
         f"{work * 1e3:.2f} ms a ballot; serial fraction {serial / (serial + work):.2%}; the "
         f"scheduler's CPU {c['scheduler_cpu'] / c['wall']:.1%} of the wall time"
     )
+    # the group-by's tasks: each range's scan, its summary and parts (2 getitems), and the
+    # getitem of each of its P parts (P = one partition a worker): ranges x (P + 3), the
+    # ranges about eight a worker within 64 MiB each (plebiscite.protocol.scan.range_bytes)
+    per_task = task_cost(args.workers)
+    size = big["bytes"] / n
+    print(f"the scheduler's CPU a task: {per_task * 1e6:.0f} us (20,000 small tasks)")
     for cores in (8, 1000):
-        t = fixed + 1e8 * (serial + work / cores)
+        ranges = max(8 * cores, 1e8 * size / (64 << 20))
+        tasks = ranges * (cores + 3)
+        t = fixed + 1e8 * (serial + work / cores) + tasks * per_task
         print(
             f"projection, 100,000,000 ballots on {cores} cores: {t:.0f} s ({t / 3600:.1f} h; "
-            f"speed-up {1e8 * (serial + work) / t:.0f})"
+            f"speed-up {1e8 * (serial + work) / t:.0f}); of which the group-by's "
+            f"{tasks:.3g} tasks on the scheduler {tasks * per_task:.0f} s"
         )
     print(f"load average at the end: {load()}")
     return 0

@@ -170,3 +170,14 @@ def test_the_credentials_checked_on_the_runner_give_the_first_error(
     assert not alone["valid"] and alone["findings"][0]["check"] == "setup"
     assert verify_scanned(data, 3, 4096).to_json() == alone
     assert verify_indexed(data).to_json() == alone
+
+
+def test_a_range_verifies_its_ballots_a_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    import plebiscite.protocol.scan as scan
+
+    monkeypatch.setattr(scan, "CHUNK", 2)
+    for name in ("belenios3/ed25519", "belenios3/revotes-weighted", "belenios/weighted"):
+        data = (VECTORS / f"{name}.bel").read_bytes()
+        v = scanned_verifier(data, 3, 1 << 20)
+        assert v.run().to_json() == _sequential(data), name
+        assert v.scanned >= 3

@@ -60,6 +60,8 @@ __all__ = ["MIN_RANGE", "ScanSummary", "range_bytes", "scan_range"]
 # ballots' outcomes are held together), about eight ranges a worker
 MIN_RANGE = 256 << 10
 MAX_RANGE = 64 << 20
+# the ballots verified at a time (their outcomes routed, their parsed forms dropped)
+CHUNK = 256
 _NAME_END = b".json\0"
 # where ".json" and its zero byte lie in the header of a data member and of an event
 _DATA_AT, _EVENT_AT = 64 + len(".data"), 64 + len(".event")
@@ -158,7 +160,19 @@ def scan_range(
         return ScanSummary(start, end, None, start, [], None, 0, None, None, [], None), ()
     lead: list[tuple[IndexEntry, bytes]] = []
     held: list[tuple[IndexEntry, bytes]] = []  # data members waiting for their event
-    body: list[tuple[int, str, IndexEntry, bytes]] = []
+    body: list[tuple[int, str, IndexEntry, bytes]] = []  # read, not yet verified
+    taken, body_at = 0, None
+    routed: tuple[Part, ...] = tuple(([], [], []) for _ in range(parts))
+
+    def verify_body() -> None:
+        # a chunk at a time: a parsed ballot takes many times its bytes
+        for into, part in zip(
+            routed, route_result(verify_ballot_contents(setup, body), parts), strict=True
+        ):
+            for a, b in zip(into, part, strict=True):
+                a.extend(b)  # type: ignore[attr-defined]
+        body.clear()
+
     first_event: Event | None = None
     last: Event | None = None
     stop: int | None = None
@@ -215,15 +229,21 @@ def scan_range(
             stop = data.offset if data is not None else o
             break
         body.append((ev.height, ev.hash, data, held[0][1]))
+        taken += 1
+        body_at = data.offset if body_at is None else body_at
+        if len(body) >= CHUNK:
+            verify_body()
         held = []
         first_event = first_event or ev
         last = ev
         o = nxt
     trail = [e for e, _ in held] if stop is None else []
     summary = ScanSummary(
-        start, end, first, o if stop is None else stop, lead, body[0][2].offset if body else None,
-        len(body), first_event, last, trail, stop,
+        start, end, first, o if stop is None else stop, lead, body_at, taken, first_event, last,
+        trail, stop,
     )  # fmt: skip
-    if not body:
+    if not taken:
         return summary, ()
-    return summary, route_result(verify_ballot_contents(setup, body), parts)
+    if body:
+        verify_body()
+    return summary, routed
