@@ -9,12 +9,15 @@ plebiscite on all cores, plebiscite ``--jobs 1``) run in turn, ``--repeat`` time
 wall time of each is kept (the machine may be shared: the load average is printed).
 
 The floor: the curve operations one ballot's verification takes, counted from the proof
-equations (:func:`plebiscite.protocol.cost.ballot_operations_ed25519`: 37 variable-base and 20
-base-point multiplications, 48 additions, 11 membership checks of which 1 explicit for this
-election), times the cost of each libsodium call measured here, in the same run, through
-``nacl._sodium.lib``. The variable-base multiplication (``crypto_scalarmult_ed25519_noclamp``)
-refuses a base outside the prime-order subgroup, so the membership of the ciphertexts costs
-no call of its own; only the credentials are checked apart (once each, when the list is read).
+equations for the backend in use (``plebiscite --version`` names it), times the cost of each
+call of its library measured here, in the same run (through ctypes, libsodium's through cffi).
+On curve25519-dalek (:func:`plebiscite.protocol.cost.ballot_operations_dalek`; for this
+election 13 double-scalar multiplications ``g^r a^c``, 12 multi-scalar ones ``g^s y^r b^c`` on
+dalek's tables of ``g`` and ``y``, 4 sums, 10 additions, 11 membership checks of which the
+credential's is made once, when the list is read). On libsodium
+(:func:`plebiscite.protocol.cost.ballot_operations_ed25519`: 37 variable-base and 20 base-point
+multiplications, 48 additions, 11 membership checks of which 1 explicit, the variable-base
+multiplication refusing a base outside the subgroup).
 
     ./dev bench verify3 [--voters N] [--repeat R] [--jobs J]
 """
@@ -32,9 +35,14 @@ from pathlib import Path
 from common import Measured, archive_only, bench_election3, best_of, plebiscite_command
 from common import run_measured as run
 from peer3 import belenios3_tool
-from plebiscite.crypto.ed25519 import ffi, lib
+from plebiscite.crypto import ed25519
+from plebiscite.crypto.ed25519 import BACKEND, ED25519, ffi, lib
 from plebiscite.protocol.archive import iter_members
-from plebiscite.protocol.cost import Ed25519OperationCount, ballot_operations_ed25519
+from plebiscite.protocol.cost import (
+    Ed25519OperationCount,
+    ballot_operations_dalek,
+    ballot_operations_ed25519,
+)
 from plebiscite.protocol.messages import Election, parse_election
 
 _Q = 2**252 + 27742317777372353535851937790883648493
@@ -89,6 +97,51 @@ def op_seconds(rounds: int, n: int = 2000) -> tuple[dict[str, float], float]:
     return best, empty
 
 
+def dalek_op_seconds(rounds: int, n: int = 2000) -> tuple[dict[str, float], float]:
+    """Seconds per call of each operation of the curve25519-dalek count (the best of
+    ``rounds`` rounds of ``n`` calls, on 64 random points and full-size scalars), and of an
+    empty call through ctypes (``ple_precomputation_free`` of null). As in a ballot, the
+    membership checks decode their points (``n`` points, more than the library's cache
+    holds) and the multiplications find theirs decoded."""
+    native = ed25519._native
+    out = ed25519._new()
+    s = [(secrets.randbelow(_Q - 1) + 1).to_bytes(32, "little") for _ in range(64)]
+    p = [ED25519.gpow(int.from_bytes(x, "little")) for x in s]
+    table = ED25519.precompute_public((ED25519.g, p[0]))
+    pairs = [s[i] + s[i - 1] for i in range(64)]
+    triples = [p[i] + p[i - 1] + p[i - 2] for i in range(64)]
+    fresh = [ED25519.mul(p[i & 63], ED25519.gpow(i + 1)) for i in range(n)]
+    calls: dict[str, Callable[[int], object]] = {
+        "base_double": lambda i: native.ple_mul_base2_vartime(out, s[i], p[i], s[i - 1]),
+        "precomputed": lambda i: native.ple_precomputed_vartime(
+            out, table.handle, 2, pairs[i], 1, s[i - 2], p[i]
+        ),
+        "sums": lambda i: native.ple_sum(out, 3, triples[i]),
+        "additions": lambda i: native.ple_add(out, p[i], p[i - 1]),
+        "membership": lambda i: native.ple_member(fresh[i]),
+        "empty": lambda i: native.ple_precomputation_free(None),
+    }
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(rounds):
+        for name, call in calls.items():
+            t0 = time.perf_counter()
+            for i in range(n):
+                call(i if name == "membership" else i & 63)
+            best[name] = min(best[name], (time.perf_counter() - t0) / n)
+    empty = best.pop("empty")
+    return best, empty
+
+
+#: The native call of each operation of the curve25519-dalek count.
+DALEK_CALLS = {
+    "base_double": ("ple_mul_base2_vartime", "double-scalar g^r a^c"),
+    "precomputed": ("ple_precomputed_vartime", "multi-scalar g^s y^r b^c"),
+    "sums": ("ple_sum", "sums (3 points)"),
+    "additions": ("ple_add", "point additions"),
+    "membership": ("ple_member", "membership checks"),
+}
+
+
 def floors(ops: Ed25519OperationCount, cost: dict[str, float]) -> tuple[float, float]:
     """Seconds a ballot on one core: with libsodium's calls as they are (each variable-base
     multiplication checks its base, only the credential is checked apart), and the estimate
@@ -102,6 +155,54 @@ def floors(ops: Ed25519OperationCount, cost: dict[str, float]) -> tuple[float, f
         + ops.membership * cost["membership"]
     )
     return api, unchecked
+
+
+def libsodium_floor(election: Election, cost: dict[str, float], empty: float) -> float:
+    """Prints the libsodium count and its cost; the seconds a ballot on one core."""
+    ops = ballot_operations_ed25519(election)
+    per_ballot, unchecked = floors(ops, cost)
+    print()
+    print("arithmetic floor, per ballot (libsodium through cffi, measured in this run):")
+    counts = {
+        "variable": (ops.variable, "variable-base multiplications"),
+        "base": (ops.base, "base-point multiplications"),
+        "additions": (ops.additions, "point additions"),
+        "membership": (ops.membership_explicit, "membership checks"),
+    }
+    for key, (count, what) in counts.items():
+        extra = (
+            f" (and {ops.membership - ops.membership_explicit} inside the variable-base ones)"
+            if key == "membership"
+            else ""
+        )
+        print(
+            f"  {count:3d} {what:30} {cost[key] * 1e6:7.1f} us  {CALLS[key]}  "
+            f"= {count * cost[key] * 1e3:5.2f} ms{extra}"
+        )
+    print(f"  (an empty cffi call: {empty * 1e6:.2f} us, included above)")
+    print(
+        f"  if the multiplication did not re-check its base (estimated, its cost less a "
+        f"membership check): {unchecked * 1e3:.2f} ms a ballot"
+    )
+    return per_ballot
+
+
+def dalek_floor(election: Election, cost: dict[str, float], empty: float) -> float:
+    """Prints the curve25519-dalek count and its cost; the seconds a ballot on one core (the
+    credential's membership counted once a ballot, every voter voting once)."""
+    ops = ballot_operations_dalek(election)
+    print()
+    print("arithmetic floor, per ballot (curve25519-dalek through ctypes, measured in this run):")
+    total = 0.0
+    for key, (call, what) in DALEK_CALLS.items():
+        count = getattr(ops, key)
+        total += count * cost[key]
+        print(
+            f"  {count:3d} {what:30} {cost[key] * 1e6:7.1f} us  {call}  "
+            f"= {count * cost[key] * 1e3:5.2f} ms"
+        )
+    print(f"  (an empty ctypes call: {empty * 1e6:.2f} us, included above)")
+    return total
 
 
 def main() -> int:
@@ -140,7 +241,8 @@ def main() -> int:
     for _ in range(args.repeat):
         for name, cmd in commands.items():
             runs[name].append(run(cmd))
-    cost, empty = op_seconds(rounds=max(3, args.repeat))
+    rounds = max(3, args.repeat)
+    cost, empty = op_seconds(rounds) if BACKEND == "libsodium" else dalek_op_seconds(rounds)
     load_after = os.getloadavg()
     best = {name: best_of(r) for name, r in runs.items()}
 
@@ -159,6 +261,7 @@ def main() -> int:
         f"archive: {archive.name}: {ballots} ballots, group {election.group.name}, "
         f"{len(election.questions)} questions"
     )
+    print(f"plebiscite's Ed25519 arithmetic: {BACKEND}")
     print(
         f"machine: {cores} cores, load average {load_before[0]:.2f} {load_before[1]:.2f} before, "
         f"{load_after[0]:.2f} {load_after[1]:.2f} after; best of {args.repeat} runs each"
@@ -171,36 +274,15 @@ def main() -> int:
             f"{m.peak_kib / 1024:9.0f} {peer.seconds / m.seconds:10.2f}"
         )
 
-    ops = ballot_operations_ed25519(election)
-    per_ballot, unchecked = floors(ops, cost)
-    print()
-    print("arithmetic floor, per ballot (libsodium through cffi, measured in this run):")
-    counts = {
-        "variable": (ops.variable, "variable-base multiplications"),
-        "base": (ops.base, "base-point multiplications"),
-        "additions": (ops.additions, "point additions"),
-        "membership": (ops.membership_explicit, "membership checks"),
-    }
-    for key, (count, what) in counts.items():
-        extra = (
-            f" (and {ops.membership - ops.membership_explicit} inside the variable-base ones)"
-            if key == "membership"
-            else ""
-        )
-        print(
-            f"  {count:3d} {what:30} {cost[key] * 1e6:7.1f} us  {CALLS[key]}  "
-            f"= {count * cost[key] * 1e3:5.2f} ms{extra}"
-        )
-    print(f"  (an empty cffi call: {empty * 1e6:.2f} us, included above)")
+    if BACKEND == "libsodium":
+        per_ballot = libsodium_floor(election, cost, empty)
+    else:
+        per_ballot = dalek_floor(election, cost, empty)
     floor1 = per_ballot * ballots
     floor_all = floor1 / jobs
     print(
         f"floor:  {per_ballot * 1e3:.2f} ms a ballot on one core: {floor1:.2f} s; "
         f"{floor_all:.2f} s on {jobs} cores"
-    )
-    print(
-        f"        if the multiplication did not re-check its base (estimated, its cost less a "
-        f"membership check): {unchecked * 1e3:.2f} ms a ballot"
     )
     one = best["plebiscite (1 job)"]
     many = best[f"plebiscite ({jobs} jobs)"]

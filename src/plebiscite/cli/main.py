@@ -73,13 +73,27 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
+class _Version(argparse.Action):
+    """``--version``: the version, and the library of the Ed25519 arithmetic (imported only
+    for this)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show the version and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from plebiscite.crypto.ed25519 import BACKEND
+
+        parser.exit(message=f"plebiscite {__version__} (Ed25519 on {BACKEND})\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or (``only``) of the module of one command."""
     parser = _Parser(
         prog="plebiscite",
         description="Verifiable polls and referendums (Belenios 2.0).",
     )
-    parser.add_argument("--version", action="version", version=f"plebiscite {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     modules = [COMMANDS[only]] if only in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
     for name in modules:

@@ -2,7 +2,11 @@
 
 ``Context(group, y)`` gives the context of the group's kind: in the finite-field groups,
 exponentiations of ``g`` and ``y`` move to fixed-base tables once they are frequent; in Ed25519
-the base point has libsodium's own fixed-base multiplication and the rest is the group's.
+the base point has the library's own fixed-base multiplication and the rest is the group's.
+
+The ``_public`` operations (:meth:`Context.gpow_times_public`, :meth:`Context.ypow_times_public`)
+are for the verification of proofs, on public values only: the group may compute them in
+variable time (:meth:`Group.gpow_times_public`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from _thread import allocate_lock
 import gmpy2
 from gmpy2 import mpz
 
+from plebiscite.crypto.ed25519 import DalekEd25519
 from plebiscite.crypto.group import Element, Group
 from plebiscite.crypto.groups import FiniteFieldGroup, FixedBase
 
@@ -54,6 +59,8 @@ class Context:
     def __new__(cls, group: Group, y: Element | None = None) -> Context:
         if cls is Context and isinstance(group, FiniteFieldGroup):
             return object.__new__(FiniteFieldContext)
+        if cls is Context and isinstance(group, DalekEd25519):
+            return object.__new__(DalekContext)
         return object.__new__(cls)
 
     def __init__(self, group: Group, y: Element | None = None) -> None:
@@ -62,6 +69,7 @@ class Context:
         self.g = group.g
         self.one = group.one
         self.y = y
+        self._g_inv: dict[int, Element] = {}
 
     def _need_y(self) -> Element:
         if self.y is None:
@@ -75,8 +83,14 @@ class Context:
         return self.group.pow(self._need_y(), e)
 
     def g_inverse_pow(self, m: int) -> Element:
-        """``g^(-m)``."""
-        return self.group.gpow(-m)
+        """``g^(-m)`` for a small public ``m >= 0`` (a bound of a proof), kept for the next
+        time."""
+        cached = self._g_inv.get(m)
+        if cached is None:
+            cached = self.group.gpow(-m)
+            if len(self._g_inv) < 1024:
+                self._g_inv[m] = cached
+        return cached
 
     def gpow_times(self, r: int, a: Element, c: int) -> Element:
         """``g^r * a^c``."""
@@ -85,6 +99,18 @@ class Context:
     def ypow_times(self, r: int, b: Element, c: int) -> Element:
         """``y^r * b^c``."""
         return self.group.pow2(self._need_y(), r, b, c)
+
+    def gpow_times_public(self, r: int, a: Element, c: int) -> Element:
+        """``g^r * a^c`` for public values (verification)."""
+        return self.group.gpow_times_public(r, a, c)
+
+    def ypow_times_public(self, r: int, b: Element, c: int) -> Element:
+        """``y^r * b^c`` for public values (verification)."""
+        return self.group.pow2_public(self._need_y(), r, b, c)
+
+    def gypow_times_public(self, s: int, r: int, b: Element, c: int) -> Element:
+        """``g^s * y^r * b^c`` for public values (verification)."""
+        return self.group.product_public(((self.g, s), (self._need_y(), r), (b, c)))
 
     def pow(self, base: Element, e: int) -> Element:
         """``base^e`` for a variable base."""
@@ -98,6 +124,34 @@ class Context:
 
     def inv(self, a: Element) -> Element:
         return self.group.inv(a)
+
+
+class DalekContext(Context):
+    """Ed25519 on curve25519-dalek: the ``_public`` operations with ``y`` use dalek's
+    precomputed tables of ``g`` and ``y`` (built at the first, about 60 point additions), one
+    variable-time multi-scalar multiplication each."""
+
+    group: DalekEd25519
+
+    def __init__(self, group: Group, y: Element | None = None) -> None:
+        super().__init__(group, y)
+        self._gy: object | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        # the tables are native memory: built again where the context is unpickled
+        return {**self.__dict__, "_gy": None}
+
+    def _gy_table(self) -> object:
+        t = self._gy
+        if t is None:
+            t = self._gy = self.group.precompute_public((self.g, self._need_y()))
+        return t
+
+    def ypow_times_public(self, r: int, b: Element, c: int) -> Element:
+        return self.group.precomputed_public(self._gy_table(), (0, r), ((b, c),))
+
+    def gypow_times_public(self, s: int, r: int, b: Element, c: int) -> Element:
+        return self.group.precomputed_public(self._gy_table(), (s, r), ((b, c),))
 
 
 class FiniteFieldContext(Context):
@@ -117,7 +171,6 @@ class FiniteFieldContext(Context):
         self._g_uses = 0
         self._y_uses = 0
         self.powmod = group.powmod
-        self._g_inv: dict[int, mpz] = {}
         self._halves: dict[mpz, mpz] = {}  # base -> base^(2^128), for _split_pow
 
     def gpow(self, e: mpz | int) -> mpz:
@@ -177,6 +230,14 @@ class FiniteFieldContext(Context):
             self._y_uses += 1
             return self.powmod.pow2(self.y, mpz(r) % self.q, b, c)
         return self.ypow(r) * self.powmod(b, c) % self.p
+
+    def gpow_times_public(self, r: mpz, a: mpz, c: mpz) -> mpz:
+        """As :meth:`gpow_times` (GMP's exponentiations are the same for public values)."""
+        return self.gpow_times(r, a, c)
+
+    def ypow_times_public(self, r: mpz, b: mpz, c: mpz) -> mpz:
+        """As :meth:`ypow_times`."""
+        return self.ypow_times(r, b, c)
 
     def pow(self, base: Element, e: int) -> mpz:
         """``base^e mod p`` for a variable base (``e >= 0``)."""

@@ -84,6 +84,12 @@ class Group:
     Subclasses provide the abstract methods; the combined operations (:meth:`pow2`,
     :meth:`pow_many`, :meth:`product`, :meth:`member_and_powers`) have plain definitions here
     that an implementation may replace by faster ones with the same results.
+
+    The operations named ``_public`` (:meth:`pow2_public`, :meth:`gpow_times_public`,
+    :meth:`product_public`) give the same results and may take a time that depends on their
+    inputs: they are for public values only (the verification of proofs). Every other
+    operation must stay constant time wherever its implementation is (the randomness of
+    ballots, the nonces of proofs and the keys of trustees go through them).
     """
 
     name: str
@@ -94,6 +100,10 @@ class Group:
     element_chars: int  # the longest encoding of an element, for limits before parsing
     embedding_capacity: int = 0  # how many small integers fit in one element
     scalar_digits: int
+    double_scalar_public: bool = False
+    """True when :meth:`gpow_times_public` and :meth:`pow2_public` cost about one
+    multiplication (a multi-scalar one): verification then computes each commitment with one of
+    them rather than reusing the powers of its bases."""
 
     # -- parsing and encoding (check, of_string, to_string) --------------------------------------
     def is_element(self, x: Element) -> bool:
@@ -164,6 +174,19 @@ class Group:
     def pow_many(self, base: Element, exponents: Sequence[int]) -> list[Element]:
         """``[base^e for e in exponents]``."""
         return [self.pow(base, e) for e in exponents]
+
+    def pow2_public(self, a: Element, x: int, b: Element, y: int) -> Element:
+        """``a^x * b^y`` for public values (variable time allowed)."""
+        return self.pow2(a, x, b, y)
+
+    def gpow_times_public(self, r: int, a: Element, c: int) -> Element:
+        """``g^r * a^c`` for public values (variable time allowed)."""
+        return self.mul(self.gpow(r), self.pow(a, c))
+
+    def product_public(self, terms: Sequence[tuple[Element, int]]) -> Element:
+        """``prod b^e`` over the ``(b, e)`` of ``terms``, for public values (variable time
+        allowed)."""
+        return self.product(self.pow(b, e) for b, e in terms)
 
     def product(self, xs: Iterable[Element]) -> Element:
         r = self.one

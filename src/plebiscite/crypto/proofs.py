@@ -8,6 +8,9 @@ known-answer tests pass fixed values. Inputs are assumed already checked for mem
 
 The challenge of every proof hashes the statement (election fingerprint, credential, ciphertexts,
 bounds) exactly as the spec says, so a proof cannot be reused for another statement.
+
+Verification works on public values only, so it uses the context's ``_public`` operations
+(which a group may compute in variable time); proving keeps the constant-time ones.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from plebiscite._records import NamedTuple
 from plebiscite.crypto.context import Context
 from plebiscite.crypto.group import Element
 from plebiscite.crypto.hashing import join_numbers, sha256_int
-from plebiscite.errors import ProofError
+from plebiscite.errors import MembershipError, ProofError
 
 __all__ = [
     "NonzeroProof",
@@ -53,7 +56,7 @@ class Proof(NamedTuple):
 
 
 def _schnorr_commitment(ctx: Context, X: Element, proof: Proof) -> Element:
-    return ctx.gpow_times(proof.response, X, proof.challenge)
+    return ctx.gpow_times_public(proof.response, X, proof.challenge)
 
 
 def verify_schnorr(ctx: Context, X: Element, proof: Proof, prefix: str, suffix: str = "") -> None:
@@ -92,9 +95,20 @@ def _branch_commitments(
     ctx: Context, alpha: Element, beta: Element, proof: Proof, M: int
 ) -> tuple[Element, Element]:
     """``A = g^r alpha^c`` and ``B = y^r (beta / g^M)^c``."""
+    if ctx.group.double_scalar_public:
+        return _commitments_double(ctx, alpha, beta, proof, M)
     return _commitments_from_powers(
         ctx, ctx.pow(alpha, proof.challenge), ctx.pow(beta, proof.challenge), proof, M
     )
+
+
+def _commitments_double(
+    ctx: Context, alpha: Element, beta: Element, proof: Proof, M: int
+) -> tuple[Element, Element]:
+    """:func:`_branch_commitments` with one multi-scalar multiplication each:
+    ``B = g^(-M c) y^r beta^c``."""
+    c, r = proof
+    return ctx.gpow_times_public(r, alpha, c), ctx.gypow_times_public(-M * c, r, beta, c)
 
 
 def _commitments_from_powers(
@@ -125,13 +139,24 @@ def verify_iproof(
     if len(proofs) != len(Ms):
         raise ProofError(f"interval proof has {len(proofs)} branches, expected {len(Ms)}")
     challenges = [pr.challenge for pr in proofs]
+    commitments: list[Element] = []
+    if ctx.group.double_scalar_public:
+        if check_membership:
+            for x, name in ((alpha, "alpha"), (beta, "beta")):
+                if not ctx.group.is_element(x):
+                    raise MembershipError(f"{name} is not an element of the group")
+        for proof, M in zip(proofs, Ms, strict=True):
+            commitments.extend(_commitments_double(ctx, alpha, beta, proof, M))
+        h = sha256_int(f"prove|{S}|{alpha},{beta}|{join_numbers(commitments)}") % ctx.q
+        if h != sum(challenges) % ctx.q:
+            raise ProofError("interval proof does not verify")
+        return
     if check_membership:
         alpha_c = ctx.group.member_and_powers(alpha, challenges, "alpha")
         beta_c = ctx.group.member_and_powers(beta, challenges, "beta")
     else:
         alpha_c = [ctx.pow(alpha, c) for c in challenges]
         beta_c = [ctx.pow(beta, c) for c in challenges]
-    commitments: list[Element] = []
     for proof, M, ac, bc in zip(proofs, Ms, alpha_c, beta_c, strict=True):
         commitments.extend(_commitments_from_powers(ctx, ac, bc, proof, M))
     h = sha256_int(f"prove|{S}|{alpha},{beta}|{join_numbers(commitments)}") % ctx.q
@@ -326,8 +351,8 @@ def verify_decryption(
 ) -> None:
     """``A = g^r X^c``, ``B = alpha^r factor^c``, ``c = SHA256(decrypt|phi|X|A,B) mod q``."""
     c, r = proof
-    A = ctx.gpow_times(r, X, c)
-    B = ctx.group.pow2(alpha, r, factor, c)
+    A = ctx.gpow_times_public(r, X, c)
+    B = ctx.group.pow2_public(alpha, r, factor, c)
     if sha256_int(f"decrypt|{fingerprint}|{X}|{A},{B}") % ctx.q != c:
         raise ProofError("decryption proof does not verify")
 
@@ -413,8 +438,8 @@ def verify_nonzero_proof(
     t1, t2 = proof.response
     if ctx.one == A0:
         raise ProofError("non-zero proof commits to the neutral element")
-    A1 = ctx.mul(ctx.pow(alpha, t1), ctx.gpow(t2))
-    A2 = ctx.mul(ctx.mul(ctx.pow(beta, t1), ctx.ypow(t2)), ctx.pow(A0, c))
+    A1 = ctx.gpow_times_public(t2, alpha, t1)
+    A2 = ctx.mul(ctx.ypow_times_public(t2, beta, t1), ctx.pow(A0, c))
     if _nonzero_hash(ctx, S, A0, A1, A2) != c:
         raise ProofError("non-zero proof does not verify")
 

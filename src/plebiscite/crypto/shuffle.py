@@ -128,28 +128,77 @@ def check_shuffle_proof(
     for ui in u:
         u_prod = u_prod * ui % q
     c_hat_final = ctx.div(proof.c_hat[-1], powm(h, u_prod))
-    c_tilde = alpha_u = beta_u = group.one
-    for ci, (a, b), ui in zip(proof.c, e, u, strict=True):
-        c_tilde = mul(c_tilde, powm(ci, ui))
-        alpha_u = mul(alpha_u, powm(a, ui))
-        beta_u = mul(beta_u, powm(b, ui))
     mc = (q - c) % q
-    t1 = mul(powm(c_bar, mc), ctx.gpow(proof.s1))
-    t2 = mul(powm(c_hat_final, mc), ctx.gpow(proof.s2))
-    t3 = mul(powm(c_tilde, mc), ctx.gpow(proof.s3))
-    t41 = mul(powm(beta_u, mc), ctx.ypow(-proof.s4))
-    t42 = mul(powm(alpha_u, mc), ctx.gpow(-proof.s4))
-    for hi, (a2, b2), si in zip(hs, e_prime, proof.s_prime, strict=True):
-        t3 = mul(t3, powm(hi, si))
-        t41 = mul(t41, powm(b2, si))
-        t42 = mul(t42, powm(a2, si))
-    ok = t1 == proof.t1 and t2 == proof.t2 and t3 == proof.t3 and (t41, t42) == proof.t4
-    prev = h
-    for ci_hat, s_hat_i, s_prime_i, t_hat_i in zip(
-        proof.c_hat, proof.s_hat, proof.s_prime, proof.t_hat, strict=True
-    ):
-        t_i = mul(mul(powm(ci_hat, mc), ctx.gpow(s_hat_i)), powm(prev, s_prime_i))
-        ok = ok and t_i == t_hat_i
-        prev = ci_hat
+    if group.double_scalar_public:
+        ok = _check_multi_scalar(ctx, proof, e, e_prime, u, hs, h, c_bar, c_hat_final, mc)
+    else:
+        c_tilde = alpha_u = beta_u = group.one
+        for ci, (a, b), ui in zip(proof.c, e, u, strict=True):
+            c_tilde = mul(c_tilde, powm(ci, ui))
+            alpha_u = mul(alpha_u, powm(a, ui))
+            beta_u = mul(beta_u, powm(b, ui))
+        t1 = mul(powm(c_bar, mc), ctx.gpow(proof.s1))
+        t2 = mul(powm(c_hat_final, mc), ctx.gpow(proof.s2))
+        t3 = mul(powm(c_tilde, mc), ctx.gpow(proof.s3))
+        t41 = mul(powm(beta_u, mc), ctx.ypow(-proof.s4))
+        t42 = mul(powm(alpha_u, mc), ctx.gpow(-proof.s4))
+        for hi, (a2, b2), si in zip(hs, e_prime, proof.s_prime, strict=True):
+            t3 = mul(t3, powm(hi, si))
+            t41 = mul(t41, powm(b2, si))
+            t42 = mul(t42, powm(a2, si))
+        ok = t1 == proof.t1 and t2 == proof.t2 and t3 == proof.t3 and (t41, t42) == proof.t4
+        prev = h
+        for ci_hat, s_hat_i, s_prime_i, t_hat_i in zip(
+            proof.c_hat, proof.s_hat, proof.s_prime, proof.t_hat, strict=True
+        ):
+            t_i = mul(mul(powm(ci_hat, mc), ctx.gpow(s_hat_i)), powm(prev, s_prime_i))
+            ok = ok and t_i == t_hat_i
+            prev = ci_hat
     if not ok:
         raise ProofError("shuffle proof does not verify")
+
+
+def _check_multi_scalar(
+    ctx: Context,
+    proof: ShuffleProof,
+    e: Sequence[Ciphertext],
+    e_prime: Sequence[Ciphertext],
+    u: Sequence[int],
+    hs: Sequence[Element],
+    h: Element,
+    c_bar: Element,
+    c_hat_final: Element,
+    mc: int,
+) -> bool:
+    """The commitments of :func:`check_shuffle_proof` each as one variable-time multi-scalar
+    multiplication (the group's ``product_public``): ``t3 = prod c_i^(u_i mc) g^s3 prod
+    h_i^s'_i`` and the like, the same values as the step-by-step computation."""
+    group = ctx.group
+    pub = group.product_public
+    y = ctx.y
+    assert y is not None
+    g = group.g
+    q = ctx.q
+    s_prime = proof.s_prime
+    umc = [ui * mc % q for ui in u]
+    t1 = ctx.gpow_times_public(proof.s1, c_bar, mc)
+    t2 = ctx.gpow_times_public(proof.s2, c_hat_final, mc)
+    t3 = pub([*zip(proof.c, umc, strict=True), (g, proof.s3), *zip(hs, s_prime, strict=True)])
+    t41 = pub(
+        [*((b, x) for (_, b), x in zip(e, umc, strict=True)), (y, -proof.s4)]
+        + [(b2, si) for (_, b2), si in zip(e_prime, s_prime, strict=True)]
+    )
+    t42 = pub(
+        [*((a, x) for (a, _), x in zip(e, umc, strict=True)), (g, -proof.s4)]
+        + [(a2, si) for (a2, _), si in zip(e_prime, s_prime, strict=True)]
+    )
+    if (t1, t2, t3, (t41, t42)) != (proof.t1, proof.t2, proof.t3, tuple(proof.t4)):
+        return False
+    prev = h
+    for ci_hat, s_hat_i, s_prime_i, t_hat_i in zip(
+        proof.c_hat, proof.s_hat, s_prime, proof.t_hat, strict=True
+    ):
+        if pub([(ci_hat, mc), (g, s_hat_i), (prev, s_prime_i)]) != t_hat_i:
+            return False
+        prev = ci_hat
+    return True

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from plebiscite.protocol.messages import Election, QuestionH, QuestionNH
 
 __all__ = [
+    "DalekOperationCount",
     "Ed25519OperationCount",
     "ExponentiationCount",
     "ballot_exponentiations",
+    "ballot_operations_dalek",
     "ballot_operations_ed25519",
 ]
 
@@ -126,3 +128,59 @@ def ballot_operations_ed25519(election: Election) -> Ed25519OperationCount:
         else:
             raise ValueError(f"no Ed25519 operation count for questions of {type(q).__name__}")
     return Ed25519OperationCount(var, base, add, membership, explicit)
+
+
+@dataclass(frozen=True)
+class DalekOperationCount:
+    """The curve operations verifying one ballot takes in Ed25519 on curve25519-dalek
+    (:class:`plebiscite.crypto.ed25519.DalekEd25519`), as calls of its native library.
+
+    ``base_double``: ``g^r a^c``, variable-time double-scalar multiplications with the base
+    point (``ple_mul_base2_vartime``). ``precomputed``: ``g^s y^r b^c``, variable-time
+    multi-scalar multiplications with dalek's tables of ``g`` and ``y``
+    (``ple_precomputed_vartime``). ``sums``: sums of several points, each decoded once
+    (``ple_sum``). ``additions``: point additions (``ple_add``). ``membership``: the elements
+    checked for membership of the prime-order subgroup (``ple_member``), each once, the
+    credential included (checked when the list of credentials is read)."""
+
+    base_double: int
+    precomputed: int
+    sums: int
+    additions: int
+    membership: int
+
+
+def ballot_operations_dalek(election: Election) -> DalekOperationCount:
+    """The operations of :class:`DalekOperationCount` for one ballot of ``election`` (weight
+    1; homomorphic and non-homomorphic questions), counted from the verification equations:
+
+    * the signature: ``A = g^r cred^c``: 1 base-point double multiplication;
+    * a branch of a disjunctive proof that ``(alpha, beta)`` encrypts ``M``:
+      ``A = g^r alpha^c`` (1 base-point double) and ``B = g^(-M c) y^r beta^c`` (1 with the
+      tables);
+    * each 0/1 choice: two branches (``M = 0`` and ``M = 1``), ``alpha`` and ``beta`` checked;
+    * the overall proof: the product of the choices (2 sums), then one branch for each count
+      ``M`` in ``[min, max]``; with blank allowed, the product of the choices other than
+      blank, the blank proof (two branches) and the overall proof (a branch on the blank
+      choice, then one a count);
+    * the homomorphic tally: each ciphertext multiplied into the running product, 2 additions;
+    * a non-homomorphic answer: ``A = g^r alpha^c`` (1 base-point double), ``alpha`` and
+      ``beta`` checked.
+    """
+    bd = 1  # the signature
+    pre = sums = add = 0
+    membership = 1  # the credential
+    for q in election.questions:
+        if isinstance(q, QuestionH):
+            n = q.size
+            branches = 2 * n + (q.max - q.min + 1) + (3 if q.blank else 0)
+            bd, pre = bd + branches, pre + branches
+            membership += 2 * n
+            sums += 2
+            add += 2 * n  # the tally
+        elif isinstance(q, QuestionNH):
+            bd += 1
+            membership += 2
+        else:
+            raise ValueError(f"no Ed25519 operation count for questions of {type(q).__name__}")
+    return DalekOperationCount(bd, pre, sums, add, membership)

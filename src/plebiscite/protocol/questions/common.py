@@ -58,8 +58,4 @@ def ciphertexts_text(cts: Sequence[Ciphertext]) -> str:
 
 
 def product(cts: Sequence[Ciphertext], group: Group) -> Ciphertext:
-    a, b = group.one, group.one
-    for x, y in cts:
-        a = group.mul(a, x)
-        b = group.mul(b, y)
-    return a, b
+    return group.product(x for x, _ in cts), group.product(y for _, y in cts)
