@@ -25,7 +25,10 @@ ranges, the tail, the tasks and their results) and the workers' CPU per ballot g
 the wall time of N ballots on C cores as ``N * serial + N * work / C``, plus the group-by's
 tasks on the scheduler: each range's scan and the getitem of each of its P parts (one
 partition a worker), ``ranges * (P + 3)`` tasks at the scheduler's CPU a task, measured apart
-on 20,000 small tasks.
+on 20,000 small tasks. One archive holds at most about 4 million voters (its credential list
+is one member of 256 MiB at most), so the projection is also given for 25 archives of 4
+million: at once on 1,000 cores (40 each, their tasks on one scheduler), one after the other
+on 8.
 
     ./dev bench dask_scale [--voters 10000,100000] [--revotes-share 0.02] [--archive N=PATH]
 """
@@ -279,14 +282,32 @@ def main() -> int:
     per_task = task_cost(args.workers)
     size = big["bytes"] / n
     print(f"the scheduler's CPU a task: {per_task * 1e6:.0f} us (20,000 small tasks)")
-    for cores in (8, 1000):
-        ranges = max(8 * cores, 1e8 * size / (64 << 20))
+
+    def projected(ballots: float, cores: int) -> tuple[float, float]:
+        """One archive of ``ballots`` on ``cores``: its wall time and its tasks' part."""
+        ranges = max(8 * cores, ballots * size / (64 << 20))
         tasks = ranges * (cores + 3)
-        t = fixed + 1e8 * (serial + work / cores) + tasks * per_task
+        return fixed + ballots * (serial + work / cores) + tasks * per_task, tasks * per_task
+
+    for cores in (8, 1000):
+        t, on_tasks = projected(1e8, cores)
         print(
-            f"projection, 100,000,000 ballots on {cores} cores: {t:.0f} s ({t / 3600:.1f} h; "
-            f"speed-up {1e8 * (serial + work) / t:.0f}); of which the group-by's "
-            f"{tasks:.3g} tasks on the scheduler {tasks * per_task:.0f} s"
+            f"projection, 100,000,000 ballots in one archive on {cores} cores: {t:.0f} s "
+            f"({t / 3600:.1f} h; speed-up {1e8 * (serial + work) / t:.0f}); of which the "
+            f"group-by's tasks on the scheduler {on_tasks:.0f} s"
+        )
+    # an archive holds at most about 4 million voters (its public credentials are one data
+    # member of 256 MiB at most): a hundred million are 25 regions' archives; on 1,000 cores
+    # verified at once, 40 cores and a client each, their tasks on one scheduler (its part
+    # counted 25 times); on 8 cores one after the other
+    for cores, at_once in ((8, 1), (1000, 25)):
+        t, on_tasks = projected(4e6, cores // at_once)
+        on_tasks *= 25
+        t = t * 25 / at_once + on_tasks * (1 - 1 / at_once)
+        how = "at once, 40 cores each" if at_once > 1 else "one after the other"
+        print(
+            f"projection, 100,000,000 ballots as 25 archives of 4,000,000 ({how}) on {cores} "
+            f"cores: {t:.0f} s ({t / 3600:.1f} h); of which the tasks {on_tasks:.0f} s"
         )
     print(f"load average at the end: {load()}")
     return 0
