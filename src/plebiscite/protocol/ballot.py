@@ -11,8 +11,9 @@ independently of each other and returns, besides a verdict for each, the partial
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from plebiscite import strictjson
 from plebiscite._records import TYPE_CHECKING, NamedTuple
@@ -284,14 +285,9 @@ def verify_ballot_members(
     error as its outcome, and is not verified further."""
     from plebiscite.protocol.archive import read_member
 
-    read: list[tuple[int, str, bytes]] = []
-    failed: list[BallotOutcome] = []
-    for height, event_hash, entry in chunk:
-        try:
-            read.append((height, event_hash, read_member(stream, entry)))
-        except PlebisciteError as e:
-            failed.append(BallotOutcome(height, event_hash, "", None, (e.code, e.message, e.where)))
-    return _verified(setup, read, failed)
+    return _verified(
+        setup, ((h, e, functools.partial(read_member, stream, entry)) for h, e, entry in chunk)
+    )
 
 
 def verify_ballot_contents(
@@ -301,19 +297,24 @@ def verify_ballot_contents(
     entry, content)`` items, each content checked against its entry (its length, its hash)."""
     from plebiscite.protocol.archive import check_member
 
-    read: list[tuple[int, str, bytes]] = []
-    failed: list[BallotOutcome] = []
-    for height, event_hash, entry, content in chunk:
-        try:
-            read.append((height, event_hash, check_member(entry, content)))
-        except PlebisciteError as e:
-            failed.append(BallotOutcome(height, event_hash, "", None, (e.code, e.message, e.where)))
-    return _verified(setup, read, failed)
+    return _verified(
+        setup,
+        ((h, e, functools.partial(check_member, entry, content)) for h, e, entry, content in chunk),
+    )
 
 
 def _verified(
-    setup: BallotSetup, read: list[tuple[int, str, bytes]], failed: list[BallotOutcome]
+    setup: BallotSetup, chunk: Iterable[tuple[int, str, Callable[[], bytes]]]
 ) -> ChunkResult:
+    """The ballots of ``chunk`` verified, each read by its ``(height, event hash, read)`` item:
+    one whose read raises gets that error as its outcome, in height order with the others."""
+    read: list[tuple[int, str, bytes]] = []
+    failed: list[BallotOutcome] = []
+    for height, event_hash, content in chunk:
+        try:
+            read.append((height, event_hash, content()))
+        except PlebisciteError as e:
+            failed.append(BallotOutcome(height, event_hash, "", None, (e.code, e.message, e.where)))
     result = verify_ballots(setup, read)
     if failed:
         result.outcomes = sorted(result.outcomes + failed, key=lambda o: o.height)
