@@ -89,7 +89,11 @@ def cluster(workers: int) -> Iterator[str]:
     """A scheduler and ``workers`` worker processes; the scheduler's address."""
     with tempfile.TemporaryDirectory() as d:
         sf = Path(d) / "scheduler.json"
-        quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        # the workers' statistical profiler off, as plebiscite's LocalCluster has it
+        env = {**os.environ, "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+        quiet: dict[str, Any] = {
+            "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env
+        }  # fmt: skip
         procs = [
             subprocess.Popen(
                 [str(DASK), "scheduler", "--port", "0", "--dashboard-address", ":0",

@@ -31,6 +31,7 @@ from indexed_cases import VECTORS
 from plebiscite.cli.main import main
 from plebiscite.compute.generate import Plan, generate_archive
 from plebiscite.compute.spill import DiskSpill, disk_partition
+from plebiscite.protocol import reduce as reduce_module
 from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, election_context
 from plebiscite.protocol.reduce import (
     FAN_IN,
@@ -77,6 +78,22 @@ def _ballots(draw: st.DrawFn) -> list[BallotOutcome]:
 
 
 ballots = st.composite(_ballots)
+
+
+def _chunk(outcomes: list[BallotOutcome]) -> ChunkResult:
+    """The outcomes as a map step gives them: with the product of their valid ballots."""
+    flat = [(CTX.one, CTX.one)] * SIZE
+    for o in outcomes:
+        if o.error is None:
+            flat = [
+                (CTX.mul(a, x), CTX.mul(b, y))
+                for (a, b), (x, y) in zip(flat, o.ciphertexts, strict=True)
+            ]
+    product: list = []
+    for q in ELECTION.questions:
+        product.append(flat[: q.size] if q.homomorphic else None)
+        flat = flat[q.size :] if q.homomorphic else flat
+    return ChunkResult(outcomes, product)
 
 
 def _in_board_order(outcomes: list[BallotOutcome]) -> tuple[list[tuple[int, int]], Partial]:
@@ -128,14 +145,19 @@ def test_the_partitions_reduce_as_the_board_order_does(
     # bound (FAN_IN runs of a level merged), moved between processes (pickled) on the way
     cuts = sorted(data.draw(st.lists(st.integers(0, len(outcomes)), max_size=6)))
     bounds = [0, *cuts, len(outcomes)]
-    chunks = [route_result(ChunkResult(outcomes[a:b]), parts) for a, b in pairwise(bounds)]
+    chunks = [route_result(_chunk(outcomes[a:b]), parts) for a, b in pairwise(bounds)]
     order = data.draw(st.permutations(range(len(chunks))))
     moved = data.draw(st.sets(st.integers(0, len(chunks))))
-    with tempfile.TemporaryDirectory() as d:
-        total = _reduce(chunks, order, moved, parts, kind, bound, Path(d))
-        assert kind != "disk" or all(
-            p.name.startswith("plebiscite-runs-") for p in Path(d).iterdir()
-        )
+    batch = data.draw(st.sampled_from([1, 2, 3, reduce_module.SUM_BATCH]))
+    saved, reduce_module.SUM_BATCH = reduce_module.SUM_BATCH, batch  # the products' batches
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            total = _reduce(chunks, order, moved, parts, kind, bound, Path(d))
+            assert kind != "disk" or all(
+                p.name.startswith("plebiscite-runs-") for p in Path(d).iterdir()
+            )
+    finally:
+        reduce_module.SUM_BATCH = saved
 
     findings, expected = _in_board_order(outcomes)
     assert [(f[0], f[1]) for f in total.findings] == findings

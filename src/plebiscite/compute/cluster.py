@@ -175,7 +175,12 @@ def connect(address: str, *, timeout: float = 10.0) -> Iterator[Client]:
         ) from None
     if kind == "local":
         assert isinstance(where, int)
+        import dask
+
         with (
+            # the workers' statistical profiler off (it samples every thread every 10 ms:
+            # CPU the map step does not get); each worker process takes this configuration
+            dask.config.set({"distributed.worker.profile.enabled": False}),
             LocalCluster(
                 n_workers=where,
                 threads_per_worker=1,

@@ -159,8 +159,8 @@ def verify_ballot(
 class BallotSetup(NamedTuple):
     """What a worker needs to verify ballots: the election and, when not all 1, the weights;
     ``per_ballot``: every valid ballot's outcome holds its weighted homomorphic ciphertexts
-    (for a partitioned reduce: :mod:`plebiscite.protocol.reduce`), and no chunk product is
-    made."""
+    too (for a partitioned reduce: :mod:`plebiscite.protocol.reduce`, which divides the
+    replaced ballots out of the chunks' products)."""
 
     election_raw: bytes
     weights: dict[str, int] | None = None
@@ -227,6 +227,11 @@ def verify_ballots(
             for q in election.questions
         ]
     )
+    # the factors of each component of the product, multiplied at the end (the group's
+    # product: in Ed25519 one sum of points, each decoded once)
+    factors: list[list[tuple[list[Element], list[Element]]] | None] = [
+        None if acc is None else [([], []) for _ in acc] for acc in result.product
+    ]
     for height, event_hash, raw in chunk:
         tracker = h_json(raw)
         where = f"ballot {tracker}"
@@ -245,17 +250,16 @@ def verify_ballots(
         digests: list[bytes] = []
         nh: list[Ciphertext] = []
         weighted: list[Ciphertext] = []
-        for a, acc in zip(b.answers, result.product, strict=True):
-            if acc is not None:
-                for j, (x, y) in enumerate(a.ciphertexts):
+        for a, slots in zip(b.answers, factors, strict=True):
+            if slots is not None:
+                for (x, y), (xs, ys) in zip(a.ciphertexts, slots, strict=True):
                     digests.append(hashlib.sha256(str(x).encode()).digest()[:16])
                     if weight != 1:
                         x, y = ctx.pow(x, weight), ctx.pow(y, weight)
                     if setup.per_ballot:
                         weighted.append((x, y))
-                        continue
-                    ax, ay = acc[j]
-                    acc[j] = (ctx.mul(ax, x), ctx.mul(ay, y))
+                    xs.append(x)
+                    ys.append(y)
             else:
                 assert isinstance(a, AnswerNH)
                 digests.append(hashlib.sha256(str(a.choices[0]).encode()).digest()[:16])
@@ -272,6 +276,10 @@ def verify_ballots(
                 tuple(weighted),
             )
         )
+    product = ctx.group.product
+    for acc, slots in zip(result.product, factors, strict=True):
+        if acc is not None and slots is not None:
+            acc[:] = [(product(xs), product(ys)) for xs, ys in slots]
     return result
 
 

@@ -54,6 +54,8 @@ from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
+    from plebiscite.crypto.context import Context
+    from plebiscite.crypto.group import Element
     from plebiscite.protocol.archive import IndexEntry
     from plebiscite.protocol.messages import Ciphertext
 
@@ -62,6 +64,7 @@ __all__ = [
     "FAN_IN",
     "PARTITION_BALLOTS",
     "SPILL_RECORDS",
+    "ChunkProduct",
     "MemorySpill",
     "Partial",
     "PartitionState",
@@ -71,6 +74,7 @@ __all__ = [
     "absorb",
     "combine",
     "finish",
+    "multiply",
     "outcomes_at",
     "part_of",
     "partitions_for",
@@ -81,9 +85,11 @@ __all__ = [
     "shared_digests",
 ]
 
-# the ballots of one partition, at most, when the workers allow it (about 1.5 KiB of state
-# each in Ed25519 with two questions: 150 MiB)
-PARTITION_BALLOTS = 100_000
+# the ballots of one partition, about: its records beyond a bound are on disk, and its end is a
+# merge of them, the chunks' products multiplied and the few ballots that do not count
+# divided out (a few seconds); more partitions would cost the scheduler a task each for every
+# chunk (the getitem of its part), fewer would leave that end to fewer workers
+PARTITION_BALLOTS = 250_000
 
 # a valid ballot in its credential's partition: (height, event hash, tracker, credential,
 # weighted homomorphic ciphertexts of every question in order, non-homomorphic ciphertexts);
@@ -95,7 +101,11 @@ BallotRecord = tuple[int, str, str, str, Packed, tuple["Ciphertext", ...]]
 DigestRecord = tuple[bytes, int, str]
 # an invalid ballot: (height, event hash, tracker, (code, message, where))
 ErrorRecord = tuple[int, str, str, tuple[str, str, str]]
-Part = tuple[list[BallotRecord], list[DigestRecord], list[ErrorRecord]]
+# the product of a chunk's valid ballots, [question][choice] (None: not homomorphic)
+ChunkProduct = list[list["Ciphertext"] | None]
+# a partition's part of a chunk: its ballots, its digests, its errors and (in one
+# partition of each chunk) the chunk's product
+Part = tuple[list[BallotRecord], list[DigestRecord], list[ErrorRecord], list[ChunkProduct]]
 # a finding of a ballot: (height, order at that height, check, code, message, where, event
 # hash, tracker)
 BallotFinding = tuple[int, int, str, str, str, str, str, str]
@@ -206,9 +216,11 @@ def _is_future(a: Any) -> bool:
 
 
 def partitions_for(ballots: int, workers: int) -> int:
-    """P: at least one partition a worker, and enough that none holds more than
-    :data:`PARTITION_BALLOTS` ballots."""
-    return max(1, workers, -(-ballots // PARTITION_BALLOTS))
+    """P: enough that none holds more than :data:`PARTITION_BALLOTS` ballots, and two when
+    there are two workers or more (the reduce of two partitions at once); not one a worker:
+    each chunk costs a task for each partition, and on a thousand workers that would be a
+    thousand tasks a chunk."""
+    return max(1, min(workers, 2), -(-ballots // PARTITION_BALLOTS))
 
 
 def part_of(key: bytes, parts: int) -> int:
@@ -238,7 +250,10 @@ def _unpack(cts: Packed) -> Sequence[Ciphertext]:
 
 def route_result(res: ChunkResult, parts: int) -> tuple[Part, ...]:
     """The outcomes of a chunk split into the ``parts`` partitions (see the module)."""
-    out: tuple[Part, ...] = tuple(([], [], []) for _ in range(parts))
+    out: tuple[Part, ...] = tuple(([], [], [], []) for _ in range(parts))
+    valid = [o.height for o in res.outcomes if o.error is None]
+    if valid and res.product:  # the chunks' products spread over the partitions
+        out[part_of(b"product %d" % valid[0], parts)][3].append(res.product)
     for o in res.outcomes:
         if o.error is not None:
             out[part_of(str(o.height).encode(), parts)][2].append(
@@ -358,7 +373,7 @@ class PartitionState:
     the runs stay in memory, pickled (:class:`MemorySpill`)."""
 
     __slots__ = ("ballot_runs", "ballots", "bound", "digest_runs", "digests", "dropped", "errors",
-                 "spill")  # fmt: skip
+                 "products", "spill")  # fmt: skip
 
     def __init__(self, bound: int = SPILL_RECORDS, spill: Spill | None = None) -> None:
         self.bound = max(1, bound)
@@ -369,11 +384,15 @@ class PartitionState:
         self.digest_runs: list[tuple[int, Any]] = []
         self.errors: list[ErrorRecord] = []
         self.dropped = 0
+        # the products of the chunks given to this partition (one a chunk, multiplied at the
+        # end): its ballots are divided out of them where they do not count
+        self.products: list[ChunkProduct] = []
 
     def __sizeof__(self) -> int:
         # what a scheduler weighs before moving the state (Dask's sizeof): its records held
         # here, not those spilled to disk
         held = 250 * (len(self.ballots) + len(self.digests) + len(self.errors))
+        held += 1000 * len(self.products)
         return object.__sizeof__(self) + held + self.spill.stored()
 
     def flush(self) -> None:
@@ -426,7 +445,8 @@ def absorb(state: PartitionState | None, max_errors: int, *parts: Part) -> Parti
     a digest the smallest: decided at the end); written as runs once they exceed its bound."""
     s = PartitionState() if state is None else state
     ballots, digests = s.ballots, s.digests
-    for part_ballots, part_digests, errors in parts:
+    for part_ballots, part_digests, errors, products in parts:
+        s.products.extend(products)
         for height, event, tracker, cred, packed, nh in part_ballots:
             ballots.append((cred, height, event, tracker, packed, nh))
         digests.extend(part_digests)
@@ -503,28 +523,38 @@ def finish(
 ) -> Partial:
     """A partition's :class:`Partial`: ``credentials`` are the public credentials of the list
     that fall in it, with their weights; ``flagged`` the heights of the ballots found reusing
-    another credential's ciphertext (:func:`reused`)."""
+    another credential's ciphertext (:func:`reused`). Its product is that of the chunks it was
+    given (every valid ballot of each, raised to its weight) with its ballots that do not
+    count divided out: every ballot of a credential but its last, every ballot of a
+    credential not on the list. Those are few: their ciphertexts, in their records, are not
+    checked again."""
     election, ctx = election_context(setup.election_raw)
-    product: list[list[Ciphertext] | None] = [
-        [(ctx.one, ctx.one) for _ in range(q.size)] if q.homomorphic else None
-        for q in election.questions
-    ]
-    out = Partial(product)
+    homomorphic = [q.homomorphic for q in election.questions]
+    out = Partial(_identity(ctx, election.questions))
     if state is None:
         return out
+    for chunk in state.products:
+        if [acc is not None for acc in chunk] != homomorphic:
+            raise ValueError("a chunk's product does not have the election's questions")
+    made = _Sums(ctx, [acc for acc in out.product if acc is not None])
+    for chunk in state.products:
+        made.add_product([acc for acc in chunk if acc is not None])
+    made.flush()
+    replaced_product = _identity(ctx, election.questions)
+    replaced = _Sums(ctx, [acc for acc in replaced_product if acc is not None])
     findings: list[BallotFinding] = [
         (h, 0, "ballot", *error, event, tracker) for h, event, tracker, error in state.errors
     ]
-    accs = [acc for acc in product if acc is not None]
-    mul = ctx.mul
     dropped = state.dropped
     for cred, group in itertools.groupby(state.sorted_ballots(), key=operator.itemgetter(0)):
         recs = list(group)  # one credential's ballots, by height: the last one counts
-        height, packed, nh = recs[-1][1], recs[-1][4], recs[-1][5]
+        height, nh = recs[-1][1], recs[-1][5]
         ballots = [(h, e, t, bool(n)) for _, h, e, t, _, n in recs]
         weight = credentials.get(cred)
         if weight is None:
             findings += [(h, 1, "ballot", *NOT_LISTED, e, t) for h, e, t, _ in ballots]
+            for rec in recs:
+                replaced.add(rec[4])
         else:
             for h, e, t, has_nh in ballots:
                 if h in flagged:
@@ -533,21 +563,91 @@ def finish(
                     findings.append((h, 3, "ballot", *WEIGHTED_NH, e, t))
             out.counted += 1
             out.weight += weight
-            cts = _unpack(packed)
-            k = 0
-            for acc in accs:
-                for j in range(len(acc)):
-                    (a1, b1), (a2, b2) = acc[j], cts[k]
-                    acc[j] = (mul(a1, a2), mul(b1, b2))
-                    k += 1
+            for rec in recs[:-1]:
+                replaced.add(rec[4])
             if nh:
                 out.nh.append((height, nh))
         if len(findings) > 2 * max_findings + 64:  # the first ones kept, the others counted
             findings, more = _cap(findings, max_findings)
             dropped += more
+    replaced.flush()
+    for acc, minus in zip(out.product, replaced_product, strict=True):
+        if acc is not None and minus is not None:
+            acc[:] = [
+                (ctx.div(a, x), ctx.div(b, y)) for (a, b), (x, y) in zip(acc, minus, strict=True)
+            ]
     out.findings, out.dropped = _cap(findings, max_findings)
     out.dropped += dropped
     return out
+
+
+def multiply(setup: BallotSetup, products: Sequence[ChunkProduct]) -> ChunkProduct:
+    """The products of chunks made one (each component's factors multiplied at once)."""
+    election, ctx = election_context(setup.election_raw)
+    out = _identity(ctx, election.questions)
+    sums = _Sums(ctx, [acc for acc in out if acc is not None])
+    for chunk in products:
+        sums.add_product([acc for acc in chunk if acc is not None])
+    sums.flush()
+    return out
+
+
+def _identity(ctx: Context, questions: Sequence[Any]) -> list[list[Ciphertext] | None]:
+    return [
+        [(ctx.one, ctx.one) for _ in range(q.size)] if q.homomorphic else None for q in questions
+    ]
+
+
+class _Sums:
+    """The products ``accs`` ([question][choice] pairs) grown by the ciphertexts of ballots,
+    each component's factors multiplied :data:`SUM_BATCH` at a time by the group's
+    ``product`` (in Ed25519 one sum of points in the native library, each point decoded once:
+    about a third of the cost of a multiplication at a time)."""
+
+    __slots__ = ("accs", "ctx", "pending", "xs", "ys")
+
+    def __init__(self, ctx: Context, accs: list[list[Ciphertext]]) -> None:
+        self.ctx, self.accs = ctx, accs
+        width = sum(len(acc) for acc in accs)
+        self.xs: list[list[Element]] = [[] for _ in range(width)]
+        self.ys: list[list[Element]] = [[] for _ in range(width)]
+        self.pending = 0
+
+    def add(self, packed: Packed) -> None:
+        """A ballot's ciphertexts (packed, every question in order) as factors."""
+        self.add_pairs(_unpack(packed))
+
+    def add_product(self, accs: Sequence[Sequence[Ciphertext]]) -> None:
+        """Another product's pairs (its homomorphic questions in order) as factors."""
+        self.add_pairs([ct for acc in accs for ct in acc])
+
+    def add_pairs(self, cts: Sequence[Ciphertext]) -> None:
+        if len(cts) != len(self.xs):
+            raise ValueError("ciphertexts that do not have the election's choices")
+        for k, (x, y) in enumerate(cts):
+            self.xs[k].append(x)
+            self.ys[k].append(y)
+        self.pending += 1
+        if self.pending >= SUM_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        product = self.ctx.group.product
+        k = 0
+        for acc in self.accs:
+            for j in range(len(acc)):
+                a, b = acc[j]
+                acc[j] = (product([a, *self.xs[k]]), product([b, *self.ys[k]]))
+                self.xs[k].clear()
+                self.ys[k].clear()
+                k += 1
+        self.pending = 0
+
+
+#: ballots whose ciphertexts :class:`_Sums` multiplies at once
+SUM_BATCH = 4096
 
 
 def combine(setup: BallotSetup, max_findings: int, a: Partial, b: Partial) -> Partial:

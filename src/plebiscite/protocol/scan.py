@@ -48,7 +48,7 @@ from plebiscite.protocol.archive import (
 from plebiscite.protocol.ballot import BallotSetup, verify_ballot_contents
 from plebiscite.protocol.jsonvalues import LIMITS
 from plebiscite.protocol.messages import Event, parse_event
-from plebiscite.protocol.reduce import Part, route_result
+from plebiscite.protocol.reduce import ChunkProduct, Part, multiply, part_of, route_result
 
 if TYPE_CHECKING:
     from typing import BinaryIO
@@ -162,13 +162,16 @@ def scan_range(
     held: list[tuple[IndexEntry, bytes]] = []  # data members waiting for their event
     body: list[tuple[int, str, IndexEntry, bytes]] = []  # read, not yet verified
     taken, body_at = 0, None
-    routed: tuple[Part, ...] = tuple(([], [], []) for _ in range(parts))
+    routed: tuple[Part, ...] = tuple(([], [], [], []) for _ in range(parts))
+    products: list[ChunkProduct] = []  # the chunks', made one for the range at its end
 
     def verify_body() -> None:
         # a chunk at a time: a parsed ballot takes many times its bytes
-        for into, part in zip(
-            routed, route_result(verify_ballot_contents(setup, body), parts), strict=True
-        ):
+        res = verify_ballot_contents(setup, body)
+        if any(o.error is None for o in res.outcomes):
+            products.append(res.product)
+        res.product = []
+        for into, part in zip(routed, route_result(res, parts), strict=True):
             for a, b in zip(into, part, strict=True):
                 a.extend(b)  # type: ignore[attr-defined]
         body.clear()
@@ -248,4 +251,6 @@ def scan_range(
         return summary, ()
     if body:
         verify_body()
+    if products:
+        routed[part_of(b"range %d" % start, parts)][3].append(multiply(setup, products))
     return summary, routed

@@ -312,7 +312,7 @@ def encrypted_tally_on(
             m = mapped.popleft()
             runner.wait(m)
             round_.append(m)
-            if len(round_) >= 4 * width:
+            if len(round_) >= width:
                 absorb_round()
 
     def submit() -> None:

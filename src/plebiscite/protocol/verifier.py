@@ -1177,7 +1177,7 @@ class Verifier:
                     f"a chunk of ballots could not be verified: {type(e).__name__}: {e}"
                 ) from e
             self._round.append(m)
-            if len(self._round) >= 4 * self.workers:
+            if len(self._round) >= self.workers:  # absorbed soon: their parts do not pile up
                 self._absorb_round()
             if self.progress:
                 self.progress(n)
@@ -1202,12 +1202,13 @@ class Verifier:
             assert self.partitions is not None
             ballots = len(self.index) // 2 if self.index is not None else self._ballots_hint
             width = self.partitions.width
+            self._parts = partitions_for(ballots, width)
             if self.new_partition is None:
-                self._parts = partitions_for(ballots, width)
                 self._states = [None] * self._parts
-            else:  # a partition's memory is bounded: one a worker
-                self._parts = width
-                self._states = [self.partitions.reduce(self.new_partition) for _ in range(width)]
+            else:  # each partition's memory bounded (its runs beyond a bound on disk)
+                self._states = [
+                    self.partitions.reduce(self.new_partition) for _ in range(self._parts)
+                ]
         return self._parts
 
     def _absorb_round(self) -> None:
