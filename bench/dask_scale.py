@@ -23,12 +23,12 @@ archive of ``plebiscite generate`` (made once into ``.cache/bench/``, or given b
 The projection: the serial part per ballot (the client's CPU: the setup, the edges of the
 ranges, the tail, the tasks and their results) and the workers' CPU per ballot give
 the wall time of N ballots on C cores as ``N * serial + N * work / C``, plus the group-by's
-tasks on the scheduler: each range's scan and the getitem of each of its P parts (one
-partition a worker), ``ranges * (P + 3)`` tasks at the scheduler's CPU a task, measured apart
-on 20,000 small tasks. One archive holds at most about 4 million voters (its credential list
-is one member of 256 MiB at most), so the projection is also given for 25 archives of 4
-million: at once on 1,000 cores (40 each, their tasks on one scheduler), one after the other
-on 8.
+tasks on the scheduler: each range's scan, the getitem of each of its P parts (P from the
+ballots, 250,000 a partition) and the partitions' rounds, ``ranges * (P + 3 + P / cores)``
+tasks at the scheduler's CPU a task, measured apart on 20,000 small tasks. One archive holds
+at most about 4 million voters (its credential list is one member of 256 MiB at most), so the
+projection is also given for 25 archives of 4 million: at once on 1,000 cores (40 each, their
+tasks on one scheduler), one after the other on 8.
 
     ./dev bench dask_scale [--voters 10000,100000] [--revotes-share 0.02] [--archive N=PATH]
 """
@@ -280,17 +280,24 @@ def main() -> int:
         f"{work * 1e3:.2f} ms a ballot; serial fraction {serial / (serial + work):.2%}; the "
         f"scheduler's CPU {c['scheduler_cpu'] / c['wall']:.1%} of the wall time"
     )
-    # the group-by's tasks: each range's scan, its summary and parts (2 getitems), and the
-    # getitem of each of its P parts (P = one partition a worker): ranges x (P + 3), the
-    # ranges about eight a worker within 64 MiB each (plebiscite.protocol.scan.range_bytes)
+    # the group-by's tasks: each range's scan, its summary and parts (2 getitems), the
+    # getitem of each of its P parts (P from the ballots: plebiscite.protocol.reduce.
+    # partitions_for) and a round of absorbs every range a worker: ranges x (P + 3 + P /
+    # cores), the ranges about eight a worker within 64 MiB each (plebiscite.protocol.scan.
+    # range_bytes)
     per_task = task_cost(args.workers)
     size = big["bytes"] / n
     print(f"the scheduler's CPU a task: {per_task * 1e6:.0f} us (20,000 small tasks)")
 
+    from plebiscite.protocol.reduce import partitions_for
+
     def projected(ballots: float, cores: int) -> tuple[float, float]:
         """One archive of ``ballots`` on ``cores``: its wall time and its tasks' part."""
         ranges = max(8 * cores, ballots * size / (64 << 20))
-        tasks = ranges * (cores + 3)
+        parts = partitions_for(int(ballots), cores)
+        # each range: its scan, its summary and parts, a getitem a partition, and a
+        # partition's absorb every ``cores`` ranges
+        tasks = ranges * (parts + 3 + parts / cores)
         return fixed + ballots * (serial + work / cores) + tasks * per_task, tasks * per_task
 
     for cores in (8, 1000):
