@@ -509,7 +509,8 @@ class Verifier:
 
         The first ranges are small (256 KiB, then twice the one before, up to the size for the
         archive and the workers: what an archive whose ballots stop early makes read in vain
-        stays small), a range begins no earlier than where the members taken end (none is
+        stays small), the last ones too (at most half of what is left a worker: the workers
+        end together), a range begins no earlier than where the members taken end (none is
         read twice: a large member is not read in ranges), and two ranges a worker are in
         flight (one when the scan runs here)."""
         assert self.scan is not None and self.partitions is not None
@@ -532,7 +533,12 @@ class Verifier:
             while True:
                 while len(inflight) < ahead and max(cursor, expected) < size:
                     a = max(cursor, expected)
-                    cursor = min(a + min(grow, step), size)
+                    # the last ranges smaller (a share of what is left for each worker):
+                    # the workers end together
+                    taper = max(MIN_RANGE, (size - a) // (2 * self.workers))
+                    if self.scan_bytes is not None:
+                        taper = step  # the ranges' size given: all of it
+                    cursor = min(a + min(grow, step, taper - taper % BLOCK), size)
                     grow *= 2
                     task = (self.scan, self._shared_setup, parts, self._timestamp, a, cursor)
                     inflight.append(runner.map(*task))
