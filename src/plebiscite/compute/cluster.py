@@ -16,10 +16,10 @@ What runs where:
   do not link), verifies the signature and every proof and routes the outcomes into the
   partitions (:func:`~plebiscite.protocol.reduce.route_result`); with ``scan=None`` the client
   indexes the whole archive and sends chunks of index entries instead (:func:`map_ballots_at`);
-- the reduce (:class:`DaskRunner`): one partition a worker, each partition's state made on a
-  worker and growing there a round of chunks at a time, its records beyond a bound written to
-  that worker's disk as sorted runs (:mod:`plebiscite.compute.spill`), and at the end each
-  partition's product, counts and findings are merged in a tree of tasks
+- the reduce (:class:`DaskRunner`): P partitions (from the ballots), each partition's state
+  made on a worker and growing there a round of chunks at a time, its records beyond a bound
+  written to that worker's disk as sorted runs (:mod:`plebiscite.compute.spill`), and at the
+  end each partition's product, counts and findings are merged in a tree of tasks
   (:mod:`plebiscite.protocol.reduce`); the client fetches the root, never a record per ballot.
 
 The workers must see the archive at the same absolute path (one machine, or a shared

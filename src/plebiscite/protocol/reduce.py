@@ -2,8 +2,9 @@
 anywhere (worker processes, a Dask cluster) and a reduce whose memory is a partition's.
 
 The map step (:func:`~plebiscite.protocol.ballot.verify_ballots` with
-``BallotSetup.per_ballot``) gives, for every ballot of a chunk, its outcome, and for a valid
-ballot its homomorphic ciphertexts raised to the credential's weight. :func:`route_chunk`
+``BallotSetup.per_ballot``) gives, for every ballot of a chunk, its outcome, for a valid
+ballot its homomorphic ciphertexts raised to the credential's weight, and the chunk's product
+of those (given to one partition, :func:`multiply` making a range's chunks one). :func:`route_chunk`
 splits a chunk's outcomes into ``P`` parts, where they are made:
 
 - a valid ballot goes to the partition of its credential (a hash of it, :func:`part_of`), with
@@ -24,9 +25,12 @@ not grow with the election. At the end the caller takes each partition's
 :func:`shared_digests` (few: none in a valid archive), decides which ballots reused another
 credential's ciphertext (the first ballot of a credential on the list owns it: the sequential
 verifier's rule), and :func:`finish` gives each partition's :class:`Partial`: the product of
-its counted ballots (the last ballot of each credential on the list; replaced ballots never
-enter it, so nothing is divided out), the number and weight counted, the non-homomorphic
-ciphertexts of the last ballots and the findings, merged by :func:`combine` in a tree.
+the chunks' products it was given with its ballots that do not count divided out (every
+ballot of a credential but its last, every ballot of a credential not on the list: their
+ciphertexts are in their records, not verified again), the number and weight counted, the
+non-homomorphic ciphertexts of the last ballots and the findings, merged by :func:`combine`
+in a tree. The end thus costs a division a replaced ballot, not a multiplication a counted
+one.
 
 This is exactly the tally of the specification: the product over the last valid ballot of each
 credential on the list, raised to its weight; an invalid ballot (a proof, the signature) is
