@@ -144,14 +144,11 @@ def map_ballots_at(
     archive at ``location`` (an absolute path, or a URL: see :func:`open_archive`), checked
     against their hashes and verified."""
 
-    def verify() -> ChunkResult:
-        try:
-            with open_archive(location) as stream:
-                return verify_ballot_members(setup, stream, chunk)
-        except OSError as e:
-            raise WorkerReadError(f"a worker cannot read the archive {location}: {e}") from None
-
-    return on_own_thread(verify)
+    try:
+        with open_archive(location) as stream:
+            return verify_ballot_members(setup, stream, chunk)
+    except OSError as e:
+        raise WorkerReadError(f"a worker cannot read the archive {location}: {e}") from None
 
 
 def scan_range_at(
@@ -161,25 +158,23 @@ def scan_range_at(
     range ``[start, end)`` of the archive at ``location`` read, its ballots verified and
     routed into ``parts`` partitions."""
 
-    def scan() -> tuple[ScanSummary, tuple[Part, ...]]:
-        try:
-            with open_archive(location) as stream:
-                return scan_range(setup, parts, timestamp, stream, start, end)
-        except OSError as e:
-            raise WorkerReadError(f"a worker cannot read the archive {location}: {e}") from None
-
-    return on_own_thread(scan)
+    try:
+        with open_archive(location) as stream:
+            return scan_range(setup, parts, timestamp, stream, start, end)
+    except OSError as e:
+        raise WorkerReadError(f"a worker cannot read the archive {location}: {e}") from None
 
 
 _T = TypeVar("_T")
 
 
 def on_own_thread(fn: Callable[[], _T]) -> _T:
-    """``fn()`` run on a new thread, this one waiting: the map step's native arithmetic then
-    runs near the top of a stack of its own. Its cost depends on where the stack stands (a
-    membership check takes from 23 to 33 us on this project's test machine, as the depth of
-    the calls above it varies), and a Dask worker's task thread runs deep in Dask's own calls:
-    a range's scan took 3.2 s there and 2.7 s on a new thread (the cost of one: tens of us)."""
+    """``fn()`` run on a new thread, this one waiting (how :class:`DaskRunner` runs every map
+    step): the map step's native arithmetic then runs near the top of a stack of its own. Its
+    cost depends on where the stack stands (a membership check takes from 23 to 33 us on
+    this project's test machine, as the depth of the calls above it varies), and a Dask
+    worker's task thread runs deep in Dask's own calls: a range's scan took 3.2 s there and
+    2.7 s on a new thread (the cost of one: tens of us)."""
     out: list[_T] = []
     err: list[BaseException] = []
 
@@ -363,7 +358,7 @@ class DaskRunner:
         return self._width
 
     def map(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return self.client.submit(fn, *args, pure=False)
+        return self.client.submit(_on_own_thread_call, fn, *args, pure=False)
 
     def reduce(self, fn: Callable[..., Any], *args: Any) -> Any:
         if args:
@@ -410,6 +405,10 @@ def run_on_cluster(verifier: Verifier) -> Report:
                 f"a task failed on every worker that ran it ({cause}): no verdict"
             ) from None
         raise ClusterError(f"the Dask cluster gave no verdict: {e}") from None
+
+
+def _on_own_thread_call(fn: Callable[..., _T], *args: Any) -> _T:
+    return on_own_thread(functools.partial(fn, *args))
 
 
 def _identity(value: BallotSetup) -> BallotSetup:

@@ -67,6 +67,7 @@ __all__ = [
     "BLOCK_RECORDS",
     "FAN_IN",
     "PARTITION_BALLOTS",
+    "PROCESS_RECORDS",
     "SPILL_RECORDS",
     "ChunkProduct",
     "MemorySpill",
@@ -335,6 +336,14 @@ class MemorySpill:
 #: records (ballots and digests of ciphertexts together) a partition keeps as Python objects
 #: before it writes them, sorted, as a run (about 250 bytes a record in memory: 25 MiB)
 SPILL_RECORDS = 100_000
+#: records that all the partitions of one process keep as Python objects, about: beyond it the
+#: partition a round is added to writes its own out, so that a worker's memory does not grow
+#: with the number of partitions it holds (the partitions grow with the election)
+PROCESS_RECORDS = 2 * SPILL_RECORDS
+# the records held by the partitions of this process, as absorb and flush count them (a state
+# that came from another process brings records not counted here: the count is a bound's
+# estimate, never below zero)
+_held = [0]
 #: runs of one level merged into one of the next when there are this many: a partition's
 #: runs stay few (the merge at the end reads a block of each at once), each record written
 #: about log16(records / SPILL_RECORDS) times
@@ -407,6 +416,7 @@ class PartitionState:
                 continue
             held.sort(key=_by_two)
             runs.append((0, self.spill.write(_blocks(held))))
+            _held[0] = max(0, _held[0] - len(held))
             held.clear()
             level = 0
             while True:
@@ -454,12 +464,13 @@ def absorb(state: PartitionState | None, max_errors: int, *parts: Part) -> Parti
         for height, event, tracker, cred, packed, nh in part_ballots:
             ballots.append((cred, height, event, tracker, packed, nh))
         digests.extend(part_digests)
+        _held[0] += len(part_ballots) + len(part_digests)
         for e in errors:
             if len(s.errors) < max_errors:
                 s.errors.append(e)
             else:
                 s.dropped += 1
-        if len(ballots) + len(digests) >= s.bound:
+        if len(ballots) + len(digests) >= s.bound or _held[0] >= PROCESS_RECORDS:
             s.flush()
     return s
 
