@@ -167,6 +167,7 @@ def on_cluster(archive: Path, workers: int) -> dict[str, Any]:
             "scheduler_peak": client.run_on_scheduler(_peak),
             "worker_peaks": sorted(client.run(_peak).values()),
             "tasks": client.run_on_scheduler(_tasks_run),
+            "moved": tuple(map(sum, zip(*client.run(_states_sent).values(), strict=True))),
             "ranges": verifier.ranges,
             "scanned": verifier.scanned,
         }
@@ -193,6 +194,18 @@ def task_cost(workers: int, tasks: int = 20_000) -> float:
                   for i in range(start, start + 1000)])  # fmt: skip
         spent = client.run_on_scheduler(_cpu) - c0 - idle * (time.perf_counter() - t0)
     return max(spent, 0.0) / tasks
+
+
+def _states_sent(dask_worker: Any = None) -> tuple[int, int]:
+    """The partitions' states this worker sent to another (a state made or grown by a task
+    the scheduler moved away: its runs travel with it): how many, and their bytes."""
+    n = size = 0
+    for entry in getattr(dask_worker, "transfer_outgoing_log", ()):
+        for key, nbytes in entry.get("keys", {}).items():
+            name = key[0] if isinstance(key, tuple) else str(key)
+            if name.startswith(("absorb-", "disk_partition-")):
+                n, size = n + 1, size + int(nbytes)
+    return n, size
 
 
 def _tasks_run(dask_scheduler: Any = None) -> int:
@@ -245,7 +258,8 @@ def main() -> int:
             f"    CPU: client {c['client_cpu']:.1f} s (of which the partitions' rounds "
             f"{c['absorb_cpu']:.2f} s), scheduler {c['scheduler_cpu']:.1f} s, workers "
             f"{c['workers_cpu']:.1f} s; the end of the reduce {c['end_wall']:.2f} s wall; "
-            f"{c['tasks']} task transitions\n"
+            f"{c['tasks']} task transitions; partitions' states moved between workers: "
+            f"{c['moved'][0]} ({_mib(c['moved'][1])} as Dask weighs them)\n"
             f"    serial parts, of the wall time: the client's CPU "
             f"{c['client_cpu'] / c['wall']:.1%} (the partitions' rounds "
             f"{c['absorb_cpu'] / c['wall']:.1%}), the end of the reduce "
