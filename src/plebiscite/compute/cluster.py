@@ -210,15 +210,8 @@ def connect(address: str, *, timeout: float = 10.0) -> Iterator[Client]:
 
         with (
             # the workers' statistical profiler off (it samples every thread every 10 ms:
-            # CPU the map step does not get; each worker process takes this configuration),
-            # and no work stealing: it would move a partition's state, its runs read from one
-            # worker's disk into memory and written to another's, to run a step elsewhere
-            dask.config.set(
-                {
-                    "distributed.worker.profile.enabled": False,
-                    "distributed.scheduler.work-stealing": False,
-                }
-            ),
+            # CPU the map step does not get); each worker process takes this configuration
+            dask.config.set({"distributed.worker.profile.enabled": False}),
             LocalCluster(
                 n_workers=where,
                 threads_per_worker=1,
