@@ -36,6 +36,7 @@ import logging
 import operator
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from pathlib import Path
@@ -358,7 +359,11 @@ class DaskRunner:
         return self._width
 
     def map(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return self.client.submit(_on_own_thread_call, fn, *args, pure=False)
+        # the task named after the map step (the dashboard's and the task stream's names)
+        from dask.utils import funcname
+
+        key = f"{funcname(fn)}-{uuid.uuid4().hex}"
+        return self.client.submit(_on_own_thread_call, fn, *args, key=key, pure=False)
 
     def reduce(self, fn: Callable[..., Any], *args: Any) -> Any:
         if args:
