@@ -212,7 +212,15 @@ def connect(address: str, *, timeout: float = 10.0) -> Iterator[Client]:
         with (
             # the workers' statistical profiler off (it samples every thread every 10 ms:
             # CPU the map step does not get); each worker process takes this configuration
-            dask.config.set({"distributed.worker.profile.enabled": False}),
+            # and no work stealing: it would move a partition's state (its runs read from
+            # one worker's disk and written to another's) to run a step elsewhere; the map
+            # steps are placed by DaskRunner
+            dask.config.set(
+                {
+                    "distributed.worker.profile.enabled": False,
+                    "distributed.scheduler.work-stealing": False,
+                }
+            ),
             LocalCluster(
                 n_workers=where,
                 threads_per_worker=1,
@@ -353,6 +361,9 @@ class DaskRunner:
         self._threads = [w for w, n in sorted(client.nthreads().items()) for _ in range(n)]
         self._turn = 0
         self._pinned: dict[Any, str] = {}  # a reduce step's key: the worker it runs on
+        self._nthreads = dict(client.nthreads())
+        self._busy = dict.fromkeys(self._nthreads, 0)  # a worker's map steps not yet done
+        self._lock = threading.Lock()
 
     @property
     def width(self) -> int:
@@ -363,7 +374,24 @@ class DaskRunner:
         from dask.utils import funcname
 
         key = f"{funcname(fn)}-{uuid.uuid4().hex}"
-        return self.client.submit(_on_own_thread_call, fn, *args, key=key, pure=False)
+        if not self._busy:
+            return self.client.submit(_on_own_thread_call, fn, *args, key=key, pure=False)
+        # on the worker with the fewest map steps a thread (not where the inputs are: every
+        # step takes the election's shared setup, and the scheduler would put them all where
+        # it lies); another worker if that one is gone
+        with self._lock:
+            where = min(self._busy, key=lambda w: self._busy[w] / self._nthreads[w])
+            self._busy[where] += 1
+        future = self.client.submit(
+            _on_own_thread_call, fn, *args, key=key, pure=False, workers=[where],
+            allow_other_workers=True,
+        )  # fmt: skip
+        future.add_done_callback(functools.partial(self._done, where))
+        return future
+
+    def _done(self, where: str, _future: Any) -> None:
+        with self._lock:
+            self._busy[where] -= 1
 
     def reduce(self, fn: Callable[..., Any], *args: Any) -> Any:
         if args:
