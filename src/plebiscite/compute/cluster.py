@@ -144,7 +144,6 @@ def map_ballots_at(
     """The map step on a worker: the ballots of ``chunk`` read from their byte ranges of the
     archive at ``location`` (an absolute path, or a URL: see :func:`open_archive`), checked
     against their hashes and verified."""
-
     try:
         with open_archive(location) as stream:
             return verify_ballot_members(setup, stream, chunk)
@@ -158,7 +157,6 @@ def scan_range_at(
     """The scan step on a worker (:func:`~plebiscite.protocol.scan.scan_range`): the byte
     range ``[start, end)`` of the archive at ``location`` read, its ballots verified and
     routed into ``parts`` partitions."""
-
     try:
         with open_archive(location) as stream:
             return scan_range(setup, parts, timestamp, stream, start, end)
@@ -211,7 +209,7 @@ def connect(address: str, *, timeout: float = 10.0) -> Iterator[Client]:
 
         with (
             # the workers' statistical profiler off (it samples every thread every 10 ms:
-            # CPU the map step does not get); each worker process takes this configuration
+            # CPU the map step does not get; each worker process takes this configuration),
             # and no work stealing: it would move a partition's state (its runs read from
             # one worker's disk and written to another's) to run a step elsewhere; the map
             # steps are placed by DaskRunner
@@ -358,10 +356,10 @@ class DaskRunner:
     def __init__(self, client: Client, width: int) -> None:
         self.client = client
         self._width = width
-        self._threads = [w for w, n in sorted(client.nthreads().items()) for _ in range(n)]
+        self._nthreads = dict(client.nthreads())
+        self._threads = [w for w, n in sorted(self._nthreads.items()) for _ in range(n)]
         self._turn = 0
         self._pinned: dict[Any, str] = {}  # a reduce step's key: the worker it runs on
-        self._nthreads = dict(client.nthreads())
         self._busy = dict.fromkeys(self._nthreads, 0)  # a worker's map steps not yet done
         self._lock = threading.Lock()
 

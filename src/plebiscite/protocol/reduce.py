@@ -544,17 +544,13 @@ def finish(
     credential not on the list. Those are few: their ciphertexts, in their records, are not
     checked again."""
     election, ctx = election_context(setup.election_raw)
-    homomorphic = [q.homomorphic for q in election.questions]
-    out = Partial(_identity(ctx, election.questions))
     if state is None:
-        return out
+        return Partial(_identity(ctx, election.questions))
+    homomorphic = [q.homomorphic for q in election.questions]
     for chunk in state.products:
         if [acc is not None for acc in chunk] != homomorphic:
             raise ValueError("a chunk's product does not have the election's questions")
-    made = _Sums(ctx, [acc for acc in out.product if acc is not None])
-    for chunk in state.products:
-        made.add_product([acc for acc in chunk if acc is not None])
-    made.flush()
+    out = Partial(multiply(setup, state.products))
     replaced_product = _identity(ctx, election.questions)
     replaced = _Sums(ctx, [acc for acc in replaced_product if acc is not None])
     findings: list[BallotFinding] = [
