@@ -373,7 +373,7 @@ class DaskRunner:
 
         key = f"{funcname(fn)}-{uuid.uuid4().hex}"
         if not self._busy:
-            return self.client.submit(_on_own_thread_call, fn, *args, key=key, pure=False)
+            return self.client.submit(_boxed_on_own_thread, fn, *args, key=key, pure=False)
         # on the worker with the fewest map steps a thread (not where the inputs are: every
         # step takes the election's shared setup, and the scheduler would put them all where
         # it lies); another worker if that one is gone
@@ -381,7 +381,7 @@ class DaskRunner:
             where = min(self._busy, key=lambda w: self._busy[w] / self._nthreads[w])
             self._busy[where] += 1
         future = self.client.submit(
-            _on_own_thread_call, fn, *args, key=key, pure=False, workers=[where],
+            _boxed_on_own_thread, fn, *args, key=key, pure=False, workers=[where],
             allow_other_workers=True,
         )  # fmt: skip
         future.add_done_callback(functools.partial(self._done, where))
@@ -392,6 +392,8 @@ class DaskRunner:
             self._busy[where] -= 1
 
     def reduce(self, fn: Callable[..., Any], *args: Any) -> Any:
+        from dask.utils import funcname
+
         if args:
             where = self._pinned.get(getattr(args[0], "key", None))
         elif self._threads:
@@ -399,16 +401,18 @@ class DaskRunner:
             self._turn += 1
         else:
             where = None
+        key = f"{funcname(fn)}-{uuid.uuid4().hex}"
         if where is None:
-            return self.client.submit(fn, *args, pure=False)
+            return self.client.submit(_boxed, fn, *args, key=key, pure=False)
         future = self.client.submit(
-            fn, *args, pure=False, workers=[where], allow_other_workers=True
+            _boxed, fn, *args, key=key, pure=False, workers=[where], allow_other_workers=True
         )
         self._pinned[future.key] = where
         return future
 
     def item(self, handle: Any, i: int) -> Any:
-        return self.client.submit(operator.getitem, handle, i, pure=False)
+        key = f"getitem-{uuid.uuid4().hex}"
+        return self.client.submit(_boxed, operator.getitem, handle, i, key=key, pure=False)
 
     def wait(self, handle: Any) -> None:
         from distributed import wait
@@ -418,7 +422,7 @@ class DaskRunner:
             handle.result()  # raises the task's error
 
     def result(self, handle: Any) -> Any:
-        return handle.result()
+        return cast(_Box, handle.result()).value
 
 
 def run_on_cluster(verifier: Verifier) -> Report:
@@ -438,8 +442,31 @@ def run_on_cluster(verifier: Verifier) -> Report:
         raise ClusterError(f"the Dask cluster gave no verdict: {e}") from None
 
 
-def _on_own_thread_call(fn: Callable[..., _T], *args: Any) -> _T:
-    return on_own_thread(functools.partial(fn, *args))
+class _Box:
+    """A task's value as :class:`DaskRunner` gives it to Dask: pickled whole, in one call.
+    Dask serialises a tuple or a list whose first element is bytes (a part's digests) element
+    by element, each with a header of its own: 318 ms for the part of a range of 1,275 ballots
+    where pickle takes 1.9 ms, 14% of a worker's time."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[type[_Box], tuple[Any]]:
+        return _Box, (self.value,)
+
+
+def _unboxed(args: tuple[Any, ...]) -> list[Any]:
+    return [a.value if isinstance(a, _Box) else a for a in args]
+
+
+def _boxed(fn: Callable[..., Any], *args: Any) -> _Box:
+    return _Box(fn(*_unboxed(args)))
+
+
+def _boxed_on_own_thread(fn: Callable[..., Any], *args: Any) -> _Box:
+    return _Box(on_own_thread(functools.partial(fn, *_unboxed(args))))
 
 
 def _identity(value: BallotSetup) -> BallotSetup:
