@@ -35,6 +35,7 @@ from plebiscite.protocol import reduce as reduce_module
 from plebiscite.protocol.ballot import BallotOutcome, BallotSetup, ChunkResult, election_context
 from plebiscite.protocol.reduce import (
     FAN_IN,
+    Listed,
     MemorySpill,
     Partial,
     PartitionState,
@@ -178,10 +179,12 @@ def _reduce(
     flagged = reused(
         [occ for s in states for occ in shared_digests(s)], LISTED.__contains__
     )  # fmt: skip
-    listed: list[dict[str, int]] = [{} for _ in range(parts)]
-    for c, w in LISTED.items():
-        listed[part_of(c.encode(), parts)][c] = w
-    partials = [finish(s, SETUP, listed[p], flagged, 200) for p, s in enumerate(states)]
+    listed: list[list[str]] = [[] for _ in range(parts)]
+    for c in LISTED:
+        listed[part_of(c.encode(), parts)].append(c)
+    partials = [
+        finish(s, SETUP, Listed.of(listed[p], LISTED), flagged, 200) for p, s in enumerate(states)
+    ]
     total = partials[0]
     for other in partials[1:]:
         total = combine(SETUP, 200, total, other)
@@ -201,7 +204,8 @@ def test_runs_merge_by_level_and_leave_no_file(tmp_path: Path) -> None:
         absorb(state, 10, route_result(ChunkResult([o]), 1)[0])
     levels = [lv for lv, _ in state.ballot_runs]
     assert max(levels) >= 2 and all(levels.count(lv) < FAN_IN for lv in set(levels))
-    partial = finish(state, SETUP, {f"c{k}": 1 for k in range(7)}, set(), 10)
+    seven = {f"c{k}": 1 for k in range(7)}
+    partial = finish(state, SETUP, Listed.of(seven, seven), set(), 10)
     assert (partial.counted, partial.weight) == (7, 7)
     (directory,) = tmp_path.iterdir()
     assert len(list(directory.iterdir())) == len(state.ballot_runs) + len(state.digest_runs)
@@ -210,10 +214,24 @@ def test_runs_merge_by_level_and_leave_no_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(st.text("0123456789abcdef", min_size=1, max_size=6), st.integers(1, 9)),
+    st.lists(st.text("0123456789abcdef", max_size=6), max_size=20),
+)
+def test_listed_gives_the_weights_of_a_dict(weights: dict[str, int], asked: list[str]) -> None:
+    """A partition's compact list gives what the dict gives, its credentials asked in order,
+    pickled whole."""
+    listed = pickle.loads(pickle.dumps(Listed.of(weights, weights)))
+    assert len(listed) == len(weights) and dict(listed.items()) == weights
+    weight = listed.in_order()
+    assert [weight(c) for c in sorted(asked)] == [weights.get(c) for c in sorted(asked)]
+
+
 def test_findings_beyond_the_limit_are_counted() -> None:
     outcomes = [BallotOutcome(h, "e", "t", "A", ("proof", "bad", "")) for h in range(1, 11)]
     state = absorb(None, 3, route_result(ChunkResult(outcomes), 1)[0])
-    partial = finish(state, SETUP, LISTED, set(), 4)
+    partial = finish(state, SETUP, Listed.of(LISTED, LISTED), set(), 4)
     assert [f[0] for f in partial.findings] == [1, 2, 3] and partial.dropped == 7
 
 

@@ -70,6 +70,7 @@ __all__ = [
     "PROCESS_RECORDS",
     "SPILL_RECORDS",
     "ChunkProduct",
+    "Listed",
     "MemorySpill",
     "Partial",
     "PartitionState",
@@ -500,6 +501,51 @@ def reused(occurrences: Iterable[list[tuple[int, str]]], listed: Callable[[str],
     return flagged
 
 
+class Listed:
+    """The public credentials of the list that fall in one partition, with their weights, as
+    a task carries them: sorted, one string of bytes (a credential a line), the weights apart
+    (None: every weight 1). About 65 bytes a credential in Ed25519 where a dict of them takes
+    about 200, and pickled in one piece."""
+
+    __slots__ = ("keys", "weights")
+
+    def __init__(self, keys: bytes, weights: list[int] | None) -> None:
+        self.keys, self.weights = keys, weights
+
+    @classmethod
+    def of(cls, publics: Iterable[str], weights: dict[str, int]) -> Listed:
+        """``publics`` (each in ``weights``) in that form."""
+        ordered = sorted(publics)
+        ws = [weights[c] for c in ordered]
+        return cls("\n".join(ordered).encode(), None if all(w == 1 for w in ws) else ws)
+
+    def __len__(self) -> int:
+        return 0 if not self.keys else self.keys.count(b"\n") + 1
+
+    def items(self) -> Iterator[tuple[str, int]]:
+        """(credential, weight), by credential."""
+        if not self.keys:
+            return iter(())
+        publics = self.keys.decode().split("\n")
+        if self.weights is None:
+            return ((c, 1) for c in publics)
+        return zip(publics, self.weights, strict=True)
+
+    def in_order(self) -> Callable[[str], int | None]:
+        """The weight of a credential, None when it is not here, for credentials asked in
+        increasing order (a walk along the list, no table)."""
+        rest = self.items()
+        cur = next(rest, None)
+
+        def weight(public: str) -> int | None:
+            nonlocal cur
+            while cur is not None and cur[0] < public:
+                cur = next(rest, None)
+            return cur[1] if cur is not None and cur[0] == public else None
+
+        return weight
+
+
 class Partial:
     """The reduce of some partitions: ``product`` of their counted ballots ([question][choice],
     None for a non-homomorphic question), ``counted`` credentials and their ``weight``, the
@@ -532,13 +578,14 @@ def _cap(findings: list[BallotFinding], most: int) -> tuple[list[BallotFinding],
 def finish(
     state: PartitionState | None,
     setup: BallotSetup,
-    credentials: dict[str, int],
+    credentials: Listed,
     flagged: set[int],
     max_findings: int,
 ) -> Partial:
     """A partition's :class:`Partial`: ``credentials`` are the public credentials of the list
-    that fall in it, with their weights; ``flagged`` the heights of the ballots found reusing
-    another credential's ciphertext (:func:`reused`). Its product is that of the chunks it was
+    that fall in it, with their weights (a walk along them: its ballots come by credential);
+    ``flagged`` the heights of the ballots found reusing another credential's ciphertext
+    (:func:`reused`). Its product is that of the chunks it was
     given (every valid ballot of each, raised to its weight) with its ballots that do not
     count divided out: every ballot of a credential but its last, every ballot of a
     credential not on the list. Those are few: their ciphertexts, in their records, are not
@@ -557,11 +604,12 @@ def finish(
         (h, 0, "ballot", *error, event, tracker) for h, event, tracker, error in state.errors
     ]
     dropped = state.dropped
+    weight_of = credentials.in_order()
     for cred, group in itertools.groupby(state.sorted_ballots(), key=operator.itemgetter(0)):
         recs = list(group)  # one credential's ballots, by height: the last one counts
         height, nh = recs[-1][1], recs[-1][5]
         ballots = [(h, e, t, bool(n)) for _, h, e, t, _, n in recs]
-        weight = credentials.get(cred)
+        weight = weight_of(cred)
         if weight is None:
             findings += [(h, 1, "ballot", *NOT_LISTED, e, t) for h, e, t, _ in ballots]
             for rec in recs:
@@ -708,13 +756,17 @@ def reduce_partitions(
     flagged = reused(
         itertools.chain.from_iterable(runner.result(h) for h in shared), weights.__contains__
     )
-    listed: list[dict[str, int]] = [{} for _ in range(parts)]
-    for public, weight in weights.items():
-        listed[part_of(public.encode(), parts)][public] = weight
+    # each partition's credentials made compact (a partition's at a time: this process
+    # holds the list once, and references to it)
+    publics: list[list[str]] = [[] for _ in range(parts)]
+    for public in weights:
+        publics[part_of(public.encode(), parts)].append(public)
     step = runner.map if finish_by_map else runner.reduce
-    partials = [
-        step(finish, s, setup, listed[p], flagged, max_findings) for p, s in enumerate(states)
-    ]
+    partials = []
+    for p, s in enumerate(states):
+        listed = Listed.of(publics[p], weights)
+        publics[p] = []
+        partials.append(step(finish, s, setup, listed, flagged, max_findings))
     while len(partials) > 1:
         pairs = zip(partials[0::2], partials[1::2], strict=False)
         merged = [runner.reduce(combine, setup, max_findings, a, b) for a, b in pairs]
