@@ -7,6 +7,8 @@ board that is not there is not made, and a process keeps a few boards open."""
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import json
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -18,6 +20,7 @@ import pytest
 from board.test_contract import vector_items
 from indexed_cases import VECTORS
 from plebiscite.board import Board, Head, Item, open_board
+from plebiscite.compute.spill import disk_partition
 from plebiscite.protocol.reduce import PoolRunner
 from plebiscite.protocol.tally import encrypted_tally_of_board, encrypted_tally_on
 from plebiscite.service import tallyread
@@ -54,13 +57,16 @@ def _uuid(name: str) -> str:
     return str(json.loads((VECTORS / f"{name}.json").read_text())["uuid"])
 
 
-def _by_ranges(board: Board, uuid: str, runner: Any, size: int) -> bytes:
+def _by_ranges(
+    board: Board, uuid: str, runner: Any, size: int, new_partition: Any = None
+) -> bytes:
     et = encrypted_tally_on(
         board.members(uuid),
         runner,
         read_range=range_reader(board.location, uuid),
         end_seq=board.next_seq(uuid),
         range_size=size,
+        new_partition=new_partition,
     )
     return et.json()[0]
 
@@ -78,6 +84,23 @@ def test_worker_processes_read_their_ranges_of_the_board(board: Board) -> None:
     sequential = encrypted_tally_of_board(board.members(uuid)).json()[0]
     with ProcessPoolExecutor(2) as pool:
         assert _by_ranges(board, uuid, PoolRunner(pool, 2), 3) == sequential
+
+
+def test_partitions_on_disk_give_the_same_tally_and_leave_no_file(
+    board: Board, tmp_path: Path
+) -> None:
+    """The server's partitions (disk_partition: a record a run here) give the tally of
+    those in memory, in this process and on worker processes; their runs go with them."""
+    uuid = _uuid(NAMES[0])
+    sequential = encrypted_tally_of_board(board.members(uuid)).json()[0]
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    on_disk = functools.partial(disk_partition, 1, str(runs))
+    assert _by_ranges(board, uuid, PoolRunner(None, 1), 2, on_disk) == sequential
+    with ProcessPoolExecutor(2) as pool:
+        assert _by_ranges(board, uuid, PoolRunner(pool, 2), 2, on_disk) == sequential
+    gc.collect()
+    assert list(runs.iterdir()) == []
 
 
 def test_a_board_that_is_not_there_is_not_made(tmp_path: Path) -> None:

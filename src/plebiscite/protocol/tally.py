@@ -49,6 +49,7 @@ from plebiscite.protocol.messages import (
 from plebiscite.protocol.questions import Question
 from plebiscite.protocol.reduce import (
     Partial,
+    PartitionState,
     PoolRunner,
     Runner,
     absorb,
@@ -268,6 +269,7 @@ def encrypted_tally_on(
     read_range: ReadRange | None = None,
     end_seq: int = 0,
     range_size: int | None = None,
+    new_partition: Callable[[], PartitionState] | None = None,
 ) -> EncryptedTally:
     """The encrypted tally of a closed board as :func:`encrypted_tally_of_board` gives it,
     computed by the partitioned reduce of verification (:mod:`plebiscite.protocol.reduce`) on
@@ -282,7 +284,9 @@ def encrypted_tally_on(
     ``seq``): what follows, up to ``end_seq``, is cut into ranges of members (``range_size``,
     default :func:`range_members`), each read by ``read_range`` where its map step runs, which
     pairs the range's Ballot events with their ballots: no ballot is read here nor sent in a
-    task. Two ranges a worker are in flight.
+    task. Two ranges a worker are in flight. ``new_partition`` makes each partition's state
+    where it is to live (:func:`plebiscite.compute.spill.disk_partition`: its records beyond
+    a bound written to that disk); None: in memory (pickled runs).
 
     Raises ValueError when the board has no Setup or a
     ballot the reduce finds wrong (not on the list, a ciphertext of another credential: the
@@ -336,7 +340,10 @@ def encrypted_tally_on(
             # the election and the weights sent once, a handle every chunk's task takes
             shared = runner.map(_identity, setup)
             parts = partitions_for(ballots, width)
-            states = [None] * parts
+            # each partition's state made where it is to live (new_partition: its runs on
+            # that disk), or in memory by the first round
+            states = [None if new_partition is None else runner.reduce(new_partition)
+                      for _ in range(parts)]  # fmt: skip
             if read_range is not None:
                 seq = getattr(m, "seq", None)
                 if not isinstance(seq, int):

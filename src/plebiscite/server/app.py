@@ -24,6 +24,7 @@ from fastapi.responses import Response
 
 from plebiscite.board.base import Board
 from plebiscite.board.private import PrivateStore, private_of
+from plebiscite.compute.spill import disk_partition
 from plebiscite.crypto.rand import RandomSource, SystemRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.errors import PlebisciteError
@@ -130,6 +131,9 @@ def create_app(
         public_url=public_url,
         runner=runner,
         jobs=jobs,
+        # a large board's partitions' records beyond a bound on the disk of the process that
+        # holds them (this one with local worker processes, a worker's on a cluster)
+        new_partition=disk_partition,
     )
     referendums.restore()  # the stored referendums
     app.state.referendums = referendums

@@ -196,7 +196,7 @@ from plebiscite.protocol.record import (
     record_board_id,
     record_payload,
 )
-from plebiscite.protocol.reduce import Runner
+from plebiscite.protocol.reduce import PartitionState, Runner
 from plebiscite.protocol.referendum import (
     Referendum,
     RegionResult,
@@ -1931,6 +1931,7 @@ def _append_tally(s: ElectionState, workers: TallyWorkers | None = None) -> None
                 ballots=ballots,
                 read_range=range_reader(location, s.uuid),
                 end_seq=s.board.next_seq(s.uuid),
+                new_partition=workers.new_partition,
             )
         else:
             et = encrypted_tally_on(s.board.members(s.uuid), runner, ballots=ballots)
@@ -1982,11 +1983,12 @@ class Referendums:
         public_url: str | None = None,
         runner: Runner | None = None,
         jobs: int = 0,
+        new_partition: Callable[[], PartitionState] | None = None,
     ) -> None:
         self.store, self.key, self.board, self.elections = store, key, board, elections
         #: where the encrypted tallies are computed: on ``runner`` (a cluster's) when given,
         #: else on ``jobs`` local worker processes (default: every core) for large boards
-        self.workers = TallyWorkers(runner, jobs=jobs)
+        self.workers = TallyWorkers(runner, jobs=jobs, new_partition=new_partition)
         #: where the credential letters go (None: this server sends no mail, and a
         #: referendum asking for credential_delivery "mail" is refused)
         self.letters = letters

@@ -20,8 +20,9 @@ import concurrent.futures
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable
 
-from plebiscite.protocol.reduce import PoolRunner, Runner
+from plebiscite.protocol.reduce import PartitionState, PoolRunner, Runner
 
 __all__ = ["SMALL_BOARD", "TallyWorkers"]
 
@@ -35,9 +36,18 @@ class TallyWorkers:
     more."""
 
     def __init__(
-        self, runner: Runner | None = None, *, jobs: int = 0, small: int = SMALL_BOARD
+        self,
+        runner: Runner | None = None,
+        *,
+        jobs: int = 0,
+        small: int = SMALL_BOARD,
+        new_partition: Callable[[], PartitionState] | None = None,
     ) -> None:
         self.runner = runner
+        #: makes a large board's partitions' states where they live (the server gives
+        #: :func:`plebiscite.compute.spill.disk_partition`: their runs on that disk); None:
+        #: in memory
+        self.new_partition = new_partition
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.small = small
         #: where the workers open the board (None: the server's board's own location)
