@@ -133,14 +133,20 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
 
     def tally_on(runner: Any) -> Any:
+        from plebiscite.compute.spill import disk_partition
+
+        # the partitions' states where they live, their runs on that disk (as the server)
         if way.endswith("_sent"):
-            return encrypted_tally_on(board.members(uuid), runner, ballots=ballots)
+            return encrypted_tally_on(
+                board.members(uuid), runner, ballots=ballots, new_partition=disk_partition
+            )
         return encrypted_tally_on(
             board.members(uuid),
             runner,
             ballots=ballots,
             read_range=range_reader(board.location, uuid),
             end_seq=board.next_seq(uuid),
+            new_partition=disk_partition,
         )
 
     try:
