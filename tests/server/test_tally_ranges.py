@@ -57,9 +57,7 @@ def _uuid(name: str) -> str:
     return str(json.loads((VECTORS / f"{name}.json").read_text())["uuid"])
 
 
-def _by_ranges(
-    board: Board, uuid: str, runner: Any, size: int, new_partition: Any = None
-) -> bytes:
+def _by_ranges(board: Board, uuid: str, runner: Any, size: int, new_partition: Any = None) -> bytes:
     et = encrypted_tally_on(
         board.members(uuid),
         runner,
