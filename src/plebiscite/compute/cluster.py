@@ -368,10 +368,7 @@ class DaskRunner:
         return self._width
 
     def map(self, fn: Callable[..., Any], *args: Any) -> Any:
-        # the task named after the map step (the dashboard's and the task stream's names)
-        from dask.utils import funcname
-
-        key = f"{funcname(fn)}-{uuid.uuid4().hex}"
+        key = _key(fn)
         if not self._busy:
             return self.client.submit(_boxed_on_own_thread, fn, *args, key=key, pure=False)
         # on the worker with the fewest map steps a thread (not where the inputs are: every
@@ -392,8 +389,6 @@ class DaskRunner:
             self._busy[where] -= 1
 
     def reduce(self, fn: Callable[..., Any], *args: Any) -> Any:
-        from dask.utils import funcname
-
         if args:
             where = self._pinned.get(getattr(args[0], "key", None))
         elif self._threads:
@@ -401,7 +396,7 @@ class DaskRunner:
             self._turn += 1
         else:
             where = None
-        key = f"{funcname(fn)}-{uuid.uuid4().hex}"
+        key = _key(fn)
         if where is None:
             return self.client.submit(_boxed, fn, *args, key=key, pure=False)
         future = self.client.submit(
@@ -411,7 +406,7 @@ class DaskRunner:
         return future
 
     def item(self, handle: Any, i: int) -> Any:
-        key = f"getitem-{uuid.uuid4().hex}"
+        key = _key(operator.getitem)
         return self.client.submit(_boxed, operator.getitem, handle, i, key=key, pure=False)
 
     def wait(self, handle: Any) -> None:
@@ -440,6 +435,14 @@ def run_on_cluster(verifier: Verifier) -> Report:
                 f"a task failed on every worker that ran it ({cause}): no verdict"
             ) from None
         raise ClusterError(f"the Dask cluster gave no verdict: {e}") from None
+
+
+def _key(fn: Callable[..., Any]) -> str:
+    """A task's key, named after its step (the dashboard's and the task stream's names), not
+    after the wrapper that runs it."""
+    from dask.utils import funcname
+
+    return f"{funcname(fn)}-{uuid.uuid4().hex}"
 
 
 class _Box:

@@ -585,11 +585,10 @@ def finish(
     """A partition's :class:`Partial`: ``credentials`` are the public credentials of the list
     that fall in it, with their weights (a walk along them: its ballots come by credential);
     ``flagged`` the heights of the ballots found reusing another credential's ciphertext
-    (:func:`reused`). Its product is that of the chunks it was
-    given (every valid ballot of each, raised to its weight) with its ballots that do not
-    count divided out: every ballot of a credential but its last, every ballot of a
-    credential not on the list. Those are few: their ciphertexts, in their records, are not
-    checked again."""
+    (:func:`reused`). Its product is that of the chunks it was given (every valid ballot of
+    each, raised to its weight) with its ballots that do not count divided out: every ballot
+    of a credential but its last, every ballot of a credential not on the list. Those are
+    few: their ciphertexts, in their records, are not checked again."""
     election, ctx = election_context(setup.election_raw)
     if state is None:
         return Partial(_identity(ctx, election.questions))
