@@ -13,6 +13,7 @@ from typing import Any
 from plebiscite.protocol.ballot import BallotSetup, ChunkResult, verify_ballot_members
 from plebiscite.protocol.reduce import PoolRunner
 from plebiscite.protocol.report import Report
+from plebiscite.protocol.roll import roll_range
 from plebiscite.protocol.scan import ScanSummary, scan_range
 from plebiscite.protocol.verifier import Verifier
 from tamper import Archive, Entry
@@ -76,6 +77,20 @@ def _oversized_ballot(name: str) -> Archive:
     return a.replace_content(a.payload_index("Ballot", 2), b'{"x":"' + b"1" * (2 << 20) + b'"}')
 
 
+def _edit_list(name: str, fn: Callable[[list[str]], bytes]) -> Archive:
+    """The public credential list rewritten by ``fn`` (its text), the hashes after it made
+    again."""
+    a = _load(name)
+    i = a.index_of_hash(a.data(a.payload_index("Setup"))["credentials"])
+    return a.replace_content(i, fn(a.data(i)))
+
+
+def _escaped(creds: list[str]) -> bytes:
+    """The same list, its first credential's first character written as an escape."""
+    text = json.dumps(creds, separators=(",", ":"))
+    return (f'["\\u{ord(creds[0][0]):04x}' + text[3:]).encode()
+
+
 def _tampered() -> dict[str, Archive]:
     a_removed = _load("belenios/single").remove_event(3)
     a_result = _load("belenios/single")
@@ -94,6 +109,18 @@ def _tampered() -> dict[str, Archive]:
         "num-tallied": a_tally,
         "stray-data": _stray_data("belenios3/ed25519"),
         "oversized-ballot": _oversized_ballot("belenios3/ed25519"),
+        # the credential list in another form of the same JSON (valid), a credential listed
+        # twice, one that is not an element (invalid): the workers' pieces of the list give
+        # way to the whole list read by the verifier
+        "list-spaced": _edit_list("belenios/weighted", lambda c: json.dumps(c).encode()),
+        "list-escaped": _edit_list("belenios3/ed25519", _escaped),
+        "list-twice": _edit_list(
+            "belenios3/ed25519", lambda c: json.dumps([*c, c[0]], separators=(",", ":")).encode()
+        ),
+        "list-not-element": _edit_list(
+            "belenios/single",
+            lambda c: json.dumps(["7" * 10, *c[1:]], separators=(",", ":")).encode(),
+        ),
     }
 
 
@@ -165,6 +192,11 @@ def scanned_verifier(data: bytes, partitions: int = 3, scan_bytes: int = 1536) -
     ) -> tuple[ScanSummary, tuple[Any, ...]]:
         return scan_range(setup, parts, timestamp, io.BytesIO(data), start, end)
 
+    def roll_bytes_at(
+        election: bytes, parts: int, start: int, size: int, first: bool, last: bool
+    ) -> tuple[Any, ...]:
+        return roll_range(election, parts, data[start : start + size], first, last)
+
     return Verifier(
         lambda: io.BytesIO(data),
         map_ballots=map_bytes,
@@ -172,4 +204,9 @@ def scanned_verifier(data: bytes, partitions: int = 3, scan_bytes: int = 1536) -
         scan=scan_bytes_at,
         scan_bytes=scan_bytes,
         credential_chunk=2,  # the list's membership checked by the runner, two at a time
+        # every data member of the start read in pieces, the list parsed by the runner in
+        # pieces of one credential or more
+        roll=roll_bytes_at,
+        roll_inline=0,
+        roll_piece=scan_bytes // 8,
     )

@@ -85,7 +85,7 @@ def _local_verifier(
     in sorted runs on local disk (:func:`~plebiscite.compute.spill.disk_partition`)."""
     import functools
 
-    from plebiscite.compute.cluster import map_ballots_at, scan_range_at
+    from plebiscite.compute.cluster import map_ballots_at, roll_range_at, scan_range_at
     from plebiscite.compute.spill import disk_partition
     from plebiscite.protocol.reduce import PoolRunner
 
@@ -96,6 +96,7 @@ def _local_verifier(
         workers=jobs if executor is not None else 1,
         map_ballots=functools.partial(map_ballots_at, location),
         scan=functools.partial(scan_range_at, location),
+        roll=functools.partial(roll_range_at, location),
         partitions=PoolRunner(executor, jobs),
         new_partition=disk_partition,
         name=str(archive),

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from plebiscite.compute.spill import disk_partition
 from plebiscite.protocol.ballot import BallotSetup, ChunkResult, verify_ballot_members
+from plebiscite.protocol.roll import roll_range
 from plebiscite.protocol.scan import ScanSummary, scan_range
 from plebiscite.protocol.verifier import MapStepError, Verifier
 
@@ -69,6 +70,7 @@ __all__ = [
     "open_archive",
     "parse_address",
     "peak_memory",
+    "roll_range_at",
     "run_on_cluster",
     "scan_range_at",
     "verify_on_cluster",
@@ -162,6 +164,23 @@ def scan_range_at(
             return scan_range(setup, parts, timestamp, stream, start, end)
     except OSError as e:
         raise WorkerReadError(f"a worker cannot read the archive {location}: {e}") from None
+
+
+def roll_range_at(
+    location: str, election_raw: bytes, parts: int, start: int, size: int, first: bool, last: bool
+) -> tuple[Any, ...]:
+    """A piece of the public credential list on a worker
+    (:func:`~plebiscite.protocol.roll.roll_range`): the ``size`` bytes at ``start`` of the
+    archive at ``location`` read, parsed, checked and routed into ``parts`` partitions."""
+    try:
+        with open_archive(location) as stream:
+            stream.seek(start)
+            raw = stream.read(size)
+    except OSError as e:
+        raise WorkerReadError(f"a worker cannot read the archive {location}: {e}") from None
+    if len(raw) != size:
+        raise WorkerReadError(f"a worker cannot read the archive {location}: it is shorter")
+    return roll_range(election_raw, parts, raw, first, last)
 
 
 _T = TypeVar("_T")
@@ -330,6 +349,7 @@ def cluster_verifier(
         workers=workers,
         map_ballots=functools.partial(map_ballots, location),
         scan=None if scan is None else functools.partial(scan, location),
+        roll=None if scan is None else functools.partial(roll_range_at, location),
         partitions=DaskRunner(client, workers),
         new_partition=new_partition,
         # the election and the weights sent once: a task's result that every chunk's task

@@ -37,6 +37,7 @@ __all__ = [
     "TrusteePublicKey",
     "arr",
     "ciphertext",
+    "credential_of",
     "element_not_one",
     "first_non_member",
     "hash_ref",
@@ -276,26 +277,33 @@ def parse_credentials(
     seen: set[str] = set()
     for i, s in enumerate(arr(v, where, 1 << 28)):
         w = f"{where}[{i}]"
-        parts = string(s, w).split(",")
-        if len(parts) > 3:
-            raise EncodingError("expected 'credential[,weight[,login]]'", where=w)
-        cred = parts[0]
-        if membership:
-            element_not_one(group, cred, f"{w} credential")
-        elif group.decode(cred, where=f"{w} credential") == group.one:
-            raise MembershipError(
-                "the neutral element 1 is not allowed here", where=f"{w} credential"
-            )
-        weight = 1
-        if len(parts) >= 2 and parts[1] != "":
-            weight = int(parse_natural(parts[1], max_digits=18, where=f"{w} weight"))
-            if weight < 1:
-                raise EncodingError("weight must be a positive integer", where=f"{w} weight")
-        if cred in seen:
+        c = credential_of(string(s, w), group, w, membership=membership)
+        if c.public in seen:
             raise EncodingError("public credential listed twice", where=w)
-        seen.add(cred)
-        out.append(Credential(cred, weight, parts[2] if len(parts) == 3 else None))
+        seen.add(c.public)
+        out.append(c)
     return tuple(out)
+
+
+def credential_of(text: str, group: Group, where: str, *, membership: bool = True) -> Credential:
+    """One string of ``public_credentials`` (``where`` names it): ``cred``, ``cred,weight`` or
+    ``cred,weight,login`` checked as :func:`parse_credentials` checks each."""
+    parts = text.split(",")
+    if len(parts) > 3:
+        raise EncodingError("expected 'credential[,weight[,login]]'", where=where)
+    cred = parts[0]
+    if membership:
+        element_not_one(group, cred, f"{where} credential")
+    elif group.decode(cred, where=f"{where} credential") == group.one:
+        raise MembershipError(
+            "the neutral element 1 is not allowed here", where=f"{where} credential"
+        )
+    weight = 1
+    if len(parts) >= 2 and parts[1] != "":
+        weight = int(parse_natural(parts[1], max_digits=18, where=f"{where} weight"))
+        if weight < 1:
+            raise EncodingError("weight must be a positive integer", where=f"{where} weight")
+    return Credential(cred, weight, parts[2] if len(parts) == 3 else None)
 
 
 def first_non_member(group: Group, publics: Sequence[str]) -> int | None:

@@ -79,7 +79,9 @@ __all__ = [
     "Spill",
     "absorb",
     "combine",
+    "credential_parts",
     "finish",
+    "listed_among",
     "multiply",
     "outcomes_at",
     "part_of",
@@ -546,6 +548,21 @@ class Listed:
         return weight
 
 
+def listed_among(listed: Listed, publics: Iterable[str]) -> list[str]:
+    """Those of ``publics`` that are in ``listed``."""
+    weight = listed.in_order()
+    return [c for c in sorted(set(publics)) if weight(c) is not None]
+
+
+def credential_parts(weights: dict[str, int], parts: int) -> Callable[[int], Listed]:
+    """The credentials of the list (``weights``: public credential -> weight) that fall in
+    each of ``parts`` partitions, a :class:`Listed` made when it is asked for."""
+    publics: list[list[str]] = [[] for _ in range(parts)]
+    for public in weights:
+        publics[part_of(public.encode(), parts)].append(public)
+    return lambda p: Listed.of(publics[p], weights)
+
+
 class Partial:
     """The reduce of some partitions: ``product`` of their counted ballots ([question][choice],
     None for a non-homomorphic question), ``counted`` credentials and their ``weight``, the
@@ -737,35 +754,36 @@ def reduce_partitions(
     runner: Runner,
     states: Sequence[Any],
     setup: BallotSetup,
-    weights: dict[str, int],
+    listed: Callable[[int], Any],
     max_findings: int,
     *,
     finish_by_map: bool = False,
 ) -> Partial:
     """The end of the partitioned reduce on ``runner``, from the partitions' ``states`` (or
     their handles): the ciphertexts held under several credentials (every partition's asked
-    at once), each partition's :func:`finish` with its credentials of the list (``weights``:
-    public credential -> weight), the partials merged by :func:`combine` in a tree; the root.
+    at once), each partition's :func:`finish` with its credentials of the list (``listed``:
+    a partition's :class:`Listed`, or a handle to one on the runner: see
+    :func:`credential_parts`), the partials merged by :func:`combine` in a tree; the root.
     ``finish_by_map``: each :func:`finish` a map step (its state sent to a worker: for a
     :class:`PoolRunner` whose states are here, the partitions' products computed on its
     workers at once instead of one after the other here). Raises what the runner raises when
     a task fails."""
     parts = len(states)
     shared = [runner.reduce(shared_digests, s) for s in states]
-    flagged = reused(
-        itertools.chain.from_iterable(runner.result(h) for h in shared), weights.__contains__
-    )
-    # each partition's credentials made compact (a partition's at a time: this process
-    # holds the list once, and references to it)
-    publics: list[list[str]] = [[] for _ in range(parts)]
-    for public in weights:
-        publics[part_of(public.encode(), parts)].append(public)
+    occurrences = list(itertools.chain.from_iterable(runner.result(h) for h in shared))
+    # which holders of a shared ciphertext are on the list: asked of their partitions
+    # (none in a valid archive)
+    holders: list[set[str]] = [set() for _ in range(parts)]
+    for occ in occurrences:
+        for _, c in occ:
+            holders[part_of(c.encode(), parts)].add(c)
+    asked = [runner.reduce(listed_among, listed(p), cs) for p, cs in enumerate(holders) if cs]
+    on_list = {c for h in asked for c in runner.result(h)}
+    flagged = reused(occurrences, on_list.__contains__)
     step = runner.map if finish_by_map else runner.reduce
-    partials = []
-    for p, s in enumerate(states):
-        listed = Listed.of(publics[p], weights)
-        publics[p] = []
-        partials.append(step(finish, s, setup, listed, flagged, max_findings))
+    partials = [
+        step(finish, s, setup, listed(p), flagged, max_findings) for p, s in enumerate(states)
+    ]
     while len(partials) > 1:
         pairs = zip(partials[0::2], partials[1::2], strict=False)
         merged = [runner.reduce(combine, setup, max_findings, a, b) for a, b in pairs]

@@ -53,6 +53,7 @@ from plebiscite.protocol.reduce import (
     PoolRunner,
     Runner,
     absorb,
+    credential_parts,
     partitions_for,
     reduce_partitions,
     route_result,
@@ -368,7 +369,8 @@ def encrypted_tally_on(
         absorb_round()
     # local worker processes: the partitions' products made there, a partition a worker
     local = isinstance(runner, PoolRunner) and runner.executor is not None and parts > 1
-    total = reduce_partitions(runner, states, setup, weights, 1, finish_by_map=local)
+    listed = credential_parts(weights, len(states))
+    total = reduce_partitions(runner, states, setup, listed, 1, finish_by_map=local)
     if total.findings or total.dropped:
         more = len(total.findings) + total.dropped - 1
         if not total.findings:  # only counted (an invalid ballot's error beyond the first)

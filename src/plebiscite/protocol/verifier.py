@@ -103,6 +103,7 @@ from plebiscite.protocol.reduce import (
     PartitionState,
     Runner,
     absorb,
+    credential_parts,
     outcomes_at,
     partitions_for,
     reduce_partitions,
@@ -110,6 +111,7 @@ from plebiscite.protocol.reduce import (
     route_result,
 )
 from plebiscite.protocol.report import Finding, Report
+from plebiscite.protocol.roll import ROLL_INLINE, ROLL_PIECE, RollSummary, merge_listed, roll_pieces
 from plebiscite.protocol.scan import MIN_RANGE, ScanSummary, range_bytes
 from plebiscite.protocol.setup import Owner, check_trustees
 
@@ -125,6 +127,11 @@ MapBallots = Callable[[BallotSetup, list[tuple[int, str, IndexEntry]]], ChunkRes
 # the scan of a byte range of the archive where it runs: plebiscite.protocol.scan.scan_range
 # with the archive opened there, (setup, partitions, timestamp, start, end)
 Scan = Callable[[Any, int, int, int, int], tuple[ScanSummary, tuple[Any, ...]]]
+# a piece of the public credential list parsed where it is read:
+# plebiscite.protocol.roll.roll_range with the archive opened there, (election's text,
+# partitions, the piece's first byte in the archive, its size, whether it begins the list,
+# whether it ends it)
+Roll = Callable[[bytes, int, int, int, bool, bool], tuple[Any, ...]]
 
 NEXT: dict[str | None, tuple[str, ...]] = {
     None: ("Setup",),
@@ -176,6 +183,9 @@ class Verifier:
         scan: Scan | None = None,
         scan_bytes: int | None = None,
         credential_chunk: int = 20_000,
+        roll: Roll | None = None,
+        roll_inline: int = ROLL_INLINE,
+        roll_piece: int = ROLL_PIECE,
     ) -> None:
         self.open_archive = open_archive
         self.stop_after = stop_after  # verify events up to this height only
@@ -209,6 +219,17 @@ class Verifier:
         # with partitions: the public credentials' membership checked by the runner's workers,
         # this many a task (a list no longer than this is checked here)
         self.credential_chunk = credential_chunk
+        # with scan: a list larger than ROLL_INLINE parsed by the runner's workers, a piece
+        # each (plebiscite.protocol.roll), and held there, never here
+        self.roll = roll
+        self.roll_inline = roll_inline  # a list of this size or less is parsed here
+        self.roll_piece = roll_piece  # the bytes of a piece, about
+        self._defer_roll = False  # the start of the archive being read: large data left
+        self._roll_entries: dict[str, tuple[IndexEntry, list[tuple[int, int]]]] = {}
+        self._stream: BinaryIO | None = None
+        self._roll_entry: IndexEntry | None = None  # the list's member, when held there
+        self._listed: list[Any] | None = None  # each partition's credentials, on the runner
+        self._roll_weight = 0
         self._ballots_hint = 0  # the ballots expected, when there is no index to count them
         #: the ballots taken from the ranges' regular parts (the others were read here), and
         #: the ranges scanned
@@ -296,7 +317,12 @@ class Verifier:
 
     @property
     def raw_setup(self) -> tuple[bytes, bytes, bytes] | None:
-        """The exact election, trustees and credentials texts of the Setup event."""
+        """The exact election, trustees and credentials texts of the Setup event (the list
+        read again from the archive when the runner's workers hold it)."""
+        if self._raw_setup is not None and self._roll_entry is not None:
+            with self.open_archive() as stream:
+                listed = read_member(stream, self._roll_entry)
+            return (*self._raw_setup[:2], listed)
         return self._raw_setup
 
     @property
@@ -345,6 +371,8 @@ class Verifier:
     @property
     def roll_weight(self) -> int:
         """The weight of every credential of the list (the voters when unweighted)."""
+        if self._listed is not None:
+            return self._roll_weight
         return sum(self._credentials.values())
 
     @property
@@ -356,6 +384,8 @@ class Verifier:
 
     def is_credential(self, public: str) -> bool:
         """Whether ``public`` is on the election's public credential list."""
+        if self._listed is not None:
+            raise StateError("the credential list is held by the runner's workers, not here")
         return public in self._credentials
 
     def last_ballot_of(self, public: str) -> int | None:
@@ -437,6 +467,11 @@ class Verifier:
         for i in range(len(index)):
             e = index[i]
             name = "BELENIOS" if e.kind == "header" else f"{e.hash}.{e.kind}.json"
+            if e.kind == "data" and self._defer_roll and e.size > self.roll_inline:
+                # perhaps the credential list: checked as it is read, not kept
+                self._roll_entries[e.hash] = (e, roll_pieces(stream, e, piece=self.roll_piece))
+                yield Member(name, "data", e.hash, b"", e.offset, e.mtime)
+                continue
             if e.kind == "data":
                 j = index.next_event(i)
                 if j is not None and (ahead is None or ahead[0] != j):
@@ -486,9 +521,16 @@ class Verifier:
         the scan does not take), the rest by an index of that part only, with every check of
         the sequential reader."""
         head = index_archive(stream, max_events=1)
+        size = stream.seek(0, io.SEEK_END)
+        self._ballots_hint = (size - head.end) // 4096
         members = self._indexed_members(stream, head)
-        self._read_header(members)
-        self._read_members(members)
+        self._stream, self._defer_roll = stream, self.roll is not None and self.check_credentials
+        try:
+            self._read_header(members)
+            self._read_members(members)
+        finally:
+            self._stream, self._defer_roll = None, False
+            self._roll_entries.clear()
         start = head.end
         prev = self._prev
         if (
@@ -606,16 +648,18 @@ class Verifier:
     def _member(self, kind: str, hash_: str, content: bytes, where: str) -> bool:
         """Process one member; True when verification stops here (``stop_after``)."""
         if kind == "data":
-            if hash_ not in self._deferred:
+            if hash_ not in self._deferred and hash_ not in self._roll_entries:
                 self._pending[hash_] = content
-            if len(self._pending) + len(self._deferred) > MAX_DATA_RUN:
+            if len(self._pending) + len(self._deferred) + len(self._roll_entries) > MAX_DATA_RUN:
                 raise EncodingError(
                     f"more than {MAX_DATA_RUN} data members in a row with no event: no event "
                     "refers to more than 5",
                     where=where,
                 )
-            waiting = sum(map(len, self._pending.values())) + sum(
-                e.size for e in self._deferred.values()
+            waiting = (
+                sum(map(len, self._pending.values()))
+                + sum(e.size for e in self._deferred.values())
+                + sum(e.size for e, _ in self._roll_entries.values())
             )
             if waiting > DEFAULT_MAX_MEMBER:
                 raise SizeError(
@@ -634,8 +678,8 @@ class Verifier:
             return False
         self._chain(ev)
         self._event(ev)
-        if self._pending or self._deferred:
-            left = sorted([*self._pending, *self._deferred])
+        if self._pending or self._deferred or self._roll_entries:
+            left = sorted([*self._pending, *self._deferred, *self._roll_entries])
             self.fail(
                 "archive",
                 EncodingError(
@@ -646,6 +690,7 @@ class Verifier:
             )
             self._pending.clear()
             self._deferred.clear()
+            self._roll_entries.clear()
         self._prev = ev
         self._report.events += 1
         self._report.last_event = ev.hash
@@ -969,6 +1014,20 @@ class Verifier:
             raise _StopError
 
     def _take(self, ref: str, ev: Event, what: str) -> bytes:
+        rolled = self._take_list(ref, ev, what)
+        if isinstance(rolled, bytes):
+            return rolled
+        assert self._stream is not None
+        return read_member(self._stream, rolled[0])  # checked once already, as it was read
+
+    def _take_list(
+        self, ref: str, ev: Event, what: str
+    ) -> bytes | tuple[IndexEntry, list[tuple[int, int]]]:
+        """The data member ``ref``, or where it lies and its pieces (a large one of the
+        start of a scanned archive, left unread: see :mod:`plebiscite.protocol.roll`)."""
+        left = self._roll_entries.pop(ref, None)
+        if left is not None:
+            return left
         try:
             return self._pending.pop(ref)
         except KeyError:
@@ -998,7 +1057,7 @@ class Verifier:
             }
             el_raw = self._take(refs["election"], ev, "election")
             tr_raw = self._take(refs["trustees"], ev, "trustees")
-            cr_raw = self._take(refs["credentials"], ev, "public credentials")
+            cr_raw = self._take_list(refs["credentials"], ev, "public credentials")
             certificate = None
             if "credentials_certificate" in sd:
                 # Belenios 3.2 and later: a statement of the credential authority about the
@@ -1018,13 +1077,19 @@ class Verifier:
                 "define its content)"
             )
 
-    def _setup_from(self, el_raw: bytes, tr_raw: bytes, cr_raw: bytes, ev: Event | None) -> None:
+    def _setup_from(
+        self,
+        el_raw: bytes,
+        tr_raw: bytes,
+        cr_raw: bytes | tuple[IndexEntry, list[tuple[int, int]]],
+        ev: Event | None,
+    ) -> None:
         try:
             election = parse_election(el_raw)
         except PlebisciteError as e:
             self.fail("setup", e, ev)
             raise _StopError from None
-        self._raw_setup = (el_raw, tr_raw, cr_raw)
+        self._raw_setup = (el_raw, tr_raw, cr_raw if isinstance(cr_raw, bytes) else b"")
         self._election = election
         r = self._report
         r.uuid, r.name, r.group = election.uuid, election.name, election.group.name
@@ -1040,21 +1105,64 @@ class Verifier:
             self._check_trustees(election)
             r.record_features = record_features(election, self._trustees)
             r.record = "3.x" if r.record_features else "2.0"
-            if self.partitions is not None and self.check_credentials:
-                creds = self._credentials_checked_on_runner(cr_raw, group)
-            else:
-                creds = parse_credentials(cr_raw, group, membership=self.check_credentials)
+            weights: dict[str, int] | None = None
+            if not isinstance(cr_raw, bytes):
+                weights = self._roll_on_runner(el_raw, *cr_raw)
+                if weights is None:  # not the form taken there, or an error: read here
+                    assert self._stream is not None
+                    cr_raw = read_member(self._stream, cr_raw[0])
+                    self._raw_setup = (el_raw, tr_raw, cr_raw)
+            if isinstance(cr_raw, bytes):
+                if self.partitions is not None and self.check_credentials:
+                    creds = self._credentials_checked_on_runner(cr_raw, group)
+                else:
+                    creds = parse_credentials(cr_raw, group, membership=self.check_credentials)
         except PlebisciteError as e:
             self.fail("setup", e, ev)
             raise _StopError from None
-        self._credentials = {c.public: c.weight for c in creds}
-        r.voters = len(creds)
-        weights = {c.public: c.weight for c in creds if c.weight != 1}
+        if weights is None:
+            self._credentials = {c.public: c.weight for c in creds}
+            r.voters = len(creds)
+            weights = {c.public: c.weight for c in creds if c.weight != 1}
         self._setup = BallotSetup(el_raw, weights or None, per_ballot=self.partitions is not None)
         self._product = [
             [(group.one, group.one) for _ in range(q.size)] if q.homomorphic else None
             for q in election.questions
         ]
+
+    def _roll_on_runner(
+        self, election_raw: bytes, entry: IndexEntry, pieces: list[tuple[int, int]]
+    ) -> dict[str, int] | None:
+        """The public credential list of ``entry`` parsed and checked by the runner's workers,
+        a piece each, and held there, a :class:`~plebiscite.protocol.reduce.Listed` a
+        partition (``_listed``), its count in the report: its weights other than 1; None when
+        a piece is not in the form taken there or has an error, or a credential is listed
+        twice (the list is then read here, for the error in its order)."""
+        assert self.partitions is not None and self.roll is not None
+        runner, parts, base = self.partitions, self._partitions(), entry.offset + BLOCK
+        last = len(pieces) - 1
+        handles = [
+            runner.map(self.roll, election_raw, parts, base + a, b - a, i == 0, i == last)
+            for i, (a, b) in enumerate(pieces)
+        ]
+        summaries: list[RollSummary] = [runner.result(runner.item(h, 0)) for h in handles]
+        if not all(s.ok for s in summaries):
+            return None
+        merged = [
+            runner.reduce(merge_listed, *(runner.item(h, 1 + p) for h in handles))
+            for p in range(parts)
+        ]
+        del handles
+        if any(runner.result(runner.item(m, 1)) for m in merged):
+            return None
+        self._listed = [runner.item(m, 0) for m in merged]
+        self._roll_entry = entry
+        self._roll_weight = sum(s.weight for s in summaries)
+        self._report.voters = sum(s.credentials for s in summaries)
+        weights: dict[str, int] = {}
+        for s in summaries:
+            weights |= s.weights or {}
+        return weights
 
     def _credentials_checked_on_runner(self, raw: bytes, group: Group) -> tuple[Credential, ...]:
         """The public credentials parsed here, their subgroup membership (a multiplication
@@ -1238,8 +1346,15 @@ class Verifier:
         self._partitions()
         states, self._states = self._states, []
         try:
+            listed = self._listed
             total = reduce_partitions(
-                self.partitions, states, self._setup, self._credentials, self.max_findings
+                self.partitions,
+                states,
+                self._setup,
+                credential_parts(self._credentials, len(states))
+                if listed is None
+                else listed.__getitem__,
+                self.max_findings,
             )
         except Exception as e:
             raise MapStepError(
