@@ -30,7 +30,12 @@ at most about 4 million voters (its credential list is one member of 256 MiB at 
 projection is also given for 25 archives of 4 million: at once on 1,000 cores (40 each, their
 tasks on one scheduler), one after the other on 8.
 
+With ``--kill-after F``, each size's cluster run is made again on a fresh cluster, one of its
+workers killed (SIGKILL, no nanny to restart it) at F of the first run's wall time: the same
+report (verdict, counts, result, findings) is asserted, and its wall time printed.
+
     ./dev bench dask_scale [--voters 10000,100000] [--revotes-share 0.02] [--archive N=PATH]
+                           [--skip-jobs1] [--kill-after 0.5]
 """
 
 from __future__ import annotations
@@ -117,8 +122,13 @@ def cluster(workers: int) -> Iterator[str]:
                 p.wait(timeout=60)
 
 
-def on_cluster(archive: Path, workers: int) -> dict[str, Any]:
-    """The verification with this process as the client of a fresh cluster, timed by part."""
+def on_cluster(archive: Path, workers: int, kill_after: float | None = None) -> dict[str, Any]:
+    """The verification with this process as the client of a fresh cluster, timed by part;
+    with ``kill_after``, one worker process killed (SIGKILL) that many seconds after the start
+    (the CPU and peaks are then the survivors')."""
+    import signal
+    import threading
+
     from distributed import Client
 
     from plebiscite.compute.cluster import cluster_verifier, run_on_cluster
@@ -151,8 +161,20 @@ def on_cluster(archive: Path, workers: int) -> dict[str, Any]:
             t_end[0] = time.perf_counter() - t
 
         verifier._reduce_partitions = reduce_end  # type: ignore[method-assign]
+        killed: list[str] = []
+
+        def kill() -> None:
+            address, pid = sorted(client.run(os.getpid).items())[0]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(address)
+
+        timer = None if kill_after is None else threading.Timer(kill_after, kill)
         t0, c0 = time.perf_counter(), time.process_time()
+        if timer is not None:
+            timer.start()
         report = run_on_cluster(verifier)
+        if timer is not None:
+            timer.cancel()
         wall, client_cpu = time.perf_counter() - t0, time.process_time() - c0
         assert report.valid, [f.describe() for f in report.findings[:5]]
         return {
@@ -170,6 +192,8 @@ def on_cluster(archive: Path, workers: int) -> dict[str, Any]:
             "moved": tuple(map(sum, zip(*client.run(_states_sent).values(), strict=True))),
             "ranges": verifier.ranges,
             "scanned": verifier.scanned,
+            "report": {k: v for k, v in report.to_json().items() if k != "archive"},
+            "killed": killed,
         }
 
 
@@ -203,7 +227,7 @@ def _states_sent(dask_worker: Any = None) -> tuple[int, int]:
     for entry in getattr(dask_worker, "transfer_outgoing_log", ()):
         for key, nbytes in entry.get("keys", {}).items():
             name = key[0] if isinstance(key, tuple) else str(key)
-            if name.startswith(("absorb-", "disk_partition-")):
+            if name.startswith(("plebiscite-pinned-absorb-", "plebiscite-pinned-disk_partition-")):
                 n, size = n + 1, size + int(nbytes)
     return n, size
 
@@ -223,6 +247,11 @@ def main() -> int:
     )  # fmt: skip
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-jobs1", action="store_true", help="only the cluster")
+    ap.add_argument(
+        "--kill-after", type=float, metavar="FRACTION",
+        help="then the cluster again, one worker killed at FRACTION of the first run's wall "
+        "time: the same report?",
+    )  # fmt: skip
     args = ap.parse_args()
     given = {int(k): Path(v) for k, v in (a.split("=", 1) for a in args.archive)}
     print(f"load average at the start: {load()}")
@@ -267,6 +296,17 @@ def main() -> int:
             f"    peak RSS: client {_mib(c['client_peak'])}, scheduler "
             f"{_mib(c['scheduler_peak'])}, workers " + ", ".join(_mib(v) for v in c["worker_peaks"])
         )
+        if args.kill_after is not None:
+            k = on_cluster(archive, args.workers, args.kill_after * c["wall"])
+            same = k["report"] == c["report"]
+            print(
+                f"  the cluster again, worker {', '.join(k['killed']) or '(none)'} killed at "
+                f"{args.kill_after * c['wall']:.1f} s: {k['wall']:.1f} s wall, "
+                f"{ballots / k['wall']:.1f} ballots/s; the same report: {same}; peak RSS "
+                f"client {_mib(k['client_peak'])}, scheduler {_mib(k['scheduler_peak'])}, "
+                "the worker left " + ", ".join(_mib(v) for v in k["worker_peaks"])
+            )
+            assert same and k["killed"], "a worker killed changed the report"
         rows.append(row)
     big = rows[-1]
     n, c = big["ballots"], big["cluster"]

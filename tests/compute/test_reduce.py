@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -332,3 +333,43 @@ def test_a_worker_killed_while_it_holds_partitions(election: Path, tmp_path: Pat
         assert workers[0].returncode == -signal.SIGKILL
         assert len(client.nthreads()) == 1
     assert report.to_json() == alone.to_json()
+
+
+def test_the_steps_on_a_state_are_never_stolen(election: Path, tmp_path: Path) -> None:
+    """On a scheduler with its work stealing on (the default of ``dask scheduler``), the
+    steps that run where a partition's state is are named among the tasks it never steals:
+    no state goes from one worker to another."""
+    from distributed import Client
+
+    from plebiscite.compute.cluster import PINNED, verify_on_cluster
+
+    def states_sent(dask_worker: Any = None) -> list[str]:
+        # the partitions' states this worker sent to another worker or to a client
+        steps = (f"{PINNED}absorb-", f"{PINNED}disk_partition-")
+        return [
+            str(key)
+            for entry in getattr(dask_worker, "transfer_outgoing_log", ())
+            for key in entry.get("keys", {})
+            if str(key).startswith(steps)
+        ]
+
+    def unstealable(dask_scheduler: Any = None) -> list[str]:
+        from distributed import stealing
+
+        return sorted(n for n in stealing.fast_tasks if n.startswith("plebiscite"))
+
+    with _cluster(tmp_path, 2) as (address, _), Client(address, timeout=30) as client:
+        client.wait_for_workers(2, timeout=30)
+        assert client.run_on_scheduler(unstealable) == []
+        report = verify_on_cluster(
+            election,
+            client,
+            name=str(election),
+            chunk_size=16,
+            new_partition=functools.partial(disk_partition, 40),
+        )
+        assert report.valid
+        names = client.run_on_scheduler(unstealable)
+        sent = client.run(states_sent)
+    assert "plebiscite-pinned-absorb" in names and "plebiscite-pinned-finish" in names
+    assert all(keys == [] for keys in sent.values()), sent

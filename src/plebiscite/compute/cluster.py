@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHUNK_BALLOTS",
     "CHUNK_BYTES",
+    "PINNED",
     "ClusterError",
     "DaskRunner",
     "cluster_verifier",
@@ -382,10 +383,29 @@ class DaskRunner:
         self._pinned: dict[Any, str] = {}  # a reduce step's key: the worker it runs on
         self._busy = dict.fromkeys(self._nthreads, 0)  # a worker's map steps not yet done
         self._lock = threading.Lock()
+        self._unstealable_names: set[str] = set()
 
     @property
     def width(self) -> int:
         return self._width
+
+    def _unstealable(self, key: str) -> None:
+        """The scheduler's work stealing told never to move the tasks named as ``key`` is (a
+        step on a partition's state: stolen, it would take the state to another worker, its
+        runs read from disk and sent with it). Its restriction to the state's worker is loose,
+        so that the step runs elsewhere when that worker is gone; Dask's stealing moves such
+        a task to any worker, but never one whose name is among its ``fast_tasks``. Only the
+        names of these steps are added there (``plebiscite-pinned-...``): the scheduler's
+        other work is stolen as before. A scheduler where that cannot be done (another version
+        of Dask) still gives the same verdict, with states moved."""
+        from dask.utils import key_split
+
+        name = key_split(key)
+        if name in self._unstealable_names:
+            return
+        self._unstealable_names.add(name)
+        with contextlib.suppress(Exception):
+            self.client.run_on_scheduler(_mark_unstealable(name))
 
     def map(self, fn: Callable[..., Any], *args: Any) -> Any:
         key = _key(fn)
@@ -416,9 +436,10 @@ class DaskRunner:
             self._turn += 1
         else:
             where = None
-        key = _key(fn)
         if where is None:
-            return self.client.submit(_boxed, fn, *args, key=key, pure=False)
+            return self.client.submit(_boxed, fn, *args, key=_key(fn), pure=False)
+        key = _key(fn, PINNED)
+        self._unstealable(key)
         future = self.client.submit(
             _boxed, fn, *args, key=key, pure=False, workers=[where], allow_other_workers=True
         )
@@ -457,12 +478,32 @@ def run_on_cluster(verifier: Verifier) -> Report:
         raise ClusterError(f"the Dask cluster gave no verdict: {e}") from None
 
 
-def _key(fn: Callable[..., Any]) -> str:
+#: the start of the keys of the steps that run where a partition's state is
+PINNED = "plebiscite-pinned-"
+
+
+def _key(fn: Callable[..., Any], prefix: str = "") -> str:
     """A task's key, named after its step (the dashboard's and the task stream's names), not
     after the wrapper that runs it."""
     from dask.utils import funcname
 
-    return f"{funcname(fn)}-{uuid.uuid4().hex}"
+    return f"{prefix}{funcname(fn)}-{uuid.uuid4().hex}"
+
+
+def _mark_unstealable(name: str) -> Callable[..., bool]:
+    """What the scheduler runs to never steal the tasks called ``name``: a closure, sent by
+    value (a scheduler need not have plebiscite installed)."""
+
+    def mark(dask_scheduler: Any = None) -> bool:
+        from distributed import stealing
+
+        fast = getattr(stealing, "fast_tasks", None)
+        if not isinstance(fast, set):
+            return False
+        fast.add(name)
+        return True
+
+    return mark
 
 
 class _Box:
