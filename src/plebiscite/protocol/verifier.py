@@ -1139,6 +1139,8 @@ class Verifier:
         a piece is not in the form taken there or has an error, or a credential is listed
         twice (the list is then read here, for the error in its order)."""
         assert self.partitions is not None and self.roll is not None
+        if not self._parts:  # P from the ballots or the list (64 bytes or more a credential)
+            self._ballots_hint = max(self._ballots_hint, entry.size // 64)
         runner, parts, base = self.partitions, self._partitions(), entry.offset + BLOCK
         last = len(pieces) - 1
         handles = [
