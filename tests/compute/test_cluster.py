@@ -245,3 +245,20 @@ def test_an_archive_read_by_url_gives_the_same_report(
             assert json.loads(out)["valid"] == local.valid
     rc, out, err = _run(["verify", "http://127.0.0.1:9/none.bel", "--jobs", "1"])
     assert rc == 2 and "none.bel" in err
+
+
+def test_archives_verified_at_once_give_the_facts_of_one_after_the_other(
+    dask_client: Client, cases: dict[str, Path]
+) -> None:
+    """A referendum's or a poll's archives verified several at once on one cluster (each on
+    its own thread of the client): the facts of each, in the order given, as one after the
+    other gives them."""
+    from plebiscite.cli.referendum import _verify_all, _verify_on_cluster
+
+    paths = [cases[n] for n in ("belenios3/ed25519", "list-twice", "belenios/weighted")]
+    paths += [cases["belenios3/revotes-weighted"], cases["signature-3.x"]]
+    address = dask_client.scheduler_info()["address"]
+    with contextlib.redirect_stderr(io.StringIO()):
+        at_once = _verify_on_cluster(paths, address, 30, at_once=3)
+    assert at_once == _verify_all(paths, 1)
+    assert [f.valid for f in at_once] == [True, False, True, True, False]

@@ -35,7 +35,8 @@ def add_cluster_options(v: Any) -> None:
     v.add_argument(
         "--cluster",
         metavar="ADDRESS",
-        help="verify the archives' ballots on a Dask cluster, one archive after the other: "
+        help="verify the archives' ballots on a Dask cluster, an archive for every 8 of its "
+        "worker threads at once (one after the other on a smaller cluster): "
         "local:N starts N worker processes here, tcp://HOST:PORT uses a running scheduler "
         "(its workers must see the archives at the same absolute paths)",
     )
@@ -93,18 +94,37 @@ def _facts_of(path: str) -> ArchiveFacts:
     return _facts(Path(path), None)
 
 
-def _verify_on_cluster(paths: list[Path], address: str, timeout: float) -> list[ArchiveFacts]:
-    """Every archive verified on the Dask cluster at ``address``, one after the other, each
-    one's ballots on every worker (:mod:`plebiscite.compute.cluster`)."""
+#: the worker threads each archive gets, about, when a cluster verifies several at once
+ARCHIVE_THREADS = 8
+
+
+def _verify_on_cluster(
+    paths: list[Path], address: str, timeout: float, at_once: int | None = None
+) -> list[ArchiveFacts]:
+    """Every archive verified on the Dask cluster at ``address`` (:mod:`plebiscite.compute.
+    cluster`), ``at_once`` of them at a time (None: one for every :data:`ARCHIVE_THREADS`
+    worker threads, at least one), each one's ballots on every worker: on a thousand cores,
+    a poll's shards verified about a hundred at once rather than one after the other, each
+    of them too small to keep a thousand cores busy. The facts in the order of ``paths``."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from plebiscite.compute.cluster import cluster_verifier, connect, dashboard, run_on_cluster
 
-    out = []
     with connect(address, timeout=timeout) as client:
         print(f"dask dashboard: {dashboard(client)}", file=sys.stderr, flush=True)
-        for p in paths:
+
+        def one(p: Path) -> ArchiveFacts:
             v = cluster_verifier(p, client, name=str(p))
-            out.append(_facts_from(p, v, run_on_cluster(v)))
-    return out
+            return _facts_from(p, v, run_on_cluster(v))
+
+        if at_once is None:
+            threads = sum(client.nthreads().values())  # type: ignore[no-untyped-call]
+            at_once = threads // ARCHIVE_THREADS
+        at_once = max(1, min(at_once, len(paths)))
+        if at_once == 1:
+            return [one(p) for p in paths]
+        with ThreadPoolExecutor(at_once, thread_name_prefix="archive") as pool:
+            return list(pool.map(one, paths))
 
 
 def _verify_all(paths: list[Path], jobs: int) -> list[ArchiveFacts]:

@@ -77,6 +77,8 @@ log = logging.getLogger(__name__)
 KIND_JOB = "letters-job"
 KIND_LETTER = "letters"
 KIND_BODY = "letters-body"
+# the states a letter never leaves: its body is then forgotten
+_ENDED = frozenset({"sent", "cancelled"})
 #: the lease of the process that sends (kind ``lease``, as the closer's)
 LEASE_KIND, LEASE_KEY = "lease", "letters"
 LEASE_SECONDS = 10.0
@@ -489,17 +491,18 @@ class Letters:
 
     def _forget(self, job: str) -> None:
         """Remove the sealed bodies of a job's letters sent or cancelled (those of the failed
-        ones stay, to be sent again on request): the server keeps no credential it
+        ones stay, to be sent again on request, and those of any letter not yet ended: one
+        failed a moment ago may be pending again by now): the server keeps no credential it
         delivered."""
         after: str | None = None
-        failed: list[str] = []
+        open_: list[str] = []
         while page := self.store.page(KIND_LETTER, f"{job}#", after, SCAN_PAGE):
-            failed += [key for key, raw in page if _loads(raw)["state"] == "failed"]
+            open_ += [key for key, raw in page if _loads(raw)["state"] not in _ENDED]
             after = page[-1][0]
-        if not failed:
+        if not open_:
             self.store.delete_prefix(KIND_BODY, f"{job}#")
             return
-        keep = set(failed)
+        keep = set(open_)
         after = None
         while page := self.store.page(KIND_BODY, f"{job}#", after, SCAN_PAGE):
             for key, _ in page:
