@@ -140,3 +140,17 @@ def test_the_small_test_group_is_a_safe_prime_group():
     assert S.safe_prime and S.p.bit_length() == 257
     assert S.is_element(S.g) and S.g != 1 and S.powmod(S.g, S.q) == 1
     assert S.name not in GROUPS
+
+
+def test_a_group_parsed_from_an_election_goes_to_another_process() -> None:
+    """Its modular exponentiation made again where it is unpickled (a library handle and
+    per-thread buffers do not pickle): the verified facts of an archive travel between
+    processes with their election."""
+    import pickle
+
+    from plebiscite.crypto.groups import FiniteFieldGroup
+
+    g = FiniteFieldGroup("copy", BELENIOS_2048.p, BELENIOS_2048.q, BELENIOS_2048.g)
+    x = g.pow(g.g, 12345)
+    copy = pickle.loads(pickle.dumps(g))
+    assert copy.pow(copy.g, 12345) == x and copy.powmod.backend == g.powmod.backend

@@ -4,6 +4,7 @@ board and its regions' archives."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -36,7 +37,8 @@ def add_cluster_options(v: Any) -> None:
         "--cluster",
         metavar="ADDRESS",
         help="verify the archives' ballots on a Dask cluster, an archive for every 8 of its "
-        "worker threads at once (one after the other on a smaller cluster): "
+        "worker threads at once, each by a client process of its own (one after the other on "
+        "a smaller cluster): "
         "local:N starts N worker processes here, tcp://HOST:PORT uses a running scheduler "
         "(its workers must see the archives at the same absolute paths)",
     )
@@ -105,26 +107,44 @@ def _verify_on_cluster(
     cluster`), ``at_once`` of them at a time (None: one for every :data:`ARCHIVE_THREADS`
     worker threads, at least one), each one's ballots on every worker: on a thousand cores,
     a poll's shards verified about a hundred at once rather than one after the other, each
-    of them too small to keep a thousand cores busy. The facts in the order of ``paths``."""
-    from concurrent.futures import ThreadPoolExecutor
+    of them too small to keep a thousand cores busy. Several at once are each verified by a
+    process of its own here, a client of the same scheduler (the clients' work, a few tenths
+    of a second a shard, on every core of this machine, not on one). The facts in the order
+    of ``paths``."""
+    import multiprocessing
 
-    from plebiscite.compute.cluster import cluster_verifier, connect, dashboard, run_on_cluster
+    from plebiscite.compute.cluster import connect, dashboard
 
     with connect(address, timeout=timeout) as client:
         print(f"dask dashboard: {dashboard(client)}", file=sys.stderr, flush=True)
-
-        def one(p: Path) -> ArchiveFacts:
-            v = cluster_verifier(p, client, name=str(p))
-            return _facts_from(p, v, run_on_cluster(v))
-
         if at_once is None:
             threads = sum(client.nthreads().values())  # type: ignore[no-untyped-call]
             at_once = threads // ARCHIVE_THREADS
         at_once = max(1, min(at_once, len(paths)))
         if at_once == 1:
-            return [one(p) for p in paths]
-        with ThreadPoolExecutor(at_once, thread_name_prefix="archive") as pool:
-            return list(pool.map(one, paths))
+            return [_facts_on(p, client) for p in paths]
+        scheduler = str(client.scheduler_info()["address"])
+        spawn = multiprocessing.get_context("spawn")  # no fork of a process with a client
+        with ProcessPoolExecutor(at_once, mp_context=spawn) as pool:
+            at = functools.partial(_facts_at, address=scheduler, timeout=timeout)
+            return list(pool.map(at, [str(p) for p in paths]))
+
+
+def _facts_on(path: Path, client: Any) -> ArchiveFacts:
+    """One archive verified on the cluster of ``client``."""
+    from plebiscite.compute.cluster import cluster_verifier, run_on_cluster
+
+    v = cluster_verifier(path, client, name=str(path))
+    return _facts_from(path, v, run_on_cluster(v))
+
+
+def _facts_at(path: str, *, address: str, timeout: float) -> ArchiveFacts:
+    """One archive verified in a process of its own, a client of the scheduler at
+    ``address``."""
+    from plebiscite.compute.cluster import connect
+
+    with connect(address, timeout=timeout) as client:
+        return _facts_on(Path(path), client)
 
 
 def _verify_all(paths: list[Path], jobs: int) -> list[ArchiveFacts]:

@@ -85,6 +85,11 @@ class PowMod:
         self._lib = _load()
         self._local = thread_local()  # (``_thread``: cheaper to import than ``threading``)
 
+    def __reduce__(self) -> tuple[type[PowMod], tuple[mpz]]:
+        """Made again where it is unpickled (its library handle and per-thread buffers are
+        this process's): a group parsed from an election can go to another process."""
+        return PowMod, (self.p,)
+
     @property
     def backend(self) -> str:
         return "openssl" if self._lib is not None else "gmp"
