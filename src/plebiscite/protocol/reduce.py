@@ -227,8 +227,12 @@ def partitions_for(ballots: int, workers: int) -> int:
     """P: enough that none holds more than :data:`PARTITION_BALLOTS` ballots, and two when
     there are two workers or more (the reduce of two partitions at once); not one a worker:
     each chunk costs a task for each partition, and on a thousand workers that would be a
-    thousand tasks a chunk."""
-    return max(1, min(workers, 2), -(-ballots // PARTITION_BALLOTS))
+    thousand tasks a chunk. When there are as many as the workers or more, a multiple of them:
+    each worker then holds as many partitions as the next, and does as much of their work."""
+    parts = max(1, min(workers, 2), -(-ballots // PARTITION_BALLOTS))
+    if workers > 1 and parts > workers:
+        parts = -(-parts // workers) * workers
+    return parts
 
 
 def part_of(key: bytes, parts: int) -> int:
