@@ -87,7 +87,7 @@ def _facts_from(path: Path, v: Verifier, report: Report) -> ArchiveFacts:
         roll=v.roll_weight,
         voted=v.voted_weight,
         election=election,
-        trustees=None if v.raw_setup is None else v.raw_setup[1],
+        trustees=v.raw_trustees,
     )
 
 

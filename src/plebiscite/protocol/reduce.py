@@ -521,9 +521,14 @@ class Listed:
     @classmethod
     def of(cls, publics: Iterable[str], weights: dict[str, int]) -> Listed:
         """``publics`` (each in ``weights``) in that form."""
-        ordered = sorted(publics)
-        ws = [weights[c] for c in ordered]
-        return cls("\n".join(ordered).encode(), None if all(w == 1 for w in ws) else ws)
+        return cls.of_sorted([(c, weights[c]) for c in sorted(publics)])
+
+    @classmethod
+    def of_sorted(cls, items: Sequence[tuple[str, int]]) -> Listed:
+        """(credential, weight) pairs, sorted by credential, in that form."""
+        ws = [w for _, w in items]
+        keys = "\n".join(c for c, _ in items).encode()
+        return cls(keys, None if all(w == 1 for w in ws) else ws)
 
     def __len__(self) -> int:
         return 0 if not self.keys else self.keys.count(b"\n") + 1

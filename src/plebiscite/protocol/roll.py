@@ -149,12 +149,7 @@ def roll_range(
                 weights[c.public] = c.weight
     except (PlebisciteError, UnicodeDecodeError):
         return nothing
-    listed = []
-    for items in routed:
-        items.sort()
-        ws = [w for _, w in items]
-        keys = "\n".join(c for c, _ in items).encode()
-        listed.append(Listed(keys, None if all(w == 1 for w in ws) else ws))
+    listed = [Listed.of_sorted(sorted(items)) for items in routed]
     return (RollSummary(True, len(strings), weight, weights or None), *listed)
 
 
@@ -163,6 +158,4 @@ def merge_listed(*parts: Listed) -> tuple[Listed, bool]:
     it twice."""
     items = sorted(item for p in parts for item in p.items())
     twice = any(a[0] == b[0] for a, b in itertools.pairwise(items))
-    ws = [w for _, w in items]
-    keys = "\n".join(c for c, _ in items).encode()
-    return Listed(keys, None if all(w == 1 for w in ws) else ws), twice
+    return Listed.of_sorted(items), twice

@@ -326,6 +326,11 @@ class Verifier:
         return self._raw_setup
 
     @property
+    def raw_trustees(self) -> bytes | None:
+        """The exact trustees text of the Setup event (the list not read for it)."""
+        return None if self._raw_setup is None else self._raw_setup[1]
+
+    @property
     def trustees(self) -> tuple[TrusteeKind, ...]:
         return self._trustees
 
@@ -563,7 +568,6 @@ class Verifier:
             step, grow = range_bytes(size - start, self.workers), MIN_RANGE
         else:
             step = grow = max(BLOCK, self.scan_bytes - self.scan_bytes % BLOCK)
-        self._ballots_hint = (size - start) // 4096
         if self._shared_setup is None:
             share = self.share_setup
             self._shared_setup = self._setup if share is None else share(self._setup)
