@@ -27,6 +27,7 @@ from indexed_cases import VECTORS, ballot_bytes_changed, write_cases
 from plebiscite.cli.main import main
 from plebiscite.compute.cluster import (
     ClusterError,
+    DaskRunner,
     map_ballots_at,
     scan_range_at,
     verify_on_cluster,
@@ -156,6 +157,29 @@ def test_a_worker_that_cannot_read_the_archive_gives_no_verdict(
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     with pytest.raises(ClusterError, match=r"a worker cannot read the archive .*\.gone"):
         verify_on_cluster(VECTORS / "belenios3/ed25519.bel", dask_client, **_steps(_elsewhere)[way])
+
+
+def _letters(i: int) -> tuple[str, ...]:
+    return tuple(f"{i}{c}" for c in "xabc")
+
+
+def _extended(state: list[str], *parts: str) -> list[str]:
+    return [*state, *parts]
+
+
+def test_the_parts_of_a_map_go_to_each_worker_once(dask_client: Client) -> None:
+    """Each state's step gets item ``first + p`` of every map; a map's parts for the states on
+    another worker are chosen there by one task (none for the states on its own worker)."""
+    runner = DaskRunner(dask_client, 2)
+    states = [runner.reduce(list) for _ in range(3)]  # on the two workers in turn
+    maps = [runner.map(_letters, i) for i in range(4)]
+    for m in maps:
+        runner.wait(m)
+    parts = runner.parts(maps, states, 1)
+    chosen = {a.handle.key for items in parts for a in items if a.handle.key.startswith("_select")}
+    assert len(chosen) == len(maps)  # one a map: the other worker's
+    states = [runner.reduce(_extended, s, *items) for s, items in zip(states, parts, strict=True)]
+    assert [runner.result(s) for s in states] == [[f"{i}{c}" for i in range(4)] for c in "abc"]
 
 
 def test_separate_dask_scheduler_and_worker_processes(tmp_path: Path) -> None:

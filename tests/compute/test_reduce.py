@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,7 @@ from plebiscite.protocol.reduce import (
     Partial,
     PartitionState,
     absorb,
+    collector_paused,
     combine,
     finish,
     part_of,
@@ -234,6 +236,40 @@ def test_findings_beyond_the_limit_are_counted() -> None:
     state = absorb(None, 3, route_result(ChunkResult(outcomes), 1)[0])
     partial = finish(state, SETUP, Listed.of(LISTED, LISTED), set(), 4)
     assert [f[0] for f in partial.findings] == [1, 2, 3] and partial.dropped == 7
+
+
+def test_the_collector_is_paused_while_any_step_runs_and_as_it_was_after() -> None:
+    """Steps at once on two threads: the collector stays paused until the last one ends,
+    then runs again (or stays off, when it was off before); a step's error goes through."""
+    assert gc.isenabled()
+    inside, release = threading.Event(), threading.Event()
+
+    def first() -> bool:
+        inside.set()
+        release.wait(10)
+        return gc.isenabled()
+
+    with ThreadPoolExecutor(1) as other:
+        running = other.submit(collector_paused, first)
+        assert inside.wait(10)
+        assert collector_paused(gc.isenabled) is False
+        assert not gc.isenabled()  # the first step still runs
+        release.set()
+        assert running.result() is False
+    assert gc.isenabled()
+
+    def fails() -> None:
+        raise ValueError("the step's error")
+
+    with pytest.raises(ValueError, match="the step's error"):
+        collector_paused(fails)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        collector_paused(int)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 # -- on separate scheduler and worker processes ----------------------------------------------

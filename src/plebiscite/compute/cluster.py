@@ -37,13 +37,14 @@ import operator
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from plebiscite.compute.spill import disk_partition
 from plebiscite.protocol.ballot import BallotSetup, ChunkResult, verify_ballot_members
+from plebiscite.protocol.reduce import collector_paused
 from plebiscite.protocol.roll import roll_range
 from plebiscite.protocol.scan import ScanSummary, scan_range
 from plebiscite.protocol.verifier import MapStepError, Verifier
@@ -436,12 +437,17 @@ class DaskRunner:
             self._turn += 1
         else:
             where = None
+        taken = tuple(a.i if isinstance(a, _Slice) else None for a in args)
+        if any(i is not None for i in taken):  # items of tuples, taken where the step runs
+            args = (_boxed_taking, fn, taken, *(getattr(a, "handle", a) for a in args))
+        else:
+            args = (_boxed, fn, *args)
         if where is None:
-            return self.client.submit(_boxed, fn, *args, key=_key(fn), pure=False)
+            return self.client.submit(*args, key=_key(fn), pure=False)
         key = _key(fn, PINNED)
         self._unstealable(key)
         future = self.client.submit(
-            _boxed, fn, *args, key=key, pure=False, workers=[where], allow_other_workers=True
+            *args, key=key, pure=False, workers=[where], allow_other_workers=True
         )
         self._pinned[future.key] = where
         return future
@@ -449,6 +455,41 @@ class DaskRunner:
     def item(self, handle: Any, i: int) -> Any:
         key = _key(operator.getitem)
         return self.client.submit(_boxed, operator.getitem, handle, i, key=key, pure=False)
+
+    def parts(self, maps: Sequence[Any], states: Sequence[Any], first: int = 0) -> list[list[Any]]:
+        """The parts of each map for the partitions, moved as few times as can be: a state's
+        step takes the parts of a map on its own worker from the map's whole value, and
+        those on another worker from one task on that worker that selects the parts of every
+        partition the state's worker holds (one value sent, not one a partition). A task a
+        map and a partition would cost the scheduler, at a million ballots on two workers,
+        six tasks and three values sent a map; it is now one of each. Where a state's worker
+        is not known (a state still to be made), its part is an item of its own."""
+        holders = [self._pinned.get(getattr(s, "key", None)) for s in states]
+        if not maps or not any(holders):
+            return [[self.item(m, first + p) for m in maps] for p in range(len(states))]
+        try:  # where each map's value is (they have all run)
+            at = {k: set(v) for k, v in self.client.who_has(list(maps)).items()}
+        except Exception:
+            at = {}
+        out: list[list[Any]] = [[] for _ in states]
+        for m in maps:
+            here = at.get(m.key, set())
+            elsewhere: dict[str, list[int]] = {}
+            for p, holder in enumerate(holders):
+                if holder is None:
+                    out[p].append(self.item(m, first + p))
+                elif holder in here:
+                    out[p].append(_Slice(m, first + p))
+                else:
+                    elsewhere.setdefault(holder, []).append(p)
+            for ps in elsewhere.values():
+                picked = tuple(first + p for p in ps)
+                chosen = self.client.submit(
+                    _boxed, _select, m, picked, key=_key(_select), pure=False
+                )
+                for k, p in enumerate(ps):
+                    out[p].append(_Slice(chosen, k))
+        return out
 
     def wait(self, handle: Any) -> None:
         from distributed import wait
@@ -526,11 +567,30 @@ def _unboxed(args: tuple[Any, ...]) -> list[Any]:
 
 
 def _boxed(fn: Callable[..., Any], *args: Any) -> _Box:
-    return _Box(fn(*_unboxed(args)))
+    return _Box(collector_paused(fn, *_unboxed(args)))
+
+
+class _Slice:
+    """Item ``i`` of the tuple a future gives, as :meth:`DaskRunner.parts` gives it to a
+    step: no task of its own, taken where the step runs."""
+
+    __slots__ = ("handle", "i")
+
+    def __init__(self, handle: Any, i: int) -> None:
+        self.handle, self.i = handle, i
+
+
+def _select(value: Sequence[Any], items: tuple[int, ...]) -> tuple[Any, ...]:
+    return tuple(value[i] for i in items)
+
+
+def _boxed_taking(fn: Callable[..., Any], taken: tuple[int | None, ...], *args: Any) -> _Box:
+    values = [v if i is None else v[i] for v, i in zip(_unboxed(args), taken, strict=True)]
+    return _Box(collector_paused(fn, *values))
 
 
 def _boxed_on_own_thread(fn: Callable[..., Any], *args: Any) -> _Box:
-    return _Box(on_own_thread(functools.partial(fn, *_unboxed(args))))
+    return _Box(on_own_thread(functools.partial(collector_paused, fn, *_unboxed(args))))
 
 
 def _identity(value: BallotSetup) -> BallotSetup:

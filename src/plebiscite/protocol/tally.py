@@ -308,8 +308,7 @@ def encrypted_tally_on(
     def absorb_round() -> None:
         nonlocal round_
         maps, round_ = round_, []
-        for p in range(parts):
-            items = [runner.item(m, p) for m in maps]
+        for p, items in enumerate(runner.parts(maps, states)):
             states[p] = runner.reduce(absorb, states[p], 1, *items)
 
     def drain(keep: int) -> None:

@@ -1336,8 +1336,8 @@ class Verifier:
         its state (where the state is)."""
         assert self.partitions is not None
         runner, maps, self._round = self.partitions, self._round, []
-        for p in range(self._partitions()):
-            parts = [runner.item(m, p) for m in maps]
+        self._partitions()
+        for p, parts in enumerate(runner.parts(maps, self._states)):
             self._states[p] = runner.reduce(absorb, self._states[p], self.max_findings, *parts)
 
     def _reduce_partitions(self) -> None:
