@@ -17,6 +17,7 @@ from plebiscite.crypto.groups import ED25519
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.errors import PlebisciteError
 from plebiscite.protocol.archive import IndexEntry, index_archive, member_bytes, read_member
+from plebiscite.protocol.messages import parse_credentials
 from plebiscite.protocol.reduce import Listed, part_of
 from plebiscite.protocol.roll import merge_listed, roll_pieces, roll_range
 from tamper import Archive
@@ -137,3 +138,16 @@ def test_the_member_is_checked_as_read_member_checks_it() -> None:
             sequential.value.message,
             sequential.value.where,
         )
+
+
+def test_a_list_read_without_decoding_keeps_its_form_checks() -> None:
+    """``decode=False`` (a board's list, checked when the board took it) takes each
+    credential's text and weight without decoding it, and still refuses what is not the
+    list's form: a weight that is not a positive number, a credential listed twice."""
+    creds = parse_credentials(b'["not-a-point,3","other"]', ED25519, decode=False)
+    assert [(c.public, c.weight) for c in creds] == [("not-a-point", 3), ("other", 1)]
+    with pytest.raises(PlebisciteError):
+        parse_credentials(b'["not-a-point"]', ED25519)
+    for raw in (b'["a,0"]', b'["a,x"]', b'["a","a"]', b'["a,1,l,m"]', b"[1]"):
+        with pytest.raises(PlebisciteError):
+            parse_credentials(raw, ED25519, decode=False)

@@ -151,7 +151,7 @@ def _setup_of(data: dict[str, bytes], payload: str) -> tuple[bytes, Election, di
     )
     el_raw = data[refs["election"]]
     election = parse_election(el_raw)
-    creds = parse_credentials(data[refs["credentials"]], election.group, membership=False)
+    creds = parse_credentials(data[refs["credentials"]], election.group, decode=False)
     return el_raw, election, {c.public: c.weight for c in creds}
 
 
