@@ -26,8 +26,10 @@ from distributed import Client
 from indexed_cases import VECTORS, ballot_bytes_changed, write_cases
 from plebiscite.cli.main import main
 from plebiscite.compute.cluster import (
+    LOCAL_CONFIG,
     ClusterError,
     DaskRunner,
+    connect,
     map_ballots_at,
     scan_range_at,
     verify_on_cluster,
@@ -211,6 +213,25 @@ def test_separate_dask_scheduler_and_worker_processes(tmp_path: Path) -> None:
             if p is not None:
                 p.terminate()
                 p.wait(timeout=30)
+
+
+def _config(keys: list[str]) -> list[Any]:
+    import dask
+
+    return [dask.config.get(k) for k in keys]
+
+
+def test_a_local_cluster_runs_with_its_configuration() -> None:
+    """``local:N``: the scheduler and each worker process take :data:`LOCAL_CONFIG` (the
+    client's configuration is as it was after)."""
+    import dask
+
+    keys = list(LOCAL_CONFIG)
+    before = [dask.config.get(k) for k in keys]
+    with connect("local:1") as client:
+        assert list(client.run(_config, keys).values()) == [list(LOCAL_CONFIG.values())]
+        assert client.run_on_scheduler(_config, keys) == list(LOCAL_CONFIG.values())
+    assert [dask.config.get(k) for k in keys] == before
 
 
 def test_the_command_line_starts_a_local_cluster(cases: dict[str, Path]) -> None:
