@@ -229,16 +229,7 @@ def connect(address: str, *, timeout: float = 10.0) -> Iterator[Client]:
         import dask
 
         with (
-            # the workers' statistical profiler off (it samples every thread every 10 ms:
-            # CPU the map step does not get; each worker process takes this configuration),
-            # and no work stealing: it would move a partition's state (its runs read from
-            # one worker's disk and written to another's) to run a step elsewhere; the map
-            # steps are placed by DaskRunner; and Dask's own periodic work less often (the event
-            # loops' health check, the system and memory monitors: a tenth of a core in the
-            # process of the scheduler and the nannies, and as much on each worker, whatever the
-            # tasks; at 102,000 ballots of a tally a quarter of the scheduler's CPU and a fifth
-            # of the workers' event loops' were theirs)
-            dask.config.set(LOCAL_CONFIG),
+            dask.config.set(LOCAL_CONFIG),  # each worker process takes it too
             LocalCluster(
                 n_workers=where,
                 threads_per_worker=1,
@@ -438,7 +429,8 @@ class DaskRunner:
             where = None
         taken = tuple(a.i if isinstance(a, _Slice) else None for a in args)
         if any(i is not None for i in taken):  # items of tuples, taken where the step runs
-            args = (_boxed_taking, fn, taken, *(getattr(a, "handle", a) for a in args))
+            handles = (a.handle if isinstance(a, _Slice) else a for a in args)
+            args = (_boxed_taking, fn, taken, *handles)
         else:
             args = (_boxed, fn, *args)
         if where is None:
@@ -455,7 +447,7 @@ class DaskRunner:
         key = _key(operator.getitem)
         return self.client.submit(_boxed, operator.getitem, handle, i, key=key, pure=False)
 
-    def parts(self, maps: Sequence[Any], states: Sequence[Any], first: int = 0) -> list[list[Any]]:
+    def parts(self, maps: Sequence[Any], states: Sequence[Any]) -> list[list[Any]]:
         """The parts of each map for the partitions, moved as few times as can be: a state's
         step takes the parts of a map on its own worker from the map's whole value, and
         those on another worker from one task on that worker that selects the parts of every
@@ -465,7 +457,7 @@ class DaskRunner:
         is not known (a state still to be made), its part is an item of its own."""
         holders = [self._pinned.get(getattr(s, "key", None)) for s in states]
         if not maps or not any(holders):
-            return [[self.item(m, first + p) for m in maps] for p in range(len(states))]
+            return [[self.item(m, p) for m in maps] for p in range(len(states))]
         try:  # where each map's value is (they have all run)
             at = {k: set(v) for k, v in self.client.who_has(list(maps)).items()}
         except Exception:
@@ -476,15 +468,14 @@ class DaskRunner:
             elsewhere: dict[str, list[int]] = {}
             for p, holder in enumerate(holders):
                 if holder is None:
-                    out[p].append(self.item(m, first + p))
+                    out[p].append(self.item(m, p))
                 elif holder in here:
-                    out[p].append(_Slice(m, first + p))
+                    out[p].append(_Slice(m, p))
                 else:
                     elsewhere.setdefault(holder, []).append(p)
             for ps in elsewhere.values():
-                picked = tuple(first + p for p in ps)
                 chosen = self.client.submit(
-                    _boxed, _select, m, picked, key=_key(_select), pure=False
+                    _boxed, _select, m, tuple(ps), key=_key(_select), pure=False
                 )
                 for k, p in enumerate(ps):
                     out[p].append(_Slice(chosen, k))
@@ -519,7 +510,14 @@ def run_on_cluster(verifier: Verifier) -> Report:
 
 
 #: the configuration of a ``local:N`` cluster (its scheduler's and each worker's); a cluster
-#: of one's own runs as fast with the same (README: "Dask")
+#: of one's own runs as fast with the same (README: "Dask"). The workers' statistical profiler
+#: off (it samples every thread every 10 ms: CPU the map step does not get); no work stealing
+#: (it would move a partition's state, its runs read from one worker's disk and written to
+#: another's, to run a step elsewhere; the map steps are placed by DaskRunner); Dask's own
+#: periodic work less often (the event loops' health check, the system and memory monitors:
+#: a tenth of a core in the process of the scheduler and the nannies, and as much on each
+#: worker, whatever the tasks; at 102,000 ballots of a tally a quarter of the scheduler's CPU
+#: and a fifth of the workers' event loops' were theirs)
 LOCAL_CONFIG: dict[str, Any] = {
     "distributed.worker.profile.enabled": False,
     "distributed.scheduler.work-stealing": False,

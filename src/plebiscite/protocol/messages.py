@@ -301,11 +301,9 @@ def credential_of(
     if len(parts) > 3:
         raise EncodingError("expected 'credential[,weight[,login]]'", where=where)
     cred = parts[0]
-    if not decode:
-        pass
-    elif membership:
+    if decode and membership:
         element_not_one(group, cred, f"{where} credential")
-    elif group.decode(cred, where=f"{where} credential") == group.one:
+    elif decode and group.decode(cred, where=f"{where} credential") == group.one:
         raise MembershipError(
             "the neutral element 1 is not allowed here", where=f"{where} credential"
         )

@@ -98,8 +98,9 @@ __all__ = [
 
 # the ballots of one partition, about: its records beyond a bound are on disk, and its end is a
 # merge of them, the chunks' products multiplied and the few ballots that do not count
-# divided out (a few seconds); more partitions would cost the scheduler a task each for every
-# chunk (the getitem of its part), fewer would leave that end to fewer workers
+# divided out (a few seconds); more partitions would cost the scheduler a task each every round
+# of chunks (its absorb), and on more workers a task a chunk for each (the choice of its
+# parts), fewer would leave that end to fewer workers
 PARTITION_BALLOTS = 250_000
 
 # a valid ballot in its credential's partition: (height, event hash, tracker, credential,
@@ -156,9 +157,9 @@ class Runner(Protocol):
         """The ``i``-th item of the tuple a handle gives, as a handle of its own."""
         ...
 
-    def parts(self, maps: Sequence[Any], states: Sequence[Any], first: int = 0) -> list[list[Any]]:
-        """For each partition ``p``, item ``first + p`` of every map's tuple, as arguments
-        of the reduce step on ``states[p]`` (its handle, or None)."""
+    def parts(self, maps: Sequence[Any], states: Sequence[Any]) -> list[list[Any]]:
+        """For each partition ``p``, item ``p`` of every map's tuple, as arguments of the
+        reduce step on ``states[p]`` (its handle, or None)."""
         ...
 
     def wait(self, handle: Any) -> None:
@@ -247,8 +248,8 @@ class PoolRunner:
     def item(self, handle: Any, i: int) -> Any:
         return _Item(handle, i)
 
-    def parts(self, maps: Sequence[Any], states: Sequence[Any], first: int = 0) -> list[list[Any]]:
-        return [[_Item(m, first + p) for m in maps] for p in range(len(states))]
+    def parts(self, maps: Sequence[Any], states: Sequence[Any]) -> list[list[Any]]:
+        return [[_Item(m, p) for m in maps] for p in range(len(states))]
 
     def wait(self, handle: Any) -> None:
         handle.result()
@@ -266,9 +267,10 @@ def _is_future(a: Any) -> bool:
 def partitions_for(ballots: int, workers: int) -> int:
     """P: enough that none holds more than :data:`PARTITION_BALLOTS` ballots, and two when
     there are two workers or more (the reduce of two partitions at once); not one a worker:
-    each chunk costs a task for each partition, and on a thousand workers that would be a
-    thousand tasks a chunk. When there are as many as the workers or more, a multiple of them:
-    each worker then holds as many partitions as the next, and does as much of their work."""
+    each chunk costs a task for each worker holding a partition (the choice of its parts), and
+    on a thousand workers that would be a thousand tasks a chunk. When there are as many as
+    the workers or more, a multiple of them: each worker then holds as many partitions as the
+    next, and does as much of their work."""
     parts = max(1, min(workers, 2), -(-ballots // PARTITION_BALLOTS))
     if workers > 1 and parts > workers:
         parts = -(-parts // workers) * workers
