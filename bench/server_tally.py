@@ -127,7 +127,7 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
     from plebiscite.board.sqlite import SQLiteBoard
     from plebiscite.protocol.reduce import PoolRunner
     from plebiscite.protocol.tally import encrypted_tally_of_board, encrypted_tally_on
-    from plebiscite.service.tallyread import range_reader
+    from plebiscite.service.tallyread import range_reader, slice_reader
 
     board = SQLiteBoard(Path(db))
     out: dict[str, Any] = {}
@@ -147,6 +147,7 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
             read_range=range_reader(board.location, uuid),
             end_seq=board.next_seq(uuid),
             new_partition=disk_partition,
+            read_slice=slice_reader(board.location, uuid),
         )
 
     try:

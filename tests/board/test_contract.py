@@ -297,6 +297,25 @@ def test_members_by_ranges_of_seq(board, url):
         assert board.location == os.path.abspath(url)
 
 
+def test_a_member_read_a_slice_at_a_time(board):
+    board.create(E, TS)
+    head = board.append(E, Head(), [setup_item()])
+    board.append(E, head, [ballot(str(i)) for i in range(3)])
+    members = list(board.members(E))
+    for m in members:
+        c = m.content
+        for start, size in ((0, len(c)), (0, 1), (1, 5), (len(c) - 1, 9), (len(c), 4), (3, 0)):
+            assert board.member_slice(E, m.seq, start, size) == c[start : start + size]
+        pieces = [board.member_slice(E, m.seq, a, 7) for a in range(0, len(c), 7)]
+        assert b"".join(pieces) == c
+    with pytest.raises(BoardError, match="no member 99"):
+        board.member_slice(E, 99, 0, 1)
+    with pytest.raises(BoardError, match="no member 0"):
+        board.member_slice("Nobody", 0, 0, 1)
+    with pytest.raises(ValueError, match="starts at 0"):
+        board.member_slice(E, 0, -1, 1)
+
+
 def test_other_elections_are_independent(board):
     board.create(E, TS)
     board.create("other", TS)

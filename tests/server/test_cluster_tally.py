@@ -23,7 +23,9 @@ import pytest
 from distributed import Client, get_task_stream
 from fastapi.testclient import TestClient
 
-from plebiscite.board import open_board
+from board.test_contract import vector_items
+from indexed_cases import VECTORS
+from plebiscite.board import Head, open_board
 from plebiscite.board.sqlite import SQLiteBoard
 from plebiscite.cli.demo_server import play_referendum, status
 from plebiscite.cli.main import main
@@ -32,7 +34,7 @@ from plebiscite.compute.cluster import DaskRunner
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.crypto.signing import SigningKey
 from plebiscite.protocol.archive import iter_members
-from plebiscite.protocol.reduce import PoolRunner
+from plebiscite.protocol.reduce import PARTITION_BALLOTS, PoolRunner
 from plebiscite.protocol.tally import encrypted_tally_of_board
 from plebiscite.protocol.verifier import verify_archive
 from plebiscite.server.app import create_app
@@ -102,6 +104,34 @@ def test_a_cluster_and_local_workers_close_a_referendum_alike(
             assert published_tally(archive) == sequential.json()[0], name
     region = on_cluster["regions"][0]
     belenios_verify(tmp_path, region["election"], cluster_archives[region["name"]])
+
+
+def test_the_cluster_parses_the_credential_list_by_pieces(
+    dask_client: Client, tmp_path: Path
+) -> None:
+    """The list's pieces read and parsed on the workers, each partition's credentials kept
+    there for its end, the weights other than 1 brought back: the sequential tally."""
+    from server.test_tally_ranges import NAMES, _by_ranges, _rolled, _uuid
+
+    board = SQLiteBoard(tmp_path / "board.db")
+    try:
+        name = NAMES[0]  # weighted, with revotes
+        timestamp, items = vector_items(VECTORS / f"{name}.bel")
+        uuid = _uuid(name)
+        board.create(uuid, timestamp)
+        head = Head()
+        for item in items:
+            head = board.append(uuid, head, [item])
+        sequential = encrypted_tally_of_board(board.members(uuid)).json()[0]
+        with get_task_stream(dask_client) as tasks:
+            got = _by_ranges(board, uuid, DaskRunner(dask_client, 2), 2, **_rolled(board, uuid, 60),
+                             ballots=6 * PARTITION_BALLOTS)  # fmt: skip
+        assert got == sequential
+        keys = [t["key"] for t in tasks.data]
+        assert sum(k.startswith("_roll_slice") for k in keys) > 1
+        assert any(k.startswith("merge_listed") for k in keys)
+    finally:
+        board.close()
 
 
 def test_local_workers_read_a_postgresql_board(pg_server: Any, tmp_path: Path) -> None:

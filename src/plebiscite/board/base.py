@@ -122,6 +122,13 @@ class Board(Protocol):
         """The members of ``election`` in order, those after ``after_seq`` and before
         ``until_seq`` (None: up to the head at the time of the call)."""
 
+    def member_slice(self, election: str, seq: int, start: int, size: int) -> bytes:
+        """The ``size`` bytes at ``start`` of the content of member ``seq`` of ``election``
+        (fewer where the content ends), read without the rest of it: a piece of a large
+        member (a public credential list) for the task that parses that piece;
+        BoardError if there is no such member."""
+        ...
+
     def archive(self, election: str) -> Iterator[bytes]:
         """The whole ``.bel`` archive, streamed."""
 

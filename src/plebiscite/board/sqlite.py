@@ -391,6 +391,22 @@ class SqlBoard(Generic[C]):
                 return
             page = self._page(election, ident, page[-1].seq, end)
 
+    def member_slice(self, election: str, seq: int, start: int, size: int) -> bytes:
+        if start < 0 or size < 0:
+            raise ValueError("a member's slice starts at 0 or after and has a size of 0 or more")
+        with self._read(election) as conn:
+            rows = self._rows(
+                conn,
+                self._sql(
+                    "SELECT substr(m.content, ?, ?) FROM members m JOIN elections e "
+                    "ON m.election = e.id WHERE e.uuid = ? AND m.seq = ?"
+                ),
+                (start + 1, size, election, seq),
+            )
+        if not rows:
+            raise BoardError(f"{election} has no member {seq}", where=where(election))
+        return bytes(rows[0][0])
+
     def archive(self, election: str) -> Iterator[bytes]:
         return archive_bytes(self.timestamp(election), self.members(election))
 

@@ -40,6 +40,7 @@ __all__ = [
     "ROLL_PIECE",
     "RollSummary",
     "merge_listed",
+    "pieces_of",
     "roll_pieces",
     "roll_range",
 ]
@@ -112,12 +113,32 @@ def roll_pieces(
     return [(a if i == 0 else a + 1, b) for i, (a, b) in enumerate(zip(bounds, ends, strict=True))]
 
 
+def pieces_of(raw: bytes, *, piece: int = ROLL_PIECE) -> list[tuple[int, int]]:
+    """The byte ranges ``[a, b)`` of a list held whole (``raw``: a board's member, its
+    hash checked when the board took it) to give :func:`roll_range`, cut as
+    :func:`roll_pieces` cuts a member it reads."""
+    cuts: list[int] = []
+    at = piece
+    while at < len(raw):
+        i = raw.find(_CUT, at)
+        if i < 0:
+            break
+        cuts.append(i + 1)  # the comma's place
+        at = i + 1 + piece
+    bounds = [0, *cuts]
+    ends = [*cuts, len(raw)]
+    return [(a if i == 0 else a + 1, b) for i, (a, b) in enumerate(zip(bounds, ends, strict=True))]
+
+
 def roll_range(
-    election_raw: bytes, parts: int, raw: bytes, first: bool, last: bool
+    election_raw: bytes, parts: int, raw: bytes, first: bool, last: bool, *, decode: bool = True
 ) -> tuple[Any, ...]:
     """A piece of the list (``raw``; ``first``: it begins the list, ``last``: it ends it)
     parsed and checked (see the module): its :class:`RollSummary`, then its credentials of
-    each of the ``parts`` partitions (a :class:`~plebiscite.protocol.reduce.Listed` each)."""
+    each of the ``parts`` partitions (a :class:`~plebiscite.protocol.reduce.Listed` each).
+    ``decode=False``: the credentials' encodings and membership are not checked (a board's
+    list, checked when the board took it: see
+    :func:`~plebiscite.protocol.messages.parse_credentials`)."""
     nothing = (RollSummary(False), *(Listed(b"", None) for _ in range(parts)))
     if first:
         if not raw.startswith(b"["):
@@ -142,7 +163,7 @@ def roll_range(
     weight, weights = 0, dict[str, int]()
     try:
         for s in strings:
-            c = credential_of(s.decode("utf-8"), group, "public credentials")
+            c = credential_of(s.decode("utf-8"), group, "public credentials", decode=decode)
             routed[part_of(c.public.encode(), parts)].append((c.public, c.weight))
             weight += c.weight
             if c.weight != 1:

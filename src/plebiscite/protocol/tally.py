@@ -58,12 +58,15 @@ from plebiscite.protocol.reduce import (
     reduce_partitions,
     route_result,
 )
+from plebiscite.protocol.roll import ROLL_INLINE, ROLL_PIECE, RollSummary, merge_listed, pieces_of
+from plebiscite.protocol.roll import roll_range as _roll_range
 
 __all__ = [
     "MAX_RANGE_MEMBERS",
     "MIN_RANGE_MEMBERS",
     "EncryptedTally",
     "ReadRange",
+    "ReadSlice",
     "count_json",
     "encrypted_tally_json",
     "encrypted_tally_of_board",
@@ -140,19 +143,71 @@ class _SeqMember(_Member, Protocol):
 ReadRange = Callable[[int, int], Iterable[_SeqMember]]
 
 
-def _setup_of(data: dict[str, bytes], payload: str) -> tuple[bytes, Election, dict[str, int]]:
-    """A board's Setup from its data members by hash: the election (as written, and parsed)
-    and each public credential's weight. The credentials are the board's, checked when it
-    took them (not again here)."""
-    refs = obj(
+#: the reader step of :func:`encrypted_tally_on` that reads a piece of a member where the
+#: task that parses it runs: ``read(seq, start, size)`` gives the ``size`` bytes at ``start``
+#: of the content of the board's member ``seq`` (the caller's I/O, injected here)
+ReadSlice = Callable[[int, int, int], bytes]
+
+
+def _setup_refs(data: dict[str, bytes], payload: str) -> dict[str, Any]:
+    """The hashes of a board's Setup's members (election, trustees, credentials)."""
+    return obj(
         strictjson.loads(data[payload], max_size=4096, where="setup"),
         "setup",
         ("election", "trustees", "credentials"),
     )
+
+
+def _weights_of(raw: bytes, election: Election) -> dict[str, int]:
+    """Each public credential's weight: the credentials are the board's, checked when it
+    took them (not again here)."""
+    return {c.public: c.weight for c in parse_credentials(raw, election.group, decode=False)}
+
+
+def _setup_of(data: dict[str, bytes], payload: str) -> tuple[bytes, Election, dict[str, int]]:
+    """A board's Setup from its data members by hash: the election (as written, and parsed)
+    and each public credential's weight."""
+    refs = _setup_refs(data, payload)
     el_raw = data[refs["election"]]
     election = parse_election(el_raw)
-    creds = parse_credentials(data[refs["credentials"]], election.group, decode=False)
-    return el_raw, election, {c.public: c.weight for c in creds}
+    return el_raw, election, _weights_of(data[refs["credentials"]], election)
+
+
+def _roll_slice(
+    read: ReadSlice, seq: int, start: int, size: int, election_raw: bytes, parts: int,
+    first: bool, last: bool,
+) -> tuple[Any, ...]:  # fmt: skip
+    """A piece of the board's credential list read where it runs and parsed there
+    (:func:`~plebiscite.protocol.roll.roll_range`, the encodings not checked again)."""
+    raw = read(seq, start, size)
+    return _roll_range(election_raw, parts, raw, first, last, decode=False)
+
+
+def _rolled(
+    runner: Runner, read: ReadSlice, seq: int, raw: bytes, election_raw: bytes, parts: int,
+    piece: int,
+) -> tuple[dict[str, int], list[Any], list[Any]] | None:  # fmt: skip
+    """The board's credential list (member ``seq``, ``raw`` here) parsed by the runner's
+    workers, a piece each, and kept there a partition's sorted list: the weights other than 1,
+    each partition's :class:`~plebiscite.protocol.reduce.Listed` and whether it holds a
+    credential twice (handles on the runner). None when a piece is not in the form taken
+    there (the list is then parsed here)."""
+    bounds = pieces_of(raw, piece=piece)
+    last = len(bounds) - 1
+    handles = [
+        runner.map(_roll_slice, read, seq, a, b - a, election_raw, parts, i == 0, i == last)
+        for i, (a, b) in enumerate(bounds)
+    ]
+    summaries: list[RollSummary] = [runner.result(runner.item(h, 0)) for h in handles]
+    if not all(s.ok for s in summaries):
+        return None
+    merged = [
+        runner.reduce(merge_listed, *(runner.item(h, 1 + p) for h in handles)) for p in range(parts)
+    ]
+    weights: dict[str, int] = {}
+    for summary in summaries:
+        weights |= summary.weights or {}
+    return weights, [runner.item(m, 0) for m in merged], [runner.item(m, 1) for m in merged]
 
 
 def encrypted_tally_of_board(members: Iterable[_Member]) -> EncryptedTally:
@@ -271,6 +326,9 @@ def encrypted_tally_on(
     end_seq: int = 0,
     range_size: int | None = None,
     new_partition: Callable[[], PartitionState] | None = None,
+    read_slice: ReadSlice | None = None,
+    roll_inline: int = ROLL_INLINE,
+    roll_piece: int = ROLL_PIECE,
 ) -> EncryptedTally:
     """The encrypted tally of a closed board as :func:`encrypted_tally_of_board` gives it,
     computed by the partitioned reduce of verification (:mod:`plebiscite.protocol.reduce`) on
@@ -289,6 +347,12 @@ def encrypted_tally_on(
     where it is to live (:func:`plebiscite.compute.spill.disk_partition`: its records beyond
     a bound written to that disk); None: in memory (pickled runs).
 
+    Given ``read_slice`` (:data:`ReadSlice`) too, a credential list over ``roll_inline``
+    bytes is parsed by the runner's workers, pieces of about ``roll_piece`` bytes each read
+    where its task runs, each partition's credentials kept there for its end (as
+    ``plebiscite verify`` does an archive's: :mod:`plebiscite.protocol.roll`): only the
+    weights other than 1 come here.
+
     Raises ValueError when the board has no Setup or a
     ballot the reduce finds wrong (not on the list, a ciphertext of another credential: the
     board's verifier refuses those, so a tally is never made of them); raises what the
@@ -298,6 +362,9 @@ def encrypted_tally_on(
     shared: Any = None
     election: Election | None = None
     weights: dict[str, int] = {}
+    seqs: dict[str, int] = {}
+    listed: Callable[[int], Any] | None = None
+    twice: list[Any] = []
     parts = 0
     states: list[Any] = []
     mapped: deque[Any] = deque()
@@ -329,17 +396,33 @@ def encrypted_tally_on(
     for m in members:
         if m.kind == "data":
             data[m.hash] = m.content
+            seq = getattr(m, "seq", None)
+            if isinstance(seq, int):
+                seqs[m.hash] = seq
             continue
         if m.kind != "event":
             continue  # an archive's header
         ev = parse_event(m.content, m.hash, f"event {m.hash}")
         if ev.type == "Setup" and ev.payload is not None:
-            el_raw, election, weights = _setup_of(data, ev.payload)
-            weighted = any(w != 1 for w in weights.values())
-            setup = BallotSetup(el_raw, weights if weighted else None, per_ballot=True)
+            refs = _setup_refs(data, ev.payload)
+            el_raw, cr_raw = data[refs["election"]], data[refs["credentials"]]
+            election = parse_election(el_raw)
+            parts = partitions_for(ballots, width)
+            cr_seq = seqs.get(refs["credentials"])
+            rolled = None
+            if read_slice is not None and cr_seq is not None and len(cr_raw) > roll_inline:
+                rolled = _rolled(runner, read_slice, cr_seq, cr_raw, el_raw, parts, roll_piece)
+            if rolled is None:
+                weights = _weights_of(cr_raw, election)
+                others = {c: w for c, w in weights.items() if w != 1}
+            else:
+                others, handles, twice = rolled
+                listed = handles.__getitem__
+            del cr_raw
+            data.clear()  # the list too, with ranges (the loop stops below)
+            setup = BallotSetup(el_raw, others or None, per_ballot=True)
             # the election and the weights sent once, a handle every chunk's task takes
             shared = runner.map(_identity, setup)
-            parts = partitions_for(ballots, width)
             # each partition's state made where it is to live (new_partition: its runs on
             # that disk), or in memory by the first round
             states = [None if new_partition is None else runner.reduce(new_partition)
@@ -368,7 +451,10 @@ def encrypted_tally_on(
         absorb_round()
     # local worker processes: the partitions' products made there, a partition a worker
     local = isinstance(runner, PoolRunner) and runner.executor is not None and parts > 1
-    listed = credential_parts(weights, len(states))
+    if any(runner.result(t) for t in twice):
+        raise ValueError("the board's public credential list holds a credential twice")
+    if listed is None:
+        listed = credential_parts(weights, len(states))
     total = reduce_partitions(runner, states, setup, listed, 1, finish_by_map=local)
     if total.findings or total.dropped:
         more = len(total.findings) + total.dropped - 1

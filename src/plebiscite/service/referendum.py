@@ -233,7 +233,7 @@ from plebiscite.service.errors import (
 )
 from plebiscite.service.letters import KIND_JOB, Letter, Letters
 from plebiscite.service.pool import MAX_POOL
-from plebiscite.service.tallyread import range_reader
+from plebiscite.service.tallyread import range_reader, slice_reader
 from plebiscite.service.voters import EMAIL, is_required, set_roll
 from plebiscite.service.workers import TallyWorkers
 
@@ -1932,6 +1932,7 @@ def _append_tally(s: ElectionState, workers: TallyWorkers | None = None) -> None
                 read_range=range_reader(location, s.uuid),
                 end_seq=s.board.next_seq(s.uuid),
                 new_partition=workers.new_partition,
+                read_slice=slice_reader(location, s.uuid),
             )
         else:
             et = encrypted_tally_on(s.board.members(s.uuid), runner, ballots=ballots)

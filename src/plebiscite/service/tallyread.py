@@ -21,9 +21,16 @@ from collections import OrderedDict
 
 from plebiscite.board import Board, StoredMember, open_board
 from plebiscite.errors import PlebisciteError
-from plebiscite.protocol.tally import ReadRange
+from plebiscite.protocol.tally import ReadRange, ReadSlice
 
-__all__ = ["OPEN_BOARDS", "BoardUnreadableError", "range_reader", "read_range"]
+__all__ = [
+    "OPEN_BOARDS",
+    "BoardUnreadableError",
+    "range_reader",
+    "read_range",
+    "read_slice",
+    "slice_reader",
+]
 
 #: the boards a process keeps open for the tasks that follow
 OPEN_BOARDS = 4
@@ -57,6 +64,15 @@ def _board_at(location: str) -> Board:
     return first
 
 
+def _unreadable(location: str, election: str, e: Exception) -> BoardUnreadableError:
+    """The board at ``location`` closed (opened again by the next task), and the error."""
+    with _lock:
+        board = _boards.pop(location, None)
+    if board is not None:
+        board.close()
+    return BoardUnreadableError(f"the board of {election} cannot be read where the tally runs: {e}")
+
+
 def read_range(location: str, election: str, a: int, b: int) -> list[StoredMember]:
     """The members of ``election`` numbered ``a`` to ``b - 1`` on the board at ``location``
     (see the module); :class:`BoardUnreadableError` if they cannot be read here."""
@@ -65,16 +81,28 @@ def read_range(location: str, election: str, a: int, b: int) -> list[StoredMembe
     except BoardUnreadableError:
         raise
     except (PlebisciteError, OSError) as e:
-        with _lock:
-            board = _boards.pop(location, None)
-        if board is not None:
-            board.close()
-        raise BoardUnreadableError(
-            f"the board of {election} cannot be read where the tally runs: {e}"
-        ) from None
+        raise _unreadable(location, election, e) from None
+
+
+def read_slice(location: str, election: str, seq: int, start: int, size: int) -> bytes:
+    """The ``size`` bytes at ``start`` of member ``seq`` of ``election`` on the board at
+    ``location`` (a piece of its credential list); :class:`BoardUnreadableError` if they
+    cannot be read here."""
+    try:
+        return _board_at(location).member_slice(election, seq, start, size)
+    except BoardUnreadableError:
+        raise
+    except (PlebisciteError, OSError) as e:
+        raise _unreadable(location, election, e) from None
 
 
 def range_reader(location: str, election: str) -> ReadRange:
     """The reader step of ``election``'s tally on the board at ``location``: picklable, for a
     worker process or a Dask worker."""
     return functools.partial(read_range, location, election)
+
+
+def slice_reader(location: str, election: str) -> ReadSlice:
+    """The slice reader of ``election``'s tally on the board at ``location`` (a piece of its
+    credential list): picklable, for a worker process or a Dask worker."""
+    return functools.partial(read_slice, location, election)
