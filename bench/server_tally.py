@@ -16,7 +16,9 @@ way runs in a fresh process of its own, reading the board as the server does
 the archive's, byte for byte; it prints the wall time (the workers' and the cluster's start
 not counted), ballots per second, the ratio to the sequential producer, the CPU of the
 server's process and of the workers, and the peak resident memory of the server's process
-(with a LocalCluster, its scheduler's too) and of each worker (``getrusage``, or VmHWM). The
+(with a LocalCluster, its scheduler's too) and of each worker (``getrusage``, or VmHWM); on
+the cluster, the serial parts too: the time to the first range's task and after the last
+(from Dask's task stream). The
 verifier's check of the tally, the same whichever way it was made, is not timed. On a shared
 machine the CPU times say more than the wall times.
 
@@ -74,6 +76,22 @@ def _cpu() -> float:
 
 def _mib(n: float) -> str:
     return f"{n / (1 << 20):.0f} MiB"
+
+
+def _serial(tasks: list[dict[str, Any]], t0: float, t1: float) -> tuple[float, float]:
+    """The tally's serial parts on a cluster, from its task stream: from its start to the
+    first range's task (the Setup read, the credential list's pieces), and from the last
+    range's task to its end (the last round, the partitions' ends, their tree)."""
+    spans = [
+        (ss["start"], ss["stop"])
+        for task in tasks
+        if str(task["key"]).startswith("_tally_range")
+        for ss in task["startstops"]
+        if ss["action"] == "compute"
+    ]
+    if not spans:
+        return 0.0, 0.0
+    return min(a for a, _ in spans) - t0, t1 - max(b for _, b in spans)
 
 
 def board_of(archive: Path, voters: int) -> tuple[Path, str, bytes]:
@@ -173,14 +191,19 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
             out["workers"] = [_hwm(pid) for pid in pool._processes]
             workers.close()
         else:
+            from distributed import get_task_stream
+
             from plebiscite.compute.cluster import DaskRunner, connect, peak_memory
 
             with connect("local:2") as client:
                 runner = DaskRunner(client, 2)
                 before = sum(client.run(_cpu).values())
-                t, c = time.perf_counter(), _cpu()
-                et = tally_on(runner)
-                out["seconds"], out["cpu"] = time.perf_counter() - t, _cpu() - c
+                t, c, t0 = time.perf_counter(), _cpu(), time.time()
+                with get_task_stream(client) as stream:
+                    et = tally_on(runner)
+                    out["seconds"], out["cpu"] = time.perf_counter() - t, _cpu() - c
+                    t1 = time.time()
+                out["serial"] = _serial(stream.data, t0, t1)
                 out["workers_cpu"] = sum(client.run(_cpu).values()) - before
                 peaks = peak_memory(client)
                 out["workers"] = list(peaks["workers"].values())
@@ -235,6 +258,9 @@ def main() -> None:
                 mem += ", workers " + " / ".join(_mib(w) for w in got["workers"][:2])
             if "scheduler" in got:
                 mem += f", scheduler {_mib(got['scheduler'])}"
+            if "serial" in got:
+                a, b = got["serial"]
+                cpu += f"; serial: {a:.2f} s to the first range, {b:.2f} s after the last"
             print(f"  {WAYS[way]:36} {s:7.2f} s {ballots / s:6.0f} ballots/s{ratio}")
             print(f"  {'':36} {cpu}; peak RSS {mem}")
 
