@@ -23,9 +23,7 @@ import pytest
 from distributed import Client, get_task_stream
 from fastapi.testclient import TestClient
 
-from board.test_contract import vector_items
-from indexed_cases import VECTORS
-from plebiscite.board import Head, open_board
+from plebiscite.board import open_board
 from plebiscite.board.sqlite import SQLiteBoard
 from plebiscite.cli.demo_server import play_referendum, status
 from plebiscite.cli.main import main
@@ -111,17 +109,11 @@ def test_the_cluster_parses_the_credential_list_by_pieces(
 ) -> None:
     """The list's pieces read and parsed on the workers, each partition's credentials kept
     there for its end, the weights other than 1 brought back: the sequential tally."""
-    from server.test_tally_ranges import NAMES, _by_ranges, _rolled, _uuid
+    from server.test_tally_ranges import NAMES, _by_ranges, _rolled, load_vector
 
     board = SQLiteBoard(tmp_path / "board.db")
     try:
-        name = NAMES[0]  # weighted, with revotes
-        timestamp, items = vector_items(VECTORS / f"{name}.bel")
-        uuid = _uuid(name)
-        board.create(uuid, timestamp)
-        head = Head()
-        for item in items:
-            head = board.append(uuid, head, [item])
+        uuid = load_vector(board, NAMES[0])  # weighted, with revotes
         sequential = encrypted_tally_of_board(board.members(uuid)).json()[0]
         with get_task_stream(dask_client) as tasks:
             got = _by_ranges(board, uuid, DaskRunner(dask_client, 2), 2, **_rolled(board, uuid, 60),

@@ -47,13 +47,19 @@ def board(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Board]:
             url = stack.enter_context(request.getfixturevalue("pg_server").fresh_database())
         b = stack.enter_context(contextlib.closing(open_board(url)))
         for name in NAMES:
-            timestamp, items = vector_items(VECTORS / f"{name}.bel")
-            uuid = _uuid(name)
-            b.create(uuid, timestamp)
-            head = Head()
-            for item in items:
-                head = b.append(uuid, head, [item])
+            load_vector(b, name)
         yield b
+
+
+def load_vector(board: Board, name: str) -> str:
+    """The vector ``name`` appended to ``board`` an item at a time; its uuid."""
+    timestamp, items = vector_items(VECTORS / f"{name}.bel")
+    uuid = _uuid(name)
+    board.create(uuid, timestamp)
+    head = Head()
+    for item in items:
+        head = board.append(uuid, head, [item])
+    return uuid
 
 
 def _uuid(name: str) -> str:

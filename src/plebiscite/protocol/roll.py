@@ -67,6 +67,14 @@ class RollSummary(NamedTuple):
     weights: dict[str, int] | None = None
 
 
+def _ranges(cuts: list[int], size: int) -> list[tuple[int, int]]:
+    """The pieces' byte ranges of a list of ``size`` bytes cut at ``cuts`` (each a comma's
+    place: a piece ends before it, the next begins after it)."""
+    bounds = [0, *cuts]
+    ends = [*cuts, size]
+    return [(a if i == 0 else a + 1, b) for i, (a, b) in enumerate(zip(bounds, ends, strict=True))]
+
+
 def roll_pieces(
     stream: BinaryIO, entry: IndexEntry, *, piece: int = ROLL_PIECE
 ) -> list[tuple[int, int]]:
@@ -108,9 +116,7 @@ def roll_pieces(
         tail = seen[-2:]
     if digest.hexdigest() != entry.hash:
         raise EncodingError(f"member {name!r} content hashes to {digest.hexdigest()}", where=where)
-    bounds = [0, *cuts]
-    ends = [*cuts, entry.size]
-    return [(a if i == 0 else a + 1, b) for i, (a, b) in enumerate(zip(bounds, ends, strict=True))]
+    return _ranges(cuts, entry.size)
 
 
 def pieces_of(raw: bytes, *, piece: int = ROLL_PIECE) -> list[tuple[int, int]]:
@@ -125,9 +131,7 @@ def pieces_of(raw: bytes, *, piece: int = ROLL_PIECE) -> list[tuple[int, int]]:
             break
         cuts.append(i + 1)  # the comma's place
         at = i + 1 + piece
-    bounds = [0, *cuts]
-    ends = [*cuts, len(raw)]
-    return [(a if i == 0 else a + 1, b) for i, (a, b) in enumerate(zip(bounds, ends, strict=True))]
+    return _ranges(cuts, len(raw))
 
 
 def roll_range(

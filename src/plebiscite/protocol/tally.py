@@ -396,7 +396,7 @@ def encrypted_tally_on(
     for m in members:
         if m.kind == "data":
             data[m.hash] = m.content
-            seq = getattr(m, "seq", None)
+            seq = getattr(m, "seq", None) if setup is None else None  # the Setup's members'
             if isinstance(seq, int):
                 seqs[m.hash] = seq
             continue
