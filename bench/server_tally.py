@@ -22,8 +22,13 @@ the cluster, the serial parts too: the time to the first range's task and after 
 verifier's check of the tally, the same whichever way it was made, is not timed. On a shared
 machine the CPU times say more than the wall times.
 
+With ``here`` among the ways, each two-worker way's throughput is also given as a share of
+twice the one process's, both from the same round: ``--rounds R`` runs the ways R times in
+turn (``here,local2,here,local2,...``), so that the machine's drift over minutes weighs on
+both sides of each ratio alike, and prints each round's ratios and their median.
+
     ./dev bench server_tally [--voters 10000,100000] [--ways sequential,here,jobs2,local2]
-                             [--ways ...,jobs2_sent,local2_sent]
+                             [--ways ...,jobs2_sent,local2_sent] [--rounds R]
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -50,6 +56,8 @@ WAYS = {
     "local2_sent": "reduce, --cluster local:2, ballots sent",
 }
 DEFAULT_WAYS = ("sequential", "here", "jobs2", "local2")
+# the ways on two workers, compared with twice the one process (``here``)
+TWO_WORKERS = ("jobs2", "local2", "jobs2_sent", "local2_sent")
 
 
 def _peak() -> int:
@@ -221,6 +229,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--voters", default="10000,100000")
     ap.add_argument("--ways", default=",".join(DEFAULT_WAYS))
+    ap.add_argument("--rounds", type=int, default=1, help="the ways run this many times in turn")
     ap.add_argument(
         "--one", nargs=4, metavar=("WAY", "DB", "UUID", "BALLOTS"), help=argparse.SUPPRESS
     )
@@ -230,6 +239,8 @@ def main() -> None:
         json.dump(one_way(way, db, uuid, int(ballots)), sys.stdout)
         return
     ways = args.ways.split(",")
+    if args.rounds < 1:
+        raise SystemExit("--rounds: at least 1")
     print(f"load average: {load()}; {os.cpu_count()} cores")
     for voters in (int(v) for v in args.voters.split(",")):
         revotes = voters // 50
@@ -237,32 +248,50 @@ def main() -> None:
         archive = generated(voters, revotes)
         db, uuid, tally = board_of(archive, voters)
         print(f"\n{ballots} ballots ({voters} voters, {revotes} revotes), board {db}")
-        base = None
-        for way in ways:
-            p = subprocess.run(
-                [sys.executable, __file__, "--one", way, str(db), uuid, str(ballots)],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            if p.returncode != 0:
-                raise SystemExit(f"{way} failed:\n{p.stderr[-3000:]}")
-            got = json.loads(p.stdout)
-            assert got["tally"].encode() == tally, f"{way}: not the archive's tally"
-            s = got["seconds"]
-            base = s if way == "sequential" else base
-            ratio = f", x{base / s:.2f} the sequential" if base and way != "sequential" else ""
-            cpu = f"CPU server {got['cpu']:.1f} s"
-            if "workers_cpu" in got:
-                cpu += f", workers {got['workers_cpu']:.1f} s"
-            mem = f"server {_mib(got['server'])}"
-            if "workers" in got:
-                mem += ", workers " + " / ".join(_mib(w) for w in got["workers"][:2])
-            if "scheduler" in got:
-                mem += f", scheduler {_mib(got['scheduler'])}"
-            if "serial" in got:
-                a, b = got["serial"]
-                cpu += f"; serial: {a:.2f} s to the first range, {b:.2f} s after the last"
-            print(f"  {WAYS[way]:36} {s:7.2f} s {ballots / s:6.0f} ballots/s{ratio}")
-            print(f"  {'':36} {cpu}; peak RSS {mem}")
+        shares: dict[str, list[float]] = {}
+        for r in range(args.rounds):
+            if args.rounds > 1:
+                print(f"  round {r + 1} of {args.rounds} (load average: {load()})")
+            times = {way: run_way(way, db, uuid, ballots, tally) for way in ways}
+            for way, s in times.items():
+                if "sequential" in times and way != "sequential":
+                    print(f"  {WAYS[way]:36} x{times['sequential'] / s:.2f} the sequential")
+                if "here" in times and way in TWO_WORKERS:
+                    share = times["here"] / (2 * s)
+                    shares.setdefault(way, []).append(share)
+                    print(f"  {WAYS[way]:36} {share:.2f} of twice the one process's")
+        if args.rounds > 1:
+            for way, got in shares.items():
+                listed = ", ".join(f"{x:.2f}" for x in got)
+                print(f"  {WAYS[way]:36} of twice one process: {listed}; median "
+                      f"{statistics.median(got):.2f}")  # fmt: skip
+
+
+def run_way(way: str, db: Path, uuid: str, ballots: int, tally: bytes) -> float:
+    """One way's tally in a fresh process, printed; its wall time."""
+    p = subprocess.run(
+        [sys.executable, __file__, "--one", way, str(db), uuid, str(ballots)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if p.returncode != 0:
+        raise SystemExit(f"{way} failed:\n{p.stderr[-3000:]}")
+    got = json.loads(p.stdout)
+    assert got["tally"].encode() == tally, f"{way}: not the archive's tally"
+    s: float = got["seconds"]
+    cpu = f"CPU server {got['cpu']:.1f} s"
+    if "workers_cpu" in got:
+        cpu += f", workers {got['workers_cpu']:.1f} s"
+    mem = f"server {_mib(got['server'])}"
+    if "workers" in got:
+        mem += ", workers " + " / ".join(_mib(w) for w in got["workers"][:2])
+    if "scheduler" in got:
+        mem += f", scheduler {_mib(got['scheduler'])}"
+    if "serial" in got:
+        a, b = got["serial"]
+        cpu += f"; serial: {a:.2f} s to the first range, {b:.2f} s after the last"
+    print(f"  {WAYS[way]:36} {s:7.2f} s {ballots / s:6.0f} ballots/s", flush=True)
+    print(f"  {'':36} {cpu}; peak RSS {mem}", flush=True)
+    return s
 
 
 if __name__ == "__main__":

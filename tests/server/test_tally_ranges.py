@@ -122,14 +122,15 @@ def test_the_credential_list_parsed_by_the_tasks_gives_the_sequential_tally(
 
 def test_a_list_not_in_the_form_taken_by_pieces_is_parsed_here(board: Board) -> None:
     """A piece whose bytes are not in Belenios's form (white space: valid JSON all the same)
-    makes the list parsed whole by the tally's caller, for the same tally; the pieces' bytes
-    repeated (a credential listed twice) are refused."""
+    makes the list parsed whole (on the runner for the setup, by the tally's caller for the
+    end), for the same tally; the pieces' bytes repeated (a credential listed twice) are
+    refused."""
     uuid = _uuid(NAMES[0])
     sequential = encrypted_tally_of_board(board.members(uuid)).json()[0]
     read = slice_reader(board.location, uuid)
 
     def spaced(seq: int, start: int, size: int) -> bytes:
-        return read(seq, start, size).replace(b",", b", ")
+        return read(seq, start, size).replace(b"[", b"[ ")
 
     got = _by_ranges(board, uuid, PoolRunner(None, 1), 2, **_rolled(board, uuid, 1, spaced))
     assert got == sequential

@@ -183,31 +183,51 @@ def _roll_slice(
     return _roll_range(election_raw, parts, raw, first, last, decode=False)
 
 
+def _setup_rolled(
+    election_raw: bytes, read: ReadSlice, seq: int, size: int, *summaries: RollSummary
+) -> tuple[BallotSetup, bool]:
+    """The map step's setup from the credential list's pieces' summaries, where it runs: the
+    weights other than 1 the pieces found, and True; or when a piece is not in the form taken
+    there, the weights of the whole list (member ``seq``, ``size`` bytes) read and parsed
+    here, and False."""
+    weights: dict[str, int] = {}
+    ok = all(s.ok for s in summaries)
+    if ok:
+        for summary in summaries:
+            weights |= summary.weights or {}
+    else:
+        every = _weights_of(read(seq, 0, size), parse_election(election_raw))
+        weights = {c: w for c, w in every.items() if w != 1}
+    return BallotSetup(election_raw, weights or None, per_ballot=True), ok
+
+
 def _rolled(
     runner: Runner, read: ReadSlice, seq: int, raw: bytes, election_raw: bytes, parts: int,
     piece: int,
-) -> tuple[dict[str, int], list[Any], list[Any]] | None:  # fmt: skip
+) -> tuple[Any, Any, list[Any], list[Any]]:  # fmt: skip
     """The board's credential list (member ``seq``, ``raw`` here) parsed by the runner's
-    workers, a piece each, and kept there a partition's sorted list: the weights other than 1,
-    each partition's :class:`~plebiscite.protocol.reduce.Listed` and whether it holds a
-    credential twice (handles on the runner). None when a piece is not in the form taken
-    there (the list is then parsed here)."""
+    workers, a piece each, and kept there a partition's sorted list: handles on the runner of
+    the map step's setup (:func:`_setup_rolled`, made there from the pieces' summaries: the
+    client waits for none of them), of whether every piece was in the form taken there (if
+    not, the lists are not the board's: the caller makes them), of each partition's
+    :class:`~plebiscite.protocol.reduce.Listed` and of whether it holds a credential twice."""
     bounds = pieces_of(raw, piece=piece)
     last = len(bounds) - 1
     handles = [
         runner.map(_roll_slice, read, seq, a, b - a, election_raw, parts, i == 0, i == last)
         for i, (a, b) in enumerate(bounds)
     ]
-    summaries: list[RollSummary] = [runner.result(runner.item(h, 0)) for h in handles]
-    if not all(s.ok for s in summaries):
-        return None
+    summaries = [runner.item(h, 0) for h in handles]
+    made = runner.reduce(_setup_rolled, election_raw, read, seq, len(raw), *summaries)
     merged = [
         runner.reduce(merge_listed, *(runner.item(h, 1 + p) for h in handles)) for p in range(parts)
     ]
-    weights: dict[str, int] = {}
-    for summary in summaries:
-        weights |= summary.weights or {}
-    return weights, [runner.item(m, 0) for m in merged], [runner.item(m, 1) for m in merged]
+    return (
+        runner.item(made, 0),
+        runner.item(made, 1),
+        [runner.item(m, 0) for m in merged],
+        [runner.item(m, 1) for m in merged],
+    )
 
 
 def encrypted_tally_of_board(members: Iterable[_Member]) -> EncryptedTally:
@@ -350,8 +370,9 @@ def encrypted_tally_on(
     Given ``read_slice`` (:data:`ReadSlice`) too, a credential list over ``roll_inline``
     bytes is parsed by the runner's workers, pieces of about ``roll_piece`` bytes each read
     where its task runs, each partition's credentials kept there for its end (as
-    ``plebiscite verify`` does an archive's: :mod:`plebiscite.protocol.roll`): only the
-    weights other than 1 come here.
+    ``plebiscite verify`` does an archive's: :mod:`plebiscite.protocol.roll`); the map
+    step's setup (the weights other than 1) is made there from the pieces' summaries, so that
+    the ranges are sent at once: no weight comes here.
 
     Raises ValueError when the board has no Setup or a
     ballot the reduce finds wrong (not on the list, a ciphertext of another credential: the
@@ -364,6 +385,8 @@ def encrypted_tally_on(
     weights: dict[str, int] = {}
     seqs: dict[str, int] = {}
     listed: Callable[[int], Any] | None = None
+    rolled: tuple[ReadSlice, int, int] | None = None  # the list's reader, member and size
+    in_form: Any = None
     twice: list[Any] = []
     parts = 0
     states: list[Any] = []
@@ -409,20 +432,22 @@ def encrypted_tally_on(
             election = parse_election(el_raw)
             parts = partitions_for(ballots, width)
             cr_seq = seqs.get(refs["credentials"])
-            rolled = None
             if read_slice is not None and cr_seq is not None and len(cr_raw) > roll_inline:
-                rolled = _rolled(runner, read_slice, cr_seq, cr_raw, el_raw, parts, roll_piece)
-            if rolled is None:
+                # the setup made on the runner from the pieces: the ranges go at once
+                shared, in_form, handles, twice = _rolled(
+                    runner, read_slice, cr_seq, cr_raw, el_raw, parts, roll_piece
+                )
+                rolled = (read_slice, cr_seq, len(cr_raw))
+                listed = handles.__getitem__
+                setup = BallotSetup(el_raw, None, per_ballot=True)  # the end's: no weights
+            else:
                 weights = _weights_of(cr_raw, election)
                 others = {c: w for c, w in weights.items() if w != 1}
-            else:
-                others, handles, twice = rolled
-                listed = handles.__getitem__
+                setup = BallotSetup(el_raw, others or None, per_ballot=True)
+                # the election and the weights sent once, a handle every chunk's task takes
+                shared = runner.map(_identity, setup)
             del cr_raw
             data.clear()  # the list too, with ranges (the loop stops below)
-            setup = BallotSetup(el_raw, others or None, per_ballot=True)
-            # the election and the weights sent once, a handle every chunk's task takes
-            shared = runner.map(_identity, setup)
             # each partition's state made where it is to live (new_partition: its runs on
             # that disk), or in memory by the first round
             states = [None if new_partition is None else runner.reduce(new_partition)
@@ -451,6 +476,10 @@ def encrypted_tally_on(
         absorb_round()
     # local worker processes: the partitions' products made there, a partition a worker
     local = isinstance(runner, PoolRunner) and runner.executor is not None and parts > 1
+    if rolled is not None and not runner.result(in_form):
+        # a piece not in the form taken there: the list parsed here, as a short one is
+        read, seq, size = rolled
+        weights, listed, twice = _weights_of(read(seq, 0, size), election), None, []
     if any(runner.result(t) for t in twice):
         raise ValueError("the board's public credential list holds a credential twice")
     if listed is None:
