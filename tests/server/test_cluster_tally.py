@@ -14,6 +14,7 @@ import contextlib
 import io
 import logging
 import socket
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -36,6 +37,7 @@ from plebiscite.protocol.reduce import PARTITION_BALLOTS, PoolRunner
 from plebiscite.protocol.tally import encrypted_tally_of_board
 from plebiscite.protocol.verifier import verify_archive
 from plebiscite.server.app import create_app
+from plebiscite.service.tallyread import slice_reader
 from protocol.test_tally_on import published_tally
 from server.test_lifecycle import TOKEN, YES, A, belenios_verify
 from server.test_times import open_referendum, wait_for_phase
@@ -43,14 +45,18 @@ from server.test_times import open_referendum, wait_for_phase
 KEY = SigningKey.from_seed(b"\x0c" * 32)
 
 
-def _play(db: Path | str, **where: Any) -> tuple[dict[str, Any], dict[str, bytes]]:
+def _play(
+    db: Path | str, at_once: int | None = None, **where: Any
+) -> tuple[dict[str, Any], dict[str, bytes]]:
     """A whole referendum of 4 voters a region in 2 regions on the board at ``db`` (a SQLite
-    file, a PostgreSQL DSN), its tallies computed ``where``; its final status and its regions'
-    archives."""
+    file, a PostgreSQL DSN), its tallies computed ``where``, ``at_once`` regions closed at
+    once (None: the server's default); its final status and its regions' archives."""
     board = open_board(str(db))
     try:
         app = create_app(board, admin_token=TOKEN, key=KEY, **where)
         app.state.referendums.workers.small = 0  # worker processes even for these few ballots
+        if at_once is not None:
+            app.state.referendums.workers.at_once = at_once
         with TestClient(app) as c:
             final = play_referendum(
                 c,
@@ -104,11 +110,38 @@ def test_a_cluster_and_local_workers_close_a_referendum_alike(
     belenios_verify(tmp_path, region["election"], cluster_archives[region["name"]])
 
 
+def test_a_cluster_closes_regions_at_once(
+    dask_client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two regions closed at once on one cluster's runner (each region's close waits for the
+    other's to have begun: one after the other, the wait would time out), for the outcome of
+    closing them one after the other."""
+    from plebiscite.service import referendum
+
+    both = threading.Barrier(2, timeout=60)
+    close_region = referendum._close_region
+
+    def meeting(s: Any, workers: Any = None) -> None:
+        both.wait()
+        close_region(s, workers)
+
+    runner = DaskRunner(dask_client, 2)
+    alone, _ = _play(tmp_path / "alone.db", at_once=1, runner=runner)
+    monkeypatch.setattr(referendum, "_close_region", meeting)
+    together, archives = _play(tmp_path / "together.db", at_once=2, runner=runner)
+    assert together["phase"] == alone["phase"] == "done"
+    assert _outcome(together) == _outcome(alone)
+    for name, archive in archives.items():
+        assert verify_archive(lambda d=archive: io.BytesIO(d)).valid, name
+
+
 def test_the_cluster_parses_the_credential_list_by_pieces(
     dask_client: Client, tmp_path: Path
 ) -> None:
     """The list's pieces read and parsed on the workers, each partition's credentials kept
-    there for its end, the weights other than 1 brought back: the sequential tally."""
+    there for its end, the map step's setup made there from the pieces: the sequential
+    tally; the same when the pieces are not in the form taken there (the list parsed whole
+    on a worker for the setup, and here for the end)."""
     from server.test_tally_ranges import NAMES, _by_ranges, _rolled, load_vector
 
     board = SQLiteBoard(tmp_path / "board.db")
@@ -122,6 +155,15 @@ def test_the_cluster_parses_the_credential_list_by_pieces(
         keys = [t["key"] for t in tasks.data]
         assert sum(k.startswith("_roll_slice") for k in keys) > 1
         assert any(k.startswith("merge_listed") for k in keys)
+        assert any(k.startswith("_setup_rolled") for k in keys)
+        read = slice_reader(board.location, uuid)
+
+        def spaced(seq: int, start: int, size: int) -> bytes:
+            return read(seq, start, size).replace(b"[", b"[ ")
+
+        got = _by_ranges(board, uuid, DaskRunner(dask_client, 2), 2,
+                         **_rolled(board, uuid, 60, spaced))  # fmt: skip
+        assert got == sequential
     finally:
         board.close()
 

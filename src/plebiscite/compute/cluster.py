@@ -363,7 +363,8 @@ class DaskRunner:
     such a step gave (the state's next round, its end) runs on the same worker: a state never
     moves (its runs on that worker's disk with it) but when that worker is gone. A task whose
     worker dies is run again from its lineage elsewhere (the chunks' index entries: the
-    ballots are read again from the archive)."""
+    ballots are read again from the archive). Threads may share one (the server's regions
+    closed at once): Dask's client takes tasks from any thread."""
 
     def __init__(self, client: Client, width: int) -> None:
         self.client = client
@@ -423,8 +424,9 @@ class DaskRunner:
         if args:
             where = self._pinned.get(getattr(args[0], "key", None))
         elif self._threads:
-            where = self._threads[self._turn % len(self._threads)]
-            self._turn += 1
+            with self._lock:  # threads share the runner (regions closed at once)
+                where = self._threads[self._turn % len(self._threads)]
+                self._turn += 1
         else:
             where = None
         taken = tuple(a.i if isinstance(a, _Slice) else None for a in args)

@@ -1852,14 +1852,39 @@ async def _close(
     """In every region: EndBallots (unless already closed), then the encrypted tally the
     server's verifier recomputed from the board (on ``workers``), each with a signed
     checkpoint (and the server's shuffle where it is due); ``closed(name)`` after each
-    region."""
-    for region in ref.regions:
-        s = _election_in(elections, ref, region)
-        async with s.lock:
-            await anyio.to_thread.run_sync(_close_region, s, workers)
-            await anyio.to_thread.run_sync(_decrypt_alone, ref, s)
+    region. ``workers.at_once`` regions are closed at once, each on a thread of its own (not
+    the threads of the requests); a region that fails leaves the others to close, and the
+    first failure is raised once they are done."""
+    at_once = 1 if workers is None else max(1, workers.at_once)
+    states = [(region, _election_in(elections, ref, region)) for region in ref.regions]
+    if at_once == 1 or len(states) == 1:
+        for region, s in states:
+            async with s.lock:
+                await anyio.to_thread.run_sync(_close_region, s, workers)
+                await anyio.to_thread.run_sync(_decrypt_alone, ref, s)
+            if closed is not None:
+                closed(region.name)
+        return
+    # the regions closing, and their threads (a token each, apart from the requests')
+    closing, threads = anyio.CapacityLimiter(at_once), anyio.CapacityLimiter(at_once)
+    failures: list[Exception] = []
+
+    async def close_one(region: _Region, s: ElectionState) -> None:
+        try:
+            async with closing, s.lock:
+                await anyio.to_thread.run_sync(_close_region, s, workers, limiter=threads)
+                await anyio.to_thread.run_sync(_decrypt_alone, ref, s, limiter=threads)
+        except Exception as e:  # the others close all the same
+            failures.append(e)
+            return
         if closed is not None:
             closed(region.name)
+
+    async with anyio.create_task_group() as group:
+        for region, s in states:
+            group.start_soon(close_one, region, s)
+    if failures:
+        raise failures[0]
 
 
 def _decrypt_alone(ref: _Referendum, s: ElectionState) -> None:

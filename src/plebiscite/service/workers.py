@@ -12,6 +12,12 @@ themselves, by ranges of the board's members (:mod:`plebiscite.service.tallyread
 server's process reads only the board's start. The worker processes are started with
 ``spawn`` (the server has threads: a fork could
 copy a lock held by one of them) the first time a large board closes, and kept.
+
+A referendum's regions (a poll's shards) are closed :attr:`TallyWorkers.at_once` at a time:
+on a cluster one for every :data:`THREADS_A_CLOSE` of its worker threads (a board's tally
+leaves workers idle in its serial parts, the Setup read and the partitions' end, and a
+shard of 100,000 ballots has about a hundred ranges), elsewhere one after the other (local
+worker processes are already all busy with one board).
 """
 
 from __future__ import annotations
@@ -24,10 +30,12 @@ from collections.abc import Callable
 
 from plebiscite.protocol.reduce import PartitionState, PoolRunner, Runner
 
-__all__ = ["SMALL_BOARD", "TallyWorkers"]
+__all__ = ["SMALL_BOARD", "THREADS_A_CLOSE", "TallyWorkers"]
 
 #: the ballots of a board below which its tally is computed in the calling thread
 SMALL_BOARD = 2000
+#: the cluster's worker threads for each region closed at once
+THREADS_A_CLOSE = 8
 
 
 class TallyWorkers:
@@ -42,8 +50,14 @@ class TallyWorkers:
         jobs: int = 0,
         small: int = SMALL_BOARD,
         new_partition: Callable[[], PartitionState] | None = None,
+        at_once: int | None = None,
     ) -> None:
         self.runner = runner
+        #: the regions closed at once (None: one for every THREADS_A_CLOSE of the cluster's
+        #: threads, or one without a cluster)
+        self.at_once = at_once if at_once is not None else (
+            1 if runner is None else max(1, runner.width // THREADS_A_CLOSE)
+        )  # fmt: skip
         #: makes a large board's partitions' states where they live (the server gives
         #: :func:`plebiscite.compute.spill.disk_partition`: their runs on that disk); None:
         #: in memory
