@@ -18,7 +18,7 @@ not counted), ballots per second, the ratio to the sequential producer, the CPU 
 server's process and of the workers, and the peak resident memory of the server's process
 (with a LocalCluster, its scheduler's too) and of each worker (``getrusage``, or VmHWM); on
 the cluster, the serial parts too: the time to the first range's task and after the last
-(from Dask's task stream). The
+(from Dask's task stream), and the number of its tasks. The
 verifier's check of the tally, the same whichever way it was made, is not timed. On a shared
 machine the CPU times say more than the wall times.
 
@@ -212,6 +212,7 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
                     out["seconds"], out["cpu"] = time.perf_counter() - t, _cpu() - c
                     t1 = time.time()
                 out["serial"] = _serial(stream.data, t0, t1)
+                out["tasks"] = len(stream.data)
                 out["workers_cpu"] = sum(client.run(_cpu).values()) - before
                 peaks = peak_memory(client)
                 out["workers"] = list(peaks["workers"].values())
@@ -289,6 +290,7 @@ def run_way(way: str, db: Path, uuid: str, ballots: int, tally: bytes) -> float:
     if "serial" in got:
         a, b = got["serial"]
         cpu += f"; serial: {a:.2f} s to the first range, {b:.2f} s after the last"
+        cpu += f"; {got['tasks']} tasks"
     print(f"  {WAYS[way]:36} {s:7.2f} s {ballots / s:6.0f} ballots/s", flush=True)
     print(f"  {'':36} {cpu}; peak RSS {mem}", flush=True)
     return s

@@ -11,6 +11,7 @@ its start, naming the address."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import socket
@@ -133,6 +134,8 @@ def test_a_cluster_closes_regions_at_once(
     assert _outcome(together) == _outcome(alone)
     for name, archive in archives.items():
         assert verify_archive(lambda d=archive: io.BytesIO(d)).valid, name
+    gc.collect()
+    assert not runner._pinned  # where the states were, forgotten with them
 
 
 def test_the_cluster_parses_the_credential_list_by_pieces(

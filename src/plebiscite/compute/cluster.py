@@ -37,6 +37,7 @@ import operator
 import re
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
@@ -443,6 +444,8 @@ class DaskRunner:
             *args, key=key, pure=False, workers=[where], allow_other_workers=True
         )
         self._pinned[future.key] = where
+        # forgotten with its handle (no later step can take it): a server's runner lives on
+        weakref.finalize(future, self._pinned.pop, future.key, None)
         return future
 
     def item(self, handle: Any, i: int) -> Any:
