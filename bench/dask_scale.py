@@ -90,12 +90,15 @@ def generated(voters: int, revotes: int) -> Path:
 
 
 @contextlib.contextmanager
-def cluster(workers: int) -> Iterator[str]:
-    """A scheduler and ``workers`` worker processes; the scheduler's address."""
+def cluster(workers: int, config: dict[str, Any] | None = None) -> Iterator[str]:
+    """A scheduler and ``workers`` worker processes, given Dask's ``config`` too (its keys
+    as ``distributed.worker.profile.enabled``); the scheduler's address."""
     with tempfile.TemporaryDirectory() as d:
         sf = Path(d) / "scheduler.json"
         # the workers' statistical profiler off, as plebiscite's LocalCluster has it
         env = {**os.environ, "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+        for k, v in (config or {}).items():
+            env["DASK_" + k.upper().replace(".", "__").replace("-", "_")] = str(v)
         quiet: dict[str, Any] = {
             "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env
         }  # fmt: skip

@@ -7,6 +7,13 @@ single-threaded workers (``serve --cluster local:2``). On the workers and the cl
 read their ranges of the board's members themselves (``read_range``, as the server does them);
 the ways ``jobs2_sent`` and ``local2_sent`` (not run by default) have the bench's process read
 every ballot and send them in chunks to the tasks, as the server did before, to compare.
+The way ``shard`` (not run by default) is the task graph of the tally on a cluster of 1,000
+worker threads, the server closing as many boards at once as it does there (its ranges,
+partitions and rounds: ``TallyWorkers`` over a ``DaskRunner`` of that width) run by a
+``dask scheduler`` and two ``dask worker`` processes of its own, the client's, the
+scheduler's and the workers' CPU apart (and the scheduler's CPU over as long idle, its own
+periodic work): what a poll's shard costs each of them, for the projection to a poll of
+10^8 ballots.
 
 For each size (``--voters``, 2% of them voting twice), the archive of ``plebiscite generate``
 (made once into ``.cache/bench/``) is loaded up to its EndBallots into a SQLite board (made
@@ -28,7 +35,7 @@ turn (``here,local2,here,local2,...``), so that the machine's drift over minutes
 both sides of each ratio alike, and prints each round's ratios and their median.
 
     ./dev bench server_tally [--voters 10000,100000] [--ways sequential,here,jobs2,local2]
-                             [--ways ...,jobs2_sent,local2_sent] [--rounds R]
+                             [--ways ...,jobs2_sent,local2_sent,shard] [--rounds R]
 """
 
 from __future__ import annotations
@@ -54,10 +61,17 @@ WAYS = {
     "local2": "reduce, --cluster local:2",
     "jobs2_sent": "reduce, --jobs 2, ballots sent",
     "local2_sent": "reduce, --cluster local:2, ballots sent",
+    "shard": "reduce, as on 1,000 cores, 2 workers",
 }
 DEFAULT_WAYS = ("sequential", "here", "jobs2", "local2")
+# the workers of the cluster whose task graph the way ``shard`` makes (its ranges, partitions
+# and rounds)
+SHARD_WIDTH = 1000
+# seconds of the scheduler idle, measured before the way shard's tally (its periodic work's
+# CPU, whatever the tasks)
+IDLE = 10.0
 # the ways on two workers, compared with twice the one process (``here``)
-TWO_WORKERS = ("jobs2", "local2", "jobs2_sent", "local2_sent")
+TWO_WORKERS = ("jobs2", "local2", "jobs2_sent", "local2_sent", "shard")
 
 
 def _peak() -> int:
@@ -198,6 +212,38 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
             out["workers_cpu"] = sum(_proc_cpu(pid) for pid in pool._processes) - before
             out["workers"] = [_hwm(pid) for pid in pool._processes]
             workers.close()
+        elif way == "shard":
+            from distributed import Client, get_task_stream
+
+            from dask_scale import cluster
+            from plebiscite.compute.cluster import LOCAL_CONFIG, DaskRunner, peak_memory
+            from plebiscite.service.workers import TallyWorkers
+
+            with cluster(2, LOCAL_CONFIG) as address, Client(address, timeout=60) as client:
+                client.wait_for_workers(2, timeout=60)
+                # the task graph of a tally on 1,000 worker threads: its ranges, partitions
+                # and rounds (run by these two), one of the regions closed at once there
+                cluster_runner = DaskRunner(client, SHARD_WIDTH)
+                runner = TallyWorkers(cluster_runner).runner_for(ballots)
+                out["at_once"] = TallyWorkers(cluster_runner).at_once
+                # the scheduler's own periodic work, with no task: its CPU a second idle
+                idle, t = client.run_on_scheduler(_cpu), time.perf_counter()
+                time.sleep(IDLE)
+                idle = (client.run_on_scheduler(_cpu) - idle) / (time.perf_counter() - t)
+                before = (client.run_on_scheduler(_cpu), sum(client.run(_cpu).values()))
+                t, c, t0 = time.perf_counter(), _cpu(), time.time()
+                with get_task_stream(client) as stream:
+                    et = tally_on(runner)
+                    out["seconds"], out["cpu"] = time.perf_counter() - t, _cpu() - c
+                    t1 = time.time()
+                out["serial"] = _serial(stream.data, t0, t1)
+                out["tasks"] = len(stream.data)
+                out["scheduler_cpu"] = client.run_on_scheduler(_cpu) - before[0]
+                out["scheduler_idle"] = idle * out["seconds"]
+                out["workers_cpu"] = sum(client.run(_cpu).values()) - before[1]
+                peaks = peak_memory(client)
+                out["workers"] = list(peaks["workers"].values())
+                out["scheduler"] = peaks["scheduler"]
         else:
             from distributed import get_task_stream
 
@@ -280,6 +326,8 @@ def run_way(way: str, db: Path, uuid: str, ballots: int, tally: bytes) -> float:
     assert got["tally"].encode() == tally, f"{way}: not the archive's tally"
     s: float = got["seconds"]
     cpu = f"CPU server {got['cpu']:.1f} s"
+    if "scheduler_cpu" in got:
+        cpu += f", scheduler {got['scheduler_cpu']:.2f} s ({got['scheduler_idle']:.2f} s idle)"
     if "workers_cpu" in got:
         cpu += f", workers {got['workers_cpu']:.1f} s"
     mem = f"server {_mib(got['server'])}"
@@ -291,6 +339,8 @@ def run_way(way: str, db: Path, uuid: str, ballots: int, tally: bytes) -> float:
         a, b = got["serial"]
         cpu += f"; serial: {a:.2f} s to the first range, {b:.2f} s after the last"
         cpu += f"; {got['tasks']} tasks"
+    if "at_once" in got:
+        cpu += f"; one of {got['at_once']} boards closed at once"
     print(f"  {WAYS[way]:36} {s:7.2f} s {ballots / s:6.0f} ballots/s", flush=True)
     print(f"  {'':36} {cpu}; peak RSS {mem}", flush=True)
     return s

@@ -171,15 +171,21 @@ def _extended(state: list[str], *parts: str) -> list[str]:
 
 def test_the_parts_of_a_map_go_to_each_worker_once(dask_client: Client) -> None:
     """Each state's step gets item ``p`` of every map; a map's parts for the states on
-    another worker are chosen there by one task (none for the states on its own worker)."""
+    another worker are chosen there by one task when they are fewer than half the parts (none
+    for the states on its own worker; the whole value goes to a worker that takes half or
+    more)."""
     runner = DaskRunner(dask_client, 2)
-    states = [runner.reduce(list) for _ in range(3)]  # on the two workers in turn
+    states = [runner.reduce(list) for _ in range(3)]  # on the two workers in turn: 2 and 1
     maps = [runner.map(_letters, i) for i in range(4)]
     for m in maps:
         runner.wait(m)
     parts = runner.parts(maps, states)
     chosen = {a.handle.key for items in parts for a in items if a.handle.key.startswith("_select")}
-    assert len(chosen) == len(maps)  # one a map: the other worker's
+    two = runner._pinned[states[0].key]  # the worker of states 0 and 2
+    at = dask_client.who_has(maps)
+    on_two = [m for m in maps if two in at[m.key]]
+    assert 0 < len(on_two) < len(maps)  # placed on both
+    assert len(chosen) == len(on_two)  # the other worker's one part of three chosen there
     states = [runner.reduce(_extended, s, *items) for s, items in zip(states, parts, strict=True)]
     assert [runner.result(s) for s in states] == [[f"{i}{c}" for i in range(4)] for c in "abc"]
 

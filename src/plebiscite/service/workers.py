@@ -26,7 +26,8 @@ import concurrent.futures
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from plebiscite.protocol.reduce import PartitionState, PoolRunner, Runner
 
@@ -79,8 +80,13 @@ class TallyWorkers:
         return "the server's process"
 
     def runner_for(self, ballots: int) -> Runner:
-        """The runner of a board of about ``ballots`` ballots."""
+        """The runner of a board of about ``ballots`` ballots: on a cluster closing
+        :attr:`at_once` regions, its share of the cluster's threads (its ranges, partitions
+        and rounds sized for those: fewer tasks for the scheduler than a tally sized for the
+        whole cluster, on which the others run too)."""
         if self.runner is not None:
+            if self.at_once > 1:
+                return _Share(self.runner, max(1, self.runner.width // self.at_once))
             return self.runner
         if self.jobs <= 1 or ballots < self.small:
             return PoolRunner(None, 1)
@@ -102,3 +108,32 @@ class TallyWorkers:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Share:
+    """A runner's share of its workers: its steps run on ``runner``, sized for ``width``."""
+
+    def __init__(self, runner: Runner, width: int) -> None:
+        self.runner, self._width = runner, width
+
+    @property
+    def width(self) -> int:
+        return self._width
+
+    def map(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.runner.map(fn, *args)
+
+    def reduce(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.runner.reduce(fn, *args)
+
+    def item(self, handle: Any, i: int) -> Any:
+        return self.runner.item(handle, i)
+
+    def parts(self, maps: Sequence[Any], states: Sequence[Any]) -> list[list[Any]]:
+        return self.runner.parts(maps, states)
+
+    def wait(self, handle: Any) -> None:
+        self.runner.wait(handle)
+
+    def result(self, handle: Any) -> Any:
+        return self.runner.result(handle)
