@@ -125,3 +125,31 @@ def test_a_ballot_event_whose_data_the_range_lacks_gives_no_tally() -> None:
         encrypted_tally_on(
             iter(board), PoolRunner(None, 1), read_range=read, end_seq=len(board), range_size=2
         )
+
+
+def test_the_tally_parses_a_board_s_ballots_without_their_canonical_form_again() -> None:
+    """The tally's map step takes a board's ballots, checked in full by its verifier: their
+    canonical form is not checked again (the same ciphertexts, the spacing aside), where the
+    verifier's parse refuses another encoding (SECURITY-CASES 10)."""
+    from plebiscite.protocol.ballot import BallotSetup, verify_ballots
+
+    data: dict[str, bytes] = {}
+    election_raw, ballot = b"", b""
+    for m in iter_members(io.BytesIO((VECTORS / "belenios3/ed25519.bel").read_bytes())):
+        if m.kind == "data":
+            data[m.hash] = m.content
+        elif m.kind == "event":
+            ev = parse_event(m.content, m.hash, "event")
+            if ev.type == "Setup" and ev.payload is not None:
+                election_raw = data[json.loads(data[ev.payload])["election"]]
+            if ev.type == "Ballot" and ev.payload is not None:
+                ballot = data[ev.payload]
+                break
+    setup = BallotSetup(election_raw, None, per_ballot=True)
+    spaced = ballot.replace(b'":', b'": ', 1)
+    (kept,) = verify_ballots(setup, [(1, "e", ballot)], proofs=False).outcomes
+    (refused,) = verify_ballots(setup, [(1, "e", spaced)], proofs=False).outcomes
+    (taken,) = verify_ballots(setup, [(1, "e", spaced)], proofs=False, canonical=False).outcomes
+    assert kept.error is None and taken.error is None
+    assert refused.error is not None and "canonical form" in refused.error[1]
+    assert taken.ciphertexts == kept.ciphertexts and taken.credential == kept.credential

@@ -75,8 +75,12 @@ class ParsedBallot(NamedTuple):
     signed_text: bytes  # the serialization the signature hash covers
 
 
-def parse_ballot(raw: bytes, election: Election, where: str = "ballot") -> ParsedBallot:
-    """Parse a ballot and check its shape against the election's questions."""
+def parse_ballot(
+    raw: bytes, election: Election, where: str = "ballot", *, canonical: bool = True
+) -> ParsedBallot:
+    """Parse a ballot and check its shape against the election's questions. ``canonical=False``
+    (a ballot of a board whose verifier checked it in full, parsed again for its ciphertexts):
+    its canonical form is not checked again and its ``signed_text`` is not made (empty)."""
     group = election.group
     v = strictjson.loads(raw, max_size=LIMITS.ballot_bytes, where=where)
     o = obj(v, where, ("election_uuid", "election_hash", "credential", "answers", "signature"))
@@ -112,9 +116,18 @@ def parse_ballot(raw: bytes, election: Election, where: str = "ballot") -> Parse
         "credential": o["credential"],
         "answers": signed_answers,
     }
-    canonical = dict(signed)
-    canonical["signature"] = {"hash": so["hash"], "proof": proof_of_json(so["proof"])}
-    if strictjson.dumps_compact(canonical) != raw:
+    if not canonical:
+        return ParsedBallot(
+            credential=credential,
+            credential_text=o["credential"],
+            answers=tuple(answers),
+            signature_hash=signature_hash,
+            signature=signature,
+            signed_text=b"",
+        )
+    whole = dict(signed)
+    whole["signature"] = {"hash": so["hash"], "proof": proof_of_json(so["proof"])}
+    if strictjson.dumps_compact(whole) != raw:
         # one ballot, one encoding: a copy with other spacing or field order would get another
         # tracker (and could bring back a replaced vote); belenios-tool refuses it too
         raise EncodingError(
@@ -214,11 +227,17 @@ def election_context(election_raw: bytes) -> tuple[Election, Context]:
 
 
 def verify_ballots(
-    setup: BallotSetup, chunk: Sequence[tuple[int, str, bytes]], *, proofs: bool = True
+    setup: BallotSetup,
+    chunk: Sequence[tuple[int, str, bytes]],
+    *,
+    proofs: bool = True,
+    canonical: bool = True,
 ) -> ChunkResult:
     """Verify ``(height, event_hash, raw ballot)`` items; the map step of ballot verification.
     Without ``proofs``, ballots whose signature and proofs were checked already are only
-    parsed (their shape against the election) and accounted for."""
+    parsed (their shape against the election) and accounted for; without ``canonical`` too,
+    their canonical form is not checked again (a board's ballots, all checked in full by its
+    verifier: :func:`parse_ballot`)."""
     election, ctx = election_context(setup.election_raw)
     one = ctx.one
     result = ChunkResult(
@@ -237,7 +256,7 @@ def verify_ballots(
         where = f"ballot {tracker}"
         credential: str | None = None
         try:
-            b = parse_ballot(raw, election, where)
+            b = parse_ballot(raw, election, where, canonical=canonical or proofs)
             credential = b.credential_text
             if proofs:
                 verify_ballot(b, election, ctx, where)

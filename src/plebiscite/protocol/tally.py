@@ -286,9 +286,10 @@ TALLY_CHUNK = 256
 
 def _tally_chunk(parts: int, setup: BallotSetup, chunk: list[tuple[int, str, bytes]]) -> Any:
     """The map step of :func:`encrypted_tally_on` on a worker: the ballots of ``chunk``
-    parsed (their signature and proofs were checked when the board took them), their
+    parsed (their signature, proofs and canonical form were checked when the board took
+    them, and are not checked again), their
     ciphertexts raised to their weights, routed into the ``parts`` partitions."""
-    return route_result(verify_ballots(setup, chunk, proofs=False), parts)
+    return route_result(verify_ballots(setup, chunk, proofs=False, canonical=False), parts)
 
 
 def _identity(value: BallotSetup) -> BallotSetup:
@@ -333,7 +334,7 @@ def _tally_range(
                     )
                 chunk.append((ev.height, ev.hash, ballot))
         data.clear()
-    return route_result(verify_ballots(setup, chunk, proofs=False), parts)
+    return route_result(verify_ballots(setup, chunk, proofs=False, canonical=False), parts)
 
 
 def encrypted_tally_on(
