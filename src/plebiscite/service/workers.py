@@ -16,8 +16,9 @@ copy a lock held by one of them) the first time a large board closes, and kept.
 A referendum's regions (a poll's shards) are closed :attr:`TallyWorkers.at_once` at a time:
 on a cluster one for every :data:`THREADS_A_CLOSE` of its worker threads (a board's tally
 leaves workers idle in its serial parts, the Setup read and the partitions' end, and a
-shard of 100,000 ballots has about a hundred ranges), elsewhere one after the other (local
-worker processes are already all busy with one board).
+shard of 100,000 ballots sized for 8 threads has 64 ranges), each tally sized for its share
+of the threads; elsewhere one after the other (local worker processes are already all busy
+with one board).
 """
 
 from __future__ import annotations
