@@ -190,6 +190,19 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
             read_slice=slice_reader(board.location, uuid),
         )
 
+    def streamed(client: Any, runner: Any) -> Any:
+        """The tally on a cluster, timed, its serial parts and tasks from its task stream."""
+        from distributed import get_task_stream
+
+        t, c, t0 = time.perf_counter(), _cpu(), time.time()
+        with get_task_stream(client) as stream:
+            et = tally_on(runner)
+            out["seconds"], out["cpu"] = time.perf_counter() - t, _cpu() - c
+            t1 = time.time()
+        out["serial"] = _serial(stream.data, t0, t1)
+        out["tasks"] = len(stream.data)
+        return et
+
     try:
         if way == "sequential":
             t, c = time.perf_counter(), _cpu()
@@ -213,7 +226,7 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
             out["workers"] = [_hwm(pid) for pid in pool._processes]
             workers.close()
         elif way == "shard":
-            from distributed import Client, get_task_stream
+            from distributed import Client
 
             from dask_scale import cluster
             from plebiscite.compute.cluster import LOCAL_CONFIG, DaskRunner, peak_memory
@@ -223,21 +236,14 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
                 client.wait_for_workers(2, timeout=60)
                 # the task graph of a tally on 1,000 worker threads: its ranges, partitions
                 # and rounds (run by these two), one of the regions closed at once there
-                cluster_runner = DaskRunner(client, SHARD_WIDTH)
-                runner = TallyWorkers(cluster_runner).runner_for(ballots)
-                out["at_once"] = TallyWorkers(cluster_runner).at_once
+                workers = TallyWorkers(DaskRunner(client, SHARD_WIDTH))
+                runner, out["at_once"] = workers.runner_for(ballots), workers.at_once
                 # the scheduler's own periodic work, with no task: its CPU a second idle
                 idle, t = client.run_on_scheduler(_cpu), time.perf_counter()
                 time.sleep(IDLE)
                 idle = (client.run_on_scheduler(_cpu) - idle) / (time.perf_counter() - t)
                 before = (client.run_on_scheduler(_cpu), sum(client.run(_cpu).values()))
-                t, c, t0 = time.perf_counter(), _cpu(), time.time()
-                with get_task_stream(client) as stream:
-                    et = tally_on(runner)
-                    out["seconds"], out["cpu"] = time.perf_counter() - t, _cpu() - c
-                    t1 = time.time()
-                out["serial"] = _serial(stream.data, t0, t1)
-                out["tasks"] = len(stream.data)
+                et = streamed(client, runner)
                 out["scheduler_cpu"] = client.run_on_scheduler(_cpu) - before[0]
                 out["scheduler_idle"] = idle * out["seconds"]
                 out["workers_cpu"] = sum(client.run(_cpu).values()) - before[1]
@@ -245,26 +251,18 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
                 out["workers"] = list(peaks["workers"].values())
                 out["scheduler"] = peaks["scheduler"]
         else:
-            from distributed import get_task_stream
-
             from plebiscite.compute.cluster import DaskRunner, connect, peak_memory
 
             with connect("local:2") as client:
                 runner = DaskRunner(client, 2)
                 before = sum(client.run(_cpu).values())
-                t, c, t0 = time.perf_counter(), _cpu(), time.time()
-                with get_task_stream(client) as stream:
-                    et = tally_on(runner)
-                    out["seconds"], out["cpu"] = time.perf_counter() - t, _cpu() - c
-                    t1 = time.time()
-                out["serial"] = _serial(stream.data, t0, t1)
-                out["tasks"] = len(stream.data)
+                et = streamed(client, runner)
                 out["workers_cpu"] = sum(client.run(_cpu).values()) - before
                 peaks = peak_memory(client)
                 out["workers"] = list(peaks["workers"].values())
                 out["scheduler"] = peaks["scheduler"]
-        out.setdefault("seconds", time.perf_counter() - t)
-        out.setdefault("cpu", _cpu() - c)
+        if "seconds" not in out:  # the ways timed here (the others time themselves)
+            out["seconds"], out["cpu"] = time.perf_counter() - t, _cpu() - c
     finally:
         board.close()
     out["tally"] = et.json()[0].decode()

@@ -116,31 +116,23 @@ def parse_ballot(
         "credential": o["credential"],
         "answers": signed_answers,
     }
-    if not canonical:
-        return ParsedBallot(
-            credential=credential,
-            credential_text=o["credential"],
-            answers=tuple(answers),
-            signature_hash=signature_hash,
-            signature=signature,
-            signed_text=b"",
-        )
-    whole = dict(signed)
-    whole["signature"] = {"hash": so["hash"], "proof": proof_of_json(so["proof"])}
-    if strictjson.dumps_compact(whole) != raw:
-        # one ballot, one encoding: a copy with other spacing or field order would get another
-        # tracker (and could bring back a replaced vote); belenios-tool refuses it too
-        raise EncodingError(
-            "ballot is not in canonical form (compact JSON, fields in the spec's order)",
-            where=where,
-        )
+    if canonical:
+        whole = dict(signed)
+        whole["signature"] = {"hash": so["hash"], "proof": proof_of_json(so["proof"])}
+        if strictjson.dumps_compact(whole) != raw:
+            # one ballot, one encoding: a copy with other spacing or field order would get
+            # another tracker (and could bring back a replaced vote); belenios-tool refuses it
+            raise EncodingError(
+                "ballot is not in canonical form (compact JSON, fields in the spec's order)",
+                where=where,
+            )
     return ParsedBallot(
         credential=credential,
         credential_text=o["credential"],
         answers=tuple(answers),
         signature_hash=signature_hash,
         signature=signature,
-        signed_text=strictjson.dumps_compact(signed),
+        signed_text=strictjson.dumps_compact(signed) if canonical else b"",
     )
 
 

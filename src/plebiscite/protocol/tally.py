@@ -386,7 +386,7 @@ def encrypted_tally_on(
     weights: dict[str, int] = {}
     seqs: dict[str, int] = {}
     listed: Callable[[int], Any] | None = None
-    rolled: tuple[ReadSlice, int, int] | None = None  # the list's reader, member and size
+    rolled: tuple[int, int] | None = None  # the list's member and size, read by the tasks
     in_form: Any = None
     twice: list[Any] = []
     parts = 0
@@ -438,7 +438,7 @@ def encrypted_tally_on(
                 shared, in_form, handles, twice = _rolled(
                     runner, read_slice, cr_seq, cr_raw, el_raw, parts, roll_piece
                 )
-                rolled = (read_slice, cr_seq, len(cr_raw))
+                rolled = (cr_seq, len(cr_raw))
                 listed = handles.__getitem__
                 setup = BallotSetup(el_raw, None, per_ballot=True)  # the end's: no weights
             else:
@@ -477,10 +477,10 @@ def encrypted_tally_on(
         absorb_round()
     # local worker processes: the partitions' products made there, a partition a worker
     local = isinstance(runner, PoolRunner) and runner.executor is not None and parts > 1
-    if rolled is not None and not runner.result(in_form):
+    if rolled is not None and read_slice is not None and not runner.result(in_form):
         # a piece not in the form taken there: the list parsed here, as a short one is
-        read, seq, size = rolled
-        weights, listed, twice = _weights_of(read(seq, 0, size), election), None, []
+        seq, size = rolled
+        weights, listed, twice = _weights_of(read_slice(seq, 0, size), election), None, []
     if any(runner.result(t) for t in twice):
         raise ValueError("the board's public credential list holds a credential twice")
     if listed is None:
