@@ -18,7 +18,7 @@ from indexed_cases import VALID, VECTORS
 from plebiscite.board import StoredMember
 from plebiscite.protocol.archive import MAX_DATA_RUN, iter_members
 from plebiscite.protocol.messages import parse_event
-from plebiscite.protocol.reduce import PoolRunner
+from plebiscite.protocol.reduce import PoolRunner, route_result
 from plebiscite.protocol.tally import encrypted_tally_of_board, encrypted_tally_on
 from tamper import Archive
 
@@ -127,7 +127,7 @@ def test_a_ballot_event_whose_data_the_range_lacks_gives_no_tally() -> None:
         )
 
 
-def test_the_tally_parses_a_board_s_ballots_without_their_canonical_form_again() -> None:
+def test_the_tally_parses_a_board_s_ballots_without_their_canonical_form_or_digests_again() -> None:
     """The tally's map step takes a board's ballots, checked in full by its verifier: their
     canonical form is not checked again (the same ciphertexts, the spacing aside), where the
     verifier's parse refuses another encoding (SECURITY-CASES 10)."""
@@ -153,3 +153,10 @@ def test_the_tally_parses_a_board_s_ballots_without_their_canonical_form_again()
     assert kept.error is None and taken.error is None
     assert refused.error is not None and "canonical form" in refused.error[1]
     assert taken.ciphertexts == kept.ciphertexts and taken.credential == kept.credential
+    # nor does it look again for a ciphertext of another credential (the verifier refused
+    # those): no digest is made, nor routed, and the ciphertexts and the product are the same
+    bare = verify_ballots(setup, [(1, "e", ballot)], proofs=False, canonical=False, digests=False)
+    assert kept.alpha_digests and bare.outcomes[0].alpha_digests == ()
+    assert bare.outcomes[0].ciphertexts == kept.ciphertexts
+    assert bare.product == verify_ballots(setup, [(1, "e", ballot)], proofs=False).product
+    assert all(not digests for _, digests, _, _ in route_result(bare, 3))

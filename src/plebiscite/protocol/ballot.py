@@ -224,12 +224,15 @@ def verify_ballots(
     *,
     proofs: bool = True,
     canonical: bool = True,
+    digests: bool = True,
 ) -> ChunkResult:
     """Verify ``(height, event_hash, raw ballot)`` items; the map step of ballot verification.
     Without ``proofs``, ballots whose signature and proofs were checked already are only
     parsed (their shape against the election) and accounted for; without ``canonical`` too,
     their canonical form is not checked again (a board's ballots, all checked in full by its
-    verifier: :func:`parse_ballot`)."""
+    verifier: :func:`parse_ballot`); without ``digests``, the outcomes have no
+    ``alpha_digests`` (ballots a board's verifier found holding no ciphertext of another
+    credential: the reduce does not look for one again)."""
     election, ctx = election_context(setup.election_raw)
     one = ctx.one
     result = ChunkResult(
@@ -258,13 +261,14 @@ def verify_ballots(
             )
             continue
         weight = 1 if setup.weights is None else setup.weights.get(credential, 1)
-        digests: list[bytes] = []
+        seen: list[bytes] = []
         nh: list[Ciphertext] = []
         weighted: list[Ciphertext] = []
         for a, slots in zip(b.answers, factors, strict=True):
             if slots is not None:
                 for (x, y), (xs, ys) in zip(a.ciphertexts, slots, strict=True):
-                    digests.append(hashlib.sha256(str(x).encode()).digest()[:16])
+                    if digests:
+                        seen.append(hashlib.sha256(str(x).encode()).digest()[:16])
                     if weight != 1:
                         x, y = ctx.pow(x, weight), ctx.pow(y, weight)
                     if setup.per_ballot:
@@ -273,7 +277,8 @@ def verify_ballots(
                     ys.append(y)
             else:
                 assert isinstance(a, AnswerNH)
-                digests.append(hashlib.sha256(str(a.choices[0]).encode()).digest()[:16])
+                if digests:
+                    seen.append(hashlib.sha256(str(a.choices[0]).encode()).digest()[:16])
                 nh.append(a.choices)
         result.outcomes.append(
             BallotOutcome(
@@ -282,7 +287,7 @@ def verify_ballots(
                 tracker,
                 credential,
                 None,
-                tuple(digests),
+                tuple(seen),
                 tuple(nh),
                 tuple(weighted),
             )

@@ -287,9 +287,12 @@ TALLY_CHUNK = 256
 def _tally_chunk(parts: int, setup: BallotSetup, chunk: list[tuple[int, str, bytes]]) -> Any:
     """The map step of :func:`encrypted_tally_on` on a worker: the ballots of ``chunk``
     parsed (their signature, proofs and canonical form were checked when the board took
-    them, and are not checked again), their
-    ciphertexts raised to their weights, routed into the ``parts`` partitions."""
-    return route_result(verify_ballots(setup, chunk, proofs=False, canonical=False), parts)
+    them, and that none holds a ciphertext of another credential: none is checked again, no
+    digest of a ciphertext is made), their ciphertexts raised to their weights, routed into
+    the ``parts`` partitions."""
+    return route_result(
+        verify_ballots(setup, chunk, proofs=False, canonical=False, digests=False), parts
+    )
 
 
 def _identity(value: BallotSetup) -> BallotSetup:
@@ -334,7 +337,9 @@ def _tally_range(
                     )
                 chunk.append((ev.height, ev.hash, ballot))
         data.clear()
-    return route_result(verify_ballots(setup, chunk, proofs=False, canonical=False), parts)
+    return route_result(
+        verify_ballots(setup, chunk, proofs=False, canonical=False, digests=False), parts
+    )
 
 
 def encrypted_tally_on(
@@ -376,9 +381,10 @@ def encrypted_tally_on(
     the ranges are sent at once: no weight comes here.
 
     Raises ValueError when the board has no Setup or a
-    ballot the reduce finds wrong (not on the list, a ciphertext of another credential: the
-    board's verifier refuses those, so a tally is never made of them); raises what the
-    runner raises when a task fails."""
+    ballot the reduce finds wrong (not on the list: the board's verifier refuses those, so a
+    tally is never made of them; nor does it look again for a ciphertext of another
+    credential, which the verifier refused too, and checks against its own tally before the
+    tally is published); raises what the runner raises when a task fails."""
     data: dict[str, bytes] = {}
     setup: BallotSetup | None = None
     shared: Any = None
