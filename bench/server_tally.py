@@ -71,6 +71,8 @@ SHARD_WIDTH = 1000
 # CPU, whatever the tasks)
 IDLE = 10.0
 # the ways on two workers, compared with twice the one process (``here``)
+# the start of the names of the steps on a partition's state (DaskRunner's)
+PINNED = "plebiscite-pinned-"
 TWO_WORKERS = ("jobs2", "local2", "jobs2_sent", "local2_sent", "shard")
 
 
@@ -114,6 +116,23 @@ def _serial(tasks: list[dict[str, Any]], t0: float, t1: float) -> tuple[float, f
     if not spans:
         return 0.0, 0.0
     return min(a for a, _ in spans) - t0, t1 - max(b for _, b in spans)
+
+
+def _kinds(
+    tasks: list[dict[str, Any]], t0: float
+) -> tuple[dict[str, int], dict[str, tuple[float, float]]]:
+    """The tasks of each kind (a key's function) and when the first began and the last
+    ended, from the tally's start (``t0``)."""
+    kinds: dict[str, int] = {}
+    phases: dict[str, tuple[float, float]] = {}
+    for task in tasks:  # a task's key: its function's name, a dash, its token
+        kind = str(task["key"]).strip("('").rsplit("-", 1)[0].removeprefix(PINNED)
+        kinds[kind] = kinds.get(kind, 0) + 1
+        for ss in task["startstops"]:
+            if ss["action"] == "compute":
+                a, b = phases.get(kind, (ss["start"] - t0, ss["stop"] - t0))
+                phases[kind] = (min(a, ss["start"] - t0), max(b, ss["stop"] - t0))
+    return kinds, phases
 
 
 def board_of(archive: Path, voters: int) -> tuple[Path, str, bytes]:
@@ -201,6 +220,7 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
             t1 = time.time()
         out["serial"] = _serial(stream.data, t0, t1)
         out["tasks"] = len(stream.data)
+        out["kinds"], out["phases"] = _kinds(stream.data, t0)
         return et
 
     try:
@@ -336,7 +356,10 @@ def run_way(way: str, db: Path, uuid: str, ballots: int, tally: bytes) -> float:
     if "serial" in got:
         a, b = got["serial"]
         cpu += f"; serial: {a:.2f} s to the first range, {b:.2f} s after the last"
-        cpu += f"; {got['tasks']} tasks"
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(got["kinds"].items(), key=lambda x: -x[1]))
+        cpu += f"; {got['tasks']} tasks ({kinds})"
+        spans = sorted(got["phases"].items(), key=lambda x: x[1])
+        cpu += "; from the start: " + ", ".join(f"{k} {a:.2f}-{b:.2f} s" for k, (a, b) in spans)
     if "at_once" in got:
         cpu += f"; one of {got['at_once']} boards closed at once"
     print(f"  {WAYS[way]:36} {s:7.2f} s {ballots / s:6.0f} ballots/s", flush=True)

@@ -201,6 +201,11 @@ def _setup_rolled(
     return BallotSetup(election_raw, weights or None, per_ballot=True), ok
 
 
+# the pieces of the credential list a worker parses, about (:func:`_rolled`: each piece is a
+# task, and each partition's list a task taking an item of every piece)
+ROLL_PIECES_A_WORKER = 4
+
+
 def _rolled(
     runner: Runner, read: ReadSlice, seq: int, raw: bytes, election_raw: bytes, parts: int,
     piece: int,
@@ -306,6 +311,12 @@ MIN_RANGE_MEMBERS = 1024
 MAX_RANGE_MEMBERS = 4096
 
 
+# the map steps whose parts each partition takes at once, at least (a round of
+# :func:`encrypted_tally_on`: a task a partition, which costs the scheduler about as much
+# whatever its size; the map steps' values wait on their workers meanwhile, a few MiB each)
+ROUND_MAPS = 8
+
+
 def range_members(members: int, workers: int) -> int:
     """The members of each range for ``members`` members on ``workers`` workers: about eight
     ranges a worker, within ``[MIN_RANGE_MEMBERS, MAX_RANGE_MEMBERS]``."""
@@ -354,7 +365,7 @@ def encrypted_tally_on(
     new_partition: Callable[[], PartitionState] | None = None,
     read_slice: ReadSlice | None = None,
     roll_inline: int = ROLL_INLINE,
-    roll_piece: int = ROLL_PIECE,
+    roll_piece: int | None = None,
 ) -> EncryptedTally:
     """The encrypted tally of a closed board as :func:`encrypted_tally_of_board` gives it,
     computed by the partitioned reduce of verification (:mod:`plebiscite.protocol.reduce`) on
@@ -369,14 +380,17 @@ def encrypted_tally_on(
     ``seq``): what follows, up to ``end_seq``, is cut into ranges of members (``range_size``,
     default :func:`range_members`), each read by ``read_range`` where its map step runs, which
     pairs the range's Ballot events with their ballots: no ballot is read here nor sent in a
-    task. Two ranges a worker are in flight. ``new_partition`` makes each partition's state
-    where it is to live (:func:`plebiscite.compute.spill.disk_partition`: its records beyond
-    a bound written to that disk); None: in memory (pickled runs).
+    task. Two ranges a worker are in flight, and each partition takes the parts of
+    :data:`ROUND_MAPS` of them at least at once (its round). ``new_partition`` makes each
+    partition's state where it is to live (:func:`plebiscite.compute.spill.disk_partition`:
+    its records beyond a bound written to that disk); None: in memory (pickled runs).
 
     Given ``read_slice`` (:data:`ReadSlice`) too, a credential list over ``roll_inline``
     bytes is parsed by the runner's workers, pieces of about ``roll_piece`` bytes each read
-    where its task runs, each partition's credentials kept there for its end (as
-    ``plebiscite verify`` does an archive's: :mod:`plebiscite.protocol.roll`); the map
+    where its task runs (None: :data:`ROLL_PIECES_A_WORKER` a worker, of
+    :data:`~plebiscite.protocol.roll.ROLL_PIECE` bytes at least), each partition's
+    credentials kept there for its end (as ``plebiscite verify`` does an archive's:
+    :mod:`plebiscite.protocol.roll`); the map
     step's setup (the weights other than 1) is made there from the pieces' summaries, so that
     the ranges are sent at once: no weight comes here.
 
@@ -413,7 +427,7 @@ def encrypted_tally_on(
             m = mapped.popleft()
             runner.wait(m)
             round_.append(m)
-            if len(round_) >= width:
+            if len(round_) >= max(width, ROUND_MAPS):
                 absorb_round()
 
     def submit() -> None:
@@ -441,8 +455,9 @@ def encrypted_tally_on(
             cr_seq = seqs.get(refs["credentials"])
             if read_slice is not None and cr_seq is not None and len(cr_raw) > roll_inline:
                 # the setup made on the runner from the pieces: the ranges go at once
+                piece = roll_piece or max(ROLL_PIECE, len(cr_raw) // (ROLL_PIECES_A_WORKER * width))
                 shared, in_form, handles, twice = _rolled(
-                    runner, read_slice, cr_seq, cr_raw, el_raw, parts, roll_piece
+                    runner, read_slice, cr_seq, cr_raw, el_raw, parts, piece
                 )
                 rolled = (cr_seq, len(cr_raw))
                 listed = handles.__getitem__
