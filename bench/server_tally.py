@@ -31,8 +31,9 @@ machine the CPU times say more than the wall times.
 
 With ``here`` among the ways, each two-worker way's throughput is also given as a share of
 twice the one process's, both from the same round: ``--rounds R`` runs the ways R times in
-turn (``here,local2,here,local2,...``), so that the machine's drift over minutes weighs on
-both sides of each ratio alike, and prints each round's ratios and their median.
+turn, every other round in the reverse order (``here,local2,local2,here,...``), so that the
+machine's drift over minutes weighs on both sides of the ratios alike, and prints each
+round's ratios and their median.
 
     ./dev bench server_tally [--voters 10000,100000] [--ways sequential,here,jobs2,local2]
                              [--ways ...,jobs2_sent,local2_sent,shard] [--rounds R]
@@ -135,6 +136,28 @@ def _kinds(
     return kinds, phases
 
 
+def _idle(tasks: list[dict[str, Any]]) -> list[tuple[float, float]]:
+    """For each worker, from its first task to its last: the seconds its thread ran no task,
+    and those it spent receiving the values its tasks took (Dask's transfers)."""
+    busy: dict[str, list[tuple[float, float]]] = {}
+    moved: dict[str, float] = {}
+    for task in tasks:
+        for ss in task["startstops"]:
+            if ss["action"] == "compute":
+                busy.setdefault(task["worker"], []).append((ss["start"], ss["stop"]))
+            elif ss["action"] == "transfer":
+                moved[task["worker"]] = moved.get(task["worker"], 0.0) + ss["stop"] - ss["start"]
+    out = []
+    for worker, spans in sorted(busy.items()):
+        spans.sort()
+        idle, end = 0.0, spans[0][0]
+        for a, b in spans:
+            idle += max(0.0, a - end)
+            end = max(end, b)
+        out.append((idle, moved.get(worker, 0.0)))
+    return out
+
+
 def board_of(archive: Path, voters: int) -> tuple[Path, str, bytes]:
     """A SQLite board holding ``archive`` up to its EndBallots (made once), its election and
     the archive's encrypted tally."""
@@ -221,6 +244,7 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
         out["serial"] = _serial(stream.data, t0, t1)
         out["tasks"] = len(stream.data)
         out["kinds"], out["phases"] = _kinds(stream.data, t0)
+        out["idle"] = _idle(stream.data)
         return et
 
     try:
@@ -294,7 +318,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--voters", default="10000,100000")
     ap.add_argument("--ways", default=",".join(DEFAULT_WAYS))
-    ap.add_argument("--rounds", type=int, default=1, help="the ways run this many times in turn")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="the ways run this many times in turn (every other round in reverse)",
+    )
     ap.add_argument(
         "--one", nargs=4, metavar=("WAY", "DB", "UUID", "BALLOTS"), help=argparse.SUPPRESS
     )
@@ -317,8 +346,11 @@ def main() -> None:
         for r in range(args.rounds):
             if args.rounds > 1:
                 print(f"  round {r + 1} of {args.rounds} (load average: {load()})")
-            times = {way: run_way(way, db, uuid, ballots, tally) for way in ways}
-            for way, s in times.items():
+            # every other round in the reverse order: a steady drift of the machine's speed
+            # weighs on both sides of the ratios alike over two rounds
+            order = ways if r % 2 == 0 else ways[::-1]
+            times = {way: run_way(way, db, uuid, ballots, tally) for way in order}
+            for way, s in sorted(times.items(), key=lambda x: ways.index(x[0])):
                 if "sequential" in times and way != "sequential":
                     print(f"  {WAYS[way]:36} x{times['sequential'] / s:.2f} the sequential")
                 if "here" in times and way in TWO_WORKERS:
@@ -359,6 +391,9 @@ def run_way(way: str, db: Path, uuid: str, ballots: int, tally: bytes) -> float:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(got["kinds"].items(), key=lambda x: -x[1]))
         cpu += f"; {got['tasks']} tasks ({kinds})"
         spans = sorted(got["phases"].items(), key=lambda x: x[1])
+        cpu += "; workers idle (receiving) " + ", ".join(
+            f"{i:.2f} s ({m:.2f} s)" for i, m in got["idle"]
+        )
         cpu += "; from the start: " + ", ".join(f"{k} {a:.2f}-{b:.2f} s" for k, (a, b) in spans)
     if "at_once" in got:
         cpu += f"; one of {got['at_once']} boards closed at once"

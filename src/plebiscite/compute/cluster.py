@@ -500,6 +500,15 @@ class DaskRunner:
         if handle.status == "error":
             handle.result()  # raises the task's error
 
+    def wait_first(self, handles: Sequence[Any]) -> Any:
+        from distributed import wait
+
+        wait(list(handles), return_when="FIRST_COMPLETED")
+        first = next(h for h in handles if h.done())
+        if first.status == "error":
+            first.result()  # raises the task's error
+        return first
+
     def result(self, handle: Any) -> Any:
         return cast(_Box, handle.result()).value
 

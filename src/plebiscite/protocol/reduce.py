@@ -167,6 +167,11 @@ class Runner(Protocol):
         raised."""
         ...
 
+    def wait_first(self, handles: Sequence[Any]) -> Any:
+        """Until one of the handles' tasks has run, without fetching its value: the first of
+        ``handles`` whose task has; raises what that task raised."""
+        ...
+
     def result(self, handle: Any) -> Any:
         """The handle's value, here."""
         ...
@@ -253,6 +258,17 @@ class PoolRunner:
 
     def wait(self, handle: Any) -> None:
         handle.result()
+
+    def wait_first(self, handles: Sequence[Any]) -> Any:
+        from concurrent.futures import FIRST_COMPLETED
+        from concurrent.futures import wait as wait_futures
+
+        futures = [h for h in handles if _is_future(h)]
+        if len(futures) == len(handles):  # else a step already run here
+            wait_futures(futures, return_when=FIRST_COMPLETED)
+        first = next(h for h in handles if not _is_future(h) or h.done())
+        first.result()
+        return first
 
     def result(self, handle: Any) -> Any:
         return handle.result()

@@ -424,8 +424,9 @@ def encrypted_tally_on(
 
     def drain(keep: int) -> None:
         while len(mapped) > keep:
-            m = mapped.popleft()
-            runner.wait(m)
+            # whichever has run (not the oldest: a worker whose steps are done would wait)
+            m = runner.wait_first(mapped)
+            del mapped[next(i for i, h in enumerate(mapped) if h is m)]
             round_.append(m)
             if len(round_) >= max(width, ROUND_MAPS):
                 absorb_round()

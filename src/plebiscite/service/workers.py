@@ -136,5 +136,8 @@ class _Share:
     def wait(self, handle: Any) -> None:
         self.runner.wait(handle)
 
+    def wait_first(self, handles: Sequence[Any]) -> Any:
+        return self.runner.wait_first(handles)
+
     def result(self, handle: Any) -> Any:
         return self.runner.result(handle)
