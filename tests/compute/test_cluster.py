@@ -190,6 +190,35 @@ def test_the_parts_of_a_map_go_to_each_worker_once(dask_client: Client) -> None:
     assert [runner.result(s) for s in states] == [[f"{i}{c}" for i in range(4)] for c in "abc"]
 
 
+def _until(path: str) -> str:
+    """A step that runs until ``path`` exists (a minute at most)."""
+    for _ in range(1200):
+        if os.path.exists(path):
+            break
+        time.sleep(0.05)
+    return path
+
+
+def _refused() -> None:
+    raise ValueError("a step that fails")
+
+
+def test_the_first_step_to_end_is_taken_first(dask_client: Client, tmp_path: Path) -> None:
+    """``wait_first`` gives a step that has run, not the oldest one still running on the other
+    worker, and raises what a step raised."""
+    runner = DaskRunner(dask_client, 2)
+    go = str(tmp_path / "go")
+    slow = runner.map(_until, go)  # on one worker, the next on the other
+    fast = runner.map(_letters, 1)
+    try:
+        assert runner.wait_first([slow, fast]) is fast
+    finally:
+        Path(go).touch()
+    assert runner.wait_first([slow]) is slow and runner.result(slow) == go
+    with pytest.raises(ValueError, match="a step that fails"):
+        runner.wait_first([runner.map(_refused)])
+
+
 def test_separate_dask_scheduler_and_worker_processes(tmp_path: Path) -> None:
     scheduler_file = tmp_path / "scheduler.json"
     env = os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)}

@@ -41,6 +41,7 @@ from plebiscite.protocol.reduce import (
     MemorySpill,
     Partial,
     PartitionState,
+    PoolRunner,
     absorb,
     collector_paused,
     combine,
@@ -236,6 +237,26 @@ def test_findings_beyond_the_limit_are_counted() -> None:
     state = absorb(None, 3, route_result(ChunkResult(outcomes), 1)[0])
     partial = finish(state, SETUP, Listed.of(LISTED, LISTED), set(), 4)
     assert [f[0] for f in partial.findings] == [1, 2, 3] and partial.dropped == 7
+
+
+def test_a_pool_runner_takes_the_first_step_to_end_first() -> None:
+    """``wait_first`` on worker threads gives a step that has run, not the oldest one still
+    running; a step run here is taken at once; what a step raised is raised."""
+    go = threading.Event()
+    with ThreadPoolExecutor(2) as pool:
+        runner = PoolRunner(pool, 2)
+        slow = runner.map(go.wait, 60)
+        fast = runner.map(int, "7")
+        try:
+            assert runner.wait_first([slow, fast]) is fast
+        finally:
+            go.set()
+        assert runner.wait_first([slow]) is slow and runner.result(slow) is True
+        with pytest.raises(ValueError):
+            runner.wait_first([runner.map(int, "x")])
+    here = PoolRunner(None, 1)
+    done = here.map(int, "3")
+    assert here.wait_first([done]) is done and here.result(done) == 3
 
 
 def test_the_collector_is_paused_while_any_step_runs_and_as_it_was_after() -> None:
