@@ -153,3 +153,43 @@ def test_without_the_flag_the_same_forged_proof_is_refused():
     for kind, content in _ballot_members(v, raw):
         _feed(v, kind, content)
     assert not v.report.valid
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 1000])
+def test_a_partial_decryption_s_proofs_checked_by_a_runner_are_taken_and_refused_alike(chunk):
+    """The proofs of a partial decryption checked by a runner's workers (threads here), a
+    chunk of ``chunk`` a map step when there are more: the verifier's own check accepts the
+    same decryption, and refuses the same broken proofs (the first question's first, the last
+    question's last: a shuffled non-homomorphic column) with the same error, wherever they
+    fall among the chunks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from plebiscite.protocol.reduce import PoolRunner
+
+    path, _ = peer_vector("nh")
+    a = Archive.load(path)
+    evs = a.events()
+    first = next(k for k, (_, ev) in enumerate(evs) if ev["type"] == "PartialDecryption")
+    owned = a.data(a.payload_index("PartialDecryption", 0))
+    raw = a.entries[a.index_of_hash(owned["payload"])].content
+    last = len(json.loads(raw)["decryption_factors"]) - 1
+    broken = []
+    for i, j, k in ((0, 0, 1), (last, -1, -2)):  # two factors swapped: their proofs fail
+        bad = json.loads(raw)
+        col = bad["decryption_factors"][i]
+        col[j], col[k] = col[k], col[j]
+        broken.append(json.dumps(bad, separators=(",", ":")).encode())
+    with ThreadPoolExecutor(2) as pool:
+        for runner in (None, PoolRunner(pool, 2)):
+            v, _ = _prefix_verifier(a, first)
+            v.decryption_chunk = chunk
+            errors = []
+            for b in broken:
+                with pytest.raises(PlebisciteError) as e:
+                    v.precheck_partial_decryption(owned["owner"], b, runner=runner)
+                errors.append((e.value.message, e.value.where))
+            v.precheck_partial_decryption(owned["owner"], raw, runner=runner)
+            if runner is None:
+                expected = errors
+            assert errors == expected
+            assert all(m == "decryption proof does not verify" for m, _ in errors)

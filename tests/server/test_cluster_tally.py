@@ -1,7 +1,8 @@
 """The server's encrypted tally through the pipeline of ``plebiscite verify``: a whole
 referendum (a ranking question: the server's shuffle, the trustees' shuffles and decryptions)
-closed with its tallies on a Dask LocalCluster of two worker processes (started once for the
-module) and on two local worker processes gives the same outcome, valid archives (ours and
+closed with its tallies (and its partial decryptions' checks) on a Dask LocalCluster of two
+worker processes (started once for the module) and on two local worker processes gives the
+same outcome, valid archives (ours and
 belenios-tool's verify) whose tallies are the sequential producer's, the tasks reading their
 ranges of the board (SQLite, and PostgreSQL for the local workers); a runner that fails
 during the close, or workers that cannot open the board, append nothing, say why, and the
@@ -89,8 +90,13 @@ def _outcome(final: dict[str, Any]) -> Any:
 
 
 def test_a_cluster_and_local_workers_close_a_referendum_alike(
-    dask_client: Client, tmp_path: Path
+    dask_client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The same outcome, valid archives; the partial decryptions' proofs (the trustees' and
+    the server's) checked by the workers too, two a map step here."""
+    from plebiscite.protocol import verifier
+
+    monkeypatch.setattr(verifier, "DECRYPTION_CHUNK", 2)
     with get_task_stream(dask_client) as tasks:
         on_cluster, cluster_archives = _play(
             tmp_path / "cluster.db", runner=DaskRunner(dask_client, 2)
@@ -98,6 +104,7 @@ def test_a_cluster_and_local_workers_close_a_referendum_alike(
     # the tasks read their ranges of the board: none carries a ballot
     assert any(t["key"].startswith("_tally_range") for t in tasks.data)
     assert not any(t["key"].startswith("_tally_chunk") for t in tasks.data)
+    assert any(t["key"].startswith("checked_decryptions") for t in tasks.data)
     local, local_archives = _play(tmp_path / "local.db", jobs=2)
     assert on_cluster["phase"] == local["phase"] == "done"
     assert _outcome(on_cluster) == _outcome(local)
@@ -281,3 +288,30 @@ def test_an_unreachable_scheduler_stops_the_start_up(tmp_path: Path) -> None:
     with contextlib.redirect_stderr(io.StringIO()):
         rc = main(["serve", "--database", str(db), "--cluster", "local:2", "--jobs", "2"])
     assert rc == 2
+
+
+def test_a_runner_that_fails_checking_a_partial_decryption_refuses_nothing(
+    tmp_path: Path,
+) -> None:
+    """A partial decryption whose proofs the workers could not check (their runner gone) is
+    503 ``tally_workers``, naming where it ran: not refused, and nothing appended."""
+    from types import SimpleNamespace
+
+    from plebiscite.service import referendum
+    from plebiscite.service.errors import Unavailable
+    from plebiscite.service.workers import TallyWorkers
+
+    broken = ProcessPoolExecutor(1)
+    broken.shutdown()
+
+    def precheck(owner: int, raw: bytes, *, runner: Any, **kw: Any) -> None:
+        runner.result(runner.map(len, raw))  # the verifier's map step, on the runner
+
+    verifier = SimpleNamespace(tally=[[None] * 3], precheck_partial_decryption=precheck)
+    s = SimpleNamespace(uuid="u", verifier=verifier)
+    workers = TallyWorkers(PoolRunner(broken, 1))
+    with pytest.raises(Unavailable) as e:
+        referendum._check_partial_decryption(s, 2, b"{}", workers)  # type: ignore[arg-type]
+    assert e.value.code == "tally_workers"
+    assert "could not be checked on the cluster" in e.value.message
+    assert "nothing appended" in e.value.message

@@ -1577,12 +1577,45 @@ def _shuffle_status(ref: _Referendum, s: ElectionState) -> dict[str, Any] | None
 # -- tally and decryption ----------------------------------------------------------------------
 
 
-def _check_partial_decryption(s: ElectionState, owner: int, raw: bytes) -> None:
-    """Every decryption factor and proof of ``raw`` against the tally on the board and the
-    verification key of ``owner`` (the verifier's own check, not made again once appended);
-    raises the error that refuses it."""
+def _decryption_runner(s: ElectionState, workers: TallyWorkers | None) -> Runner | None:
+    """Where the proofs of a partial decryption of ``s``'s tally are checked: ``workers``'
+    runner for a tally of that many ciphertexts (a non-homomorphic question's: one a ballot),
+    the verifier's own thread without workers."""
+    tally = s.verifier.tally
+    if workers is None or tally is None:
+        return None
+    return workers.runner_for(sum(len(col) for col in tally))
+
+
+def _precheck_decryption(
+    s: ElectionState, owner: int, raw: bytes, workers: TallyWorkers | None, **kw: Any
+) -> None:
+    """The verifier's check of a partial decryption, its proofs on ``workers`` (when a long
+    tally's are): a runner that fails (a cluster's task, a worker process) is
+    :class:`Unavailable`, and nothing is appended."""
     try:
-        s.verifier.precheck_partial_decryption(owner, raw, max_size=MAX_TALLY_MESSAGE)
+        s.verifier.precheck_partial_decryption(
+            owner, raw, runner=_decryption_runner(s, workers), **kw
+        )
+    except PlebisciteError:
+        raise
+    except Exception as e:  # the runner's
+        assert workers is not None
+        raise Unavailable(
+            "tally_workers",
+            f"the partial decryption of {s.uuid} could not be checked on {workers.where} "
+            f"({type(e).__name__}: {e}): nothing appended, try again",
+        ) from e
+
+
+def _check_partial_decryption(
+    s: ElectionState, owner: int, raw: bytes, workers: TallyWorkers | None = None
+) -> None:
+    """Every decryption factor and proof of ``raw`` against the tally on the board and the
+    verification key of ``owner`` (the verifier's own check, not made again once appended;
+    a long tally's proofs on ``workers``); raises the error that refuses it."""
+    try:
+        _precheck_decryption(s, owner, raw, workers, max_size=MAX_TALLY_MESSAGE)
     except ProofError as e:
         raise ProofError(
             "decryption proof does not verify against this trustee's verification key and the "
@@ -1601,9 +1634,10 @@ def _threshold_owners(s: ElectionState) -> list[int]:
     )
 
 
-def _finish(ref: _Referendum, s: ElectionState) -> None:
-    """Enough trustees decrypted: append the server key's partial decryption, then the
-    result. The caller holds ``s.lock``."""
+def _finish(ref: _Referendum, s: ElectionState, workers: TallyWorkers | None = None) -> None:
+    """Enough trustees decrypted: append the server key's partial decryption (checked by the
+    verifier, a long tally's proofs on ``workers``), then the result. The caller holds
+    ``s.lock``."""
     v = s.verifier
     assert v.election is not None and v.tally is not None
     if 1 not in v.decrypted_by:
@@ -1612,7 +1646,9 @@ def _finish(ref: _Referendum, s: ElectionState) -> None:
             ctx, v.election.fingerprint, ref.server_key, v.tally, s.rng(), v.election.questions
         )
         try:
-            v.precheck_partial_decryption(1, pd)
+            _precheck_decryption(s, 1, pd, workers)
+        except Unavailable:
+            raise  # the workers', not the decryption's
         except PlebisciteError as e:
             raise Internal(
                 "internal", f"the server's own partial decryption is wrong, not published: {e}"
@@ -1861,7 +1897,7 @@ async def _close(
         for region, s in states:
             async with s.lock:
                 await anyio.to_thread.run_sync(_close_region, s, workers)
-                await anyio.to_thread.run_sync(_decrypt_alone, ref, s)
+                await anyio.to_thread.run_sync(_decrypt_alone, ref, s, workers)
             if closed is not None:
                 closed(region.name)
         return
@@ -1873,7 +1909,7 @@ async def _close(
         try:
             async with closing, s.lock:
                 await anyio.to_thread.run_sync(_close_region, s, workers, limiter=threads)
-                await anyio.to_thread.run_sync(_decrypt_alone, ref, s, limiter=threads)
+                await anyio.to_thread.run_sync(_decrypt_alone, ref, s, workers, limiter=threads)
         except Exception as e:  # the others close all the same
             failures.append(e)
             return
@@ -1887,7 +1923,7 @@ async def _close(
         raise failures[0]
 
 
-def _decrypt_alone(ref: _Referendum, s: ElectionState) -> None:
+def _decrypt_alone(ref: _Referendum, s: ElectionState, workers: TallyWorkers | None = None) -> None:
     """With no trustee (a poll's key is the server's alone) nobody else takes part in the
     tally: once the encrypted tally is on the board, the server's shuffle and EndShuffles
     (non-homomorphic questions), its partial decryption and the result, at once. Nothing to do
@@ -1904,7 +1940,7 @@ def _decrypt_alone(ref: _Referendum, s: ElectionState) -> None:
                     BoardPhase.SHUFFLED,
                     BoardPhase.DECRYPTING,
                 ):
-                    _finish(ref, s)
+                    _finish(ref, s, workers)
                     s.checkpoint()
             break
         except ConflictError:
@@ -2890,7 +2926,11 @@ class Referendums:
             if me.owner in s.verifier.decrypted_by:
                 raise Refused("state", f"trustee {index} already decrypted the tally of {name!r}")
             try:
-                await anyio.to_thread.run_sync(_check_partial_decryption, s, me.owner, raw)
+                await anyio.to_thread.run_sync(
+                    _check_partial_decryption, s, me.owner, raw, self.workers
+                )
+            except Unavailable:
+                raise  # the workers', not the decryption's
             except PlebisciteError as e:
                 raise Invalid(e.code, f"partial decryption refused: {e}") from None
             item = Item("PartialDecryption", (raw, owned_json(me.owner, sha256_hex(raw))))
@@ -3132,11 +3172,11 @@ class Referendums:
                     _end_shuffles(ref, s)
                 if v.phase is BoardPhase.DECRYPTING and len(_threshold_owners(s)) >= ref.threshold:
                     log.info("referendum %s: finishing the decryption of %s", rid, region.name)
-                    _finish(ref, s)
+                    _finish(ref, s, self.workers)
                     s.checkpoint()
                 if not ref.trustees and not v.phase.untallied and v.phase is not BoardPhase.DONE:
                     log.info("referendum %s: the server decrypts %s", rid, region.name)
-                    _decrypt_alone(ref, s)
+                    _decrypt_alone(ref, s, self.workers)
             try:  # what the record board still lacks (a crash came first)
                 _sync_record(ref, elections, self.board, self.key)
             except PlebisciteError as e:
