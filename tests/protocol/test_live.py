@@ -193,3 +193,52 @@ def test_a_partial_decryption_s_proofs_checked_by_a_runner_are_taken_and_refused
                 expected = errors
             assert errors == expected
             assert all(m == "decryption proof does not verify" for m, _ in errors)
+
+
+@pytest.mark.parametrize("vector", ["belenios/nh", "belenios3/nh"])
+@pytest.mark.parametrize("chunk", [1, 2, 1000])
+def test_a_shuffle_checked_by_parts_on_a_runner_is_taken_and_refused_alike(vector, chunk):
+    """A shuffle's proof checked by parts on a runner's workers (threads here), ``chunk``
+    ciphertexts a map step when there are more, in the finite-field group and in Ed25519:
+    the shuffle the verifier's own check accepts is accepted, and the same changed ones (two
+    shuffled ciphertexts swapped, a ``t_hat`` of another, a commitment of another) are refused
+    with the same error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import VECTORS
+    from plebiscite.protocol.reduce import PoolRunner
+
+    a = Archive.load(VECTORS / f"{vector}.bel")
+    evs = a.events()
+    first = next(k for k, (_, ev) in enumerate(evs) if ev["type"] == "Shuffle")
+    owned = a.data(a.payload_index("Shuffle", 0))
+    raw = a.entries[a.index_of_hash(owned["payload"])].content
+
+    def changed(fn) -> bytes:
+        sh = json.loads(raw)
+        fn(sh)
+        return json.dumps(sh, separators=(",", ":")).encode()
+
+    def swap(xs: list, i: int, j: int) -> None:
+        xs[i], xs[j] = xs[j], xs[i]
+
+    broken = [
+        changed(lambda sh: swap(sh["ciphertexts"][0], 0, -1)),
+        # a proof is [t, s, c, c_hat], t = [t1, t2, t3, t4, t_hat]
+        changed(lambda sh: swap(sh["proofs"][0][0][4], 0, -1)),
+        changed(lambda sh: swap(sh["proofs"][0][3], 0, 1)),
+    ]
+    with ThreadPoolExecutor(2) as pool:
+        for runner in (None, PoolRunner(pool, 2)):
+            v, _ = _prefix_verifier(a, first)
+            v.shuffle_chunk = chunk
+            errors = []
+            for b in broken:
+                with pytest.raises(PlebisciteError) as e:
+                    v.precheck_shuffle(b, runner=runner)
+                errors.append((e.value.message, e.value.where))
+            v.precheck_shuffle(raw, runner=runner)
+            if runner is None:
+                expected = errors
+            assert errors == expected
+            assert all("does not verify" in m for m, _ in errors), errors

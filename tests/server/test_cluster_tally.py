@@ -1,13 +1,13 @@
 """The server's encrypted tally through the pipeline of ``plebiscite verify``: a whole
 referendum (a ranking question: the server's shuffle, the trustees' shuffles and decryptions)
-closed with its tallies (and its partial decryptions' checks) on a Dask LocalCluster of two
-worker processes (started once for the module) and on two local worker processes gives the
-same outcome, valid archives (ours and
-belenios-tool's verify) whose tallies are the sequential producer's, the tasks reading their
-ranges of the board (SQLite, and PostgreSQL for the local workers); a runner that fails
-during the close, or workers that cannot open the board, append nothing, say why, and the
-closer finishes once they work again; an unreachable scheduler stops ``plebiscite serve`` at
-its start, naming the address."""
+closed with its tallies (and its shuffles' and partial decryptions' checks) on a Dask
+LocalCluster of two worker processes (started once for the module) and on two local worker
+processes gives the same outcome, valid archives (ours and belenios-tool's verify) whose
+tallies are the sequential producer's, the tasks reading their ranges of the board (SQLite,
+and PostgreSQL for the local workers); a runner that fails during the close, or workers that
+cannot open the board, append nothing, say why, and the closer finishes once they work
+again; an unreachable scheduler stops ``plebiscite serve`` at its start, naming the
+address."""
 
 from __future__ import annotations
 
@@ -92,11 +92,13 @@ def _outcome(final: dict[str, Any]) -> Any:
 def test_a_cluster_and_local_workers_close_a_referendum_alike(
     dask_client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The same outcome, valid archives; the partial decryptions' proofs (the trustees' and
-    the server's) checked by the workers too, two a map step here."""
+    """The same outcome, valid archives; the shuffles' proofs and the partial decryptions'
+    (the trustees' and the server's) checked by the workers too, by parts of one and two
+    ciphertexts here."""
     from plebiscite.protocol import verifier
 
     monkeypatch.setattr(verifier, "DECRYPTION_CHUNK", 2)
+    monkeypatch.setattr(verifier, "SHUFFLE_CHUNK", 1)
     with get_task_stream(dask_client) as tasks:
         on_cluster, cluster_archives = _play(
             tmp_path / "cluster.db", runner=DaskRunner(dask_client, 2)
@@ -105,6 +107,7 @@ def test_a_cluster_and_local_workers_close_a_referendum_alike(
     assert any(t["key"].startswith("_tally_range") for t in tasks.data)
     assert not any(t["key"].startswith("_tally_chunk") for t in tasks.data)
     assert any(t["key"].startswith("checked_decryptions") for t in tasks.data)
+    assert any(t["key"].startswith("shuffle_part_of") for t in tasks.data)
     local, local_archives = _play(tmp_path / "local.db", jobs=2)
     assert on_cluster["phase"] == local["phase"] == "done"
     assert _outcome(on_cluster) == _outcome(local)

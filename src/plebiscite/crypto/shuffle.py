@@ -17,11 +17,15 @@ from plebiscite.crypto.hashing import sha256_int
 from plebiscite.errors import ProofError
 
 __all__ = [
+    "ShufflePart",
     "ShuffleProof",
     "check_shuffle_proof",
     "get_generator",
     "get_generators",
     "get_nizkp_challenges",
+    "shuffle_challenges",
+    "shuffle_part",
+    "shuffle_verdict",
     "str_ciphertexts",
     "str_elements",
 ]
@@ -97,7 +101,29 @@ def check_shuffle_proof(
     e_prime: Sequence[Ciphertext],
     fingerprint: str,
 ) -> None:
-    """``CheckShuffleProof(pi, e, e', pk, phi)`` (table 5); raises ProofError when it fails."""
+    """``CheckShuffleProof(pi, e, e', pk, phi)`` (table 5); raises ProofError when it fails.
+    The same check as :func:`shuffle_challenges`, one :func:`shuffle_part` over every
+    ciphertext and :func:`shuffle_verdict`, which a caller may run with the parts apart."""
+    u, c = shuffle_challenges(ctx, proof, e, e_prime, fingerprint)
+    if not e:
+        return
+    part = shuffle_part(
+        ctx, 0, (ctx.q - c) % ctx.q, u, e, e_prime, proof.c, proof.c_hat, proof.t_hat,
+        proof.s_hat, proof.s_prime, get_generator(ctx.group, -1),
+    )  # fmt: skip
+    shuffle_verdict(ctx, proof, u, c, [part])
+
+
+def shuffle_challenges(
+    ctx: Context,
+    proof: ShuffleProof,
+    e: Sequence[Ciphertext],
+    e_prime: Sequence[Ciphertext],
+    fingerprint: str,
+) -> tuple[list[int], int]:
+    """The challenges of CheckShuffleProof: ``u`` (``GetNIZKPChallenges``, one a ciphertext)
+    and ``c`` (the hash of the whole statement and commitments); raises ProofError when the
+    proof's sizes are not the ciphertexts'."""
     N = len(e)
     if not (
         len(e_prime) == N
@@ -109,96 +135,100 @@ def check_shuffle_proof(
     ):
         raise ProofError("shuffle proof sizes do not match the number of ciphertexts")
     if N == 0:
-        return
-    group, q = ctx.group, ctx.q
-    pk = ctx.y
+        return [], 0
+    q, pk = ctx.q, ctx.y
     assert pk is not None
-    h = get_generator(group, -1)
-    hs = get_generators(group, N)
     str_c = str_ciphertexts(e) + str_ciphertexts(e_prime) + str_elements(proof.c)
     u = get_nizkp_challenges(N, f"shuffle-challenges|{fingerprint}|{str_c}", q)
     str_t = str_elements([proof.t1, proof.t2, proof.t3, proof.t4[0], proof.t4[1]])
     str_t += str_elements(proof.t_hat)
     str_y = str_c + str_elements(proof.c_hat) + str(pk)
     c = sha256_int(f"shuffle-challenge|{fingerprint}|{str_t}{str_y}") % q
-
-    mul, powm = ctx.mul, ctx.pow
-    c_bar = ctx.div(group.product(proof.c), group.product(hs))
-    u_prod = 1
-    for ui in u:
-        u_prod = u_prod * ui % q
-    c_hat_final = ctx.div(proof.c_hat[-1], powm(h, u_prod))
-    mc = (q - c) % q
-    if group.double_scalar_public:
-        ok = _check_multi_scalar(ctx, proof, e, e_prime, u, hs, h, c_bar, c_hat_final, mc)
-    else:
-        c_tilde = alpha_u = beta_u = group.one
-        for ci, (a, b), ui in zip(proof.c, e, u, strict=True):
-            c_tilde = mul(c_tilde, powm(ci, ui))
-            alpha_u = mul(alpha_u, powm(a, ui))
-            beta_u = mul(beta_u, powm(b, ui))
-        t1 = mul(powm(c_bar, mc), ctx.gpow(proof.s1))
-        t2 = mul(powm(c_hat_final, mc), ctx.gpow(proof.s2))
-        t3 = mul(powm(c_tilde, mc), ctx.gpow(proof.s3))
-        t41 = mul(powm(beta_u, mc), ctx.ypow(-proof.s4))
-        t42 = mul(powm(alpha_u, mc), ctx.gpow(-proof.s4))
-        for hi, (a2, b2), si in zip(hs, e_prime, proof.s_prime, strict=True):
-            t3 = mul(t3, powm(hi, si))
-            t41 = mul(t41, powm(b2, si))
-            t42 = mul(t42, powm(a2, si))
-        ok = t1 == proof.t1 and t2 == proof.t2 and t3 == proof.t3 and (t41, t42) == proof.t4
-        prev = h
-        for ci_hat, s_hat_i, s_prime_i, t_hat_i in zip(
-            proof.c_hat, proof.s_hat, proof.s_prime, proof.t_hat, strict=True
-        ):
-            t_i = mul(mul(powm(ci_hat, mc), ctx.gpow(s_hat_i)), powm(prev, s_prime_i))
-            ok = ok and t_i == t_hat_i
-            prev = ci_hat
-    if not ok:
-        raise ProofError("shuffle proof does not verify")
+    return u, c
 
 
-def _check_multi_scalar(
+class ShufflePart(NamedTuple):
+    """What the ciphertexts ``start`` to ``start + n - 1`` of a shuffle contribute to its
+    check (:func:`shuffle_part`): their generators ``h_i`` and their product, the product of
+    their ``c_i``, their factors of ``t3``, ``t4`` (its two components) and whether each
+    ``t_hat_i`` is the one its values give."""
+
+    hs: tuple[Element, ...]
+    hs_product: Element
+    c_product: Element
+    t3: Element
+    t41: Element
+    t42: Element
+    t_hat_ok: bool
+
+
+def shuffle_part(
     ctx: Context,
-    proof: ShuffleProof,
+    start: int,
+    mc: int,
+    u: Sequence[int],
     e: Sequence[Ciphertext],
     e_prime: Sequence[Ciphertext],
-    u: Sequence[int],
-    hs: Sequence[Element],
-    h: Element,
-    c_bar: Element,
-    c_hat_final: Element,
-    mc: int,
-) -> bool:
-    """The commitments of :func:`check_shuffle_proof` each as one variable-time multi-scalar
-    multiplication (the group's ``product_public``): ``t3 = prod c_i^(u_i mc) g^s3 prod
-    h_i^s'_i`` and the like, the same values as the step-by-step computation."""
-    group = ctx.group
-    pub = group.product_public
-    y = ctx.y
-    assert y is not None
-    g = group.g
-    q = ctx.q
-    s_prime = proof.s_prime
+    c: Sequence[Element],
+    c_hat: Sequence[Element],
+    t_hat: Sequence[Element],
+    s_hat: Sequence[int],
+    s_prime: Sequence[int],
+    prev: Element,
+) -> ShufflePart:
+    """A part of CheckShuffleProof over the ciphertexts ``start`` on (the slices of ``e``,
+    ``e'`` and the proof's per-ciphertext values from there, ``u`` their challenges, ``mc``
+    minus the challenge ``c`` mod q, ``prev`` the ``c_hat`` before the first, ``h`` for the
+    first of all): each of its terms of the commitments ``t3 = prod c_i^(u_i mc) g^s3 prod
+    h_i^s'_i``, ``t4`` alike, each ``t_hat_i = c_hat_i^mc g^s_hat_i c_hat_(i-1)^s'_i``
+    (variable time: public values). Parts of any sizes multiply into the whole's."""
+    group, q = ctx.group, ctx.q
+    pub, g = group.product_public, group.g
+    hs = tuple(_generator(group, start + k) for k in range(len(e)))
     umc = [ui * mc % q for ui in u]
-    t1 = ctx.gpow_times_public(proof.s1, c_bar, mc)
-    t2 = ctx.gpow_times_public(proof.s2, c_hat_final, mc)
-    t3 = pub([*zip(proof.c, umc, strict=True), (g, proof.s3), *zip(hs, s_prime, strict=True)])
+    t3 = pub([*zip(c, umc, strict=True), *zip(hs, s_prime, strict=True)])
     t41 = pub(
-        [*((b, x) for (_, b), x in zip(e, umc, strict=True)), (y, -proof.s4)]
+        [(b, x) for (_, b), x in zip(e, umc, strict=True)]
         + [(b2, si) for (_, b2), si in zip(e_prime, s_prime, strict=True)]
     )
     t42 = pub(
-        [*((a, x) for (a, _), x in zip(e, umc, strict=True)), (g, -proof.s4)]
+        [(a, x) for (a, _), x in zip(e, umc, strict=True)]
         + [(a2, si) for (a2, _), si in zip(e_prime, s_prime, strict=True)]
     )
-    if (t1, t2, t3, (t41, t42)) != (proof.t1, proof.t2, proof.t3, tuple(proof.t4)):
-        return False
-    prev = h
-    for ci_hat, s_hat_i, s_prime_i, t_hat_i in zip(
-        proof.c_hat, proof.s_hat, s_prime, proof.t_hat, strict=True
-    ):
-        if pub([(ci_hat, mc), (g, s_hat_i), (prev, s_prime_i)]) != t_hat_i:
-            return False
+    ok = True
+    for ci_hat, s_hat_i, s_prime_i, t_hat_i in zip(c_hat, s_hat, s_prime, t_hat, strict=True):
+        ok = ok and pub([(ci_hat, mc), (g, s_hat_i), (prev, s_prime_i)]) == t_hat_i
         prev = ci_hat
-    return True
+    return ShufflePart(hs, group.product(hs), group.product(c), t3, t41, t42, ok)
+
+
+def shuffle_verdict(
+    ctx: Context, proof: ShuffleProof, u: Sequence[int], c: int, parts: Sequence[ShufflePart]
+) -> None:
+    """The end of CheckShuffleProof from its parts (:func:`shuffle_part`, in the ciphertexts'
+    order, covering them all): the generators distinct (``GetGenerators``' state check), the
+    commitments ``t1`` to ``t4`` and every ``t_hat_i`` those of the proof; raises ProofError
+    when not."""
+    group, q = ctx.group, ctx.q
+    h = get_generator(group, -1)
+    hs = [x for part in parts for x in part.hs]
+    if len(set(hs)) != len(hs) or h in hs:
+        raise ProofError("independent generators are not distinct")
+    mul = ctx.mul
+    mc = (q - c) % q
+    c_bar = ctx.div(
+        group.product(p.c_product for p in parts), group.product(p.hs_product for p in parts)
+    )
+    u_prod = 1
+    for ui in u:
+        u_prod = u_prod * ui % q
+    c_hat_final = ctx.div(proof.c_hat[-1], ctx.pow(h, u_prod))
+    minus_s4 = (q - proof.s4) % q
+    t1 = ctx.gpow_times_public(proof.s1, c_bar, mc)
+    t2 = ctx.gpow_times_public(proof.s2, c_hat_final, mc)
+    t3 = mul(group.product(p.t3 for p in parts), ctx.gpow(proof.s3))
+    t41 = mul(group.product(p.t41 for p in parts), ctx.ypow(minus_s4))
+    t42 = mul(group.product(p.t42 for p in parts), ctx.gpow(minus_s4))
+    ok = all(p.t_hat_ok for p in parts)
+    if not (ok and (t1, t2, t3, (t41, t42)) == (proof.t1, proof.t2, proof.t3, tuple(proof.t4))):
+        raise ProofError("shuffle proof does not verify")

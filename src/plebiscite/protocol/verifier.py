@@ -49,7 +49,15 @@ from plebiscite.crypto.group import Element, Group
 from plebiscite.crypto.groups import FiniteFieldGroup, parse_natural
 from plebiscite.crypto.hashing import sha256_hex
 from plebiscite.crypto.proofs import Proof, verify_decryption
-from plebiscite.crypto.shuffle import check_shuffle_proof
+from plebiscite.crypto.shuffle import (
+    ShufflePart,
+    ShuffleProof,
+    check_shuffle_proof,
+    get_generator,
+    shuffle_challenges,
+    shuffle_part,
+    shuffle_verdict,
+)
 from plebiscite.crypto.threshold import lagrange
 from plebiscite.errors import (
     ConsistencyError,
@@ -159,6 +167,9 @@ CHUNK_BYTES = 1 << 20
 #: the proofs of a partial decryption checked by one map step of a runner (about 0.2 s of
 #: work in Ed25519)
 DECRYPTION_CHUNK = 1024
+#: the ciphertexts of a shuffle whose part of its proof's check one map step of a runner makes
+#: (about 0.4 s of work in Ed25519)
+SHUFFLE_CHUNK = 1024
 
 
 class _StopError(Exception):
@@ -232,6 +243,9 @@ class Verifier:
         #: with a runner: a partial decryption's proofs checked by its workers, this many a
         #: map step (no more than this are checked here)
         self.decryption_chunk = DECRYPTION_CHUNK
+        #: with a runner: a shuffle's proof checked by its workers, this many ciphertexts a
+        #: map step (a column no longer than this is checked here)
+        self.shuffle_chunk = SHUFFLE_CHUNK
         # with scan: a list larger than ROLL_INLINE parsed by the runner's workers, a piece
         # each (plebiscite.protocol.roll), and held there, never here
         self.roll = roll
@@ -1703,19 +1717,25 @@ class Verifier:
             self._tally[i] = e2
         self._tally_state += 1
 
-    def precheck_shuffle(self, raw: bytes, *, max_size: int = 1 << 34) -> None:
+    def precheck_shuffle(
+        self, raw: bytes, *, max_size: int = 1 << 34, runner: Runner | None = None
+    ) -> None:
         """:meth:`check_shuffle` before the shuffle is appended: raises what refuses it; if it
         passes, the Shuffle event with this very shuffle is not checked again by
         :meth:`consume` (unless the ciphertexts to shuffle changed meanwhile)."""
-        new_cols = self.check_shuffle(raw, max_size=max_size)
+        new_cols = self.check_shuffle(raw, max_size=max_size, runner=runner)
         self._prechecked_shuffles[sha256_hex(raw)] = (self._tally_state, new_cols)
 
     def check_shuffle(
-        self, raw: bytes, *, max_size: int = 1 << 34
+        self, raw: bytes, *, max_size: int = 1 << 34, runner: Runner | None = None
     ) -> list[tuple[int, list[Ciphertext]]]:
         """Every ciphertext and CheckShuffleProof of the shuffle ``raw`` against the ciphertexts
         to shuffle now (the non-homomorphic columns of the tally as the last shuffle left
-        them); returns the new columns, by question, or raises what refuses it."""
+        them); returns the new columns, by question, or raises what refuses it. A column of
+        more than :attr:`shuffle_chunk` ciphertexts has its proof's commitments and
+        ``t_hat`` checked by ``runner``'s workers (by default this verifier's runner, when it
+        has one), that many ciphertexts a map step (:func:`shuffle_part_of`); the challenges
+        and the verdict are made here."""
         election, ctx, tally = self._election, self._ctx, self._tally
         if election is None or ctx is None or tally is None:
             raise StateError("no encrypted tally to shuffle yet")
@@ -1739,11 +1759,28 @@ class Verifier:
             ]
             pr = shuffle_proof(group, prfs[k], f"{w}.proofs[{k}]", n)
             try:
-                check_shuffle_proof(ctx, pr, e, e2, election.fingerprint)
+                self._check_shuffle_proof(pr, e, e2, runner)
             except ProofError as err:
                 raise err.at(f"{w}.proofs[{k}] (question {i + 1})") from None
             new_cols.append((i, e2))
         return new_cols
+
+    def _check_shuffle_proof(
+        self,
+        pr: ShuffleProof,
+        e: Sequence[Ciphertext],
+        e2: Sequence[Ciphertext],
+        runner: Runner | None,
+    ) -> None:
+        """CheckShuffleProof of ``e`` to ``e2``, here or by parts on ``runner``."""
+        assert self._election is not None and self._ctx is not None
+        assert self._raw_setup is not None
+        ctx, fingerprint = self._ctx, self._election.fingerprint
+        runner = runner if runner is not None else self.partitions
+        if runner is None or len(e) <= self.shuffle_chunk:
+            check_shuffle_proof(ctx, pr, e, e2, fingerprint)
+        else:
+            check_shuffle_by_parts(runner, self._raw_setup[0], pr, e, e2, self.shuffle_chunk)
 
     def _on_EndShuffles(self, ev: Event) -> None:
         if self._election and self._election.has_nh and not self._shuffle_owners:
@@ -2126,6 +2163,74 @@ def _decode(election: Election, q: Any, x: Element) -> list[int]:
         raise ConsistencyError(
             "decrypted value does not encode a vote of the right length"
         ) from None
+
+
+def check_shuffle_by_parts(
+    runner: Runner,
+    election_raw: bytes,
+    pr: ShuffleProof,
+    e: Sequence[Ciphertext],
+    e2: Sequence[Ciphertext],
+    n: int,
+) -> None:
+    """CheckShuffleProof of ``e`` to ``e2`` in the election of ``election_raw``, its parts
+    (:func:`~plebiscite.crypto.shuffle.shuffle_part`: ``n`` ciphertexts each) map steps on
+    ``runner``, the challenges and the verdict here; raises ProofError when it fails."""
+    election, ctx = election_context(election_raw)
+    u, c = shuffle_challenges(ctx, pr, e, e2, election.fingerprint)
+    if not e:
+        return
+    mc, h = (ctx.q - c) % ctx.q, get_generator(ctx.group, -1)
+    handles = [
+        runner.map(
+            shuffle_part_of,
+            election_raw,
+            a,
+            mc,
+            u[a : a + n],
+            _packed([x for ct in e[a : a + n] for x in ct]),
+            _packed([x for ct in e2[a : a + n] for x in ct]),
+            _packed(list(pr.c[a : a + n])),
+            _packed(list(pr.c_hat[a : a + n])),
+            _packed(list(pr.t_hat[a : a + n])),
+            pr.s_hat[a : a + n],
+            pr.s_prime[a : a + n],
+            pr.c_hat[a - 1] if a else h,
+        )
+        for a in range(0, len(e), n)
+    ]
+    parts = []
+    for x in handles:
+        part, hs = runner.result(x)
+        parts.append(part._replace(hs=tuple(_unpacked(hs))))
+    shuffle_verdict(ctx, pr, u, c, parts)
+
+
+def shuffle_part_of(
+    election_raw: bytes,
+    start: int,
+    mc: int,
+    u: Sequence[int],
+    e: bytes | list[Element],
+    e2: bytes | list[Element],
+    c: bytes | list[Element],
+    c_hat: bytes | list[Element],
+    t_hat: bytes | list[Element],
+    s_hat: Sequence[int],
+    s_prime: Sequence[int],
+    prev: Element,
+) -> tuple[ShufflePart, bytes | list[Element]]:
+    """The map step of a shuffle's check (:func:`~plebiscite.crypto.shuffle.shuffle_part`),
+    where it runs: its elements packed (the ciphertexts' components in turn), and so the
+    generators it gives (apart from the part)."""
+    _, ctx = election_context(election_raw)
+    es, e2s = _unpacked(e), _unpacked(e2)
+    part = shuffle_part(
+        ctx, start, mc, u, list(zip(es[0::2], es[1::2], strict=True)),
+        list(zip(e2s[0::2], e2s[1::2], strict=True)), _unpacked(c), _unpacked(c_hat),
+        _unpacked(t_hat), s_hat, s_prime, prev,
+    )  # fmt: skip
+    return part._replace(hs=()), _packed(list(part.hs))
 
 
 def _packed(elements: list[Element]) -> bytes | list[Element]:

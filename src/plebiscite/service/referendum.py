@@ -1516,11 +1516,14 @@ def _shuffle_body(raw: bytes, owner: int) -> bytes:
     return raw if len(lines) == 1 else strictjson.dumps_compact(value)
 
 
-def _check_shuffle(s: ElectionState, raw: bytes) -> None:
+def _check_shuffle(s: ElectionState, raw: bytes, workers: TallyWorkers | None = None) -> None:
     """Every ciphertext and CheckShuffleProof of the shuffle ``raw`` against the ciphertexts
-    to shuffle now (the verifier's own check); raises the error that refuses it."""
+    to shuffle now (the verifier's own check, a long column's proof by parts on
+    ``workers``); raises the error that refuses it."""
     try:
-        s.verifier.precheck_shuffle(raw, max_size=MAX_TALLY_MESSAGE)
+        _on_workers(
+            s, workers, "shuffle", s.verifier.precheck_shuffle, raw, max_size=MAX_TALLY_MESSAGE
+        )
     except ProofError as err:
         raise ProofError(
             "the shuffle proof does not verify against the ciphertexts to shuffle now "
@@ -1529,16 +1532,19 @@ def _check_shuffle(s: ElectionState, raw: bytes) -> None:
         ) from err
 
 
-def _server_shuffle(s: ElectionState) -> None:
+def _server_shuffle(s: ElectionState, workers: TallyWorkers | None = None) -> None:
     """The server's own shuffle (owner 1), the first of every region with non-homomorphic
-    questions, appended right after the encrypted tally. The caller holds ``s.lock``."""
+    questions, appended right after the encrypted tally (checked by the verifier, a long
+    column's proof by parts on ``workers``). The caller holds ``s.lock``."""
     v = s.verifier
     if v.election is None or not v.election.has_nh or v.phase is not BoardPhase.TALLIED:
         return
     assert v.ctx is not None and v.tally is not None
     sh = shuffle_json(v.election, v.ctx, v.tally, s.rng())
-    try:
-        v.precheck_shuffle(sh)  # the verifier checks what the producer made, before the board
+    try:  # the verifier checks what the producer made, before the board
+        _on_workers(s, workers, "shuffle", v.precheck_shuffle, sh)
+    except Unavailable:
+        raise  # the workers', not the shuffle's
     except PlebisciteError as e:
         raise Internal("internal", f"the server's own shuffle is wrong, not published: {e}") from e
     s.append([Item("Shuffle", (sh, owned_json(1, sha256_hex(sh))))])
@@ -1577,35 +1583,49 @@ def _shuffle_status(ref: _Referendum, s: ElectionState) -> dict[str, Any] | None
 # -- tally and decryption ----------------------------------------------------------------------
 
 
-def _decryption_runner(s: ElectionState, workers: TallyWorkers | None) -> Runner | None:
-    """Where the proofs of a partial decryption of ``s``'s tally are checked: ``workers``'
-    runner for a tally of that many ciphertexts (a non-homomorphic question's: one a ballot),
-    the verifier's own thread without workers."""
+def _tally_runner(s: ElectionState, workers: TallyWorkers | None) -> Runner | None:
+    """Where the proofs of a shuffle or a partial decryption of ``s``'s tally are checked:
+    ``workers``' runner for a tally of that many ciphertexts (a non-homomorphic question's:
+    one a ballot), the verifier's own thread without workers."""
     tally = s.verifier.tally
     if workers is None or tally is None:
         return None
     return workers.runner_for(sum(len(col) for col in tally))
 
 
-def _precheck_decryption(
-    s: ElectionState, owner: int, raw: bytes, workers: TallyWorkers | None, **kw: Any
+def _on_workers(
+    s: ElectionState,
+    workers: TallyWorkers | None,
+    what: str,
+    check: Callable[..., None],
+    *args: Any,
+    **kw: Any,
 ) -> None:
-    """The verifier's check of a partial decryption, its proofs on ``workers`` (when a long
-    tally's are): a runner that fails (a cluster's task, a worker process) is
-    :class:`Unavailable`, and nothing is appended."""
+    """A check of the verifier (``check(*args, runner=..., **kw)``) with its long parts on
+    ``workers`` (:func:`_tally_runner`): a runner that fails (a cluster's task, a worker
+    process) is :class:`Unavailable`, naming ``what`` could not be checked, and nothing is
+    appended."""
     try:
-        s.verifier.precheck_partial_decryption(
-            owner, raw, runner=_decryption_runner(s, workers), **kw
-        )
+        check(*args, runner=_tally_runner(s, workers), **kw)
     except PlebisciteError:
         raise
     except Exception as e:  # the runner's
         assert workers is not None
         raise Unavailable(
             "tally_workers",
-            f"the partial decryption of {s.uuid} could not be checked on {workers.where} "
+            f"the {what} of {s.uuid} could not be checked on {workers.where} "
             f"({type(e).__name__}: {e}): nothing appended, try again",
         ) from e
+
+
+def _precheck_decryption(
+    s: ElectionState, owner: int, raw: bytes, workers: TallyWorkers | None, **kw: Any
+) -> None:
+    """The verifier's check of a partial decryption, its proofs on ``workers`` (when a long
+    tally's are): see :func:`_on_workers`."""
+    _on_workers(
+        s, workers, "partial decryption", s.verifier.precheck_partial_decryption, owner, raw, **kw
+    )
 
 
 def _check_partial_decryption(
@@ -1933,7 +1953,7 @@ def _decrypt_alone(ref: _Referendum, s: ElectionState, workers: TallyWorkers | N
     for attempt in range(1, APPEND_ATTEMPTS + 1):
         try:
             with s.catching_up:
-                _server_shuffle(s)
+                _server_shuffle(s, workers)
                 _end_shuffles(ref, s)
                 if s.verifier.phase in (
                     BoardPhase.TALLIED,
@@ -1964,7 +1984,7 @@ def _close_region(s: ElectionState, workers: TallyWorkers | None = None) -> None
                 if s.verifier.phase is BoardPhase.CLOSED:
                     _append_tally(s, workers)
                     s.checkpoint()
-                _server_shuffle(s)
+                _server_shuffle(s, workers)
             break
         except ConflictError:
             if attempt == APPEND_ATTEMPTS:
@@ -2961,7 +2981,7 @@ class Referendums:
             if _shuffle_status(ref, s) is not None and s.verifier.phase is BoardPhase.TALLIED:
                 # the server shuffles first (its shuffle is due since the tally: normally made
                 # when closing, or at start-up after a crash in between)
-                await anyio.to_thread.run_sync(_server_shuffle, s)
+                await anyio.to_thread.run_sync(_server_shuffle, s, self.workers)
             sh = _shuffle_status(ref, s)
             status = s.verifier.phase
             if sh is None:
@@ -2977,7 +2997,9 @@ class Referendums:
                 )
             try:
                 raw = _shuffle_body(body, me.owner)
-                await anyio.to_thread.run_sync(_check_shuffle, s, raw)
+                await anyio.to_thread.run_sync(_check_shuffle, s, raw, self.workers)
+            except Unavailable:
+                raise  # the workers', not the shuffle's
             except PlebisciteError as e:
                 raise Invalid(e.code, f"shuffle refused: {e}") from None
             item = Item("Shuffle", (raw, owned_json(me.owner, sha256_hex(raw))))
@@ -3166,7 +3188,7 @@ class Referendums:
                 v = s.verifier
                 if v.phase is BoardPhase.TALLIED and v.election is not None and v.election.has_nh:
                     log.info("referendum %s: the server shuffles %s", rid, region.name)
-                    _server_shuffle(s)
+                    _server_shuffle(s, self.workers)
                 if v.phase is BoardPhase.SHUFFLING and _shuffles_done(ref, s):
                     log.info("referendum %s: ending the shuffles of %s", rid, region.name)
                     _end_shuffles(ref, s)
