@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -221,3 +221,47 @@ def run_measured(cmd: list[str]) -> Measured:
 def best_of(runs: list[Measured]) -> Measured:
     """The fastest run (wall time); with the machine shared, the least disturbed one."""
     return min(runs, key=lambda m: m.seconds)
+
+
+def on_cluster_and_here(
+    client: Any,
+    here: Callable[[], object],
+    cluster: Callable[[], object],
+    rounds: int,
+    report: Callable[[int, float, float, dict[str, float]], None],
+    reset: Callable[[], object] = lambda: None,
+) -> list[tuple[float, float]]:
+    """``here`` (in this process) and ``cluster`` (on ``client``'s workers) run ``rounds``
+    times in turn, every other round in the reverse order (a steady drift of the machine's
+    speed weighs on both alike): each round's wall times of the two, reported with the CPU
+    of this process (the client, with a LocalCluster's scheduler) and of the workers during
+    ``cluster``; the list of (here, cluster) times. ``reset`` runs, untimed, before each."""
+    cpu: dict[str, float] = {}
+
+    def one() -> float:
+        reset()
+        t = time.perf_counter()
+        here()
+        return time.perf_counter() - t
+
+    def two() -> float:
+        reset()
+        before = (time.process_time(), sum(client.run(time.process_time).values()))
+        t = time.perf_counter()
+        cluster()
+        took = time.perf_counter() - t
+        cpu["client"] = time.process_time() - before[0]
+        cpu["workers"] = sum(client.run(time.process_time).values()) - before[1]
+        return took
+
+    out = []
+    for r in range(rounds):
+        if r % 2 == 0:
+            a = one()
+            b = two()
+        else:
+            b = two()
+            a = one()
+        report(r, a, b, dict(cpu))
+        out.append((a, b))
+    return out

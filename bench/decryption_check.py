@@ -26,14 +26,18 @@ import statistics
 import time
 from typing import Any
 
-from common import ROOT, load
+from common import ROOT, load, on_cluster_and_here
 from plebiscite import strictjson
 from plebiscite.compute.cluster import DaskRunner, connect
 from plebiscite.crypto.proofs import prove_decryption
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.protocol.ballot import election_context
 from plebiscite.protocol.setup import read_setup
-from plebiscite.protocol.verifier import DECRYPTION_CHUNK, _packed, checked_decryptions
+from plebiscite.protocol.verifier import (
+    DECRYPTION_CHUNK,
+    check_decryptions_by_parts,
+    checked_decryptions,
+)
 
 
 def made(n: int) -> tuple[bytes, Any, list[tuple[Any, str, dict[str, str]]]]:
@@ -79,7 +83,6 @@ def main() -> None:
     factors, proofs = loaded(raw)
     parse = time.perf_counter() - t
     print(f"  the verifier's part, here either way (the JSON read): {parse:.2f} s")
-    n = DECRYPTION_CHUNK
     shares: list[tuple[float, float]] = []
     with connect("local:2") as client:
         runner = DaskRunner(client, 2)
@@ -89,38 +92,17 @@ def main() -> None:
         ]:
             runner.result(h)  # both workers have imported what the step takes
 
-        def here() -> float:
-            t = time.perf_counter()
+        def here() -> None:
             got = checked_decryptions(election_raw, key, alphas, factors, proofs)
             assert got[1:] == (None, None)
-            return time.perf_counter() - t
 
-        cpu: dict[str, float] = {}
+        def cluster() -> None:
+            parts = check_decryptions_by_parts(
+                runner, election_raw, key, alphas, factors, proofs, DECRYPTION_CHUNK
+            )
+            assert all(p[1:] == (None, None) for p in parts)
 
-        def cluster() -> float:
-            before = (time.process_time(), sum(client.run(time.process_time).values()))
-            t = time.perf_counter()
-            handles = [
-                runner.map(
-                    checked_decryptions,
-                    election_raw,
-                    key,
-                    _packed(alphas[a : a + n]),
-                    factors[a : a + n],
-                    proofs[a : a + n],
-                )
-                for a in range(0, len(alphas), n)
-            ]
-            assert all(runner.result(h)[1:] == (None, None) for h in handles)
-            took = time.perf_counter() - t
-            cpu["client"] = time.process_time() - before[0]
-            cpu["workers"] = sum(client.run(time.process_time).values()) - before[1]
-            return took
-
-        for r in range(args.rounds):
-            order = (here, cluster) if r % 2 == 0 else (cluster, here)
-            times = {way.__name__: way() for way in order}
-            one, two = times["here"], times["cluster"]
+        def report(r: int, one: float, two: float, cpu: dict[str, float]) -> None:
             share, whole = one / (2 * two), (parse + one) / (2 * (parse + two))
             shares.append((share, whole))
             print(
@@ -130,6 +112,8 @@ def main() -> None:
                 f"with the scheduler {cpu['client']:.2f} s, the workers {cpu['workers']:.2f} s",
                 flush=True,
             )
+
+        on_cluster_and_here(client, here, cluster, args.rounds, report)
     print(
         f"  median: {statistics.median(s for s, _ in shares):.2f} of twice the one process, "
         f"{statistics.median(w for _, w in shares):.2f} with the JSON read"

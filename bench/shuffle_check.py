@@ -21,7 +21,7 @@ import os
 import statistics
 import time
 
-from common import ROOT, load
+from common import ROOT, load, on_cluster_and_here
 from plebiscite.compute.cluster import DaskRunner, connect
 from plebiscite.crypto.rand import DeterministicRandom
 from plebiscite.crypto.shuffle import _generator, check_shuffle_proof
@@ -54,33 +54,19 @@ def main() -> None:
         runner = DaskRunner(client, 2)
         for h in [runner.map(election_context, election_raw) for _ in "ab"]:
             runner.wait(h)  # both workers have imported what the step takes
-        cpu: dict[str, float] = {}
 
         def cold() -> None:
             # the generators h_i made again by each way (a process keeps the last 4,096)
             _generator.cache_clear()
             client.run(_generator.cache_clear)
 
-        def here() -> float:
-            cold()
-            t = time.perf_counter()
+        def here() -> None:
             check_shuffle_proof(ctx, pr, e, e2, fp)
-            return time.perf_counter() - t
 
-        def cluster() -> float:
-            cold()
-            before = (time.process_time(), sum(client.run(time.process_time).values()))
-            t = time.perf_counter()
+        def cluster() -> None:
             check_shuffle_by_parts(runner, election_raw, pr, e, e2, SHUFFLE_CHUNK)
-            took = time.perf_counter() - t
-            cpu["client"] = time.process_time() - before[0]
-            cpu["workers"] = sum(client.run(time.process_time).values()) - before[1]
-            return took
 
-        for r in range(args.rounds):
-            order = (here, cluster) if r % 2 == 0 else (cluster, here)
-            times = {way.__name__: way() for way in order}
-            one, two = times["here"], times["cluster"]
+        def report(r: int, one: float, two: float, cpu: dict[str, float]) -> None:
             shares.append(one / (2 * two))
             print(
                 f"  round {r + 1}: one process {one:.2f} s ({n / one:.0f}/s), --cluster local:2 "
@@ -89,6 +75,8 @@ def main() -> None:
                 f"{cpu['workers']:.2f} s",
                 flush=True,
             )
+
+        on_cluster_and_here(client, here, cluster, args.rounds, report, reset=cold)
     print(f"  median: {statistics.median(shares):.2f} of twice the one process")
 
 

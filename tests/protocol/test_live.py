@@ -155,6 +155,38 @@ def test_without_the_flag_the_same_forged_proof_is_refused():
     assert not v.report.valid
 
 
+def _first_payload(a: Archive, kind: str) -> tuple[int, dict, bytes]:
+    """The number of events before the first ``kind`` event, its owned data and the data it
+    owns."""
+    first = next(k for k, (_, ev) in enumerate(a.events()) if ev["type"] == kind)
+    owned = a.data(a.payload_index(kind, 0))
+    return first, owned, a.entries[a.index_of_hash(owned["payload"])].content
+
+
+def _alike_with_a_runner(a: Archive, first: int, chunked, check, raw: bytes, broken) -> list:
+    """The verifier of the first ``first`` events (``chunked(v)`` sets its chunk) with no
+    runner and with a thread pool's: ``check(v, raw, runner)`` takes ``raw`` and refuses
+    each of ``broken`` with the same errors either way; those errors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from plebiscite.protocol.reduce import PoolRunner
+
+    seen = []
+    with ThreadPoolExecutor(2) as pool:
+        for runner in (None, PoolRunner(pool, 2)):
+            v, _ = _prefix_verifier(a, first)
+            chunked(v)
+            errors = []
+            for b in broken:
+                with pytest.raises(PlebisciteError) as e:
+                    check(v, b, runner)
+                errors.append((e.value.message, e.value.where))
+            check(v, raw, runner)
+            seen.append(errors)
+    assert seen[0] == seen[1]
+    return seen[0]
+
+
 @pytest.mark.parametrize("chunk", [1, 2, 1000])
 def test_a_partial_decryption_s_proofs_checked_by_a_runner_are_taken_and_refused_alike(chunk):
     """The proofs of a partial decryption checked by a runner's workers (threads here), a
@@ -162,16 +194,9 @@ def test_a_partial_decryption_s_proofs_checked_by_a_runner_are_taken_and_refused
     same decryption, and refuses the same broken proofs (the first question's first, the last
     question's last: a shuffled non-homomorphic column) with the same error, wherever they
     fall among the chunks."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from plebiscite.protocol.reduce import PoolRunner
-
     path, _ = peer_vector("nh")
     a = Archive.load(path)
-    evs = a.events()
-    first = next(k for k, (_, ev) in enumerate(evs) if ev["type"] == "PartialDecryption")
-    owned = a.data(a.payload_index("PartialDecryption", 0))
-    raw = a.entries[a.index_of_hash(owned["payload"])].content
+    first, owned, raw = _first_payload(a, "PartialDecryption")
     last = len(json.loads(raw)["decryption_factors"]) - 1
     broken = []
     for i, j, k in ((0, 0, 1), (last, -1, -2)):  # two factors swapped: their proofs fail
@@ -179,20 +204,15 @@ def test_a_partial_decryption_s_proofs_checked_by_a_runner_are_taken_and_refused
         col = bad["decryption_factors"][i]
         col[j], col[k] = col[k], col[j]
         broken.append(json.dumps(bad, separators=(",", ":")).encode())
-    with ThreadPoolExecutor(2) as pool:
-        for runner in (None, PoolRunner(pool, 2)):
-            v, _ = _prefix_verifier(a, first)
-            v.decryption_chunk = chunk
-            errors = []
-            for b in broken:
-                with pytest.raises(PlebisciteError) as e:
-                    v.precheck_partial_decryption(owned["owner"], b, runner=runner)
-                errors.append((e.value.message, e.value.where))
-            v.precheck_partial_decryption(owned["owner"], raw, runner=runner)
-            if runner is None:
-                expected = errors
-            assert errors == expected
-            assert all(m == "decryption proof does not verify" for m, _ in errors)
+
+    def chunked(v: Verifier) -> None:
+        v.decryption_chunk = chunk
+
+    def check(v: Verifier, raw: bytes, runner) -> None:
+        v.precheck_partial_decryption(owned["owner"], raw, runner=runner)
+
+    errors = _alike_with_a_runner(a, first, chunked, check, raw, broken)
+    assert [m for m, _ in errors] == ["decryption proof does not verify"] * 2
 
 
 @pytest.mark.parametrize("vector", ["belenios/nh", "belenios3/nh"])
@@ -203,16 +223,10 @@ def test_a_shuffle_checked_by_parts_on_a_runner_is_taken_and_refused_alike(vecto
     the shuffle the verifier's own check accepts is accepted, and the same changed ones (two
     shuffled ciphertexts swapped, a ``t_hat`` of another, a commitment of another) are refused
     with the same error."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from conftest import VECTORS
-    from plebiscite.protocol.reduce import PoolRunner
 
     a = Archive.load(VECTORS / f"{vector}.bel")
-    evs = a.events()
-    first = next(k for k, (_, ev) in enumerate(evs) if ev["type"] == "Shuffle")
-    owned = a.data(a.payload_index("Shuffle", 0))
-    raw = a.entries[a.index_of_hash(owned["payload"])].content
+    first, _, raw = _first_payload(a, "Shuffle")
 
     def changed(fn) -> bytes:
         sh = json.loads(raw)
@@ -228,17 +242,12 @@ def test_a_shuffle_checked_by_parts_on_a_runner_is_taken_and_refused_alike(vecto
         changed(lambda sh: swap(sh["proofs"][0][0][4], 0, -1)),
         changed(lambda sh: swap(sh["proofs"][0][3], 0, 1)),
     ]
-    with ThreadPoolExecutor(2) as pool:
-        for runner in (None, PoolRunner(pool, 2)):
-            v, _ = _prefix_verifier(a, first)
-            v.shuffle_chunk = chunk
-            errors = []
-            for b in broken:
-                with pytest.raises(PlebisciteError) as e:
-                    v.precheck_shuffle(b, runner=runner)
-                errors.append((e.value.message, e.value.where))
-            v.precheck_shuffle(raw, runner=runner)
-            if runner is None:
-                expected = errors
-            assert errors == expected
-            assert all("does not verify" in m for m, _ in errors), errors
+
+    def chunked(v: Verifier) -> None:
+        v.shuffle_chunk = chunk
+
+    def check(v: Verifier, raw: bytes, runner) -> None:
+        v.precheck_shuffle(raw, runner=runner)
+
+    errors = _alike_with_a_runner(a, first, chunked, check, raw, broken)
+    assert all("does not verify" in m for m, _ in errors), errors

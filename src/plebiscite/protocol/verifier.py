@@ -1863,20 +1863,9 @@ class Verifier:
                 )
             ]
         else:
-            election_raw = self._raw_setup[0]
-            handles = [
-                runner.map(
-                    checked_decryptions,
-                    election_raw,
-                    key,
-                    _packed(alphas[a : a + n]),
-                    factors[a : a + n],
-                    proofs[a : a + n],
-                )
-                for a in range(0, len(alphas), n)
-            ]
-            del alphas, factors, proofs
-            parts = [runner.result(h) for h in handles]
+            parts = check_decryptions_by_parts(
+                runner, self._raw_setup[0], key, alphas, factors, proofs, n
+            )
         unparsed = next((p[1] for p in parts if p[1] is not None), None)
         if unparsed is not None:
             cls, message, where = unparsed
@@ -2281,6 +2270,30 @@ def _checked_decryptions(
         except ProofError:
             return [], None, wp
     return _packed(parsed), None, None
+
+
+def check_decryptions_by_parts(
+    runner: Runner,
+    election_raw: bytes,
+    key: Element,
+    alphas: Sequence[Element],
+    factors: Sequence[tuple[Any, str]],
+    proofs: Sequence[tuple[Any, str]],
+    n: int,
+) -> list[CheckedDecryptions]:
+    """:func:`checked_decryptions` of ``n`` items a map step on ``runner``, in order."""
+    handles = [
+        runner.map(
+            checked_decryptions,
+            election_raw,
+            key,
+            _packed(list(alphas[a : a + n])),
+            factors[a : a + n],
+            proofs[a : a + n],
+        )
+        for a in range(0, len(alphas), n)
+    ]
+    return [runner.result(h) for h in handles]
 
 
 def checked_decryptions(
