@@ -91,6 +91,19 @@ def _escaped(creds: list[str]) -> bytes:
     return (f'["\\u{ord(creds[0][0]):04x}' + text[3:]).encode()
 
 
+def _owned_edited(name: str, kind: str, fn: Callable[[Any], Any]) -> Archive:
+    """The data owned by the first ``kind`` event (a shuffle, a partial decryption) rewritten
+    by ``fn``, the hashes after it made again."""
+    a = _load(name)
+    owned = a.data(a.payload_index(kind))
+    return a.edit(a.index_of_hash(owned["payload"]), fn)
+
+
+def _swapped(xs: list[Any], i: int, j: int) -> list[Any]:
+    xs[i], xs[j] = xs[j], xs[i]
+    return xs
+
+
 def _tampered() -> dict[str, Archive]:
     a_removed = _load("belenios/single").remove_event(3)
     a_result = _load("belenios/single")
@@ -109,6 +122,29 @@ def _tampered() -> dict[str, Archive]:
         "num-tallied": a_tally,
         "stray-data": _stray_data("belenios3/ed25519"),
         "oversized-ballot": _oversized_ballot("belenios3/ed25519"),
+        # a shuffle's t_hat (a proof is [t, s, c, c_hat], t = [t1, t2, t3, t4, t_hat]) and a
+        # partial decryption's factors swapped: the checks by parts refuse them as one
+        # process does
+        "shuffle-proof": _owned_edited(
+            "belenios3/nh",
+            "Shuffle",
+            lambda sh: (
+                sh
+                | {
+                    "proofs": [
+                        [[*p[0][:4], _swapped(p[0][4], 0, -1)], *p[1:]] for p in sh["proofs"]
+                    ]
+                }
+            ),
+        ),
+        "decryption-proof": _owned_edited(
+            "belenios/nh",
+            "PartialDecryption",
+            lambda pd: (
+                pd
+                | {"decryption_factors": [_swapped(col, 0, 1) for col in pd["decryption_factors"]]}
+            ),
+        ),
         # the credential list in another form of the same JSON (valid), a credential listed
         # twice, one that is not an element (invalid): the workers' pieces of the list give
         # way to the whole list read by the verifier

@@ -52,8 +52,14 @@ def _run(args: list[str]) -> tuple[int, str, str]:
 
 
 def test_the_cluster_gives_the_report_of_one_process(
-    dask_client: Client, cases: dict[str, Path]
+    dask_client: Client, cases: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every case, its shuffles and partial decryptions checked by parts on the workers (a
+    ciphertext a part), as one process checks them whole."""
+    from plebiscite.protocol import verifier
+
+    monkeypatch.setattr(verifier, "SHUFFLE_CHUNK", 1)
+    monkeypatch.setattr(verifier, "DECRYPTION_CHUNK", 1)
     for name, path in cases.items():
         alone = Verifier(lambda p=path: p.open("rb"), name=str(path)).run()
         on_cluster = verify_on_cluster(path, dask_client)
