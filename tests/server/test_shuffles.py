@@ -255,7 +255,7 @@ def test_the_shuffles_go_on_after_restarts(tmp_path, monkeypatch):
     with server(url) as c:
         admin, trustees, uuid = open_and_vote(c, rng)
         alice, bob, carol = trustees
-        monkeypatch.setattr(lifecycle, "_server_shuffle", lambda s: None)
+        monkeypatch.setattr(lifecycle, "_server_shuffle", lambda s, workers=None: None)
         closed = admin.close("sites")
         assert closed["regions"][0]["status"] == "tallied"
         assert closed["regions"][0]["shuffles"]["server"] is False
