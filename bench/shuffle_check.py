@@ -64,7 +64,7 @@ def main() -> None:
             check_shuffle_proof(ctx, pr, e, e2, fp)
 
         def cluster() -> None:
-            check_shuffle_by_parts(runner, election_raw, pr, e, e2, SHUFFLE_CHUNK)
+            check_shuffle_by_parts(runner, election_raw, ctx, fp, pr, e, e2, SHUFFLE_CHUNK)
 
         def report(r: int, one: float, two: float, cpu: dict[str, float]) -> None:
             shares.append(one / (2 * two))

@@ -39,12 +39,11 @@ import io
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from plebiscite import strictjson
 from plebiscite.crypto.context import Context, fixed_base
 from plebiscite.crypto.dlog import discrete_log, discrete_logs
-from plebiscite.crypto.ed25519 import Point
 from plebiscite.crypto.group import Element, Group
 from plebiscite.crypto.groups import FiniteFieldGroup, parse_natural
 from plebiscite.crypto.hashing import sha256_hex
@@ -115,15 +114,20 @@ from plebiscite.protocol.messages import (
 )
 from plebiscite.protocol.phases import AFTER_EVENT, BoardPhase
 from plebiscite.protocol.reduce import (
+    Packed,
     PartitionState,
     Runner,
     absorb,
     credential_parts,
     outcomes_at,
+    pack_ciphertexts,
+    pack_elements,
     partitions_for,
     reduce_partitions,
     route_chunk,
     route_result,
+    unpack_ciphertexts,
+    unpack_elements,
 )
 from plebiscite.protocol.report import Finding, Report
 from plebiscite.protocol.roll import ROLL_INLINE, ROLL_PIECE, RollSummary, merge_listed, roll_pieces
@@ -1780,7 +1784,9 @@ class Verifier:
         if runner is None or len(e) <= self.shuffle_chunk:
             check_shuffle_proof(ctx, pr, e, e2, fingerprint)
         else:
-            check_shuffle_by_parts(runner, self._raw_setup[0], pr, e, e2, self.shuffle_chunk)
+            check_shuffle_by_parts(
+                runner, self._raw_setup[0], ctx, fingerprint, pr, e, e2, self.shuffle_chunk
+            )
 
     def _on_EndShuffles(self, ev: Event) -> None:
         if self._election and self._election.has_nh and not self._shuffle_owners:
@@ -1873,7 +1879,7 @@ class Verifier:
         for _, _, bad in parts:
             if bad is not None:
                 raise ProofError("decryption proof does not verify", where=bad)
-        flat = [f for got, _, _ in parts for f in _unpacked(got)]
+        flat = [f for got, _, _ in parts for f in unpack_elements(got)]
         rows, at = [], 0
         for col in self._tally:
             rows.append(flat[at : at + len(col)])
@@ -2157,16 +2163,18 @@ def _decode(election: Election, q: Any, x: Element) -> list[int]:
 def check_shuffle_by_parts(
     runner: Runner,
     election_raw: bytes,
+    ctx: Context,
+    fingerprint: str,
     pr: ShuffleProof,
     e: Sequence[Ciphertext],
     e2: Sequence[Ciphertext],
     n: int,
 ) -> None:
-    """CheckShuffleProof of ``e`` to ``e2`` in the election of ``election_raw``, its parts
+    """CheckShuffleProof of ``e`` to ``e2`` in the election of ``election_raw`` (its context
+    ``ctx`` and ``fingerprint`` here), its parts
     (:func:`~plebiscite.crypto.shuffle.shuffle_part`: ``n`` ciphertexts each) map steps on
     ``runner``, the challenges and the verdict here; raises ProofError when it fails."""
-    election, ctx = election_context(election_raw)
-    u, c = shuffle_challenges(ctx, pr, e, e2, election.fingerprint)
+    u, c = shuffle_challenges(ctx, pr, e, e2, fingerprint)
     if not e:
         return
     mc, h = (ctx.q - c) % ctx.q, get_generator(ctx.group, -1)
@@ -2177,11 +2185,11 @@ def check_shuffle_by_parts(
             a,
             mc,
             u[a : a + n],
-            _packed([x for ct in e[a : a + n] for x in ct]),
-            _packed([x for ct in e2[a : a + n] for x in ct]),
-            _packed(list(pr.c[a : a + n])),
-            _packed(list(pr.c_hat[a : a + n])),
-            _packed(list(pr.t_hat[a : a + n])),
+            pack_ciphertexts(e[a : a + n]),
+            pack_ciphertexts(e2[a : a + n]),
+            pack_elements(pr.c[a : a + n]),
+            pack_elements(pr.c_hat[a : a + n]),
+            pack_elements(pr.t_hat[a : a + n]),
             pr.s_hat[a : a + n],
             pr.s_prime[a : a + n],
             pr.c_hat[a - 1] if a else h,
@@ -2191,7 +2199,7 @@ def check_shuffle_by_parts(
     parts = []
     for x in handles:
         part, hs = runner.result(x)
-        parts.append(part._replace(hs=tuple(_unpacked(hs))))
+        parts.append(part._replace(hs=tuple(unpack_elements(hs))))
     shuffle_verdict(ctx, pr, u, c, parts)
 
 
@@ -2200,47 +2208,31 @@ def shuffle_part_of(
     start: int,
     mc: int,
     u: Sequence[int],
-    e: bytes | list[Element],
-    e2: bytes | list[Element],
-    c: bytes | list[Element],
-    c_hat: bytes | list[Element],
-    t_hat: bytes | list[Element],
+    e: Packed,
+    e2: Packed,
+    c: bytes | Sequence[Element],
+    c_hat: bytes | Sequence[Element],
+    t_hat: bytes | Sequence[Element],
     s_hat: Sequence[int],
     s_prime: Sequence[int],
     prev: Element,
-) -> tuple[ShufflePart, bytes | list[Element]]:
+) -> tuple[ShufflePart, bytes | Sequence[Element]]:
     """The map step of a shuffle's check (:func:`~plebiscite.crypto.shuffle.shuffle_part`),
     where it runs: its elements packed (the ciphertexts' components in turn), and so the
     generators it gives (apart from the part)."""
     _, ctx = election_context(election_raw)
-    es, e2s = _unpacked(e), _unpacked(e2)
     part = shuffle_part(
-        ctx, start, mc, u, list(zip(es[0::2], es[1::2], strict=True)),
-        list(zip(e2s[0::2], e2s[1::2], strict=True)), _unpacked(c), _unpacked(c_hat),
-        _unpacked(t_hat), s_hat, s_prime, prev,
+        ctx, start, mc, u, unpack_ciphertexts(e), unpack_ciphertexts(e2), unpack_elements(c),
+        unpack_elements(c_hat), unpack_elements(t_hat), s_hat, s_prime, prev,
     )  # fmt: skip
-    return part._replace(hs=()), _packed(list(part.hs))
+    return part._replace(hs=()), pack_elements(part.hs)
 
 
-def _packed(elements: list[Element]) -> bytes | list[Element]:
-    """Elements as a task carries them: Ed25519 points end to end (32 bytes each), other
-    elements as they are."""
-    if elements and all(type(x) is Point for x in elements):
-        return b"".join(cast(bytes, x) for x in elements)
-    return elements
-
-
-def _unpacked(elements: bytes | list[Element]) -> list[Element]:
-    if isinstance(elements, bytes):
-        return [Point(elements[i : i + 32]) for i in range(0, len(elements), 32)]
-    return elements
-
-
-#: what :func:`checked_decryptions` gives: the factors parsed (packed), the first factor or
-#: proof that does not parse (its error's class, message and place), the place of the first
-#: proof that does not verify
+#: what :func:`checked_decryptions` gives: the factors parsed (packed where it runs), the
+#: first factor or proof that does not parse (its error's class, message and place), the
+#: place of the first proof that does not verify
 CheckedDecryptions = tuple[
-    bytes | list[Element], tuple[type[PlebisciteError], str, str] | None, str | None
+    bytes | Sequence[Element], tuple[type[PlebisciteError], str, str] | None, str | None
 ]
 
 
@@ -2269,7 +2261,7 @@ def _checked_decryptions(
             verify_decryption(ctx, fingerprint, key, alpha, fv, pr)
         except ProofError:
             return [], None, wp
-    return _packed(parsed), None, None
+    return parsed, None, None
 
 
 def check_decryptions_by_parts(
@@ -2287,7 +2279,7 @@ def check_decryptions_by_parts(
             checked_decryptions,
             election_raw,
             key,
-            _packed(list(alphas[a : a + n])),
+            pack_elements(alphas[a : a + n]),
             factors[a : a + n],
             proofs[a : a + n],
         )
@@ -2304,9 +2296,12 @@ def checked_decryptions(
     proofs: Sequence[tuple[Any, str]],
 ) -> CheckedDecryptions:
     """The map step of a partial decryption's check (:func:`_checked_decryptions`), where it
-    runs: ``alphas`` packed."""
+    runs: ``alphas`` and the factors it gives packed."""
     election, ctx = election_context(election_raw)
-    return _checked_decryptions(ctx, election.fingerprint, key, _unpacked(alphas), factors, proofs)
+    got, unparsed, bad = _checked_decryptions(
+        ctx, election.fingerprint, key, unpack_elements(alphas), factors, proofs
+    )
+    return pack_elements(got), unparsed, bad
 
 
 def _parse_ballots(setup: BallotSetup, chunk: list[tuple[int, str, bytes]]) -> ChunkResult:
