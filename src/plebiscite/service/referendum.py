@@ -1618,16 +1618,6 @@ def _on_workers(
         ) from e
 
 
-def _precheck_decryption(
-    s: ElectionState, owner: int, raw: bytes, workers: TallyWorkers | None, **kw: Any
-) -> None:
-    """The verifier's check of a partial decryption, its proofs on ``workers`` (when a long
-    tally's are): see :func:`_on_workers`."""
-    _on_workers(
-        s, workers, "partial decryption", s.verifier.precheck_partial_decryption, owner, raw, **kw
-    )
-
-
 def _check_partial_decryption(
     s: ElectionState, owner: int, raw: bytes, workers: TallyWorkers | None = None
 ) -> None:
@@ -1635,7 +1625,10 @@ def _check_partial_decryption(
     verification key of ``owner`` (the verifier's own check, not made again once appended;
     a long tally's proofs on ``workers``); raises the error that refuses it."""
     try:
-        _precheck_decryption(s, owner, raw, workers, max_size=MAX_TALLY_MESSAGE)
+        _on_workers(
+            s, workers, "partial decryption", s.verifier.precheck_partial_decryption, owner, raw,
+            max_size=MAX_TALLY_MESSAGE,
+        )  # fmt: skip
     except ProofError as e:
         raise ProofError(
             "decryption proof does not verify against this trustee's verification key and the "
@@ -1666,7 +1659,7 @@ def _finish(ref: _Referendum, s: ElectionState, workers: TallyWorkers | None = N
             ctx, v.election.fingerprint, ref.server_key, v.tally, s.rng(), v.election.questions
         )
         try:
-            _precheck_decryption(s, 1, pd, workers)
+            _on_workers(s, workers, "partial decryption", v.precheck_partial_decryption, 1, pd)
         except Unavailable:
             raise  # the workers', not the decryption's
         except PlebisciteError as e:
