@@ -103,22 +103,6 @@ def _mib(n: float) -> str:
     return f"{n / (1 << 20):.0f} MiB"
 
 
-def _serial(tasks: list[dict[str, Any]], t0: float, t1: float) -> tuple[float, float]:
-    """The tally's serial parts on a cluster, from its task stream: from its start to the
-    first range's task (the Setup read, the credential list's pieces), and from the last
-    range's task to its end (the last round, the partitions' ends, their tree)."""
-    spans = [
-        (ss["start"], ss["stop"])
-        for task in tasks
-        if str(task["key"]).startswith("_tally_range")
-        for ss in task["startstops"]
-        if ss["action"] == "compute"
-    ]
-    if not spans:
-        return 0.0, 0.0
-    return min(a for a, _ in spans) - t0, t1 - max(b for _, b in spans)
-
-
 def _kinds(
     tasks: list[dict[str, Any]], t0: float
 ) -> tuple[dict[str, int], dict[str, tuple[float, float]]]:
@@ -241,9 +225,12 @@ def one_way(way: str, db: str, uuid: str, ballots: int) -> dict[str, Any]:
             et = tally_on(runner)
             out["seconds"], out["cpu"] = time.perf_counter() - t, _cpu() - c
             t1 = time.time()
-        out["serial"] = _serial(stream.data, t0, t1)
         out["tasks"] = len(stream.data)
         out["kinds"], out["phases"] = _kinds(stream.data, t0)
+        # the serial parts: to the first range's task (the Setup read, the credential list's
+        # pieces), after the last (the last round, the partitions' ends, their tree)
+        first, last = out["phases"].get("_tally_range", (0.0, t1 - t0))
+        out["serial"] = (first, t1 - t0 - last)
         out["idle"] = _idle(stream.data)
         return et
 
